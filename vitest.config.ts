@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests spawn real bash, real relay servers and the adapter as a real process; on a loaded
+// 2-core machine they need room, so time limits are generous and parallelism is bounded.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    teardownTimeout: 30_000,
+    reporters: ['default'],
+  },
+});
