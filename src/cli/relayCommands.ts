@@ -1,0 +1,367 @@
+/**
+ * The relay's own command line: serve, run, cancel, status, flush, handshake.
+ * Exit statuses are documented in the README ("Exit codes") and in `relay-dap --help`.
+ */
+import fs from 'node:fs';
+import { once } from 'node:events';
+import { RelayClient } from '../relay/client.js';
+import { isRelayError, RelayError } from '../relay/errors.js';
+import { resolveRelayDir } from '../relay/layout.js';
+import { EXIT_RELAY_LOST } from '../relay/results.js';
+import { DEFAULT_GRACE_MS, RelayServer } from '../relay/server.js';
+import { shellJoin } from '../shell/shellQuote.js';
+import {
+  optionFlag,
+  optionNumber,
+  optionString,
+  UsageError,
+  type OptionSpec,
+  type ParsedArgs,
+} from './argv.js';
+
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+/** No relay server, or it stopped answering. */
+export const EXIT_NO_SERVER = 3;
+/** `run --timeout` ran out; the command was cancelled. */
+export const EXIT_TIMEOUT = 124;
+
+export interface Console {
+  /** Diagnostics: stderr. stdout carries only what the command asked for. */
+  error(line: string): void;
+  stdout: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream;
+}
+
+const RELAY_DIR: OptionSpec = {
+  name: 'relay-dir',
+  value: 'DIR',
+  description: 'relay directory (default: $RELAY_DIR, else ./.relay)',
+};
+const POLL: OptionSpec = {
+  name: 'poll',
+  value: 'MS',
+  description: 'poll every MS milliseconds instead of using filesystem events',
+};
+
+export interface RelayCommandSpec {
+  name: string;
+  synopsis: string;
+  summary: string;
+  details: string;
+  options: OptionSpec[];
+  /** Words after the first positional belong to the command line being run. */
+  takesCommandLine?: boolean;
+  run(args: ParsedArgs, io: Console): Promise<number>;
+}
+
+function relayDirOf(args: ParsedArgs): string {
+  return resolveRelayDir(optionString(args, 'relay-dir'));
+}
+
+/** Relay errors a user can act on are one line on stderr; the status tells scripts which kind. */
+function reportRelayError(error: unknown, io: Console): number {
+  if (!isRelayError(error)) throw error;
+  io.error(error.message);
+  switch (error.code) {
+    case 'NO_SERVER':
+    case 'SERVER_GONE':
+    case 'HANDSHAKE_TIMEOUT':
+      return EXIT_NO_SERVER;
+    case 'BAD_RESULT':
+      return EXIT_RELAY_LOST;
+    default:
+      return EXIT_FAILURE;
+  }
+}
+
+async function withClient<T>(
+  args: ParsedArgs,
+  create: boolean,
+  use: (client: RelayClient) => Promise<T>,
+): Promise<T> {
+  const pollMs = optionNumber(args, 'poll', 'milliseconds');
+  const client = await RelayClient.open({
+    relayDir: relayDirOf(args),
+    create,
+    ...(pollMs !== undefined ? { pollMs } : {}),
+  });
+  try {
+    return await use(client);
+  } finally {
+    await client.close();
+  }
+}
+
+function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+async function commandTextOf(args: ParsedArgs, io: Console): Promise<string | Buffer> {
+  const file = optionString(args, 'file');
+  if (file !== undefined) {
+    if (args.positionals.length > 0) {
+      throw new UsageError('give the command either as words or with --file, not both', 'run');
+    }
+    return file === '-' ? readAll(io.stdin) : fs.readFileSync(file);
+  }
+  if (args.positionals.length === 0) {
+    throw new UsageError('relay-dap run needs a command: relay-dap run [--timeout S] -- CMD…', 'run');
+  }
+  // One word is shell text as typed (pipes, globs, $VARS); several keep their boundaries (Part B, defect 10).
+  return args.positionals.length === 1 ? args.positionals[0]! : shellJoin(args.positionals);
+}
+
+const serve: RelayCommandSpec = {
+  name: 'serve',
+  synopsis: 'relay-dap serve [--relay-dir DIR] [--workdir DIR] [--grace S] [--poll MS] [--log-commands]',
+  summary: 'run relayed commands here (in the container, on the node)',
+  details: `Serves the relay directory: runs each command queued in DIR/cmd/ with bash, one at a time
+in id order, in its own process group, and writes its live log and exit code to DIR/result/.
+Never deletes the directory; settles what a dead predecessor left (its command gets exit
+code 125 and a log line saying why). SIGINT/SIGTERM cancel the running command (SIGTERM, then
+SIGKILL after --grace) and remove the server's markers; queued commands stay for the next
+server. Uses filesystem events, or polling on NFS/CIFS/FUSE/Lustre and other filesystems
+whose changes may come from another machine; the first log line says which.`,
+  options: [
+    RELAY_DIR,
+    { name: 'workdir', value: 'DIR', description: 'where commands run (default: the current directory)' },
+    {
+      name: 'grace',
+      value: 'S',
+      description: `seconds between SIGTERM and SIGKILL on cancel (default ${DEFAULT_GRACE_MS / 1000})`,
+    },
+    POLL,
+    {
+      name: 'log-commands',
+      description: 'print command texts in the log (default: ids only; texts may hold secrets)',
+    },
+  ],
+  async run(args, io) {
+    const grace = optionNumber(args, 'grace', 'seconds');
+    const pollMs = optionNumber(args, 'poll', 'milliseconds');
+    const workdir = optionString(args, 'workdir');
+    // Handlers first: a signal that arrives while the server claims the directory must still
+    // end in a clean shutdown, not in the default action that leaves markers behind.
+    let server: RelayServer | undefined;
+    let stopRequested = false;
+    const stop = (): void => {
+      stopRequested = true;
+      if (server) void server.stop();
+    };
+    // They stay until the process exits: a repeated signal during exit is not a crash.
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
+    try {
+      server = await RelayServer.start({
+        relayDir: relayDirOf(args),
+        ...(workdir !== undefined ? { workdir } : {}),
+        ...(grace !== undefined ? { graceMs: grace * 1000 } : {}),
+        ...(pollMs !== undefined ? { pollMs } : {}),
+        logCommands: optionFlag(args, 'log-commands'),
+        log: (line) => io.error(`${new Date().toISOString()} ${line}`),
+      });
+    } catch (error) {
+      if (isRelayError(error)) return reportRelayError(error, io);
+      io.error((error as Error).message);
+      return EXIT_FAILURE;
+    }
+    if (stopRequested) void server.stop();
+    const reason = await server.stopped;
+    if (reason === 'stepped-down') io.error('stepped down: another relay server owns the directory now');
+    return 0;
+  },
+};
+
+const run: RelayCommandSpec = {
+  name: 'run',
+  synopsis: 'relay-dap run [--relay-dir DIR] [--timeout S] [--lease] [--file FILE] -- CMD…',
+  summary: 'run a command through the relay, streaming its output',
+  details: `Queues CMD, prints its output as it is written, and exits with its exit code.
+One word is shell text as typed ('make test | tee log'); several words keep their boundaries
+(run -- printf '%s\\n' "a   b"). --file FILE (or - for stdin) sends a file's bytes as the text.
+Ctrl-C cancels the command; a second Ctrl-C stops waiting.
+Exit status: the command's; 124 if --timeout ran out (the command is cancelled, its output
+kept); 3 if there is no relay server or it stopped answering; 125 if the relay lost the result.`,
+  options: [
+    RELAY_DIR,
+    {
+      name: 'timeout',
+      value: 'S',
+      description: 'cancel the command after S seconds of wall-clock time (exit 124)',
+    },
+    { name: 'file', value: 'FILE', description: 'read the command text from FILE (- for stdin)' },
+    { name: 'lease', description: 'ask the server to cancel the command if this client dies' },
+    POLL,
+  ],
+  takesCommandLine: true,
+  async run(args, io) {
+    const timeout = optionNumber(args, 'timeout', 'seconds');
+    const text = await commandTextOf(args, io);
+    return withClient(args, true, async (client) => {
+      const controller = new AbortController();
+      const command = client.submit(text, { signal: controller.signal, lease: optionFlag(args, 'lease') });
+      let timedOut = false;
+      let interrupts = 0;
+      const timer =
+        timeout === undefined
+          ? undefined
+          : setTimeout(() => {
+              timedOut = true;
+              io.error(`relay-dap: command ${command.id} timed out after ${timeout} s; cancelling it`);
+              controller.abort();
+            }, timeout * 1000);
+      const interrupt = (): void => {
+        if (++interrupts > 1) process.exit(130);
+        io.error(`relay-dap: cancelling command ${command.id} (press Ctrl-C again to stop waiting)`);
+        controller.abort();
+      };
+      process.on('SIGINT', interrupt);
+      process.on('SIGTERM', interrupt);
+      try {
+        command.output.pipe(io.stdout, { end: false });
+        const ended = once(command.output, 'end').catch(() => {});
+        const outcome = await command.exit;
+        await ended;
+        return timedOut ? EXIT_TIMEOUT : outcome.exitCode;
+      } catch (error) {
+        return reportRelayError(error, io);
+      } finally {
+        clearTimeout(timer);
+        process.off('SIGINT', interrupt);
+        process.off('SIGTERM', interrupt);
+      }
+    });
+  },
+};
+
+const cancel: RelayCommandSpec = {
+  name: 'cancel',
+  synopsis: 'relay-dap cancel [--relay-dir DIR] [ID]',
+  summary: 'cancel the running command, or command ID (queued or running)',
+  details: `Without ID, cancels the command that is running now. A queued command is removed
+without running (exit code 130). Waits until the command has a result.`,
+  options: [RELAY_DIR, POLL],
+  async run(args, io) {
+    if (args.positionals.length > 1) throw new UsageError('cancel takes at most one command id', 'cancel');
+    try {
+      return await withClient(args, false, async (client) => {
+        const id = args.positionals[0] ?? client.status().running?.id;
+        if (id === undefined) {
+          const queued = client.status().pending.length;
+          throw new RelayError(
+            'NOTHING_RUNNING',
+            `nothing is running in ${client.layout.root}` +
+              (queued ? ` (${queued} queued: cancel one with relay-dap cancel ID)` : ''),
+          );
+        }
+        const server = client.serverLiveness();
+        if (server.state !== 'alive') {
+          throw new RelayError(
+            'SERVER_GONE',
+            `${server.detail}: no server can carry out the cancel of ${id}.`,
+          );
+        }
+        const code = await client.cancel(id);
+        io.error(`cancelled ${id}${code === undefined ? '' : ` (exit ${code})`}`);
+        return 0;
+      });
+    } catch (error) {
+      return reportRelayError(error, io);
+    }
+  },
+};
+
+const status: RelayCommandSpec = {
+  name: 'status',
+  synopsis: 'relay-dap status [--relay-dir DIR] [--json]',
+  summary: 'show the server, handshake, running command and queue',
+  details: `Prints four lines (Server:, Handshake:, Running:, Pending commands:), or one JSON object
+with --json. Exit status 0 if a live server is there, 3 if not (none, or one that stopped
+answering: a dead server's leftovers are reported as such, not as healthy).`,
+  options: [RELAY_DIR, { name: 'json', description: 'print one JSON object' }, POLL],
+  async run(args, io) {
+    try {
+      return await withClient(args, false, (client) => {
+        const s = client.status();
+        if (optionFlag(args, 'json')) {
+          io.stdout.write(JSON.stringify(s, null, 2) + '\n');
+        } else {
+          const server =
+            s.server.state === 'alive'
+              ? `running (${s.server.detail})`
+              : s.server.state === 'gone'
+                ? `gone (${s.server.detail})`
+                : s.server.state === 'starting'
+                  ? `starting (${s.server.detail})`
+                  : `not running (${s.server.detail})`;
+          const handshake =
+            s.handshake === 'done'
+              ? 'done'
+              : s.handshake === 'requested'
+                ? 'requested, not answered yet'
+                : 'not done';
+          const running = s.running
+            ? `${s.running.id}${s.running.pgid ? ` (pgid ${s.running.pgid})` : ''}${s.server.state === 'alive' ? '' : ' (stale: its server is gone)'}`
+            : 'none';
+          io.stdout.write(
+            `Server: ${server}\nHandshake: ${handshake}\nRunning: ${running}\nPending commands: ${s.pending.length}\n`,
+          );
+        }
+        return Promise.resolve(s.server.state === 'alive' ? 0 : EXIT_NO_SERVER);
+      });
+    } catch (error) {
+      return reportRelayError(error, io);
+    }
+  },
+};
+
+const flush: RelayCommandSpec = {
+  name: 'flush',
+  synopsis: 'relay-dap flush [--relay-dir DIR]',
+  summary: 'clear the handshake, queued commands and results',
+  details: `Refused while a live server runs a command. A running marker left by a dead server
+does not block it.`,
+  options: [RELAY_DIR, POLL],
+  async run(args, io) {
+    try {
+      return await withClient(args, false, (client) => {
+        const report = client.flush();
+        io.error(
+          `flushed ${client.layout.root}: ${report.removedCommands} queued command file(s), ${report.removedResults} result file(s)` +
+            (report.staleRunning ? `; removed the stale running marker of ${report.staleRunning}` : ''),
+        );
+        return Promise.resolve(0);
+      });
+    } catch (error) {
+      return reportRelayError(error, io);
+    }
+  },
+};
+
+const handshake: RelayCommandSpec = {
+  name: 'handshake',
+  synopsis: 'relay-dap handshake [--relay-dir DIR] [--timeout S]',
+  summary: 'write client.ready and wait for the server to answer',
+  details: `Part-A servers run nothing before a client has shaken hands; relay-dap run does it by
+itself when needed. Exit status 3 if no server answers within --timeout (default 10 s).`,
+  options: [RELAY_DIR, { name: 'timeout', value: 'S', description: 'seconds to wait (default 10)' }, POLL],
+  async run(args, io) {
+    const timeout = optionNumber(args, 'timeout', 'seconds') ?? 10;
+    try {
+      return await withClient(args, true, async (client) => {
+        const marker = await client.handshake(timeout * 1000);
+        io.error(`handshake done (${marker})`);
+        return 0;
+      });
+    } catch (error) {
+      return reportRelayError(error, io);
+    }
+  },
+};
+
+export const RELAY_COMMANDS: readonly RelayCommandSpec[] = [serve, run, cancel, status, flush, handshake];

@@ -1,0 +1,120 @@
+/**
+ * Is there a relay server, and is it alive? Part A has only `server.ready`, which a killed
+ * server leaves behind (Part B, defect 4); Part C adds the heartbeat. Two clocks are never
+ * compared: on the server's own host the heartbeat's timestamp is read against the same
+ * clock, and from another host only *changes* of the heartbeat count, timed locally.
+ */
+import fs from 'node:fs';
+import { readTextIfExists } from './files.js';
+import type { RelayLayout } from './layout.js';
+import {
+  describeMarker,
+  heartbeatMillis,
+  isProcessAlive,
+  isThisHost,
+  parseMarker,
+  type Marker,
+} from './markers.js';
+
+/** The server writes its heartbeat every second; this much silence means it is gone. */
+export const DEFAULT_STALE_AFTER_MS = 3500;
+
+export type ServerLiveness =
+  | { state: 'none'; detail: string }
+  /** server.ready exists but does not hold a marker yet: a Part-A server writes it in place. */
+  | { state: 'starting'; detail: string }
+  | { state: 'alive'; marker: Marker; heartbeatAgeMs: number | undefined; detail: string }
+  | { state: 'gone'; marker: Marker; detail: string };
+
+/** Remembers when a watched value last changed, by this process's monotonic clock. */
+export class ChangeClock {
+  private last = new Map<string, { value: string; changedAt: number }>();
+
+  /** Milliseconds since `value` last changed for `key`; 0 the first time it is seen. */
+  sinceChange(key: string, value: string): number {
+    const now = performance.now();
+    const seen = this.last.get(key);
+    if (!seen || seen.value !== value) {
+      this.last.set(key, { value, changedAt: now });
+      return 0;
+    }
+    return now - seen.changedAt;
+  }
+
+  forget(key: string): void {
+    this.last.delete(key);
+  }
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+export class ServerLivenessJudge {
+  private readonly clock = new ChangeClock();
+
+  constructor(
+    private readonly layout: RelayLayout,
+    private readonly staleAfterMs = DEFAULT_STALE_AFTER_MS,
+  ) {}
+
+  judge(): ServerLiveness {
+    const readyText = readTextIfExists(this.layout.serverReady);
+    const ready = parseMarker(readyText);
+    if (readyText === undefined) {
+      return { state: 'none', detail: `no relay server at ${this.layout.root} (no server.ready)` };
+    }
+    if (!ready) {
+      return {
+        state: 'starting',
+        detail: `relay server at ${this.layout.root} is starting (server.ready holds ${JSON.stringify(readyText.slice(0, 40))}, not host:pid:time)`,
+      };
+    }
+    const heartbeatText = readTextIfExists(this.layout.heartbeat);
+    const heartbeat = parseMarker(heartbeatText);
+    const who = `relay server ${describeMarker(ready)}`;
+    const age = this.heartbeatAge(heartbeat, heartbeatText);
+    if (isThisHost(ready) && !isProcessAlive(ready.pid)) {
+      // A live server in another pid namespace on the same hostname still beats.
+      if (age === undefined || age > 1500 || heartbeat?.pid !== ready.pid) {
+        return { state: 'gone', marker: ready, detail: `${who} is not running (no process ${ready.pid})` };
+      }
+    }
+    if (age !== undefined && age > this.staleAfterMs) {
+      return {
+        state: 'gone',
+        marker: ready,
+        detail: `${who} stopped answering (no heartbeat for ${seconds(age)})`,
+      };
+    }
+    return {
+      state: 'alive',
+      marker: ready,
+      heartbeatAgeMs: age,
+      detail:
+        age === undefined
+          ? `${who} (no heartbeat: a Part-A server)`
+          : `${who}, heartbeat ${seconds(age)} ago`,
+    };
+  }
+
+  private heartbeatAge(heartbeat: Marker | undefined, text: string | undefined): number | undefined {
+    if (!heartbeat || text === undefined) return undefined;
+    const millis = heartbeatMillis(heartbeat);
+    if (isThisHost(heartbeat) && millis !== undefined) return Math.max(0, Date.now() - millis);
+    return this.clock.sinceChange('heartbeat', text);
+  }
+}
+
+/**
+ * Whether the server running a command is still there, judged from the `running` file it
+ * touches every second, for a server that took over from a predecessor it cannot ask.
+ */
+export function runningFileAge(layout: RelayLayout, clock: ChangeClock): number | undefined {
+  try {
+    const stat = fs.statSync(layout.running);
+    return clock.sinceChange('running', `${stat.mtimeMs}:${stat.ino}`);
+  } catch {
+    return undefined;
+  }
+}

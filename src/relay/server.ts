@@ -1,0 +1,579 @@
+/**
+ * The relay server: takes commands from `cmd/` one at a time in id order, runs each in its
+ * own session, and publishes `running`, the live log, `result/<id>.json` and `.exit` in the
+ * order Part A fixes. Adds the Part C heartbeat, ownership with step-down, settlement of
+ * what a dead predecessor left, whole-tree kills, and leases.
+ *
+ * Concurrency model: everything that touches relay files runs synchronously inside `pump()`
+ * or `tick()` on the event loop, so no two of them interleave. The only asynchronous work is
+ * waiting for a command's processes (RunningCommand) and settling an orphan; both re-enter
+ * through `pump()` when they finish. Events only make `pump()` run sooner; the one-second
+ * `tick()` runs it too, so a lost event costs at most a second.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ChangeWatcher } from './changeWatcher.js';
+import {
+  existsNoFollow,
+  isNotFound,
+  listDirectory,
+  readTextIfExists,
+  removeIfContent,
+  removeIfExists,
+  renameIfExists,
+  touch,
+  writeFileAtomic,
+} from './files.js';
+import { describeInvalidId, epochNanosecondsString, isValidCommandId } from './ids.js';
+import { parseClaimedFileName, type RelayLayout } from './layout.js';
+import { ChangeClock, DEFAULT_STALE_AFTER_MS, ServerLivenessJudge, runningFileAge } from './liveness.js';
+import { describeMarker, formatMarker, isProcessAlive, isThisHost, type Marker } from './markers.js';
+import { terminateCommandProcesses } from './processTree.js';
+import { prepareRelayDirectory } from './relayDirectory.js';
+import {
+  CANCELLED_LINE,
+  EXIT_CANCELLED,
+  EXIT_RELAY_LOST,
+  resultWithoutRun,
+  writeResultFiles,
+  type ResultRecord,
+} from './results.js';
+import { RunningCommand } from './runningCommand.js';
+import { CommandQueue } from './commandQueue.js';
+import { chooseWatchMode, type WatchChoice } from './watchMode.js';
+import { withdrawQueuedCommand } from './withdraw.js';
+
+export const DEFAULT_GRACE_MS = 5000;
+export const DEFAULT_LEASE_STALE_MS = 10_000;
+const HEARTBEAT_MS = 1000;
+
+export interface RelayServerOptions {
+  relayDir: string;
+  /** Where commands run (default: the current directory). */
+  workdir?: string;
+  /** SIGTERM → SIGKILL grace period (default 5 s). */
+  graceMs?: number;
+  /** Force polling at this interval instead of filesystem events. */
+  pollMs?: number;
+  /** Print command texts in the console (default: ids only). */
+  logCommands?: boolean;
+  /** Environment of the commands (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** Console lines; default: none. */
+  log?: (line: string) => void;
+  /** A command whose lease file is not refreshed for this long is cancelled (default 10 s). */
+  leaseStaleMs?: number;
+}
+
+export type StopReason = 'shutdown' | 'stepped-down';
+type State = 'serving' | 'unavailable' | 'stepping-down' | 'stopping' | 'stopped';
+
+interface RunningEntry {
+  command: RunningCommand;
+  runningText: string | undefined;
+}
+
+export class RelayServer {
+  readonly layout: RelayLayout;
+  readonly watchChoice: WatchChoice;
+  readonly stopped: Promise<StopReason>;
+  private readonly workdir: string;
+  private readonly graceMs: number;
+  private readonly leaseStaleMs: number;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly log: (line: string) => void;
+  /** Names this server's claimed command files; never holds a dot (see layout). */
+  private readonly claimToken = randomBytes(6).toString('hex');
+  private readonly ownerText = formatMarker(epochNanosecondsString());
+  private readonly readyText = formatMarker(new Date().toISOString());
+  private readonly clock = new ChangeClock();
+  private state: State = 'serving';
+  private current: RunningEntry | undefined;
+  private settling: Promise<void> | undefined;
+  private predecessor: Marker | undefined;
+  private watcher: ChangeWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private unpublished: ResultRecord[] = [];
+  private readonly queue: CommandQueue;
+  private readonly warned = new Set<string>();
+  private resolveStopped!: (reason: StopReason) => void;
+
+  private constructor(private readonly options: RelayServerOptions) {
+    this.layout = prepareRelayDirectory(options.relayDir);
+    this.workdir = options.workdir ?? process.cwd();
+    this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+    this.leaseStaleMs = options.leaseStaleMs ?? DEFAULT_LEASE_STALE_MS;
+    this.env = options.env ?? process.env;
+    this.log = options.log ?? (() => {});
+    this.watchChoice = chooseWatchMode(this.layout.root, options.pollMs);
+    this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
+    this.queue = new CommandQueue(this.layout, (name, reason) =>
+      this.warnOnce(`id:${name}`, `leaving cmd/${name.slice(0, 60)} alone: its id is ${reason}`),
+    );
+  }
+
+  /** Claims the directory, settles what a dead predecessor left, and starts serving. */
+  static async start(options: RelayServerOptions): Promise<RelayServer> {
+    const server = new RelayServer(options);
+    server.begin();
+    return server;
+  }
+
+  get pid(): number {
+    return process.pid;
+  }
+
+  /** The command running now, if any. */
+  get runningId(): string | undefined {
+    return this.current?.command.id;
+  }
+
+  private begin(): void {
+    let workdirStat: fs.Stats | undefined;
+    try {
+      workdirStat = fs.statSync(this.workdir);
+    } catch {
+      workdirStat = undefined;
+    }
+    if (!workdirStat?.isDirectory()) {
+      throw new Error(`workdir ${this.workdir} is not a directory: create it, or pass --workdir DIR.`);
+    }
+    const previous = new ServerLivenessJudge(this.layout).judge();
+    this.claim();
+    if (previous.state === 'alive' && previous.marker.raw !== this.readyText.trim()) {
+      this.predecessor = previous.marker;
+      this.log(
+        `${previous.detail} was serving ${this.layout.root}; this server takes it over, and that one steps down once its running command ends`,
+      );
+    } else if (previous.state === 'gone') {
+      this.log(`${previous.detail}; settling what it left`);
+      this.settleLeftovers(previous.marker);
+    }
+    this.timer = setInterval(() => this.tick(), HEARTBEAT_MS);
+    this.startWatcher();
+    this.log(
+      `serving ${this.layout.root}: ${this.watchChoice.reason}; workdir ${this.workdir}; grace ${this.graceMs / 1000} s`,
+    );
+    this.queue.rescan();
+    this.pump();
+  }
+
+  /** Write owner, server.ready and a first heartbeat (each atomically: Part B, defect 11). */
+  private claim(): void {
+    writeFileAtomic(this.layout.owner, this.ownerText);
+    writeFileAtomic(this.layout.serverReady, this.readyText);
+    this.beat();
+  }
+
+  private beat(): void {
+    writeFileAtomic(this.layout.heartbeat, formatMarker(String(Date.now())));
+  }
+
+  private startWatcher(): void {
+    this.watcher?.close();
+    this.watcher = new ChangeWatcher(
+      [this.layout.root, this.layout.cmdDir],
+      this.watchChoice,
+      (changed) => {
+        if (changed === undefined) this.queue.rescan();
+        else this.queue.noteChange(changed);
+        this.pump();
+      },
+      (message) => this.warnOnce(message, message),
+    );
+  }
+
+  private warnOnce(key: string, line: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.log(line);
+  }
+
+  /** One pass over everything a client may have changed. Synchronous: see the file comment. */
+  private pump(): void {
+    if (this.state !== 'serving' && this.state !== 'stepping-down') return;
+    try {
+      this.answerHandshake();
+      this.handleCancelRequest();
+      if (this.state === 'serving' && !this.current && !this.settling && !this.foreignCommandRunning()) {
+        this.startNext();
+      }
+    } catch (error) {
+      this.reportFilesystemError(error);
+    }
+  }
+
+  private answerHandshake(): void {
+    if (this.state !== 'serving') return;
+    if (existsNoFollow(this.layout.clientReady) && !existsNoFollow(this.layout.handshakeDone)) {
+      writeFileAtomic(this.layout.handshakeDone, formatMarker(new Date().toISOString()));
+    }
+  }
+
+  private handleCancelRequest(): void {
+    const text = readTextIfExists(this.layout.cancel);
+    if (text === undefined) return;
+    const id = text.trim();
+    const current = this.current?.command;
+    if (current && current.id === id) {
+      if (!current.cancelRequested) this.log(`[${id}] cancel requested`);
+      current.cancel('cancelled by a client');
+      return; // removed after .exit (Part A order)
+    }
+    if (this.state !== 'serving') return;
+    if (!isValidCommandId(id)) {
+      this.warnOnce(`cancel:${text}`, `ignoring a cancel file holding ${describeInvalidId(id)}`);
+      removeIfContent(this.layout.cancel, text);
+      return;
+    }
+    // A predecessor that is stepping down still owns its running command and its cancel.
+    if (readTextIfExists(this.layout.running)?.startsWith(`${id}:`)) return;
+    if (this.withdraw(id, 'cancelled before it started')) {
+      this.log(`[${id}] withdrawn before it started (exit ${EXIT_CANCELLED})`);
+    }
+    removeIfContent(this.layout.cancel, text);
+  }
+
+  /** Remove a queued command and give it exit code 130 without running it. */
+  private withdraw(id: string, reason: string): boolean {
+    if (!withdrawQueuedCommand(this.layout, id, reason, { claimer: this.claimToken, publish: true }))
+      return false;
+    removeIfExists(this.layout.lease(id));
+    return true;
+  }
+
+  private startNext(): void {
+    if (!this.stillOwner()) return this.stepDown();
+    for (const id of [...this.queue.snapshot()]) {
+      this.queue.remove(id);
+      const claimed = this.layout.commandClaimed(id, this.claimToken);
+      // The rename is the claim: of two servers (or a server and a withdrawing client), one wins.
+      if (!renameIfExists(this.layout.command(id), claimed)) continue;
+      this.launch(id, claimed);
+      return;
+    }
+  }
+
+  private launch(id: string, claimed: string): void {
+    let command: RunningCommand;
+    let text: Buffer;
+    try {
+      text = fs.readFileSync(claimed);
+      // "Any stale cancel is deleted when a command starts" (Part A).
+      const cancel = readTextIfExists(this.layout.cancel);
+      if (cancel !== undefined && cancel.trim() !== id) removeIfContent(this.layout.cancel, cancel);
+      command = new RunningCommand({
+        id,
+        text,
+        textFile: claimed,
+        logPath: this.layout.log(id),
+        workdir: this.workdir,
+        env: this.env,
+        graceMs: this.graceMs,
+      });
+    } catch (error) {
+      // Nothing ran: put the command back so that it is not lost, and say why.
+      renameIfExists(claimed, this.layout.command(id));
+      throw error;
+    }
+    const runningText = command.pid !== null ? `${id}:${command.pid}\n` : undefined;
+    this.current = { command, runningText };
+    if (runningText) writeFileAtomic(this.layout.running, runningText);
+    removeIfExists(claimed);
+    // Command texts may hold secrets: shown only when asked (Part B, defect 9).
+    const shown = this.options.logCommands ? `: ${JSON.stringify(text.toString('utf8'))}` : '';
+    this.log(`[${id}] started, pid ${command.pid ?? '-'}${shown}`);
+    command.done.then(
+      (record) => this.complete(record),
+      (error: unknown) => this.complete(resultWithoutRun(id, EXIT_RELAY_LOST, { note: String(error) })),
+    );
+  }
+
+  private complete(record: ResultRecord): void {
+    this.publish(record);
+    const took = record.durationMs === null ? '' : ` in ${record.durationMs} ms`;
+    const extra = record.leftoverProcesses
+      ? `; stopped ${record.leftoverProcesses} leftover process(es)`
+      : '';
+    this.log(`[${record.id}] ${record.cancelled ? 'cancelled' : 'exit ' + record.exitCode}${took}${extra}`);
+    this.current = undefined;
+    if (this.state === 'stepping-down') this.finishStepDown();
+    else this.pump();
+  }
+
+  /** `.json`, then `.exit`, then remove `running`, then `cancel` (Part A order, Part C record). */
+  private publish(record: ResultRecord): void {
+    try {
+      writeResultFiles(this.layout, record);
+    } catch (error) {
+      // The directory is gone or unwritable: keep the result and write it when it is back.
+      this.unpublished.push(record);
+      this.reportFilesystemError(error);
+      return;
+    }
+    const runningText = this.current?.command.id === record.id ? this.current.runningText : undefined;
+    if (runningText) removeIfContent(this.layout.running, runningText);
+    const cancel = readTextIfExists(this.layout.cancel);
+    if (cancel !== undefined && cancel.trim() === record.id) removeIfContent(this.layout.cancel, cancel);
+    removeIfExists(this.layout.lease(record.id));
+  }
+
+  private stillOwner(): boolean {
+    const owner = readTextIfExists(this.layout.owner);
+    if (owner === undefined) {
+      // Removed by hand while we live: claim it again (the directory itself is checked in tick).
+      writeFileAtomic(this.layout.owner, this.ownerText);
+      return true;
+    }
+    return owner === this.ownerText;
+  }
+
+  private stepDown(): void {
+    if (this.state !== 'serving' && this.state !== 'unavailable') return;
+    const running = this.current?.command.id;
+    this.log(
+      `another relay server claimed ${this.layout.root} (owner: ${readTextIfExists(this.layout.owner)?.trim() ?? '?'}); ` +
+        (running ? `this server steps down once command ${running} ends` : 'this server steps down'),
+    );
+    this.state = 'stepping-down';
+    if (!running) this.finishStepDown();
+  }
+
+  private finishStepDown(): void {
+    this.shutdownResources();
+    removeIfContent(this.layout.serverReady, this.readyText);
+    this.state = 'stopped';
+    this.resolveStopped('stepped-down');
+  }
+
+  /**
+   * A `running` that is not ours: a predecessor stepping down still runs it, or a dead one
+   * left it. Wait while the predecessor touches it; settle it once it has gone stale.
+   */
+  private foreignCommandRunning(): boolean {
+    if (!existsNoFollow(this.layout.running)) return false;
+    const predecessor = this.predecessor;
+    const deadByPid =
+      predecessor !== undefined && isThisHost(predecessor) && !isProcessAlive(predecessor.pid);
+    const age = runningFileAge(this.layout, this.clock) ?? 0;
+    if (deadByPid || age > DEFAULT_STALE_AFTER_MS) this.settleLeftovers(predecessor);
+    return true;
+  }
+
+  /**
+   * A dead server leaves its running command (named by `running`) and possibly a command it
+   * had taken but not yet recorded (`cmd/.claimed.*`). One that never got a log never
+   * started: it goes back into the queue. The others are settled one by one.
+   */
+  private settleLeftovers(predecessor: Marker | undefined): void {
+    if (this.settling) return;
+    const orphans = new Map<string, { runningText?: string; claimedFile?: string }>();
+    const runningText = readTextIfExists(this.layout.running);
+    if (runningText !== undefined) {
+      const id = runningText.trim().slice(0, Math.max(0, runningText.trim().lastIndexOf(':')));
+      if (!isValidCommandId(id)) {
+        this.warnOnce(
+          `running:${runningText}`,
+          `removing a running file holding ${describeInvalidId(runningText.trim())}`,
+        );
+        removeIfContent(this.layout.running, runningText);
+      } else if (existsNoFollow(this.layout.exit(id))) {
+        // Its server wrote the result and died before removing the marker.
+        removeIfContent(this.layout.running, runningText);
+      } else {
+        orphans.set(id, { runningText });
+      }
+    }
+    for (const name of listDirectory(this.layout.cmdDir)) {
+      const claimed = parseClaimedFileName(name);
+      if (!claimed || claimed.claimer === this.claimToken || !isValidCommandId(claimed.id)) continue;
+      const file = path.join(this.layout.cmdDir, name);
+      if (claimed.claimer.startsWith('w')) {
+        removeIfExists(file); // a client's withdrawal, interrupted: it stays withdrawn
+      } else if (existsNoFollow(this.layout.log(claimed.id))) {
+        orphans.set(claimed.id, { ...orphans.get(claimed.id), claimedFile: file });
+      } else if (renameIfExists(file, this.layout.command(claimed.id))) {
+        this.log(`[${claimed.id}] re-queued: its relay server died before starting it`);
+      }
+    }
+    if (orphans.size === 0) return;
+    this.settling = (async () => {
+      for (const [id, leftover] of orphans) await this.settleOrphan(id, leftover, predecessor);
+    })().finally(() => {
+      this.settling = undefined;
+      this.pump();
+    });
+  }
+
+  /**
+   * Stop what is left of an orphaned command's process tree (if it ran here), then give it
+   * a result so its client is not left waiting: exit 125, or 130 if a cancel was pending.
+   */
+  private async settleOrphan(
+    id: string,
+    leftover: { runningText?: string; claimedFile?: string },
+    predecessor: Marker | undefined,
+  ): Promise<void> {
+    const who = predecessor ? `relay server ${describeMarker(predecessor)}` : 'the relay server that ran it';
+    const cancelPending = readTextIfExists(this.layout.cancel)?.trim() === id;
+    let note: string;
+    if (predecessor === undefined || isThisHost(predecessor)) {
+      const report = await terminateCommandProcesses({ commandId: id }, this.graceMs);
+      note =
+        report.signalled > 0
+          ? `stopped ${report.signalled} of its processes that were still running`
+          : 'none of its processes was still running';
+    } else {
+      note = `its processes ran on ${predecessor.host} and cannot be stopped from here`;
+    }
+    const exitCode = cancelPending ? EXIT_CANCELLED : EXIT_RELAY_LOST;
+    const line =
+      `[relay] ${who} died while this command ran; ${this.describeSelf()} ${note}. ` +
+      (cancelPending
+        ? 'A cancel was pending, so it counts as cancelled.'
+        : `Exit code ${EXIT_RELAY_LOST}: the relay lost the command, and its own exit code is unknown.`);
+    try {
+      fs.appendFileSync(this.layout.log(id), `\n${line}\n${cancelPending ? CANCELLED_LINE + '\n' : ''}`, {
+        mode: 0o600,
+      });
+    } catch (error) {
+      this.reportFilesystemError(error);
+    }
+    this.log(`[${id}] settled after ${who} died: ${note}; exit ${exitCode}`);
+    const pid = Number(leftover.runningText?.trim().split(':').pop());
+    this.publish(
+      resultWithoutRun(id, exitCode, {
+        recovered: true,
+        cancelled: cancelPending,
+        note: line,
+        pid: Number.isInteger(pid) && pid > 0 ? pid : null,
+      }),
+    );
+    if (leftover.runningText !== undefined) removeIfContent(this.layout.running, leftover.runningText);
+    if (leftover.claimedFile !== undefined) removeIfExists(leftover.claimedFile);
+  }
+
+  private describeSelf(): string {
+    return `relay server ${os.hostname()}:${process.pid}`;
+  }
+
+  private tick(): void {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    if (this.state === 'stepping-down') {
+      // Our command still runs: a sign of life for the server that took over.
+      if (this.current) touch(this.layout.running);
+      this.pump();
+      return;
+    }
+    try {
+      if (!fs.existsSync(this.layout.root)) {
+        throw Object.assign(new Error(`relay directory ${this.layout.root} is gone`), { code: 'ENOENT' });
+      }
+      if (this.state === 'unavailable') this.recoverDirectory();
+      if (!this.stillOwner()) return this.stepDown();
+      this.beat();
+      if (this.current) touch(this.layout.running);
+      this.retryUnpublished();
+      this.checkLease();
+    } catch (error) {
+      this.directoryUnavailable(error);
+      return;
+    }
+    this.pump();
+  }
+
+  private directoryUnavailable(error: unknown): void {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    const reason = isNotFound(error)
+      ? `is gone (${code}); waiting for it to come back`
+      : `is not usable (${code}: ${(error as Error).message}); retrying every second`;
+    if (this.state !== 'unavailable') {
+      this.log(`relay directory ${this.layout.root} ${reason}. Running commands go on; no new ones start.`);
+    }
+    this.state = 'unavailable';
+  }
+
+  private recoverDirectory(): void {
+    prepareRelayDirectory(this.layout.root);
+    this.claim();
+    this.state = 'serving';
+    this.log(`relay directory ${this.layout.root} is usable again; serving`);
+    this.queue.rescan();
+    this.startWatcher();
+  }
+
+  private retryUnpublished(): void {
+    const pending = this.unpublished;
+    this.unpublished = [];
+    for (const record of pending) this.publish(record);
+  }
+
+  private checkLease(): void {
+    const command = this.current?.command;
+    if (!command || command.cancelRequested) return;
+    let mtime: number;
+    try {
+      mtime = fs.statSync(this.layout.lease(command.id)).mtimeMs;
+    } catch {
+      return; // no lease: the client did not ask for one
+    }
+    const age = this.clock.sinceChange(`lease:${command.id}`, String(mtime));
+    if (age > this.leaseStaleMs) {
+      this.log(
+        `[${command.id}] lease not refreshed for ${(age / 1000).toFixed(1)} s: its client is gone; cancelling`,
+      );
+      command.cancel('lease expired: its client stopped refreshing it');
+    }
+  }
+
+  private reportFilesystemError(error: unknown): void {
+    const message = (error as Error).message ?? String(error);
+    this.warnOnce(`fs:${message}`, `relay directory ${this.layout.root}: ${message}`);
+  }
+
+  private shutdownResources(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  /**
+   * Shut down (SIGINT/SIGTERM): cancel the running command with the full escalation, wait
+   * for its result, then remove our markers. Queued commands stay for the next server.
+   * Called again while stopping, it skips the rest of the grace period.
+   */
+  async stop(): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') {
+      this.current?.command.killNow();
+      await this.stopped;
+      return;
+    }
+    const wasSteppingDown = this.state === 'stepping-down';
+    this.state = 'stopping';
+    const entry = this.current;
+    if (entry) {
+      this.log(
+        `shutting down: cancelling ${entry.command.id} (SIGTERM, then SIGKILL after ${this.graceMs / 1000} s)`,
+      );
+      entry.command.cancel('relay server shutting down');
+      const record = await entry.command.done;
+      this.publish(record);
+      this.current = undefined;
+      this.log(`[${record.id}] cancelled by shutdown`);
+    }
+    this.shutdownResources();
+    removeIfContent(this.layout.serverReady, this.readyText);
+    if (!wasSteppingDown) {
+      removeIfContent(this.layout.owner, this.ownerText);
+      const heartbeat = readTextIfExists(this.layout.heartbeat);
+      if (heartbeat?.startsWith(`${os.hostname()}:${process.pid}:`))
+        removeIfContent(this.layout.heartbeat, heartbeat);
+    }
+    this.state = 'stopped';
+    this.log('stopped');
+    this.resolveStopped('shutdown');
+  }
+}
