@@ -1,0 +1,465 @@
+// Part A interoperability, both directions, with real processes: the Part-A fixture client
+// (test/fixtures/part-a/relay.sh) against our server, and our client (`relay-dap run`, as a
+// process, and the RelayClient library) against the fixture server.
+import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RelayClient } from '../../src/relay/client.js';
+import {
+  killMarked,
+  partA,
+  processesWithMarker,
+  readIf,
+  relayDap,
+  startServer,
+  tempRelayDir,
+  uniqueMarker,
+  waitUntil,
+  type Finished,
+  type Spawned,
+} from '../support/relayHarness.js';
+
+const HOST = os.hostname();
+const ID = /^\d{19}_\d+$/;
+
+interface Stoppable {
+  name: string;
+  output: () => string;
+  stop: () => Promise<unknown>;
+}
+
+interface Ctx {
+  dirs: ReturnType<typeof tempRelayDir>;
+  marker: string;
+  servers: Stoppable[];
+  clients: Spawned[];
+}
+
+let ctx: Ctx;
+
+beforeEach(() => {
+  ctx = { dirs: tempRelayDir(), marker: uniqueMarker(), servers: [], clients: [] };
+});
+
+afterEach(async () => {
+  try {
+    for (const server of ctx.servers) await server.stop();
+    for (const client of ctx.clients) await stopProcess(client);
+    // Nothing we started may outlive the test: no server, no client, no command.
+    let left = processesWithMarker(ctx.marker);
+    await waitUntil(
+      () => (left = processesWithMarker(ctx.marker)).length === 0,
+      'marked processes to end',
+      10_000,
+    ).catch(() => {});
+    const described = left.map(describePid);
+    killMarked(ctx.marker);
+    expect(described, 'processes that outlived the test').toEqual([]);
+  } finally {
+    ctx.dirs.cleanup();
+  }
+});
+
+// ---------------------------------------------------------------- helpers
+
+function describePid(pid: number): string {
+  const cmdline = readIf(`/proc/${pid}/cmdline`)?.replace(/\0/g, ' ').trim() ?? '?';
+  return `${pid} ${cmdline}`;
+}
+
+function isRunning(spawned: Spawned): boolean {
+  return spawned.child.exitCode === null && spawned.child.signalCode === null;
+}
+
+/** SIGTERM, then SIGKILL if it has not exited after `killAfterMs`. */
+async function stopProcess(spawned: Spawned, killAfterMs = 15_000): Promise<Finished> {
+  if (isRunning(spawned)) {
+    spawned.child.kill('SIGTERM');
+    spawned.child.kill('SIGCONT'); // in case a test left it stopped
+  }
+  const timer = setTimeout(() => spawned.child.kill('SIGKILL'), killAfterMs);
+  const finished = await spawned.finished;
+  clearTimeout(timer);
+  return finished;
+}
+
+function rel(...parts: string[]): string {
+  return path.join(ctx.dirs.relayDir, ...parts);
+}
+
+function work(...parts: string[]): string {
+  return path.join(ctx.dirs.workdir, ...parts);
+}
+
+function exists(file: string): boolean {
+  return fs.existsSync(file);
+}
+
+/** A command text that carries the test's marker, so that every process it starts can be found. */
+function text(body: string): string {
+  return `export ${ctx.marker}=1; ${body}`;
+}
+
+function markerEnv(): NodeJS.ProcessEnv {
+  return { [ctx.marker]: '1', RELAY_DIR: '' };
+}
+
+function serverOutput(): string {
+  return ctx.servers.map((server) => `--- ${server.name} ---\n${server.output()}`).join('\n');
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  try {
+    await waitUntil(condition, what, timeoutMs);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${serverOutput()}`, { cause: error });
+  }
+}
+
+/** Our server, `relay-dap serve`, as a real process. */
+async function serveOurs(): Promise<number> {
+  const server = await startServer(ctx.dirs.relayDir, ['--workdir', ctx.dirs.workdir], { env: markerEnv() });
+  ctx.servers.push({
+    name: 'relay-dap serve',
+    output: () => server.stderr(),
+    stop: () => server.stop(15_000),
+  });
+  return server.child.pid ?? -1;
+}
+
+/** The fixture server, `relay.sh serve`, polling every 0.1 s; resolved once server.ready exists. */
+async function serveFixture(): Promise<Spawned> {
+  const server = partA(['--relay-dir', ctx.dirs.relayDir, '--workdir', ctx.dirs.workdir, 'serve'], {
+    env: { ...markerEnv(), PARTA_POLL_SECONDS: '0.1' },
+  });
+  ctx.servers.push({
+    name: 'relay.sh serve',
+    output: () => server.stdout().toString() + server.stderr(),
+    stop: () => stopProcess(server),
+  });
+  await waitFor(() => {
+    if (!isRunning(server)) throw new Error(`relay.sh serve exited early:\n${server.stderr()}`);
+    // The fixture writes server.ready non-atomically (Part B, defect 11): wait for the whole line.
+    return /^[^:]+:\d+:.+\n$/.test(readIf(rel('server.ready')) ?? '');
+  }, 'relay.sh serve to write server.ready');
+  return server;
+}
+
+/** `relay.sh --relay-dir R ARGS…` (the fixture client). */
+function fixture(...args: string[]): Spawned {
+  const spawned = partA(['--relay-dir', ctx.dirs.relayDir, ...args], { env: markerEnv() });
+  ctx.clients.push(spawned);
+  return spawned;
+}
+
+/** `relay-dap SUBCOMMAND --relay-dir R ARGS…` (our client, as a process). */
+function ours(subcommand: string, ...args: string[]): Spawned {
+  const spawned = relayDap([subcommand, '--relay-dir', ctx.dirs.relayDir, ...args], { env: markerEnv() });
+  ctx.clients.push(spawned);
+  return spawned;
+}
+
+function out(finished: Finished): string {
+  return finished.stdout.toString('utf8');
+}
+
+function lines(finished: Finished): string[] {
+  return out(finished)
+    .split('\n')
+    .filter((line) => line !== '');
+}
+
+/** `running` = `<id>:<pgid>`, once a command runs. */
+async function waitForRunning(): Promise<string> {
+  let content: string | undefined;
+  await waitFor(() => (content = readIf(rel('running'))) !== undefined, 'running');
+  const id = content?.trim().split(':')[0] ?? '';
+  expect(id).toMatch(ID);
+  return id;
+}
+
+// ---------------------------------------------------------------- the fixture client, our server
+
+describe('the Part-A fixture client against our server', () => {
+  it('relay.sh handshake, then relay.sh run echo hello prints hello', async () => {
+    await serveOurs();
+    const handshake = await fixture('handshake').finished;
+    expect(handshake.code, handshake.stderr).toBe(0);
+    expect(out(handshake)).toBe('Handshake done\n');
+    expect(exists(rel('handshake.done'))).toBe(true);
+
+    const run = await fixture('run', text('echo hello')).finished;
+    expect(run.code, `${run.stderr}\n${serverOutput()}`).toBe(0);
+    expect(out(run)).toBe('hello\n');
+    // The fixture client deleted what Part A says it reads; nothing of it is left queued.
+    expect(fs.readdirSync(rel('cmd'))).toEqual([]);
+    expect(fs.readdirSync(rel('result')).filter((name) => /\.(exit|log)$/.test(name))).toEqual([]);
+  });
+
+  it('relay.sh run propagates exit codes (7, and 143 for SIGTERM)', async () => {
+    await serveOurs();
+    expect((await fixture('handshake').finished).code).toBe(0);
+    const seven = await fixture('run', text('echo before; exit 7')).finished;
+    expect(seven.code, seven.stderr).toBe(7);
+    expect(out(seven)).toBe('before\n');
+    const killed = await fixture('run', text('kill -TERM $$')).finished;
+    expect(killed.code, killed.stderr).toBe(143);
+  });
+
+  it('relay.sh status shows Server: running with our pid', async () => {
+    const pid = await serveOurs();
+    expect((await fixture('handshake').finished).code).toBe(0);
+    const status = await fixture('status').finished;
+    expect(status.code, status.stderr).toBe(0);
+    expect(lines(status)).toEqual([
+      `Server: running (${HOST}:${pid})`,
+      'Handshake: done',
+      'Running: none',
+      'Pending commands: 0',
+    ]);
+  });
+
+  it('relay.sh cancel of a running sleep: relay.sh run exits 130 with [cancelled] as its last line', async () => {
+    await serveOurs();
+    expect((await fixture('handshake').finished).code).toBe(0);
+    const run = fixture('run', text('echo started; sleep 300; echo finished'));
+    const id = await waitForRunning();
+    expect(id.endsWith(`_${run.child.pid}`)).toBe(true);
+    await waitFor(() => readIf(rel('result', `${id}.log`)) === 'started\n', 'the command to start');
+
+    const status = await fixture('status').finished;
+    expect(lines(status)[2]).toBe(`Running: ${id}`);
+
+    const cancel = await fixture('cancel').finished;
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(out(cancel)).toBe(`Cancel requested: ${id}\n`);
+
+    const result = await run.finished;
+    expect(result.code, `${result.stderr}\n${serverOutput()}`).toBe(130);
+    expect(lines(result).at(-1)).toBe('[cancelled]');
+    expect(out(result)).toBe('started\n[cancelled]\n');
+    await waitFor(
+      () => !exists(rel('running')) && !exists(rel('cancel')),
+      'running and cancel to be removed',
+    );
+  });
+
+  it('relay.sh flush is refused while a command runs and accepted afterwards', async () => {
+    await serveOurs();
+    expect((await fixture('handshake').finished).code).toBe(0);
+    const run = fixture('run', text('sleep 300'));
+    await waitForRunning();
+
+    const refused = await fixture('flush').finished;
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/running/);
+    expect(exists(rel('handshake.done'))).toBe(true);
+    expect(exists(rel('client.ready'))).toBe(true);
+
+    expect((await fixture('cancel').finished).code).toBe(0);
+    expect((await run.finished).code).toBe(130);
+    await waitFor(() => !exists(rel('running')), 'running to be removed');
+
+    const flushed = await fixture('flush').finished;
+    expect(flushed.code, flushed.stderr).toBe(0);
+    expect(out(flushed)).toMatch(/^Flushed /);
+    for (const name of ['client.ready', 'handshake.done']) expect(exists(rel(name)), name).toBe(false);
+    expect(fs.readdirSync(rel('cmd'))).toEqual([]);
+    expect(fs.readdirSync(rel('result'))).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------- our client, the fixture server
+
+describe('our client against the Part-A fixture server', () => {
+  it('relay-dap run does the handshake by itself and prints hi', async () => {
+    const server = await serveFixture();
+    expect(exists(rel('handshake.done'))).toBe(false);
+    const run = await ours('run', '--', text('echo hi')).finished;
+    expect(run.code, `${run.stderr}\n${serverOutput()}`).toBe(0);
+    expect(out(run)).toBe('hi\n');
+    expect(exists(rel('client.ready'))).toBe(true);
+    expect(exists(rel('handshake.done'))).toBe(true);
+    expect(server.stdout().toString()).toMatch(/handshake done/);
+    // Our client deletes what it has read.
+    expect(fs.readdirSync(rel('result'))).toEqual([]);
+    expect(fs.readdirSync(rel('cmd'))).toEqual([]);
+  });
+
+  it('relay-dap run waits out a server.ready that the fixture server is still writing (Part B, defect 11)', async () => {
+    await serveFixture();
+    const ready = fs.readFileSync(rel('server.ready'));
+    // What a client sees between the fixture's `stamp >server.ready` opening the file and its
+    // printf writing the line (a `date` fork in between): the file exists, and is empty.
+    fs.writeFileSync(rel('server.ready'), '');
+    const run = ours('run', '--', text('echo hi'));
+    // The writer takes milliseconds; give the client time to look at the empty file first.
+    await Promise.race([run.finished, sleep(500)]);
+    fs.writeFileSync(rel('server.ready'), ready);
+    const finished = await run.finished;
+    expect(finished.code, `${finished.stderr}\n${serverOutput()}`).toBe(0);
+    expect(out(finished)).toBe('hi\n');
+  });
+
+  it('relay-dap run propagates exit codes (7, and 143 for SIGTERM)', async () => {
+    await serveFixture();
+    const seven = await ours('run', '--', text('echo before; exit 7')).finished;
+    expect(seven.code, `${seven.stderr}\n${serverOutput()}`).toBe(7);
+    expect(out(seven)).toBe('before\n');
+    const killed = await ours('run', '--', text('kill -TERM $$')).finished;
+    expect(killed.code, `${killed.stderr}\n${serverOutput()}`).toBe(143);
+  });
+
+  it('relay-dap run streams: the first line arrives before the command ends', async () => {
+    await serveFixture();
+    const gate = work('gate');
+    const run = ours(
+      'run',
+      '--',
+      text(`echo first; while [ ! -e '${gate}' ]; do sleep 0.05; done; echo second`),
+    );
+    // The command cannot end before the gate exists, and the gate is made only after this.
+    await waitFor(() => run.stdout().toString() === 'first\n' || !isRunning(run), 'the first line on stdout');
+    expect(isRunning(run), run.stderr()).toBe(true);
+    expect(run.stdout().toString()).toBe('first\n');
+    fs.writeFileSync(gate, '');
+    const finished = await run.finished;
+    expect(finished.code, `${finished.stderr}\n${serverOutput()}`).toBe(0);
+    expect(out(finished)).toBe('first\nsecond\n');
+  });
+
+  it('relay-dap cancel cancels a running command on the fixture server (.exit 130)', async () => {
+    const server = await serveFixture();
+    const run = ours('run', '--', text('echo started; sleep 300; echo finished'));
+    await waitFor(() => run.stdout().toString() === 'started\n', 'the command to start');
+    const id = await waitForRunning();
+    expect(id.endsWith(`_${run.child.pid}`)).toBe(true);
+
+    const cancel = await ours('cancel').finished;
+    expect(cancel.code, `${cancel.stderr}\n${serverOutput()}`).toBe(0);
+    // The code is reported when `.exit` was still there to read; `relay-dap run` may have taken it first.
+    expect(cancel.stderr).toMatch(new RegExp(`^cancelled ${id}( \\(exit 130\\))?$`, 'm'));
+
+    const result = await run.finished;
+    expect(result.code, `${result.stderr}\n${serverOutput()}`).toBe(130);
+    expect(out(result)).toBe('started\n[cancelled]\n');
+    await waitFor(
+      () => server.stdout().toString().includes(`finished ${id}: exit 130`),
+      'the fixture server to write .exit 130',
+    );
+    await waitFor(
+      () => !exists(rel('running')) && !exists(rel('cancel')),
+      'running and cancel to be removed',
+    );
+  });
+
+  it('relay-dap cancel returns once the command has ended, even if its own client took .exit first', async () => {
+    const server = await serveFixture();
+    const serverPid = server.child.pid ?? -1;
+    const run = ours('run', '--', text('echo started; sleep 300'));
+    await waitFor(() => run.stdout().toString() === 'started\n', 'the command to start');
+    const id = await waitForRunning();
+
+    // Hold the server while the cancel is written, then hold the canceller while the server
+    // settles the command and `relay-dap run` reads and deletes .exit (as Part A says it does).
+    process.kill(serverPid, 'SIGSTOP');
+    let cancel: Spawned;
+    try {
+      cancel = ours('cancel');
+      await waitFor(() => readIf(rel('cancel')) === `${id}\n`, 'relay-dap cancel to write cancel');
+      process.kill(cancel.child.pid ?? -1, 'SIGSTOP');
+    } finally {
+      process.kill(serverPid, 'SIGCONT');
+    }
+    const result = await run.finished;
+    expect(result.code, `${result.stderr}\n${serverOutput()}`).toBe(130);
+    expect(exists(rel('result', `${id}.exit`))).toBe(false);
+    await waitFor(() => !exists(rel('running')), 'running to be removed');
+
+    process.kill(cancel.child.pid ?? -1, 'SIGCONT');
+    const resumedAt = Date.now();
+    const cancelled = await cancel.finished;
+    expect(cancelled.code, `${cancelled.stderr}\n${serverOutput()}`).toBe(0);
+    expect(cancelled.stderr).toMatch(new RegExp(`^cancelled ${id}$`, 'm'));
+    expect(Date.now() - resumedAt).toBeLessThan(10_000);
+  });
+
+  it('relay-dap run --timeout 1 exits 124 with the output printed so far, and the command is cancelled (.exit 130)', async () => {
+    const server = await serveFixture();
+    expect((await ours('handshake').finished).code).toBe(0);
+    const startedFlag = work('started');
+    const run = await ours(
+      'run',
+      '--timeout',
+      '1',
+      '--',
+      text(`echo started; touch '${startedFlag}'; sleep 300; echo finished`),
+    ).finished;
+    expect(run.code, `${run.stderr}\n${serverOutput()}`).toBe(124);
+    const id = /command (\d{19}_\d+) timed out/.exec(run.stderr)?.[1] ?? '';
+    expect(id, run.stderr).toMatch(ID);
+    if (exists(startedFlag)) {
+      // It ran, printed, and was cancelled by the server: its output is kept, [cancelled] last.
+      expect(out(run)).toBe('started\n[cancelled]\n');
+      await waitFor(
+        () => server.stdout().toString().includes(`finished ${id}: exit 130`),
+        'the fixture server to settle the cancelled command',
+      );
+    } else {
+      // A machine too loaded to start it within a second: it was withdrawn from the queue.
+      console.warn(`--timeout 1 ran out before ${id} had started; it was withdrawn instead of cancelled`);
+      expect(out(run)).toBe('[cancelled]\n');
+    }
+    await waitFor(() => !exists(rel('running')), 'running to be removed');
+  });
+
+  it('relay-dap status reports the fixture server as running, with no heartbeat', async () => {
+    const server = await serveFixture();
+    expect((await ours('handshake').finished).code).toBe(0);
+    const status = await ours('status').finished;
+    expect(status.code, status.stderr).toBe(0);
+    const [serverLine, handshake, running, pending] = lines(status);
+    expect(serverLine).toMatch(/^Server: running /);
+    expect(serverLine).toContain(`${HOST}:${server.child.pid}`);
+    expect(serverLine).toMatch(/no heartbeat/);
+    expect(handshake).toBe('Handshake: done');
+    expect(running).toBe('Running: none');
+    expect(pending).toBe('Pending commands: 0');
+  });
+
+  it('the RelayClient library (open, submit, exit, output) works against the fixture server', async () => {
+    await serveFixture();
+    const client = await RelayClient.open({ relayDir: ctx.dirs.relayDir });
+    try {
+      const command = client.submit(text('echo lib-out; echo lib-err >&2; exit 5'));
+      expect(command.id).toMatch(ID);
+      const chunks: Buffer[] = [];
+      command.output.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const ended = once(command.output, 'end');
+      const outcome = await command.exit;
+      await ended;
+      expect(outcome).toMatchObject({ id: command.id, exitCode: 5, cancelled: false });
+      expect(outcome.record).toBeUndefined(); // a Part-A server writes no result/<id>.json
+      expect(Buffer.concat(chunks).toString('utf8')).toBe('lib-out\nlib-err\n');
+      expect(exists(rel('handshake.done'))).toBe(true);
+      expect(exists(rel('result', `${command.id}.exit`))).toBe(false);
+
+      // Cancel through the library: the fixture server stops it and reports 130.
+      const long = client.submit(text('echo started; sleep 300'));
+      const longChunks: Buffer[] = [];
+      long.output.on('data', (chunk: Buffer) => longChunks.push(chunk));
+      const longEnded = once(long.output, 'end');
+      await waitFor(() => Buffer.concat(longChunks).toString() === 'started\n', 'the long command to start');
+      long.cancel();
+      const cancelled = await long.exit;
+      await longEnded;
+      expect(cancelled).toMatchObject({ id: long.id, exitCode: 130, cancelled: true });
+      expect(Buffer.concat(longChunks).toString('utf8')).toBe('started\n[cancelled]\n');
+    } finally {
+      await client.close();
+    }
+  });
+});
