@@ -1,0 +1,63 @@
+/**
+ * A job, whatever it came from (one command, a list of steps in launch.json, a job file, a
+ * GitHub Actions workflow job): the shape the job runner steps through.
+ */
+
+/** Where a step stands in its source, 1-based lines, so an editor can highlight it. */
+export interface StepLocation {
+  /** First line of the step (its `- name:` or `- run:` line). */
+  line: number;
+  /** Last line of the step. */
+  endLine: number;
+}
+
+export interface JobStep {
+  /** Position in the job, from 0. */
+  index: number;
+  name: string;
+  /** Workflow `id:`; referenced as `steps.<id>` in expressions. */
+  id?: string;
+  /** Shell text to run. Absent for a workflow `uses:` step, which is skipped. */
+  run?: string;
+  uses?: string;
+  /** Working directory, relative to the job's (may hold `${{ }}` in a workflow). */
+  cwd?: string;
+  /** The step's own env (may hold `${{ }}` in a workflow). */
+  env: Record<string, string>;
+  timeoutSeconds?: number;
+  /** A boolean, or (workflow) an expression evaluated when the step ends. */
+  continueOnError: boolean | string;
+  /** Workflow `if:`, as written (with or without `${{ }}`). */
+  condition?: string;
+  /** Workflow `shell:` (bash, sh, python, or a template holding `{0}`). */
+  shell?: string;
+  location: StepLocation;
+}
+
+export type JobOrigin = 'command' | 'steps' | 'job-file' | 'workflow';
+
+export interface JobDefinition {
+  name: string;
+  origin: JobOrigin;
+  /** The file the steps come from (job file, workflow); absent for launch.json steps. */
+  sourcePath?: string;
+  /** The file's text, or a read-only listing synthesized for launch.json steps. */
+  sourceText: string;
+  env: Record<string, string>;
+  cwd?: string;
+  steps: JobStep[];
+  /** Present for a GitHub Actions workflow job. */
+  workflow?: WorkflowJob;
+}
+
+export interface WorkflowJob {
+  /** The job's key under `jobs:`. */
+  jobId: string;
+  /** `defaults.run` merged from workflow and job level (job wins). */
+  defaultShell?: string;
+  defaultWorkingDirectory?: string;
+  /** The matrix combination this run uses (from the launch argument `matrix`). */
+  matrix: Record<string, unknown>;
+  /** Job-level `timeout-minutes`, in seconds. */
+  timeoutSeconds?: number;
+}

@@ -1,0 +1,418 @@
+/**
+ * Loads one job of a GitHub Actions workflow file into the job model: its steps with their
+ * lines, env merged from workflow and job level, `defaults.run`, `timeout-minutes` and the one
+ * matrix combination the run uses. Values stay as written (`${{ }}` is evaluated when a step
+ * runs), but every expression is parsed here, so an unsupported context or a syntax error is
+ * reported at load time with its line rather than halfway through a debugging session.
+ */
+import { basename } from 'node:path';
+import { isScalar, type ParsedNode } from 'yaml';
+import type { JobDefinition, JobStep, WorkflowJob } from '../job/jobModel.js';
+import {
+  type ExpressionContext,
+  ExpressionError,
+  hasExpressions,
+  parseCondition,
+  parseTemplate,
+  referencedContexts,
+  substitute,
+  type TemplatePart,
+  toDisplayString,
+  usesStatusFunction,
+} from './expressions.js';
+import { MatrixError, selectMatrixCombination, type MatrixCombination } from './matrix.js';
+import { resolveShell, ShellError } from './shells.js';
+import { firstLineOf, type MapEntry, YamlSource } from './yamlSource.js';
+
+export interface WorkflowJobOptions {
+  /** The key under `jobs:`; optional when the workflow has one job. */
+  job?: string;
+  /** The matrix combination to run (the launch argument `matrix`). */
+  matrix?: Record<string, unknown>;
+}
+
+const STEP_KEYS = [
+  'id',
+  'name',
+  'if',
+  'uses',
+  'run',
+  'shell',
+  'with',
+  'env',
+  'working-directory',
+  'continue-on-error',
+  'timeout-minutes',
+] as const;
+
+const STEP_ID_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+const KIND = 'workflow';
+
+export function loadWorkflowJob(path: string, options: WorkflowJobOptions = {}): JobDefinition {
+  const source = YamlSource.load(path, KIND);
+  return new WorkflowReader(source).read(options);
+}
+
+/** Find a key's entry in a mapping. */
+function entry(entries: MapEntry[], key: string): MapEntry | undefined {
+  return entries.find((candidate) => candidate.key === key);
+}
+
+class WorkflowReader {
+  constructor(private readonly source: YamlSource) {}
+
+  read(options: WorkflowJobOptions): JobDefinition {
+    const { source } = this;
+    const root = source.root(KIND);
+    const rootEntries = source.entries(root, 'the workflow');
+    const jobsEntry = entry(rootEntries, 'jobs');
+    if (jobsEntry === undefined) {
+      throw source.error(1, "the workflow has no 'jobs:'; a workflow file lists its jobs under 'jobs:'");
+    }
+    const jobs = source.entries(source.map(jobsEntry.value, "'jobs'"), "'jobs'");
+    const jobId = this.selectJob(jobs, options.job, jobsEntry);
+    const jobEntry = entry(jobs, jobId) as MapEntry;
+    const jobEntries = source.entries(source.map(jobEntry.value, `job '${jobId}'`), `job '${jobId}'`);
+
+    const reusable = entry(jobEntries, 'uses');
+    if (reusable !== undefined) {
+      throw source.error(
+        reusable.keyNode,
+        `job '${jobId}' calls a reusable workflow (uses: ${this.optionalString(reusable, 'uses') ?? ''}); ` +
+          'relay-dap steps through jobs with steps: open the called workflow file and debug its job instead',
+      );
+    }
+
+    const matrix = this.matrix(jobEntries, jobId, options.matrix);
+    const workflowName =
+      this.optionalString(entry(rootEntries, 'name'), 'the workflow name') ?? basename(source.path);
+    const writtenJobName = this.optionalString(entry(jobEntries, 'name'), `the name of job '${jobId}'`);
+    // Like GitHub: a matrix job's name gets its values appended unless the name uses the matrix itself.
+    const baseJobName = writtenJobName ?? jobId;
+    const matrixSuffix =
+      Object.keys(matrix).length > 0 ? ` (${Object.values(matrix).map(toDisplayString).join(', ')})` : '';
+    const jobName = hasExpressions(baseJobName)
+      ? this.staticText(baseJobName, matrix)
+      : `${baseJobName}${matrixSuffix}`;
+
+    const env = {
+      ...this.env(entry(rootEntries, 'env'), 'workflow env'),
+      ...this.env(entry(jobEntries, 'env'), `env of job '${jobId}'`),
+    };
+    const workflowDefaults = this.runDefaults(entry(rootEntries, 'defaults'), 'workflow defaults');
+    const jobDefaults = this.runDefaults(entry(jobEntries, 'defaults'), `defaults of job '${jobId}'`);
+
+    const workflow: WorkflowJob = { jobId, matrix };
+    const defaultShell = jobDefaults.shell ?? workflowDefaults.shell;
+    const defaultWorkingDirectory = jobDefaults.workingDirectory ?? workflowDefaults.workingDirectory;
+    if (defaultShell !== undefined) workflow.defaultShell = defaultShell;
+    if (defaultWorkingDirectory !== undefined) workflow.defaultWorkingDirectory = defaultWorkingDirectory;
+    const timeout = entry(jobEntries, 'timeout-minutes');
+    if (timeout !== undefined) workflow.timeoutSeconds = this.timeoutSeconds(timeout, `job '${jobId}'`);
+
+    const stepsEntry = entry(jobEntries, 'steps');
+    if (stepsEntry === undefined) {
+      throw source.error(
+        jobEntry.keyNode,
+        `job '${jobId}' has no 'steps:'; add the steps to run (each with 'run:' or 'uses:')`,
+      );
+    }
+    const stepNodes = source.seq(stepsEntry.value, `the steps of job '${jobId}'`).items;
+    if (stepNodes.length === 0) {
+      throw source.error(
+        stepsEntry.keyNode,
+        `job '${jobId}' has an empty 'steps:' list; add at least one step`,
+      );
+    }
+    const seenIds = new Map<string, number>();
+    const steps = stepNodes.map((node, index) => this.step(node, index, matrix, seenIds));
+
+    return {
+      name: `${this.staticText(workflowName, matrix)} / ${jobName}`,
+      origin: 'workflow',
+      sourcePath: source.path,
+      sourceText: source.text,
+      env,
+      steps,
+      workflow,
+    };
+  }
+
+  private selectJob(jobs: MapEntry[], requested: string | undefined, jobsEntry: MapEntry): string {
+    const ids = jobs.map((job) => job.key);
+    if (requested !== undefined) {
+      if (ids.includes(requested)) return requested;
+      throw this.source.error(
+        jobsEntry.keyNode,
+        `the workflow has no job '${requested}'; its jobs are ${ids.join(', ')}`,
+      );
+    }
+    const [only] = ids;
+    if (ids.length === 1 && only !== undefined) return only;
+    if (only === undefined) throw this.source.error(jobsEntry.keyNode, "'jobs:' is empty; add a job");
+    throw this.source.error(
+      jobsEntry.keyNode,
+      `the workflow has ${ids.length} jobs (${ids.join(', ')}); choose one with the launch argument "job", e.g. "job": "${only}"`,
+    );
+  }
+
+  private matrix(
+    jobEntries: MapEntry[],
+    jobId: string,
+    requested: Record<string, unknown> | undefined,
+  ): MatrixCombination {
+    const strategy = entry(jobEntries, 'strategy');
+    let matrixNode: ParsedNode | undefined;
+    let matrixKey: ParsedNode | undefined;
+    if (strategy !== undefined) {
+      const strategyEntries = this.source.entries(
+        this.source.map(strategy.value, `the strategy of job '${jobId}'`),
+        `the strategy of job '${jobId}'`,
+      );
+      const matrixEntry = entry(strategyEntries, 'matrix');
+      matrixNode = matrixEntry?.value ?? undefined;
+      matrixKey = matrixEntry?.keyNode;
+    }
+    let written: Record<string, unknown> | undefined;
+    if (matrixNode !== undefined) {
+      const value = this.source.plainValue(matrixNode);
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        // `matrix: ${{ fromJSON(...) }}` cannot be expanded before the job runs.
+        if (requested !== undefined) return { ...requested };
+        throw this.source.error(
+          matrixKey,
+          `the matrix of job '${jobId}' is not a mapping of lists (an expression cannot be expanded here); ` +
+            'give the combination to run with the launch argument "matrix", e.g. "matrix": {"os": "ubuntu-latest"}',
+        );
+      }
+      written = value as Record<string, unknown>;
+    }
+    try {
+      return selectMatrixCombination(written, requested, jobId);
+    } catch (error) {
+      if (error instanceof MatrixError) throw this.source.error(matrixKey, error.message);
+      throw error;
+    }
+  }
+
+  private step(
+    node: ParsedNode,
+    index: number,
+    matrix: MatrixCombination,
+    seenIds: Map<string, number>,
+  ): JobStep {
+    const { source } = this;
+    const what = `step ${index + 1}`;
+    const entries = source.entries(source.map(node, what), what);
+    source.checkKeys(entries, STEP_KEYS, what);
+
+    const run = entry(entries, 'run');
+    const uses = entry(entries, 'uses');
+    if (run !== undefined && uses !== undefined) {
+      throw source.error(
+        node,
+        `${what} has both 'run:' and 'uses:'; a step does one or the other, split it in two`,
+      );
+    }
+    if (run === undefined && uses === undefined) {
+      throw source.error(node, `${what} has neither 'run:' nor 'uses:'; add the command to run with 'run:'`);
+    }
+
+    const step: JobStep = {
+      index,
+      name: '',
+      env: this.env(entry(entries, 'env'), `env of ${what}`),
+      continueOnError: false,
+      location: { line: source.itemLine(node), endLine: source.endLine(node) },
+    };
+
+    const id = entry(entries, 'id');
+    if (id !== undefined) {
+      const value = this.string(id, `the id of ${what}`);
+      if (!STEP_ID_PATTERN.test(value)) {
+        throw source.error(
+          id.value ?? id.keyNode,
+          `step id '${value}' is not valid: it must start with a letter or '_' and hold only letters, digits, '-' and '_'`,
+        );
+      }
+      const previous = seenIds.get(value);
+      if (previous !== undefined) {
+        throw source.error(
+          id.value ?? id.keyNode,
+          `step id '${value}' is already used by the step at line ${previous}`,
+        );
+      }
+      seenIds.set(value, step.location.line);
+      step.id = value;
+    }
+
+    if (run !== undefined) {
+      step.run = this.template(run, `the run script of ${what}`);
+    }
+    if (uses !== undefined) step.uses = this.string(uses, `the action of ${what}`);
+
+    const name = entry(entries, 'name');
+    const writtenName = name !== undefined ? this.string(name, `the name of ${what}`) : undefined;
+    const defaultName = step.run !== undefined ? `Run ${firstLineOf(step.run)}` : `Run ${step.uses ?? ''}`;
+    step.name = this.staticText(writtenName ?? defaultName, matrix);
+
+    const shell = entry(entries, 'shell');
+    if (shell !== undefined) step.shell = this.shell(shell, `the shell of ${what}`);
+
+    const workingDirectory = entry(entries, 'working-directory');
+    if (workingDirectory !== undefined)
+      step.cwd = this.template(workingDirectory, `the working-directory of ${what}`);
+
+    const continueOnError = entry(entries, 'continue-on-error');
+    if (continueOnError !== undefined) step.continueOnError = this.continueOnError(continueOnError, what);
+
+    const timeout = entry(entries, 'timeout-minutes');
+    if (timeout !== undefined) step.timeoutSeconds = this.timeoutSeconds(timeout, what);
+
+    const condition = entry(entries, 'if');
+    if (condition !== undefined) step.condition = this.condition(condition, what);
+    return step;
+  }
+
+  private string(item: MapEntry, what: string): string {
+    return this.source.string(item.value, what, item.keyNode);
+  }
+
+  private optionalString(item: MapEntry | undefined, what: string): string | undefined {
+    return item === undefined ? undefined : this.string(item, what);
+  }
+
+  /** Text that may hold `${{ }}`: kept as written, every expression checked. */
+  private template(item: MapEntry, what: string): string {
+    const text = this.string(item, what);
+    this.checkTemplate(item.value ?? item.keyNode, text);
+    return text;
+  }
+
+  private checkTemplate(node: ParsedNode, text: string): void {
+    try {
+      parseTemplate(text);
+    } catch (error) {
+      if (error instanceof ExpressionError) throw this.source.expressionError(node, text, error);
+      throw error;
+    }
+  }
+
+  /**
+   * A name (workflow, job, step) shown before any step ran: its `${{ }}` are evaluated when they
+   * only read the matrix (`Test on ${{ matrix.os }}`), otherwise the name stays as written. A name
+   * is only a label, so one using a context relay-dap lacks (`Deploy ${{ inputs.env }}`) is shown
+   * as written rather than refusing the whole workflow.
+   */
+  private staticText(text: string, matrix: MatrixCombination): string {
+    if (!hasExpressions(text)) return text;
+    let parts: TemplatePart[];
+    try {
+      parts = parseTemplate(text);
+    } catch (error) {
+      if (error instanceof ExpressionError) return text;
+      throw error;
+    }
+    const matrixOnly = parts.every(
+      (part) =>
+        part.kind === 'text' ||
+        (!usesStatusFunction(part.expr) &&
+          [...referencedContexts(part.expr)].every((context) => context === 'matrix')),
+    );
+    if (!matrixOnly) return text;
+    const context: ExpressionContext = { env: {}, matrix, steps: {}, jobStatus: 'success' };
+    try {
+      return substitute(text, context);
+    } catch {
+      // A runtime error (say fromJSON of a bad value) surfaces when the step runs; the name stays.
+      return text;
+    }
+  }
+
+  private env(item: MapEntry | undefined, what: string): Record<string, string> {
+    if (item === undefined || item.value === null) return {};
+    const { source } = this;
+    const env: Record<string, string> = {};
+    for (const variable of source.entries(source.map(item.value, what), what)) {
+      const value = source.textAsWritten(variable.value, `${what}: ${variable.key}`);
+      if (variable.value !== null) this.checkTemplate(variable.value, value);
+      env[variable.key] = value;
+    }
+    return env;
+  }
+
+  private runDefaults(
+    item: MapEntry | undefined,
+    what: string,
+  ): { shell?: string; workingDirectory?: string } {
+    if (item === undefined) return {};
+    const { source } = this;
+    const defaults = source.entries(source.map(item.value, what), what);
+    source.checkKeys(defaults, ['run'], what);
+    const run = entry(defaults, 'run');
+    if (run === undefined) return {};
+    const runEntries = source.entries(source.map(run.value, `${what}.run`), `${what}.run`);
+    source.checkKeys(runEntries, ['shell', 'working-directory'], `${what}.run`);
+    const result: { shell?: string; workingDirectory?: string } = {};
+    const shell = entry(runEntries, 'shell');
+    if (shell !== undefined) result.shell = this.shell(shell, `${what}.run.shell`);
+    const workingDirectory = entry(runEntries, 'working-directory');
+    if (workingDirectory !== undefined) {
+      result.workingDirectory = this.template(workingDirectory, `${what}.run.working-directory`);
+    }
+    return result;
+  }
+
+  /** A shell is checked now (pwsh, a template without {0}) unless it is computed by an expression. */
+  private shell(item: MapEntry, what: string): string {
+    const shell = this.template(item, what);
+    if (!hasExpressions(shell)) {
+      try {
+        resolveShell(shell);
+      } catch (error) {
+        if (error instanceof ShellError) throw this.source.error(item.value ?? item.keyNode, error.message);
+        throw error;
+      }
+    }
+    return shell;
+  }
+
+  private continueOnError(item: MapEntry, what: string): boolean | string {
+    const node = item.value;
+    if (node !== null && isScalar(node) && typeof node.value === 'boolean') return node.value;
+    const text = node !== null && isScalar(node) && typeof node.value === 'string' ? node.value : undefined;
+    if (text !== undefined && hasExpressions(text)) {
+      this.checkTemplate(node ?? item.keyNode, text);
+      return text;
+    }
+    throw this.source.error(
+      node ?? item.keyNode,
+      `continue-on-error of ${what} must be true, false or a \${{ }} expression`,
+    );
+  }
+
+  private timeoutSeconds(item: MapEntry, what: string): number {
+    const node = item.value;
+    const value = node !== null && isScalar(node) ? node.value : undefined;
+    if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value * 60;
+    const reason =
+      typeof value === 'string' && hasExpressions(value)
+        ? 'is an expression, which relay-dap does not evaluate for timeouts; write the number of minutes'
+        : 'must be a positive number of minutes';
+    throw this.source.error(node ?? item.keyNode, `timeout-minutes of ${what} ${reason}`);
+  }
+
+  /** `if:` as written (booleans and numbers keep their spelling), checked with GitHub's if-rules. */
+  private condition(item: MapEntry, what: string): string {
+    const node = item.value ?? item.keyNode;
+    const text = this.string(item, `the if of ${what}`);
+    try {
+      parseCondition(text);
+    } catch (error) {
+      if (error instanceof ExpressionError) throw this.source.expressionError(node, text, error);
+      throw error;
+    }
+    return text;
+  }
+}

@@ -1,0 +1,137 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadJobFile } from '../../src/workflow/jobFile.js';
+import { JobSourceError } from '../../src/workflow/yamlSource.js';
+
+function fixture(name: string): string {
+  return fileURLToPath(new URL(`../fixtures/jobs/${name}`, import.meta.url));
+}
+
+describe('loadJobFile', () => {
+  it('loads build.yml with names, env, cwd, timeouts and lines', () => {
+    const path = fixture('build.yml');
+    const job = loadJobFile(path);
+    expect(job).toEqual({
+      name: 'Build and test',
+      origin: 'job-file',
+      sourcePath: path,
+      sourceText: readFileSync(path, 'utf8'),
+      env: { GREETING: 'hello', LEVEL: '3' },
+      cwd: '/tmp',
+      steps: [
+        {
+          index: 0,
+          name: 'Configure',
+          run: 'echo "configuring with LEVEL=$LEVEL"',
+          env: {},
+          continueOnError: false,
+          location: { line: 7, endLine: 8 },
+        },
+        {
+          index: 1,
+          name: 'Run echo "$GREETING from the second step"',
+          run: 'echo "$GREETING from the second step"\ntest "$GREETING" = hello\n',
+          env: { EXTRA: 'quoted value' },
+          continueOnError: false,
+          location: { line: 9, endLine: 13 },
+        },
+        {
+          index: 2,
+          name: 'Allowed to fail',
+          run: 'exit 1',
+          env: {},
+          continueOnError: true,
+          timeoutSeconds: 30,
+          location: { line: 14, endLine: 17 },
+        },
+        {
+          index: 3,
+          name: 'Last step',
+          cwd: '/',
+          run: 'pwd',
+          env: {},
+          continueOnError: false,
+          location: { line: 19, endLine: 21 },
+        },
+      ],
+    });
+  });
+
+  it('loads minimal.yaml, naming the job after the file', () => {
+    const path = fixture('minimal.yaml');
+    const job = loadJobFile(path);
+    expect(job.name).toBe('minimal');
+    expect(job.env).toEqual({});
+    expect(job.cwd).toBeUndefined();
+    expect(job.steps).toEqual([
+      {
+        index: 0,
+        name: 'Run echo "just one step"',
+        run: 'echo "just one step"',
+        env: {},
+        continueOnError: false,
+        location: { line: 2, endLine: 2 },
+      },
+    ]);
+  });
+
+  describe('errors', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'relay-dap-jobfile-'));
+    let counter = 0;
+    afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+    function errorOf(text: string): { message: string; path: string; error: unknown } {
+      const path = join(directory, `job-${++counter}.yml`);
+      writeFileSync(path, text);
+      try {
+        loadJobFile(path);
+      } catch (error) {
+        return { message: error instanceof Error ? error.message : String(error), path, error };
+      }
+      throw new Error('expected the job file not to load');
+    }
+
+    it('names the file and line', () => {
+      const { message, path, error } = errorOf('name: x\nsteps:\n  - name: no run\n');
+      expect(error).toBeInstanceOf(JobSourceError);
+      expect(message).toBe(`${path}:3: step 1 has no 'run:'; add the command to run`);
+    });
+
+    it('refuses unknown keys, pointing at the plain format', () => {
+      expect(errorOf('steps:\n  - run: a\n    timeout-minutes: 3\n').message).toMatch(
+        /:3: unknown key 'timeout-minutes' in step 1; the keys allowed there are name, run, cwd, env, timeout, continue-on-error$/,
+      );
+      expect(errorOf('jobs:\n  a: {}\n').message).toMatch(
+        /:1: unknown key 'jobs' in the job file; the keys allowed there are name, env, cwd, steps$/,
+      );
+    });
+
+    it('refuses missing or empty steps and wrong types', () => {
+      expect(errorOf('name: x\n').message).toMatch(/:1: the job file has no 'steps:'/);
+      expect(errorOf('steps: []\n').message).toMatch(/:1: 'steps:' is empty/);
+      expect(errorOf('steps:\n  - run: a\n    timeout: soon\n').message).toMatch(
+        /:3: timeout of step 1 must be a positive number of seconds$/,
+      );
+      expect(errorOf('steps:\n  - run: a\n    continue-on-error: ${{ x }}\n').message).toMatch(
+        /:3: continue-on-error of step 1 must be true or false$/,
+      );
+      expect(errorOf('env: [a]\nsteps:\n  - run: a\n').message).toMatch(/:1: the job env must be a mapping/);
+      expect(errorOf('steps:\n  - run: [a]\n').message).toMatch(/:2: the run of step 1 must be text$/);
+    });
+
+    it('reports YAML syntax errors', () => {
+      expect(errorOf('steps:\n  - run: "unterminated\n').message).toMatch(
+        /:2: the job file is not valid YAML: .*; fix the YAML syntax there$/,
+      );
+    });
+
+    it('keeps ${{ }} as plain text (no expression language here)', () => {
+      const path = join(directory, 'literal.yml');
+      writeFileSync(path, 'steps:\n  - run: echo "${{ github.sha }}"\n');
+      expect(loadJobFile(path).steps[0]?.run).toBe('echo "${{ github.sha }}"');
+    });
+  });
+});

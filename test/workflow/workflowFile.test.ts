@@ -1,0 +1,623 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { JobDefinition } from '../../src/job/jobModel.js';
+import { ExpressionError } from '../../src/workflow/expressions.js';
+import { loadWorkflowJob } from '../../src/workflow/workflowFile.js';
+import { JobSourceError } from '../../src/workflow/yamlSource.js';
+
+function fixture(name: string): string {
+  return fileURLToPath(new URL(`../fixtures/workflows/${name}`, import.meta.url));
+}
+
+function withoutText(job: JobDefinition): Omit<JobDefinition, 'sourceText'> {
+  const { sourceText: _sourceText, ...rest } = job;
+  return rest;
+}
+
+describe('fixtures', () => {
+  it('node-ci.yml: uses steps, default names, env at three levels', () => {
+    const path = fixture('node-ci.yml');
+    const job = loadWorkflowJob(path, {});
+    expect(job.sourceText).toBe(readFileSync(path, 'utf8'));
+    expect(withoutText(job)).toEqual({
+      name: 'Node CI / Test',
+      origin: 'workflow',
+      sourcePath: path,
+      env: { CI: 'true', NODE_ENV: 'ci', NPM_CONFIG_LOGLEVEL: 'warn' },
+      workflow: { jobId: 'test', matrix: {} },
+      steps: [
+        {
+          index: 0,
+          name: 'Run actions/checkout@v4',
+          uses: 'actions/checkout@v4',
+          env: {},
+          continueOnError: false,
+          location: { line: 20, endLine: 20 },
+        },
+        {
+          index: 1,
+          name: 'Set up Node.js',
+          uses: 'actions/setup-node@v4',
+          env: {},
+          continueOnError: false,
+          location: { line: 21, endLine: 25 },
+        },
+        {
+          index: 2,
+          name: 'Install dependencies',
+          run: 'echo "npm ci (stand-in)"',
+          env: {},
+          continueOnError: false,
+          location: { line: 26, endLine: 27 },
+        },
+        {
+          index: 3,
+          name: 'Run tests',
+          run: 'echo "npm test (stand-in)"\necho "NODE_ENV=$NODE_ENV FORCE_COLOR=$FORCE_COLOR"\n',
+          env: { FORCE_COLOR: '0' },
+          continueOnError: false,
+          location: { line: 28, endLine: 33 },
+        },
+        {
+          index: 4,
+          name: 'Run echo "npm run lint (stand-in)"',
+          run: 'echo "npm run lint (stand-in)"',
+          env: {},
+          continueOnError: false,
+          location: { line: 34, endLine: 34 },
+        },
+      ],
+    });
+  });
+
+  it('python-matrix.yml: one combination chosen, names evaluated from the matrix', () => {
+    const path = fixture('python-matrix.yml');
+    const job = loadWorkflowJob(path, { matrix: { os: 'ubuntu-latest', 'python-version': '3.12' } });
+    expect(withoutText(job)).toEqual({
+      name: 'Python package / test (ubuntu-latest, 3.12)',
+      origin: 'workflow',
+      sourcePath: path,
+      env: {},
+      workflow: { jobId: 'test', matrix: { os: 'ubuntu-latest', 'python-version': '3.12' } },
+      steps: [
+        {
+          index: 0,
+          name: 'Run actions/checkout@v4',
+          uses: 'actions/checkout@v4',
+          env: {},
+          continueOnError: false,
+          location: { line: 14, endLine: 14 },
+        },
+        {
+          index: 1,
+          name: 'Set up Python 3.12',
+          uses: 'actions/setup-python@v5',
+          env: {},
+          continueOnError: false,
+          location: { line: 15, endLine: 18 },
+        },
+        {
+          index: 2,
+          name: 'Install dependencies',
+          run: 'echo "python -m pip install --upgrade pip (stand-in)"\necho "pip install -r requirements.txt (stand-in)"\n',
+          env: {},
+          continueOnError: false,
+          location: { line: 19, endLine: 22 },
+        },
+        {
+          index: 3,
+          name: 'Test with pytest on ubuntu-latest',
+          run: 'echo "pytest (stand-in) for Python ${{ matrix.python-version }} on ${{ matrix.os }}"',
+          env: {},
+          continueOnError: false,
+          location: { line: 23, endLine: 24 },
+        },
+      ],
+    });
+  });
+
+  it('python-matrix.yml: a partial combination is completed when it identifies one', () => {
+    const job = loadWorkflowJob(fixture('python-matrix.yml'), {
+      matrix: { 'python-version': '3.10', os: 'ubuntu-22.04' },
+    });
+    expect(job.workflow?.matrix).toEqual({ os: 'ubuntu-22.04', 'python-version': '3.10' });
+    expect(job.steps[1]?.name).toBe('Set up Python 3.10');
+  });
+
+  it('python-matrix.yml: without a choice, the error lists the keys and an example', () => {
+    const path = fixture('python-matrix.yml');
+    expect(() => loadWorkflowJob(path, {})).toThrow(
+      `${path}:10: job 'test' has a matrix with 6 combinations over os, python-version; a step-by-step run uses one: ` +
+        'choose it with the launch argument, e.g. "matrix": {"os":"ubuntu-latest","python-version":"3.10"}',
+    );
+    expect(() => loadWorkflowJob(path, { matrix: { os: 'ubuntu-latest' } })).toThrow(
+      /^.*python-matrix\.yml:10: the matrix combination \{"os":"ubuntu-latest"\} matches 3 combinations/,
+    );
+  });
+
+  it('data-passing.yml: ids, outputs in env and if, heredoc and PATH steps', () => {
+    const path = fixture('data-passing.yml');
+    expect(withoutText(loadWorkflowJob(path, { job: 'pass-data' }))).toEqual({
+      name: 'Pass data between steps / pass-data',
+      origin: 'workflow',
+      sourcePath: path,
+      env: {},
+      workflow: { jobId: 'pass-data', matrix: {} },
+      steps: [
+        {
+          index: 0,
+          name: 'Produce env and outputs',
+          id: 'produce',
+          run:
+            'echo "GREETING=hello from step one" >> "$GITHUB_ENV"\n' +
+            'echo "version=1.2.3" >> "$GITHUB_OUTPUT"\n' +
+            '{\n' +
+            "  echo 'notes<<EOF'\n" +
+            "  echo 'first line'\n" +
+            "  echo 'second line'\n" +
+            "  echo 'EOF'\n" +
+            '} >> "$GITHUB_OUTPUT"\n',
+          env: {},
+          continueOnError: false,
+          location: { line: 9, endLine: 19 },
+        },
+        {
+          index: 1,
+          name: 'Read them back',
+          run:
+            'test "$GREETING" = "hello from step one"\n' +
+            'test "$VERSION" = "1.2.3"\n' +
+            'test "$NOTES" = "$(printf \'first line\\nsecond line\')"\n' +
+            'printf \'%s\\n\' "$NOTES"\n',
+          env: {
+            VERSION: '${{ steps.produce.outputs.version }}',
+            NOTES: '${{ steps.produce.outputs.notes }}',
+          },
+          continueOnError: false,
+          location: { line: 20, endLine: 28 },
+        },
+        {
+          index: 2,
+          name: 'Add a tool directory to PATH',
+          run:
+            'mkdir -p "$PWD/.fixture-tools"\n' +
+            'printf \'#!/bin/sh\\necho "hello-tool ran"\\n\' > "$PWD/.fixture-tools/hello-tool"\n' +
+            'chmod +x "$PWD/.fixture-tools/hello-tool"\n' +
+            'echo "$PWD/.fixture-tools" >> "$GITHUB_PATH"\n',
+          env: {},
+          continueOnError: false,
+          location: { line: 29, endLine: 34 },
+        },
+        {
+          index: 3,
+          name: 'Use the tool',
+          run: 'hello-tool',
+          env: {},
+          continueOnError: false,
+          location: { line: 35, endLine: 36 },
+        },
+        {
+          index: 4,
+          name: 'Use an output in the script',
+          condition: "steps.produce.outputs.version == '1.2.3'",
+          run: 'echo "version is ${{ steps.produce.outputs.version }}"',
+          env: {},
+          continueOnError: false,
+          location: { line: 37, endLine: 39 },
+        },
+      ],
+    });
+  });
+
+  it('failure-handling.yml: continue-on-error and status-function conditions', () => {
+    const path = fixture('failure-handling.yml');
+    expect(withoutText(loadWorkflowJob(path))).toEqual({
+      name: 'Failure handling / flaky',
+      origin: 'workflow',
+      sourcePath: path,
+      env: {},
+      workflow: { jobId: 'flaky', matrix: {} },
+      steps: [
+        {
+          index: 0,
+          name: 'Tolerated failure',
+          id: 'tolerated',
+          run: 'echo "this step fails but the job goes on"\nfalse\n',
+          env: {},
+          continueOnError: true,
+          location: { line: 9, endLine: 14 },
+        },
+        {
+          index: 1,
+          name: 'Runs after the tolerated failure',
+          run: 'echo "outcome=${{ steps.tolerated.outcome }} conclusion=${{ steps.tolerated.conclusion }}"',
+          env: {},
+          continueOnError: false,
+          location: { line: 15, endLine: 16 },
+        },
+        {
+          index: 2,
+          name: 'Real failure',
+          id: 'broken',
+          run: 'exit 3',
+          env: {},
+          continueOnError: false,
+          location: { line: 17, endLine: 19 },
+        },
+        {
+          index: 3,
+          name: 'Skipped because the job failed',
+          run: 'echo "never printed"',
+          env: {},
+          continueOnError: false,
+          location: { line: 20, endLine: 21 },
+        },
+        {
+          index: 4,
+          name: 'Report the failure',
+          condition: 'failure()',
+          run: 'echo "step broken ended with ${{ steps.broken.outcome }}"',
+          env: {},
+          continueOnError: false,
+          location: { line: 22, endLine: 24 },
+        },
+        {
+          index: 5,
+          name: 'Clean up',
+          condition: '${{ always() }}',
+          run: 'echo "cleaning up"',
+          env: {},
+          continueOnError: false,
+          location: { line: 25, endLine: 27 },
+        },
+      ],
+    });
+  });
+
+  it('conditions.yml: conditions, defaults, timeouts, shells and a one-combination matrix', () => {
+    const path = fixture('conditions.yml');
+    expect(withoutText(loadWorkflowJob(path))).toEqual({
+      name: 'Conditions and defaults / conditional (minimal, false)',
+      origin: 'workflow',
+      sourcePath: path,
+      env: { DEPLOY: 'yes' },
+      workflow: {
+        jobId: 'conditional',
+        matrix: { flavor: 'minimal', experimental: false },
+        defaultShell: 'bash',
+        defaultWorkingDirectory: '/tmp',
+        timeoutSeconds: 600,
+      },
+      steps: [
+        {
+          index: 0,
+          name: 'Show where we are',
+          id: 'locate',
+          run: 'echo "running in $PWD"',
+          env: {},
+          continueOnError: false,
+          location: { line: 24, endLine: 26 },
+        },
+        {
+          index: 1,
+          name: 'Deploy when DEPLOY is yes',
+          condition: "env.DEPLOY == 'yes'",
+          run: 'echo "deploying"',
+          env: {},
+          continueOnError: false,
+          location: { line: 27, endLine: 29 },
+        },
+        {
+          index: 2,
+          name: 'Only for the full flavor',
+          condition: "${{ matrix.flavor == 'full' }}",
+          run: 'echo "full flavor"',
+          env: {},
+          continueOnError: false,
+          location: { line: 30, endLine: 32 },
+        },
+        {
+          index: 3,
+          name: 'After a successful first step',
+          condition: "steps.locate.outcome == 'success' && !matrix.experimental",
+          timeoutSeconds: 60,
+          cwd: '/',
+          run: 'echo "first step succeeded; now in $PWD"',
+          env: {},
+          continueOnError: false,
+          location: { line: 33, endLine: 37 },
+        },
+        {
+          index: 4,
+          name: 'Python step',
+          shell: 'python',
+          run: 'import os\nprint("python says hello from", os.getcwd())\n',
+          env: {},
+          continueOnError: true,
+          location: { line: 39, endLine: 44 },
+        },
+        {
+          index: 5,
+          name: 'Custom shell template',
+          shell: 'sh -eu {0}',
+          run: 'echo "custom shell for the ${{ matrix.flavor }} flavor"',
+          env: {},
+          continueOnError: false,
+          location: { line: 45, endLine: 47 },
+        },
+      ],
+    });
+  });
+});
+
+describe('errors and edge cases', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'relay-dap-workflow-'));
+  let counter = 0;
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  function write(text: string): string {
+    const path = join(directory, `workflow-${++counter}.yml`);
+    writeFileSync(path, text);
+    return path;
+  }
+
+  function loadError(
+    text: string,
+    options: { job?: string; matrix?: Record<string, unknown> } = {},
+  ): {
+    error: Error;
+    path: string;
+  } {
+    const path = write(text);
+    try {
+      loadWorkflowJob(path, options);
+    } catch (error) {
+      if (error instanceof Error) return { error, path };
+      throw error;
+    }
+    throw new Error('expected the workflow not to load');
+  }
+
+  const oneJob = (steps: string, jobExtra = ''): string =>
+    `name: W\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n${jobExtra}    steps:\n${steps}`;
+
+  it('reports YAML syntax errors with the line', () => {
+    const { error, path } = loadError('name: W\njobs:\n  build:\n    steps: [\n  - run: x\n');
+    expect(error).toBeInstanceOf(JobSourceError);
+    expect(error.message).toMatch(
+      new RegExp(
+        `^${path.replaceAll('.', '\\.')}:5: the workflow is not valid YAML: .+; fix the YAML syntax there$`,
+      ),
+    );
+  });
+
+  it('reports a missing or empty file', () => {
+    const missing = join(directory, 'nope.yml');
+    expect(() => loadWorkflowJob(missing, {})).toThrow(
+      new RegExp(`^${missing.replaceAll('.', '\\.')}: cannot read the workflow: ENOENT.*; check the path$`),
+    );
+    const { error } = loadError('');
+    expect(error.message).toMatch(/: the workflow is empty$/);
+  });
+
+  it('asks which job when there are several, listing them', () => {
+    const text =
+      'on: push\njobs:\n  lint:\n    steps:\n      - run: a\n  test:\n    steps:\n      - run: b\n';
+    const { error, path } = loadError(text);
+    expect(error.message).toBe(
+      `${path}:2: the workflow has 2 jobs (lint, test); choose one with the launch argument "job", e.g. "job": "lint"`,
+    );
+    expect(loadWorkflowJob(path, { job: 'test' }).steps[0]?.run).toBe('b');
+    expect(() => loadWorkflowJob(path, { job: 'deploy' })).toThrow(
+      `${path}:2: the workflow has no job 'deploy'; its jobs are lint, test`,
+    );
+  });
+
+  it('refuses a reusable-workflow job', () => {
+    const { error, path } = loadError(
+      'on: push\njobs:\n  call:\n    uses: org/repo/.github/workflows/ci.yml@main\n',
+    );
+    expect(error.message).toBe(
+      `${path}:4: job 'call' calls a reusable workflow (uses: org/repo/.github/workflows/ci.yml@main); ` +
+        'relay-dap steps through jobs with steps: open the called workflow file and debug its job instead',
+    );
+  });
+
+  it('refuses a workflow without jobs, a job without steps, and a step without run or uses', () => {
+    expect(loadError('name: W\non: push\n').error.message).toMatch(/:1: the workflow has no 'jobs:'/);
+    expect(loadError('on: push\njobs:\n  build:\n    runs-on: x\n').error.message).toMatch(
+      /:3: job 'build' has no 'steps:'; add the steps to run/,
+    );
+    expect(loadError(oneJob('      - name: Nothing\n        env:\n          A: 1\n')).error.message).toMatch(
+      /:7: step 1 has neither 'run:' nor 'uses:'; add the command to run with 'run:'$/,
+    );
+    expect(loadError(oneJob('      - run: a\n        uses: b\n')).error.message).toMatch(
+      /:7: step 1 has both 'run:' and 'uses:'/,
+    );
+    expect(loadError(oneJob('      run: a\n')).error.message).toMatch(
+      /:7: the steps of job 'build' must be a list \(lines starting with '-'\)$/,
+    );
+    expect(loadError(oneJob('      []\n')).error.message).toMatch(
+      /:6: job 'build' has an empty 'steps:' list/,
+    );
+  });
+
+  it('refuses unknown step keys and wrong types', () => {
+    expect(loadError(oneJob('      - run: a\n        timeout: 5\n')).error.message).toMatch(
+      /:8: unknown key 'timeout' in step 1; the keys allowed there are id, name, if, uses, run, shell, with, env, working-directory, continue-on-error, timeout-minutes$/,
+    );
+    expect(loadError(oneJob('      - run:\n          - a\n')).error.message).toMatch(
+      /:8: the run script of step 1 must be text$/,
+    );
+    expect(loadError(oneJob('      - run: a\n        env: [A]\n')).error.message).toMatch(
+      /:8: env of step 1 must be a mapping/,
+    );
+    expect(loadError(oneJob('      - run: a\n        env:\n          A: [1]\n')).error.message).toMatch(
+      /:9: env of step 1: A must be a single value/,
+    );
+    expect(loadError(oneJob('      - run: a\n        continue-on-error: maybe\n')).error.message).toMatch(
+      /:8: continue-on-error of step 1 must be true, false or a \$\{\{ \}\} expression$/,
+    );
+    expect(loadError(oneJob('      - run: a\n        timeout-minutes: -1\n')).error.message).toMatch(
+      /:8: timeout-minutes of step 1 must be a positive number of minutes$/,
+    );
+  });
+
+  it('refuses timeout-minutes given as an expression', () => {
+    expect(
+      loadError(oneJob('      - run: a\n        timeout-minutes: ${{ matrix.t }}\n')).error.message,
+    ).toMatch(
+      /:8: timeout-minutes of step 1 is an expression, which relay-dap does not evaluate for timeouts; write the number of minutes$/,
+    );
+  });
+
+  it('refuses bad and duplicate step ids', () => {
+    expect(loadError(oneJob('      - id: 1st\n        run: a\n')).error.message).toMatch(
+      /:7: step id '1st' is not valid/,
+    );
+    expect(
+      loadError(oneJob('      - id: a\n        run: a\n      - id: a\n        run: b\n')).error.message,
+    ).toMatch(/:9: step id 'a' is already used by the step at line 7$/);
+  });
+
+  it('refuses unsupported shells with the line', () => {
+    expect(loadError(oneJob('      - run: a\n        shell: pwsh\n')).error.message).toMatch(
+      /:8: shell 'pwsh' is not supported when running steps through relay-dap/,
+    );
+    expect(
+      loadError(oneJob('      - run: a\n', '    defaults:\n      run:\n        shell: zsh\n')).error.message,
+    ).toMatch(/:8: shell 'zsh' is neither a built-in shell/);
+  });
+
+  it('names the expression and its line for an unsupported context in a run block', () => {
+    const steps =
+      '      - name: Build\n        run: |\n          echo start\n          echo "${{ github.sha }}"\n';
+    const { error, path } = loadError(oneJob(steps));
+    expect(error).toBeInstanceOf(JobSourceError);
+    expect(error.message).toBe(
+      `${path}:10: the 'github' context is not available when running a workflow step by step through relay-dap; ` +
+        'supported: env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name> ' +
+        '(in expression `github.sha` at column 1)',
+    );
+    const located = (error as JobSourceError).expressionError;
+    expect(located).toBeInstanceOf(ExpressionError);
+    expect([located?.line, located?.column, located?.expression, located?.file]).toEqual([
+      10,
+      1,
+      'github.sha',
+      path,
+    ]);
+    expect(error.cause).toBe(located);
+  });
+
+  it('finds the right occurrence when an earlier expression on the value is fine', () => {
+    const steps =
+      '      - run: |\n          echo ${{ env.A }}\n          echo ${{ env.B }} ${{ secrets.TOKEN }}\n';
+    const { error, path } = loadError(oneJob(steps));
+    expect(error.message).toMatch(
+      new RegExp(`^${path.replaceAll('.', '\\.')}:9: the 'secrets' context is not available`),
+    );
+  });
+
+  it('checks env values, working directories and conditions', () => {
+    expect(
+      loadError(oneJob('      - run: a\n        env:\n          T: ${{ secrets.TOKEN }}\n')).error.message,
+    ).toMatch(/:9: the 'secrets' context is not available.*`secrets.TOKEN`/);
+    expect(
+      loadError('on: push\nenv:\n  R: ${{ github.ref }}\njobs:\n  b:\n    steps:\n      - run: a\n').error
+        .message,
+    ).toMatch(/:3: the 'github' context/);
+    expect(
+      loadError(oneJob('      - run: a\n        working-directory: ${{ runner.temp }}\n')).error.message,
+    ).toMatch(/:8: the 'runner' context/);
+    expect(
+      loadError(oneJob("      - run: a\n        if: github.event_name == 'push'\n")).error.message,
+    ).toMatch(
+      /:8: the 'github' context is not available.*\(in expression `github.event_name == 'push'` at column 1\)$/,
+    );
+    expect(loadError(oneJob("      - run: a\n        if: ${{ env.A = 'x' }}\n")).error.message).toMatch(
+      /:8: unexpected '='; compare with '==' \(in expression `env.A = 'x'` at column 7\)$/,
+    );
+    expect(loadError(oneJob('      - run: a\n        if: needs.build.result\n')).error.message).toMatch(
+      /:8: the 'needs' context/,
+    );
+  });
+
+  it('keeps continue-on-error expressions and if values as written', () => {
+    const steps =
+      '      - run: a\n        continue-on-error: ${{ matrix.experimental }}\n' +
+      '      - run: b\n        if: false\n        continue-on-error: false\n';
+    const job = loadWorkflowJob(
+      write(oneJob(steps, '    strategy:\n      matrix:\n        experimental: [true]\n')),
+    );
+    expect(job.steps.map((step) => [step.continueOnError, step.condition])).toEqual([
+      ['${{ matrix.experimental }}', undefined],
+      [false, 'false'],
+    ]);
+  });
+
+  it('takes the line of the - when a step starts on the next line', () => {
+    const job = loadWorkflowJob(
+      write(oneJob('      -\n        name: Odd\n        run: a\n\n      # trailing comment\n')),
+    );
+    expect(job.steps[0]?.location).toEqual({ line: 7, endLine: 9 });
+  });
+
+  it('merges defaults (job wins) and env (job wins), values as written', () => {
+    const text =
+      'on: push\n' +
+      'env:\n  A: workflow\n  B: 3.10\n  C:\n  D: ${{ 1 }}\n' +
+      'defaults:\n  run:\n    shell: sh\n    working-directory: app\n' +
+      'jobs:\n  j:\n    timeout-minutes: 0.5\n' +
+      '    env:\n      A: job\n      E: "yes"\n' +
+      '    defaults:\n      run:\n        working-directory: app/sub\n' +
+      '    steps:\n      - run: a\n';
+    const job = loadWorkflowJob(write(text));
+    expect(job.env).toEqual({ A: 'job', B: '3.10', C: '', D: '${{ 1 }}', E: 'yes' });
+    expect(job.workflow).toEqual({
+      jobId: 'j',
+      matrix: {},
+      defaultShell: 'sh',
+      defaultWorkingDirectory: 'app/sub',
+      timeoutSeconds: 30,
+    });
+    expect(job.name).toBe(`workflow-${counter}.yml / j`);
+  });
+
+  it('expands include/exclude and uses a one-combination result', () => {
+    const strategy =
+      '    strategy:\n      matrix:\n        os: [linux, mac]\n        exclude:\n          - os: mac\n' +
+      '        include:\n          - os: linux\n            extra: yes\n';
+    const job = loadWorkflowJob(write(oneJob('      - run: a\n', strategy)));
+    expect(job.workflow?.matrix).toEqual({ os: 'linux', extra: 'yes' });
+    expect(job.name).toBe('W / build (linux, yes)');
+  });
+
+  it('needs the combination for a matrix computed by an expression', () => {
+    const strategy = '    strategy:\n      matrix: ${{ fromJSON(needs.setup.outputs.matrix) }}\n';
+    expect(loadError(oneJob('      - run: a\n', strategy)).error.message).toMatch(
+      /:7: the matrix of job 'build' is not a mapping of lists \(an expression cannot be expanded here\); give the combination to run with the launch argument "matrix"/,
+    );
+    const job = loadWorkflowJob(write(oneJob('      - run: a\n', strategy)), { matrix: { os: 'linux' } });
+    expect(job.workflow?.matrix).toEqual({ os: 'linux' });
+  });
+
+  it('evaluates job and step names that read only the matrix; keeps others as written', () => {
+    const text =
+      'name: CI ${{ matrix.os }}\non: push\njobs:\n  t:\n    name: Test on ${{ matrix.os }}\n' +
+      '    strategy:\n      matrix:\n        os: [linux]\n    steps:\n' +
+      '      - name: Step ${{ env.X }}\n        run: a\n      - run: echo ${{ matrix.os }}\n' +
+      '      - name: Deploy to ${{ inputs.target }}\n        run: b\n';
+    const job = loadWorkflowJob(write(text));
+    expect(job.name).toBe('CI linux / Test on linux');
+    // A name is only a label: one using a context relay-dap lacks is shown as written.
+    expect(job.steps.map((step) => step.name)).toEqual([
+      'Step ${{ env.X }}',
+      'Run echo linux',
+      'Deploy to ${{ inputs.target }}',
+    ]);
+  });
+});
