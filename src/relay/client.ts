@@ -29,6 +29,7 @@ import { ensureLeaseDirectory, inspectRelayDirectory, prepareRelayDirectory } fr
 import {
   CANCELLED_LINE,
   EXIT_CANCELLED,
+  EXIT_RELAY_LOST,
   parseExitCode,
   parseResultRecord,
   type ResultRecord,
@@ -102,6 +103,8 @@ class PendingCommand implements RelayCommand {
   private cancelWanted = false;
   private cancelWrittenAt = 0;
   private lease = false;
+  /** Following someone else's command: its results stay for the client that submitted it. */
+  private following = false;
 
   constructor(
     private readonly client: RelayClient,
@@ -138,6 +141,13 @@ class PendingCommand implements RelayCommand {
     } catch (error) {
       this.fail(error as Error);
     }
+  }
+
+  /** Follow command `id`, already queued or running, without submitting or deleting anything. */
+  follow(): void {
+    this.following = true;
+    this.submitted = true;
+    this.check();
   }
 
   cancel(): void {
@@ -178,6 +188,9 @@ class PendingCommand implements RelayCommand {
     if (exitText === undefined) {
       this.follower.pump();
       this.assertCancel(false);
+      // A followed command whose own client took the result first: the output is complete
+      // (the log is held open), only the exit code is gone.
+      if (this.following && !this.client.isQueuedOrRunning(this.id)) void this.completeWithoutResult();
       return;
     }
     void this.complete(exitText);
@@ -207,8 +220,10 @@ class PendingCommand implements RelayCommand {
     // The log is complete once .exit exists (Part A). Hold it open, then delete our files.
     await this.follower.open();
     const record = parseResultRecord(readTextIfExists(this.layout.meta(this.id)));
-    for (const file of [this.layout.exit(this.id), this.layout.meta(this.id), this.layout.log(this.id)]) {
-      removeIfExists(file);
+    if (!this.following) {
+      for (const file of [this.layout.exit(this.id), this.layout.meta(this.id), this.layout.log(this.id)]) {
+        removeIfExists(file);
+      }
     }
     if (this.lease) removeIfExists(this.layout.lease(this.id));
     this.client.forget(this.id);
@@ -218,6 +233,15 @@ class PendingCommand implements RelayCommand {
       cancelled: record?.cancelled ?? (this.cancelWanted && exitCode === EXIT_CANCELLED),
       ...(record ? { record } : {}),
     });
+    void this.follower.end();
+  }
+
+  private async completeWithoutResult(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await this.follower.open();
+    this.client.forget(this.id);
+    this.settle.resolve({ id: this.id, exitCode: EXIT_RELAY_LOST, cancelled: false });
     void this.follower.end();
   }
 
@@ -293,6 +317,19 @@ export class RelayClient {
   }
 
   /**
+   * Follow command `id` that another client submitted (attach): its output from the start,
+   * and its exit code if this client sees it before its own client takes it (else 125).
+   * Cancelling it asks the server to cancel it. Nothing of it is deleted.
+   */
+  follow(id: string): RelayCommand {
+    if (this.closed) throw new Error('RelayClient is closed');
+    const command = new PendingCommand(this, this.layout, id);
+    this.pending.set(id, command);
+    command.follow();
+    return command;
+  }
+
+  /**
    * Ask the server to cancel `id` (running or queued) and wait until it is no longer queued
    * or running. Returns its exit code if its result is still there to read: the client that
    * submitted it may already have taken and deleted it.
@@ -312,6 +349,14 @@ export class RelayClient {
     // Queued: withdraw it by rename, which no other client's cancel can overwrite.
     if (withdrawQueuedCommand(this.layout, id, 'cancelled before it started', { publish: true })) {
       return EXIT_CANCELLED;
+    }
+    if (!this.isQueuedOrRunning(id)) {
+      const done = readTextIfExists(this.layout.exit(id));
+      if (done !== undefined) return parseExitCode(done);
+      throw new RelayError(
+        'NOTHING_RUNNING',
+        `command ${id} is neither queued nor running in ${this.layout.root}: there is nothing to cancel (relay-dap status lists what is).`,
+      );
     }
     let exitCode: number | undefined;
     const finished = (): boolean => {

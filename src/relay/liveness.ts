@@ -13,11 +13,17 @@ import {
   isProcessAlive,
   isThisHost,
   parseMarker,
+  processStartMillis,
   type Marker,
 } from './markers.js';
 
 /** The server writes its heartbeat every second; this much silence means it is gone. */
 export const DEFAULT_STALE_AFTER_MS = 3500;
+/**
+ * On the server's own host its process can be seen directly, so a late heartbeat only means
+ * a loaded machine; this much silence from a live process means it hangs.
+ */
+export const LOCAL_HUNG_AFTER_MS = 30_000;
 
 export type ServerLiveness =
   | { state: 'none'; detail: string }
@@ -44,6 +50,17 @@ export class ChangeClock {
   forget(key: string): void {
     this.last.delete(key);
   }
+}
+
+/**
+ * The process named by server.ready is alive and is the one that wrote it: it started before
+ * the marker's time (a pid reused by a later process started after it).
+ */
+function isSameProcess(ready: Marker): boolean {
+  if (!isProcessAlive(ready.pid)) return false;
+  const started = processStartMillis(ready.pid);
+  const written = Date.parse(ready.stamp);
+  return started === undefined || Number.isNaN(written) || started <= written + 2000;
 }
 
 function seconds(ms: number): string {
@@ -74,13 +91,16 @@ export class ServerLivenessJudge {
     const heartbeat = parseMarker(heartbeatText);
     const who = `relay server ${describeMarker(ready)}`;
     const age = this.heartbeatAge(heartbeat, heartbeatText);
-    if (isThisHost(ready) && !isProcessAlive(ready.pid)) {
-      // A live server in another pid namespace on the same hostname still beats.
-      if (age === undefined || age > 1500 || heartbeat?.pid !== ready.pid) {
+    let staleAfter = this.staleAfterMs;
+    if (isThisHost(ready)) {
+      if (isSameProcess(ready)) {
+        staleAfter = Math.max(staleAfter, LOCAL_HUNG_AFTER_MS);
+      } else if (age === undefined || age > 1500 || heartbeat?.pid !== ready.pid) {
+        // (A live server in another pid namespace on the same hostname still beats: that case stays alive.)
         return { state: 'gone', marker: ready, detail: `${who} is not running (no process ${ready.pid})` };
       }
     }
-    if (age !== undefined && age > this.staleAfterMs) {
+    if (age !== undefined && age > staleAfter) {
       return {
         state: 'gone',
         marker: ready,

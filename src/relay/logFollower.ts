@@ -47,21 +47,31 @@ export class LogFollower {
     return this.offset;
   }
 
-  /** Open the log now if it exists, so that it can be read after it is deleted. */
-  open(): Promise<boolean> {
-    // One open at a time: two racing opens would leak the first handle.
-    this.opening ??= fs.open(this.path, 'r').then(
+  /**
+   * Open the log now if it exists, so that it can be read after it is deleted. One open is
+   * in flight at a time (two would leak a handle); an open that found no file does not
+   * answer for a later call, which tries again — the log may have appeared since.
+   */
+  async open(): Promise<boolean> {
+    for (;;) {
+      if (this.handle) return true;
+      const pending = this.opening;
+      if (!pending) break;
+      if (await pending) return true;
+      if (this.opening === pending) this.opening = undefined;
+    }
+    const attempt = fs.open(this.path, 'r').then(
       (handle) => {
         this.handle = handle;
         return true;
       },
       (error: unknown) => {
-        this.opening = undefined;
         if (isNotFound(error)) return false;
         throw error;
       },
     );
-    return this.opening;
+    this.opening = attempt;
+    return attempt;
   }
 
   /** Read whatever has been appended since the last read. */

@@ -2,6 +2,7 @@
  * The `host:pid:stamp` markers (owner, server.ready, client.ready, handshake.done, heartbeat),
  * and the liveness judgement built on them.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 
 export interface Marker {
@@ -23,8 +24,10 @@ export function parseMarker(text: string | undefined): Marker | undefined {
   const first = raw.indexOf(':');
   const second = first < 0 ? -1 : raw.indexOf(':', first + 1);
   if (first <= 0 || second < 0) return undefined;
-  const pid = Number(raw.slice(first + 1, second));
-  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  const pidText = raw.slice(first + 1, second);
+  if (!/^\d{1,10}$/.test(pidText)) return undefined;
+  const pid = Number(pidText);
+  if (pid <= 0) return undefined;
   return { host: raw.slice(0, first), pid, stamp: raw.slice(second + 1), raw };
 }
 
@@ -39,6 +42,21 @@ export function isProcessAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * When a local process started (ms since the epoch), from /proc; undefined without /proc.
+ * Linux reports it in clock ticks since boot, at USER_HZ = 100 on every mainstream architecture.
+ */
+export function processStartMillis(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const boot = /^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'latin1'));
+    return boot && Number.isFinite(ticks) ? Number(boot[1]) * 1000 + ticks * 10 : undefined;
+  } catch {
+    return undefined;
   }
 }
 

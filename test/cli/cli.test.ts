@@ -1,0 +1,460 @@
+// The relay's command line, as a user meets it: the built `relay-dap` binary as a real
+// process, against real relay directories and real `relay-dap serve` servers.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  killMarked,
+  partAId,
+  processesWithMarker,
+  queueCommandFile,
+  readIf,
+  relayDap,
+  repoRoot,
+  startServer,
+  tempRelayDir,
+  uniqueMarker,
+  waitUntil,
+  type Finished,
+  type ServerProcess,
+  type Spawned,
+} from '../support/relayHarness.js';
+
+const VERSION = (
+  JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }
+).version;
+
+/** Every subcommand and the options the issue (and our --help) promise for it. */
+const SUBCOMMAND_OPTIONS: Record<string, string[]> = {
+  serve: ['--relay-dir', '--workdir', '--grace', '--poll', '--log-commands'],
+  run: ['--relay-dir', '--timeout', '--file', '--lease', '--poll'],
+  cancel: ['--relay-dir', '--poll'],
+  status: ['--relay-dir', '--json', '--poll'],
+  flush: ['--relay-dir', '--poll'],
+  handshake: ['--relay-dir', '--timeout', '--poll'],
+};
+
+interface Ctx {
+  marker: string;
+  env: NodeJS.ProcessEnv;
+  servers: ServerProcess[];
+  spawned: Spawned[];
+  cleanups: Array<() => void>;
+}
+
+let ctx: Ctx;
+
+beforeEach(() => {
+  const marker = uniqueMarker();
+  ctx = { marker, env: { [marker]: '1', RELAY_DIR: undefined }, servers: [], spawned: [], cleanups: [] };
+});
+
+afterEach(async () => {
+  for (const server of ctx.servers) await server.stop(10_000);
+  for (const s of ctx.spawned) {
+    if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
+  }
+  let survivors: number[] = [];
+  try {
+    await waitUntil(
+      () => (survivors = processesWithMarker(ctx.marker)).length === 0,
+      'marked processes to end',
+      15_000,
+    );
+  } catch {
+    killMarked(ctx.marker);
+  }
+  for (const cleanup of ctx.cleanups.reverse()) cleanup();
+  expect(survivors, 'processes that outlived the test').toEqual([]);
+});
+
+function relayDirs(): { root: string; relayDir: string; workdir: string } {
+  const dirs = tempRelayDir();
+  ctx.cleanups.push(dirs.cleanup);
+  return dirs;
+}
+
+async function serve(relayDir: string, workdir: string): Promise<ServerProcess> {
+  const server = await startServer(relayDir, ['--workdir', workdir], { env: ctx.env });
+  ctx.servers.push(server);
+  return server;
+}
+
+function launch(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Spawned {
+  const spawned = relayDap(args, { ...options, env: { ...ctx.env, ...options.env } });
+  ctx.spawned.push(spawned);
+  return spawned;
+}
+
+/** Run to the end; SIGKILL it (and fail) if it takes longer than `ms`. */
+async function cli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; ms?: number } = {},
+): Promise<Finished & { out: string }> {
+  const spawned = launch(args, options);
+  const ms = options.ms ?? 30_000;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    spawned.child.kill('SIGKILL');
+  }, ms);
+  const result = await spawned.finished;
+  clearTimeout(timer);
+  if (timedOut) {
+    throw new Error(
+      `relay-dap ${args.join(' ')} did not end within ${ms} ms; stderr ${JSON.stringify(result.stderr)}`,
+    );
+  }
+  return { ...result, out: result.stdout.toString() };
+}
+
+function expectOneLine(stderr: string): string {
+  const lines = stderr.trimEnd().split('\n');
+  expect(lines, `stderr should be one line: ${JSON.stringify(stderr)}`).toHaveLength(1);
+  return lines[0]!;
+}
+
+function runningId(relayDir: string): string | undefined {
+  const text = readIf(path.join(relayDir, 'running'))?.trim();
+  return text ? text.slice(0, text.lastIndexOf(':')) : undefined;
+}
+
+/**
+ * Wait until `client` has printed `text` and `running` names a command, and return its id.
+ * The command's first output may come before `running` is written (the server publishes it
+ * right after the spawn, and a loaded machine may run bash first).
+ */
+async function commandStarted(relayDir: string, client: Spawned, text: string): Promise<string> {
+  let id: string | undefined;
+  await waitUntil(
+    () => client.stdout().toString().includes(text) && (id = runningId(relayDir)) !== undefined,
+    `the command to print ${JSON.stringify(text)} and be named by running`,
+  );
+  return id!;
+}
+
+describe('help and version', () => {
+  it('--help and -h: exit 0, name every subcommand', async () => {
+    for (const flag of ['--help', '-h']) {
+      const result = await cli([flag]);
+      expect(result.code).toBe(0);
+      for (const name of Object.keys(SUBCOMMAND_OPTIONS)) expect(result.out).toContain(`relay-dap ${name}`);
+      expect(result.out).toMatch(/RELAY_DIR/);
+    }
+  });
+
+  for (const [name, options] of Object.entries(SUBCOMMAND_OPTIONS)) {
+    it(`${name} --help (and --help ${name}): exit 0, mention every option`, async () => {
+      for (const args of [
+        [name, '--help'],
+        ['--help', name],
+        [name, '-h'],
+      ]) {
+        const result = await cli(args);
+        expect(result.code, args.join(' ')).toBe(0);
+        expect(result.out).toMatch(new RegExp(`usage: relay-dap ${name}\\b`));
+        for (const option of options)
+          expect(result.out, `${args.join(' ')} mentions ${option}`).toContain(option);
+        expect(result.stderr).toBe('');
+      }
+    });
+  }
+
+  it("--version prints package.json's version, before or after a subcommand", async () => {
+    for (const args of [['--version'], ['status', '--version'], ['--version', 'run']]) {
+      const result = await cli(args);
+      expect(result.code).toBe(0);
+      expect(result.out).toBe(`${VERSION}\n`);
+    }
+  });
+});
+
+describe('usage errors: one line naming the culprit, exit 2', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['frobnicate'], /unknown subcommand.*frobnicate/],
+    [['status', '--bogus'], /unknown option --bogus.*relay-dap status/],
+    [['--bogus', 'status'], /unknown option --bogus.*relay-dap status/],
+    [['--bogus'], /unknown option --bogus/],
+    [['run', '--bogus', '--', 'true'], /unknown option --bogus.*relay-dap run/],
+    [['status', '--timeout', '5'], /unknown option --timeout.*relay-dap status/],
+    [['run', '--timeout', 'soon', '--', 'true'], /--timeout.*soon/],
+    [['status', '--relay-dir'], /--relay-dir/],
+    [['status', '--json=yes'], /--json/],
+    [['run'], /command/],
+  ];
+  for (const [args, message] of cases) {
+    it(`relay-dap ${args.join(' ')}`, async () => {
+      const { relayDir } = relayDirs();
+      const result = await cli(args, { env: { RELAY_DIR: relayDir } });
+      expect(result.code).toBe(2);
+      expect(expectOneLine(result.stderr)).toMatch(message);
+      expect(result.out).toBe('');
+      expect(fs.existsSync(relayDir), 'a usage error creates nothing').toBe(false);
+    });
+  }
+});
+
+describe('options before or after the subcommand, and $RELAY_DIR', () => {
+  let relayDir: string;
+  let workdir: string;
+
+  beforeEach(async () => {
+    ({ relayDir, workdir } = relayDirs());
+    await serve(relayDir, workdir);
+  });
+
+  it('relay-dap --relay-dir D status and relay-dap status --relay-dir D', async () => {
+    for (const args of [
+      ['--relay-dir', relayDir, 'status'],
+      ['status', '--relay-dir', relayDir],
+      [`--relay-dir=${relayDir}`, 'status'],
+      ['status', `--relay-dir=${relayDir}`],
+    ]) {
+      const result = await cli(args);
+      expect(result.code, args.join(' ')).toBe(0);
+      expect(result.out).toMatch(/^Server: running/m);
+    }
+  });
+
+  it('run takes its options before the subcommand too; words after the command belong to the command', async () => {
+    const before = await cli([
+      '--relay-dir',
+      relayDir,
+      '--timeout',
+      '30',
+      'run',
+      '--',
+      `export ${ctx.marker}=1; echo x`,
+    ]);
+    expect(before.out).toBe('x\n');
+    expect(before.code).toBe(0);
+
+    const rest = await cli(['--relay-dir', relayDir, 'run', 'printf', '[%s]', '-n', '--timeout', '-la']);
+    expect(rest.out).toBe('[-n][--timeout][-la]');
+    expect(rest.code).toBe(0);
+  });
+
+  it('$RELAY_DIR is the default; --relay-dir wins over it', async () => {
+    const viaEnv = await cli(['status'], { env: { RELAY_DIR: relayDir } });
+    expect(viaEnv.code).toBe(0);
+    const ran = await cli(['run', '--', `export ${ctx.marker}=1; echo via-env`], {
+      env: { RELAY_DIR: relayDir },
+    });
+    expect(ran.out).toBe('via-env\n');
+
+    const elsewhere = path.join(path.dirname(relayDir), 'not-this-one');
+    const flagWins = await cli(['status', '--relay-dir', relayDir], { env: { RELAY_DIR: elsewhere } });
+    expect(flagWins.code).toBe(0);
+    expect(fs.existsSync(elsewhere)).toBe(false);
+  });
+
+  it('without either, ./.relay in the current directory', async () => {
+    const { workdir: cwd } = relayDirs();
+    const server = launch(['serve', '--workdir', workdir], { cwd });
+    await waitUntil(() => /serving /.test(server.stderr()), 'serve in ./.relay');
+    try {
+      expect(fs.existsSync(path.join(cwd, '.relay', 'server.ready'))).toBe(true);
+      const status = await cli(['status', '--json'], { cwd });
+      expect(status.code).toBe(0);
+      expect((JSON.parse(status.out) as { relayDir: string }).relayDir).toBe(path.join(cwd, '.relay'));
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.finished;
+    }
+  });
+});
+
+describe('status', () => {
+  it('exit 0 and four lines with a live server; exit 3 without one', async () => {
+    const { relayDir, workdir } = relayDirs();
+    fs.mkdirSync(relayDir, { mode: 0o700 });
+    const none = await cli(['status', '--relay-dir', relayDir]);
+    expect(none.code).toBe(3);
+    expect(none.out).toMatch(/^Server: not running/m);
+
+    const server = await serve(relayDir, workdir);
+    const live = await cli(['status', '--relay-dir', relayDir]);
+    expect(live.code).toBe(0);
+    expect(
+      live.out
+        .trimEnd()
+        .split('\n')
+        .map((line) => line.split(':')[0]),
+    ).toEqual(['Server', 'Handshake', 'Running', 'Pending commands']);
+    expect(live.out).toMatch(/^Server: running/m);
+    expect(live.out).toMatch(/^Running: none$/m);
+    expect(live.out).toMatch(/^Pending commands: 0$/m);
+
+    await server.stop();
+    const after = await cli(['status', '--relay-dir', relayDir]);
+    expect(after.code).toBe(3);
+  });
+
+  it('--json parses, with the fields, the running command and the queue', async () => {
+    const { relayDir, workdir } = relayDirs();
+    await serve(relayDir, workdir);
+    const go = path.join(workdir, 'go');
+    const client = launch([
+      'run',
+      '--relay-dir',
+      relayDir,
+      '--',
+      `export ${ctx.marker}=1; echo started; while [ ! -e ${go} ]; do sleep 0.05; done`,
+    ]);
+    const running = await commandStarted(relayDir, client, 'started');
+    const queued = partAId();
+    queueCommandFile(relayDir, queued, `export ${ctx.marker}=1; true`);
+
+    const result = await cli(['status', '--relay-dir', relayDir, '--json']);
+    expect(result.code).toBe(0);
+    const status = JSON.parse(result.out) as {
+      relayDir: string;
+      server: { state: string; detail: string };
+      handshake: string;
+      running: { id: string; pgid: number } | null;
+      pending: string[];
+      watch: { mode: string };
+    };
+    expect(status.relayDir).toBe(relayDir);
+    expect(status.server.state).toBe('alive');
+    expect(typeof status.server.detail).toBe('string');
+    expect(status.handshake).toBe('done');
+    expect(status.running?.id).toBe(running);
+    expect(status.running?.pgid).toBeGreaterThan(1);
+    expect(status.pending).toEqual([queued]);
+    expect(['events', 'polling']).toContain(status.watch.mode);
+
+    fs.writeFileSync(go, '');
+    expect((await client.finished).code).toBe(0);
+  });
+
+  it('--json without a server: state none, exit 3', async () => {
+    const { relayDir } = relayDirs();
+    fs.mkdirSync(relayDir, { mode: 0o700 });
+    const result = await cli(['--json', 'status', '--relay-dir', relayDir]);
+    expect(result.code).toBe(3);
+    expect((JSON.parse(result.out) as { server: { state: string } }).server.state).toBe('none');
+  });
+
+  it('with no relay directory: an error naming it; nothing is created', async () => {
+    const { relayDir } = relayDirs();
+    const result = await cli(['status', '--relay-dir', relayDir]);
+    expect(result.code).not.toBe(0);
+    expect(result.code).not.toBe(2);
+    expect(expectOneLine(result.stderr)).toContain(relayDir);
+    expect(fs.existsSync(relayDir)).toBe(false);
+  });
+});
+
+describe('flush', () => {
+  it('is refused (exit 1) while a command runs, and accepted after', async () => {
+    const { relayDir, workdir } = relayDirs();
+    await serve(relayDir, workdir);
+    // A finished command whose result nobody collected: flush clears it.
+    const leftover = partAId();
+    queueCommandFile(relayDir, leftover, `export ${ctx.marker}=1; echo leftover`);
+    await waitUntil(
+      () => fs.existsSync(path.join(relayDir, 'result', `${leftover}.exit`)),
+      'the leftover result',
+    );
+
+    const go = path.join(workdir, 'go');
+    const client = launch([
+      'run',
+      '--relay-dir',
+      relayDir,
+      '--',
+      `export ${ctx.marker}=1; echo started; while [ ! -e ${go} ]; do sleep 0.05; done; echo finished`,
+    ]);
+    const id = await commandStarted(relayDir, client, 'started');
+
+    const refused = await cli(['flush', '--relay-dir', relayDir]);
+    expect(refused.code).toBe(1);
+    expect(expectOneLine(refused.stderr)).toContain(id);
+    expect(
+      fs.existsSync(path.join(relayDir, 'result', `${leftover}.exit`)),
+      'a refused flush removes nothing',
+    ).toBe(true);
+    expect(runningId(relayDir)).toBe(id);
+
+    fs.writeFileSync(go, '');
+    const ran = await client.finished;
+    expect(ran.code).toBe(0);
+    expect(ran.stdout.toString()).toBe('started\nfinished\n');
+    await waitUntil(() => runningId(relayDir) === undefined, 'running to be removed');
+
+    const accepted = await cli(['flush', '--relay-dir', relayDir]);
+    expect(accepted.code).toBe(0);
+    expect(fs.readdirSync(path.join(relayDir, 'result'))).toEqual([]);
+    expect(fs.readdirSync(path.join(relayDir, 'cmd'))).toEqual([]);
+    expect(fs.existsSync(path.join(relayDir, 'handshake.done'))).toBe(false);
+    expect(fs.existsSync(path.join(relayDir, 'client.ready'))).toBe(false);
+  });
+});
+
+describe('cancel', () => {
+  it('with nothing running says so', async () => {
+    const { relayDir, workdir } = relayDirs();
+    await serve(relayDir, workdir);
+    const result = await cli(['cancel', '--relay-dir', relayDir]);
+    expect(result.code).toBe(1);
+    const line = expectOneLine(result.stderr);
+    expect(line).toMatch(/nothing is running/);
+    expect(line).toContain(relayDir);
+  });
+
+  it('without an id cancels the running command (exit 130, [cancelled])', async () => {
+    const { relayDir, workdir } = relayDirs();
+    await serve(relayDir, workdir);
+    const client = launch([
+      'run',
+      '--relay-dir',
+      relayDir,
+      '--',
+      `export ${ctx.marker}=1; echo started; sleep 60`,
+    ]);
+    await commandStarted(relayDir, client, 'started');
+    const cancel = await cli(['cancel', '--relay-dir', relayDir]);
+    expect(cancel.code).toBe(0);
+    const ran = await client.finished;
+    expect(ran.code).toBe(130);
+    expect(ran.stdout.toString()).toMatch(/started\n\[cancelled\]\n$/);
+  });
+
+  // Not spelled out by the issue; our reading of "bad input gets a clear one-line error": an
+  // id that names no queued or running command is not reported as cancelled.
+  it('an id that is neither queued nor running says so at once, and does not claim to have cancelled it', async () => {
+    const { relayDir, workdir } = relayDirs();
+    await serve(relayDir, workdir);
+    const id = partAId();
+    const result = await cli(['cancel', '--relay-dir', relayDir, id], { ms: 15_000 });
+    const line = expectOneLine(result.stderr);
+    expect(line).toContain(id);
+    expect(line).not.toMatch(new RegExp(`^cancelled ${id}`));
+    expect(result.code).not.toBe(0);
+  });
+
+  it('an id that is not an id is a one-line error', async () => {
+    const { relayDir, workdir } = relayDirs();
+    await serve(relayDir, workdir);
+    const result = await cli(['cancel', '--relay-dir', relayDir, '../owner'], { ms: 15_000 });
+    expect(result.code).not.toBe(0);
+    expect(expectOneLine(result.stderr)).toContain('../owner');
+    expect(fs.existsSync(path.join(relayDir, 'owner'))).toBe(true);
+  });
+});
+
+describe('handshake', () => {
+  it('exit 0 with a live server; exit 3 without one', async () => {
+    const { relayDir, workdir } = relayDirs();
+    fs.mkdirSync(relayDir, { mode: 0o700 });
+    const none = await cli(['handshake', '--relay-dir', relayDir, '--timeout', '0.5']);
+    expect(none.code).toBe(3);
+    expectOneLine(none.stderr);
+
+    await serve(relayDir, workdir);
+    const done = await cli(['handshake', '--relay-dir', relayDir]);
+    expect(done.code).toBe(0);
+    expect(fs.existsSync(path.join(relayDir, 'handshake.done'))).toBe(true);
+  });
+});

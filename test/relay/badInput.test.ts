@@ -1,0 +1,811 @@
+// Bad input gets a clear one-line error and loses nothing (the issue's list), and the relay
+// keeps its files private. Everything here is real: the built `relay-dap serve` and
+// `relay-dap run` as processes, real directories, real bash. Where a condition cannot be
+// produced for real (an unprivileged user when none can run node here), the test is skipped
+// with the reason, never faked.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  killMarked,
+  partAId,
+  processesWithMarker,
+  queueCommandFile,
+  readIf,
+  relayDap,
+  relayDapBin,
+  start,
+  startServer,
+  tempDir,
+  tempRelayDir,
+  uniqueMarker,
+  waitUntil,
+  type Finished,
+  type ServerProcess,
+  type Spawned,
+} from '../support/relayHarness.js';
+
+interface Ctx {
+  marker: string;
+  /** In the environment of every process we start (server, clients, and so every command). */
+  env: NodeJS.ProcessEnv;
+  servers: ServerProcess[];
+  spawned: Spawned[];
+  cleanups: Array<() => void>;
+}
+
+let ctx: Ctx;
+
+beforeEach(() => {
+  const marker = uniqueMarker();
+  ctx = { marker, env: { [marker]: '1', RELAY_DIR: undefined }, servers: [], spawned: [], cleanups: [] };
+});
+
+afterEach(async () => {
+  for (const server of ctx.servers) await server.stop(10_000);
+  for (const s of ctx.spawned) {
+    if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
+  }
+  let survivors: number[] = [];
+  try {
+    await waitUntil(
+      () => (survivors = processesWithMarker(ctx.marker)).length === 0,
+      'marked processes to end',
+      15_000,
+    );
+  } catch {
+    killMarked(ctx.marker);
+  }
+  for (const cleanup of ctx.cleanups.reverse()) cleanup();
+  expect(survivors, 'processes that outlived the test').toEqual([]);
+});
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+
+function relayDirs(): { root: string; relayDir: string; workdir: string } {
+  const dirs = tempRelayDir();
+  ctx.cleanups.push(dirs.cleanup);
+  return dirs;
+}
+
+function scratchDir(): string {
+  const dir = tempDir('relay-scratch-');
+  ctx.cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function serve(
+  relayDir: string,
+  workdir: string,
+  args: readonly string[] = [],
+): Promise<ServerProcess> {
+  const server = await startServer(relayDir, ['--workdir', workdir, ...args], { env: ctx.env });
+  ctx.servers.push(server);
+  return server;
+}
+
+function launch(args: readonly string[], options: { input?: string | Buffer } = {}): Spawned {
+  const spawned = relayDap(args, { env: ctx.env, ...options });
+  ctx.spawned.push(spawned);
+  return spawned;
+}
+
+/** Wait for a process to end; SIGKILL it (and fail) if it takes longer than `ms`. */
+async function finish(spawned: Spawned, ms = 30_000, what = 'process'): Promise<Finished> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    spawned.child.kill('SIGKILL');
+  }, ms);
+  const result = await spawned.finished;
+  clearTimeout(timer);
+  if (timedOut) {
+    throw new Error(
+      `${what} did not end within ${ms} ms; stdout ${JSON.stringify(result.stdout.toString())}, stderr ${JSON.stringify(result.stderr)}`,
+    );
+  }
+  return result;
+}
+
+function run(relayDir: string, words: readonly string[], extra: readonly string[] = []): Promise<Finished> {
+  return finish(
+    launch(['run', '--relay-dir', relayDir, ...extra, '--', ...words]),
+    30_000,
+    `relay-dap run ${words.join(' ')}`,
+  );
+}
+
+/** A command file's text, written for `--file`. */
+function commandFile(text: string | Buffer): string {
+  const file = path.join(scratchDir(), 'command.sh');
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+function modeOf(file: string): number {
+  return fs.lstatSync(file).mode & 0o777;
+}
+
+function octal(mode: number): string {
+  return '0' + mode.toString(8);
+}
+
+/** Every entry under `dir` (itself included), by lstat; entries that vanish while we look are skipped. */
+function walk(dir: string): Array<{ file: string; kind: 'file' | 'dir' | 'other'; mode: number }> {
+  const found: Array<{ file: string; kind: 'file' | 'dir' | 'other'; mode: number }> = [];
+  const visit = (file: string): void => {
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(file);
+    } catch {
+      return;
+    }
+    const kind = stat.isDirectory() ? 'dir' : stat.isFile() ? 'file' : 'other';
+    found.push({ file, kind, mode: stat.mode & 0o777 });
+    if (kind !== 'dir') return;
+    let names: string[];
+    try {
+      names = fs.readdirSync(file);
+    } catch {
+      return;
+    }
+    for (const name of names) visit(path.join(file, name));
+  };
+  visit(dir);
+  return found;
+}
+
+function expectPrivate(relayDir: string): void {
+  const entries = walk(relayDir);
+  expect(entries.length).toBeGreaterThan(3);
+  const wrong = entries
+    .filter((e) => e.kind === 'other' || e.mode !== (e.kind === 'dir' ? 0o700 : 0o600))
+    .map((e) => `${path.relative(relayDir, e.file) || '.'} (${e.kind}, ${octal(e.mode)})`);
+  expect(wrong, 'relay entries that are not private (files 0600, directories 0700)').toEqual([]);
+}
+
+function expectOneLine(stderr: string): string {
+  const lines = stderr.trimEnd().split('\n');
+  expect(lines, `stderr should be one line: ${JSON.stringify(stderr)}`).toHaveLength(1);
+  return lines[0]!;
+}
+
+function runningId(relayDir: string): string | undefined {
+  const text = readIf(path.join(relayDir, 'running'))?.trim();
+  if (!text) return undefined;
+  return text.slice(0, text.lastIndexOf(':'));
+}
+
+/**
+ * Wait until `client` has printed `text` and `running` names a command, and return its id.
+ * The command's first output may come before `running` is written (the server publishes it
+ * right after the spawn, and a loaded machine may run bash first).
+ */
+async function commandStarted(relayDir: string, client: Spawned, text: string): Promise<string> {
+  let id: string | undefined;
+  await waitUntil(
+    () => client.stdout().toString().includes(text) && (id = runningId(relayDir)) !== undefined,
+    `the command to print ${JSON.stringify(text)} and be named by running`,
+  );
+  return id!;
+}
+
+function queuedIds(relayDir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.join(relayDir, 'cmd'));
+  } catch {
+    return [];
+  }
+  return names.filter((n) => n.endsWith('.sh')).map((n) => n.slice(0, -3));
+}
+
+/** Wait until the server has run `count` more one-second ticks (each one also rescans cmd/). */
+async function waitForServerTicks(relayDir: string, count: number): Promise<void> {
+  const seen = new Set<string>();
+  await waitUntil(
+    () => {
+      const beat = readIf(path.join(relayDir, 'heartbeat'));
+      if (beat !== undefined) seen.add(beat);
+      return seen.size > count;
+    },
+    `${count} server ticks`,
+    count * 1000 + 15_000,
+  );
+}
+
+/** The last `relay-dap` diagnostics are for humans: they must not print a stack. */
+function expectNoStack(stderr: string): void {
+  expect(stderr).not.toMatch(/internal error|\n\s+at /);
+}
+
+// ---------------------------------------------------------------------------------------
+// Can an unprivileged user run the client? Root ignores permission bits, so "not writable"
+// can only be produced for real with another uid.
+
+const UNPRIVILEGED = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+
+function probeUnprivileged(): { ok: true; prefix: string[] } | { ok: false; reason: string } {
+  if (process.getuid?.() !== 0) return { ok: true, prefix: [] }; // not root: permission bits apply to us already
+  const which = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' });
+  if (which.status !== 0) return { ok: false, reason: 'util-linux setpriv is not installed' };
+  const setpriv = which.stdout.trim();
+  const probe = spawnSync(setpriv, [...UNPRIVILEGED, process.execPath, relayDapBin, '--version'], {
+    encoding: 'utf8',
+    cwd: '/',
+  });
+  if (probe.status !== 0 || !/^\d+\.\d+\.\d+/.test(probe.stdout)) {
+    return {
+      ok: false,
+      reason: `uid 65534 cannot run ${process.execPath} ${relayDapBin} (status ${probe.status}: ${probe.stderr.trim() || probe.error?.message})`,
+    };
+  }
+  return { ok: true, prefix: [setpriv, ...UNPRIVILEGED] };
+}
+
+const unprivileged = probeUnprivileged();
+
+function launchUnprivileged(args: readonly string[]): Spawned {
+  if (!unprivileged.ok) throw new Error(unprivileged.reason);
+  const [command, ...rest] = unprivileged.prefix.length ? unprivileged.prefix : [process.execPath];
+  const argv = unprivileged.prefix.length
+    ? [...rest, process.execPath, relayDapBin, ...args]
+    : [relayDapBin, ...args];
+  const spawned = start(command!, argv, { env: ctx.env, cwd: '/' });
+  ctx.spawned.push(spawned);
+  return spawned;
+}
+
+// ---------------------------------------------------------------------------------------
+
+describe('a missing relay directory', () => {
+  function expectCreated(relayDir: string): void {
+    for (const dir of [relayDir, path.join(relayDir, 'cmd'), path.join(relayDir, 'result')]) {
+      expect(fs.lstatSync(dir).isDirectory(), dir).toBe(true);
+      expect(octal(modeOf(dir)), dir).toBe('0700');
+    }
+  }
+
+  it('is created by serve, with cmd/ and result/, all 0700; a nested missing path too', async () => {
+    const { root, relayDir, workdir } = relayDirs();
+    await serve(relayDir, workdir);
+    expectCreated(relayDir);
+
+    const nested = path.join(root, 'a', 'b', 'c', 'relay');
+    await serve(nested, workdir);
+    expectCreated(nested);
+  });
+
+  it('is created by run, with cmd/ and result/, all 0700; a nested missing path too', async () => {
+    const { root, relayDir } = relayDirs();
+    // No server: run says so (exit 3) after creating the directory, and queues nothing.
+    const result = await run(relayDir, [`export ${ctx.marker}=1; echo never`]);
+    expect(result.code).toBe(3);
+    expect(expectOneLine(result.stderr)).toContain(relayDir);
+    expectCreated(relayDir);
+    expect(fs.readdirSync(path.join(relayDir, 'cmd'))).toEqual([]);
+
+    const nested = path.join(root, 'x', 'y', 'relay');
+    const second = await run(nested, [`export ${ctx.marker}=1; echo never`]);
+    expect(second.code).toBe(3);
+    expectCreated(nested);
+  });
+
+  it('created by run, is then served and used', async () => {
+    const { relayDir, workdir } = relayDirs();
+    expect((await run(relayDir, ['true'])).code).toBe(3);
+    await serve(relayDir, workdir);
+    const result = await run(relayDir, [`export ${ctx.marker}=1; echo works`]);
+    expect(result.stdout.toString()).toBe('works\n');
+    expect(result.code).toBe(0);
+  });
+});
+
+describe('a relay directory that is not writable', () => {
+  function rootOwned0755(): { root: string; relayDir: string } {
+    const root = scratchDir();
+    fs.chmodSync(root, 0o755); // so that uid 65534 can reach it
+    const relayDir = path.join(root, 'relay');
+    fs.mkdirSync(relayDir);
+    fs.chmodSync(relayDir, 0o755);
+    return { root, relayDir };
+  }
+
+  for (const subcommand of ['run', 'serve'] as const) {
+    it(`${subcommand}: one line naming it, saying it is not writable and what to do; exit 1; nothing written`, async ({
+      skip,
+    }) => {
+      if (!unprivileged.ok) skip(`needs an unprivileged user: ${unprivileged.reason}`);
+      const { relayDir } = rootOwned0755();
+      const args =
+        subcommand === 'run'
+          ? ['run', '--relay-dir', relayDir, '--', `export ${ctx.marker}=1; echo never`]
+          : ['serve', '--relay-dir', relayDir, '--workdir', '/'];
+      const result = await finish(launchUnprivileged(args), 20_000, `unprivileged relay-dap ${subcommand}`);
+      expect(result.code).toBe(1);
+      const line = expectOneLine(result.stderr);
+      expect(line).toContain(relayDir);
+      expect(line).toMatch(/not writable/);
+      expect(line, 'the next step').toMatch(/chmod|choose another/);
+      expectNoStack(result.stderr);
+      expect(result.stdout.length).toBe(0);
+      expect(fs.readdirSync(relayDir)).toEqual([]);
+      expect(octal(modeOf(relayDir))).toBe('0755');
+    });
+  }
+
+  it('run: a missing relay directory that cannot be created is one line too, and nothing is written', async ({
+    skip,
+  }) => {
+    if (!unprivileged.ok) skip(`needs an unprivileged user: ${unprivileged.reason}`);
+    const { relayDir: parent } = rootOwned0755();
+    const relayDir = path.join(parent, 'relay');
+    const result = await finish(
+      launchUnprivileged(['run', '--relay-dir', relayDir, '--', 'echo never']),
+      20_000,
+      'unprivileged relay-dap run',
+    );
+    expect(result.code).toBe(1);
+    const line = expectOneLine(result.stderr);
+    expect(line).toContain(relayDir);
+    expect(line).toMatch(/cannot be created|not writable/);
+    expectNoStack(result.stderr);
+    expect(fs.readdirSync(parent)).toEqual([]);
+  });
+});
+
+describe('symlinks', () => {
+  /** A symlink at `link` to a fresh directory holding one file; returns the target. */
+  function linkToElsewhere(link: string): { target: string; snapshot: () => string } {
+    const target = path.join(scratchDir(), 'elsewhere');
+    fs.mkdirSync(target, { mode: 0o755 });
+    fs.chmodSync(target, 0o755);
+    fs.writeFileSync(path.join(target, 'keep.txt'), 'untouched\n');
+    fs.symlinkSync(target, link);
+    const snapshot = (): string =>
+      JSON.stringify(
+        walk(target).map((e) => [
+          path.relative(target, e.file),
+          e.kind,
+          e.mode,
+          e.kind === 'file' ? fs.readFileSync(e.file, 'utf8') : '',
+        ]),
+      );
+    return { target, snapshot };
+  }
+
+  async function expectRefused(args: readonly string[], link: string, target: string): Promise<void> {
+    const result = await finish(launch(args), 20_000, `relay-dap ${args.join(' ')}`);
+    expect(result.code, result.stderr).toBe(1);
+    const line = expectOneLine(result.stderr);
+    expect(line).toContain(link);
+    expect(line).toContain(target);
+    expect(line).toMatch(/symlink/);
+    expectNoStack(result.stderr);
+  }
+
+  it('a relay directory that is a symlink to another directory is refused by serve and run; the target is untouched', async () => {
+    const { root, workdir } = relayDirs();
+    const link = path.join(root, 'relay');
+    const { target, snapshot } = linkToElsewhere(link);
+    const before = snapshot();
+    await expectRefused(['serve', '--relay-dir', link, '--workdir', workdir], link, target);
+    await expectRefused(
+      ['run', '--relay-dir', link, '--', `export ${ctx.marker}=1; echo never`],
+      link,
+      target,
+    );
+    expect(snapshot()).toBe(before);
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
+  });
+
+  for (const sub of ['cmd', 'result'] as const) {
+    it(`a ${sub}/ that is a symlink is refused by serve and run; nothing is written on either side`, async () => {
+      const { relayDir, workdir } = relayDirs();
+      fs.mkdirSync(relayDir, { mode: 0o700 });
+      const other = sub === 'cmd' ? 'result' : 'cmd';
+      fs.mkdirSync(path.join(relayDir, other), { mode: 0o700 });
+      const link = path.join(relayDir, sub);
+      const { target, snapshot } = linkToElsewhere(link);
+      const before = snapshot();
+      await expectRefused(['serve', '--relay-dir', relayDir, '--workdir', workdir], link, target);
+      await expectRefused(
+        ['run', '--relay-dir', relayDir, '--', `export ${ctx.marker}=1; echo never`],
+        link,
+        target,
+      );
+      expect(snapshot()).toBe(before);
+      expect(fs.readdirSync(relayDir).sort()).toEqual(['cmd', 'result']);
+      expect(fs.readdirSync(path.join(relayDir, other))).toEqual([]);
+    });
+  }
+});
+
+describe('cmd/ files with invalid ids', () => {
+  it('are left in place, never run, and logged exactly once each; valid commands still run', async () => {
+    const { relayDir, workdir } = relayDirs();
+    const cmd = path.join(relayDir, 'cmd');
+    fs.mkdirSync(cmd, { recursive: true, mode: 0o700 });
+    const longId = 'L' + 'o'.repeat(198) + 'g';
+    expect(longId).toHaveLength(200);
+    const bad = ['bad id.sh', 'a:b.sh', `${longId}.sh`, '..sh'];
+    const textOf = (name: string): string =>
+      `export ${ctx.marker}=1; touch ${JSON.stringify(path.join(workdir, 'ran-' + bad.indexOf(name)))}`;
+    // Two are there before the server starts, two arrive while it serves.
+    for (const name of bad.slice(0, 2)) fs.writeFileSync(path.join(cmd, name), textOf(name), { mode: 0o600 });
+    const server = await serve(relayDir, workdir);
+    for (const name of bad.slice(2)) fs.writeFileSync(path.join(cmd, name), textOf(name), { mode: 0o600 });
+
+    const valid = await run(relayDir, [`export ${ctx.marker}=1; echo valid-ran`]);
+    expect(valid.stdout.toString()).toBe('valid-ran\n');
+    expect(valid.code).toBe(0);
+
+    // Several rescans later, still exactly one mention each.
+    await waitForServerTicks(relayDir, 4);
+    const second = await run(relayDir, [`export ${ctx.marker}=1; echo valid-again`]);
+    expect(second.stdout.toString()).toBe('valid-again\n');
+    await waitForServerTicks(relayDir, 2);
+
+    const lines = server.stderr().split('\n');
+    for (const name of bad) {
+      expect(readIf(path.join(cmd, name)), `cmd/${name} left alone`).toBe(textOf(name));
+      const shown = name.slice(0, 32);
+      const mentions = lines.filter((line) => line.includes(shown));
+      expect(mentions, `server log lines mentioning cmd/${shown}`).toHaveLength(1);
+    }
+    expect(fs.readdirSync(workdir).filter((n) => n.startsWith('ran-'))).toEqual([]);
+    expect(server.child.exitCode).toBeNull();
+  });
+});
+
+describe('command texts', () => {
+  let relayDir: string;
+  let workdir: string;
+
+  beforeEach(async () => {
+    ({ relayDir, workdir } = relayDirs());
+    await serve(relayDir, workdir);
+  });
+
+  it('an empty command exits 0 with no output', async () => {
+    const result = await run(relayDir, ['']);
+    expect(result.stdout.length).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+
+    const fromFile = await run(relayDir, [], ['--file', commandFile('')]);
+    expect(fromFile.stdout.length).toBe(0);
+    expect(fromFile.code).toBe(0);
+  });
+
+  it('a 1 MB command text runs', async () => {
+    const text = `export ${ctx.marker}=1; : '${'x'.repeat(1 << 20)}'; echo done`;
+    expect(text.length).toBeGreaterThan(1 << 20);
+    const result = await finish(
+      launch(['run', '--relay-dir', relayDir, '--file', commandFile(text)]),
+      30_000,
+      'relay-dap run --file (1 MB)',
+    );
+    expect(result.stdout.toString()).toBe('done\n');
+    expect(result.code).toBe(0);
+  });
+
+  it('a command text holding a byte that is not UTF-8 reaches bash byte for byte', async () => {
+    const text = Buffer.concat([
+      Buffer.from(`export ${ctx.marker}=1; printf '%s' 'caf`),
+      Buffer.from([0xe9]),
+      Buffer.from(`'; printf '|%s' 'x`),
+      Buffer.from([0xff, 0xc3]),
+      Buffer.from(`'`),
+    ]);
+    const result = await finish(
+      launch(['run', '--relay-dir', relayDir, '--file', commandFile(text)]),
+      30_000,
+      'relay-dap run --file (latin-1)',
+    );
+    expect(result.stdout).toEqual(
+      Buffer.concat([Buffer.from('caf'), Buffer.from([0xe9]), Buffer.from('|x'), Buffer.from([0xff, 0xc3])]),
+    );
+    expect(result.code).toBe(0);
+  });
+
+  it('a command text holding a NUL byte is not run: exit 126 and a clear message', async () => {
+    const flag = path.join(workdir, 'nul-ran');
+    const text = Buffer.concat([
+      Buffer.from(`export ${ctx.marker}=1; touch ${flag}; echo a`),
+      Buffer.from([0]),
+      Buffer.from('b'),
+    ]);
+    const result = await finish(
+      launch(['run', '--relay-dir', relayDir, '--file', commandFile(text)]),
+      30_000,
+      'relay-dap run --file (NUL)',
+    );
+    expect(result.code).toBe(126);
+    expect(result.stdout.toString()).toMatch(/NUL/);
+    expect(fs.existsSync(flag)).toBe(false);
+  });
+
+  it('output that is not UTF-8 arrives byte for byte', async () => {
+    const result = await run(relayDir, [`export ${ctx.marker}=1; printf '\\xff\\xfe\\x00\\x80abc'`]);
+    expect(result.stdout).toEqual(Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x61, 0x62, 0x63]));
+    expect(result.code).toBe(0);
+  });
+
+  it('2 MB of random binary output arrives byte for byte', async () => {
+    const result = await run(relayDir, [
+      `export ${ctx.marker}=1; head -c 2000000 /dev/urandom > out.bin && cat out.bin`,
+    ]);
+    expect(result.code).toBe(0);
+    const expected = fs.readFileSync(path.join(workdir, 'out.bin'));
+    expect(expected.length).toBe(2_000_000);
+    expect(result.stdout.equals(expected)).toBe(true);
+  });
+});
+
+describe('output loses nothing', () => {
+  // Many short commands from many clients at once load the machine, which is when a client's
+  // first look for a log (before the server created it) and the command's .exit can cross.
+  // A race: when this test was written, about 1 client in 100 lost its output on a 2-core machine.
+  it('many short commands at once: every client prints its own output', async () => {
+    const { relayDir, workdir } = relayDirs();
+    await serve(relayDir, workdir);
+    const lost: string[] = [];
+    for (let batch = 0; batch < 4; batch++) {
+      const clients = Array.from({ length: 40 }, (_, i) => ({
+        word: `out-${batch}-${i}`,
+        client: launch([
+          'run',
+          '--relay-dir',
+          relayDir,
+          '--',
+          'printf',
+          '%s\\n',
+          `out-${batch}-${i}`,
+          ctx.marker,
+        ]),
+      }));
+      for (const { word, client } of clients) {
+        const result = await finish(client, 60_000, `relay-dap run (${word})`);
+        const expected = `${word}\n${ctx.marker}\n`;
+        if (result.code !== 0 || result.stdout.toString() !== expected) {
+          lost.push(`${word}: exit ${result.code}, stdout ${JSON.stringify(result.stdout.toString())}`);
+        }
+      }
+    }
+    expect(lost, 'clients whose output did not arrive').toEqual([]);
+  }, 180_000);
+});
+
+describe('leading dash and argument boundaries', () => {
+  let relayDir: string;
+
+  beforeEach(async () => {
+    let workdir: string;
+    ({ relayDir, workdir } = relayDirs());
+    await serve(relayDir, workdir);
+  });
+
+  it('run -- -x reaches bash as a command name (command not found, exit 127)', async () => {
+    const result = await run(relayDir, ['-x']);
+    expect(result.stdout.toString()).toMatch(/-x: command not found/);
+    expect(result.code).toBe(127);
+
+    const long = await run(relayDir, ['--version']);
+    expect(long.stdout.toString()).toMatch(/--version: command not found/);
+    expect(long.code).toBe(127);
+  });
+
+  it("several words keep their boundaries: run -- printf '[%s]\\n' 'a   b' '-n'", async () => {
+    const result = await run(relayDir, ['printf', '[%s]\\n', 'a   b', '-n']);
+    expect(result.stdout.toString()).toBe('[a   b]\n[-n]\n');
+    expect(result.code).toBe(0);
+
+    const tricky = ["it's", '$HOME', '`id`', 'a\nb', '', '*', '-e'];
+    const words = await run(relayDir, ['printf', '<%s>', ...tricky]);
+    expect(words.stdout.toString()).toBe(tricky.map((w) => `<${w}>`).join(''));
+  });
+
+  it('a single word is shell text: pipes work', async () => {
+    const result = await run(relayDir, [`export ${ctx.marker}=1; echo hello | tr a-z A-Z`]);
+    expect(result.stdout.toString()).toBe('HELLO\n');
+    expect(result.code).toBe(0);
+  });
+});
+
+describe('two clients cancelling at once', () => {
+  // Two cancelling processes never start in a guaranteed order: if the running command died
+  // at once, the server could start the queued one before the second canceller's node had
+  // even started, and no relay could prevent that. So the running command ignores SIGTERM and
+  // lasts the grace period (2 s, then SIGKILL): both cancels land while it runs and the other
+  // command is queued, and then neither may be lost.
+  const RUNNING_TEXT = (marker: string): string =>
+    `export ${marker}=1; trap '' TERM; echo A-started; while :; do sleep 0.1; done`;
+
+  it('relay-dap run clients: the running and the queued command both end with 130; the queued one never runs', async () => {
+    const { relayDir, workdir } = relayDirs();
+    await serve(relayDir, workdir, ['--grace', '2']);
+    // Which cancel lands first varies: several rounds give each order a chance.
+    for (let round = 0; round < 5; round++) {
+      const flag = path.join(workdir, `queued-ran-${round}`);
+      const runA = launch(['run', '--relay-dir', relayDir, '--', RUNNING_TEXT(ctx.marker)]);
+      const idA = await commandStarted(relayDir, runA, 'A-started');
+      const runB = launch([
+        'run',
+        '--relay-dir',
+        relayDir,
+        '--',
+        `export ${ctx.marker}=1; touch ${flag}; echo B-ran`,
+      ]);
+      await waitUntil(() => queuedIds(relayDir).length === 1, `round ${round}: B to be queued`);
+      const idB = queuedIds(relayDir)[0]!;
+      expect(idB).not.toBe(idA);
+
+      // Both cancellers start in the same tick.
+      const cancelA = launch(['cancel', '--relay-dir', relayDir, idA]);
+      const cancelB = launch(['cancel', '--relay-dir', relayDir, idB]);
+
+      const [a, b] = await Promise.all([finish(runA, 20_000, 'run A'), finish(runB, 20_000, 'run B')]);
+      expect({ round, a: a.code, b: b.code, bRan: fs.existsSync(flag) }).toEqual({
+        round,
+        a: 130,
+        b: 130,
+        bRan: false,
+      });
+      expect(b.stdout.toString()).not.toContain('B-ran');
+      // The cancellers themselves must learn that their command ended, though its own client
+      // consumed (deleted) the result files at once.
+      const [ca, cb] = await Promise.all([
+        finish(cancelA, 10_000, `round ${round}: relay-dap cancel ${idA} (running)`),
+        finish(cancelB, 10_000, `round ${round}: relay-dap cancel ${idB} (queued)`),
+      ]);
+      expect({ round, cancelA: ca.code, cancelB: cb.code }).toEqual({ round, cancelA: 0, cancelB: 0 });
+      await waitUntil(() => runningId(relayDir) === undefined, `round ${round}: running to be removed`);
+    }
+  }, 180_000);
+
+  it('commands without a client: both .exit files say 130; the queued one never runs', async () => {
+    const { relayDir, workdir } = relayDirs();
+    await serve(relayDir, workdir, ['--grace', '2']);
+    for (let round = 0; round < 5; round++) {
+      const flag = path.join(workdir, `queued-ran-${round}`);
+      const idA = partAId();
+      queueCommandFile(relayDir, idA, RUNNING_TEXT(ctx.marker));
+      await waitUntil(() => runningId(relayDir) === idA, `round ${round}: A to start`);
+      const idB = partAId();
+      queueCommandFile(relayDir, idB, `export ${ctx.marker}=1; touch ${flag}; echo B-ran`);
+
+      const cancelA = launch(['cancel', '--relay-dir', relayDir, idA]);
+      const cancelB = launch(['cancel', '--relay-dir', relayDir, idB]);
+
+      const exitOf = (id: string): string | undefined => readIf(path.join(relayDir, 'result', `${id}.exit`));
+      await waitUntil(
+        () => exitOf(idA) !== undefined && exitOf(idB) !== undefined,
+        `round ${round}: both .exit files`,
+      );
+      expect({ round, a: exitOf(idA), b: exitOf(idB), bRan: fs.existsSync(flag) }).toEqual({
+        round,
+        a: '130\n',
+        b: '130\n',
+        bRan: false,
+      });
+      expect(readIf(path.join(relayDir, 'result', `${idB}.log`))).not.toContain('B-ran');
+      const [ca, cb] = await Promise.all([
+        finish(cancelA, 10_000, `round ${round}: relay-dap cancel ${idA} (running)`),
+        finish(cancelB, 10_000, `round ${round}: relay-dap cancel ${idB} (queued)`),
+      ]);
+      expect({ round, cancelA: ca.code, cancelB: cb.code }).toEqual({ round, cancelA: 0, cancelB: 0 });
+      await waitUntil(() => runningId(relayDir) === undefined, `round ${round}: running to be removed`);
+    }
+  }, 180_000);
+});
+
+describe('a result file deleted by its client mid-run', () => {
+  it('the server goes on: writes .exit, and the next command runs normally', async () => {
+    const { relayDir, workdir } = relayDirs();
+    const server = await serve(relayDir, workdir);
+    const id = partAId();
+    const go = path.join(workdir, 'go');
+    queueCommandFile(
+      relayDir,
+      id,
+      `export ${ctx.marker}=1; echo before; while [ ! -e ${go} ]; do sleep 0.05; done; echo after; exit 7`,
+    );
+    const log = path.join(relayDir, 'result', `${id}.log`);
+    await waitUntil(
+      () => runningId(relayDir) === id && (readIf(log) ?? '').includes('before'),
+      'the command to run',
+    );
+    fs.unlinkSync(log);
+    fs.writeFileSync(go, '');
+    await waitUntil(() => readIf(path.join(relayDir, 'result', `${id}.exit`)) !== undefined, '.exit');
+    expect(readIf(path.join(relayDir, 'result', `${id}.exit`))).toBe('7\n');
+    await waitUntil(() => runningId(relayDir) === undefined, 'running to be removed');
+    expect(server.child.exitCode).toBeNull();
+
+    const next = await run(relayDir, [`export ${ctx.marker}=1; echo next`]);
+    expect(next.stdout.toString()).toBe('next\n');
+    expect(next.code).toBe(0);
+    expectNoStack(server.stderr());
+  });
+
+  it('a relay-dap run client whose log is deleted mid-run still gets the rest of the output and the exit code', async () => {
+    const { relayDir, workdir } = relayDirs();
+    const server = await serve(relayDir, workdir);
+    const go = path.join(workdir, 'go');
+    const client = launch([
+      'run',
+      '--relay-dir',
+      relayDir,
+      '--',
+      `export ${ctx.marker}=1; echo before; while [ ! -e ${go} ]; do sleep 0.05; done; echo after; exit 3`,
+    ]);
+    const id = await commandStarted(relayDir, client, 'before');
+    fs.unlinkSync(path.join(relayDir, 'result', `${id}.log`));
+    fs.writeFileSync(go, '');
+    const result = await finish(client, 20_000, 'relay-dap run');
+    expect(result.code).toBe(3);
+    expect(result.stdout.toString()).toBe('before\nafter\n');
+
+    const next = await run(relayDir, [`export ${ctx.marker}=1; echo next`]);
+    expect(next.stdout.toString()).toBe('next\n');
+    expect(server.child.exitCode).toBeNull();
+  });
+});
+
+describe('privacy', () => {
+  function secretCommand(secret: string, go: string): string {
+    // The secret is in the text but never in the command's output.
+    return `export ${ctx.marker}=1; : ${secret}; echo visible-output; while [ ! -e ${go} ]; do sleep 0.05; done`;
+  }
+
+  it('no console shows a command text; relay files are 0600 and directories 0700, while running and after', async () => {
+    const { relayDir, workdir } = relayDirs();
+    const server = await serve(relayDir, workdir);
+    const secret = `SECRET_${randomBytes(8).toString('hex')}`;
+    const go = path.join(workdir, 'go');
+    const client = launch(['run', '--relay-dir', relayDir, '--lease', '--', secretCommand(secret, go)]);
+    await commandStarted(relayDir, client, 'visible-output');
+    expectPrivate(relayDir);
+    fs.writeFileSync(go, '');
+    const result = await finish(client, 20_000, 'relay-dap run');
+    expect(result.code).toBe(0);
+    expectPrivate(relayDir);
+
+    // A timed-out command's diagnostics name its id, not its text.
+    const timedOut = await run(
+      relayDir,
+      [`export ${ctx.marker}=1; : ${secret}; sleep 30`],
+      ['--timeout', '0.5'],
+    );
+    expect(timedOut.code).toBe(124);
+    expect(timedOut.stderr).not.toBe('');
+    expectPrivate(relayDir);
+
+    for (const [what, text] of [
+      ['server stderr', server.stderr()],
+      ['server stdout', server.stdout().toString()],
+      ['client stdout', result.stdout.toString()],
+      ['client stderr', result.stderr],
+      ['timed-out client stdout', timedOut.stdout.toString()],
+      ['timed-out client stderr', timedOut.stderr],
+    ]) {
+      expect(text, what).not.toContain(secret);
+    }
+  });
+
+  it('serve --log-commands prints the command text', async () => {
+    const { relayDir, workdir } = relayDirs();
+    const server = await serve(relayDir, workdir, ['--log-commands']);
+    const secret = `SECRET_${randomBytes(8).toString('hex')}`;
+    const go = path.join(workdir, 'go');
+    fs.writeFileSync(go, '');
+    const result = await run(relayDir, [secretCommand(secret, go)]);
+    expect(result.code).toBe(0);
+    expect(result.stdout.toString()).not.toContain(secret);
+    await waitUntil(() => server.stderr().includes(secret), 'the server to log the command text');
+  });
+});
