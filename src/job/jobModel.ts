@@ -34,7 +34,7 @@ export interface JobStep {
   location: StepLocation;
 }
 
-export type JobOrigin = 'command' | 'steps' | 'job-file' | 'workflow';
+export type JobOrigin = 'command' | 'steps' | 'job-file' | 'workflow' | 'attach';
 
 export interface JobDefinition {
   name: string;

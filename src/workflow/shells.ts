@@ -4,6 +4,7 @@
  * and run through the shell's command template with `{0}` replaced by that file's path.
  */
 import { posix } from 'node:path';
+import { shellQuote } from '../shell/shellQuote.js';
 
 export interface ResolvedShell {
   /** A command line holding `{0}` where the script file's path goes. */
@@ -61,11 +62,6 @@ export function resolveShell(shell: string | undefined): ResolvedShell {
     );
   }
   return { template: written, extension: extensionForCommand(command) };
-}
-
-/** Quotes any text as one bash word: single quotes, with each `'` written as `'\''`. */
-export function shellQuote(text: string): string {
-  return `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 export interface StepScriptFiles {

@@ -7,9 +7,9 @@ import {
   buildStepScript,
   resolveShell,
   ShellError,
-  shellQuote,
   type StepScriptOptions,
 } from '../../src/workflow/shells.js';
+import { shellQuote } from '../../src/shell/shellQuote.js';
 
 describe('resolveShell', () => {
   it('maps the built-in shells to GitHub templates and extensions', () => {
@@ -44,20 +44,6 @@ describe('resolveShell', () => {
       "shell 'zsh' is neither a built-in shell (bash, sh, python) nor a command line holding {0} where the script file goes; write for example 'zsh {0}'",
     );
     expect(() => resolveShell('bash -x')).toThrow(ShellError);
-  });
-});
-
-describe('shellQuote', () => {
-  it('quotes as one bash word', () => {
-    expect(shellQuote('')).toBe("''");
-    expect(shellQuote('plain')).toBe("'plain'");
-    expect(shellQuote("it's")).toBe("'it'\\''s'");
-  });
-
-  it('round-trips any text through bash', () => {
-    const text = "a'b\"c $HOME `id` \\n\n\ttab ''' end\n";
-    const result = spawnSync('bash', ['-c', `printf '%s' ${shellQuote(text)}`], { encoding: 'utf8' });
-    expect(result.stdout).toBe(text);
   });
 });
 

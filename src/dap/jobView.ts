@@ -1,0 +1,311 @@
+/**
+ * How a job looks in a debugger: steps as stack frames (the step about to run on top, the
+ * finished ones below with their results), scopes and variables (the job, a step, the
+ * environment), and the small path language of the watch and hover panes
+ * (`exitCode`, `env.PATH`, `steps[0].exitCode`, `steps.build.outcome`).
+ */
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import type { JobStep } from '../job/jobModel.js';
+import type { JobRunner, StepResult } from '../job/jobRunner.js';
+import { ErrorId, RequestError } from './errors.js';
+
+type Value = string | number | boolean | null | undefined | Value[] | { [key: string]: Value };
+
+/** Children of an expandable variable, computed when the client asks. */
+type Container = { kind: 'environment' } | { kind: 'value'; value: Value } | { kind: 'step'; index: number };
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+
+export function describeResult(result: StepResult): string {
+  const code = result.exitCode === null ? '' : `exit ${result.exitCode}, `;
+  switch (result.outcome) {
+    case 'skipped':
+      return `skipped${result.note ? ` (${result.note})` : ''}`;
+    case 'cancelled':
+      return `cancelled, ${code}${seconds(result.durationMs)}`;
+    case 'failure':
+      return `${result.timedOut ? 'timed out' : 'failed'}${result.tolerated ? ' (continue-on-error)' : ''}, ${code}${seconds(result.durationMs)}`;
+    default:
+      return `${code}${seconds(result.durationMs)}`;
+  }
+}
+
+function mark(result: StepResult): string {
+  return result.outcome === 'success' ? '✓' : result.outcome === 'skipped' ? '–' : '✗';
+}
+
+export class JobView {
+  private containers: Container[] = [];
+  /** The order in which steps finished, most recent last (a step re-run appears once, where it last ran). */
+  private finishedOrder: number[] = [];
+
+  constructor(
+    private readonly runner: JobRunner,
+    private readonly source: DebugProtocol.Source,
+    private readonly line: (line: number) => number,
+  ) {
+    runner.on('stepEnded', (result) => {
+      this.finishedOrder = this.finishedOrder.filter((index) => index !== result.index);
+      this.finishedOrder.push(result.index);
+    });
+    runner.on('continued', () => (this.containers = []));
+  }
+
+  /** Frame ids: 2i+1 for step i about to run or running, 2i+2 for step i finished. */
+  stackFrames(): DebugProtocol.StackFrame[] {
+    const frames: DebugProtocol.StackFrame[] = [];
+    const steps = this.runner.job.steps;
+    const after = this.runner.pausedAfterIndex;
+    const running = this.runner.runningStepIndex;
+    const current = running ?? (this.runner.state === 'paused' ? (after ?? this.runner.position) : undefined);
+    if (current !== undefined && current < steps.length) {
+      const step = steps[current]!;
+      const result = this.runner.results[current];
+      // Paused after a step (it failed): that step is on top, with its result, to restart or inspect.
+      const name =
+        after === current && result
+          ? `${mark(result)} ${step.name}: ${describeResult(result)}`
+          : `${running === current ? 'running' : 'next'}: ${step.name}`;
+      frames.push(this.frame(2 * current + 1, name, step, 'normal'));
+    }
+    for (const index of [...this.finishedOrder].reverse()) {
+      if (index === current && (running === current || after === current)) continue;
+      const result = this.runner.results[index];
+      if (!result) continue;
+      frames.push(
+        this.frame(
+          2 * index + 2,
+          `${mark(result)} ${steps[index]!.name}: ${describeResult(result)}`,
+          steps[index]!,
+          'subtle',
+        ),
+      );
+    }
+    return frames;
+  }
+
+  private frame(
+    id: number,
+    name: string,
+    step: JobStep,
+    hint: 'normal' | 'subtle',
+  ): DebugProtocol.StackFrame {
+    return {
+      id,
+      name,
+      source: this.source,
+      line: this.line(step.location.line),
+      column: 1,
+      presentationHint: hint,
+    };
+  }
+
+  stepOfFrame(frameId: number): number {
+    const index = Math.floor((frameId - 1) / 2);
+    if (!Number.isInteger(frameId) || frameId < 1 || index >= this.runner.job.steps.length) {
+      throw new RequestError(
+        ErrorId.UnknownReference,
+        `there is no stack frame ${frameId}: ask for the stack trace again`,
+      );
+    }
+    return index;
+  }
+
+  scopes(frameId: number): DebugProtocol.Scope[] {
+    const index = this.stepOfFrame(frameId);
+    return [
+      { name: 'Step', variablesReference: this.add({ kind: 'step', index }), expensive: false },
+      {
+        name: 'Job',
+        variablesReference: this.add({ kind: 'value', value: this.jobValue() }),
+        expensive: false,
+      },
+      { name: 'Environment', variablesReference: this.add({ kind: 'environment' }), expensive: false },
+    ];
+  }
+
+  variables(reference: number): DebugProtocol.Variable[] {
+    const container = this.containers[reference - 1];
+    if (!container) {
+      throw new RequestError(
+        ErrorId.UnknownReference,
+        `variables reference ${reference} is not valid any more: the job moved on`,
+      );
+    }
+    switch (container.kind) {
+      case 'environment':
+        return Object.entries(this.runner.env)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([name, value]) => ({ name, value, variablesReference: 0, evaluateName: `env.${name}` }));
+      case 'step':
+        return this.toVariables(this.stepValue(container.index), `steps[${container.index}]`);
+      case 'value':
+        return this.toVariables(container.value, undefined);
+    }
+  }
+
+  /** Only environment entries can be set: they change what later steps and console commands get. */
+  setVariable(reference: number, name: string, value: string): DebugProtocol.SetVariableResponse['body'] {
+    if (this.containers[reference - 1]?.kind !== 'environment') {
+      throw new RequestError(
+        ErrorId.WrongState,
+        `only environment variables can be changed (in the Environment scope); ${name} is a result of the job`,
+      );
+    }
+    let text = value;
+    if (/^".*"$/s.test(value)) {
+      try {
+        text = JSON.parse(value) as string;
+      } catch {
+        // Not a JSON string after all: keep it as typed.
+      }
+    }
+    this.runner.setEnv(name, text);
+    return { value: text, variablesReference: 0 };
+  }
+
+  /** `exitCode`, `env.NAME`, `steps[0].exitCode`, `steps.<id or name>.outcome`, `step.cwd`, `job.state`. */
+  evaluate(expression: string, frameId: number | undefined): { result: string; variablesReference: number } {
+    const path = parsePath(expression);
+    if (!path) throw notAVariable(expression);
+    const frameStep = frameId === undefined ? undefined : this.stepOfFrame(frameId);
+    let value: Value = this.evaluationRoot(frameStep);
+    for (const key of path) {
+      value = lookup(value, key);
+      if (value === undefined) throw notAVariable(expression);
+    }
+    return this.describeValue(value);
+  }
+
+  private evaluationRoot(frameStep: number | undefined): Record<string, Value> {
+    const steps = this.runner.job.steps.map((_, index) => this.stepValue(index));
+    const byKey: Record<string, Value> = {};
+    this.runner.job.steps.forEach((step, index) => {
+      byKey[step.id ?? step.name] = steps[index];
+    });
+    const last = [...this.finishedOrder].reverse().map((index) => this.runner.results[index])[0];
+    const frameResult = frameStep === undefined ? undefined : this.runner.results[frameStep];
+    return {
+      exitCode: (frameResult ?? last)?.exitCode ?? null,
+      env: { ...this.runner.env },
+      steps: Object.assign([...steps], byKey),
+      step: frameStep === undefined ? undefined : steps[frameStep],
+      job: this.jobValue(),
+    };
+  }
+
+  private jobValue(): { [key: string]: Value } {
+    const results = this.runner.results;
+    return {
+      name: this.runner.job.name,
+      origin: this.runner.job.origin,
+      state: this.runner.state,
+      elapsed: seconds(this.runner.elapsedMs),
+      relayDir: this.runner.relayDir,
+      source: this.runner.job.sourcePath ?? this.source.name,
+      steps: this.runner.job.steps.map((_, index) => this.stepValue(index)),
+      finished: results.filter(Boolean).length,
+    };
+  }
+
+  private stepValue(index: number): { [key: string]: Value } {
+    const step = this.runner.job.steps[index]!;
+    const result = this.runner.results[index];
+    const context = this.runner.contextFor(step);
+    const status =
+      this.runner.runningStepIndex === index
+        ? 'running'
+        : result
+          ? result.outcome
+          : this.runner.state === 'paused' && this.runner.position === index
+            ? 'next'
+            : 'not run';
+    return {
+      name: step.name,
+      ...(step.id !== undefined ? { id: step.id } : {}),
+      index,
+      status,
+      outcome: result?.outcome ?? null,
+      exitCode: result?.exitCode ?? null,
+      duration: result ? seconds(result.durationMs) : null,
+      command: step.run ?? `uses: ${step.uses ?? '?'}`,
+      cwd: context.cwd ?? "(the relay server's workdir)",
+      env: step.env,
+      line: step.location.line,
+      ...(result?.note ? { note: result.note } : {}),
+      ...(result?.outputTail ? { lastOutput: result.outputTail } : {}),
+    };
+  }
+
+  private toVariables(value: Value, evaluatePrefix: string | undefined): DebugProtocol.Variable[] {
+    if (value === null || typeof value !== 'object') return [];
+    const entries = Array.isArray(value)
+      ? value.map((item, i) => [`[${i}]`, item] as const)
+      : Object.entries(value);
+    return entries
+      .filter(([, item]) => item !== undefined && typeof item !== 'function')
+      .map(([name, item]) => {
+        const { result, variablesReference } = this.describeValue(item);
+        const evaluateName =
+          evaluatePrefix === undefined
+            ? undefined
+            : `${evaluatePrefix}${name.startsWith('[') ? name : `.${name}`}`;
+        return { name, value: result, variablesReference, ...(evaluateName ? { evaluateName } : {}) };
+      });
+  }
+
+  private describeValue(value: Value): { result: string; variablesReference: number } {
+    if (value !== null && typeof value === 'object') {
+      const size = Array.isArray(value) ? value.length : Object.keys(value).length;
+      const name = !Array.isArray(value) && typeof value.name === 'string' ? `${value.name}: ` : '';
+      const shown = Array.isArray(value) ? `[${size} items]` : `${name}{${size} fields}`;
+      return { result: shown, variablesReference: this.add({ kind: 'value', value }) };
+    }
+    return {
+      result:
+        value === null || value === undefined ? 'null' : typeof value === 'string' ? value : String(value),
+      variablesReference: 0,
+    };
+  }
+
+  private add(container: Container): number {
+    this.containers.push(container);
+    return this.containers.length;
+  }
+}
+
+function notAVariable(expression: string): RequestError {
+  return new RequestError(
+    ErrorId.Evaluate,
+    `${JSON.stringify(expression)} is not a job variable (try exitCode, env.NAME, steps[0].exitCode, steps.<id>.outcome, ` +
+      `step.cwd or job.state). To run it as a shell command in the job, type !${expression}`,
+    false,
+  );
+}
+
+/** `a.b[0]['c d']` → ['a', 'b', 0, 'c d']; undefined if it is not such a path. */
+function parsePath(expression: string): (string | number)[] | undefined {
+  const text = expression.trim();
+  const head = /^[A-Za-z_][\w]*/.exec(text);
+  if (!head) return undefined;
+  const path: (string | number)[] = [head[0]];
+  let rest = text.slice(head[0].length);
+  while (rest.length > 0) {
+    const step = /^(?:\.([A-Za-z_][\w-]*)|\[(\d+)\]|\['([^']*)'\]|\["([^"]*)"\])/.exec(rest);
+    if (!step) return undefined;
+    path.push(step[2] !== undefined ? Number(step[2]) : (step[1] ?? step[3] ?? step[4])!);
+    rest = rest.slice(step[0].length);
+  }
+  return path;
+}
+
+function lookup(value: Value, key: string | number): Value {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    if (typeof key === 'number') return value[key];
+    return (value as unknown as Record<string, Value>)[key];
+  }
+  return Object.prototype.hasOwnProperty.call(value, key) ? value[key] : undefined;
+}

@@ -1,0 +1,187 @@
+/**
+ * The one schema of `launch` and `attach` arguments. The TypeScript types, the validation
+ * of what a client sends, and the editor's `configurationAttributes` (package.json, checked
+ * against this in a test) all come from here.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { FromSchema } from 'json-schema-to-ts';
+
+const env = {
+  type: 'object',
+  description: 'Environment variables, on top of what the relay server itself has.',
+  additionalProperties: { type: 'string' },
+  propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+} as const;
+
+const connectTimeout = {
+  type: 'number',
+  minimum: 0,
+  default: 10,
+  description:
+    'Seconds to wait for a relay server in relayDir before failing with an error that says how to start one.',
+} as const;
+
+const trace = {
+  anyOf: [{ type: 'boolean' }, { type: 'string' }],
+  default: false,
+  description:
+    "Log every DAP message: true for the adapter's stderr, or a file path. Never stdout, which carries DAP itself.",
+} as const;
+
+const relayDir = {
+  type: 'string',
+  description:
+    'The relay directory shared with `relay-dap serve` (in the container, on the node). Absent: an embedded relay server runs commands on this machine, in a private temporary directory removed at the end.',
+} as const;
+
+export const launchSchema = {
+  type: 'object',
+  properties: {
+    command: { type: 'string', description: 'One shell command: the whole job, as a single step.' },
+    steps: {
+      type: 'array',
+      minItems: 1,
+      description: 'The job as a list of steps, run one after another through the relay.',
+      items: {
+        type: 'object',
+        required: ['run'],
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string', description: 'Shown in the call stack and the output.' },
+          run: { type: 'string', description: 'Shell text, run with bash -c.' },
+          cwd: { type: 'string', description: 'Working directory of this step (relative to the job cwd).' },
+          env: env,
+          timeout: {
+            type: 'number',
+            exclusiveMinimum: 0,
+            description: 'Seconds; then the step is cancelled and fails with exit code 124.',
+          },
+          continueOnError: {
+            type: 'boolean',
+            default: false,
+            description: 'A failure of this step does not end the job.',
+          },
+        },
+      },
+    },
+    program: {
+      type: 'string',
+      description: 'A job file (YAML with steps) or a GitHub Actions workflow (.github/workflows/*.yml).',
+    },
+    job: {
+      type: 'string',
+      description: 'Which job of the workflow in `program` (may be omitted when it has one).',
+    },
+    matrix: {
+      type: 'object',
+      description: 'The matrix combination to run, for a workflow job with a strategy.matrix.',
+    },
+    cwd: { type: 'string', description: "Working directory of the job on the relay server's side." },
+    env: env,
+    relayDir: relayDir,
+    stopOnEntry: { type: 'boolean', default: true, description: 'Pause before the first step.' },
+    noDebug: {
+      type: 'boolean',
+      default: false,
+      description: 'Run without pausing: no entry stop, no breakpoints.',
+    },
+    timeout: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      description: 'Seconds for the whole job; then it is cancelled (exit code 130).',
+    },
+    connectTimeout: connectTimeout,
+    trace: trace,
+  },
+  // Clients send their whole configuration (type, request, name, …): unknown keys are ignored.
+  additionalProperties: true,
+} as const;
+
+export const attachSchema = {
+  type: 'object',
+  required: ['relayDir'],
+  properties: {
+    relayDir: { ...relayDir, description: 'The relay directory of the job to join (required for attach).' },
+    connectTimeout: connectTimeout,
+    trace: trace,
+  },
+  additionalProperties: true,
+} as const;
+
+export type LaunchArguments = FromSchema<typeof launchSchema>;
+export type AttachArguments = FromSchema<typeof attachSchema>;
+export type StepArguments = NonNullable<LaunchArguments['steps']>[number];
+
+export class ArgumentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArgumentError';
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
+const validators = new Map<object, ValidateFunction>();
+
+/** `/steps/1/run` → `steps[1].run` */
+function fieldName(error: ErrorObject): string {
+  const parts = error.instancePath.split('/').slice(1);
+  if (error.keyword === 'required')
+    parts.push(String((error.params as { missingProperty: string }).missingProperty));
+  if (error.keyword === 'propertyNames')
+    parts.push(String((error.params as { propertyName: string }).propertyName));
+  return parts.reduce(
+    (name, part) => (/^\d+$/.test(part) ? `${name}[${part}]` : name ? `${name}.${part}` : part),
+    '',
+  );
+}
+
+function describe(error: ErrorObject): string {
+  const field = fieldName(error) || 'the arguments';
+  switch (error.keyword) {
+    case 'required':
+      return `\`${field}\` is missing`;
+    case 'type':
+      return `\`${field}\` must be ${String((error.params as { type: string }).type)}`;
+    case 'additionalProperties':
+      return `\`${field}\` has an unknown key \`${String((error.params as { additionalProperty: string }).additionalProperty)}\``;
+    case 'propertyNames':
+      return `\`${field}\` is not a valid environment variable name`;
+    default:
+      return `\`${field}\` ${error.message ?? 'is not valid'}`;
+  }
+}
+
+/** Checks `value` against `schema`, filling in defaults; throws one ArgumentError naming every wrong field. */
+export function validateArguments<T>(schema: object, value: unknown, request: string): T {
+  let validate = validators.get(schema);
+  if (!validate) {
+    validate = ajv.compile(schema);
+    validators.set(schema, validate);
+  }
+  if (!validate(value)) {
+    // Errors about a property *name* come twice (the pattern, then propertyNames): keep one.
+    const errors = (validate.errors ?? []).filter(
+      (e) => e.keyword !== 'anyOf' && e.propertyName === undefined,
+    );
+    const problems = [...new Set(errors.map(describe))];
+    throw new ArgumentError(`${request} arguments: ${problems.join('; ')}.`);
+  }
+  return value as T;
+}
+
+export function validateLaunchArguments(value: unknown): LaunchArguments {
+  const args = validateArguments<LaunchArguments>(launchSchema, value ?? {}, 'launch');
+  const given = (['command', 'steps', 'program'] as const).filter((key) => args[key] !== undefined);
+  if (given.length !== 1) {
+    throw new ArgumentError(
+      given.length === 0
+        ? 'launch arguments: say what to run with one of `command` (a shell command), `steps` (a list of {name, run}) or `program` (a job file or workflow).'
+        : `launch arguments: give only one of \`command\`, \`steps\` and \`program\` (got ${given.map((k) => `\`${k}\``).join(' and ')}).`,
+    );
+  }
+  return args;
+}
+
+export function validateAttachArguments(value: unknown): AttachArguments {
+  return validateArguments<AttachArguments>(attachSchema, value ?? {}, 'attach');
+}

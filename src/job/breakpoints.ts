@@ -1,0 +1,260 @@
+/**
+ * Where a job pauses: line breakpoints in the job's source (a step's lines), function
+ * breakpoints by step name or id, and exception filters (after a failed or cancelled
+ * step). Conditions and log-point `{…}` parts are GitHub Actions expressions over the same
+ * contexts as a workflow's `if:` (env, matrix, steps). Breakpoints may change while the
+ * job runs: they are looked up again at every step boundary.
+ */
+import {
+  evaluate,
+  evaluateCondition,
+  parseExpression,
+  toDisplayString,
+  type ExpressionContext,
+} from '../workflow/expressions.js';
+import type { JobDefinition, JobStep } from './jobModel.js';
+import { blocks, type JobRunner, type PausePolicy, type PauseRequest, type StepResult } from './jobRunner.js';
+
+export interface BreakpointSpec {
+  line: number;
+  condition?: string;
+  hitCondition?: string;
+  logMessage?: string;
+}
+
+export interface FunctionBreakpointSpec {
+  name: string;
+  condition?: string;
+  hitCondition?: string;
+}
+
+export interface BreakpointState {
+  id: number;
+  verified: boolean;
+  /** Where it really is: the first line of its step. */
+  line?: number;
+  message?: string;
+}
+
+export const EXCEPTION_FILTERS = [
+  {
+    filter: 'failed',
+    label: 'Failed steps',
+    description: 'Pause right after a step fails, before the job goes on or ends.',
+    default: true,
+  },
+  {
+    filter: 'cancelled',
+    label: 'Cancelled steps',
+    description: 'Pause after a step is cancelled (its timeout ran out, or its progress was cancelled).',
+    default: false,
+  },
+] as const;
+
+interface Armed {
+  id: number;
+  stepIndex: number;
+  condition?: string;
+  hitCondition?: string;
+  logMessage?: string;
+  hits: number;
+  kind: 'line' | 'function';
+}
+
+/** Expression contexts of the job as it stands (a workflow preparer adds outputs and matrix). */
+export type ContextSource = (runner: JobRunner) => ExpressionContext;
+
+let nextId = 1;
+
+export class Breakpoints implements PausePolicy {
+  private lines: Armed[] = [];
+  private functions: Armed[] = [];
+  private filters = new Set<string>(EXCEPTION_FILTERS.filter((f) => f.default).map((f) => f.filter));
+
+  constructor(
+    private readonly job: JobDefinition,
+    private readonly context: ContextSource,
+    /** Where log points write (the debug console). */
+    private readonly log: (text: string) => void,
+  ) {}
+
+  /** The step whose lines hold `line` (1-based), if any. */
+  stepAtLine(line: number): JobStep | undefined {
+    return this.job.steps.find((step) => line >= step.location.line && line <= step.location.endLine);
+  }
+
+  setLineBreakpoints(specs: readonly BreakpointSpec[]): BreakpointState[] {
+    const states: BreakpointState[] = [];
+    this.lines = [];
+    for (const spec of specs) {
+      const id = nextId++;
+      const step = this.stepAtLine(spec.line);
+      if (!step) {
+        const starts = this.job.steps.map((s) => s.location.line).join(', ');
+        states.push({
+          id,
+          verified: false,
+          line: spec.line,
+          message: `line ${spec.line} is not inside a step (steps start at lines ${starts})`,
+        });
+        continue;
+      }
+      const problem = this.checkExpressions(spec);
+      if (problem) {
+        states.push({ id, verified: false, line: step.location.line, message: problem });
+        continue;
+      }
+      this.lines.push({ id, stepIndex: step.index, ...definedOnly(spec), hits: 0, kind: 'line' });
+      states.push({ id, verified: true, line: step.location.line });
+    }
+    return states;
+  }
+
+  setFunctionBreakpoints(specs: readonly FunctionBreakpointSpec[]): BreakpointState[] {
+    this.functions = [];
+    return specs.map((spec) => {
+      const id = nextId++;
+      const step = this.job.steps.find((s) => s.name === spec.name || s.id === spec.name);
+      if (!step) {
+        const names = this.job.steps.map((s) => s.id ?? s.name).join(', ');
+        return {
+          id,
+          verified: false,
+          message: `no step is named or has the id ${JSON.stringify(spec.name)} (steps: ${names})`,
+        };
+      }
+      const problem = this.checkExpressions(spec);
+      if (problem) return { id, verified: false, message: problem };
+      this.functions.push({ id, stepIndex: step.index, ...definedOnly(spec), hits: 0, kind: 'function' });
+      return { id, verified: true, line: step.location.line };
+    });
+  }
+
+  /** Give an armed breakpoint the id the client already knows it by. */
+  renumber(from: number, to: number): void {
+    for (const breakpoint of [...this.lines, ...this.functions])
+      if (breakpoint.id === from) breakpoint.id = to;
+  }
+
+  setExceptionFilters(filters: readonly string[]): void {
+    this.filters = new Set(filters);
+  }
+
+  beforeStep(index: number, runner: JobRunner): PauseRequest | undefined {
+    const hit: Armed[] = [];
+    for (const breakpoint of [...this.lines, ...this.functions]) {
+      if (breakpoint.stepIndex !== index || !this.conditionHolds(breakpoint, runner)) continue;
+      breakpoint.hits++;
+      if (!hitConditionHolds(breakpoint.hitCondition, breakpoint.hits)) continue;
+      if (breakpoint.logMessage !== undefined) {
+        this.log(this.interpolate(breakpoint.logMessage, runner));
+        continue;
+      }
+      hit.push(breakpoint);
+    }
+    if (hit.length === 0) return undefined;
+    const step = this.job.steps[index]!;
+    const functionHit = hit.every((b) => b.kind === 'function');
+    return {
+      reason: functionHit ? 'function breakpoint' : 'breakpoint',
+      description: `Paused at a breakpoint before ${step.name}`,
+      hitBreakpointIds: hit.map((b) => b.id),
+    };
+  }
+
+  afterStep(result: StepResult): PauseRequest | undefined {
+    const step = this.job.steps[result.index]!;
+    if (result.outcome === 'cancelled' && this.filters.has('cancelled')) {
+      return { reason: 'exception', description: `${step.name} was cancelled` };
+    }
+    if (result.outcome === 'failure' && blocks(result) && this.filters.has('failed')) {
+      const what = result.timedOut ? 'timed out' : `failed with exit code ${result.exitCode ?? '?'}`;
+      return { reason: 'exception', description: `${step.name} ${what}` };
+    }
+    return undefined;
+  }
+
+  private conditionHolds(breakpoint: Armed, runner: JobRunner): boolean {
+    if (breakpoint.condition === undefined || breakpoint.condition.trim() === '') return true;
+    try {
+      return evaluateCondition(`always() && (${breakpoint.condition})`, this.context(runner));
+    } catch (error) {
+      // A condition that cannot be evaluated pauses, and says why, rather than being skipped silently.
+      this.log(
+        `breakpoint condition ${JSON.stringify(breakpoint.condition)} failed: ${(error as Error).message}`,
+      );
+      return true;
+    }
+  }
+
+  private interpolate(message: string, runner: JobRunner): string {
+    return message.replace(/\{([^{}]+)\}/g, (_match, expression: string) => {
+      try {
+        return toDisplayString(evaluate(parseExpression(expression), this.context(runner)));
+      } catch (error) {
+        return `{${expression}: ${(error as Error).message}}`;
+      }
+    });
+  }
+
+  private checkExpressions(spec: { condition?: string; hitCondition?: string }): string | undefined {
+    try {
+      if (spec.condition !== undefined && spec.condition.trim() !== '')
+        parseExpression(unwrap(spec.condition));
+    } catch (error) {
+      return `the condition does not parse: ${(error as Error).message}`;
+    }
+    if (
+      spec.hitCondition !== undefined &&
+      spec.hitCondition.trim() !== '' &&
+      !HIT_CONDITION.test(spec.hitCondition)
+    ) {
+      return `the hit condition ${JSON.stringify(spec.hitCondition)} is not one of N, == N, > N, >= N, < N, <= N, % N`;
+    }
+    return undefined;
+  }
+}
+
+const HIT_CONDITION = /^\s*(==|=|>=|>|<=|<|%)?\s*(\d+)\s*$/;
+
+/** `3` or `== 3`: the third hit; `>= 3`: from the third on; `% 2`: every second one. */
+function hitConditionHolds(condition: string | undefined, hits: number): boolean {
+  if (condition === undefined || condition.trim() === '') return true;
+  const match = HIT_CONDITION.exec(condition);
+  if (!match) return true;
+  const n = Number(match[2]);
+  switch (match[1] ?? '==') {
+    case '>':
+      return hits > n;
+    case '>=':
+      return hits >= n;
+    case '<':
+      return hits < n;
+    case '<=':
+      return hits <= n;
+    case '%':
+      return n > 0 && hits % n === 0;
+    default:
+      return hits === n;
+  }
+}
+
+/** A condition may be written with the `${{ }}` of a workflow or without. */
+function unwrap(expression: string): string {
+  return expression
+    .trim()
+    .replace(/^\$\{\{([\s\S]*)\}\}$/, '$1')
+    .trim();
+}
+
+function definedOnly(spec: {
+  condition?: string;
+  hitCondition?: string;
+  logMessage?: string;
+}): Partial<Armed> {
+  return {
+    ...(spec.condition !== undefined ? { condition: unwrap(spec.condition) } : {}),
+    ...(spec.hitCondition !== undefined ? { hitCondition: spec.hitCondition } : {}),
+    ...(spec.logMessage !== undefined ? { logMessage: spec.logMessage } : {}),
+  };
+}

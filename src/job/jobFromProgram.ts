@@ -1,0 +1,53 @@
+/**
+ * A job from the launch argument `program`: a GitHub Actions workflow (under
+ * .github/workflows/, or any YAML with `on:` and `jobs:`) or a plain job file. Frames point
+ * into the file itself, at the steps' real lines.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { substitute, ExpressionError, withLine } from '../workflow/expressions.js';
+import { loadJobFile } from '../workflow/jobFile.js';
+import { loadWorkflowJob } from '../workflow/workflowFile.js';
+import type { JobDefinition } from './jobModel.js';
+
+export interface ProgramOptions {
+  job?: string;
+  matrix?: Record<string, unknown>;
+}
+
+export function isWorkflowFile(file: string, text: string): boolean {
+  return (
+    /[/\\]\.github[/\\]workflows[/\\][^/\\]+\.ya?ml$/.test(file) ||
+    (/^on:/m.test(text) && /^jobs:/m.test(text))
+  );
+}
+
+export function loadProgram(program: string, options: ProgramOptions = {}): JobDefinition {
+  const file = path.resolve(program);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(
+      `cannot read the job file ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ` +
+        'give `program` as an absolute path (for example "${workspaceFolder}/.github/workflows/ci.yml")',
+      { cause: error },
+    );
+  }
+  if (!isWorkflowFile(file, text)) return loadJobFile(file);
+  const job = loadWorkflowJob(file, options);
+  // Job-level env may use the matrix; it is the same for every step, so evaluate it once.
+  const env: Record<string, string> = {};
+  const context = { env, matrix: job.workflow?.matrix ?? {}, steps: {}, jobStatus: 'success' as const };
+  for (const [name, value] of Object.entries(job.env)) {
+    try {
+      env[name] = substitute(value, { ...context, env: { ...env } });
+    } catch (error) {
+      if (error instanceof ExpressionError) {
+        throw new Error(withLine(error, error.line ?? 1, file).message, { cause: error });
+      }
+      throw error;
+    }
+  }
+  return { ...job, env };
+}

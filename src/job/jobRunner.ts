@@ -1,0 +1,519 @@
+/**
+ * Runs a job step by step through the relay: the cancellable pause before a step, the
+ * step's relayed command with its output streamed to a sink, results, console commands,
+ * and cancellation that always ends the job. Knows nothing of DAP; the debug session
+ * translates its events and calls its methods.
+ *
+ * Concurrency: one loop (`run`) owns the step sequence; it waits either in the pause gate or
+ * on a step's relay command. Everything else (continue, pause, cancel, console commands)
+ * arrives from the session at any time and only sets state, releases the gate or aborts a
+ * command — it never runs a step itself.
+ */
+import { EventEmitter } from 'node:events';
+import type { RelayClient, RelayCommand } from '../relay/client.js';
+import { isRelayError } from '../relay/errors.js';
+import { EXIT_CANCELLED, EXIT_RELAY_LOST } from '../relay/results.js';
+import type { ExpressionContext } from '../workflow/expressions.js';
+import type { JobDefinition, JobStep } from './jobModel.js';
+import { PauseGate, type ResumeAction } from './pauseGate.js';
+import { stepDirectory, withContext } from './stepCommand.js';
+
+/** The exit code of a step cancelled by its own timeout (as `timeout(1)` and `relay-dap run`). */
+export const EXIT_STEP_TIMEOUT = 124;
+const OUTPUT_TAIL_BYTES = 4096;
+
+export type StopReason =
+  'entry' | 'step' | 'pause' | 'breakpoint' | 'function breakpoint' | 'exception' | 'goto' | 'restart';
+export type StepOutcome = 'success' | 'failure' | 'cancelled' | 'skipped';
+export type JobState = 'ready' | 'running' | 'paused' | 'ended';
+
+export interface StepResult {
+  index: number;
+  outcome: StepOutcome;
+  exitCode: number | null;
+  durationMs: number;
+  /** The end of the step's output, for exception details. */
+  outputTail: string;
+  /** Why, for a skipped or cancelled step, or a relay failure. */
+  note?: string;
+  timedOut?: boolean;
+  /** A failure that does not fail the job (continue-on-error). */
+  tolerated?: boolean;
+}
+
+export interface PauseRequest {
+  reason: StopReason;
+  description: string;
+  /** For breakpoints: which ones (ids as the session gave them). */
+  hitBreakpointIds?: number[];
+}
+
+/** Decides where the job pauses (issue: breakpoints, exception filters). */
+export interface PausePolicy {
+  beforeStep?(index: number, runner: JobRunner): PauseRequest | undefined;
+  afterStep?(result: StepResult, runner: JobRunner): PauseRequest | undefined;
+}
+
+/** Turns a step into relayed shell text, and digests what it left behind. */
+export interface StepPreparer {
+  /**
+   * true: a failed step does not end the job; each later step decides for itself whether it
+   * runs (a workflow's `if:`). false: the job ends at the first failure.
+   */
+  readonly runsAfterFailure?: boolean;
+  /** Whether a failure of `step` is tolerated (continue-on-error); default: `step.continueOnError === true`. */
+  tolerates?(step: JobStep, runner: JobRunner): boolean;
+  /** The contexts breakpoint conditions and log points see (default: env and step outcomes). */
+  expressionContext?(runner: JobRunner): ExpressionContext;
+  /** Called once when the job ends, to remove what the job left on the far side. */
+  cleanup?(runner: JobRunner): Promise<void>;
+  /** `skip` with a reason, the text to run, or (attach) the id of a command already running to follow. */
+  prepare(
+    step: JobStep,
+    runner: JobRunner,
+  ): Promise<{ skip: string } | { text: string } | { follow: string }>;
+  finish?(step: JobStep, result: StepResult, runner: JobRunner): Promise<void>;
+}
+
+export type OutputOrigin = { kind: 'step'; index: number } | { kind: 'console'; id: number };
+/** Where output goes; may return a promise to slow the reader down (backpressure). */
+export type OutputSink = (chunk: Buffer, origin: OutputOrigin) => void | Promise<void>;
+
+export interface JobRunnerOptions {
+  job: JobDefinition;
+  relay: RelayClient;
+  /** The job's working directory on the server's side. */
+  cwd?: string;
+  /** The launch's env; the job's own env goes on top. */
+  env?: Record<string, string>;
+  stopOnEntry: boolean;
+  noDebug: boolean;
+  /** Seconds for the whole job, then it is cancelled. */
+  timeoutSeconds?: number;
+  output: OutputSink;
+  pausePolicy?: PausePolicy;
+  preparer?: StepPreparer;
+}
+
+export interface JobRunnerEvents {
+  stopped: [PauseRequest & { stepIndex: number }];
+  continued: [];
+  stepStarted: [{ index: number; step: JobStep }];
+  stepEnded: [StepResult];
+  /** Messages of the runner itself (not of a command), for the console. */
+  message: [string];
+  ended: [{ exitCode: number; reason: 'finished' | 'failed' | 'cancelled' }];
+}
+
+/** A step result that makes the job fail: a failure not tolerated, or a cancelled step. */
+export function blocks(result: StepResult): boolean {
+  return (result.outcome === 'failure' && !result.tolerated) || result.outcome === 'cancelled';
+}
+
+export const plainStepPreparer: StepPreparer = {
+  prepare(step, runner) {
+    if (step.run === undefined)
+      return Promise.resolve({ skip: `\`uses: ${step.uses ?? '?'}\` steps are not run` });
+    return Promise.resolve({ text: withContext(step.run, runner.contextFor(step)) });
+  },
+};
+
+export class JobRunner extends EventEmitter<JobRunnerEvents> {
+  readonly job: JobDefinition;
+  readonly results: (StepResult | undefined)[];
+  /** The environment steps and console commands get on top of the server's (launch env, job env, edits). */
+  readonly env: Record<string, string>;
+  private readonly gate = new PauseGate();
+  private readonly startedAt = performance.now();
+  private stateValue: JobState = 'ready';
+  private positionValue = 0;
+  private stepping = false;
+  private pauseRequested = false;
+  private cancelReason: string | undefined;
+  private stepAbort: AbortController | undefined;
+  private readonly consoleAborts = new Set<AbortController>();
+  private endedPromise: Promise<number> | undefined;
+  private jobTimer: NodeJS.Timeout | undefined;
+  private nextConsoleId = 1;
+  private runningStep: number | undefined;
+  private pausedAfter: number | undefined;
+  /** A stop asked for by goto/restart, taken before the step it repositioned to. */
+  private pendingStop: PauseRequest | undefined;
+
+  constructor(private readonly options: JobRunnerOptions) {
+    super();
+    this.job = options.job;
+    this.results = new Array<StepResult | undefined>(options.job.steps.length).fill(undefined);
+    this.env = { ...options.env, ...options.job.env };
+  }
+
+  get state(): JobState {
+    return this.stateValue;
+  }
+
+  /** The step about to run (paused) or running; steps.length once past the last. */
+  get position(): number {
+    return this.positionValue;
+  }
+
+  get runningStepIndex(): number | undefined {
+    return this.runningStep;
+  }
+
+  /** While paused after a step (it failed or was cancelled): that step. */
+  get pausedAfterIndex(): number | undefined {
+    return this.pausedAfter;
+  }
+
+  /** The job's status so far, as a workflow's status functions see it. */
+  get status(): 'success' | 'failure' | 'cancelled' {
+    if (this.cancelled) return 'cancelled';
+    return this.results.some((result) => result && blocks(result)) ? 'failure' : 'success';
+  }
+
+  get elapsedMs(): number {
+    return performance.now() - this.startedAt;
+  }
+
+  get cancelled(): boolean {
+    return this.cancelReason !== undefined;
+  }
+
+  get relayDir(): string {
+    return this.options.relay.layout.root;
+  }
+
+  /** Where and with what a step runs. */
+  contextFor(step: JobStep): { cwd?: string; env: Record<string, string> } {
+    const cwd = stepDirectory(this.options.cwd ?? this.job.cwd, step.cwd);
+    return { ...(cwd !== undefined ? { cwd } : {}), env: { ...this.env, ...step.env } };
+  }
+
+  /** Begin; resolves with the job's exit code when it has ended. */
+  start(): Promise<number> {
+    if (this.endedPromise) return this.endedPromise;
+    if (this.options.timeoutSeconds !== undefined) {
+      this.jobTimer = setTimeout(
+        () => void this.cancel(`the job timed out after ${this.options.timeoutSeconds} s`),
+        this.options.timeoutSeconds * 1000,
+      );
+    }
+    this.endedPromise = this.run().catch((error: unknown) => {
+      this.emit('message', `internal error: ${(error as Error).stack ?? String(error)}`);
+      return this.end(EXIT_RELAY_LOST, 'failed');
+    });
+    return this.endedPromise;
+  }
+
+  continue(): boolean {
+    this.stepping = false;
+    return this.gate.resume({ kind: 'continue' });
+  }
+
+  /** Run the step about to run, then pause before the next. */
+  next(): boolean {
+    this.stepping = true;
+    return this.gate.resume({ kind: 'next' });
+  }
+
+  /** Pause at the next step boundary (now, if already paused). */
+  pause(): void {
+    if (this.stateValue !== 'paused') this.pauseRequested = true;
+  }
+
+  /** From a pause: move to step `stepIndex` (skipping those between) and pause before it. */
+  goto(stepIndex: number, reason: 'goto' | 'restart' = 'goto'): boolean {
+    if (stepIndex < 0 || stepIndex >= this.job.steps.length) return false;
+    return this.gate.resume({ kind: 'goto', stepIndex, reason });
+  }
+
+  /** Cancel only the running step (its progress was cancelled): it ends as cancelled. */
+  cancelStep(): boolean {
+    if (!this.stepAbort) return false;
+    this.stepAbort.abort();
+    return true;
+  }
+
+  /**
+   * Cancel the job: release the pause, cancel the running step and every console command
+   * through the relay. Resolves when the job has ended.
+   */
+  cancel(reason: string): Promise<number> {
+    if (this.stateValue === 'ended') return this.endedPromise ?? Promise.resolve(EXIT_CANCELLED);
+    if (this.cancelReason === undefined) {
+      this.cancelReason = reason;
+      this.emit('message', `cancelling: ${reason}`);
+    }
+    this.gate.cancel();
+    this.stepAbort?.abort();
+    this.consoleAborts.forEach((controller) => controller.abort());
+    return this.start();
+  }
+
+  setEnv(name: string, value: string): void {
+    this.env[name] = value;
+  }
+
+  /** The contexts of conditions and log points: the preparer's, or env and step outcomes. */
+  expressionContext(): ExpressionContext {
+    const own = this.options.preparer?.expressionContext?.(this);
+    if (own) return own;
+    const steps: ExpressionContext['steps'] = {};
+    this.job.steps.forEach((step, index) => {
+      const result = this.results[index];
+      if (!result) return;
+      const conclusion = result.outcome === 'failure' && result.tolerated ? 'success' : result.outcome;
+      steps[step.id ?? step.name] = { outcome: result.outcome, conclusion, outputs: {} };
+    });
+    return { env: { ...this.env }, matrix: this.job.workflow?.matrix ?? {}, steps, jobStatus: this.status };
+  }
+
+  /**
+   * Run `text` through the relay for the job's own bookkeeping (reading a step's GITHUB_ENV,
+   * say): its output is returned, not shown. Runs even after a cancel, for cleanup.
+   */
+  async captureCommand(text: string): Promise<{ exitCode: number; output: Buffer }> {
+    const command = this.options.relay.submit(text);
+    const chunks: Buffer[] = [];
+    for await (const chunk of command.output as AsyncIterable<Buffer>) chunks.push(chunk);
+    const outcome = await command.exit;
+    return { exitCode: outcome.exitCode, output: Buffer.concat(chunks) };
+  }
+
+  private async run(): Promise<number> {
+    const steps = this.job.steps;
+    const preparer = this.options.preparer ?? plainStepPreparer;
+    let first = true;
+    this.stateValue = 'running';
+    while (this.positionValue < steps.length && !this.cancelled) {
+      const index = this.positionValue;
+      const before = this.pauseBefore(index, first);
+      first = false;
+      if (before && !(await this.pauseAndFollow(before, index))) continue;
+      if (this.cancelled) break;
+      const result = await this.runStep(index);
+      if (this.cancelled) break;
+      const after = this.options.noDebug ? undefined : this.options.pausePolicy?.afterStep?.(result, this);
+      if (after) {
+        this.pausedAfter = index;
+        const go = await this.pauseAndFollow(after, index);
+        this.pausedAfter = undefined;
+        if (!go) continue;
+      }
+      if (blocks(result) && !preparer.runsAfterFailure) break;
+      this.positionValue++;
+    }
+    await preparer.cleanup?.(this).catch((error: unknown) => {
+      this.emit('message', `cleanup after the job failed: ${(error as Error).message}`);
+    });
+    if (this.cancelled) return this.end(EXIT_CANCELLED, 'cancelled');
+    // The job's code: the first step (in job order) whose latest run failed.
+    const failure = this.results.find((result) => result && blocks(result));
+    if (failure) return this.end(failure.exitCode ?? EXIT_RELAY_LOST, 'failed');
+    return this.end(0, 'finished');
+  }
+
+  /**
+   * Pause; true if the loop goes on from where it is, false if the position changed (goto,
+   * restart) or the job was cancelled — the loop then starts over from the new position.
+   */
+  private async pauseAndFollow(pause: PauseRequest, index: number): Promise<boolean> {
+    const action = await this.waitInPause(pause, index);
+    if (action.kind === 'cancel') return false;
+    if (action.kind === 'goto') {
+      this.positionValue = action.stepIndex;
+      this.pendingStop = {
+        reason: action.reason,
+        description:
+          action.reason === 'restart'
+            ? `Ready to run ${this.job.steps[action.stepIndex]!.name} again`
+            : `Moved to ${this.job.steps[action.stepIndex]!.name}`,
+      };
+      return false;
+    }
+    return true;
+  }
+
+  private pauseBefore(index: number, first: boolean): PauseRequest | undefined {
+    if (this.pendingStop) {
+      const stop = this.pendingStop;
+      this.pendingStop = undefined;
+      return stop;
+    }
+    if (this.options.noDebug) return undefined;
+    if (first && this.options.stopOnEntry)
+      return { reason: 'entry', description: 'Paused before the first step' };
+    if (this.pauseRequested) {
+      this.pauseRequested = false;
+      return { reason: 'pause', description: 'Paused between steps' };
+    }
+    const policy = this.options.pausePolicy?.beforeStep?.(index, this);
+    if (policy) return policy;
+    if (this.stepping) return { reason: 'step', description: 'Paused before the next step' };
+    return undefined;
+  }
+
+  private async waitInPause(pause: PauseRequest, index: number): Promise<ResumeAction> {
+    this.stateValue = 'paused';
+    this.pauseRequested = false;
+    this.emit('stopped', { ...pause, stepIndex: index });
+    const action = await this.gate.wait();
+    if (action.kind === 'cancel') return action;
+    this.stateValue = 'running';
+    this.emit('continued');
+    return action;
+  }
+
+  private async runStep(index: number): Promise<StepResult> {
+    const step = this.job.steps[index]!;
+    const began = performance.now();
+    const preparer = this.options.preparer ?? plainStepPreparer;
+    this.runningStep = index;
+    this.emit('stepStarted', { index, step });
+    let result: StepResult;
+    try {
+      const prepared = await preparer.prepare(step, this);
+      if ('skip' in prepared) {
+        result = {
+          index,
+          outcome: 'skipped',
+          exitCode: null,
+          durationMs: 0,
+          outputTail: '',
+          note: prepared.skip,
+        };
+      } else {
+        result = await this.runRelayed(index, step, prepared, began);
+      }
+      await preparer.finish?.(step, result, this);
+    } catch (error) {
+      const note = (error as Error).message;
+      this.emit('message', `step ${index + 1} (${step.name}): ${note}`);
+      result = {
+        index,
+        outcome: 'failure',
+        exitCode: EXIT_RELAY_LOST,
+        durationMs: performance.now() - began,
+        outputTail: '',
+        note,
+      };
+    }
+    this.runningStep = undefined;
+    this.results[index] = result;
+    this.emit('stepEnded', result);
+    return result;
+  }
+
+  private async runRelayed(
+    index: number,
+    step: JobStep,
+    what: { text: string } | { follow: string },
+    began: number,
+  ): Promise<StepResult> {
+    const controller = new AbortController();
+    this.stepAbort = controller;
+    let timedOut = false;
+    const timer =
+      step.timeoutSeconds === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            this.emit(
+              'message',
+              `step ${index + 1} (${step.name}) timed out after ${step.timeoutSeconds} s; cancelling it`,
+            );
+            controller.abort();
+          }, step.timeoutSeconds * 1000);
+    try {
+      const command =
+        'follow' in what
+          ? this.options.relay.follow(what.follow)
+          : this.options.relay.submit(what.text, { signal: controller.signal });
+      if ('follow' in what)
+        controller.signal.addEventListener('abort', () => command.cancel(), { once: true });
+      const tail = await this.pipeOutput(command, { kind: 'step', index });
+      const outcome = await command.exit;
+      const durationMs = performance.now() - began;
+      if (timedOut) {
+        return {
+          index,
+          outcome: 'failure',
+          exitCode: EXIT_STEP_TIMEOUT,
+          durationMs,
+          outputTail: tail,
+          timedOut: true,
+          tolerated: this.tolerates(step),
+        };
+      }
+      if (outcome.cancelled)
+        return { index, outcome: 'cancelled', exitCode: outcome.exitCode, durationMs, outputTail: tail };
+      const failed = outcome.exitCode !== 0;
+      return {
+        index,
+        outcome: failed ? 'failure' : 'success',
+        exitCode: outcome.exitCode,
+        durationMs,
+        outputTail: tail,
+        ...(failed && this.tolerates(step) ? { tolerated: true } : {}),
+      };
+    } finally {
+      clearTimeout(timer);
+      this.stepAbort = undefined;
+    }
+  }
+
+  private tolerates(step: JobStep): boolean {
+    return this.options.preparer?.tolerates?.(step, this) ?? step.continueOnError === true;
+  }
+
+  /** Streams a command's output to the sink; returns its last few kilobytes. */
+  private async pipeOutput(command: RelayCommand, origin: OutputOrigin): Promise<string> {
+    let tail = Buffer.alloc(0);
+    try {
+      for await (const chunk of command.output as AsyncIterable<Buffer>) {
+        tail = Buffer.concat([tail, chunk.subarray(-OUTPUT_TAIL_BYTES)]).subarray(-OUTPUT_TAIL_BYTES);
+        await this.options.output(chunk, origin);
+      }
+    } catch (error) {
+      // The output ended early (the relay failed); `exit` says why.
+      if (!isRelayError(error)) throw error;
+    }
+    return tail.toString('utf8');
+  }
+
+  /**
+   * Run `text` (a console `!CMD`) with the job's environment and directory, streaming its
+   * output to the sink. Aborting `signal` cancels it (a queued one is withdrawn).
+   */
+  async runConsoleCommand(
+    text: string,
+    signal?: AbortSignal,
+  ): Promise<{ exitCode: number; cancelled: boolean }> {
+    const controller = new AbortController();
+    const abort = (): void => controller.abort();
+    signal?.addEventListener('abort', abort, { once: true });
+    this.consoleAborts.add(controller);
+    if (this.cancelled) controller.abort();
+    try {
+      const context = {
+        ...((this.options.cwd ?? this.job.cwd) ? { cwd: this.options.cwd ?? this.job.cwd } : {}),
+        env: this.env,
+      };
+      const command = this.options.relay.submit(withContext(text, context), { signal: controller.signal });
+      await this.pipeOutput(command, { kind: 'console', id: this.nextConsoleId++ });
+      const outcome = await command.exit;
+      return { exitCode: outcome.exitCode, cancelled: outcome.cancelled };
+    } finally {
+      signal?.removeEventListener('abort', abort);
+      this.consoleAborts.delete(controller);
+    }
+  }
+
+  private end(exitCode: number, reason: 'finished' | 'failed' | 'cancelled'): number {
+    clearTimeout(this.jobTimer);
+    this.stateValue = 'ended';
+    this.runningStep = undefined;
+    this.emit('ended', { exitCode, reason });
+    return exitCode;
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The shell text sent through the relay for a step or a console command. The relay carries
+ * only text, so the working directory and environment travel as a prelude — on the same
+ * first line as the user's text, so that bash's "line N" in an error still matches it.
+ */
+import path from 'node:path';
+import { shellQuote } from '../shell/shellQuote.js';
+
+export interface CommandContext {
+  /** Working directory; relative paths are relative to the relay server's workdir. */
+  cwd?: string;
+  env: Readonly<Record<string, string>>;
+  /** Directories put in front of the server's own PATH (a workflow's GITHUB_PATH). */
+  pathPrepend?: readonly string[];
+}
+
+export function withContext(text: string, context: CommandContext): string {
+  const parts: string[] = [];
+  if (context.cwd !== undefined && context.cwd !== '') parts.push(`cd -- ${shellQuote(context.cwd)} || exit`);
+  const exports = Object.entries(context.env).map(([name, value]) => `${name}=${shellQuote(value)}`);
+  if (context.pathPrepend && context.pathPrepend.length > 0) {
+    exports.push(`PATH=${context.pathPrepend.map(shellQuote).join(':')}:"$PATH"`);
+  }
+  if (exports.length > 0) parts.push(`export ${exports.join(' ')}`);
+  return parts.length === 0 ? text : `${parts.join('; ')}; ${text}`;
+}
+
+/** A step's directory: absolute as given, else relative to the job's. */
+export function stepDirectory(jobCwd: string | undefined, stepCwd: string | undefined): string | undefined {
+  if (stepCwd === undefined || stepCwd === '') return jobCwd;
+  if (path.posix.isAbsolute(stepCwd) || jobCwd === undefined) return stepCwd;
+  return path.posix.join(jobCwd, stepCwd);
+}

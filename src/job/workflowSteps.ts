@@ -1,0 +1,200 @@
+/**
+ * Runs a GitHub Actions workflow job's steps as the hosted runner does, through the relay:
+ * `if:` decides each step (after a failure too: `failure()`/`always()` steps still run),
+ * `${{ }}` is substituted in run, env and working-directory, the step runs through its
+ * shell, and the file commands it wrote (GITHUB_ENV, GITHUB_OUTPUT, GITHUB_PATH,
+ * GITHUB_STEP_SUMMARY) are read back — they live where the step ran, on the far side of
+ * the relay — and carried into the steps that follow.
+ */
+import { addPathEntries, parseEnvFile, parsePathFile } from '../workflow/envFiles.js';
+import {
+  ExpressionError,
+  evaluateCondition,
+  evaluateTemplateValue,
+  isTruthy,
+  substitute,
+  withLine,
+  type ExpressionContext,
+  type StepContext,
+} from '../workflow/expressions.js';
+import { buildStepScript } from '../workflow/shells.js';
+import type { JobDefinition, JobStep } from './jobModel.js';
+import type { JobRunner, StepPreparer, StepResult } from './jobRunner.js';
+import { withContext } from './stepCommand.js';
+import { shellQuote } from '../shell/shellQuote.js';
+
+/** Why a step could not be prepared: an expression, with its file and line. */
+export class WorkflowStepError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkflowStepError';
+  }
+}
+
+interface StepFiles {
+  env: string;
+  output: string;
+  path: string;
+  stepSummary: string;
+}
+
+export class WorkflowSteps implements StepPreparer {
+  readonly runsAfterFailure = true;
+  private readonly contexts: Record<string, StepContext> = {};
+  /** GITHUB_PATH directories, oldest first (the most recent goes first in PATH). */
+  private pathEntries: string[] = [];
+  private tempDirectory: string | undefined;
+  private readonly summaries: string[] = [];
+
+  constructor(
+    private readonly job: JobDefinition,
+    /** Where step summaries and notes go (the debug console). */
+    private readonly say: (text: string) => void,
+  ) {}
+
+  expressionContext(runner: JobRunner): ExpressionContext {
+    return {
+      env: { ...runner.env },
+      matrix: this.job.workflow?.matrix ?? {},
+      steps: { ...this.contexts },
+      jobStatus: runner.status,
+    };
+  }
+
+  async prepare(step: JobStep, runner: JobRunner): Promise<{ skip: string } | { text: string }> {
+    const context = this.expressionContext(runner);
+    if (!this.evaluate(step, step.condition ?? 'success()', (text) => evaluateCondition(text, context))) {
+      return { skip: `if: ${step.condition ?? 'success()'} is false` };
+    }
+    if (step.run === undefined) {
+      return { skip: `\`uses: ${step.uses ?? '?'}\` runs an action, which relay-dap does not run` };
+    }
+    const stepEnv: Record<string, string> = {};
+    for (const [name, value] of Object.entries(step.env)) {
+      stepEnv[name] = this.evaluate(step, value, (text) =>
+        substitute(text, { ...context, env: { ...context.env, ...stepEnv } }),
+      );
+    }
+    const scoped = { ...context, env: { ...context.env, ...stepEnv } };
+    const body = this.evaluate(step, step.run, (text) => substitute(text, scoped));
+    const directory = step.cwd ?? this.job.workflow?.defaultWorkingDirectory;
+    const substituted =
+      directory === undefined
+        ? undefined
+        : this.evaluate(step, directory, (text) => substitute(text, scoped));
+    const { cwd } = runner.contextFor({
+      ...step,
+      ...(substituted !== undefined ? { cwd: substituted } : {}),
+    });
+    const temp = await this.ensureTempDirectory(runner);
+    const files = this.filesOf(step, temp);
+    const shell = step.shell ?? this.job.workflow?.defaultShell;
+    const script = buildStepScript({
+      body,
+      ...(shell !== undefined ? { shell } : {}),
+      tempDirectory: temp,
+      scriptName: `step-${step.index + 1}`,
+      files,
+    });
+    return {
+      text: withContext(script, {
+        ...(cwd !== undefined ? { cwd } : {}),
+        env: { ...runner.env, ...stepEnv, CI: 'true', RUNNER_TEMP: temp },
+        pathPrepend: [...this.pathEntries].reverse(),
+      }),
+    };
+  }
+
+  tolerates(step: JobStep, runner: JobRunner): boolean {
+    if (typeof step.continueOnError === 'boolean') return step.continueOnError;
+    const context = this.expressionContext(runner);
+    return this.evaluate(step, step.continueOnError, (text) =>
+      isTruthy(evaluateTemplateValue(text, context)),
+    );
+  }
+
+  async finish(step: JobStep, result: StepResult, runner: JobRunner): Promise<void> {
+    const key = step.id ?? `__step${step.index}`;
+    const conclusion = result.outcome === 'failure' && result.tolerated ? 'success' : result.outcome;
+    const outputs: Record<string, string> = {};
+    if (result.outcome !== 'skipped' && this.tempDirectory !== undefined) {
+      const read = await this.readFiles(this.filesOf(step, this.tempDirectory), runner);
+      // GITHUB_ENV: later steps see these, as if the job had set them.
+      for (const [name, value] of Object.entries(read.env)) runner.setEnv(name, value);
+      Object.assign(outputs, read.output);
+      this.pathEntries = addPathEntries(this.pathEntries, read.path);
+      if (read.summary.trim() !== '') {
+        this.summaries.push(read.summary);
+        this.say(`step summary of ${step.name}:\n${read.summary.replace(/\n?$/, '\n')}`);
+      }
+    }
+    this.contexts[key] = { outcome: result.outcome, conclusion, outputs };
+  }
+
+  async cleanup(runner: JobRunner): Promise<void> {
+    if (this.tempDirectory === undefined) return;
+    await runner.captureCommand(`rm -rf -- ${shellQuote(this.tempDirectory)}`);
+    this.tempDirectory = undefined;
+  }
+
+  /** The steps' own directory for this job, on the far side (RUNNER_TEMP). Made once per job. */
+  private async ensureTempDirectory(runner: JobRunner): Promise<string> {
+    if (this.tempDirectory !== undefined) return this.tempDirectory;
+    const made = await runner.captureCommand('mktemp -d "${TMPDIR:-/tmp}/relay-dap-job.XXXXXXXX"');
+    const directory = made.output.toString('utf8').trim();
+    if (made.exitCode !== 0 || !directory.startsWith('/')) {
+      throw new WorkflowStepError(
+        `could not make a temporary directory for the job on the relay server's side: ${directory}`,
+      );
+    }
+    this.tempDirectory = directory;
+    return directory;
+  }
+
+  private filesOf(step: JobStep, temp: string): StepFiles {
+    const n = step.index + 1;
+    return {
+      env: `${temp}/env-${n}`,
+      output: `${temp}/output-${n}`,
+      path: `${temp}/path-${n}`,
+      stepSummary: `${temp}/summary-${n}`,
+    };
+  }
+
+  private async readFiles(
+    files: StepFiles,
+    runner: JobRunner,
+  ): Promise<{
+    env: Record<string, string>;
+    output: Record<string, string>;
+    path: string[];
+    summary: string;
+  }> {
+    // NUL between the four: none of these files can hold one.
+    const text = [files.env, files.output, files.path, files.stepSummary]
+      .map((file) => `cat -- ${shellQuote(file)} 2>/dev/null; printf '\\0'`)
+      .join('; ');
+    const read = await runner.captureCommand(text);
+    const [env = '', output = '', path = '', summary = ''] = read.output.toString('utf8').split('\0');
+    return {
+      env: parseEnvFile(env, 'GITHUB_ENV'),
+      output: parseEnvFile(output, 'GITHUB_OUTPUT'),
+      path: parsePathFile(path),
+      summary,
+    };
+  }
+
+  /** Runs an expression evaluation, turning an error into one that names the file and line. */
+  private evaluate<T>(step: JobStep, text: string, run: (text: string) => T): T {
+    try {
+      return run(text);
+    } catch (error) {
+      if (error instanceof ExpressionError) {
+        throw new WorkflowStepError(
+          withLine(error, error.line ?? step.location.line, this.job.sourcePath).message,
+        );
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,674 @@
+// What a user sees of a job in the debugger, over stdio with real relayed commands: the
+// handshake, frames and their source, scopes and variables, setVariable, the REPL and
+// watch/hover evaluation, cancelling console commands, ANSI handling, progress, output groups,
+// launch argument errors, and a job run by a real `relay-dap serve`.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  assertResponsesMatchRequests,
+  createAdapterContext,
+  errorId,
+  EVENT_TIMEOUT_MS,
+  isAnswered,
+  lastRequestSeq,
+  launchAndConfigure,
+  outputByCategory,
+  outputGroups,
+  stableSummary,
+  waitForExit,
+  type AdapterContext,
+  type StdioAdapter,
+} from '../support/adapterHarness.js';
+import type { DapClient } from '../support/dapClient.js';
+import { dapSchemaStatus } from '../support/dapSchema.js';
+import { processesWithMarker } from '../support/relayHarness.js';
+
+const schemaNote = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
+
+const ERR = { InvalidArguments: 2001, WrongState: 2004, Evaluate: 2006, Cancelled: 2008 };
+
+let ctx: AdapterContext;
+beforeEach(() => {
+  ctx = createAdapterContext();
+});
+afterEach(async () => {
+  await ctx.cleanup();
+});
+
+async function stoppedAt(client: DapClient, reason: string): Promise<void> {
+  await client.waitForEvent('stopped', (e) => e.body.reason === reason, EVENT_TIMEOUT_MS);
+}
+
+async function frames(client: DapClient): Promise<DebugProtocol.StackFrame[]> {
+  const response = await client.request('stackTrace', { threadId: 1 });
+  expect(response.success).toBe(true);
+  return response.body.stackFrames;
+}
+
+function names(stack: DebugProtocol.StackFrame[]): string[] {
+  return stack.map((f) => f.name.replace(/\d+\.\d+ s/, 'T s'));
+}
+
+async function scopeRefs(client: DapClient, frameId: number): Promise<Record<string, number>> {
+  const response = await client.request('scopes', { frameId });
+  expect(response.success).toBe(true);
+  return Object.fromEntries(response.body.scopes.map((s) => [s.name, s.variablesReference]));
+}
+
+async function variables(client: DapClient, reference: number): Promise<Record<string, string>> {
+  const response = await client.request('variables', { variablesReference: reference });
+  expect(response.success).toBe(true);
+  return Object.fromEntries(response.body.variables.map((v) => [v.name, v.value]));
+}
+
+async function runToEnd(client: DapClient, exitCode: number): Promise<void> {
+  const exited = await client.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS);
+  expect(exited.body.exitCode).toBe(exitCode);
+  await client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+}
+
+async function finish(adapter: StdioAdapter): Promise<void> {
+  expect((await adapter.client.request('disconnect', {})).success).toBe(true);
+  expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+  expect(ctx.embeddedRelayDirs()).toEqual([]);
+  expect(processesWithMarker(ctx.marker)).toEqual([]);
+  assertResponsesMatchRequests(adapter.client);
+  adapter.client.assertClean();
+}
+
+function waitingStep(name = 'waits'): { name: string; run: string } {
+  return { name, run: ctx.mark('echo waiting; while [ ! -e go ]; do sleep 0.05; done') };
+}
+
+function releaseWaitingStep(): void {
+  fs.writeFileSync(path.join(ctx.workdir, 'go'), '');
+}
+
+describe.skipIf(!dapSchemaStatus.available)(`adapter features${schemaNote}`, () => {
+  it('handshake: capabilities in the initialize response, then `initialized`; launch waits for configurationDone', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    const init = await client.request('initialize', { adapterID: 'relay', pathFormat: 'path' });
+    expect(init.success).toBe(true);
+    expect(init.body).toMatchObject({
+      supportsConfigurationDoneRequest: true,
+      supportsTerminateRequest: true,
+      supportTerminateDebuggee: true,
+      supportsCancelRequest: true,
+      supportsSetVariable: true,
+      supportsEvaluateForHovers: true,
+      supportsANSIStyling: true,
+    });
+    await client.waitForEvent('initialized');
+    expect(stableSummary(client)).toEqual([
+      '→ request 1 initialize',
+      '← response 1 initialize ok',
+      '← event initialized',
+    ]);
+
+    const launching = client.request('launch', { command: ctx.mark('echo hi') });
+    const launchSeq = lastRequestSeq(client);
+    // Requests are handled in order: once `threads` is answered the launch handler has begun.
+    expect((await client.request('threads')).body.threads).toEqual([]);
+    // An observation window, not a wait for a condition: the launch must stay unanswered
+    // and no relay may start before configurationDone, however long that takes.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(isAnswered(client, launchSeq)).toBe(false);
+    expect(ctx.embeddedRelayDirs()).toEqual([]);
+    expect(stableSummary(client).filter((l) => l.includes('event stopped'))).toEqual([]);
+
+    await client.request('configurationDone');
+    expect((await launching).success).toBe(true);
+    await stoppedAt(client, 'entry');
+    expect(stableSummary(client).slice(3)).toEqual([
+      '→ request 2 launch',
+      '→ request 3 threads',
+      '← response 3 threads ok',
+      '→ request 4 configurationDone',
+      '← response 4 configurationDone ok',
+      '← response 2 launch ok',
+      '← event stopped (entry)',
+    ]);
+    await finish(adapter);
+  });
+
+  it('a missing pathFormat is accepted; linesStartAt1: false gets 0-based lines', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    const init = await client.request('initialize', { adapterID: 'relay', linesStartAt1: false });
+    expect(init.success).toBe(true);
+    await client.waitForEvent('initialized');
+    const launching = client.request('launch', { command: ctx.mark('echo no-path-format') });
+    await client.request('configurationDone');
+    expect((await launching).success).toBe(true);
+    await stoppedAt(client, 'entry');
+    expect((await frames(client)).map((f) => f.line)).toEqual([3]);
+    await client.request('continue', { threadId: 1 });
+    await runToEnd(client, 0);
+    expect(outputByCategory(client).stdout).toBe('no-path-format\n');
+    await finish(adapter);
+  });
+
+  it('one thread; frames: the step about to run (or running) on top, finished steps beneath with results, each with a served source line', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, {
+      steps: [
+        { name: 'first', run: ctx.mark('true') },
+        { name: 'second', run: ctx.mark('exit 5'), continueOnError: true },
+        waitingStep('third'),
+      ],
+    });
+    await stoppedAt(client, 'entry');
+    expect((await client.request('threads')).body.threads).toEqual([{ id: 1, name: 'job: steps' }]);
+    const entry = await frames(client);
+    expect(names(entry)).toEqual(['next: first']);
+
+    await client.request('next', { threadId: 1 });
+    await stoppedAt(client, 'step');
+    await client.request('next', { threadId: 1 });
+    await stoppedAt(client, 'step');
+    const paused = await frames(client);
+    expect(names(paused)).toEqual([
+      'next: third',
+      '✗ second: failed (continue-on-error), exit 5, T s',
+      '✓ first: exit 0, T s',
+    ]);
+    expect(paused.map((f) => f.presentationHint)).toEqual(['normal', 'subtle', 'subtle']);
+
+    // Every frame has a source, and `source` serves it; each frame's line is its step's first line.
+    const source = paused[0]!.source!;
+    expect(source).toMatchObject({ name: 'steps.relay-job.yml', sourceReference: 1 });
+    for (const frame of paused) expect(frame.source).toEqual(source);
+    const listing = await client.request('source', { source, sourceReference: source.sourceReference! });
+    expect(listing.body.mimeType).toBe('text/yaml');
+    const lines = listing.body.content.split('\n');
+    expect(paused.map((f) => lines[f.line - 1])).toEqual([
+      '  - name: "third"',
+      '  - name: "second"',
+      '  - name: "first"',
+    ]);
+    const missing = await client.request('source', { sourceReference: 77 });
+    expect(missing.success).toBe(false);
+
+    // While a step runs it is on top, marked running.
+    await client.request('continue', { threadId: 1 });
+    await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
+    expect(names(await frames(client))[0]).toBe('running: third');
+    releaseWaitingStep();
+    await runToEnd(client, 0);
+    await finish(adapter);
+  });
+
+  it('stopOnEntry false runs on to a failing step, which pauses (exception filter `failed`); the job then ends with its code', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, {
+      stopOnEntry: false,
+      steps: [
+        { name: 'ok', run: ctx.mark('echo ok') },
+        { name: 'breaks', run: ctx.mark('echo broken >&2; exit 4') },
+        { name: 'never', run: ctx.mark('echo never') },
+      ],
+    });
+    const stopped = await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    expect(stopped.body).toMatchObject({
+      reason: 'exception',
+      description: 'breaks failed with exit code 4',
+    });
+    const info = await client.request('exceptionInfo', { threadId: 1 });
+    expect(info.body).toMatchObject({ exceptionId: 'exit 4', breakMode: 'always' });
+    await client.request('continue', { threadId: 1 });
+    await runToEnd(client, 4);
+    expect(outputByCategory(client).stdout).toBe('ok\nbroken\n');
+    expect(stableSummary(client).filter((l) => l.includes('event stopped'))).toEqual([
+      '← event stopped (exception)',
+    ]);
+    await finish(adapter);
+  });
+
+  it('with no exception filters, a failing step ends the job at once with its exit code', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await client.request('initialize', { adapterID: 'relay' });
+    await client.waitForEvent('initialized');
+    const launching = client.request('launch', {
+      stopOnEntry: false,
+      steps: [
+        { name: 'ok', run: ctx.mark('echo ok') },
+        { name: 'breaks', run: ctx.mark('exit 4') },
+        { name: 'never', run: ctx.mark('echo never') },
+      ],
+    });
+    expect((await client.request('setExceptionBreakpoints', { filters: [] })).success).toBe(true);
+    await client.request('configurationDone');
+    expect((await launching).success).toBe(true);
+    await runToEnd(client, 4);
+    expect(outputByCategory(client).stdout).toBe('ok\n');
+    expect(stableSummary(client).filter((l) => l.includes('event stopped'))).toEqual([]);
+    await finish(adapter);
+  });
+
+  it('scopes Step, Job and Environment, with their variables', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, {
+      env: { ZETA: 'last', ALPHA: 'first' },
+      steps: [
+        { name: 'one', run: ctx.mark('echo one') },
+        { name: 'two', run: ctx.mark('echo two'), env: { STEP_ONLY: 'yes' } },
+      ],
+    });
+    await stoppedAt(client, 'entry');
+    await client.request('next', { threadId: 1 });
+    await stoppedAt(client, 'step');
+    const [top, finished] = await frames(client);
+    const refs = await scopeRefs(client, top!.id);
+    expect(Object.keys(refs)).toEqual(['Step', 'Job', 'Environment']);
+
+    const step = await variables(client, refs.Step!);
+    expect(step).toMatchObject({
+      name: 'two',
+      index: '1',
+      status: 'next',
+      outcome: 'null',
+      exitCode: 'null',
+    });
+    expect(step.command).toContain('echo two');
+    const job = await variables(client, refs.Job!);
+    expect(job).toMatchObject({ name: 'steps', origin: 'steps', state: 'paused', finished: '1' });
+    const env = await client.request('variables', { variablesReference: refs.Environment! });
+    expect(env.body.variables).toEqual([
+      { name: 'ALPHA', value: 'first', variablesReference: 0, evaluateName: 'env.ALPHA' },
+      { name: 'ZETA', value: 'last', variablesReference: 0, evaluateName: 'env.ZETA' },
+    ]);
+
+    const finishedStep = await variables(client, (await scopeRefs(client, finished!.id)).Step!);
+    expect(finishedStep).toMatchObject({ name: 'one', status: 'success', outcome: 'success', exitCode: '0' });
+    expect(finishedStep.lastOutput).toBe('one\n');
+
+    await client.request('continue', { threadId: 1 });
+    await runToEnd(client, 0);
+    await finish(adapter);
+  });
+
+  it('setVariable on an Environment entry changes what later steps and `!` commands get; other scopes refuse', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, {
+      env: { GREETING: 'hello' },
+      steps: [{ name: 'greets', run: ctx.mark('echo "step:$GREETING"') }],
+    });
+    await stoppedAt(client, 'entry');
+    const [top] = await frames(client);
+    const refs = await scopeRefs(client, top!.id);
+    const set = await client.request('setVariable', {
+      variablesReference: refs.Environment!,
+      name: 'GREETING',
+      value: '"changed value"',
+    });
+    expect(set.success).toBe(true);
+    expect(set.body.value).toBe('changed value');
+    expect(await variables(client, refs.Environment!)).toEqual({ GREETING: 'changed value' });
+
+    const refused = await client.request('setVariable', {
+      variablesReference: refs.Step!,
+      name: 'name',
+      value: 'x',
+    });
+    expect(refused.success).toBe(false);
+    expect(errorId(refused)).toBe(ERR.WrongState);
+
+    const shell = await client.request('evaluate', { expression: '!echo "cmd:$GREETING"', context: 'repl' });
+    expect(shell.body.result).toBe('exit 0');
+    await client.request('continue', { threadId: 1 });
+    await runToEnd(client, 0);
+    expect(outputByCategory(client).stdout).toBe('cmd:changed value\nstep:changed value\n');
+    await finish(adapter);
+  });
+
+  it('`!CMD` runs in the job’s cwd and env; its output streams before a one-line result and is never repeated', async () => {
+    const sub = path.join(ctx.workdir, 'sub dir');
+    fs.mkdirSync(sub);
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { cwd: sub, env: { WHO: 'job-env' }, command: ctx.mark('true') });
+    await stoppedAt(client, 'entry');
+
+    const ok = await client.request('evaluate', {
+      expression: '!printf \'%s\\nwho=%s\\n\' "$(pwd)" "$WHO"',
+      context: 'repl',
+    });
+    expect(ok.success).toBe(true);
+    expect(ok.body).toEqual({ result: 'exit 0', variablesReference: 0 });
+    const failing = await client.request('evaluate', {
+      expression: '  !echo failing; exit 3',
+      context: 'repl',
+    });
+    expect(failing.success).toBe(true);
+    expect(failing.body.result).toBe('exit 3');
+    const empty = await client.request('evaluate', { expression: '!', context: 'repl' });
+    expect(empty.success).toBe(false);
+    expect(errorId(empty)).toBe(ERR.Evaluate);
+
+    // Each command's output arrives as stdout events before its response, exactly once (each
+    // command writes once, so each is one event).
+    const summary = stableSummary(client);
+    expect(summary.slice(summary.indexOf('→ request 4 evaluate'))).toEqual([
+      '→ request 4 evaluate',
+      `← event output [stdout] ${JSON.stringify(`${sub}\nwho=job-env\n`)}`,
+      '← response 4 evaluate ok',
+      '→ request 5 evaluate',
+      '← event output [stdout] "failing\\n"',
+      '← response 5 evaluate ok',
+      '→ request 6 evaluate',
+      '← response 6 evaluate failed "type a shell command after !, e.g. !ls -la"',
+    ]);
+    expect(outputByCategory(client).stdout).toBe(`${sub}\nwho=job-env\nfailing\n`);
+    await client.request('continue', { threadId: 1 });
+    await runToEnd(client, 0);
+    await finish(adapter);
+  });
+
+  it('watch, hover and REPL evaluate job paths; anything else is an error that suggests `!`', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, {
+      env: { GREETING: 'hi' },
+      steps: [
+        { name: 'fails', run: ctx.mark('exit 3'), continueOnError: true },
+        { name: 'second', run: ctx.mark('true') },
+      ],
+    });
+    await stoppedAt(client, 'entry');
+    await client.request('next', { threadId: 1 });
+    await stoppedAt(client, 'step');
+    const finishedFrame = (await frames(client))[1]!;
+
+    const evaluate = async (expression: string, context: string, frameId?: number) =>
+      client.request('evaluate', { expression, context, ...(frameId !== undefined ? { frameId } : {}) });
+    const expectations: Array<[string, string, string]> = [
+      ['exitCode', 'watch', '3'],
+      ['exitCode', 'hover', '3'],
+      ['exitCode', 'repl', '3'],
+      ['steps[0].exitCode', 'watch', '3'],
+      ['steps[0].outcome', 'hover', 'failure'],
+      ['steps.fails.exitCode', 'watch', '3'],
+      ['env.GREETING', 'hover', 'hi'],
+      ['env.GREETING', 'repl', 'hi'],
+      ['job.state', 'watch', 'paused'],
+    ];
+    for (const [expression, context, result] of expectations) {
+      const response = await evaluate(expression, context);
+      expect(response.success, `${expression} (${context})`).toBe(true);
+      expect(response.body.result, `${expression} (${context})`).toBe(result);
+    }
+    expect((await evaluate('exitCode', 'hover', finishedFrame.id)).body.result).toBe('3');
+
+    for (const [expression, context] of [
+      ['ls -la', 'repl'],
+      ['nope', 'hover'],
+      ['env.MISSING', 'watch'],
+      ['!echo not-run', 'hover'],
+      ['!echo not-run', 'watch'],
+    ] as const) {
+      const response = await evaluate(expression, context);
+      expect(response.success, `${expression} (${context})`).toBe(false);
+      expect(errorId(response), `${expression} (${context})`).toBe(ERR.Evaluate);
+      expect(response.message, `${expression} (${context})`).toContain('type !');
+    }
+    const suggestion = await evaluate('ls -la', 'repl');
+    expect(suggestion.message).toContain('type !ls -la');
+    await client.request('continue', { threadId: 1 });
+    await runToEnd(client, 0);
+    expect(outputByCategory(client).stdout ?? '').not.toContain('not-run');
+    await finish(adapter);
+  });
+
+  it('cancel of an in-flight `!sleep` cancels it through the relay: the evaluate fails with `cancelled`, the cancel has its own response', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { command: ctx.mark('echo job-step') });
+    await stoppedAt(client, 'entry');
+    const evaluating = client.request('evaluate', {
+      expression: `!${ctx.mark('echo sleeping; sleep 300')}`,
+      context: 'repl',
+    });
+    const evaluateSeq = lastRequestSeq(client);
+    await client.waitForEvent('output', (e) => e.body.output === 'sleeping\n', EVENT_TIMEOUT_MS);
+    expect(processesWithMarker(ctx.marker).length).toBeGreaterThan(0);
+
+    const cancel = await client.request('cancel', { requestId: evaluateSeq });
+    expect(cancel.success).toBe(true);
+    const evaluate = await evaluating;
+    expect(evaluate.success).toBe(false);
+    expect(evaluate.message).toBe('cancelled');
+    expect(errorId(evaluate)).toBe(ERR.Cancelled);
+    // The relay reports the command ended only once it is killed.
+    expect(processesWithMarker(ctx.marker)).toEqual([]);
+    const cancelSeq = lastRequestSeq(client);
+    expect(stableSummary(client).filter((l) => l.startsWith('← response'))).toEqual(
+      expect.arrayContaining([
+        `← response ${cancelSeq} cancel ok`,
+        `← response ${evaluateSeq} evaluate failed "cancelled"`,
+      ]),
+    );
+
+    // The session goes on: the job runs, and so do further console commands.
+    const after = await client.request('evaluate', { expression: '!echo after-cancel', context: 'repl' });
+    expect(after.body.result).toBe('exit 0');
+    await client.request('continue', { threadId: 1 });
+    await runToEnd(client, 0);
+    // `[cancelled]` is the relay's own last log line of a cancelled command (Part A).
+    expect(outputByCategory(client).stdout).toBe('sleeping\n[cancelled]\nafter-cancel\njob-step\n');
+    await finish(adapter);
+  });
+
+  it('cancel of a `!CMD` queued behind a running step withdraws it: it never runs', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { stopOnEntry: false, steps: [waitingStep()] });
+    await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
+    const evaluating = client.request('evaluate', {
+      expression: `!${ctx.mark('touch queued-ran')}`,
+      context: 'repl',
+    });
+    const evaluateSeq = lastRequestSeq(client);
+    await client.waitForEvent(
+      'output',
+      (e) => e.body.output.startsWith('relay-dap: queued behind the running step'),
+      EVENT_TIMEOUT_MS,
+    );
+    const cancel = await client.request('cancel', { requestId: evaluateSeq });
+    expect(cancel.success).toBe(true);
+    const evaluate = await evaluating;
+    expect(evaluate.success).toBe(false);
+    expect(evaluate.message).toBe('cancelled');
+
+    releaseWaitingStep();
+    await runToEnd(client, 0);
+    // The relay runs commands in order: once this one has run, a queued one would have too.
+    const later = await client.request('evaluate', { expression: '!echo later', context: 'repl' });
+    expect(later.body.result).toBe('exit 0');
+    expect(fs.existsSync(path.join(ctx.workdir, 'queued-ran'))).toBe(false);
+    await finish(adapter);
+  });
+
+  it.each([
+    ['without supportsANSIStyling, escapes are stripped', false, 'red plain\n'],
+    ['with supportsANSIStyling, escapes are kept', true, '\u001b[31mred\u001b[0m plain\n'],
+  ])('ANSI: %s', async (_title, ansi, expected) => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(
+      client,
+      { command: ctx.mark("printf '\\033[31mred\\033[0m plain\\n'"), stopOnEntry: false },
+      ansi ? { supportsANSIStyling: true } : {},
+    );
+    await runToEnd(client, 0);
+    expect(outputByCategory(client).stdout).toBe(expected);
+    await finish(adapter);
+  });
+
+  it('progressStart/progressEnd around each running step with supportsProgressReporting, none without', async () => {
+    for (const progress of [true, false]) {
+      const adapter = ctx.spawnStdio();
+      const { client } = adapter;
+      await launchAndConfigure(
+        client,
+        {
+          stopOnEntry: false,
+          steps: [
+            { name: 'first', run: ctx.mark('echo a') },
+            { name: 'second', run: ctx.mark('echo b') },
+          ],
+        },
+        progress ? { supportsProgressReporting: true } : {},
+      );
+      await runToEnd(client, 0);
+      const events = client.transcript
+        .filter((e) => e.direction === 'received' && e.message.type === 'event')
+        .map((e) => e.message as DebugProtocol.Event)
+        .filter((e) => e.event === 'progressStart' || e.event === 'progressEnd' || e.event === 'output');
+      const progressEvents = events.filter((e) => e.event !== 'output');
+      if (!progress) {
+        expect(progressEvents).toEqual([]);
+      } else {
+        expect(progressEvents.map((e) => e.event)).toEqual([
+          'progressStart',
+          'progressEnd',
+          'progressStart',
+          'progressEnd',
+        ]);
+        const [start1, end1, start2, end2] = progressEvents as [
+          DebugProtocol.ProgressStartEvent,
+          DebugProtocol.ProgressEndEvent,
+          DebugProtocol.ProgressStartEvent,
+          DebugProtocol.ProgressEndEvent,
+        ];
+        expect(start1.body).toMatchObject({ title: 'step 1/2: first', cancellable: true });
+        expect(start2.body).toMatchObject({ title: 'step 2/2: second', cancellable: true });
+        expect(end1.body.progressId).toBe(start1.body.progressId);
+        expect(end2.body.progressId).toBe(start2.body.progressId);
+        expect(start1.body.progressId).not.toBe(start2.body.progressId);
+        expect(end1.body.message).toMatch(/^exit 0, /);
+        // Each step's output falls between its progressStart and progressEnd.
+        const firstOutput = events.findIndex(
+          (e) => e.event === 'output' && (e as DebugProtocol.OutputEvent).body.output === 'a\n',
+        );
+        expect(firstOutput).toBeGreaterThan(events.indexOf(start1));
+        expect(firstOutput).toBeLessThan(events.indexOf(end1));
+      }
+      await finish(adapter);
+    }
+  });
+
+  it('cancelling a step’s progress cancels the step: progressEnd says cancelled, its process is gone, the job ends 130', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(
+      client,
+      { command: ctx.mark('echo started; sleep 300'), stopOnEntry: false },
+      { supportsProgressReporting: true },
+    );
+    const start = await client.waitForEvent('progressStart', undefined, EVENT_TIMEOUT_MS);
+    await client.waitForEvent('output', (e) => e.body.output === 'started\n', EVENT_TIMEOUT_MS);
+    const cancel = await client.request('cancel', { progressId: start.body.progressId });
+    expect(cancel.success).toBe(true);
+    const end = await client.waitForEvent('progressEnd', undefined, EVENT_TIMEOUT_MS);
+    expect(end.body.progressId).toBe(start.body.progressId);
+    expect(end.body.message).toMatch(/^cancelled, exit 130/);
+    await runToEnd(client, 130);
+    expect(processesWithMarker(ctx.marker)).toEqual([]);
+    expect(outputByCategory(client).console).toMatch(/✗ command: cancelled, exit 130/);
+    await finish(adapter);
+  });
+
+  it('each step’s output is grouped: group start with the step, its stdout, its result line, group end', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, {
+      steps: [
+        { name: 'first', run: ctx.mark('echo a1; echo a2') },
+        { name: 'second', run: ctx.mark("printf 'b1\\nb2\\n'; exit 2"), continueOnError: true },
+      ],
+    });
+    await stoppedAt(client, 'entry');
+    await client.request('evaluate', { expression: '!echo outside-groups', context: 'repl' });
+    await client.request('continue', { threadId: 1 });
+    await runToEnd(client, 0);
+    const groups = outputGroups(client).map((g) => ({
+      ...g,
+      console: g.console.replace(/\d+\.\d+ s/, 'T s'),
+    }));
+    expect(groups).toEqual([
+      { title: '▶ step 1/2: first', stdout: 'a1\na2\n', console: '✓ first: exit 0, T s\n', ended: true },
+      {
+        title: '▶ step 2/2: second',
+        stdout: 'b1\nb2\n',
+        console: '✗ second: failed (continue-on-error), exit 2, T s\n',
+        ended: true,
+      },
+    ]);
+    expect(outputByCategory(client).stdout).toBe('outside-groups\na1\na2\nb1\nb2\n');
+    await finish(adapter);
+  });
+
+  it('launch argument errors name the field; the session goes on', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await client.request('initialize', { adapterID: 'relay' });
+    await client.waitForEvent('initialized');
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ steps: [{ name: 'no run' }] }, '`steps[0].run` is missing'],
+      [{ steps: [{ run: 'true' }, { run: 42 }] }, '`steps[1].run` must be string'],
+      [{ steps: [{ run: 'true', bogus: 1 }] }, '`steps[0]` has an unknown key `bogus`'],
+      [{ steps: [] }, '`steps`'],
+      [{ command: 'true', env: { '1BAD': 'x' } }, '`env.1BAD` is not a valid environment variable name'],
+      [{ command: 'true', timeout: 0 }, '`timeout`'],
+      [{ command: 'true', stopOnEntry: 'yes' }, '`stopOnEntry` must be boolean'],
+      [{ command: 'true', steps: [{ run: 'true' }] }, 'give only one of `command`, `steps` and `program`'],
+      [{}, 'one of `command`'],
+    ];
+    for (const [args, expected] of cases) {
+      const response = await client.request('launch', args);
+      expect(response.success, JSON.stringify(args)).toBe(false);
+      expect(errorId(response), JSON.stringify(args)).toBe(ERR.InvalidArguments);
+      expect(response.message, JSON.stringify(args)).toContain(expected);
+    }
+    const launching = client.request('launch', { command: ctx.mark('echo valid'), stopOnEntry: false });
+    await client.request('configurationDone');
+    expect((await launching).success).toBe(true);
+    await runToEnd(client, 0);
+    expect(outputByCategory(client).stdout).toBe('valid\n');
+    await finish(adapter);
+  });
+
+  it('with a real `relay-dap serve` in relayDir, the job runs there and the relay directory stays', async () => {
+    const served = path.join(ctx.workdir, 'served');
+    fs.mkdirSync(served);
+    const relayDir = path.join(ctx.workdir, 'relay');
+    const server = await ctx.startRelayServer(relayDir, { workdir: served });
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { relayDir, command: ctx.mark('echo "ran in $(pwd)"') });
+    await stoppedAt(client, 'entry');
+    expect(ctx.embeddedRelayDirs()).toEqual([]);
+    const [top] = await frames(client);
+    const job = await variables(client, (await scopeRefs(client, top!.id)).Job!);
+    expect(job.relayDir).toBe(relayDir);
+    const shell = await client.request('evaluate', {
+      expression: '!echo "console in $(pwd)"',
+      context: 'repl',
+    });
+    expect(shell.body.result).toBe('exit 0');
+    await client.request('continue', { threadId: 1 });
+    await runToEnd(client, 0);
+    expect(outputByCategory(client).stdout).toBe(`console in ${served}\nran in ${served}\n`);
+    await finish(adapter);
+    expect(fs.existsSync(path.join(relayDir, 'server.ready'))).toBe(true);
+    expect(server.child.exitCode).toBe(null);
+  });
+});

@@ -1,0 +1,463 @@
+// How a session ends, and the edge cases around it, with the adapter as a real process over
+// stdio and real relayed commands: EOF without disconnect; terminate while paused, while a step
+// runs and while a `!CMD` runs; signals; the job timeout; requests before launch; a relay
+// directory with no server; a step that ignores SIGTERM; unknown requests and failing handlers;
+// pause while a step runs.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  assertResponsesMatchRequests,
+  createAdapterContext,
+  errorId,
+  EVENT_TIMEOUT_MS,
+  isAnswered,
+  lastRequestSeq,
+  launchAndConfigure,
+  outputByCategory,
+  stableSummary,
+  waitForExit,
+  type AdapterContext,
+  type StdioAdapter,
+} from '../support/adapterHarness.js';
+import { encodeDapFrame, type DapClient } from '../support/dapClient.js';
+import { dapSchemaStatus } from '../support/dapSchema.js';
+import { processesWithMarker, waitUntil } from '../support/relayHarness.js';
+
+const schemaNote = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
+
+/** ErrorId values of src/dap/errors.ts: part of the adapter's contract with clients. */
+const ERR = {
+  InvalidArguments: 2001,
+  RelayUnavailable: 2002,
+  NoJob: 2003,
+  WrongState: 2004,
+  UnknownReference: 2005,
+  Evaluate: 2006,
+  Unsupported: 2007,
+  Cancelled: 2008,
+  Internal: 2099,
+};
+
+let ctx: AdapterContext;
+beforeEach(() => {
+  ctx = createAdapterContext();
+});
+afterEach(async () => {
+  await ctx.cleanup();
+});
+
+async function markedProcessRuns(marker = ctx.marker): Promise<void> {
+  await waitUntil(
+    () => processesWithMarker(marker).length > 0,
+    `a process marked ${marker}`,
+    EVENT_TIMEOUT_MS,
+  );
+}
+
+/** A session whose only step runs `text` (already started when this resolves). */
+async function startRunningStep(text: string, extra: Record<string, unknown> = {}): Promise<StdioAdapter> {
+  const adapter = ctx.spawnStdio();
+  await launchAndConfigure(adapter.client, { command: ctx.mark(text), stopOnEntry: false, ...extra });
+  await adapter.client.waitForEvent(
+    'output',
+    (e) => e.body.output.startsWith('▶ step 1/1'),
+    EVENT_TIMEOUT_MS,
+  );
+  await markedProcessRuns();
+  return adapter;
+}
+
+/** `exited` with this code, then `terminated`, as the last two events. */
+async function expectEnd(client: DapClient, exitCode: number): Promise<void> {
+  const exited = await client.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS);
+  expect(exited.body.exitCode).toBe(exitCode);
+  await client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+  const events = stableSummary(client).filter((line) => line.startsWith('← event '));
+  expect(events.filter((line) => /exited|terminated/.test(line))).toEqual([
+    `← event exited (exitCode ${exitCode})`,
+    '← event terminated',
+  ]);
+}
+
+/** After the adapter has exited: its embedded relay directory and every marked process are gone. */
+function expectCleanedUp(): void {
+  expect(ctx.embeddedRelayDirs()).toEqual([]);
+  expect(processesWithMarker(ctx.marker)).toEqual([]);
+  expect(processesWithMarker(ctx.adapterMarker)).toEqual([]);
+}
+
+async function disconnectAndExit(adapter: StdioAdapter): Promise<void> {
+  const response = await adapter.client.request('disconnect', {});
+  expect(response.success).toBe(true);
+  expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+  expectCleanedUp();
+}
+
+describe.skipIf(!dapSchemaStatus.available)(`session lifecycle${schemaNote}`, () => {
+  it.each([
+    ['paused at entry', true],
+    ['while a step runs', false],
+  ])(
+    'EOF without disconnect %s ends the job: exited 130, terminated, exit 0, cleaned up',
+    async (_when, paused) => {
+      const adapter = ctx.spawnStdio();
+      const { client } = adapter;
+      await launchAndConfigure(client, {
+        command: ctx.mark('touch ran; echo started; sleep 300'),
+        stopOnEntry: paused,
+      });
+      if (paused) await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+      else await client.waitForEvent('output', (e) => e.body.output === 'started\n', EVENT_TIMEOUT_MS);
+      client.end();
+      await expectEnd(client, 130);
+      expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+      expect(fs.existsSync(path.join(ctx.workdir, 'ran'))).toBe(!paused);
+      expectCleanedUp();
+      client.assertClean();
+    },
+  );
+
+  it('EOF without disconnect before any launch: the adapter exits at once, sending nothing more', async () => {
+    const adapter = ctx.spawnStdio();
+    const init = await adapter.client.request('initialize', { adapterID: 'relay' });
+    expect(init.success).toBe(true);
+    await adapter.client.waitForEvent('initialized');
+    adapter.client.end();
+    expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+    expect(stableSummary(adapter.client)).toEqual([
+      '→ request 1 initialize',
+      '← response 1 initialize ok',
+      '← event initialized',
+    ]);
+    expectCleanedUp();
+    adapter.client.assertClean();
+  });
+
+  it('terminate while paused at entry releases the pause: exited 130, terminated, nothing ran', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { command: ctx.mark('touch ran') });
+    await client.waitForEvent('stopped', (e) => e.body.reason === 'entry', EVENT_TIMEOUT_MS);
+    const response = await client.request('terminate', {});
+    expect(response.success).toBe(true);
+    await expectEnd(client, 130);
+    expect(fs.existsSync(path.join(ctx.workdir, 'ran'))).toBe(false);
+    await disconnectAndExit(adapter);
+    client.assertClean();
+  });
+
+  it('terminate while a step runs cancels it through the relay: exited 130, terminated, no process left', async () => {
+    const adapter = await startRunningStep('echo started; sleep 300');
+    const { client } = adapter;
+    const response = await client.request('terminate', {});
+    expect(response.success).toBe(true);
+    await expectEnd(client, 130);
+    // The job ended because its command ended: the step's processes are gone already.
+    expect(processesWithMarker(ctx.marker)).toEqual([]);
+    expect(outputByCategory(client).console).toMatch(/✗ command: cancelled, exit 130/);
+    await disconnectAndExit(adapter);
+    assertResponsesMatchRequests(client);
+    client.assertClean();
+  });
+
+  it('terminate while a `!CMD` runs: the evaluate is answered as cancelled, then exited 130, terminated', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { command: ctx.mark('true') });
+    await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    const evaluating = client.request('evaluate', {
+      expression: `!${ctx.mark('echo console-started; sleep 300')}`,
+      context: 'repl',
+    });
+    await client.waitForEvent('output', (e) => e.body.output === 'console-started\n', EVENT_TIMEOUT_MS);
+    await markedProcessRuns();
+    const response = await client.request('terminate', {});
+    expect(response.success).toBe(true);
+    await expectEnd(client, 130);
+    const evaluate = await evaluating;
+    expect(evaluate.success).toBe(false);
+    expect(evaluate.message).toBe('cancelled');
+    await waitUntil(() => processesWithMarker(ctx.marker).length === 0, 'the console command to end');
+    await disconnectAndExit(adapter);
+    assertResponsesMatchRequests(client);
+    client.assertClean();
+  });
+
+  it('a step that ignores SIGTERM: terminate still ends with exited 130 and no process left', async () => {
+    // The embedded relay's grace period is 5 s: SIGTERM, then SIGKILL.
+    const adapter = await startRunningStep("trap '' TERM; echo trapped; sleep 300");
+    const { client } = adapter;
+    await client.waitForEvent('output', (e) => e.body.output === 'trapped\n', EVENT_TIMEOUT_MS);
+    const response = await client.request('terminate', {});
+    expect(response.success).toBe(true);
+    await expectEnd(client, 130);
+    expect(processesWithMarker(ctx.marker)).toEqual([]);
+    await disconnectAndExit(adapter);
+    client.assertClean();
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    '%s to the stdio adapter while a step runs: exited 130, terminated, exit 0, cleaned up',
+    async (signal) => {
+      const adapter = await startRunningStep('sleep 300');
+      adapter.child.kill(signal);
+      await expectEnd(adapter.client, 130);
+      expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+      expectCleanedUp();
+      adapter.client.assertClean();
+    },
+  );
+
+  it('SIGTERM to the stdio adapter while paused releases the pause: exited 130, terminated, exit 0', async () => {
+    const adapter = ctx.spawnStdio();
+    await launchAndConfigure(adapter.client, { command: ctx.mark('touch ran') });
+    await adapter.client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    adapter.child.kill('SIGTERM');
+    await expectEnd(adapter.client, 130);
+    expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+    expect(fs.existsSync(path.join(ctx.workdir, 'ran'))).toBe(false);
+    expectCleanedUp();
+    adapter.client.assertClean();
+  });
+
+  it('the job timeout cancels a running step: exited 130, terminated, with a console note', async () => {
+    const adapter = await startRunningStep('sleep 300', { timeout: 1 });
+    await expectEnd(adapter.client, 130);
+    expect(processesWithMarker(ctx.marker)).toEqual([]);
+    expect(outputByCategory(adapter.client).console).toContain('the job timed out after 1 s');
+    await disconnectAndExit(adapter);
+    adapter.client.assertClean();
+  });
+
+  it('the job timeout releases a pause: exited 130, terminated, the step never ran', async () => {
+    const adapter = ctx.spawnStdio();
+    await launchAndConfigure(adapter.client, { command: ctx.mark('touch ran'), timeout: 1 });
+    await adapter.client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    await expectEnd(adapter.client, 130);
+    expect(fs.existsSync(path.join(ctx.workdir, 'ran'))).toBe(false);
+    await disconnectAndExit(adapter);
+    adapter.client.assertClean();
+  });
+
+  it('requests before launch: threads is empty, job requests fail with NoJob, and the session goes on', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    const init = await client.request('initialize', { adapterID: 'relay' });
+    expect(init.success).toBe(true);
+    await client.waitForEvent('initialized');
+
+    const threads = await client.request('threads');
+    expect(threads.success).toBe(true);
+    expect(threads.body.threads).toEqual([]);
+    for (const [command, args] of [
+      ['stackTrace', { threadId: 1 }],
+      ['scopes', { frameId: 1 }],
+      ['variables', { variablesReference: 1 }],
+      ['continue', { threadId: 1 }],
+      ['next', { threadId: 1 }],
+      ['evaluate', { expression: 'exitCode', context: 'watch' }],
+      ['evaluate', { expression: '!echo too early', context: 'repl' }],
+    ] as const) {
+      const response = await client.request(command, args);
+      expect(response.success, `${command} before launch`).toBe(false);
+      expect(errorId(response), `${command} before launch`).toBe(ERR.NoJob);
+      expect(response.message).toMatch(/launch/);
+    }
+    // The session is not harmed: a job launches and runs to its end.
+    const launching = client.request('launch', { command: ctx.mark('echo late'), stopOnEntry: false });
+    await client.request('configurationDone');
+    expect((await launching).success).toBe(true);
+    await expectEnd(client, 0);
+    expect(outputByCategory(client).stdout).toBe('late\n');
+    expect(outputByCategory(client).stdout).not.toContain('too early');
+    await disconnectAndExit(adapter);
+    assertResponsesMatchRequests(client);
+    client.assertClean();
+  });
+
+  it('a relayDir with no server fails launch within connectTimeout, naming the directory and `relay-dap serve`', async () => {
+    const relayDir = path.join(ctx.workdir, 'nobody-serves-here');
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await client.request('initialize', { adapterID: 'relay' });
+    await client.waitForEvent('initialized');
+    const launching = client.request('launch', {
+      command: ctx.mark('echo never'),
+      relayDir,
+      connectTimeout: 1,
+    });
+    // The launch waits for configurationDone, so its wait for a server begins after this point.
+    const began = performance.now();
+    await client.request('configurationDone');
+    const launch = await launching;
+    const elapsed = performance.now() - began;
+    expect(launch.success).toBe(false);
+    expect(errorId(launch)).toBe(ERR.RelayUnavailable);
+    expect(launch.message).toContain(relayDir);
+    expect(launch.message).toContain(`relay-dap serve --relay-dir ${relayDir}`);
+    // connectTimeout is 1 s; the margin is for a loaded machine, not for a wait that ignores it.
+    expect(elapsed).toBeGreaterThanOrEqual(950);
+    expect(elapsed).toBeLessThan(8_000);
+    expect(stableSummary(client).some((line) => /event (stopped|exited)/.test(line))).toBe(false);
+    await disconnectAndExit(adapter);
+    client.assertClean();
+  });
+
+  it('an unknown request gets an error response and the session goes on', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { command: ctx.mark('echo still-works') });
+    await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    const unknown = await client.request('frobnicate', { please: true });
+    expect(unknown.success).toBe(false);
+    expect(unknown.command).toBe('frobnicate');
+    expect(errorId(unknown)).toBe(ERR.Unsupported);
+    expect(unknown.message).toContain('frobnicate');
+    const stepIn = await client.request('stepIn', { threadId: 1 });
+    expect(stepIn.success).toBe(false);
+    expect(errorId(stepIn)).toBe(ERR.Unsupported);
+    expect(stepIn.message).toMatch(/Next/);
+    await client.request('continue', { threadId: 1 });
+    await expectEnd(client, 0);
+    expect(outputByCategory(client).stdout).toBe('still-works\n');
+    await disconnectAndExit(adapter);
+    assertResponsesMatchRequests(client);
+    client.assertClean();
+  });
+
+  it('failing handlers are answered with one error response each, and the session goes on', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { command: ctx.mark('echo after-failures') });
+    await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+
+    const scopes = await client.request('scopes', { frameId: 9999 });
+    expect(scopes.success).toBe(false);
+    expect(errorId(scopes)).toBe(ERR.UnknownReference);
+    expect(scopes.message).toContain('9999');
+    const variables = await client.request('variables', { variablesReference: 424242 });
+    expect(variables.success).toBe(false);
+    expect(errorId(variables)).toBe(ERR.UnknownReference);
+    const next = await client.request('next', { threadId: 1 });
+    expect(next.success).toBe(true);
+    await client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+    // `next` when nothing is paused any more.
+    const again = await client.request('next', { threadId: 1 });
+    expect(again.success).toBe(false);
+    expect(errorId(again)).toBe(ERR.WrongState);
+
+    // A request the schema would refuse (no arguments at all): the handler throws, and the
+    // failure still becomes exactly one error response.
+    const seq = client.allocateSeq();
+    client.sendRaw(encodeDapFrame({ seq, type: 'request', command: 'scopes' }));
+    const raw = await client.waitForResponse(seq, EVENT_TIMEOUT_MS);
+    expect(raw.success).toBe(false);
+    expect(raw.command).toBe('scopes');
+    expect(typeof errorId(raw)).toBe('number');
+
+    const threads = await client.request('threads');
+    expect(threads.success).toBe(true);
+    await disconnectAndExit(adapter);
+    // One response per request, the raw one included.
+    const responses = client.transcript.filter(
+      (e) => e.direction === 'received' && e.message.type === 'response',
+    );
+    expect(responses).toHaveLength(client.transcript.filter((e) => e.direction === 'sent').length + 1);
+    client.assertClean();
+  });
+
+  it('pause while a step runs stops at the next step boundary with reason `pause`', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, {
+      stopOnEntry: false,
+      steps: [
+        { name: 'waits', run: ctx.mark('echo waiting; while [ ! -e go ]; do sleep 0.05; done; echo went') },
+        { name: 'after', run: ctx.mark('echo after') },
+      ],
+    });
+    await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
+    const pause = await client.request('pause', { threadId: 1 });
+    expect(pause.success).toBe(true);
+    await client.waitForEvent(
+      'output',
+      (e) => e.body.output.startsWith('relay-dap: the job pauses before its next step'),
+      EVENT_TIMEOUT_MS,
+    );
+    fs.writeFileSync(path.join(ctx.workdir, 'go'), '');
+    const stopped = await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    expect(stopped.body).toMatchObject({ reason: 'pause', threadId: 1, allThreadsStopped: true });
+    expect(outputByCategory(client).stdout).toBe('waiting\nwent\n');
+    const stack = await client.request('stackTrace', { threadId: 1 });
+    expect(stack.body.stackFrames.map((f) => f.name.replace(/\d+\.\d+ s/, 'T s'))).toEqual([
+      'next: after',
+      '✓ waits: exit 0, T s',
+    ]);
+    await client.request('continue', { threadId: 1 });
+    await expectEnd(client, 0);
+    expect(outputByCategory(client).stdout).toBe('waiting\nwent\nafter\n');
+    await disconnectAndExit(adapter);
+    client.assertClean();
+  });
+
+  it('an evaluate still in flight when disconnect arrives is answered (as cancelled) before the adapter exits', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { command: ctx.mark('true') });
+    await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    void client
+      .request('evaluate', { expression: `!${ctx.mark('sleep 300')}`, context: 'repl' })
+      .catch(() => undefined);
+    const seq = lastRequestSeq(client);
+    await markedProcessRuns();
+    await disconnectAndExit(adapter);
+    expect(isAnswered(client, seq), 'the evaluate was never answered').toBe(true);
+    const evaluate = client.transcript
+      .map((entry) => entry.message)
+      .find(
+        (m) => m.type === 'response' && (m as DebugProtocol.Response).request_seq === seq,
+      ) as DebugProtocol.Response;
+    expect(evaluate.success).toBe(false);
+    expect(evaluate.message).toBe('cancelled');
+    assertResponsesMatchRequests(client);
+    client.assertClean();
+  });
+
+  it('disconnect while paused releases the pause: exited 130, terminated, then its response; nothing ran', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { command: ctx.mark('touch ran') });
+    await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    await disconnectAndExit(adapter);
+    expect(stableSummary(client).slice(-5)).toEqual([
+      '→ request 4 disconnect',
+      '← event output [console] "relay-dap: cancelling: disconnect request\\n"',
+      '← event exited (exitCode 130)',
+      '← event terminated',
+      '← response 4 disconnect ok',
+    ]);
+    expect(fs.existsSync(path.join(ctx.workdir, 'ran'))).toBe(false);
+    client.assertClean();
+  });
+
+  it.each([
+    ['without arguments (terminateDebuggee defaults to true)', {}],
+    [
+      'with terminateDebuggee false (the embedded relay cannot outlive the session)',
+      { terminateDebuggee: false },
+    ],
+  ])('disconnect %s while a step runs cancels the job', async (_title, args) => {
+    const adapter = await startRunningStep('sleep 300');
+    const { client } = adapter;
+    const response = await client.request('disconnect', args);
+    expect(response.success).toBe(true);
+    await expectEnd(client, 130);
+    expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+    expectCleanedUp();
+    if ('terminateDebuggee' in args)
+      expect(outputByCategory(client).console).toContain('the embedded relay ends with the session');
+    client.assertClean();
+  });
+});

@@ -1,0 +1,415 @@
+/**
+ * The debug adapter as a real process, for the DAP tests: `relay-dap` over stdio, and
+ * `relay-dap --server=0` over TCP, each driven by a transcript-keeping `DapClient`.
+ *
+ * Every test gets an `AdapterContext`: a private TMPDIR (so that the embedded relay's
+ * `relay-dap-*` directory can be checked for without seeing other tests'), a workdir, and
+ * unique markers. The adapter process carries `ctx.adapterMarker` in its environment, and every
+ * relayed command text starts with `export <marker>=1;` (`ctx.mark`) so that a command
+ * that outlives its job is found in /proc, whichever relay server ran it. `cleanup()` kills
+ * what is left, and fails the test if anything marked was still running or if a client saw
+ * anything that is not clean DAP.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { DapClient } from './dapClient.js';
+import {
+  killMarked,
+  processesWithMarker,
+  relayDapBin,
+  startServer,
+  tempDir,
+  uniqueMarker,
+  waitUntil,
+  type ServerProcess,
+} from './relayHarness.js';
+
+/** Waits in these tests are for real processes on a loaded 2-core machine: be generous. */
+export const EVENT_TIMEOUT_MS = 30_000;
+
+export interface AdapterExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface SpawnedAdapter {
+  child: ChildProcess;
+  /** Everything the adapter wrote on stderr so far. */
+  stderr(): string;
+  /** Everything the adapter wrote on stdout so far (for TCP mode; over stdio the client reads it). */
+  stdout(): string;
+  exited: Promise<AdapterExit>;
+  /** True once the process has exited. */
+  readonly hasExited: boolean;
+}
+
+export interface StdioAdapter extends SpawnedAdapter {
+  client: DapClient;
+}
+
+export interface TcpAdapter extends SpawnedAdapter {
+  host: string;
+  port: number;
+  /** A new connection: one fresh debug session. */
+  connect(): Promise<DapClient>;
+}
+
+export interface AdapterContext {
+  /** Exported by every command `mark` builds. */
+  readonly marker: string;
+  /** In the environment of every adapter and relay server this context starts. */
+  readonly adapterMarker: string;
+  /** The adapters' TMPDIR (their os.tmpdir()): the embedded relay's directory appears here. */
+  readonly tmp: string;
+  /** The adapters' working directory, where the embedded relay runs commands. */
+  readonly workdir: string;
+  /** Environment for processes this context starts. */
+  readonly env: NodeJS.ProcessEnv;
+  /** `export <marker>=1; text`: the command text of a relayed command. */
+  mark(text: string, marker?: string): string;
+  /** Another marker, also checked at cleanup (for tests that tell sessions apart). */
+  newMarker(): string;
+  spawnStdio(args?: readonly string[]): StdioAdapter;
+  spawnTcp(args?: readonly string[]): Promise<TcpAdapter>;
+  /** A real `relay-dap serve` with this context's environment, running commands in `workdir`. */
+  startRelayServer(
+    relayDir: string,
+    options?: { workdir?: string; args?: readonly string[] },
+  ): Promise<ServerProcess>;
+  /** Clients whose violations are expected (a test that sends garbage); not checked at cleanup. */
+  expectViolations(client: DapClient, why: string): void;
+  /** `relay-dap-*` directories left in `tmp`. */
+  embeddedRelayDirs(): string[];
+  /** Kill what is left; throw if a marked process was still alive or a client saw bad DAP. */
+  cleanup(): Promise<void>;
+}
+
+function track(child: ChildProcess): SpawnedAdapter {
+  let out = '';
+  let err = '';
+  let done = false;
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+  const exited = new Promise<AdapterExit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      done = true;
+      resolve({ code, signal });
+    });
+  });
+  return {
+    child,
+    stderr: () => err,
+    stdout: () => out,
+    exited,
+    get hasExited() {
+      return done;
+    },
+  };
+}
+
+export function createAdapterContext(): AdapterContext {
+  const root = tempDir('relay-dap-test-');
+  const tmp = path.join(root, 'tmp');
+  const workdir = path.join(root, 'work');
+  fs.mkdirSync(tmp);
+  fs.mkdirSync(workdir);
+  const marker = uniqueMarker();
+  const adapterMarker = uniqueMarker();
+  const markers = [marker, adapterMarker];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    [adapterMarker]: '1',
+    TMPDIR: tmp,
+    RELAY_DIR: undefined,
+  };
+  delete env.RELAY_DIR;
+  const adapters: SpawnedAdapter[] = [];
+  const clients: DapClient[] = [];
+  const servers: ServerProcess[] = [];
+  const excused = new Map<DapClient, string>();
+
+  const spawnAdapter = (args: readonly string[]): SpawnedAdapter => {
+    const child = spawn(process.execPath, [relayDapBin, ...args], {
+      cwd: workdir,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const spawned = track(child);
+    adapters.push(spawned);
+    return spawned;
+  };
+
+  return {
+    marker,
+    adapterMarker,
+    tmp,
+    workdir,
+    env,
+    mark: (text, which = marker) => `export ${which}=1; ${text}`,
+    newMarker() {
+      const another = uniqueMarker();
+      markers.push(another);
+      return another;
+    },
+    spawnStdio(args = []) {
+      // Both the client and `track` listen on stdout: each sees every chunk.
+      const spawned = spawnAdapter(args);
+      const client = DapClient.overStdio(spawned.child);
+      clients.push(client);
+      return Object.assign(spawned, { client });
+    },
+    async spawnTcp(args = ['--server=0']) {
+      const spawned = spawnAdapter(args);
+      const listening = /relay-dap: DAP server listening on (\S+):(\d+)\n/;
+      await waitUntil(
+        () => {
+          if (spawned.hasExited)
+            throw new Error(`the TCP adapter exited before listening:\n${spawned.stderr()}`);
+          return listening.test(spawned.stdout());
+        },
+        'the TCP adapter to print its address',
+        EVENT_TIMEOUT_MS,
+      );
+      const [, host, port] = listening.exec(spawned.stdout())!;
+      return Object.assign(spawned, {
+        host: host!,
+        port: Number(port),
+        async connect() {
+          const client = await DapClient.connectTcp(Number(port), host);
+          clients.push(client);
+          return client;
+        },
+      });
+    },
+    async startRelayServer(relayDir, options = {}) {
+      const serverWorkdir = options.workdir ?? workdir;
+      const server = await startServer(relayDir, ['--workdir', serverWorkdir, ...(options.args ?? [])], {
+        env,
+        cwd: serverWorkdir,
+      });
+      servers.push(server);
+      return server;
+    },
+    expectViolations(client, why) {
+      excused.set(client, why);
+    },
+    embeddedRelayDirs: () => fs.readdirSync(tmp).filter((name) => name.startsWith('relay-dap-')),
+    async cleanup() {
+      const problems: string[] = [];
+      for (const client of clients) {
+        if (excused.has(client)) continue;
+        try {
+          client.assertClean();
+        } catch (error) {
+          problems.push((error as Error).message);
+        }
+      }
+      // Give adapters that were told to stop a chance to clean up, then make sure.
+      for (const adapter of adapters) {
+        if (adapter.hasExited) continue;
+        adapter.child.stdin?.end();
+        adapter.child.kill('SIGTERM');
+      }
+      for (const adapter of adapters) {
+        if (adapter.hasExited) continue;
+        const timer = setTimeout(() => adapter.child.kill('SIGKILL'), 15_000);
+        await adapter.exited;
+        clearTimeout(timer);
+      }
+      for (const server of servers) await server.stop(15_000);
+      for (const m of markers) {
+        let survivors: number[] = [];
+        try {
+          // A command that ignores SIGTERM is killed after the relay's grace period (5 s).
+          await waitUntil(
+            () => (survivors = processesWithMarker(m)).length === 0,
+            `no process marked ${m}`,
+            15_000,
+          );
+        } catch {
+          problems.push(`processes marked ${m} outlived the test: ${survivors.join(', ')}`);
+          killMarked(m);
+        }
+      }
+      fs.rmSync(root, { recursive: true, force: true });
+      if (problems.length > 0) throw new Error(problems.join('\n\n'));
+    },
+  };
+}
+
+/** Process ids still carrying `marker`, waiting (up to `timeoutMs`) for them to go. */
+export async function assertNoMarkedProcess(marker: string, timeoutMs = 15_000): Promise<void> {
+  let survivors: number[] = [];
+  await waitUntil(
+    () => (survivors = processesWithMarker(marker)).length === 0,
+    `every process marked ${marker} to end`,
+    timeoutMs,
+  ).catch(() => {
+    throw new Error(`processes marked ${marker} are still running: ${survivors.join(', ')}`);
+  });
+}
+
+export const DEFAULT_CLIENT_CAPS: DebugProtocol.InitializeRequestArguments = {
+  clientID: 'relay-dap-tests',
+  clientName: 'relay-dap tests',
+  adapterID: 'relay',
+  linesStartAt1: true,
+  columnsStartAt1: true,
+  pathFormat: 'path',
+};
+
+export interface Launched {
+  initialize: DebugProtocol.InitializeResponse;
+  configurationDone: DebugProtocol.ConfigurationDoneResponse;
+  launch: DebugProtocol.LaunchResponse;
+}
+
+/**
+ * initialize → `initialized` → launch and configurationDone (launch first, as VS Code does:
+ * the adapter holds the launch until configurationDone). Throws on a failed initialize or
+ * configurationDone; a failed launch is thrown unless `allowLaunchFailure`.
+ */
+export async function launchAndConfigure(
+  client: DapClient,
+  launchArgs: Record<string, unknown>,
+  clientCaps: Partial<DebugProtocol.InitializeRequestArguments> = {},
+  options: { allowLaunchFailure?: boolean } = {},
+): Promise<Launched> {
+  const initialize = await client.request('initialize', { ...DEFAULT_CLIENT_CAPS, ...clientCaps });
+  if (!initialize.success) throw new Error(`initialize failed: ${initialize.message}`);
+  await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
+  const launching = client.request('launch', launchArgs, 60_000);
+  const configurationDone = await client.request('configurationDone');
+  if (!configurationDone.success) throw new Error(`configurationDone failed: ${configurationDone.message}`);
+  const launch = await launching;
+  if (!launch.success && !options.allowLaunchFailure)
+    throw new Error(`launch failed: ${launch.message} (${JSON.stringify(launch.body)})`);
+  return { initialize, configurationDone, launch };
+}
+
+/** The text of every `output` event, concatenated per category (absent category: `console`). */
+export function outputByCategory(client: DapClient): Record<string, string> {
+  const byCategory: Record<string, string> = {};
+  for (const { direction, message } of client.transcript) {
+    if (direction !== 'received' || message.type !== 'event') continue;
+    const event = message as DebugProtocol.Event;
+    if (event.event !== 'output') continue;
+    const body = (event as DebugProtocol.OutputEvent).body;
+    const category = body.category ?? 'console';
+    byCategory[category] = (byCategory[category] ?? '') + body.output;
+  }
+  return byCategory;
+}
+
+export interface OutputGroup {
+  /** The title the group started with (without its newline). */
+  title: string;
+  /** `stdout` text inside the group. */
+  stdout: string;
+  /** Console lines inside the group, in order. */
+  console: string;
+  ended: boolean;
+}
+
+/** `output` events grouped as the adapter grouped them (`group: start` … `group: end`). */
+export function outputGroups(client: DapClient): OutputGroup[] {
+  const groups: OutputGroup[] = [];
+  let open: OutputGroup | undefined;
+  for (const { direction, message } of client.transcript) {
+    if (direction !== 'received' || message.type !== 'event') continue;
+    const event = message as DebugProtocol.OutputEvent;
+    if (event.event !== 'output') continue;
+    const body = event.body;
+    if (body.group === 'start' || body.group === 'startCollapsed') {
+      open = { title: body.output.replace(/\n$/, ''), stdout: '', console: '', ended: false };
+      groups.push(open);
+    } else if (body.group === 'end') {
+      if (open) open.ended = true;
+      open = undefined;
+    } else if (open) {
+      if (body.category === 'stdout') open.stdout += body.output;
+      else if ((body.category ?? 'console') === 'console') open.console += body.output;
+    }
+  }
+  return groups;
+}
+
+/** Every response's request_seq names a request this client sent with that command, exactly once. */
+export function assertResponsesMatchRequests(client: DapClient): void {
+  const sent = new Map<number, string>();
+  const answered = new Set<number>();
+  for (const { direction, message } of client.transcript) {
+    if (direction === 'sent' && message.type === 'request') {
+      sent.set(message.seq, (message as DebugProtocol.Request).command);
+    } else if (direction === 'received' && message.type === 'response') {
+      const response = message as DebugProtocol.Response;
+      const command = sent.get(response.request_seq);
+      if (command === undefined)
+        throw new Error(`response ${response.seq} answers request ${response.request_seq}, never sent`);
+      if (command !== response.command)
+        throw new Error(
+          `response to request ${response.request_seq} says command ${response.command}, the request was ${command}`,
+        );
+      if (answered.has(response.request_seq))
+        throw new Error(`request ${response.request_seq} was answered twice`);
+      answered.add(response.request_seq);
+    }
+  }
+  const unanswered = [...sent.keys()].filter((seq) => !answered.has(seq));
+  if (unanswered.length > 0) throw new Error(`requests never answered: ${unanswered.join(', ')}`);
+}
+
+/** Resolves with the adapter's exit, or rejects after `timeoutMs`. */
+export async function waitForExit(
+  adapter: SpawnedAdapter,
+  timeoutMs = EVENT_TIMEOUT_MS,
+): Promise<AdapterExit> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `the adapter did not exit within ${timeoutMs} ms; stderr:\n${adapter.stderr().slice(-2000)}`,
+          ),
+        ),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([adapter.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The seq of the request the client sent last (call right after `client.request(...)`). */
+export function lastRequestSeq(client: DapClient): number {
+  for (let i = client.transcript.length - 1; i >= 0; i--) {
+    const { direction, message } = client.transcript[i]!;
+    if (direction === 'sent' && message.type === 'request') return message.seq;
+  }
+  throw new Error('no request sent yet');
+}
+
+/** The stable error id of a failed response (`body.error.id`). */
+export function errorId(response: DebugProtocol.Response): number | undefined {
+  return (response.body as { error?: DebugProtocol.Message } | undefined)?.error?.id;
+}
+
+/** Transcript summary lines with step durations (`0.03 s`) replaced by `T s`, which vary run to run. */
+export function stableSummary(client: DapClient): string[] {
+  return client.transcriptSummary().map((line) => line.replace(/\b\d+\.\d+ s\b/g, 'T s'));
+}
+
+/** Whether a request with this seq has been answered yet. */
+export function isAnswered(client: DapClient, seq: number): boolean {
+  return client.transcript.some(
+    ({ direction, message }) =>
+      direction === 'received' &&
+      message.type === 'response' &&
+      (message as DebugProtocol.Response).request_seq === seq,
+  );
+}
