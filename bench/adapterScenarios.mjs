@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
-import { DapWire, now, spawnAdapter, startTcpAdapter } from './dapWire.mjs';
+import { DapWire, now, spawnAdapter, startTcpAdapter } from '../scripts/dapWire.mjs';
 import { ms, percentile, ratio, spawnBash, timed } from './measure.mjs';
 
 const REPL_ROUND_TRIPS = 100;

@@ -1,9 +1,12 @@
-// A minimal DAP client for the benchmarks: framing, requests, and waiting for events.
-// (The tests use the fuller, validating client in test/support/dapClient.ts.)
+// A minimal DAP client for scripts: framing, requests, and waiting for events.
+// Used by npm run demo and npm run bench; the tests use the fuller, validating client in
+// test/support/dapClient.ts.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { bin } from './measure.mjs';
+import { fileURLToPath } from 'node:url';
+
+const bin = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
 export class DapWire {
   constructor(input, output) {

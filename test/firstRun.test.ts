@@ -1,0 +1,80 @@
+/**
+ * The first five minutes, as a newcomer lives them: a fresh clone in a temporary directory,
+ * the README's install-and-start commands, then the demo in a second "terminal". What is
+ * cloned is the committed HEAD (in CI, exactly what is being tested).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot, tempDir, waitUntil } from './support/relayHarness.js';
+
+const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+const isCheckout = spawnSync('git', ['rev-parse', '--verify', 'HEAD'], { cwd: repoRoot }).status === 0;
+const cleanups: (() => void)[] = [];
+
+afterAll(() => cleanups.forEach((cleanup) => cleanup()));
+
+describe.skipIf(!isCheckout)('a fresh clone, the README commands, then the demo', () => {
+  it('the README gives the two set-up commands this test runs', () => {
+    expect(readme).toContain('npm ci && npm start');
+    expect(readme).toContain('npm ci && npm test');
+    expect(readme).toContain('npm run demo');
+  });
+
+  it('npm ci, npm start, npm run demo: a whole session ending with exit code 130', async () => {
+    const home = tempDir('relay-dap-clone-');
+    cleanups.push(() => fs.rmSync(home, { recursive: true, force: true }));
+    const clone = path.join(home, 'relay-dap');
+    const cloned = spawnSync('git', ['clone', '--quiet', repoRoot, clone], { encoding: 'utf8' });
+    expect(cloned.status, cloned.stderr).toBe(0);
+
+    const install = spawnSync('npm', ['ci'], { cwd: clone, encoding: 'utf8', timeout: 240_000 });
+    expect(install.status, `${install.stdout}\n${install.stderr}`).toBe(0);
+    expect(fs.existsSync(path.join(clone, 'dist', 'cli', 'main.js'))).toBe(true);
+
+    // `npm start` on a free port, so that a developer's own adapter on 4711 is not disturbed.
+    const start = spawn('npm', ['start', '--', '--port', '0'], { cwd: clone, detached: true });
+    cleanups.push(() => {
+      try {
+        process.kill(-start.pid!, 'SIGTERM');
+      } catch {
+        // Already stopped.
+      }
+    });
+    let startOutput = '';
+    start.stdout.on('data', (chunk: Buffer) => (startOutput += chunk.toString()));
+    start.stderr.on('data', (chunk: Buffer) => (startOutput += chunk.toString()));
+    await waitUntil(() => /ready on [\d.]+:\d+/.test(startOutput), 'npm start to be ready', 120_000);
+    expect(startOutput).toMatch(/VS Code/);
+    expect(startOutput).toMatch(/nvim-dap/);
+    const port = /ready on [\d.]+:(\d+)/.exec(startOutput)![1]!;
+
+    const demo = spawnSync('npm', ['run', '--silent', 'demo', '--', '--port', port], {
+      cwd: clone,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    const transcript = demo.stdout;
+    expect(demo.status, `${transcript}\n${demo.stderr}`).toBe(0);
+    expect(transcript).not.toMatch(/using one of its own/);
+    for (const moment of [
+      /stopped \(entry\)/,
+      /console: !uname -a/,
+      /→ exit 0/,
+      /stopped \(breakpoint\)/,
+      /stopped \(exception\): Test failed with exit code 3/,
+      /stopped \(restart\)/,
+      /tests pass/,
+      /exited with code 130, then terminated/,
+    ]) {
+      expect(transcript).toMatch(moment);
+    }
+
+    // Ctrl-C in the first terminal: the adapter ends its sessions and stops. (npm's own exit
+    // status after a signal varies between npm versions, so the adapter's word is checked.)
+    process.kill(-start.pid!, 'SIGTERM');
+    await new Promise((resolve) => start.once('exit', resolve));
+    expect(startOutput).toMatch(/stopping: ending \d+ session/);
+  }, 420_000);
+});
