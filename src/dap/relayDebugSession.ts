@@ -124,6 +124,8 @@ export class RelayDebugSession extends LoggingDebugSession {
   >();
   private readonly progressByStep = new Map<number, string>();
   private breakpoints: Breakpoints | undefined;
+  /** The job, once read from the launch arguments (before the relay is even connected). */
+  private loaded: JobDefinition | undefined;
   /** Breakpoints asked for before the job was loaded: answered unverified, verified by events later. */
   private early: {
     lines?: { source: DebugProtocol.Source; specs: BreakpointSpec[]; ids: number[] };
@@ -463,6 +465,7 @@ export class RelayDebugSession extends LoggingDebugSession {
         this.active?.runner.expressionContext() ?? { env: {}, matrix: {}, steps: {}, jobStatus: 'success' },
       (text) => output.console(text),
     );
+    this.loaded = job;
     this.applyEarlyBreakpoints(job);
     // configurationDone, or the session ending first (finish() resolves `configuration` too).
     await this.configuration.promise;
@@ -588,7 +591,7 @@ export class RelayDebugSession extends LoggingDebugSession {
       request.arguments.lines?.map((line) => ({ line })) ??
       []
     ).map((bp) => ({ ...bp, line: this.convertClientLineToDebugger(bp.line) }));
-    const job = this.active?.runner.job ?? this.loadedJob();
+    const job = this.loaded;
     let states: BreakpointState[];
     if (!job || !this.breakpoints) {
       const ids = specs.map(() => this.earlyIds++);
@@ -657,10 +660,6 @@ export class RelayDebugSession extends LoggingDebugSession {
         body: { reason: 'changed', breakpoint: this.toBreakpoint({ ...state, id }, source) },
       });
     }
-  }
-
-  private loadedJob(): JobDefinition | undefined {
-    return this.active?.runner.job;
   }
 
   private toBreakpoint(
