@@ -119,7 +119,8 @@ async function commandTextOf(args: ParsedArgs, io: Console): Promise<string | Bu
 
 const serve: RelayCommandSpec = {
   name: 'serve',
-  synopsis: 'relay-dap serve [--relay-dir DIR] [--workdir DIR] [--grace S] [--poll MS] [--log-commands]',
+  synopsis:
+    'relay-dap serve [--relay-dir DIR] [--workdir DIR] [--grace S] [--poll MS] [--lease-timeout S] [--log-commands]',
   summary: 'run relayed commands here (in the container, on the node)',
   details: `Serves the relay directory: runs each command queued in DIR/cmd/ with bash, one at a time
 in id order, in its own process group, and writes its live log and exit code to DIR/result/.
@@ -138,12 +139,19 @@ whose changes may come from another machine; the first log line says which.`,
     },
     POLL,
     {
+      name: 'lease-timeout',
+      value: 'S',
+      description:
+        'cancel a command whose client holds a lease and stopped refreshing it for S seconds (default 10)',
+    },
+    {
       name: 'log-commands',
       description: 'print command texts in the log (default: ids only; texts may hold secrets)',
     },
   ],
   async run(args, io) {
     const grace = optionNumber(args, 'grace', 'seconds');
+    const leaseTimeout = optionNumber(args, 'lease-timeout', 'seconds');
     const pollMs = optionNumber(args, 'poll', 'milliseconds');
     const workdir = optionString(args, 'workdir');
     // Handlers first: a signal that arrives while the server claims the directory must still
@@ -162,6 +170,7 @@ whose changes may come from another machine; the first log line says which.`,
         ...(workdir !== undefined ? { workdir } : {}),
         ...(grace !== undefined ? { graceMs: grace * 1000 } : {}),
         ...(pollMs !== undefined ? { pollMs } : {}),
+        ...(leaseTimeout !== undefined ? { leaseStaleMs: leaseTimeout * 1000 } : {}),
         logCommands: optionFlag(args, 'log-commands'),
         log: (line) => io.error(`${new Date().toISOString()} ${line}`),
       });

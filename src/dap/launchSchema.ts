@@ -91,6 +91,12 @@ export const launchSchema = {
       description: 'Seconds for the whole job; then it is cancelled (exit code 130).',
     },
     connectTimeout: connectTimeout,
+    lease: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Hold a lease on each relayed command: if this adapter dies (the editor crashed), the relay server cancels the command once the lease goes stale (relay-dap serve --lease-timeout).',
+    },
     trace: trace,
   },
   // Clients send their whole configuration (type, request, name, …): unknown keys are ignored.

@@ -484,6 +484,7 @@ export class RelayDebugSession extends LoggingDebugSession {
       env: args.env ?? {},
       stopOnEntry: args.stopOnEntry ?? true,
       noDebug: args.noDebug ?? false,
+      lease: args.lease ?? false,
       ...(timeout !== undefined ? { timeoutSeconds: timeout } : {}),
       output: (chunk, origin) => this.writeOutput(chunk, origin),
       pausePolicy: this.breakpoints,

@@ -90,6 +90,8 @@ export interface JobRunnerOptions {
   noDebug: boolean;
   /** Seconds for the whole job, then it is cancelled. */
   timeoutSeconds?: number;
+  /** Hold a relay lease on each command, so that the server cancels it if this process dies. */
+  lease?: boolean;
   output: OutputSink;
   pausePolicy?: PausePolicy;
   preparer?: StepPreparer;
@@ -428,7 +430,10 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
       const command =
         'follow' in what
           ? this.options.relay.follow(what.follow)
-          : this.options.relay.submit(what.text, { signal: controller.signal });
+          : this.options.relay.submit(what.text, {
+              signal: controller.signal,
+              lease: this.options.lease ?? false,
+            });
       if ('follow' in what)
         controller.signal.addEventListener('abort', () => command.cancel(), { once: true });
       const tail = await this.pipeOutput(command, { kind: 'step', index });
@@ -499,7 +504,10 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
         ...((this.options.cwd ?? this.job.cwd) ? { cwd: this.options.cwd ?? this.job.cwd } : {}),
         env: this.env,
       };
-      const command = this.options.relay.submit(withContext(text, context), { signal: controller.signal });
+      const command = this.options.relay.submit(withContext(text, context), {
+        signal: controller.signal,
+        lease: this.options.lease ?? false,
+      });
       await this.pipeOutput(command, { kind: 'console', id: this.nextConsoleId++ });
       const outcome = await command.exit;
       return { exitCode: outcome.exitCode, cancelled: outcome.cancelled };

@@ -2,23 +2,15 @@
 // process, against real relay directories and real `relay-dap serve` servers.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { partAId, queueCommandFile, repoRoot, waitUntil, type Finished } from '../support/relayHarness.js';
 import {
-  killMarked,
-  partAId,
-  processesWithMarker,
-  queueCommandFile,
-  readIf,
-  relayDap,
-  repoRoot,
-  startServer,
-  tempRelayDir,
-  uniqueMarker,
-  waitUntil,
-  type Finished,
-  type ServerProcess,
-  type Spawned,
-} from '../support/relayHarness.js';
+  commandStarted,
+  expectOneLine,
+  runningId,
+  useRelayTestContext,
+  type RelayTestContext,
+} from '../support/relayTestContext.js';
 
 const VERSION = (
   JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }
@@ -34,59 +26,13 @@ const SUBCOMMAND_OPTIONS: Record<string, string[]> = {
   handshake: ['--relay-dir', '--timeout', '--poll'],
 };
 
-interface Ctx {
-  marker: string;
-  env: NodeJS.ProcessEnv;
-  servers: ServerProcess[];
-  spawned: Spawned[];
-  cleanups: Array<() => void>;
-}
-
-let ctx: Ctx;
-
+const context = useRelayTestContext();
+const { relayDirs, serve, launch } = context;
+let ctx: RelayTestContext;
 beforeEach(() => {
-  const marker = uniqueMarker();
-  ctx = { marker, env: { [marker]: '1', RELAY_DIR: undefined }, servers: [], spawned: [], cleanups: [] };
+  ctx = context.ctx();
 });
 
-afterEach(async () => {
-  for (const server of ctx.servers) await server.stop(10_000);
-  for (const s of ctx.spawned) {
-    if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
-  }
-  let survivors: number[] = [];
-  try {
-    await waitUntil(
-      () => (survivors = processesWithMarker(ctx.marker)).length === 0,
-      'marked processes to end',
-      15_000,
-    );
-  } catch {
-    killMarked(ctx.marker);
-  }
-  for (const cleanup of ctx.cleanups.reverse()) cleanup();
-  expect(survivors, 'processes that outlived the test').toEqual([]);
-});
-
-function relayDirs(): { root: string; relayDir: string; workdir: string } {
-  const dirs = tempRelayDir();
-  ctx.cleanups.push(dirs.cleanup);
-  return dirs;
-}
-
-async function serve(relayDir: string, workdir: string): Promise<ServerProcess> {
-  const server = await startServer(relayDir, ['--workdir', workdir], { env: ctx.env });
-  ctx.servers.push(server);
-  return server;
-}
-
-function launch(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Spawned {
-  const spawned = relayDap(args, { ...options, env: { ...ctx.env, ...options.env } });
-  ctx.spawned.push(spawned);
-  return spawned;
-}
-
-/** Run to the end; SIGKILL it (and fail) if it takes longer than `ms`. */
 async function cli(
   args: readonly string[],
   options: { env?: NodeJS.ProcessEnv; cwd?: string; ms?: number } = {},
@@ -106,31 +52,6 @@ async function cli(
     );
   }
   return { ...result, out: result.stdout.toString() };
-}
-
-function expectOneLine(stderr: string): string {
-  const lines = stderr.trimEnd().split('\n');
-  expect(lines, `stderr should be one line: ${JSON.stringify(stderr)}`).toHaveLength(1);
-  return lines[0]!;
-}
-
-function runningId(relayDir: string): string | undefined {
-  const text = readIf(path.join(relayDir, 'running'))?.trim();
-  return text ? text.slice(0, text.lastIndexOf(':')) : undefined;
-}
-
-/**
- * Wait until `client` has printed `text` and `running` names a command, and return its id.
- * The command's first output may come before `running` is written (the server publishes it
- * right after the spawn, and a loaded machine may run bash first).
- */
-async function commandStarted(relayDir: string, client: Spawned, text: string): Promise<string> {
-  let id: string | undefined;
-  await waitUntil(
-    () => client.stdout().toString().includes(text) && (id = runningId(relayDir)) !== undefined,
-    `the command to print ${JSON.stringify(text)} and be named by running`,
-  );
-  return id!;
 }
 
 describe('help and version', () => {

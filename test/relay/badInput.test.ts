@@ -7,108 +7,32 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  killMarked,
   partAId,
-  processesWithMarker,
   queueCommandFile,
   readIf,
-  relayDap,
   relayDapBin,
   start,
-  startServer,
-  tempDir,
-  tempRelayDir,
-  uniqueMarker,
   waitUntil,
   type Finished,
-  type ServerProcess,
   type Spawned,
 } from '../support/relayHarness.js';
+import {
+  commandStarted,
+  expectOneLine,
+  finish,
+  runningId,
+  useRelayTestContext,
+  type RelayTestContext,
+} from '../support/relayTestContext.js';
 
-interface Ctx {
-  marker: string;
-  /** In the environment of every process we start (server, clients, and so every command). */
-  env: NodeJS.ProcessEnv;
-  servers: ServerProcess[];
-  spawned: Spawned[];
-  cleanups: Array<() => void>;
-}
-
-let ctx: Ctx;
-
+const context = useRelayTestContext();
+const { relayDirs, scratchDir, serve, launch } = context;
+let ctx: RelayTestContext;
 beforeEach(() => {
-  const marker = uniqueMarker();
-  ctx = { marker, env: { [marker]: '1', RELAY_DIR: undefined }, servers: [], spawned: [], cleanups: [] };
+  ctx = context.ctx();
 });
-
-afterEach(async () => {
-  for (const server of ctx.servers) await server.stop(10_000);
-  for (const s of ctx.spawned) {
-    if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
-  }
-  let survivors: number[] = [];
-  try {
-    await waitUntil(
-      () => (survivors = processesWithMarker(ctx.marker)).length === 0,
-      'marked processes to end',
-      15_000,
-    );
-  } catch {
-    killMarked(ctx.marker);
-  }
-  for (const cleanup of ctx.cleanups.reverse()) cleanup();
-  expect(survivors, 'processes that outlived the test').toEqual([]);
-});
-
-// ---------------------------------------------------------------------------------------
-// Helpers
-
-function relayDirs(): { root: string; relayDir: string; workdir: string } {
-  const dirs = tempRelayDir();
-  ctx.cleanups.push(dirs.cleanup);
-  return dirs;
-}
-
-function scratchDir(): string {
-  const dir = tempDir('relay-scratch-');
-  ctx.cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function serve(
-  relayDir: string,
-  workdir: string,
-  args: readonly string[] = [],
-): Promise<ServerProcess> {
-  const server = await startServer(relayDir, ['--workdir', workdir, ...args], { env: ctx.env });
-  ctx.servers.push(server);
-  return server;
-}
-
-function launch(args: readonly string[], options: { input?: string | Buffer } = {}): Spawned {
-  const spawned = relayDap(args, { env: ctx.env, ...options });
-  ctx.spawned.push(spawned);
-  return spawned;
-}
-
-/** Wait for a process to end; SIGKILL it (and fail) if it takes longer than `ms`. */
-async function finish(spawned: Spawned, ms = 30_000, what = 'process'): Promise<Finished> {
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    spawned.child.kill('SIGKILL');
-  }, ms);
-  const result = await spawned.finished;
-  clearTimeout(timer);
-  if (timedOut) {
-    throw new Error(
-      `${what} did not end within ${ms} ms; stdout ${JSON.stringify(result.stdout.toString())}, stderr ${JSON.stringify(result.stderr)}`,
-    );
-  }
-  return result;
-}
 
 function run(relayDir: string, words: readonly string[], extra: readonly string[] = []): Promise<Finished> {
   return finish(
@@ -165,32 +89,6 @@ function expectPrivate(relayDir: string): void {
     .filter((e) => e.kind === 'other' || e.mode !== (e.kind === 'dir' ? 0o700 : 0o600))
     .map((e) => `${path.relative(relayDir, e.file) || '.'} (${e.kind}, ${octal(e.mode)})`);
   expect(wrong, 'relay entries that are not private (files 0600, directories 0700)').toEqual([]);
-}
-
-function expectOneLine(stderr: string): string {
-  const lines = stderr.trimEnd().split('\n');
-  expect(lines, `stderr should be one line: ${JSON.stringify(stderr)}`).toHaveLength(1);
-  return lines[0]!;
-}
-
-function runningId(relayDir: string): string | undefined {
-  const text = readIf(path.join(relayDir, 'running'))?.trim();
-  if (!text) return undefined;
-  return text.slice(0, text.lastIndexOf(':'));
-}
-
-/**
- * Wait until `client` has printed `text` and `running` names a command, and return its id.
- * The command's first output may come before `running` is written (the server publishes it
- * right after the spawn, and a loaded machine may run bash first).
- */
-async function commandStarted(relayDir: string, client: Spawned, text: string): Promise<string> {
-  let id: string | undefined;
-  await waitUntil(
-    () => client.stdout().toString().includes(text) && (id = runningId(relayDir)) !== undefined,
-    `the command to print ${JSON.stringify(text)} and be named by running`,
-  );
-  return id!;
 }
 
 function queuedIds(relayDir: string): string[] {

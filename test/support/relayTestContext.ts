@@ -1,0 +1,136 @@
+/**
+ * A per-test context for tests that start relay servers and clients as real processes: a
+ * unique marker in the environment of everything started (so every command it runs can be
+ * found), servers and clients stopped after each test, temporary directories removed, and
+ * the test failed if a marked process outlived it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, expect } from 'vitest';
+import {
+  killMarked,
+  processesWithMarker,
+  readIf,
+  relayDap,
+  startServer,
+  tempDir,
+  tempRelayDir,
+  uniqueMarker,
+  waitUntil,
+  type Finished,
+  type ServerProcess,
+  type Spawned,
+} from './relayHarness.js';
+
+export interface RelayTestContext {
+  marker: string;
+  /** In the environment of every process started (servers, clients, and so every command). */
+  env: NodeJS.ProcessEnv;
+  servers: ServerProcess[];
+  spawned: Spawned[];
+  cleanups: Array<() => void>;
+}
+
+/** Call at the top level of a test file: registers the hooks and returns the helpers. */
+export function useRelayTestContext() {
+  let ctx!: RelayTestContext;
+
+  beforeEach(() => {
+    const marker = uniqueMarker();
+    ctx = { marker, env: { [marker]: '1', RELAY_DIR: undefined }, servers: [], spawned: [], cleanups: [] };
+  });
+
+  afterEach(async () => {
+    for (const server of ctx.servers) await server.stop(10_000);
+    for (const s of ctx.spawned) {
+      if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
+    }
+    let survivors: number[] = [];
+    try {
+      await waitUntil(
+        () => (survivors = processesWithMarker(ctx.marker)).length === 0,
+        'marked processes to end',
+        15_000,
+      );
+    } catch {
+      killMarked(ctx.marker);
+    }
+    for (const cleanup of ctx.cleanups.reverse()) cleanup();
+    expect(survivors, 'processes that outlived the test').toEqual([]);
+  });
+
+  function relayDirs(): { root: string; relayDir: string; workdir: string } {
+    const dirs = tempRelayDir();
+    ctx.cleanups.push(dirs.cleanup);
+    return dirs;
+  }
+
+  function scratchDir(): string {
+    const dir = tempDir('relay-scratch-');
+    ctx.cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  }
+
+  async function serve(
+    relayDir: string,
+    workdir: string,
+    args: readonly string[] = [],
+  ): Promise<ServerProcess> {
+    const server = await startServer(relayDir, ['--workdir', workdir, ...args], { env: ctx.env });
+    ctx.servers.push(server);
+    return server;
+  }
+
+  function launch(
+    args: readonly string[],
+    options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string | Buffer } = {},
+  ): Spawned {
+    const spawned = relayDap(args, { ...options, env: { ...ctx.env, ...options.env } });
+    ctx.spawned.push(spawned);
+    return spawned;
+  }
+
+  return { ctx: () => ctx, relayDirs, scratchDir, serve, launch };
+}
+
+/** Wait for a process to end; SIGKILL it (and fail) if it takes longer than `ms`. */
+export async function finish(spawned: Spawned, ms = 30_000, what = 'process'): Promise<Finished> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    spawned.child.kill('SIGKILL');
+  }, ms);
+  const result = await spawned.finished;
+  clearTimeout(timer);
+  if (timedOut) {
+    throw new Error(
+      `${what} did not end within ${ms} ms; stdout ${JSON.stringify(result.stdout.toString())}, stderr ${JSON.stringify(result.stderr)}`,
+    );
+  }
+  return result;
+}
+
+export function runningId(relayDir: string): string | undefined {
+  const text = readIf(path.join(relayDir, 'running'))?.trim();
+  return text ? text.slice(0, text.lastIndexOf(':')) : undefined;
+}
+
+/**
+ * Wait until `client` has printed `text` and `running` names a command, and return its id.
+ * The command's first output may come before `running` is written (the server publishes it
+ * right after the spawn, and a loaded machine may run bash first).
+ */
+export async function commandStarted(relayDir: string, client: Spawned, text: string): Promise<string> {
+  let id: string | undefined;
+  await waitUntil(
+    () => client.stdout().toString().includes(text) && (id = runningId(relayDir)) !== undefined,
+    `the command to print ${JSON.stringify(text)} and be named by running`,
+  );
+  return id!;
+}
+
+export function expectOneLine(stderr: string): string {
+  const lines = stderr.trimEnd().split('\n');
+  expect(lines, `stderr should be one line: ${JSON.stringify(stderr)}`).toHaveLength(1);
+  return lines[0]!;
+}
