@@ -128,7 +128,8 @@ export class RelayDebugSession extends LoggingDebugSession {
   private loaded: JobDefinition | undefined;
   /** Breakpoints asked for before the job was loaded: answered unverified, verified by events later. */
   private early: {
-    lines?: { source: DebugProtocol.Source; specs: BreakpointSpec[]; ids: number[] };
+    /** Per source (an editor sends one setBreakpoints per file), by path or reference. */
+    lines?: Map<string, { source: DebugProtocol.Source; specs: BreakpointSpec[]; ids: number[] }>;
     functions?: { specs: DebugProtocol.FunctionBreakpoint[]; ids: number[] };
     filters?: string[];
   } = {};
@@ -596,7 +597,12 @@ export class RelayDebugSession extends LoggingDebugSession {
     let states: BreakpointState[];
     if (!job || !this.breakpoints) {
       const ids = specs.map(() => this.earlyIds++);
-      this.early.lines = { source, specs, ids };
+      this.early.lines ??= new Map();
+      this.early.lines.set(source.path ?? `reference:${source.sourceReference ?? source.name ?? ''}`, {
+        source,
+        specs,
+        ids,
+      });
       states = specs.map((spec, i) => ({
         id: ids[i]!,
         verified: false,
@@ -608,7 +614,7 @@ export class RelayDebugSession extends LoggingDebugSession {
         id: this.earlyIds++,
         verified: false,
         line: spec.line,
-        message: `not in the job's source (${job.sourcePath ?? 'its listing'})`,
+        message: this.notInJob(job),
       }));
     } else {
       states = this.breakpoints.setLineBreakpoints(specs);
@@ -634,16 +640,29 @@ export class RelayDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
+  private notInJob(job: JobDefinition): string {
+    return `not in the job's source (${job.sourcePath ?? 'its listing'})`;
+  }
+
   /** Breakpoints set before launch: verify them against the job now and tell the client. */
   private applyEarlyBreakpoints(job: JobDefinition): void {
     const breakpoints = this.breakpoints!;
     if (this.early.filters) breakpoints.setExceptionFilters(this.early.filters);
     const changed: { state: BreakpointState; id: number; source?: DebugProtocol.Source }[] = [];
-    const lines = this.early.lines;
-    if (lines && this.isJobSource(lines.source, job)) {
-      breakpoints
-        .setLineBreakpoints(lines.specs)
-        .forEach((state, i) => changed.push({ state, id: lines.ids[i]!, source: lines.source }));
+    for (const lines of this.early.lines?.values() ?? []) {
+      if (this.isJobSource(lines.source, job)) {
+        breakpoints
+          .setLineBreakpoints(lines.specs)
+          .forEach((state, i) => changed.push({ state, id: lines.ids[i]!, source: lines.source }));
+      } else {
+        lines.specs.forEach((spec, i) =>
+          changed.push({
+            state: { id: lines.ids[i]!, verified: false, line: spec.line, message: this.notInJob(job) },
+            id: lines.ids[i]!,
+            source: lines.source,
+          }),
+        );
+      }
     }
     const functions = this.early.functions;
     if (functions) {

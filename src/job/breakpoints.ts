@@ -164,8 +164,12 @@ export class Breakpoints implements PausePolicy {
 
   afterStep(result: StepResult): PauseRequest | undefined {
     const step = this.job.steps[result.index]!;
-    if (result.outcome === 'cancelled' && this.filters.has('cancelled')) {
-      return { reason: 'exception', description: `${step.name} was cancelled` };
+    // A step that ran out of time was cancelled by its timeout (its outcome stays a failure, 124).
+    if ((result.outcome === 'cancelled' || result.timedOut) && this.filters.has('cancelled')) {
+      return {
+        reason: 'exception',
+        description: `${step.name} ${result.timedOut ? 'timed out' : 'was cancelled'}`,
+      };
     }
     if (result.outcome === 'failure' && blocks(result) && this.filters.has('failed')) {
       const what = result.timedOut ? 'timed out' : `failed with exit code ${result.exitCode ?? '?'}`;

@@ -67,6 +67,8 @@ export interface StepPreparer {
   expressionContext?(runner: JobRunner): ExpressionContext;
   /** Called once when the job ends, to remove what the job left on the far side. */
   cleanup?(runner: JobRunner): Promise<void>;
+  /** The job went back to step `index` (goto, restart): forget what steps from there on left. */
+  rewind?(index: number): void;
   /** `skip` with a reason, the text to run, or (attach) the id of a command already running to follow. */
   prepare(
     step: JobStep,
@@ -139,6 +141,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   private nextConsoleId = 1;
   private runningStep: number | undefined;
   private pausedAfter: number | undefined;
+  /** Cancelled by the job's timeout in a workflow: finishing the always()/cancelled() steps. */
+  private winding = false;
   /** A stop asked for by goto/restart, taken before the step it repositioned to. */
   private pendingStop: PauseRequest | undefined;
 
@@ -177,6 +181,11 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     return performance.now() - this.startedAt;
   }
 
+  /** The job's own directory: a job file's `cwd`, relative to the launch's. */
+  get jobDirectory(): string | undefined {
+    return stepDirectory(this.options.cwd, this.job.cwd);
+  }
+
   get cancelled(): boolean {
     return this.cancelReason !== undefined;
   }
@@ -187,7 +196,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
 
   /** Where and with what a step runs. */
   contextFor(step: JobStep): { cwd?: string; env: Record<string, string> } {
-    const cwd = stepDirectory(this.options.cwd ?? this.job.cwd, step.cwd);
+    const cwd = stepDirectory(this.jobDirectory, step.cwd);
     return { ...(cwd !== undefined ? { cwd } : {}), env: { ...this.env, ...step.env } };
   }
 
@@ -196,7 +205,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     if (this.endedPromise) return this.endedPromise;
     if (this.options.timeoutSeconds !== undefined) {
       this.jobTimer = setTimeout(
-        () => void this.cancel(`the job timed out after ${this.options.timeoutSeconds} s`),
+        () => this.windDown(`the job timed out after ${this.options.timeoutSeconds} s`),
         this.options.timeoutSeconds * 1000,
       );
     }
@@ -242,7 +251,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
    */
   cancel(reason: string): Promise<number> {
     if (this.stateValue === 'ended') return this.endedPromise ?? Promise.resolve(EXIT_CANCELLED);
-    if (this.cancelReason === undefined) {
+    if (this.cancelReason === undefined || this.winding) {
+      this.winding = false;
       this.cancelReason = reason;
       this.emit('message', `cancelling: ${reason}`);
     }
@@ -250,6 +260,23 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     this.stepAbort?.abort();
     this.consoleAborts.forEach((controller) => controller.abort());
     return this.start();
+  }
+
+  /**
+   * The job's own timeout in a workflow, as the hosted runner handles it: the running step is
+   * cancelled, and the steps left run only if their `if:` asks for it (always(), cancelled()),
+   * without pausing. Anywhere else, and for a second cancel, the job ends at once.
+   */
+  private windDown(reason: string): void {
+    if (!(this.options.preparer?.runsAfterFailure ?? false) || this.cancelReason !== undefined) {
+      void this.cancel(reason);
+      return;
+    }
+    this.cancelReason = reason;
+    this.winding = true;
+    this.emit('message', `cancelling: ${reason}; steps with always() or cancelled() still run`);
+    this.stepAbort?.abort();
+    this.gate.resume({ kind: 'continue' });
   }
 
   setEnv(name: string, value: string): void {
@@ -287,13 +314,17 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     const preparer = this.options.preparer ?? plainStepPreparer;
     let first = true;
     this.stateValue = 'running';
-    while (this.positionValue < steps.length && !this.cancelled) {
+    while (this.positionValue < steps.length && (!this.cancelled || this.winding)) {
       const index = this.positionValue;
-      const before = this.pauseBefore(index, first);
+      const before = this.winding ? undefined : this.pauseBefore(index, first);
       first = false;
       if (before && !(await this.pauseAndFollow(before, index))) continue;
-      if (this.cancelled) break;
+      if (this.cancelled && !this.winding) break;
       const result = await this.runStep(index);
+      if (this.winding) {
+        this.positionValue++;
+        continue;
+      }
       if (this.cancelled) break;
       const after = this.options.noDebug ? undefined : this.options.pausePolicy?.afterStep?.(result, this);
       if (after) {
@@ -324,6 +355,9 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     if (action.kind === 'cancel') return false;
     if (action.kind === 'goto') {
       this.positionValue = action.stepIndex;
+      // Going back re-runs steps: what they (and those after them) did no longer counts.
+      for (let i = action.stepIndex; i < this.results.length; i++) this.results[i] = undefined;
+      this.options.preparer?.rewind?.(action.stepIndex);
       this.pendingStop = {
         reason: action.reason,
         description:
@@ -439,6 +473,12 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
       const tail = await this.pipeOutput(command, { kind: 'step', index });
       const outcome = await command.exit;
       const durationMs = performance.now() - began;
+      if (outcome.resultTakenByOwner) {
+        this.emit(
+          'message',
+          `command ${command.id} ended, but the client that started it read its exit code first (and deleted it): reported as ${outcome.exitCode}`,
+        );
+      }
       if (timedOut) {
         return {
           index,
@@ -501,7 +541,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     if (this.cancelled) controller.abort();
     try {
       const context = {
-        ...((this.options.cwd ?? this.job.cwd) ? { cwd: this.options.cwd ?? this.job.cwd } : {}),
+        ...(this.jobDirectory !== undefined ? { cwd: this.jobDirectory } : {}),
         env: this.env,
       };
       const command = this.options.relay.submit(withContext(text, context), {

@@ -25,8 +25,8 @@ import { shellQuote } from '../shell/shellQuote.js';
 
 /** Why a step could not be prepared: an expression, with its file and line. */
 export class WorkflowStepError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'WorkflowStepError';
   }
 }
@@ -131,6 +131,12 @@ export class WorkflowSteps implements StepPreparer {
     this.contexts[key] = { outcome: result.outcome, conclusion, outputs };
   }
 
+  rewind(index: number): void {
+    for (const step of this.job.steps) {
+      if (step.index >= index) delete this.contexts[step.id ?? `__step${step.index}`];
+    }
+  }
+
   async cleanup(runner: JobRunner): Promise<void> {
     if (this.tempDirectory === undefined) return;
     await runner.captureCommand(`rm -rf -- ${shellQuote(this.tempDirectory)}`);
@@ -184,15 +190,23 @@ export class WorkflowSteps implements StepPreparer {
     };
   }
 
+  /** The line of the step that holds `expression` (where `${{ }}` wrote it), else the step's first. */
+  private lineOf(step: JobStep, expression: string): number {
+    const lines = this.job.sourceText.split('\n');
+    for (let line = step.location.line; line <= step.location.endLine; line++) {
+      if (lines[line - 1]?.includes(expression.trim())) return line;
+    }
+    return step.location.line;
+  }
+
   /** Runs an expression evaluation, turning an error into one that names the file and line. */
   private evaluate<T>(step: JobStep, text: string, run: (text: string) => T): T {
     try {
       return run(text);
     } catch (error) {
       if (error instanceof ExpressionError) {
-        throw new WorkflowStepError(
-          withLine(error, error.line ?? step.location.line, this.job.sourcePath).message,
-        );
+        const line = error.line ?? this.lineOf(step, error.expression);
+        throw new WorkflowStepError(withLine(error, line, this.job.sourcePath).message, { cause: error });
       }
       throw error;
     }

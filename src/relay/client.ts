@@ -64,6 +64,11 @@ export interface CommandOutcome {
   cancelled: boolean;
   /** The server's `result/<id>.json`, when it wrote one (our servers do; Part-A servers do not). */
   record?: ResultRecord;
+  /**
+   * Following another client's command: that client took (and deleted) the result before this
+   * one could read it, so the exit code is unknown (reported as 125).
+   */
+  resultTakenByOwner?: true;
 }
 
 export interface RelayCommand {
@@ -241,7 +246,12 @@ class PendingCommand implements RelayCommand {
     this.done = true;
     await this.follower.open();
     this.client.forget(this.id);
-    this.settle.resolve({ id: this.id, exitCode: EXIT_RELAY_LOST, cancelled: false });
+    this.settle.resolve({
+      id: this.id,
+      exitCode: EXIT_RELAY_LOST,
+      cancelled: false,
+      resultTakenByOwner: true,
+    });
     void this.follower.end();
   }
 

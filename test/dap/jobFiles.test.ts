@@ -1,0 +1,299 @@
+// Plain job files (`program` pointing at a YAML file of steps) run end to end through the adapter
+// (a real process over stdio) and its embedded relay (real bash): frames point into the file at
+// the steps' own lines and name the file as their source; the job's and steps' cwd, env,
+// continue-on-error and timeout behave as the job file format documents (src/workflow/jobFile.ts).
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createAdapterContext,
+  errorId,
+  launchAndConfigure,
+  outputByCategory,
+  type AdapterContext,
+} from '../support/adapterHarness.js';
+import type { DapClient } from '../support/dapClient.js';
+import { dapSchemaStatus } from '../support/dapSchema.js';
+import {
+  consoleLines,
+  continueJob,
+  ERR,
+  finish,
+  frameNames,
+  frames,
+  jobFixture,
+  launchWithFilters,
+  lineOf,
+  runToEnd,
+  stepResults,
+  stoppedAt,
+  stopReasons,
+  writeFile,
+} from '../support/jobSession.js';
+import { processesWithMarker } from '../support/relayHarness.js';
+
+const schemaNote = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
+
+let ctx: AdapterContext;
+beforeEach(() => {
+  ctx = createAdapterContext();
+});
+afterEach(async () => {
+  await ctx.cleanup();
+});
+
+async function next(client: DapClient): Promise<void> {
+  const response = await client.request('next', { threadId: 1 });
+  expect(response.success, response.message).toBe(true);
+  await stoppedAt(client, 'step');
+}
+
+describe.skipIf(!dapSchemaStatus.available)(`job files end to end${schemaNote}`, () => {
+  it('build.yml: every frame points into the file at its step’s first line, with the file as its source; `source` serves the file', async () => {
+    const program = jobFixture('build.yml');
+    const text = fs.readFileSync(program, 'utf8');
+    const fileLines = text.split('\n');
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { program, cwd: ctx.workdir });
+    await stoppedAt(client, 'entry');
+    expect((await client.request('threads')).body.threads).toEqual([{ id: 1, name: 'job: Build and test' }]);
+
+    const configure = lineOf(program, '- name: Configure');
+    const second = lineOf(program, '- run: |');
+    const allowed = lineOf(program, '- name: Allowed to fail');
+    const last = lineOf(program, '- name: Last step');
+    const source = { name: 'build.yml', path: program };
+
+    const entry = await frames(client);
+    expect(entry).toEqual([
+      { id: 1, name: 'next: Configure', source, line: configure, column: 1, presentationHint: 'normal' },
+    ]);
+
+    await next(client);
+    await next(client);
+    await next(client);
+    const paused = await frames(client);
+    expect(frameNames(paused)).toEqual([
+      'next: Last step',
+      '✗ Allowed to fail: failed (continue-on-error), exit 1, T s',
+      // A step without a name is named after the first line of its script.
+      '✓ Run echo "$GREETING from the second step": exit 0, T s',
+      '✓ Configure: exit 0, T s',
+    ]);
+    expect(paused.map((f) => f.line)).toEqual([last, allowed, second, configure]);
+    for (const frame of paused) expect(frame.source).toEqual(source);
+    // The lines are the file's own: the frame's line shows the step's first line in the editor.
+    expect(paused.map((f) => fileLines[f.line - 1]!.trim())).toEqual([
+      '- name: Last step',
+      '- name: Allowed to fail',
+      '- run: |',
+      '- name: Configure',
+    ]);
+
+    // A client may ask for the source by its path: it is the file, byte for byte.
+    const served = await client.request('source', { source, sourceReference: 0 });
+    expect(served.success).toBe(true);
+    expect(served.body).toEqual({ content: text, mimeType: 'text/yaml' });
+
+    await continueJob(client);
+    await runToEnd(client, 0);
+    expect(stepResults(client)).toEqual([
+      '✓ Configure: exit 0, T s',
+      '✓ Run echo "$GREETING from the second step": exit 0, T s',
+      '✗ Allowed to fail: failed (continue-on-error), exit 1, T s',
+      '✓ Last step: exit 0, T s',
+    ]);
+    // Job env (LEVEL: 3 written as a number arrives as "3"); the second step's `test` passed;
+    // the last step's absolute cwd.
+    expect(outputByCategory(client).stdout).toBe('configuring with LEVEL=3\nhello from the second step\n/\n');
+    // A tolerated failure does not pause (the `failed` filter is for failures that fail the job).
+    expect(stopReasons(client)).toEqual(['entry', 'step', 'step', 'step']);
+    await finish(ctx, adapter);
+  });
+
+  it('the job’s cwd is relative to the launch cwd, a step’s cwd relative to the job’s, an absolute one as given; `!CMD` runs in the job’s', async () => {
+    fs.mkdirSync(path.join(ctx.workdir, 'build', 'sub'), { recursive: true });
+    const program = writeFile(
+      ctx.workdir,
+      'cwd-job.yml',
+      [
+        'name: Directories',
+        'cwd: build',
+        'steps:',
+        '  - name: In the job directory',
+        '    run: echo "job=$PWD"',
+        '  - name: In a subdirectory',
+        '    cwd: sub',
+        '    run: echo "step=$PWD"',
+        '  - name: Absolute',
+        '    cwd: /',
+        '    run: echo "absolute=$PWD"',
+        '',
+      ].join('\n'),
+    );
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    // No failure pause: a step whose directory is wrong fails, and the job ends at once.
+    await launchWithFilters(client, { program, cwd: ctx.workdir }, []);
+    await stoppedAt(client, 'entry');
+    const console = await client.request('evaluate', { expression: '!echo "console=$PWD"', context: 'repl' });
+    expect(console.body.result).toBe('exit 0');
+    await continueJob(client);
+    // A missing directory would fail a step (`cd` fails): the job must succeed.
+    await runToEnd(client, 0);
+    const build = path.join(ctx.workdir, 'build');
+    expect(outputByCategory(client).stdout).toBe(
+      `console=${build}\njob=${build}\nstep=${path.join(build, 'sub')}\nabsolute=/\n`,
+    );
+    await finish(ctx, adapter);
+  });
+
+  it('env: the job’s env over the launch’s, a step’s over the job’s; `${{ }}` in a job file is plain text', async () => {
+    const program = writeFile(
+      ctx.workdir,
+      'env-job.yml',
+      [
+        'name: Environment',
+        'env:',
+        '  WHO: job',
+        '  WHERE: job-file',
+        "  RAW: '${{ env.WHO }}'",
+        'steps:',
+        '  - name: Job env',
+        '    run: echo "WHO=$WHO WHERE=$WHERE FROM_LAUNCH=$FROM_LAUNCH RAW=$RAW"',
+        '  - name: Step env',
+        '    env:',
+        '      WHO: step',
+        '    run: echo "WHO=$WHO WHERE=$WHERE"',
+        '  - name: Step env is only for its step',
+        '    run: echo "WHO=$WHO"',
+        '',
+      ].join('\n'),
+    );
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, {
+      program,
+      cwd: ctx.workdir,
+      stopOnEntry: false,
+      env: { WHO: 'launch', FROM_LAUNCH: 'yes' },
+    });
+    await runToEnd(client, 0);
+    expect(outputByCategory(client).stdout).toBe(
+      'WHO=job WHERE=job-file FROM_LAUNCH=yes RAW=${{ env.WHO }}\nWHO=step WHERE=job-file\nWHO=job\n',
+    );
+    await finish(ctx, adapter);
+  });
+
+  it('continue-on-error lets the job go on; a step over its timeout is cancelled (exit 124, its process gone); an untolerated failure ends the job with its code', async () => {
+    const program = writeFile(
+      ctx.workdir,
+      'failing-job.yml',
+      [
+        'name: Failing',
+        'steps:',
+        '  - name: Tolerated',
+        `    run: ${ctx.mark('echo tolerated; exit 9')}`,
+        '    continue-on-error: true',
+        '  - name: Slow',
+        `    run: ${ctx.mark('echo slow started; sleep 300')}`,
+        '    timeout: 1',
+        '    continue-on-error: true',
+        '  - name: Breaks',
+        `    run: ${ctx.mark('echo breaking; exit 7')}`,
+        '  - name: Never',
+        `    run: ${ctx.mark('touch never-ran')}`,
+        '',
+      ].join('\n'),
+    );
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { program, cwd: ctx.workdir, stopOnEntry: false });
+    const stop = await stoppedAt(client, 'exception');
+    expect(stop.body.description).toBe('Breaks failed with exit code 7');
+    // The timed-out step's process is gone: the relay cancelled it.
+    expect(processesWithMarker(ctx.marker)).toEqual([]);
+    await continueJob(client);
+    await runToEnd(client, 7);
+    expect(stepResults(client)).toEqual([
+      '✗ Tolerated: failed (continue-on-error), exit 9, T s',
+      '✗ Slow: timed out (continue-on-error), exit 124, T s',
+      '✗ Breaks: failed, exit 7, T s',
+    ]);
+    expect(consoleLines(client)).toContain('relay-dap: step 2 (Slow) timed out after 1 s; cancelling it');
+    // `[cancelled]` is the relay's last log line of a cancelled command.
+    expect(outputByCategory(client).stdout).toBe('tolerated\nslow started\n[cancelled]\nbreaking\n');
+    expect(fs.existsSync(path.join(ctx.workdir, 'never-ran'))).toBe(false);
+    expect(stopReasons(client)).toEqual(['exception']);
+    await finish(ctx, adapter);
+  });
+
+  it('a step over its timeout without continue-on-error ends the job with 124', async () => {
+    const program = writeFile(
+      ctx.workdir,
+      'timeout-job.yml',
+      [
+        'steps:',
+        '  - name: Hangs',
+        `    run: ${ctx.mark('echo hanging; sleep 300')}`,
+        '    timeout: 1',
+        '  - run: touch never-ran',
+        '',
+      ].join('\n'),
+    );
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchWithFilters(client, { program, cwd: ctx.workdir, stopOnEntry: false }, []);
+    await runToEnd(client, 124);
+    expect(stepResults(client)).toEqual(['✗ Hangs: timed out, exit 124, T s']);
+    expect(fs.existsSync(path.join(ctx.workdir, 'never-ran'))).toBe(false);
+    expect(stopReasons(client)).toEqual([]);
+    await finish(ctx, adapter);
+  });
+
+  it('a job file that cannot be used is a launch error naming the file and line', async () => {
+    const program = writeFile(
+      ctx.workdir,
+      'broken-job.yml',
+      [
+        'name: Broken',
+        'steps:',
+        '  - name: Fine',
+        '    run: true',
+        '  - name: No command',
+        '    cwd: /',
+        '',
+      ].join('\n'),
+    );
+    const adapter = ctx.spawnStdio();
+    const { launch } = await launchAndConfigure(
+      adapter.client,
+      { program, cwd: ctx.workdir },
+      {},
+      { allowLaunchFailure: true },
+    );
+    expect(launch.success).toBe(false);
+    expect(errorId(launch)).toBe(ERR.InvalidJob);
+    expect(launch.message).toContain(`${program}:${lineOf(program, '- name: No command')}:`);
+    expect(launch.message).toContain("has no 'run:'");
+    await finish(ctx, adapter);
+  });
+
+  it('a program that does not exist is a launch error that says to give an absolute path', async () => {
+    const adapter = ctx.spawnStdio();
+    const missing = path.join(ctx.workdir, 'no-such-job.yml');
+    const { launch } = await launchAndConfigure(
+      adapter.client,
+      { program: missing, cwd: ctx.workdir },
+      {},
+      { allowLaunchFailure: true },
+    );
+    expect(launch.success).toBe(false);
+    expect(errorId(launch)).toBe(ERR.InvalidJob);
+    expect(launch.message).toContain(missing);
+    expect(launch.message).toContain('ENOENT');
+    expect(launch.message).toContain('give `program` as an absolute path');
+    await finish(ctx, adapter);
+  });
+});

@@ -1,0 +1,426 @@
+// Run control of jobs from files, end to end through the adapter (a real process over stdio) and
+// its embedded relay (real bash): the pause right after a failed step (exception filter `failed`)
+// with exceptionInfo; the `cancelled` filter (a step's timeout, a cancelled step); both filters
+// off; restartFrame after fixing something from the console with `!CMD`; gotoTargets/goto
+// skipping steps; and the stepping requests relay-dap refuses, with what to use instead.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createAdapterContext,
+  errorId,
+  EVENT_TIMEOUT_MS,
+  launchAndConfigure,
+  outputByCategory,
+  type AdapterContext,
+} from '../support/adapterHarness.js';
+import type { DapClient } from '../support/dapClient.js';
+import { dapSchemaStatus } from '../support/dapSchema.js';
+import {
+  continueJob,
+  ERR,
+  finish,
+  frameNames,
+  frames,
+  launchWithFilters,
+  lineOf,
+  nextStopOrEnd,
+  runToEnd,
+  stepResults,
+  stoppedAt,
+  stopReasons,
+  writeFile,
+} from '../support/jobSession.js';
+import { processesWithMarker } from '../support/relayHarness.js';
+
+const schemaNote = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
+
+let ctx: AdapterContext;
+beforeEach(() => {
+  ctx = createAdapterContext();
+});
+afterEach(async () => {
+  await ctx.cleanup();
+});
+
+/** A job file in the workdir from `name` and step lines. */
+function jobFile(file: string, lines: string[]): string {
+  return writeFile(ctx.workdir, file, [...lines, ''].join('\n'));
+}
+
+async function exceptionInfo(client: DapClient) {
+  const response = await client.request('exceptionInfo', { threadId: 1 });
+  expect(response.success, response.message).toBe(true);
+  return response.body;
+}
+
+async function restartTopFrame(client: DapClient): Promise<void> {
+  const [top] = await frames(client);
+  const response = await client.request('restartFrame', { frameId: top!.id });
+  expect(response.success, response.message).toBe(true);
+}
+
+describe.skipIf(!dapSchemaStatus.available)(`run control${schemaNote}`, () => {
+  it('a failed step pauses right after it (filter `failed`, on by default): it is on top with its result, and exceptionInfo has its exit code and the last lines of its output', async () => {
+    const program = jobFile('compile.yml', [
+      'name: Compile',
+      'steps:',
+      '  - name: Prepare',
+      '    run: echo prepared',
+      '  - name: Compile',
+      '    run: |',
+      '      for i in $(seq 1 30); do echo "log line $i"; done',
+      '      echo "error: missing symbol" >&2',
+      '      exit 2',
+      '  - name: After',
+      '    run: touch after-ran',
+    ]);
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { program, cwd: ctx.workdir });
+    await stoppedAt(client, 'entry');
+    // Before any failure there is nothing to describe.
+    const early = await client.request('exceptionInfo', { threadId: 1 });
+    expect(early.success).toBe(false);
+    expect(errorId(early)).toBe(ERR.WrongState);
+
+    await continueJob(client);
+    const stop = await stoppedAt(client, 'exception');
+    expect(stop.body).toMatchObject({
+      description: 'Compile failed with exit code 2',
+      threadId: 1,
+      allThreadsStopped: true,
+    });
+    const stack = await frames(client);
+    expect(frameNames(stack)).toEqual(['✗ Compile: failed, exit 2, T s', '✓ Prepare: exit 0, T s']);
+    expect(stack[0]!.line).toBe(lineOf(program, '- name: Compile'));
+    expect(stack[0]!.presentationHint).toBe('normal');
+
+    const info = await exceptionInfo(client);
+    expect(info).toMatchObject({
+      exceptionId: 'exit 2',
+      description: 'Compile failed with exit code 2',
+      breakMode: 'always',
+      details: { typeName: 'failed step' },
+    });
+    expect(info.details!.message).toContain('Restart Frame');
+    const tail = info.details!.stackTrace!.split('\n').filter((line) => line !== '');
+    // The last lines (stdout and stderr, as the relay merged them), not the whole log.
+    expect(tail.slice(-3)).toEqual(['log line 29', 'log line 30', 'error: missing symbol']);
+    expect(tail.length).toBeLessThanOrEqual(20);
+    expect(tail).not.toContain('log line 1');
+    expect(tail).toContain('log line 15');
+
+    // Continue from the pause: a plain job ends with the failed step's code; nothing after it runs.
+    await continueJob(client);
+    await runToEnd(client, 2);
+    expect(stepResults(client)).toEqual(['✓ Prepare: exit 0, T s', '✗ Compile: failed, exit 2, T s']);
+    expect(fs.existsSync(path.join(ctx.workdir, 'after-ran'))).toBe(false);
+    expect(stopReasons(client)).toEqual(['entry', 'exception']);
+    await finish(ctx, adapter);
+  });
+
+  it('filter `cancelled` alone: a step whose timeout runs out pauses after it, and exceptionInfo says it timed out', async () => {
+    const program = jobFile('slow.yml', [
+      'steps:',
+      '  - name: Slow',
+      `    run: ${ctx.mark('echo started; sleep 300')}`,
+      '    timeout: 1',
+      '  - name: Never',
+      '    run: touch never-ran',
+    ]);
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchWithFilters(client, { program, cwd: ctx.workdir, stopOnEntry: false }, ['cancelled']);
+    // The filter's own description: "Pause after a step is cancelled (its timeout ran out, …)".
+    const stop = await nextStopOrEnd(client);
+    expect(stop.event).toBe('stopped');
+    expect(stop.body).toMatchObject({ reason: 'exception' });
+    expect((stop as DebugProtocol.StoppedEvent).body.description).toContain('Slow');
+    // The relay cancelled the step's process before the pause.
+    expect(processesWithMarker(ctx.marker)).toEqual([]);
+    const info = await exceptionInfo(client);
+    expect(info.exceptionId).toBe('timed out');
+    expect(info.description).toBe('Slow timed out');
+    expect(info.details!.stackTrace).toContain('started');
+    await continueJob(client);
+    await runToEnd(client, 124);
+    expect(fs.existsSync(path.join(ctx.workdir, 'never-ran'))).toBe(false);
+    await finish(ctx, adapter);
+  });
+
+  it('filter `cancelled`: a step cancelled from its progress pauses after it (exceptionInfo: cancelled); with `failed` alone it does not', async () => {
+    for (const [filters, pauses] of [
+      [['cancelled'], true],
+      [['failed'], false],
+    ] as const) {
+      const program = jobFile('cancellable.yml', [
+        'steps:',
+        '  - name: Long',
+        `    run: ${ctx.mark('echo long started; sleep 300')}`,
+        '  - name: Never',
+        '    run: touch never-ran',
+      ]);
+      const adapter = ctx.spawnStdio();
+      const { client } = adapter;
+      const initialize = await client.request('initialize', {
+        adapterID: 'relay',
+        pathFormat: 'path',
+        supportsProgressReporting: true,
+      });
+      expect(initialize.success).toBe(true);
+      await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
+      const launching = client.request('launch', { program, cwd: ctx.workdir, stopOnEntry: false });
+      await client.request('setExceptionBreakpoints', { filters: [...filters] });
+      await client.request('configurationDone');
+      expect((await launching).success).toBe(true);
+
+      const progress = await client.waitForEvent('progressStart', undefined, EVENT_TIMEOUT_MS);
+      await client.waitForEvent('output', (e) => e.body.output === 'long started\n', EVENT_TIMEOUT_MS);
+      const cancel = await client.request('cancel', { progressId: progress.body.progressId });
+      expect(cancel.success).toBe(true);
+      if (pauses) {
+        await stoppedAt(client, 'exception');
+        const info = await exceptionInfo(client);
+        expect(info).toMatchObject({
+          exceptionId: 'cancelled',
+          description: 'Long was cancelled',
+          details: { typeName: 'cancelled step' },
+        });
+        await continueJob(client);
+      }
+      await runToEnd(client, 130);
+      expect(stopReasons(client), JSON.stringify(filters)).toEqual(pauses ? ['exception'] : []);
+      expect(stepResults(client)).toEqual(['✗ Long: cancelled, exit 130, T s']);
+      expect(fs.existsSync(path.join(ctx.workdir, 'never-ran'))).toBe(false);
+      await finish(ctx, adapter);
+    }
+  });
+
+  it('both filters off: a failing step and a timed-out one end the job with their codes, no pause', async () => {
+    for (const [run, extra, code] of [
+      ['echo failing; exit 6', [], 6],
+      ['echo hanging; sleep 300', ['    timeout: 1'], 124],
+    ] as const) {
+      const program = jobFile('unpaused.yml', [
+        'steps:',
+        '  - name: Ends badly',
+        `    run: ${ctx.mark(run)}`,
+        ...extra,
+        '  - name: Never',
+        '    run: touch never-ran',
+      ]);
+      const adapter = ctx.spawnStdio();
+      const { client } = adapter;
+      await launchWithFilters(client, { program, cwd: ctx.workdir, stopOnEntry: false }, []);
+      await runToEnd(client, code);
+      expect(stopReasons(client)).toEqual([]);
+      expect(fs.existsSync(path.join(ctx.workdir, 'never-ran'))).toBe(false);
+      await finish(ctx, adapter);
+    }
+  });
+
+  it('restartFrame on a failed step after fixing its cause from the console (`!CMD`): it runs again, and once it succeeds the job no longer fails', async () => {
+    const program = jobFile('config.yml', [
+      'name: Needs config',
+      'steps:',
+      '  - name: Check config',
+      '    run: |',
+      '      test -f config.env || { echo "config.env is missing" >&2; exit 4; }',
+      '      echo "config found: $(cat config.env)"',
+      '  - name: Use config',
+      '    run: echo used',
+    ]);
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { program, cwd: ctx.workdir, stopOnEntry: false });
+    await stoppedAt(client, 'exception');
+    expect((await exceptionInfo(client)).exceptionId).toBe('exit 4');
+
+    // Fix it from the debug console: the command runs through the relay in the job's directory.
+    const fix = await client.request('evaluate', {
+      expression: '!echo MODE=fixed > config.env',
+      context: 'repl',
+    });
+    expect(fix.body.result).toBe('exit 0');
+    expect(fs.readFileSync(path.join(ctx.workdir, 'config.env'), 'utf8')).toBe('MODE=fixed\n');
+
+    await restartTopFrame(client);
+    const stop = await stoppedAt(client, 'restart');
+    expect(stop.body.description).toBe('Ready to run Check config again');
+    const [top] = await frames(client);
+    expect(top).toMatchObject({ name: 'next: Check config', line: lineOf(program, '- name: Check config') });
+    await continueJob(client);
+    await runToEnd(client, 0);
+    expect(stepResults(client)).toEqual([
+      '✗ Check config: failed, exit 4, T s',
+      '✓ Check config: exit 0, T s',
+      '✓ Use config: exit 0, T s',
+    ]);
+    expect(outputByCategory(client).stdout).toBe('config.env is missing\nconfig found: MODE=fixed\nused\n');
+    expect(stopReasons(client)).toEqual(['exception', 'restart']);
+    await finish(ctx, adapter);
+  });
+
+  it('restartFrame on a failed workflow step: once it succeeds, later steps see success() again (the old failure no longer counts)', async () => {
+    const program = writeFile(
+      ctx.workdir,
+      'flow.yml',
+      [
+        'name: Restartable',
+        'on: push',
+        'jobs:',
+        '  build:',
+        '    runs-on: ubuntu-latest',
+        '    steps:',
+        '      - name: Needs the lock file',
+        '        id: lock',
+        '        run: |',
+        '          test -f deps.lock || { echo "deps.lock missing"; exit 1; }',
+        '          echo "hash=$(cksum < deps.lock | cut -d" " -f1)" >> "$GITHUB_OUTPUT"',
+        '      - name: Build',
+        '        run: echo "building with ${{ steps.lock.outcome }} lock ${{ steps.lock.outputs.hash }}"',
+        '      - name: Report a failure',
+        '        if: failure()',
+        '        run: echo "reporting a failure"',
+        '',
+      ].join('\n'),
+    );
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { program, cwd: ctx.workdir, stopOnEntry: false });
+    await stoppedAt(client, 'exception');
+    const fix = await client.request('evaluate', {
+      expression: "!printf 'left-pad 1.3.0\\n' > deps.lock",
+      context: 'repl',
+    });
+    expect(fix.body.result).toBe('exit 0');
+    await restartTopFrame(client);
+    await stoppedAt(client, 'restart');
+    await continueJob(client);
+    await runToEnd(client, 0);
+    expect(stepResults(client)).toEqual([
+      '✗ Needs the lock file: failed, exit 1, T s',
+      '✓ Needs the lock file: exit 0, T s',
+      '✓ Build: exit 0, T s',
+      '– Report a failure: skipped (if: failure() is false)',
+    ]);
+    const stdout = outputByCategory(client).stdout ?? '';
+    expect(stdout).toMatch(/^deps\.lock missing\nbuilding with success lock \d+\n$/);
+    await finish(ctx, adapter);
+  });
+
+  it('restartFrame and goto are refused while a step runs', async () => {
+    const program = jobFile('running.yml', [
+      'steps:',
+      '  - name: Waits',
+      `    run: ${ctx.mark('echo waiting; while [ ! -e go ]; do sleep 0.05; done')}`,
+      '  - name: Then',
+      '    run: echo then',
+    ]);
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { program, cwd: ctx.workdir, stopOnEntry: false });
+    await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
+    const [top] = await frames(client);
+    expect(top!.name).toBe('running: Waits');
+    const restart = await client.request('restartFrame', { frameId: top!.id });
+    expect(restart.success).toBe(false);
+    expect(errorId(restart)).toBe(ERR.WrongState);
+    expect(restart.message).toContain('paused');
+    const targets = await client.request('gotoTargets', {
+      source: { path: program },
+      line: lineOf(program, '- name: Then'),
+    });
+    const goto = await client.request('goto', { threadId: 1, targetId: targets.body.targets[0]!.id });
+    expect(goto.success).toBe(false);
+    expect(errorId(goto)).toBe(ERR.WrongState);
+    fs.writeFileSync(path.join(ctx.workdir, 'go'), '');
+    await runToEnd(client, 0);
+    expect(outputByCategory(client).stdout).toBe('waiting\nthen\n');
+    await finish(ctx, adapter);
+  });
+
+  it('gotoTargets/goto jump to a later step, skipping the ones between: their side effects never happen', async () => {
+    const program = jobFile('deploy.yml', [
+      'name: Deploy',
+      'steps:',
+      '  - name: Build',
+      '    run: echo built',
+      '  - name: Slow tests',
+      '    run: |',
+      '      touch slow-tests-ran',
+      '      echo tested',
+      '  - name: Deploy',
+      '    run: echo deployed',
+    ]);
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { program, cwd: ctx.workdir });
+    await stoppedAt(client, 'entry');
+    await client.request('next', { threadId: 1 });
+    await stoppedAt(client, 'step');
+    expect((await frames(client))[0]!.name).toBe('next: Slow tests');
+
+    // A line inside a step (its run line) targets that step, at its first line.
+    const deploy = lineOf(program, '- name: Deploy');
+    const targets = await client.request('gotoTargets', {
+      source: { name: 'deploy.yml', path: program },
+      line: lineOf(program, 'run: echo deployed'),
+    });
+    expect(targets.success).toBe(true);
+    expect(targets.body.targets).toEqual([
+      { id: expect.any(Number) as number, label: 'Deploy', line: deploy },
+    ]);
+    // A line outside every step has no target.
+    const none = await client.request('gotoTargets', { source: { path: program }, line: 1 });
+    expect(none.body.targets).toEqual([]);
+    // A target that gotoTargets never gave is refused.
+    const bogus = await client.request('goto', { threadId: 1, targetId: 99 });
+    expect(bogus.success).toBe(false);
+    expect(errorId(bogus)).toBe(ERR.WrongState);
+
+    const goto = await client.request('goto', { threadId: 1, targetId: targets.body.targets[0]!.id });
+    expect(goto.success).toBe(true);
+    const stop = await stoppedAt(client, 'goto');
+    expect(stop.body.description).toBe('Moved to Deploy');
+    const [top] = await frames(client);
+    expect(top).toMatchObject({ name: 'next: Deploy', line: deploy });
+    await continueJob(client);
+    await runToEnd(client, 0);
+    expect(stepResults(client)).toEqual(['✓ Build: exit 0, T s', '✓ Deploy: exit 0, T s']);
+    expect(outputByCategory(client).stdout).toBe('built\ndeployed\n');
+    expect(fs.existsSync(path.join(ctx.workdir, 'slow-tests-ran'))).toBe(false);
+    expect(stopReasons(client)).toEqual(['entry', 'step', 'goto']);
+    await finish(ctx, adapter);
+  });
+
+  it('stepIn, stepOut, stepBack and reverseContinue are refused with a message that says to use Next or Restart Frame; the job goes on', async () => {
+    const program = jobFile('simple.yml', ['steps:', '  - name: Only', '    run: echo only']);
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    const { initialize } = await launchAndConfigure(client, { program, cwd: ctx.workdir });
+    expect(initialize.body?.supportsStepBack).toBe(false);
+    await stoppedAt(client, 'entry');
+    for (const [command, what] of [
+      ['stepIn', 'Step Into'],
+      ['stepOut', 'Step Out'],
+      ['stepBack', 'Step Back'],
+      ['reverseContinue', 'Reverse Continue'],
+    ] as const) {
+      const response = await client.request(command, { threadId: 1 });
+      expect(response.success, command).toBe(false);
+      expect(errorId(response), command).toBe(ERR.Unsupported);
+      expect(response.message, command).toContain(`${what} is not available`);
+      expect(response.message, command).toContain('Next');
+      expect(response.message, command).toContain('Restart Frame');
+    }
+    // Still paused where it was.
+    expect(frameNames(await frames(client))).toEqual(['next: Only']);
+    await continueJob(client);
+    await runToEnd(client, 0);
+    expect(outputByCategory(client).stdout).toBe('only\n');
+    await finish(ctx, adapter);
+  });
+});

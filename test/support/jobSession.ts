@@ -1,0 +1,197 @@
+/**
+ * Helpers for the end-to-end tests of jobs from files (`program`: job files and GitHub Actions
+ * workflows) driven through the adapter as a real process: where the fixtures are, how to find
+ * a step's line in a file, waiting for stops and for the end, reading what the console said
+ * about each step, and ending a session with every check the harness offers.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { expect } from 'vitest';
+import {
+  assertResponsesMatchRequests,
+  DEFAULT_CLIENT_CAPS,
+  EVENT_TIMEOUT_MS,
+  waitForExit,
+  type AdapterContext,
+  type StdioAdapter,
+} from './adapterHarness.js';
+import type { DapClient } from './dapClient.js';
+import { processesWithMarker, repoRoot, waitUntil } from './relayHarness.js';
+
+export const workflowsDir = path.join(repoRoot, 'test', 'fixtures', 'workflows');
+export const jobsDir = path.join(repoRoot, 'test', 'fixtures', 'jobs');
+
+/** Stable error ids of src/dap/errors.ts: part of the adapter's contract with clients. */
+export const ERR = {
+  InvalidArguments: 2001,
+  RelayUnavailable: 2002,
+  NoJob: 2003,
+  WrongState: 2004,
+  UnknownReference: 2005,
+  Evaluate: 2006,
+  Unsupported: 2007,
+  Cancelled: 2008,
+  InvalidJob: 2009,
+} as const;
+
+export function workflowFixture(name: string): string {
+  return path.join(workflowsDir, name);
+}
+
+export function jobFixture(name: string): string {
+  return path.join(jobsDir, name);
+}
+
+/**
+ * The 1-based line of the first line of `file` that contains `text` (after line `after`, if
+ * given). Tests locate steps by their text so that each assertion says which step it means.
+ */
+export function lineOf(file: string, text: string, after = 0): number {
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const index = lines.findIndex((line, i) => i >= after && line.includes(text));
+  if (index < 0) throw new Error(`no line of ${file} holds ${JSON.stringify(text)}`);
+  return index + 1;
+}
+
+/** Writes `text` (a workflow or job file) under `dir`, creating directories; returns its path. */
+export function writeFile(dir: string, name: string, text: string): string {
+  const file = path.join(dir, name);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+/**
+ * initialize → `initialized` → launch, setExceptionBreakpoints with `filters`, configurationDone
+ * (the order VS Code uses); throws if the launch fails.
+ */
+export async function launchWithFilters(
+  client: DapClient,
+  launchArgs: Record<string, unknown>,
+  filters: string[],
+): Promise<void> {
+  const initialize = await client.request('initialize', DEFAULT_CLIENT_CAPS);
+  expect(initialize.success, initialize.message).toBe(true);
+  await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
+  const launching = client.request('launch', launchArgs, 60_000);
+  const set = await client.request('setExceptionBreakpoints', { filters });
+  expect(set.success, set.message).toBe(true);
+  const done = await client.request('configurationDone');
+  expect(done.success, done.message).toBe(true);
+  const launch = await launching;
+  expect(launch.success, launch.message).toBe(true);
+}
+
+export async function stoppedAt(client: DapClient, reason: string): Promise<DebugProtocol.StoppedEvent> {
+  return client.waitForEvent('stopped', (e) => e.body.reason === reason, EVENT_TIMEOUT_MS);
+}
+
+export async function frames(client: DapClient): Promise<DebugProtocol.StackFrame[]> {
+  const response = await client.request('stackTrace', { threadId: 1 });
+  expect(response.success, response.message).toBe(true);
+  return response.body.stackFrames;
+}
+
+/** Frame names with durations (`0.03 s`) replaced by `T s`. */
+export function frameNames(stack: readonly DebugProtocol.StackFrame[]): string[] {
+  return stack.map((frame) => frame.name.replace(/\d+\.\d+ s\b/, 'T s'));
+}
+
+export async function continueJob(client: DapClient): Promise<void> {
+  const response = await client.request('continue', { threadId: 1 });
+  expect(response.success, response.message).toBe(true);
+}
+
+/** `exited` with this code, then `terminated`. */
+export async function runToEnd(client: DapClient, exitCode: number): Promise<void> {
+  const exited = await client.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS);
+  // On a mismatch, show what the job printed (console and stdout, in order): it says why.
+  expect(exited.body.exitCode, `the job's exit code; its output:\n${client.output()}`).toBe(exitCode);
+  await client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+}
+
+/**
+ * The first `stopped` or `exited` event received after transcript position `from` (default: the
+ * start), whichever comes first: for tests where a pause is expected but the job might end
+ * instead, so that the test fails at once, saying which, rather than waiting out a timeout.
+ * Does not consume events (later `waitForEvent` calls still see them).
+ */
+export async function nextStopOrEnd(
+  client: DapClient,
+  from = 0,
+): Promise<DebugProtocol.StoppedEvent | DebugProtocol.ExitedEvent> {
+  let found: DebugProtocol.StoppedEvent | DebugProtocol.ExitedEvent | undefined;
+  await waitUntil(
+    () => {
+      found = client.transcript
+        .slice(from)
+        .filter(({ direction, message }) => direction === 'received' && message.type === 'event')
+        .map(({ message }) => message as DebugProtocol.Event)
+        .find((event) => event.event === 'stopped' || event.event === 'exited') as typeof found;
+      return found !== undefined;
+    },
+    'a stopped or exited event',
+    EVENT_TIMEOUT_MS,
+  );
+  return found!;
+}
+
+/** Reasons of every `stopped` event so far, in order. */
+export function stopReasons(client: DapClient): string[] {
+  return client.transcript
+    .filter(({ direction, message }) => direction === 'received' && message.type === 'event')
+    .map(({ message }) => message as DebugProtocol.Event)
+    .filter((event) => event.event === 'stopped')
+    .map((event) => (event as DebugProtocol.StoppedEvent).body.reason);
+}
+
+/**
+ * The console's one-line result of every step that ended, in order, durations as `T s`:
+ * `✓ Build: exit 0, T s`, `✗ Test: failed, exit 3, T s`, `– Deploy: skipped (if: … is false)`.
+ */
+export function stepResults(client: DapClient): string[] {
+  return client
+    .output('console')
+    .split('\n')
+    .filter((line) => /^[✓✗–] /.test(line))
+    .map((line) => line.replace(/\b\d+\.\d+ s\b/g, 'T s'));
+}
+
+/** Console lines other than step groups and results (messages of relay-dap, log points). */
+export function consoleLines(client: DapClient): string[] {
+  return client
+    .output('console')
+    .split('\n')
+    .filter((line) => line !== '' && !/^[✓✗–▶] /.test(line));
+}
+
+/**
+ * Disconnect, then check what a finished session must leave behind: the adapter exited 0, no
+ * embedded relay or job temp directory is left in the context's TMPDIR, no marked process
+ * runs, every request was answered once, and the DAP stream was clean.
+ */
+export async function finish(ctx: AdapterContext, adapter: StdioAdapter): Promise<void> {
+  const response = await adapter.client.request('disconnect', {});
+  expect(response.success, response.message).toBe(true);
+  expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+  expect(ctx.embeddedRelayDirs()).toEqual([]);
+  expect(processesWithMarker(ctx.marker)).toEqual([]);
+  assertResponsesMatchRequests(adapter.client);
+  adapter.client.assertClean();
+}
+
+/** Whether `python` or `python3` can run here (the workflow `shell: python` needs one). */
+export function hasPython(): boolean {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter);
+  return dirs.some((dir) =>
+    ['python', 'python3'].some((name) => {
+      try {
+        fs.accessSync(path.join(dir, name), fs.constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    }),
+  );
+}
