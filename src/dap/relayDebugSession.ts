@@ -118,6 +118,7 @@ export class RelayDebugSession extends LoggingDebugSession {
   private starting = false;
   private finishing: Promise<void> | undefined;
   private terminatedSent = false;
+  private jobExitCode: number | undefined;
   private readonly inflight = new Map<
     number,
     { command: string; abort: AbortController; settled: Promise<void> }
@@ -809,7 +810,11 @@ export class RelayDebugSession extends LoggingDebugSession {
       }
     });
     runner.on('message', (message) => output.console(`relay-dap: ${message}`));
-    runner.on('ended', ({ exitCode }) => this.sendEnd(exitCode));
+    runner.on('ended', ({ exitCode }) => {
+      this.jobExitCode = exitCode;
+      // While the session ends, finish() sends these once in-flight requests have settled.
+      if (!this.finishing) this.sendEnd(exitCode);
+    });
   }
 
   private sendEnd(exitCode: number): void {
@@ -930,14 +935,14 @@ export class RelayDebugSession extends LoggingDebugSession {
         }
       }
       await active.finished.catch(() => undefined);
-      this.sendEnd(EXIT_CANCELLED);
     }
-    // Requests still in flight (a `!CMD`) are cancelled through the relay and answered before
-    // the relay goes: each gets its response ("cancelled") ahead of the disconnect's.
+    // Requests still in flight (a `!CMD`) are cancelled through the relay and answered (with
+    // their last output) before `exited`/`terminated`, and before the disconnect's response.
     const others = [...this.inflight.values()].filter((entry) => !ENDING_REQUESTS.has(entry.command));
     others.forEach((entry) => entry.abort.abort());
     await Promise.allSettled(others.map((entry) => entry.settled));
     if (active) {
+      this.sendEnd(this.jobExitCode ?? EXIT_CANCELLED);
       await active.relay.close();
       await active.embedded?.dispose();
     }

@@ -96,6 +96,8 @@ export class RelayServer {
   private watcher: ChangeWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private unpublished: ResultRecord[] = [];
+  /** `running` texts we wrote for commands that have ended, still to be removed. */
+  private readonly ownRunningTexts = new Set<string>();
   private readonly queue: CommandQueue;
   private readonly warned = new Set<string>();
   private resolveStopped!: (reason: StopReason) => void;
@@ -285,10 +287,12 @@ export class RelayServer {
     // Command texts may hold secrets: shown only when asked (Part B, defect 9).
     const shown = this.options.logCommands ? `: ${JSON.stringify(text.toString('utf8'))}` : '';
     this.log(`[${id}] started, pid ${command.pid ?? '-'}${shown}`);
-    command.done.then(
-      (record) => this.complete(record),
-      (error: unknown) => this.complete(resultWithoutRun(id, EXIT_RELAY_LOST, { note: String(error) })),
-    );
+    command.done
+      .then(
+        (record) => this.complete(record),
+        (error: unknown) => this.complete(resultWithoutRun(id, EXIT_RELAY_LOST, { note: String(error) })),
+      )
+      .catch((error: unknown) => this.reportFilesystemError(error));
   }
 
   private complete(record: ResultRecord): void {
@@ -314,10 +318,30 @@ export class RelayServer {
       return;
     }
     const runningText = this.current?.command.id === record.id ? this.current.runningText : undefined;
-    if (runningText) removeIfContent(this.layout.running, runningText);
-    const cancel = readTextIfExists(this.layout.cancel);
-    if (cancel !== undefined && cancel.trim() === record.id) removeIfContent(this.layout.cancel, cancel);
-    removeIfExists(this.layout.lease(record.id));
+    if (runningText) this.ownRunningTexts.add(runningText);
+    this.removeStaleMarkers(record.id);
+  }
+
+  /**
+   * After a result is out: our `running` for it, a `cancel` naming it, its lease. A directory
+   * that turned unwritable makes these fail; they are retried every tick until they succeed,
+   * and our own leftover `running` is never mistaken for a dead server's.
+   */
+  private removeStaleMarkers(id?: string): void {
+    try {
+      for (const text of this.ownRunningTexts) {
+        if (readTextIfExists(this.layout.running) !== text || removeIfContent(this.layout.running, text)) {
+          this.ownRunningTexts.delete(text);
+        }
+      }
+      if (id !== undefined) {
+        const cancel = readTextIfExists(this.layout.cancel);
+        if (cancel !== undefined && cancel.trim() === id) removeIfContent(this.layout.cancel, cancel);
+        removeIfExists(this.layout.lease(id));
+      }
+    } catch (error) {
+      this.reportFilesystemError(error);
+    }
   }
 
   private stillOwner(): boolean {
@@ -353,13 +377,38 @@ export class RelayServer {
    * left it. Wait while the predecessor touches it; settle it once it has gone stale.
    */
   private foreignCommandRunning(): boolean {
-    if (!existsNoFollow(this.layout.running)) return false;
+    const runningText = readTextIfExists(this.layout.running);
+    if (runningText !== undefined && this.ownRunningTexts.has(runningText)) {
+      this.removeStaleMarkers();
+      return true;
+    }
+    if (runningText === undefined) return this.foreignClaimPending();
     const predecessor = this.predecessor;
     const deadByPid =
       predecessor !== undefined && isThisHost(predecessor) && !isProcessAlive(predecessor.pid);
     const age = runningFileAge(this.layout, this.clock) ?? 0;
     if (deadByPid || age > DEFAULT_STALE_AFTER_MS) this.settleLeftovers(predecessor);
     return true;
+  }
+
+  /**
+   * Another server has taken a command (renamed it to `cmd/.claimed.<its token>.<id>`) and
+   * is starting it: its `running` follows in a few milliseconds. Starting one of our own now
+   * would run two at once. A claim that stays without a `running` belongs to a dead server.
+   */
+  private foreignClaimPending(): boolean {
+    let pending = false;
+    for (const name of listDirectory(this.layout.cmdDir)) {
+      const claimed = parseClaimedFileName(name);
+      if (!claimed || claimed.claimer === this.claimToken || claimed.claimer.startsWith('w')) continue;
+      pending = true;
+      const stat = fs.statSync(path.join(this.layout.cmdDir, name), { throwIfNoEntry: false });
+      if (!stat) continue;
+      if (this.clock.sinceChange(`claim:${name}`, String(stat.mtimeMs)) > DEFAULT_STALE_AFTER_MS) {
+        this.settleLeftovers(this.predecessor);
+      }
+    }
+    return pending;
   }
 
   /**
@@ -473,7 +522,12 @@ export class RelayServer {
       }
       if (this.state === 'unavailable') this.recoverDirectory();
       if (!this.stillOwner()) return this.stepDown();
+      // Two servers racing to start can leave the other's server.ready (or none): the owner's wins.
+      if (readTextIfExists(this.layout.serverReady) !== this.readyText) {
+        writeFileAtomic(this.layout.serverReady, this.readyText);
+      }
       this.beat();
+      this.removeStaleMarkers();
       if (this.current) touch(this.layout.running);
       this.retryUnpublished();
       this.checkLease();

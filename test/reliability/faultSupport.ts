@@ -1,0 +1,146 @@
+/**
+ * Small measuring tools for the fault tests (test/reliability/faults.*.test.ts): what a process
+ * holds (inotify watches, open descriptors, children), who it runs as, and ways to start
+ * `relay-dap` as another user or as if on another host, each probed first so that a test can
+ * skip with the reason instead of faking the condition.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { relayDap, relayDapBin, start, type Spawned } from '../support/relayHarness.js';
+
+/** `1.23 s`: how the figures in docs/reliability.md give times. */
+export function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** Inotify watches held by process `pid`: `inotify wd:` lines over all its descriptors. */
+export function inotifyWatches(pid: number): number {
+  let count = 0;
+  for (const fd of fs.readdirSync(`/proc/${pid}/fdinfo`)) {
+    let text: string;
+    try {
+      text = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1');
+    } catch {
+      continue; // closed while we looked
+    }
+    for (const line of text.split('\n')) if (line.startsWith('inotify wd:')) count++;
+  }
+  return count;
+}
+
+/** Open file descriptors of process `pid`. */
+export function openFds(pid: number): number {
+  return fs.readdirSync(`/proc/${pid}/fd`).length;
+}
+
+export interface ProcStat {
+  pid: number;
+  state: string;
+  ppid: number;
+  pgid: number;
+  sid: number;
+}
+
+export function procStat(pid: number): ProcStat | undefined {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return {
+      pid,
+      state: fields[0] ?? '?',
+      ppid: Number(fields[1]),
+      pgid: Number(fields[2]),
+      sid: Number(fields[3]),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Live (non-zombie) children of `pid`. */
+export function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    const stat = /^\d+$/.test(name) ? procStat(Number(name)) : undefined;
+    if (stat && stat.ppid === pid && stat.state !== 'Z') children.push(stat.pid);
+  }
+  return children;
+}
+
+export function isAlive(spawned: Spawned): boolean {
+  return spawned.child.exitCode === null && spawned.child.signalCode === null;
+}
+
+// ---------------------------------------------------------------------------------------
+// Another user: root ignores permission bits, so an unwritable directory needs another uid.
+
+const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+export const NOBODY_UID = 65534;
+
+export type Probe = { ok: true; prefix: string[] } | { ok: false; reason: string };
+
+function probeNobody(): Probe {
+  if (process.getuid?.() !== 0) {
+    return { ok: false, reason: 'not running as root: cannot start a server as uid 65534' };
+  }
+  const which = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' });
+  if (which.status !== 0) return { ok: false, reason: 'util-linux setpriv is not installed' };
+  const setpriv = which.stdout.trim();
+  const probe = spawnSync(setpriv, [...NOBODY, process.execPath, relayDapBin, '--version'], {
+    encoding: 'utf8',
+    cwd: '/',
+  });
+  if (probe.status !== 0 || !/^\d+\.\d+\.\d+/.test(probe.stdout)) {
+    return {
+      ok: false,
+      reason: `uid 65534 cannot run ${process.execPath} ${relayDapBin} (status ${probe.status}: ${probe.stderr.trim() || probe.error?.message})`,
+    };
+  }
+  return { ok: true, prefix: [setpriv, ...NOBODY] };
+}
+
+export const nobody = probeNobody();
+
+/** `relay-dap ARGS…` as uid 65534 (only when `nobody.ok`). */
+export function relayDapAsNobody(
+  args: readonly string[],
+  options: Parameters<typeof start>[2] = {},
+): Spawned {
+  if (!nobody.ok) throw new Error(nobody.reason);
+  const [command, ...prefix] = nobody.prefix;
+  return start(command!, [...prefix, process.execPath, relayDapBin, ...args], { cwd: '/', ...options });
+}
+
+// ---------------------------------------------------------------------------------------
+// Another host: a client in its own UTS namespace has another hostname, so it cannot look at
+// the server's pid and must judge it by the heartbeat alone, as a client on another machine.
+
+export const OTHER_HOST = 'relay-test-other-host';
+
+function probeOtherHost(): Probe {
+  const which = spawnSync('sh', ['-c', 'command -v unshare'], { encoding: 'utf8' });
+  if (which.status !== 0) return { ok: false, reason: 'util-linux unshare is not installed' };
+  const prefix = [which.stdout.trim(), '--uts', 'sh', '-c', `hostname ${OTHER_HOST} && exec "$@"`, 'sh'];
+  const probe = spawnSync(prefix[0]!, [...prefix.slice(1), 'hostname'], { encoding: 'utf8' });
+  if (probe.status !== 0 || probe.stdout.trim() !== OTHER_HOST) {
+    return {
+      ok: false,
+      reason: `cannot give a process its own hostname with unshare --uts (status ${probe.status}: ${probe.stderr.trim() || probe.error?.message})`,
+    };
+  }
+  return { ok: true, prefix };
+}
+
+export const otherHost = probeOtherHost();
+
+/** `relay-dap ARGS…`, on this host or (with `elsewhere`) in a UTS namespace named OTHER_HOST. */
+export function relayDapOn(
+  elsewhere: boolean,
+  args: readonly string[],
+  options: Parameters<typeof start>[2] = {},
+): Spawned {
+  if (!elsewhere) return relayDap(args, options);
+  if (!otherHost.ok) throw new Error(otherHost.reason);
+  const [command, ...prefix] = otherHost.prefix;
+  return start(command!, [...prefix, process.execPath, relayDapBin, ...args], options);
+}

@@ -1,0 +1,594 @@
+// Faults on the relay side, each with real processes and a measured figure for
+// docs/reliability.md: the server SIGKILLed mid-command and restarted, two servers racing
+// for one directory, commands that try to outlive their cancel, and the relay directory
+// deleted or made unwritable under a running server.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  killMarked,
+  partA,
+  partAId,
+  processesWithMarker,
+  queueCommandFile,
+  readIf,
+  relayDap,
+  runRelayDap,
+  tempRelayDir,
+  uniqueMarker,
+  waitUntil,
+  type Finished,
+  type Spawned,
+} from '../support/relayHarness.js';
+import {
+  isAlive,
+  nobody,
+  NOBODY_UID,
+  otherHost,
+  procStat,
+  relayDapAsNobody,
+  relayDapOn,
+  seconds,
+} from './faultSupport.js';
+import { reliabilityRow } from './report.js';
+
+interface Env {
+  root: string;
+  relayDir: string;
+  workdir: string;
+  /** Exported by the commands of the test; none may be left when it ends. */
+  marker: string;
+  markers: string[];
+  spawned: Spawned[];
+}
+
+let env: Env;
+
+beforeEach(() => {
+  const dirs = tempRelayDir();
+  const marker = uniqueMarker();
+  env = { ...dirs, marker, markers: [marker], spawned: [] };
+});
+
+afterEach(async () => {
+  // Servers get SIGTERM first (their clean shutdown cancels what runs), then SIGKILL.
+  for (const s of env.spawned) if (isAlive(s)) s.child.kill('SIGTERM');
+  await Promise.all(
+    env.spawned.map(async (s) => {
+      const timer = setTimeout(() => s.child.kill('SIGKILL'), 10_000);
+      await s.finished;
+      clearTimeout(timer);
+    }),
+  );
+  const left: string[] = [];
+  for (const marker of env.markers) {
+    let survivors: number[] = [];
+    try {
+      await waitUntil(() => (survivors = processesWithMarker(marker)).length === 0, `no ${marker}`, 10_000);
+    } catch {
+      left.push(`${marker}: ${survivors.join(', ')}`);
+      killMarked(marker);
+    }
+  }
+  fs.rmSync(env.root, { recursive: true, force: true });
+  expect(left, 'marked processes that outlived the test').toEqual([]);
+});
+
+function track(spawned: Spawned): Spawned {
+  env.spawned.push(spawned);
+  return spawned;
+}
+
+function newMarker(): string {
+  const marker = uniqueMarker();
+  env.markers.push(marker);
+  return marker;
+}
+
+function relayFile(name: string): string {
+  return path.join(env.relayDir, name);
+}
+
+/** When `spawned` ended, by this process's clock (resolves once it has). */
+function endTime(spawned: Spawned): Promise<{ finished: Finished; at: number }> {
+  return spawned.finished.then((finished) => ({ finished, at: performance.now() }));
+}
+
+/** `relay-dap serve` (as uid 65534 with `asNobody`), resolved once it serves. */
+async function serve(args: readonly string[] = [], asNobody = false): Promise<Spawned> {
+  const argv = ['serve', '--relay-dir', env.relayDir, '--workdir', env.workdir, ...args];
+  const spawned = track(asNobody ? relayDapAsNobody(argv) : relayDap(argv));
+  await waitUntil(() => {
+    if (!isAlive(spawned)) throw new Error(`relay-dap serve exited early:\n${spawned.stderr()}`);
+    return /serving /.test(spawned.stderr());
+  }, 'relay-dap serve to start');
+  return spawned;
+}
+
+function queuedCommandFiles(): string[] {
+  return fs.existsSync(relayFile('cmd')) ? fs.readdirSync(relayFile('cmd')) : [];
+}
+
+function firstStartedId(serverLog: string): string {
+  const match = /\[(\d{19}_\d+)\] started/.exec(serverLog);
+  if (!match) throw new Error(`the server log names no started command:\n${serverLog}`);
+  return match[1]!;
+}
+
+// ---------------------------------------------------------------------------------------
+
+describe('the relay server killed with SIGKILL mid-command, then restarted', () => {
+  it.for([
+    {
+      title: 'restarted at once; the waiting client on the same host',
+      restartAtOnce: true,
+      elsewhere: false,
+    },
+    {
+      title:
+        'restarted after the client answered; the waiting client on another host (own UTS namespace: heartbeat only)',
+      restartAtOnce: false,
+      elsewhere: true,
+    },
+  ])(
+    '$title: a definite answer within 5 s, the tree gone, no misleading marker, queued commands run once',
+    async ({ title, restartAtOnce, elsewhere }, { skip }) => {
+      if (elsewhere && !otherHost.ok) return skip(otherHost.reason);
+      const row = reliabilityRow('fault', `relay server SIGKILLed mid-command, ${title}`);
+      const first = await serve(['--grace', '1']);
+      const orphan = env.marker;
+      const queuedMarker = newMarker();
+      const run = track(
+        relayDapOn(elsewhere, [
+          'run',
+          '--relay-dir',
+          env.relayDir,
+          '--',
+          `export ${orphan}=1; sleep 301 & setsid sleep 302 & ( ( sleep 303 & ) & ); echo started; sleep 304`,
+        ]),
+      );
+      await waitUntil(() => run.stdout().toString().includes('started'), 'the command to start');
+      await waitUntil(() => fs.existsSync(relayFile('running')), 'the running marker');
+      // bash execs the last sleep itself: four sleeps, one of them in its own session.
+      // (The client's own command line holds the text, and so the marker: it is not counted.)
+      const orphanProcesses = (): number[] =>
+        processesWithMarker(orphan).filter((pid) => pid !== run.child.pid);
+      await waitUntil(() => orphanProcesses().length >= 4, 'the four processes of the command');
+      const tree = orphanProcesses().length;
+      const runningId = readIf(relayFile('running'))!.split(':')[0]!;
+
+      // Three Part-A clients queue behind it: they poll for their results and never give up
+      // early, so their commands must run once a server is back — and only once.
+      const counter = path.join(env.root, 'runs');
+      const queued = [1, 2, 3].map((i) =>
+        track(
+          partA([
+            '--relay-dir',
+            env.relayDir,
+            '--timeout',
+            '1200',
+            'run',
+            `export ${queuedMarker}=1; echo q${i} >> ${counter}; echo out${i}`,
+          ]),
+        ),
+      );
+      await waitUntil(
+        () => queuedCommandFiles().filter((name) => name.endsWith('.sh')).length === 3,
+        'three queued commands',
+      );
+
+      first.child.kill('SIGKILL');
+      const killedAt = performance.now();
+      const answered = endTime(run);
+      let restartedAt = 0;
+      let second: Promise<Spawned> | undefined;
+      if (restartAtOnce) {
+        restartedAt = performance.now();
+        second = serve(['--grace', '1']);
+      }
+      const { finished: answer, at } = await answered;
+      const answerMs = at - killedAt;
+      expect(answerMs, `the client's answer came ${seconds(answerMs)} after the kill`).toBeLessThan(5000);
+      if (answer.code === 3) {
+        expect(answer.stderr).toMatch(elsewhere ? /stopped answering \(no heartbeat/ : /is not running/);
+        expect(answer.stderr).toContain(`Command ${runningId} was running; a restarted server settles it`);
+      } else {
+        // Restarted before the client looked: the new server settled the command first.
+        expect(restartAtOnce, `exit ${answer.code}: ${answer.stderr}`).toBe(true);
+        expect(answer.code).toBe(125);
+        expect(answer.stdout.toString()).toMatch(/^started\n\n\[relay\] relay server .* died while this/);
+      }
+
+      row.figure = `client answered ${seconds(answerMs)} after the kill (exit ${answer.code})`;
+      let statusWhileDead = '';
+      if (!restartAtOnce) {
+        // Nothing serves: the markers the dead server left must not look healthy.
+        expect(fs.existsSync(relayFile('server.ready'))).toBe(true);
+        const status = await runRelayDap(['status', '--relay-dir', env.relayDir]);
+        expect(status.code).toBe(3);
+        expect(status.stdout.toString()).toMatch(/^Server: gone /m);
+        expect(status.stdout.toString()).toMatch(new RegExp(`^Running: ${runningId}.*stale`, 'm'));
+        statusWhileDead = 'status meanwhile: gone, running stale (exit 3); ';
+        expect(
+          orphanProcesses().length,
+          'the orphan runs on until a server settles it',
+        ).toBeGreaterThanOrEqual(4);
+        expect(queued.every(isAlive), 'the Part-A clients still wait').toBe(true);
+        restartedAt = performance.now();
+        second = serve(['--grace', '1']);
+      }
+      const restarted = await second!;
+      await waitUntil(() => processesWithMarker(orphan).length === 0, 'the orphaned tree to be gone');
+      const treeGoneMs = performance.now() - restartedAt;
+      await waitUntil(() => restarted.stderr().includes(`[${runningId}] settled after`), 'the settlement');
+      // A predecessor whose heartbeat is under 1.5 s old counts as alive even without its pid (it may
+      // live in another pid namespace): the new server then takes over, and settles the command as
+      // soon as it sees the pid gone. Either way the settlement below must follow.
+      expect(restarted.stderr()).toMatch(
+        restartAtOnce ? /settling what it left|this server takes it over/ : /settling what it left/,
+      );
+      expect(restarted.stderr()).toMatch(
+        new RegExp(`\\[${runningId}\\] settled after relay server .* died: stopped \\d+ of its processes`),
+      );
+      if (answer.code === 3) {
+        // Nobody took the result: it is there for a look.
+        await waitUntil(() => fs.existsSync(relayFile(`result/${runningId}.exit`)), 'the settled result');
+        expect(readIf(relayFile(`result/${runningId}.exit`))).toBe('125\n');
+      }
+
+      const outcomes = await Promise.all(queued.map((client) => client.finished));
+      outcomes.forEach((outcome, i) => {
+        expect(outcome.code, outcome.stderr).toBe(0);
+        expect(outcome.stdout.toString()).toBe(`out${i + 1}\n`);
+      });
+      const ran = (readIf(counter) ?? '').split('\n').filter(Boolean).sort();
+      expect(ran).toEqual(['q1', 'q2', 'q3']);
+
+      // What is left now tells the truth: the new server, nothing running, nothing queued.
+      const status = await runRelayDap(['status', '--relay-dir', env.relayDir]);
+      expect(status.code).toBe(0);
+      expect(status.stdout.toString()).toMatch(/^Server: running /m);
+      expect(status.stdout.toString()).toMatch(/^Running: none$/m);
+      expect(status.stdout.toString()).toMatch(/^Pending commands: 0$/m);
+      for (const name of ['owner', 'server.ready', 'heartbeat']) {
+        expect(readIf(relayFile(name)), name).toContain(`:${restarted.child.pid}:`);
+      }
+      expect(fs.existsSync(relayFile('running'))).toBe(false);
+      expect(fs.existsSync(relayFile('cancel'))).toBe(false);
+      expect(queuedCommandFiles()).toEqual([]);
+
+      row.figure =
+        `${elsewhere ? 'other-host' : 'same-host'} client answered ${seconds(answerMs)} after the kill (exit ${answer.code}); ` +
+        statusWhileDead +
+        `restart killed the orphan's ${tree} processes ${seconds(treeGoneMs)} after it began (exit 125, log line); ` +
+        `status then healthy, no stale running/claimed files; queued ${ran.length}/3 ran once`;
+    },
+  );
+});
+
+// ---------------------------------------------------------------------------------------
+
+describe('two servers on one relay directory', () => {
+  it('started at the same moment on a fresh directory with 200 queued commands: one owns it, each runs once', async () => {
+    const row = reliabilityRow(
+      'fault',
+      'two relay servers started at the same moment on one fresh directory, 200 commands queued',
+    );
+    const shared = path.join(env.root, 'ran');
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const id = partAId();
+      ids.push(id);
+      // The first twenty take a moment, so that two servers running at once would overlap.
+      const pause = i < 20 ? 'sleep 0.1; ' : '';
+      queueCommandFile(
+        env.relayDir,
+        id,
+        `export ${env.marker}=1; echo "+ ${id}" >> ${shared}; ${pause}echo "- ${id}" >> ${shared}`,
+      );
+    }
+    const argv = ['serve', '--relay-dir', env.relayDir, '--workdir', env.workdir];
+    const a = track(relayDap(argv));
+    const b = track(relayDap(argv));
+    const began = performance.now();
+    const exits = (): number =>
+      fs.existsSync(relayFile('result'))
+        ? fs.readdirSync(relayFile('result')).filter((name) => name.endsWith('.exit')).length
+        : 0;
+    await waitUntil(
+      () => {
+        if (!isAlive(a) && !isAlive(b)) throw new Error(`both servers exited:\n${a.stderr()}\n${b.stderr()}`);
+        return exits() >= 200;
+      },
+      '200 results',
+      120_000,
+    );
+    const drainMs = performance.now() - began;
+    await waitUntil(
+      () => [a, b].filter(isAlive).length === 1,
+      'exactly one server to remain (the other steps down)',
+      30_000,
+    );
+    const survivor = isAlive(a) ? a : b;
+    const other = survivor === a ? b : a;
+    const stepped = await other.finished;
+    expect(stepped.code, stepped.stderr).toBe(0);
+    expect(stepped.stderr).toMatch(/stepped down: another relay server owns the directory now/);
+    const head = (s: Spawned): string => s.stderr().split('\n').slice(0, 6).join('\n');
+    const logs = `server started first (pid ${a.child.pid}):\n${head(a)}\nserver started second (pid ${b.child.pid}):\n${head(b)}`;
+    for (const name of ['owner', 'server.ready', 'heartbeat']) {
+      expect(readIf(relayFile(name)) ?? `(no ${name})`, `${name}\n${logs}`).toContain(
+        `:${survivor.child.pid}:`,
+      );
+    }
+
+    const lines = (readIf(shared) ?? '').split('\n').filter(Boolean);
+    const count = (sign: string): Map<string, number> => {
+      const seen = new Map<string, number>();
+      for (const line of lines) {
+        if (line.startsWith(sign)) seen.set(line.slice(2), (seen.get(line.slice(2)) ?? 0) + 1);
+      }
+      return seen;
+    };
+    const starts = count('+ ');
+    const ends = count('- ');
+    const twice = [...starts].filter(([, n]) => n > 1).map(([id]) => id);
+    const never = ids.filter((id) => !starts.has(id) || !ends.has(id));
+    // One at a time: a start while another command has not ended is an overlap.
+    let overlaps = 0;
+    const overlapping: string[] = [];
+    const open = new Set<string>();
+    for (const line of lines) {
+      if (line.startsWith('+ ')) {
+        if (open.size > 0) {
+          overlaps++;
+          overlapping.push(`${line.slice(2)} started while ${[...open].join(', ')} ran`);
+        }
+        open.add(line.slice(2));
+      } else {
+        open.delete(line.slice(2));
+      }
+    }
+    const ranBy = (s: Spawned): number => (s.stderr().match(/\] started, pid /g) ?? []).length;
+    for (const id of ids) expect(readIf(relayFile(`result/${id}.exit`)), id).toBe('0\n');
+    row.figure =
+      `drained 200 in ${seconds(drainMs)}; the server started ${survivor === a ? 'first' : 'second'} kept it and ran ${ranBy(survivor)}, ` +
+      `the other ran ${ranBy(other)} then stepped down (exit 0); ${starts.size}/200 ran, ${twice.length} twice, ` +
+      `${overlaps} overlapping; owner names the survivor`;
+    expect(twice, 'commands that ran twice').toEqual([]);
+    expect(never, 'commands that never ran (or never ended)').toEqual([]);
+    expect(overlaps, `commands started while another was running: ${overlapping.join('; ')}\n${logs}`).toBe(
+      0,
+    );
+    expect(ranBy(survivor) + ranBy(other)).toBe(200);
+
+    const after = await runRelayDap(['run', '--relay-dir', env.relayDir, '--', 'echo still serving']);
+    expect(after.code).toBe(0);
+    expect(after.stdout.toString()).toBe('still serving\n');
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+
+describe('commands that try to outlive their cancel', () => {
+  it.for([
+    {
+      what: 'ignores SIGTERM',
+      text: `trap '' TERM; sleep 300 & sleep 300 & echo started; wait`,
+      // bash and two sleeps; SIGTERM is ignored by all three (an ignored signal stays ignored across exec).
+      processes: 3,
+      escape: 'none' as const,
+    },
+    {
+      what: 'setsids a grandchild',
+      text: `bash -c 'setsid sleep 300 & wait' & echo started; wait`,
+      processes: 3,
+      escape: 'session' as const,
+    },
+    {
+      what: 'double-forks a daemon',
+      // fork, setsid, fork again, cd /, stdio to /dev/null: the daemon's parents are gone.
+      text: `( setsid bash -c 'cd /; sleep 300 </dev/null >/dev/null 2>&1 & exit 0' & ); echo started; sleep 300`,
+      processes: 2,
+      escape: 'orphan' as const,
+    },
+    {
+      what: 'closes its stdout and keeps running',
+      text: `echo started; exec >&- 2>&- <&-; sleep 300 & sleep 300 & wait`,
+      processes: 3,
+      escape: 'none' as const,
+    },
+  ])('a command that $what: after a cancel none of its processes is left', async (c) => {
+    const row = reliabilityRow('fault', `cancel of a command that ${c.what}`);
+    const server = await serve(['--grace', '1']);
+    const run = track(
+      relayDap(['run', '--relay-dir', env.relayDir, '--', `export ${env.marker}=1; ${c.text}`]),
+    );
+    await waitUntil(() => run.stdout().toString().includes('started'), 'the command to start');
+    // The client's command line holds the text, and so the marker: it is not one of them.
+    const commandProcesses = (): number[] =>
+      processesWithMarker(env.marker).filter((pid) => pid !== run.child.pid);
+    await waitUntil(
+      () => commandProcesses().length >= c.processes,
+      `${c.processes} processes of the command`,
+    );
+    await waitUntil(() => fs.existsSync(relayFile('running')), 'the running marker');
+    const [id, pgidText] = readIf(relayFile('running'))!.trim().split(':');
+    const bash = procStat(Number(pgidText));
+    const look = () => {
+      const stats = commandProcesses()
+        .map(procStat)
+        .filter((stat) => stat !== undefined);
+      const pids = new Set(stats.map((stat) => stat.pid));
+      return {
+        stats,
+        sessions: new Set(stats.map((stat) => stat.sid)).size,
+        daemons: stats.filter((stat) => stat.sid !== bash?.sid && !pids.has(stat.ppid)).length,
+      };
+    };
+    // The escape is real before the cancel: a process in a session of its own, or a daemon
+    // outside both the session and the tree (waited for: setsid runs after the fork).
+    if (c.escape === 'session') {
+      await waitUntil(() => look().sessions > 1, 'a process in a session of its own');
+    } else if (c.escape === 'orphan') {
+      await waitUntil(() => look().daemons > 0, 'a daemon outside the session and the tree');
+    }
+    const { stats, sessions } = look();
+
+    const answered = endTime(run);
+    const cancelledAt = performance.now();
+    const cancel = await runRelayDap(['cancel', '--relay-dir', env.relayDir]);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    const { finished: answer, at } = await answered;
+    const leftAtAnswer = processesWithMarker(env.marker);
+    const answerMs = at - cancelledAt;
+    expect(answer.code).toBe(130);
+    // Even the one that closed its stdout: the server appends [cancelled] through its own descriptor.
+    expect(answer.stdout.toString()).toBe('started\n[cancelled]\n');
+    expect(leftAtAnswer, 'processes alive when the client got its answer').toEqual([]);
+    if (c.what === 'ignores SIGTERM') {
+      // Only SIGKILL after the 1 s grace ends it.
+      expect(answerMs).toBeGreaterThanOrEqual(900);
+    }
+    await waitUntil(() => new RegExp(`\\[${id}\\] cancelled`).test(server.stderr()), 'the server log line');
+    const stopped = new RegExp(`\\[${id}\\] cancelled in \\d+ ms(?:; stopped (\\d+) leftover)?`).exec(
+      server.stderr(),
+    );
+    row.figure =
+      `${stats.length} processes in ${sessions} session(s)${c.escape === 'orphan' ? ', the daemon reparented' : ''}; ` +
+      `relay-dap run answered 130 ${seconds(answerMs)} after relay-dap cancel` +
+      `${c.what === 'ignores SIGTERM' ? ' (SIGKILL after the 1 s grace)' : ''}; ` +
+      `${leftAtAnswer.length} left (server stopped ${stopped?.[1] ?? 0})`;
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+
+function chownTree(dir: string): void {
+  fs.chownSync(dir, NOBODY_UID, NOBODY_UID);
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) chownTree(full);
+    else fs.lchownSync(full, NOBODY_UID, NOBODY_UID);
+  }
+}
+
+describe('the relay directory taken away under a running server', () => {
+  it.for([
+    { fault: 'deleted', said: /relay directory \S+ is gone \(ENOENT\); waiting for it to come back/ },
+    { fault: 'made unwritable (chmod 500)', said: /relay directory \S+ is not usable \(EACCES/ },
+  ])(
+    'the relay directory $fault under a running server: it says so, survives, and recovers',
+    async ({ fault, said }, { skip }) => {
+      // Root ignores permission bits: the server runs as uid 65534 so that chmod 500 bites.
+      if (!nobody.ok) return skip(nobody.reason);
+      const row = reliabilityRow(
+        'fault',
+        `relay directory ${fault} under a running server (server as uid 65534)`,
+      );
+      const deleted = fault === 'deleted';
+      chownTree(env.root);
+      const server = await serve(['--grace', '1'], true);
+      const asNobody = (args: readonly string[]): Spawned => track(relayDapAsNobody(args));
+      const gate = path.join(env.workdir, 'gate');
+      const inflight = asNobody([
+        'run',
+        '--relay-dir',
+        env.relayDir,
+        '--',
+        `export ${env.marker}=1; echo started; while [ ! -e ${gate} ]; do sleep 0.05; done; echo finished`,
+      ]);
+      await waitUntil(() => inflight.stdout().toString().includes('started'), 'the in-flight command');
+      await waitUntil(() => /\] started/.test(server.stderr()), 'the server to log the start');
+      const inflightId = firstStartedId(server.stderr());
+      const inflightAnswer = endTime(inflight);
+
+      const faultAt = performance.now();
+      if (deleted) fs.rmSync(env.relayDir, { recursive: true, force: true });
+      else fs.chmodSync(env.relayDir, 0o500);
+      await waitUntil(() => said.test(server.stderr()) || !isAlive(server), 'the server to say so');
+      const saidMs = performance.now() - faultAt;
+      expect(isAlive(server), server.stderr()).toBe(true);
+      // A client of the same user is told plainly too.
+      const status = await asNobody(['status', '--relay-dir', env.relayDir]).finished;
+      expect(status.code).toBe(1);
+      expect(status.stderr).toMatch(deleted ? /does not exist/ : /is not writable \(EACCES\)/);
+      row.figure = `said so after ${seconds(saidMs)} (status: exit 1)`;
+      const crash = (): string =>
+        `${row.figure}; then the server CRASHED (${/^\w*Error: .*$/m.exec(server.stderr())?.[0] ?? `exit ${server.child.exitCode}`})`;
+
+      // The running command goes on and ends during the outage; its result must not be lost.
+      fs.writeFileSync(gate, '');
+      await waitUntil(
+        () =>
+          server.stderr().includes(`[${inflightId}] exit 0`) ||
+          !isAlive(server) ||
+          fs.existsSync(relayFile(`result/${inflightId}.exit`)),
+        'the in-flight command to end',
+      );
+      await waitUntil(
+        () => processesWithMarker(env.marker).length === 0 || !isAlive(server),
+        'its processes to end',
+      );
+      if (!isAlive(server)) row.figure = `${crash()} when the command running then ended`;
+      expect(isAlive(server), `the server died during the outage:\n${server.stderr()}`).toBe(true);
+
+      const restoredAt = performance.now();
+      if (deleted) {
+        fs.mkdirSync(env.relayDir, { mode: 0o700 });
+        fs.chownSync(env.relayDir, NOBODY_UID, NOBODY_UID);
+      } else {
+        fs.chmodSync(env.relayDir, 0o700);
+      }
+      await waitUntil(
+        () => /is usable again; serving/.test(server.stderr()) || !isAlive(server),
+        'the server to recover',
+      );
+      const recoverMs = performance.now() - restoredAt;
+      if (!isAlive(server)) row.figure = `${crash()} when the directory came back`;
+      expect(isAlive(server), `the server died:\n${server.stderr()}`).toBe(true);
+
+      const { finished: first } = await inflightAnswer;
+      let inflightFate: string;
+      if (first.code === 0) {
+        // Its client was still waiting and read the result.
+        expect(first.stdout.toString()).toBe('started\nfinished\n');
+        inflightFate = 'its client got exit 0';
+      } else {
+        // Its client saw no server.ready and gave up (exit 3); the result is written on return.
+        expect(first.code, first.stderr).toBe(3);
+        await waitUntil(
+          () => fs.existsSync(relayFile(`result/${inflightId}.exit`)),
+          'the kept result to be written',
+        );
+        expect(readIf(relayFile(`result/${inflightId}.exit`))).toBe('0\n');
+        inflightFate = `its client gave up (exit 3), the kept result (exit 0) was written on return`;
+      }
+
+      const nextAt = performance.now();
+      const next = await asNobody([
+        'run',
+        '--relay-dir',
+        env.relayDir,
+        '--',
+        `export ${env.marker}=1; echo after`,
+      ]).finished;
+      const nextMs = performance.now() - nextAt;
+      expect(next.code, next.stderr).toBe(0);
+      expect(next.stdout.toString()).toBe('after\n');
+      const healthy = await asNobody(['status', '--relay-dir', env.relayDir]).finished;
+      expect(healthy.code).toBe(0);
+      expect(healthy.stdout.toString()).toMatch(/^Running: none$/m);
+      // One command, one result: nothing may settle the in-flight command a second time.
+      expect(server.stderr()).not.toContain(`[${inflightId}] settled`);
+      if (first.code === 0) {
+        expect(fs.existsSync(relayFile(`result/${inflightId}.exit`)), 'a second result').toBe(false);
+      }
+      expect(isAlive(server)).toBe(true);
+      expect(server.stderr()).not.toMatch(/\n\s+at |Uncaught|Unhandled/);
+      row.figure =
+        `said so after ${seconds(saidMs)} (status: exit 1); the command running then ended in the outage and ${inflightFate}; ` +
+        `usable again ${seconds(recoverMs)} after the directory was back; next command answered in ${seconds(nextMs)}; no crash`;
+    },
+  );
+});
