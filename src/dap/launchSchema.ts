@@ -3,7 +3,9 @@
  * of what a client sends, and the editor's `configurationAttributes` (package.json, checked
  * against this in a test) all come from here.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type * as AjvModule from 'ajv';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import type { FromSchema } from 'json-schema-to-ts';
 
 const env = {
@@ -125,8 +127,20 @@ export class ArgumentError extends Error {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
+// Ajv takes a good part of the adapter's start-up to load, and is needed only at launch:
+// loaded on first use, so that `initialize` is answered sooner.
+const require = createRequire(import.meta.url);
+let ajv: Ajv | undefined;
 const validators = new Map<object, ValidateFunction>();
+
+function compiler(): Ajv {
+  ajv ??= new (require('ajv') as typeof AjvModule).Ajv({
+    allErrors: true,
+    strict: false,
+    useDefaults: true,
+  });
+  return ajv;
+}
 
 /** `/steps/1/run` → `steps[1].run` */
 function fieldName(error: ErrorObject): string {
@@ -161,7 +175,7 @@ function describe(error: ErrorObject): string {
 export function validateArguments<T>(schema: object, value: unknown, request: string): T {
   let validate = validators.get(schema);
   if (!validate) {
-    validate = ajv.compile(schema);
+    validate = compiler().compile(schema);
     validators.set(schema, validate);
   }
   if (!validate(value)) {

@@ -28,7 +28,6 @@ import {
 import type { JobDefinition } from '../job/jobModel.js';
 import { jobForAttachment } from '../job/jobFromAttach.js';
 import { jobFromCommand, jobFromSteps } from '../job/jobFromLaunch.js';
-import { loadProgram } from '../job/jobFromProgram.js';
 import { JobRunner, type OutputOrigin, type StepPreparer } from '../job/jobRunner.js';
 import { WorkflowSteps } from '../job/workflowSteps.js';
 import { RelayClient } from '../relay/client.js';
@@ -457,7 +456,7 @@ export class RelayDebugSession extends LoggingDebugSession {
     this.trace ??= SessionTrace.open(args.trace, this.label, (line) => this.host.log(line));
     this.trace?.record('from client', request);
     // The job is read now, so that breakpoints set before configurationDone are verified at once.
-    const job = this.buildJob(args);
+    const job = await this.buildJob(args);
     const output = this.output!;
     const preparer: StepPreparer | undefined =
       job.origin === 'workflow' ? new WorkflowSteps(job, (text) => output.console(text)) : undefined;
@@ -564,9 +563,11 @@ export class RelayDebugSession extends LoggingDebugSession {
     this.active.finished = runner.start();
   }
 
-  private buildJob(args: LaunchArguments): JobDefinition {
+  private async buildJob(args: LaunchArguments): Promise<JobDefinition> {
     if (args.command !== undefined) return jobFromCommand(args.command, args.cwd);
     if (args.steps !== undefined) return jobFromSteps(args.steps, args.cwd);
+    // The YAML and workflow code loads only for a job file: start-up stays short.
+    const { loadProgram } = await import('../job/jobFromProgram.js');
     try {
       return loadProgram(args.program!, {
         ...(args.job !== undefined ? { job: args.job } : {}),

@@ -10,7 +10,8 @@
  */
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import treeKill from 'tree-kill';
+import { createRequire } from 'node:module';
+import type treeKillFunction from 'tree-kill';
 
 export const COMMAND_ID_ENV = 'RELAY_CMD_ID';
 
@@ -163,6 +164,12 @@ function signalPids(pids: number[], signal: NodeJS.Signals): void {
       // Gone already, or not ours to signal: either way nothing more can be done for it.
     }
   }
+}
+
+/** tree-kill is only needed where there is no /proc: loaded then. */
+function treeKill(pid: number, signal: NodeJS.Signals, callback: () => void): void {
+  const kill = createRequire(import.meta.url)('tree-kill') as typeof treeKillFunction;
+  kill(pid, signal, callback);
 }
 
 function signalWithoutProc(target: CommandProcesses, signal: NodeJS.Signals): Promise<void> {
