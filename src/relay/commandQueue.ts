@@ -61,7 +61,7 @@ export class CommandQueue {
     const id = commandIdFromFileName(name);
     if (id === undefined) return undefined;
     if (isValidCommandId(id)) return id;
-    this.onInvalid(name, describeInvalidId(id));
+    this.onInvalid(JSON.stringify(name.slice(0, 60)), describeInvalidId(id));
     return undefined;
   }
 

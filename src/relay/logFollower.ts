@@ -127,9 +127,13 @@ export class LogFollower {
       const handle = this.handle!;
       while (!this.paused && !this.finished) {
         const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+        // An empty read means the end only if the writer was already done when it began: one
+        // issued before `end()` may have looked before the last bytes were written.
+        const endingBeforeRead = this.ending;
         const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, this.offset);
         if (bytesRead === 0) {
-          if (this.ending) await this.finish();
+          if (endingBeforeRead) await this.finish();
+          else if (this.ending) continue;
           else this.caughtUpAt = performance.now();
           return;
         }

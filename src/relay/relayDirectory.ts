@@ -7,7 +7,7 @@ import { RelayError } from './errors.js';
 import { PRIVATE_DIR_MODE, isNotFound } from './files.js';
 import { relayLayout, type RelayLayout } from './layout.js';
 
-function checkDirectory(dir: string, what: string): 'missing' | 'ok' {
+function checkDirectory(dir: string, what: string, writable = true): 'missing' | 'ok' {
   let stat: fs.Stats;
   try {
     stat = fs.lstatSync(dir);
@@ -31,6 +31,7 @@ function checkDirectory(dir: string, what: string): 'missing' | 'ok' {
   if (!stat.isDirectory()) {
     throw new RelayError('RELAY_DIR', `${what} ${dir} is not a directory: remove it or choose another path.`);
   }
+  if (!writable) return 'ok';
   try {
     fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK | fs.constants.R_OK);
   } catch (error) {
@@ -63,6 +64,25 @@ export function prepareRelayDirectory(root: string): RelayLayout {
   ensureDirectory(layout.cmdDir, 'relay command directory');
   ensureDirectory(layout.resultDir, 'relay result directory');
   return layout;
+}
+
+/**
+ * While serving: the directories are still directories (not swapped for links), or a
+ * RelayError. `writable: false` checks only that (what a single write needs to be safe).
+ */
+export function verifyRelayDirectory(
+  layout: RelayLayout,
+  options: { writable: boolean } = { writable: true },
+): void {
+  for (const [dir, what] of [
+    [layout.root, 'relay directory'],
+    [layout.cmdDir, 'relay command directory'],
+    [layout.resultDir, 'relay result directory'],
+  ] as const) {
+    if (checkDirectory(dir, what, options.writable) === 'missing') {
+      throw Object.assign(new Error(`${what} ${dir} is gone`), { code: 'ENOENT' });
+    }
+  }
 }
 
 /** For read-only callers (status): the directory must exist; nothing is created. */

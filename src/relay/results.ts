@@ -49,7 +49,8 @@ export function formatExitCode(code: number): string {
 export function parseExitCode(text: string): number | undefined {
   const trimmed = text.trim();
   if (!/^\d{1,3}$/.test(trimmed)) return undefined;
-  return Number(trimmed);
+  const code = Number(trimmed);
+  return code <= 255 ? code : undefined;
 }
 
 export function parseResultRecord(text: string | undefined): ResultRecord | undefined {

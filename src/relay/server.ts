@@ -31,7 +31,8 @@ import { parseClaimedFileName, type RelayLayout } from './layout.js';
 import { ChangeClock, DEFAULT_STALE_AFTER_MS, ServerLivenessJudge, runningFileAge } from './liveness.js';
 import { describeMarker, formatMarker, isProcessAlive, isThisHost, type Marker } from './markers.js';
 import { terminateCommandProcesses } from './processTree.js';
-import { prepareRelayDirectory } from './relayDirectory.js';
+import { isRelayError } from './errors.js';
+import { prepareRelayDirectory, verifyRelayDirectory } from './relayDirectory.js';
 import {
   CANCELLED_LINE,
   EXIT_CANCELLED,
@@ -46,6 +47,28 @@ import { chooseWatchMode, type WatchChoice } from './watchMode.js';
 import { withdrawQueuedCommand } from './withdraw.js';
 
 export const DEFAULT_GRACE_MS = 5000;
+
+function fileKind(file: string): 'file' | 'missing' | 'directory' | 'FIFO' | 'symlink' | 'special file' {
+  const stat = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (!stat) return 'missing';
+  if (stat.isFile()) return 'file';
+  if (stat.isDirectory()) return 'directory';
+  if (stat.isFIFO()) return 'FIFO';
+  if (stat.isSymbolicLink()) return 'symlink';
+  return 'special file';
+}
+
+/** A claimed command file's bytes; never blocks (a FIFO swapped in) and never follows a link. */
+function readCommandFile(file: string): Buffer {
+  const { O_RDONLY, O_NONBLOCK, O_NOFOLLOW } = fs.constants;
+  const fd = fs.openSync(file, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw new Error(`${file} is not a regular file`);
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 export const DEFAULT_LEASE_STALE_MS = 10_000;
 const HEARTBEAT_MS = 1000;
 
@@ -96,6 +119,7 @@ export class RelayServer {
   private watcher: ChangeWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private unpublished: ResultRecord[] = [];
+  private launchBlockedUntil = 0;
   /** `running` texts we wrote for commands that have ended, still to be removed. */
   private readonly ownRunningTexts = new Set<string>();
   private readonly queue: CommandQueue;
@@ -112,7 +136,7 @@ export class RelayServer {
     this.watchChoice = chooseWatchMode(this.layout.root, options.pollMs);
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
     this.queue = new CommandQueue(this.layout, (name, reason) =>
-      this.warnOnce(`id:${name}`, `leaving cmd/${name.slice(0, 60)} alone: its id is ${reason}`),
+      this.warnOnce(`id:${name}`, `leaving cmd/${name} alone: its id is ${reason}`),
     );
   }
 
@@ -247,9 +271,23 @@ export class RelayServer {
   }
 
   private startNext(): void {
+    if (performance.now() < this.launchBlockedUntil) return;
     if (!this.stillOwner()) return this.stepDown();
+    verifyRelayDirectory(this.layout, { writable: false });
     for (const id of [...this.queue.snapshot()]) {
       this.queue.remove(id);
+      // Only regular files are commands: a directory or a FIFO with a command's name is left
+      // alone (reading a FIFO would block the server; claiming a directory would loop).
+      const kind = fileKind(this.layout.command(id));
+      if (kind !== 'file') {
+        if (kind !== 'missing') {
+          this.warnOnce(
+            `kind:${id}`,
+            `leaving cmd/${JSON.stringify(id + '.sh')} alone: it is a ${kind}, not a command file`,
+          );
+        }
+        continue;
+      }
       const claimed = this.layout.commandClaimed(id, this.claimToken);
       // The rename is the claim: of two servers (or a server and a withdrawing client), one wins.
       if (!renameIfExists(this.layout.command(id), claimed)) continue;
@@ -262,7 +300,7 @@ export class RelayServer {
     let command: RunningCommand;
     let text: Buffer;
     try {
-      text = fs.readFileSync(claimed);
+      text = readCommandFile(claimed);
       // "Any stale cancel is deleted when a command starts" (Part A).
       const cancel = readTextIfExists(this.layout.cancel);
       if (cancel !== undefined && cancel.trim() !== id) removeIfContent(this.layout.cancel, cancel);
@@ -276,8 +314,10 @@ export class RelayServer {
         graceMs: this.graceMs,
       });
     } catch (error) {
-      // Nothing ran: put the command back so that it is not lost, and say why.
+      // Nothing ran: put the command back so that it is not lost, and say why; try again in
+      // a second, not in a loop driven by the rename's own events.
       renameIfExists(claimed, this.layout.command(id));
+      this.launchBlockedUntil = performance.now() + 1000;
       throw error;
     }
     const runningText = command.pid !== null ? `${id}:${command.pid}\n` : undefined;
@@ -310,6 +350,7 @@ export class RelayServer {
   /** `.json`, then `.exit`, then remove `running`, then `cancel` (Part A order, Part C record). */
   private publish(record: ResultRecord): void {
     try {
+      verifyRelayDirectory(this.layout, { writable: false });
       writeResultFiles(this.layout, record);
     } catch (error) {
       // The directory is gone or unwritable: keep the result and write it when it is back.
@@ -521,6 +562,9 @@ export class RelayServer {
         throw Object.assign(new Error(`relay directory ${this.layout.root} is gone`), { code: 'ENOENT' });
       }
       if (this.state === 'unavailable') this.recoverDirectory();
+      // A cmd/ or result/ swapped for a symlink while serving would send commands and results
+      // elsewhere: checked every second, and before every claim.
+      verifyRelayDirectory(this.layout);
       if (!this.stillOwner()) return this.stepDown();
       // Two servers racing to start can leave the other's server.ready (or none): the owner's wins.
       if (readTextIfExists(this.layout.serverReady) !== this.readyText) {
@@ -533,18 +577,28 @@ export class RelayServer {
       this.checkLease();
     } catch (error) {
       this.directoryUnavailable(error);
+      // A server that refuses to work (cmd/ swapped for a link, say) is still alive, and says
+      // so while the relay directory itself can be written.
+      try {
+        if (this.stillOwner()) this.beat();
+      } catch {
+        // The directory itself is unusable: no heartbeat, and clients learn the server is gone.
+      }
       return;
     }
     this.pump();
   }
 
   private directoryUnavailable(error: unknown): void {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    const reason = isNotFound(error)
-      ? `is gone (${code}); waiting for it to come back`
-      : `is not usable (${code}: ${(error as Error).message}); retrying every second`;
     if (this.state !== 'unavailable') {
-      this.log(`relay directory ${this.layout.root} ${reason}. Running commands go on; no new ones start.`);
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      // A relay-directory check already names the thing, the reason and the next step.
+      const what = isRelayError(error)
+        ? error.message
+        : isNotFound(error)
+          ? `relay directory ${this.layout.root} is gone (${code}); waiting for it to come back.`
+          : `relay directory ${this.layout.root} is not usable (${code}: ${(error as Error).message}); retrying every second.`;
+      this.log(`${what} Running commands go on; no new ones start until it is fixed.`);
     }
     this.state = 'unavailable';
   }

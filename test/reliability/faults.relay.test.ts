@@ -476,7 +476,10 @@ function chownTree(dir: string): void {
 describe('the relay directory taken away under a running server', () => {
   it.for([
     { fault: 'deleted', said: /relay directory \S+ is gone \(ENOENT\); waiting for it to come back/ },
-    { fault: 'made unwritable (chmod 500)', said: /relay directory \S+ is not usable \(EACCES/ },
+    {
+      fault: 'made unwritable (chmod 500)',
+      said: /relay directory \S+ is not writable \(EACCES\): fix its permissions/,
+    },
   ])(
     'the relay directory $fault under a running server: it says so, survives, and recovers',
     async ({ fault, said }, { skip }) => {
