@@ -64,9 +64,19 @@ export async function runAdapter(args: ParsedArgs, io: Console): Promise<number>
     throw new UsageError('--host goes with --server=PORT or --port PORT', undefined);
   // stdio: stdout is the protocol. The adapter's own log goes to --log-file, errors to stderr.
   const log = logger(logFile, false, io);
-  const hosted = hostSession(process.stdin, process.stdout, { label: 'stdio', log });
+  const hosted = hostSession(process.stdin, process.stdout, {
+    label: 'stdio',
+    log,
+    // `trace: true` is asked for explicitly: stderr (the editor shows it), and the log file.
+    trace: (line) => {
+      io.error(line);
+      log(line);
+    },
+  });
   const stop = (): void => void hosted.stop('the adapter received a signal');
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
   await hosted.done;
+  // A refused header leaves stdin paused but open, which would keep the process alive.
+  process.stdin.destroy();
   return 0;
 }

@@ -43,6 +43,7 @@ import {
   type LaunchArguments,
 } from './launchSchema.js';
 import { OutputChannel } from './outputChannel.js';
+import { checkRequestArguments } from './requestArguments.js';
 import { SessionTrace } from './sessionTrace.js';
 
 export const THREAD_ID = 1;
@@ -85,6 +86,8 @@ logger.setup(Logger.LogLevel.Stop, false);
 export interface SessionHost {
   /** A line for the adapter's own log (stderr), already labelled with the session. */
   log(line: string): void;
+  /** Where `trace: true` writes: the adapter's stderr, and its log file if it has one. */
+  trace(line: string): void;
   /** Whether the peer reads slower than we write, and a promise for when it catches up. */
   readonly congested: boolean;
   drained(): Promise<void>;
@@ -294,6 +297,12 @@ export class RelayDebugSession extends LoggingDebugSession {
       );
       return;
     }
+    try {
+      checkRequestArguments(request.command, request.arguments);
+    } catch (error) {
+      this.fail(response, error);
+      return;
+    }
     const controller = new AbortController();
     const settled = handler(request, response, controller.signal)
       .catch((error: unknown) => {
@@ -453,7 +462,7 @@ export class RelayDebugSession extends LoggingDebugSession {
       throw new RequestError(ErrorId.WrongState, 'a job is already launched in this session');
     const args = validateLaunchArguments(request.arguments);
     this.starting = true;
-    this.trace ??= SessionTrace.open(args.trace, this.label, (line) => this.host.log(line));
+    this.trace ??= SessionTrace.open(args.trace, this.label, (line) => this.host.trace(line));
     this.trace?.record('from client', request);
     // The job is read now, so that breakpoints set before configurationDone are verified at once.
     const job = await this.buildJob(args);
@@ -513,7 +522,7 @@ export class RelayDebugSession extends LoggingDebugSession {
       throw new RequestError(ErrorId.WrongState, 'a job is already attached in this session');
     const args = validateAttachArguments(request.arguments);
     this.starting = true;
-    this.trace ??= SessionTrace.open(args.trace, this.label, (line) => this.host.log(line));
+    this.trace ??= SessionTrace.open(args.trace, this.label, (line) => this.host.trace(line));
     this.trace?.record('from client', request);
     await this.configuration.promise;
     if (this.finishing) throw new RequestError(ErrorId.Cancelled, 'the session ended before it attached');

@@ -17,7 +17,12 @@ export interface HostedSession {
 export function hostSession(
   input: Readable,
   output: Writable,
-  options: { label: string; log: (line: string) => void },
+  options: {
+    label: string;
+    log: (line: string) => void;
+    /** Where `trace: true` goes (default: the log). */
+    trace?: (line: string) => void;
+  },
 ): HostedSession {
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
@@ -44,6 +49,7 @@ export function hostSession(
   const session: RelayDebugSession = new RelayDebugSession(
     {
       log,
+      trace: options.trace ?? log,
       get congested() {
         return connection.congested;
       },

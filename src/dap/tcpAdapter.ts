@@ -29,7 +29,10 @@ export function runTcpAdapter(options: TcpAdapterOptions): Promise<void> {
     });
     void hosted.done.then(() => {
       sessions.delete(hosted);
-      socket.destroy();
+      // End, not destroy: bytes the client sent and we did not read would turn a destroy into
+      // a reset, and the reset could discard our last message (why the connection closed).
+      socket.end();
+      setTimeout(() => socket.destroy(), 2000).unref();
     });
   });
   return new Promise((resolve, reject) => {

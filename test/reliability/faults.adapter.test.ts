@@ -369,8 +369,10 @@ describe('the client connection closing at every point of a session', () => {
             () => {
               back = holdings();
               return (
-                back.watches === baseline.watches &&
-                back.fds === baseline.fds &&
+                // At or under the baseline: a socket of the warm-up session may still have been
+                // closing when the baseline was taken; more than it is a leak.
+                back.watches <= baseline.watches &&
+                back.fds <= baseline.fds &&
                 back.children === 0 &&
                 back.tmpDirs === 0 &&
                 processesWithMarker(marker).length === 0
