@@ -17,6 +17,8 @@ import {
   waitUntil,
   type Finished,
   type Spawned,
+  waitForServerTicks,
+  walkTree,
 } from '../support/relayHarness.js';
 import {
   commandStarted,
@@ -57,33 +59,8 @@ function octal(mode: number): string {
   return '0' + mode.toString(8);
 }
 
-/** Every entry under `dir` (itself included), by lstat; entries that vanish while we look are skipped. */
-function walk(dir: string): Array<{ file: string; kind: 'file' | 'dir' | 'other'; mode: number }> {
-  const found: Array<{ file: string; kind: 'file' | 'dir' | 'other'; mode: number }> = [];
-  const visit = (file: string): void => {
-    let stat: fs.Stats;
-    try {
-      stat = fs.lstatSync(file);
-    } catch {
-      return;
-    }
-    const kind = stat.isDirectory() ? 'dir' : stat.isFile() ? 'file' : 'other';
-    found.push({ file, kind, mode: stat.mode & 0o777 });
-    if (kind !== 'dir') return;
-    let names: string[];
-    try {
-      names = fs.readdirSync(file);
-    } catch {
-      return;
-    }
-    for (const name of names) visit(path.join(file, name));
-  };
-  visit(dir);
-  return found;
-}
-
 function expectPrivate(relayDir: string): void {
-  const entries = walk(relayDir);
+  const entries = walkTree(relayDir);
   expect(entries.length).toBeGreaterThan(3);
   const wrong = entries
     .filter((e) => e.kind === 'other' || e.mode !== (e.kind === 'dir' ? 0o700 : 0o600))
@@ -99,20 +76,6 @@ function queuedIds(relayDir: string): string[] {
     return [];
   }
   return names.filter((n) => n.endsWith('.sh')).map((n) => n.slice(0, -3));
-}
-
-/** Wait until the server has run `count` more one-second ticks (each one also rescans cmd/). */
-async function waitForServerTicks(relayDir: string, count: number): Promise<void> {
-  const seen = new Set<string>();
-  await waitUntil(
-    () => {
-      const beat = readIf(path.join(relayDir, 'heartbeat'));
-      if (beat !== undefined) seen.add(beat);
-      return seen.size > count;
-    },
-    `${count} server ticks`,
-    count * 1000 + 15_000,
-  );
 }
 
 /** The last `relay-dap` diagnostics are for humans: they must not print a stack. */
@@ -265,7 +228,7 @@ describe('symlinks', () => {
     fs.symlinkSync(target, link);
     const snapshot = (): string =>
       JSON.stringify(
-        walk(target).map((e) => [
+        walkTree(target).map((e) => [
           path.relative(target, e.file),
           e.kind,
           e.mode,

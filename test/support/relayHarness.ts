@@ -198,3 +198,61 @@ export function readIf(file: string): string | undefined {
     return undefined;
   }
 }
+
+/** Resolves with `promise`, or rejects after `ms` saying what did not happen. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface TreeEntry {
+  file: string;
+  kind: 'file' | 'dir' | 'other';
+  mode: number;
+}
+
+/** Every entry under `dir` (itself included), by lstat; entries that vanish while we look are skipped. */
+export function walkTree(dir: string): TreeEntry[] {
+  const found: TreeEntry[] = [];
+  const visit = (file: string): void => {
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(file);
+    } catch {
+      return;
+    }
+    const kind = stat.isDirectory() ? 'dir' : stat.isFile() ? 'file' : 'other';
+    found.push({ file, kind, mode: stat.mode & 0o777 });
+    if (kind !== 'dir') return;
+    let names: string[];
+    try {
+      names = fs.readdirSync(file);
+    } catch {
+      return;
+    }
+    for (const name of names) visit(path.join(file, name));
+  };
+  visit(dir);
+  return found;
+}
+
+/** Wait until the server has run `count` more one-second ticks (each one also rescans cmd/). */
+export async function waitForServerTicks(relayDir: string, count: number): Promise<void> {
+  const seen = new Set<string>();
+  await waitUntil(
+    () => {
+      const beat = readIf(path.join(relayDir, 'heartbeat'));
+      if (beat !== undefined) seen.add(beat);
+      return seen.size > count;
+    },
+    `${count} server ticks`,
+    count * 1000 + 15_000,
+  );
+}
