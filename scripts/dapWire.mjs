@@ -15,6 +15,9 @@ export class DapWire {
     this.buffer = Buffer.alloc(0);
     this.pending = new Map();
     this.listeners = new Set();
+    /** Every event received, so that one that came with a response is not missed (nextEvent). */
+    this.events = [];
+    this.eventsTaken = 0;
     input.on('data', (chunk) => this.receive(chunk));
   }
 
@@ -44,6 +47,7 @@ export class DapWire {
       const message = JSON.parse(this.buffer.subarray(end + 4, end + 4 + length).toString('utf8'));
       this.buffer = this.buffer.subarray(end + 4 + length);
       if (message.type === 'response') this.pending.get(message.request_seq)?.(message);
+      if (message.type === 'event') this.events.push(message);
       for (const listener of [...this.listeners]) listener(message);
     }
   }
@@ -65,6 +69,22 @@ export class DapWire {
       };
       this.listeners.add(listener);
     });
+  }
+
+  /**
+   * Resolves with the first event matching `predicate` after the last one this returned,
+   * including events that have already arrived: a `stopped` often comes in the same packet
+   * as the response to the request that caused it, before an `await` on that response ends.
+   */
+  async nextEvent(predicate) {
+    const taken = (index) => {
+      this.eventsTaken = index + 1;
+      return this.events[index];
+    };
+    const index = this.events.findIndex((m, i) => i >= this.eventsTaken && predicate(m));
+    if (index >= 0) return taken(index);
+    const event = await this.waitFor((m) => m.type === 'event' && predicate(m));
+    return taken(this.events.lastIndexOf(event));
   }
 
   onMessage(listener) {

@@ -43,10 +43,8 @@ if (!(await listening(port))) {
 
 const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-dap-demo-'));
 const wire = await DapWire.tcp(target);
-const events = [];
 wire.onMessage((message) => {
   if (message.type !== 'event') return;
-  events.push(message);
   if (message.event === 'output') {
     const text = message.body.output.replace(/\n$/, '');
     if (text.trim() !== '' && message.body.group !== 'end') {
@@ -55,7 +53,7 @@ wire.onMessage((message) => {
     }
   }
 });
-const next = (predicate) => wire.waitFor((m) => m.type === 'event' && predicate(m));
+const next = (predicate) => wire.nextEvent(predicate);
 const stopped = async (reason) => {
   const event = await next((m) => m.event === 'stopped');
   if (event.body.reason !== reason) throw new Error(`expected a ${reason} stop, got ${event.body.reason}`);
