@@ -20,11 +20,9 @@ import {
   type StdioAdapter,
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import { dapSchemaStatus } from '../support/dapSchema.js';
+import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import { ERR, finish, frames, runToEnd } from '../support/jobSession.js';
 import { processesWithMarker, relayDap, waitUntil, type Spawned } from '../support/relayHarness.js';
-
-const schemaNote = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
 
 let ctx: AdapterContext;
 let relayDir: string;

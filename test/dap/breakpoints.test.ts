@@ -6,17 +6,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  createAdapterContext,
   DEFAULT_CLIENT_CAPS,
   EVENT_TIMEOUT_MS,
   launchAndConfigure,
   outputByCategory,
-  type AdapterContext,
+  useAdapterContext,
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import { dapSchemaStatus } from '../support/dapSchema.js';
+import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import {
   continueJob,
   finish,
@@ -31,15 +30,7 @@ import {
   writeFile,
 } from '../support/jobSession.js';
 
-const schemaNote = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
-
-let ctx: AdapterContext;
-beforeEach(() => {
-  ctx = createAdapterContext();
-});
-afterEach(async () => {
-  await ctx.cleanup();
-});
+const ctx = useAdapterContext();
 
 const release = jobFixture('release.yml');
 /** First lines of the steps of release.yml. */

@@ -8,10 +8,8 @@ import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAdapterContext, EVENT_TIMEOUT_MS, type AdapterContext } from '../support/adapterHarness.js';
-import { dapSchemaStatus, validateDapMessage } from '../support/dapSchema.js';
+import { dapSchemaStatus, validateDapMessage, schemaNote } from '../support/dapSchema.js';
 import { processesWithMarker, relayDapBin, waitUntil } from '../support/relayHarness.js';
-
-const schemaNote = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
 
 interface Validated {
   dc: DebugClient;

@@ -5,10 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   assertResponsesMatchRequests,
-  createAdapterContext,
   errorId,
   EVENT_TIMEOUT_MS,
   isAnswered,
@@ -18,24 +17,16 @@ import {
   outputGroups,
   stableSummary,
   waitForExit,
-  type AdapterContext,
   type StdioAdapter,
+  useAdapterContext,
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import { dapSchemaStatus } from '../support/dapSchema.js';
+import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import { processesWithMarker } from '../support/relayHarness.js';
-
-const schemaNote = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
 
 const ERR = { InvalidArguments: 2001, WrongState: 2004, Evaluate: 2006, Cancelled: 2008 };
 
-let ctx: AdapterContext;
-beforeEach(() => {
-  ctx = createAdapterContext();
-});
-afterEach(async () => {
-  await ctx.cleanup();
-});
+const ctx = useAdapterContext();
 
 async function stoppedAt(client: DapClient, reason: string): Promise<void> {
   await client.waitForEvent('stopped', (e) => e.body.reason === reason, EVENT_TIMEOUT_MS);

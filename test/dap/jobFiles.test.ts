@@ -4,16 +4,15 @@
 // continue-on-error and timeout behave as the job file format documents (src/workflow/jobFile.ts).
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  createAdapterContext,
   errorId,
   launchAndConfigure,
   outputByCategory,
-  type AdapterContext,
+  useAdapterContext,
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import { dapSchemaStatus } from '../support/dapSchema.js';
+import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import {
   consoleLines,
   continueJob,
@@ -32,15 +31,7 @@ import {
 } from '../support/jobSession.js';
 import { processesWithMarker } from '../support/relayHarness.js';
 
-const schemaNote = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
-
-let ctx: AdapterContext;
-beforeEach(() => {
-  ctx = createAdapterContext();
-});
-afterEach(async () => {
-  await ctx.cleanup();
-});
+const ctx = useAdapterContext();
 
 async function next(client: DapClient): Promise<void> {
   const response = await client.request('next', { threadId: 1 });

@@ -6,10 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   assertResponsesMatchRequests,
-  createAdapterContext,
   errorId,
   EVENT_TIMEOUT_MS,
   isAnswered,
@@ -18,14 +17,12 @@ import {
   outputByCategory,
   stableSummary,
   waitForExit,
-  type AdapterContext,
   type StdioAdapter,
+  useAdapterContext,
 } from '../support/adapterHarness.js';
 import { encodeDapFrame, type DapClient } from '../support/dapClient.js';
-import { dapSchemaStatus } from '../support/dapSchema.js';
+import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import { processesWithMarker, waitUntil } from '../support/relayHarness.js';
-
-const schemaNote = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
 
 /** ErrorId values of src/dap/errors.ts: part of the adapter's contract with clients. */
 const ERR = {
@@ -40,13 +37,7 @@ const ERR = {
   Internal: 2099,
 };
 
-let ctx: AdapterContext;
-beforeEach(() => {
-  ctx = createAdapterContext();
-});
-afterEach(async () => {
-  await ctx.cleanup();
-});
+const ctx = useAdapterContext();
 
 async function markedProcessRuns(marker = ctx.marker): Promise<void> {
   await waitUntil(

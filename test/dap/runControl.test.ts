@@ -6,17 +6,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  createAdapterContext,
   errorId,
   EVENT_TIMEOUT_MS,
   launchAndConfigure,
   outputByCategory,
-  type AdapterContext,
+  useAdapterContext,
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import { dapSchemaStatus } from '../support/dapSchema.js';
+import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import {
   continueJob,
   ERR,
@@ -34,15 +33,7 @@ import {
 } from '../support/jobSession.js';
 import { processesWithMarker } from '../support/relayHarness.js';
 
-const schemaNote = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
-
-let ctx: AdapterContext;
-beforeEach(() => {
-  ctx = createAdapterContext();
-});
-afterEach(async () => {
-  await ctx.cleanup();
-});
+const ctx = useAdapterContext();
 
 /** A job file in the workdir from `name` and step lines. */
 function jobFile(file: string, lines: string[]): string {

@@ -1,30 +1,21 @@
 // `relay-dap --server=PORT` (and `--port PORT [--host H]`): DAP over TCP, one fresh session
 // per connection, many at once, each with its own job and output; SIGTERM ends them all.
 import net from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   assertResponsesMatchRequests,
-  createAdapterContext,
   EVENT_TIMEOUT_MS,
   launchAndConfigure,
   outputByCategory,
   waitForExit,
-  type AdapterContext,
   type TcpAdapter,
+  useAdapterContext,
 } from '../support/adapterHarness.js';
 import { encodeDapFrame, type DapClient } from '../support/dapClient.js';
-import { dapSchemaStatus } from '../support/dapSchema.js';
+import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import { processesWithMarker, waitUntil } from '../support/relayHarness.js';
 
-const schemaNote = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
-
-let ctx: AdapterContext;
-beforeEach(() => {
-  ctx = createAdapterContext();
-});
-afterEach(async () => {
-  await ctx.cleanup();
-});
+const ctx = useAdapterContext();
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,28 +1,19 @@
 // Exact transcripts: the adapter as a real process, every request, response and event in
 // order, against real relayed commands. Every message the adapter sends is validated against
 // the official DAP schema by the DapClient (and any stray byte on its stdout is a violation).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   assertResponsesMatchRequests,
-  createAdapterContext,
   EVENT_TIMEOUT_MS,
   launchAndConfigure,
   stableSummary,
   waitForExit,
-  type AdapterContext,
+  useAdapterContext,
 } from '../support/adapterHarness.js';
-import { dapSchemaStatus } from '../support/dapSchema.js';
+import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import { processesWithMarker } from '../support/relayHarness.js';
 
-const schemaNote = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
-
-let ctx: AdapterContext;
-beforeEach(() => {
-  ctx = createAdapterContext();
-});
-afterEach(async () => {
-  await ctx.cleanup();
-});
+const ctx = useAdapterContext();
 
 describe.skipIf(!dapSchemaStatus.available)(`exact DAP transcripts${schemaNote}`, () => {
   it('stdio: a two-step job from entry stop through console, next and continue to disconnect', async () => {

@@ -6,15 +6,15 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  createAdapterContext,
   errorId,
   launchAndConfigure,
   outputByCategory,
   type AdapterContext,
+  useAdapterContext,
 } from '../support/adapterHarness.js';
-import { dapSchemaStatus } from '../support/dapSchema.js';
+import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import {
   consoleLines,
   continueJob,
@@ -34,15 +34,7 @@ import {
 } from '../support/jobSession.js';
 import { repoRoot } from '../support/relayHarness.js';
 
-const schemaNote = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
-
-let ctx: AdapterContext;
-beforeEach(() => {
-  ctx = createAdapterContext();
-});
-afterEach(async () => {
-  await ctx.cleanup();
-});
+const ctx = useAdapterContext();
 
 /** A session running `program` without pausing on entry; the `failed` filter stays on (the default). */
 async function runWorkflow(program: string, extra: Record<string, unknown> = {}) {

@@ -6,10 +6,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   assertResponsesMatchRequests,
-  createAdapterContext,
   DEFAULT_CLIENT_CAPS,
   EVENT_TIMEOUT_MS,
   launchAndConfigure,
@@ -17,19 +16,14 @@ import {
   waitForExit,
   type AdapterContext,
   type TcpAdapter,
+  useAdapterContext,
 } from '../support/adapterHarness.js';
 import { DapClient } from '../support/dapClient.js';
 import { processesWithMarker, readIf, relayDap, runRelayDap, waitUntil } from '../support/relayHarness.js';
 import { childrenOf, inotifyWatches, isAlive, openFds, seconds } from './faultSupport.js';
 import { reliabilityRow } from './report.js';
 
-let ctx: AdapterContext;
-beforeEach(() => {
-  ctx = createAdapterContext();
-});
-afterEach(async () => {
-  await ctx.cleanup();
-});
+const ctx = useAdapterContext();
 
 function relayDirOf(context: AdapterContext): string {
   return path.join(path.dirname(context.tmp), 'relay');

@@ -19,7 +19,7 @@ import {
   type SpawnedAdapter,
 } from '../support/adapterHarness.js';
 import { encodeDapFrame, type DapClient } from '../support/dapClient.js';
-import { dapSchemaStatus } from '../support/dapSchema.js';
+import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import {
   partAId,
   queueCommandFile,
@@ -33,8 +33,6 @@ import {
 import { describeInvalidId } from '../../src/relay/ids.js';
 import { finish, useRelayTestContext } from '../support/relayTestContext.js';
 import { reliabilityRow } from './report.js';
-
-const schemaNote = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
 
 /** ErrorId values of src/dap/errors.ts. */
 const ERR = { Unsupported: 2007, Internal: 2099 };

@@ -19,7 +19,7 @@ import {
   type AdapterContext,
 } from '../support/adapterHarness.js';
 import { DapFrameParser, encodeDapFrame } from '../support/dapClient.js';
-import { dapSchemaStatus } from '../support/dapSchema.js';
+import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import {
   killMarked,
   partAId,
@@ -38,7 +38,6 @@ import {
 } from '../support/relayHarness.js';
 import { reliabilityRow } from './report.js';
 
-const schemaNote = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
 

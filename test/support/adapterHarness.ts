@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import { afterEach, beforeEach } from 'vitest';
 import { DapClient } from './dapClient.js';
 import {
   killMarked,
@@ -240,6 +241,30 @@ export function createAdapterContext(): AdapterContext {
 }
 
 /** Process ids still carrying `marker`, waiting (up to `timeoutMs`) for them to go. */
+/**
+ * Call at the top of a test file or describe: a fresh context before each test, cleaned up
+ * (and checked) after it. Returns a view that always reads the current test's context, so a
+ * file can hold one `const ctx` instead of re-creating it in its own hooks.
+ */
+export function useAdapterContext(): AdapterContext {
+  let current: AdapterContext | undefined;
+  beforeEach(() => {
+    current = createAdapterContext();
+  });
+  afterEach(async () => {
+    const ending = current;
+    current = undefined;
+    await ending?.cleanup();
+  });
+  return new Proxy({} as AdapterContext, {
+    get(_target, key) {
+      if (!current) throw new Error('the adapter context exists only while a test runs');
+      const value: unknown = Reflect.get(current, key);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(current) : value;
+    },
+  });
+}
+
 export async function assertNoMarkedProcess(marker: string, timeoutMs = 15_000): Promise<void> {
   let survivors: number[] = [];
   await waitUntil(

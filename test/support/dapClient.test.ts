@@ -7,10 +7,9 @@ import { DebugSession, Event, InitializedEvent, OutputEvent, TerminatedEvent } f
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DapClient, DapFrameParser, encodeDapFrame, type DapFrameItem } from './dapClient.js';
-import { dapSchemaStatus } from './dapSchema.js';
+import { dapSchemaStatus, schemaNote } from './dapSchema.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const schemaNote = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
 
 /**
  * A stand-in DAP peer for testing the test client only: a minimal session built on

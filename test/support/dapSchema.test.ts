@@ -7,12 +7,11 @@ import {
   dapDefinitionFor,
   dapSchemaPath,
   dapSchemaStatus,
+  schemaNote,
   validateDapMessage,
 } from './dapSchema.js';
 
-const skipReason = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
-
-describe.skipIf(!dapSchemaStatus.available)(`DAP schema validation${skipReason}`, () => {
+describe.skipIf(!dapSchemaStatus.available)(`DAP schema validation${schemaNote}`, () => {
   const initializeResponse = {
     seq: 1,
     type: 'response',

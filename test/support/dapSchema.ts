@@ -118,6 +118,9 @@ const loaded = loadSchema(dapSchemaPath);
 
 export const dapSchemaStatus: DapSchemaStatus = statusOf(loaded);
 
+/** For describe titles: empty, or why the block is skipped (the schema is missing). */
+export const schemaNote: string = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
+
 function requireSchema(): LoadedSchema {
   if (typeof loaded === 'string') throw new Error(`cannot validate DAP messages: ${loaded}`);
   return loaded;
