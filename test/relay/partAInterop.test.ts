@@ -9,9 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RelayClient } from '../../src/relay/client.js';
 import {
-  killMarked,
+  reapMarked,
   partA,
-  processesWithMarker,
   readIf,
   relayDap,
   startServer,
@@ -49,14 +48,7 @@ afterEach(async () => {
     for (const server of ctx.servers) await server.stop();
     for (const client of ctx.clients) await stopProcess(client);
     // Nothing we started may outlive the test: no server, no client, no command.
-    let left = processesWithMarker(ctx.marker);
-    await waitUntil(
-      () => (left = processesWithMarker(ctx.marker)).length === 0,
-      'marked processes to end',
-      10_000,
-    ).catch(() => {});
-    const described = left.map(describePid);
-    killMarked(ctx.marker);
+    const described = await reapMarked(ctx.marker, 10_000);
     expect(described, 'processes that outlived the test').toEqual([]);
   } finally {
     ctx.dirs.cleanup();
@@ -64,11 +56,6 @@ afterEach(async () => {
 });
 
 // ---------------------------------------------------------------- helpers
-
-function describePid(pid: number): string {
-  const cmdline = readIf(`/proc/${pid}/cmdline`)?.replace(/\0/g, ' ').trim() ?? '?';
-  return `${pid} ${cmdline}`;
-}
 
 function isRunning(spawned: Spawned): boolean {
   return spawned.child.exitCode === null && spawned.child.signalCode === null;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  killMarked,
+  reapMarked,
   partAId,
   processesWithMarker,
   queueCommandFile,
@@ -44,14 +44,7 @@ afterEach(async () => {
     for (const server of ctx.servers) await server.stop(15_000);
     for (const other of ctx.others) await stopProcess(other);
     // Nothing we started may outlive the test: not a server, not a command.
-    let left = processesWithMarker(ctx.marker);
-    await waitUntil(
-      () => (left = processesWithMarker(ctx.marker)).length === 0,
-      'marked processes to end',
-      10_000,
-    ).catch(() => {});
-    const described = left.map(describePid);
-    killMarked(ctx.marker);
+    const described = await reapMarked(ctx.marker, 10_000);
     expect(described, 'processes that outlived the test').toEqual([]);
   } finally {
     ctx.dirs.cleanup();
@@ -59,11 +52,6 @@ afterEach(async () => {
 });
 
 // ---------------------------------------------------------------- helpers
-
-function describePid(pid: number): string {
-  const cmdline = readIf(`/proc/${pid}/cmdline`)?.replace(/\0/g, ' ').trim() ?? '?';
-  return `${pid} ${cmdline}`;
-}
 
 /** SIGTERM, then SIGKILL if it has not exited after `killAfterMs`. */
 async function stopProcess(spawned: Spawned, killAfterMs = 15_000): Promise<Finished> {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  killMarked,
+  reapMarked,
   partA,
   partAId,
   processesWithMarker,
@@ -62,13 +62,7 @@ afterEach(async () => {
   );
   const left: string[] = [];
   for (const marker of env.markers) {
-    let survivors: number[] = [];
-    try {
-      await waitUntil(() => (survivors = processesWithMarker(marker)).length === 0, `no ${marker}`, 10_000);
-    } catch {
-      left.push(`${marker}: ${survivors.join(', ')}`);
-      killMarked(marker);
-    }
+    for (const survivor of await reapMarked(marker, 10_000)) left.push(`${marker}: ${survivor}`);
   }
   fs.rmSync(env.root, { recursive: true, force: true });
   expect(left, 'marked processes that outlived the test').toEqual([]);

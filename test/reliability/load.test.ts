@@ -21,7 +21,7 @@ import {
 import { DapFrameParser, encodeDapFrame } from '../support/dapClient.js';
 import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import {
-  killMarked,
+  reapMarked,
   partAId,
   processesWithMarker,
   queueCommandFile,
@@ -110,13 +110,7 @@ afterEach(async () => {
   for (const server of cleanup.servers) await server.stop(15_000);
   const survivors: string[] = [];
   for (const marker of cleanup.markers) {
-    let left: number[] = [];
-    try {
-      await waitUntil(() => (left = processesWithMarker(marker)).length === 0, `no ${marker}`, 15_000);
-    } catch {
-      survivors.push(`${marker}: ${left.join(', ')}`);
-      killMarked(marker);
-    }
+    for (const survivor of await reapMarked(marker, 15_000)) survivors.push(`${marker}: ${survivor}`);
   }
   for (const undo of cleanup.undo.reverse()) undo();
   expect(survivors, 'marked processes that outlived the test').toEqual([]);

@@ -17,7 +17,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { afterEach, beforeEach } from 'vitest';
 import { DapClient } from './dapClient.js';
 import {
-  killMarked,
+  reapMarked,
   processesWithMarker,
   relayDapBin,
   startServer,
@@ -221,18 +221,10 @@ export function createAdapterContext(): AdapterContext {
       }
       for (const server of servers) await server.stop(15_000);
       for (const m of markers) {
-        let survivors: number[] = [];
-        try {
-          // A command that ignores SIGTERM is killed after the relay's grace period (5 s).
-          await waitUntil(
-            () => (survivors = processesWithMarker(m)).length === 0,
-            `no process marked ${m}`,
-            15_000,
-          );
-        } catch {
+        // A command that ignores SIGTERM is killed after the relay's grace period (5 s).
+        const survivors = await reapMarked(m, 15_000);
+        if (survivors.length > 0)
           problems.push(`processes marked ${m} outlived the test: ${survivors.join(', ')}`);
-          killMarked(m);
-        }
       }
       fs.rmSync(root, { recursive: true, force: true });
       if (problems.length > 0) throw new Error(problems.join('\n\n'));

@@ -71,6 +71,24 @@ export function killMarked(marker: string): void {
   }
 }
 
+/**
+ * Waits up to `ms` for every process marked `marker` to end; kills those that do not. Returns
+ * the ones that outlived the wait ("pid command line"), for the test to fail on.
+ */
+export async function reapMarked(marker: string, ms: number): Promise<string[]> {
+  let left: number[] = [];
+  try {
+    await waitUntil(() => (left = processesWithMarker(marker)).length === 0, `no ${marker}`, ms);
+    return [];
+  } catch {
+    const described = left.map(
+      (pid) => `${pid} ${readIf(`/proc/${pid}/cmdline`)?.replace(/\0/g, ' ').trim() ?? '?'}`,
+    );
+    killMarked(marker);
+    return described;
+  }
+}
+
 export async function waitUntil(
   condition: () => boolean | Promise<boolean>,
   what: string,

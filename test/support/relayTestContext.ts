@@ -8,8 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, expect } from 'vitest';
 import {
-  killMarked,
-  processesWithMarker,
+  reapMarked,
   readIf,
   relayDap,
   startServer,
@@ -45,16 +44,7 @@ export function useRelayTestContext() {
     for (const s of ctx.spawned) {
       if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
     }
-    let survivors: number[] = [];
-    try {
-      await waitUntil(
-        () => (survivors = processesWithMarker(ctx.marker)).length === 0,
-        'marked processes to end',
-        15_000,
-      );
-    } catch {
-      killMarked(ctx.marker);
-    }
+    const survivors = await reapMarked(ctx.marker, 15_000);
     for (const cleanup of ctx.cleanups.reverse()) cleanup();
     expect(survivors, 'processes that outlived the test').toEqual([]);
   });
