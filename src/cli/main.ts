@@ -51,7 +51,7 @@ directory. relay-dap SUBCOMMAND --help tells more.
 
 Exit status: 0 success; 1 failure; 2 usage error; 3 no relay server (or it stopped
 answering); run: the command's own status, 124 on --timeout, 125 if the relay lost it,
-130 if it was cancelled.`;
+130 if it was cancelled, 141 if the reader of its output went away (it is cancelled).`;
 }
 
 function commandHelp(spec: RelayCommandSpec): string {
@@ -106,6 +106,11 @@ async function main(argv: readonly string[]): Promise<number> {
     return EXIT_FAILURE;
   }
 }
+
+// A reader that went away (a closed terminal, `| head`, a log pipe that died) must not crash
+// a server or adapter that is running commands: what cannot be written is dropped. `run`
+// reacts to its own stdout closing (it cancels its command).
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 
 main(process.argv.slice(2)).then(
   (code) => {

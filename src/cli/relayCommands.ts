@@ -25,6 +25,8 @@ export const EXIT_USAGE = 2;
 export const EXIT_NO_SERVER = 3;
 /** `run --timeout` ran out; the command was cancelled. */
 export const EXIT_TIMEOUT = 124;
+/** `run`'s stdout was closed by its reader (`| head`): the command was cancelled, as SIGPIPE would end it. */
+export const EXIT_BROKEN_PIPE = 141;
 
 export interface Console {
   /** Diagnostics: stderr. stdout carries only what the command asked for. */
@@ -193,9 +195,11 @@ const run: RelayCommandSpec = {
   details: `Queues CMD, prints its output as it is written, and exits with its exit code.
 One word is shell text as typed ('make test | tee log'); several words keep their boundaries
 (run -- printf '%s\\n' "a   b"). --file FILE (or - for stdin) sends a file's bytes as the text.
-Ctrl-C cancels the command; a second Ctrl-C stops waiting.
+Ctrl-C cancels the command; a second Ctrl-C stops waiting. If whatever reads the output
+goes away (run … | head), the command is cancelled, as SIGPIPE would end it locally.
 Exit status: the command's; 124 if --timeout ran out (the command is cancelled, its output
-kept); 3 if there is no relay server or it stopped answering; 125 if the relay lost the result.`,
+kept); 141 if the reader of the output went away (the command is cancelled); 3 if there is
+no relay server or it stopped answering; 125 if the relay lost the result.`,
   options: [
     RELAY_DIR,
     {
@@ -229,13 +233,25 @@ kept); 3 if there is no relay server or it stopped answering; 125 if the relay l
         io.error(`relay-dap: cancelling command ${command.id} (press Ctrl-C again to stop waiting)`);
         controller.abort();
       };
+      let readerGone = false;
+      const brokenPipe = (error: NodeJS.ErrnoException): void => {
+        if (readerGone || error.code !== 'EPIPE') return;
+        readerGone = true;
+        io.error(`relay-dap: the reader of the output went away; cancelling command ${command.id}`);
+        // Nobody reads what the command prints: stop it, and drain the rest unread.
+        command.output.unpipe(io.stdout);
+        command.output.resume();
+        controller.abort();
+      };
       process.on('SIGINT', interrupt);
       process.on('SIGTERM', interrupt);
+      io.stdout.on('error', brokenPipe);
       try {
         command.output.pipe(io.stdout, { end: false });
         const ended = once(command.output, 'end').catch(() => {});
         const outcome = await command.exit;
         await ended;
+        if (readerGone) return EXIT_BROKEN_PIPE;
         return timedOut ? EXIT_TIMEOUT : outcome.exitCode;
       } catch (error) {
         return reportRelayError(error, io);
@@ -243,6 +259,7 @@ kept); 3 if there is no relay server or it stopped answering; 125 if the relay l
         clearTimeout(timer);
         process.off('SIGINT', interrupt);
         process.off('SIGTERM', interrupt);
+        io.stdout.off('error', brokenPipe);
       }
     });
   },

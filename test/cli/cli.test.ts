@@ -3,10 +3,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { partAId, queueCommandFile, repoRoot, waitUntil, type Finished } from '../support/relayHarness.js';
+import {
+  partAId,
+  processesWithMarker,
+  queueCommandFile,
+  repoRoot,
+  uniqueMarker,
+  waitUntil,
+  type Finished,
+} from '../support/relayHarness.js';
 import {
   commandStarted,
   expectOneLine,
+  finish,
   runningId,
   useRelayTestContext,
   type RelayTestContext,
@@ -377,5 +386,35 @@ describe('handshake', () => {
     const done = await cli(['handshake', '--relay-dir', relayDir]);
     expect(done.code).toBe(0);
     expect(fs.existsSync(path.join(relayDir, 'handshake.done'))).toBe(true);
+  });
+});
+
+describe('a reader that goes away', () => {
+  it('run … | head: the command is cancelled, run exits 141 with one line and no stack, nothing is left running', async () => {
+    const { relayDir, workdir } = relayDirs();
+    await serve(relayDir, workdir);
+    const marker = uniqueMarker();
+    const client = launch(['run', '--relay-dir', relayDir, '--', `export ${marker}=1; yes`]);
+    await waitUntil(() => client.stdout().length > 0, 'the first output');
+    client.child.stdout!.destroy(); // what `head` does once it has its lines
+    const result = await finish(client, 20_000, 'relay-dap run');
+    expect(result.code).toBe(141);
+    expect(expectOneLine(result.stderr)).toMatch(
+      /^relay-dap: the reader of the output went away; cancelling command \S+$/,
+    );
+    await waitUntil(() => processesWithMarker(marker).length === 0, 'the relayed `yes` to be gone', 10_000);
+    expect((await cli(['status', '--relay-dir', relayDir])).out).toMatch(/^Running: none$/m);
+  });
+
+  it('serve keeps serving when the reader of its log goes away (a closed terminal, a dead log pipe)', async () => {
+    const { relayDir, workdir } = relayDirs();
+    const server = await serve(relayDir, workdir);
+    server.child.stderr!.destroy();
+    for (const i of [1, 2]) {
+      const run = await cli(['run', '--relay-dir', relayDir, '--', `echo hi${i}`]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.out).toBe(`hi${i}\n`);
+    }
+    expect(server.child.exitCode).toBeNull();
   });
 });
