@@ -109,6 +109,10 @@ export function spawnAdapter(args = []) {
 export async function startTcpAdapter() {
   const child = spawnAdapter(['--server=0']);
   child.stderr.resume();
+  // A script that exits early (Ctrl-C, process.exit) must not leave its adapter behind.
+  const stopOnExit = () => child.kill('SIGTERM');
+  process.once('exit', stopOnExit);
+  child.once('exit', () => process.off('exit', stopOnExit));
   const port = await new Promise((resolve, reject) => {
     child.stdout.on('data', (chunk) => {
       const match = /listening on [^:]+:(\d+)/.exec(chunk.toString());

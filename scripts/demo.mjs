@@ -33,7 +33,21 @@ function listening(portNumber) {
   });
 }
 
+// Ctrl-C mid-demo: the adapter cancels the session when the connection closes; remove the
+// steps' directory here, since the finally below never runs. (An adapter of our own that is
+// still starting is stopped by startTcpAdapter's exit hook.)
 let ownAdapter;
+let wire;
+let workdir;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, async () => {
+    wire?.socket.destroy();
+    await ownAdapter?.stop();
+    if (workdir) fs.rmSync(workdir, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
+
 let target = port;
 if (!(await listening(port))) {
   ownAdapter = await startTcpAdapter();
@@ -41,8 +55,8 @@ if (!(await listening(port))) {
   say(`no relay-dap on 127.0.0.1:${port} (start one with npm start); using one of its own on port ${target}`);
 }
 
-const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-dap-demo-'));
-const wire = await DapWire.tcp(target);
+workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-dap-demo-'));
+wire = await DapWire.tcp(target);
 wire.onMessage((message) => {
   if (message.type !== 'event') return;
   if (message.event === 'output') {
