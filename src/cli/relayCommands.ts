@@ -195,7 +195,8 @@ const run: RelayCommandSpec = {
   details: `Queues CMD, prints its output as it is written, and exits with its exit code.
 One word is shell text as typed ('make test | tee log'); several words keep their boundaries
 (run -- printf '%s\\n' "a   b"). --file FILE (or - for stdin) sends a file's bytes as the text.
-Ctrl-C cancels the command; a second Ctrl-C stops waiting. If whatever reads the output
+Ctrl-C (or SIGTERM, or SIGHUP from a closed terminal) cancels the command; a second Ctrl-C
+stops waiting. If whatever reads the output
 goes away (run … | head), the command is cancelled, as SIGPIPE would end it locally.
 Exit status: the command's; 124 if --timeout ran out (the command is cancelled, its output
 kept); 141 if the reader of the output went away (the command is cancelled); 3 if there is
@@ -243,8 +244,9 @@ no relay server or it stopped answering; 125 if the relay lost the result.`,
         command.output.resume();
         controller.abort();
       };
-      process.on('SIGINT', interrupt);
-      process.on('SIGTERM', interrupt);
+      // SIGHUP: the terminal was closed, which would end a local command too.
+      const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+      for (const signal of signals) process.on(signal, interrupt);
       io.stdout.on('error', brokenPipe);
       try {
         command.output.pipe(io.stdout, { end: false });
@@ -257,8 +259,7 @@ no relay server or it stopped answering; 125 if the relay lost the result.`,
         return reportRelayError(error, io);
       } finally {
         clearTimeout(timer);
-        process.off('SIGINT', interrupt);
-        process.off('SIGTERM', interrupt);
+        for (const signal of signals) process.off(signal, interrupt);
         io.stdout.off('error', brokenPipe);
       }
     });

@@ -55,8 +55,8 @@ export function runTcpAdapter(options: TcpAdapterOptions): Promise<void> {
           () => resolve(),
         );
       };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+      // SIGHUP: the terminal it was started from (npm start) was closed.
+      for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, stop);
     });
   });
 }

@@ -418,3 +418,28 @@ describe('a reader that goes away', () => {
     expect(server.child.exitCode).toBeNull();
   });
 });
+
+describe('signals to run', () => {
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)(
+    '%s cancels the command: its output so far, then [cancelled], exit 130, nothing left running',
+    async (signal) => {
+      const { relayDir, workdir } = relayDirs();
+      await serve(relayDir, workdir);
+      const marker = uniqueMarker();
+      const client = launch([
+        'run',
+        '--relay-dir',
+        relayDir,
+        '--',
+        `export ${marker}=1; echo started; sleep 300`,
+      ]);
+      await commandStarted(relayDir, client, 'started');
+      client.child.kill(signal);
+      const result = await finish(client, 20_000, 'relay-dap run');
+      expect(result.code).toBe(130);
+      expect(result.stdout.toString()).toBe('started\n[cancelled]\n');
+      expect(expectOneLine(result.stderr)).toMatch(/^relay-dap: cancelling command \S+/);
+      await waitUntil(() => processesWithMarker(marker).length === 0, 'the relayed sleep to be gone', 10_000);
+    },
+  );
+});

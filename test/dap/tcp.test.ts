@@ -120,18 +120,22 @@ describe.skipIf(!dapSchemaStatus.available)(`DAP over TCP${schemaNote}`, () => {
     expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
   });
 
-  it('SIGTERM ends every session (exited 130, terminated), cancels their jobs, and exits 0', async () => {
-    const adapter = await ctx.spawnTcp();
-    const markers = [ctx.newMarker(), ctx.newMarker()];
-    const clients = await Promise.all(markers.map((marker) => sessionRunning(adapter, marker)));
-    adapter.child.kill('SIGTERM');
-    await Promise.all(clients.map((client) => expectEnd(client, 130)));
-    expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
-    await Promise.all(clients.map((client) => client.closed));
-    for (const marker of markers) expect(processesWithMarker(marker)).toEqual([]);
-    expect(ctx.embeddedRelayDirs()).toEqual([]);
-    clients.forEach((client) => client.assertClean());
-  });
+  // SIGHUP: the terminal running `npm start` was closed.
+  it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)(
+    '%s ends every session (exited 130, terminated), cancels their jobs, and exits 0',
+    async (signal) => {
+      const adapter = await ctx.spawnTcp();
+      const markers = [ctx.newMarker(), ctx.newMarker()];
+      const clients = await Promise.all(markers.map((marker) => sessionRunning(adapter, marker)));
+      adapter.child.kill(signal);
+      await Promise.all(clients.map((client) => expectEnd(client, 130)));
+      expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+      await Promise.all(clients.map((client) => client.closed));
+      for (const marker of markers) expect(processesWithMarker(marker)).toEqual([]);
+      expect(ctx.embeddedRelayDirs()).toEqual([]);
+      clients.forEach((client) => client.assertClean());
+    },
+  );
 
   it('a connection that closes mid-step cancels its own job only; the other session and the server go on', async () => {
     const adapter = await ctx.spawnTcp();
