@@ -1,12 +1,47 @@
 /**
  * A relay server inside this process, on a private temporary directory: the default when a
  * launch names no relayDir, so that a newcomer can debug a job on their own machine before
- * setting up a container. Everything it creates is removed by `dispose`.
+ * setting up a container. Everything it creates is removed by `dispose` — or, if this process
+ * dies without disposing (SIGKILL), by a watchdog process outside it.
  */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RelayServer } from './server.js';
+import type { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_GRACE_MS, RelayServer } from './server.js';
+
+const REAPER = fileURLToPath(new URL('./embeddedReaper.js', import.meta.url));
+
+/**
+ * A process outside this one that reads a pipe only this process can write to. However this
+ * process ends, the kernel closes that pipe; if it closed without "done", this process died
+ * without disposing, and the reaper stops the running command's tree and deletes `root`.
+ * It costs one idle bash per session and no polling. Without bash there is no watchdog.
+ */
+function startWatchdog(root: string, graceMs: number): ChildProcessByStdio<Writable, null, null> {
+  const child = spawn(
+    'bash',
+    [
+      '-c',
+      'read -r word; [ "$word" = done ] || exec "$0" "$@"',
+      process.execPath,
+      REAPER,
+      root,
+      String(graceMs),
+    ],
+    // Its own process group: a signal to the adapter's group (a closed terminal, kill -- -PGID)
+    // must not take the watchdog with it: that is when it is needed.
+    { detached: true, stdio: ['pipe', 'ignore', 'ignore'] },
+  );
+  child.on('error', () => {});
+  child.stdin.on('error', () => {});
+  // Neither may keep this process alive.
+  child.unref();
+  (child.stdin as Writable & { unref?: () => void }).unref?.();
+  return child;
+}
 
 export interface EmbeddedRelay {
   relayDir: string;
@@ -34,11 +69,15 @@ export async function startEmbeddedRelay(options: {
     fs.rmSync(root, { recursive: true, force: true });
     throw error;
   }
+  const watchdog = startWatchdog(root, options.graceMs ?? DEFAULT_GRACE_MS);
   let disposed: Promise<void> | undefined;
   return {
     relayDir,
     server,
     dispose: () =>
-      (disposed ??= server.stop().finally(() => fs.rmSync(root, { recursive: true, force: true }))),
+      (disposed ??= server.stop().finally(() => {
+        fs.rmSync(root, { recursive: true, force: true });
+        watchdog.stdin.end('done\n');
+      })),
   };
 }

@@ -110,6 +110,27 @@ describe.skipIf(!dapSchemaStatus.available)(`session lifecycle${schemaNote}`, ()
     },
   );
 
+  it('the adapter SIGKILLed mid-step: its embedded relay’s watchdog stops the step’s processes and removes the relay’s directory', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    ctx.expectViolations(client, 'the adapter is killed mid-session: no exited or terminated');
+    await launchAndConfigure(client, { command: ctx.mark('echo started; sleep 300'), stopOnEntry: false });
+    await client.waitForEvent('output', (e) => e.body.output === 'started\n', EVENT_TIMEOUT_MS);
+    expect(ctx.embeddedRelayDirs()).toHaveLength(1);
+    adapter.child.kill('SIGKILL');
+    expect(await waitForExit(adapter)).toEqual({ code: null, signal: 'SIGKILL' });
+    await waitUntil(
+      () => processesWithMarker(ctx.marker).length === 0,
+      'the orphaned step’s processes to be stopped',
+      15_000,
+    );
+    await waitUntil(
+      () => ctx.embeddedRelayDirs().length === 0,
+      'the relay’s directory to be removed',
+      15_000,
+    );
+  });
+
   it('EOF without disconnect before any launch: the adapter exits at once, sending nothing more', async () => {
     const adapter = ctx.spawnStdio();
     const init = await adapter.client.request('initialize', { adapterID: 'relay' });
