@@ -197,10 +197,12 @@ One word is shell text as typed ('make test | tee log'); several words keep thei
 (run -- printf '%s\\n' "a   b"). --file FILE (or - for stdin) sends a file's bytes as the text.
 Ctrl-C (or SIGTERM, or SIGHUP from a closed terminal) cancels the command; a second Ctrl-C
 stops waiting. If whatever reads the output
-goes away (run … | head), the command is cancelled, as SIGPIPE would end it locally.
+goes away (run … | head) or it cannot be written (a full disk), the command is cancelled,
+as SIGPIPE or the write error would end it locally.
 Exit status: the command's; 124 if --timeout ran out (the command is cancelled, its output
-kept); 141 if the reader of the output went away (the command is cancelled); 3 if there is
-no relay server or it stopped answering; 125 if the relay lost the result.`,
+kept); 141 if the reader of the output went away, 1 if the output cannot be written (a full
+disk): the command is cancelled; 3 if there is no relay server or it stopped answering; 125
+if the relay lost the result.`,
   options: [
     RELAY_DIR,
     {
@@ -234,33 +236,40 @@ no relay server or it stopped answering; 125 if the relay lost the result.`,
         io.error(`relay-dap: cancelling command ${command.id} (press Ctrl-C again to stop waiting)`);
         controller.abort();
       };
-      let readerGone = false;
-      const brokenPipe = (error: NodeJS.ErrnoException): void => {
-        if (readerGone || error.code !== 'EPIPE') return;
-        readerGone = true;
-        io.error(`relay-dap: the reader of the output went away; cancelling command ${command.id}`);
-        // Nobody reads what the command prints: stop it, and drain the rest unread.
+      // The output cannot be written: its reader went away (EPIPE: `run … | head`) or the
+      // disk is full. A local command would die of it (SIGPIPE, a write error); so does this
+      // one, rather than run on unseen with its output lost.
+      let outputFailure: number | undefined;
+      const outputFailed = (error: NodeJS.ErrnoException): void => {
+        if (outputFailure !== undefined) return;
+        const readerGone = error.code === 'EPIPE';
+        outputFailure = readerGone ? EXIT_BROKEN_PIPE : EXIT_FAILURE;
+        io.error(
+          readerGone
+            ? `relay-dap: the reader of the output went away; cancelling command ${command.id}`
+            : `relay-dap: cannot write the output of command ${command.id} (${error.code ?? error.message}); cancelling it`,
+        );
         command.output.unpipe(io.stdout);
-        command.output.resume();
+        command.output.resume(); // drain the rest unread, so that the command's end is seen
         controller.abort();
       };
       // SIGHUP: the terminal was closed, which would end a local command too.
       const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
       for (const signal of signals) process.on(signal, interrupt);
-      io.stdout.on('error', brokenPipe);
+      io.stdout.on('error', outputFailed);
       try {
         command.output.pipe(io.stdout, { end: false });
         const ended = once(command.output, 'end').catch(() => {});
         const outcome = await command.exit;
         await ended;
-        if (readerGone) return EXIT_BROKEN_PIPE;
+        if (outputFailure !== undefined) return outputFailure;
         return timedOut ? EXIT_TIMEOUT : outcome.exitCode;
       } catch (error) {
         return reportRelayError(error, io);
       } finally {
         clearTimeout(timer);
         for (const signal of signals) process.off(signal, interrupt);
-        io.stdout.off('error', brokenPipe);
+        io.stdout.off('error', outputFailed);
       }
     });
   },

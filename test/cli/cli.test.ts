@@ -7,7 +7,9 @@ import {
   partAId,
   processesWithMarker,
   queueCommandFile,
+  relayDapBin,
   repoRoot,
+  start,
   uniqueMarker,
   waitUntil,
   type Finished,
@@ -404,6 +406,24 @@ describe('a reader that goes away', () => {
     );
     await waitUntil(() => processesWithMarker(marker).length === 0, 'the relayed `yes` to be gone', 10_000);
     expect((await cli(['status', '--relay-dir', relayDir])).out).toMatch(/^Running: none$/m);
+  });
+
+  it('run > /dev/full (a full disk): the command is cancelled, run exits 1 with one line naming the error', async () => {
+    const { relayDir, workdir } = relayDirs();
+    await serve(relayDir, workdir);
+    const marker = uniqueMarker();
+    // Through bash, for the redirection: run's stdout is /dev/full, where every write fails.
+    const script = 'exec "$0" "$1" run --relay-dir "$2" -- "$3" > /dev/full';
+    const command = `export ${marker}=1; echo started; sleep 300`;
+    const client = start('bash', ['-c', script, process.execPath, relayDapBin, relayDir, command], {
+      env: ctx.env,
+    });
+    const result = await finish(client, 20_000, 'relay-dap run > /dev/full');
+    expect(result.code).toBe(1);
+    expect(expectOneLine(result.stderr)).toMatch(
+      /^relay-dap: cannot write the output of command \S+ \(ENOSPC\); cancelling it$/,
+    );
+    await waitUntil(() => processesWithMarker(marker).length === 0, 'the relayed sleep to be gone', 10_000);
   });
 
   it('serve keeps serving when the reader of its log goes away (a closed terminal, a dead log pipe)', async () => {
