@@ -295,6 +295,7 @@ export class RelayClient {
   private timer: NodeJS.Timeout | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private ensuring: Promise<void> | undefined;
 
   private constructor(private readonly options: RelayClientOptions) {
     this.layout =
@@ -477,8 +478,17 @@ export class RelayClient {
     return parseMarker(readTextIfExists(this.layout.handshakeDone))?.raw ?? 'handshake.done';
   }
 
-  /** A server is up (waiting up to connectTimeoutMs for one) and the handshake is done. */
-  async ensureServer(): Promise<void> {
+  /**
+   * A server is up (waiting up to connectTimeoutMs for one) and the handshake is done.
+   * Concurrent callers share one check: commands submitted together are then queued
+   * together, in the order they were submitted, not each when its own wait happens to wake.
+   */
+  ensureServer(): Promise<void> {
+    this.ensuring ??= this.checkServer().finally(() => (this.ensuring = undefined));
+    return this.ensuring;
+  }
+
+  private async checkServer(): Promise<void> {
     let liveness = this.judge.judge();
     // A server.ready being written in place (Part A) gets a moment to be complete.
     const connectTimeoutMs = Math.max(

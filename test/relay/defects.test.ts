@@ -317,10 +317,10 @@ describe('defect 8: test-then-read races and a shared cancel.tmp — ours has ne
     const queued = owner.submit(`export ${marker}=1; touch ${env.root}/queued-ran`);
     const output = collect(running.output);
     await waitUntil(() => output.text().includes('started'), 'the command to start');
+    // Submitted together, queued together: the second is in cmd/ by the time the first runs.
+    expect(owner.status().pending).toEqual([queued.id]);
     const [a, b] = [await client(), await client()];
-    // The queued one's cancel goes first: were the running one cancelled first, a loaded
-    // machine could let the server finish it and run the queued `touch` before b's turn.
-    await Promise.all([b.cancel(queued.id), a.cancel(running.id)]);
+    await Promise.all([a.cancel(running.id), b.cancel(queued.id)]);
     // The submitting client reads (and deletes) the results; both were cancelled.
     expect((await running.exit).exitCode).toBe(130);
     expect(await queued.exit).toMatchObject({ exitCode: 130, cancelled: true });
