@@ -48,15 +48,20 @@ export function runTcpAdapter(options: TcpAdapterOptions): Promise<void> {
     server.listen(options.port, options.host, () => {
       const address = server.address() as net.AddressInfo;
       options.listening({ host: address.address, port: address.port });
+      let stopping = false;
       const stop = (): void => {
+        if (stopping) return;
+        stopping = true;
         options.log(`stopping: ending ${sessions.size} session(s)`);
         server.close();
         void Promise.all([...sessions].map((hosted) => hosted.stop('the adapter is shutting down'))).then(
           () => resolve(),
         );
       };
-      // SIGHUP: the terminal it was started from (npm start) was closed.
-      for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, stop);
+      // SIGHUP: the terminal it was started from (npm start) was closed. `on`, not `once`: a
+      // signal often comes twice (to the process group, and forwarded by `npm start`), and a
+      // second one with no listener left would kill the adapter in the middle of its cleanup.
+      for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
     });
   });
 }

@@ -137,6 +137,24 @@ describe.skipIf(!dapSchemaStatus.available)(`DAP over TCP${schemaNote}`, () => {
     },
   );
 
+  it('a second SIGTERM during shutdown (the group’s and the one npm start forwards) does not cut the cleanup short', async () => {
+    const adapter = await ctx.spawnTcp();
+    const marker = ctx.newMarker();
+    // A step that ignores SIGTERM keeps the shutdown busy for the relay's grace period.
+    const client = await sessionRunning(adapter, marker, "trap '' TERM; sleep 300");
+    adapter.child.kill('SIGTERM');
+    await waitUntil(
+      () => adapter.stderr().includes('stopping: ending 1 session(s)'),
+      'the shutdown to begin',
+    );
+    adapter.child.kill('SIGTERM');
+    await expectEnd(client, 130);
+    expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+    expect(processesWithMarker(marker)).toEqual([]);
+    expect(ctx.embeddedRelayDirs()).toEqual([]);
+    client.assertClean();
+  });
+
   it('a connection that closes mid-step cancels its own job only; the other session and the server go on', async () => {
     const adapter = await ctx.spawnTcp();
     const [closing, staying] = [ctx.newMarker(), ctx.newMarker()];
