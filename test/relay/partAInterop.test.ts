@@ -19,6 +19,8 @@ import {
   waitUntil,
   type Finished,
   type Spawned,
+  isRunning,
+  stopProcess,
 } from '../support/relayHarness.js';
 
 const HOST = os.hostname();
@@ -56,22 +58,6 @@ afterEach(async () => {
 });
 
 // ---------------------------------------------------------------- helpers
-
-function isRunning(spawned: Spawned): boolean {
-  return spawned.child.exitCode === null && spawned.child.signalCode === null;
-}
-
-/** SIGTERM, then SIGKILL if it has not exited after `killAfterMs`. */
-async function stopProcess(spawned: Spawned, killAfterMs = 15_000): Promise<Finished> {
-  if (isRunning(spawned)) {
-    spawned.child.kill('SIGTERM');
-    spawned.child.kill('SIGCONT'); // in case a test left it stopped
-  }
-  const timer = setTimeout(() => spawned.child.kill('SIGKILL'), killAfterMs);
-  const finished = await spawned.finished;
-  clearTimeout(timer);
-  return finished;
-}
 
 function rel(...parts: string[]): string {
   return path.join(ctx.dirs.relayDir, ...parts);

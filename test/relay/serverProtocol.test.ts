@@ -17,9 +17,9 @@ import {
   tempRelayDir,
   uniqueMarker,
   waitUntil,
-  type Finished,
   type ServerProcess,
   type Spawned,
+  stopProcess,
 } from '../support/relayHarness.js';
 
 const HOST = os.hostname();
@@ -52,15 +52,6 @@ afterEach(async () => {
 });
 
 // ---------------------------------------------------------------- helpers
-
-/** SIGTERM, then SIGKILL if it has not exited after `killAfterMs`. */
-async function stopProcess(spawned: Spawned, killAfterMs = 15_000): Promise<Finished> {
-  if (spawned.child.exitCode === null && spawned.child.signalCode === null) spawned.child.kill('SIGTERM');
-  const timer = setTimeout(() => spawned.child.kill('SIGKILL'), killAfterMs);
-  const finished = await spawned.finished;
-  clearTimeout(timer);
-  return finished;
-}
 
 function rel(...parts: string[]): string {
   return path.join(ctx.dirs.relayDir, ...parts);

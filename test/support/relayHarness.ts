@@ -167,23 +167,27 @@ export async function startServer(
   options: Parameters<typeof start>[2] = {},
 ): Promise<ServerProcess> {
   const spawned = relayDap(['serve', '--relay-dir', relayDir, ...args], options);
-  let exited = false;
-  void spawned.finished.then(() => (exited = true));
   await waitUntil(() => {
-    if (exited) throw new Error(`relay-dap serve exited early:\n${spawned.stderr()}`);
+    if (!isRunning(spawned)) throw new Error(`relay-dap serve exited early:\n${spawned.stderr()}`);
     return /serving /.test(spawned.stderr());
   }, 'relay-dap serve to start');
-  return {
-    ...spawned,
-    relayDir,
-    async stop(killAfterMs = 20_000) {
-      if (!exited) spawned.child.kill('SIGTERM');
-      const timer = setTimeout(() => spawned.child.kill('SIGKILL'), killAfterMs);
-      const result = await spawned.finished;
-      clearTimeout(timer);
-      return result;
-    },
-  };
+  return { ...spawned, relayDir, stop: (killAfterMs = 20_000) => stopProcess(spawned, killAfterMs) };
+}
+
+export function isRunning(spawned: Spawned): boolean {
+  return spawned.child.exitCode === null && spawned.child.signalCode === null;
+}
+
+/** SIGTERM, then SIGKILL if it has not exited after `killAfterMs`. */
+export async function stopProcess(spawned: Spawned, killAfterMs = 15_000): Promise<Finished> {
+  if (isRunning(spawned)) {
+    spawned.child.kill('SIGTERM');
+    spawned.child.kill('SIGCONT'); // in case a test left it stopped
+  }
+  const timer = setTimeout(() => spawned.child.kill('SIGKILL'), killAfterMs);
+  const finished = await spawned.finished;
+  clearTimeout(timer);
+  return finished;
 }
 
 /** The Part-A fixture (`test/fixtures/part-a/relay.sh`), polling every 0.1 s to keep tests short. */
