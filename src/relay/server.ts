@@ -47,6 +47,8 @@ import { chooseWatchMode, type WatchChoice } from './watchMode.js';
 import { withdrawQueuedCommand } from './withdraw.js';
 
 export const DEFAULT_GRACE_MS = 5000;
+export const DEFAULT_LEASE_STALE_MS = 10_000;
+const HEARTBEAT_MS = 1000;
 
 function fileKind(file: string): 'file' | 'missing' | 'directory' | 'FIFO' | 'symlink' | 'special file' {
   const stat = fs.lstatSync(file, { throwIfNoEntry: false });
@@ -69,8 +71,6 @@ function readCommandFile(file: string): Buffer {
     fs.closeSync(fd);
   }
 }
-export const DEFAULT_LEASE_STALE_MS = 10_000;
-const HEARTBEAT_MS = 1000;
 
 export interface RelayServerOptions {
   relayDir: string;
