@@ -3,11 +3,11 @@
 // `relay-dap run` as processes, real directories, real bash. Where a condition cannot be
 // produced for real (an unprivileged user when none can run node here), the test is skipped
 // with the reason, never faked.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { otherUser } from '../support/otherUser.js';
 import {
   partAId,
   queueCommandFile,
@@ -87,27 +87,9 @@ function expectNoStack(stderr: string): void {
 // Can an unprivileged user run the client? Root ignores permission bits, so "not writable"
 // can only be produced for real with another uid.
 
-const UNPRIVILEGED = ['--reuid=65534', '--regid=65534', '--clear-groups'];
-
-function probeUnprivileged(): { ok: true; prefix: string[] } | { ok: false; reason: string } {
-  if (process.getuid?.() !== 0) return { ok: true, prefix: [] }; // not root: permission bits apply to us already
-  const which = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' });
-  if (which.status !== 0) return { ok: false, reason: 'util-linux setpriv is not installed' };
-  const setpriv = which.stdout.trim();
-  const probe = spawnSync(setpriv, [...UNPRIVILEGED, process.execPath, relayDapBin, '--version'], {
-    encoding: 'utf8',
-    cwd: '/',
-  });
-  if (probe.status !== 0 || !/^\d+\.\d+\.\d+/.test(probe.stdout)) {
-    return {
-      ok: false,
-      reason: `uid 65534 cannot run ${process.execPath} ${relayDapBin} (status ${probe.status}: ${probe.stderr.trim() || probe.error?.message})`,
-    };
-  }
-  return { ok: true, prefix: [setpriv, ...UNPRIVILEGED] };
-}
-
-const unprivileged = probeUnprivileged();
+// Not root: permission bits already apply to us, so the test runs as ourselves.
+const unprivileged: { ok: true; prefix: string[] } | { ok: false; reason: string } =
+  process.getuid?.() !== 0 ? { ok: true, prefix: [] } : otherUser;
 
 function launchUnprivileged(args: readonly string[]): Spawned {
   if (!unprivileged.ok) throw new Error(unprivileged.reason);

@@ -1,11 +1,12 @@
 /**
  * Small measuring tools for the fault tests (test/reliability/faults.*.test.ts): what a process
- * holds (inotify watches, open descriptors, children), who it runs as, and ways to start
- * `relay-dap` as another user or as if on another host, each probed first so that a test can
+ * holds (inotify watches, open descriptors, children), who it runs as, and a way to start
+ * `relay-dap` as if on another host (another user: test/support/otherUser.ts), each probed first so that a test can
  * skip with the reason instead of faking the condition.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import type { Probe } from '../support/otherUser.js';
 import { relayDap, relayDapBin, start, type Spawned } from '../support/relayHarness.js';
 
 /** `1.23 s`: how the figures in docs/reliability.md give times. */
@@ -69,46 +70,6 @@ export function childrenOf(pid: number): number[] {
 
 export function isAlive(spawned: Spawned): boolean {
   return spawned.child.exitCode === null && spawned.child.signalCode === null;
-}
-
-// ---------------------------------------------------------------------------------------
-// Another user: root ignores permission bits, so an unwritable directory needs another uid.
-
-const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
-export const NOBODY_UID = 65534;
-
-export type Probe = { ok: true; prefix: string[] } | { ok: false; reason: string };
-
-function probeNobody(): Probe {
-  if (process.getuid?.() !== 0) {
-    return { ok: false, reason: 'not running as root: cannot start a server as uid 65534' };
-  }
-  const which = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' });
-  if (which.status !== 0) return { ok: false, reason: 'util-linux setpriv is not installed' };
-  const setpriv = which.stdout.trim();
-  const probe = spawnSync(setpriv, [...NOBODY, process.execPath, relayDapBin, '--version'], {
-    encoding: 'utf8',
-    cwd: '/',
-  });
-  if (probe.status !== 0 || !/^\d+\.\d+\.\d+/.test(probe.stdout)) {
-    return {
-      ok: false,
-      reason: `uid 65534 cannot run ${process.execPath} ${relayDapBin} (status ${probe.status}: ${probe.stderr.trim() || probe.error?.message})`,
-    };
-  }
-  return { ok: true, prefix: [setpriv, ...NOBODY] };
-}
-
-export const nobody = probeNobody();
-
-/** `relay-dap ARGS…` as uid 65534 (only when `nobody.ok`). */
-export function relayDapAsNobody(
-  args: readonly string[],
-  options: Parameters<typeof start>[2] = {},
-): Spawned {
-  if (!nobody.ok) throw new Error(nobody.reason);
-  const [command, ...prefix] = nobody.prefix;
-  return start(command!, [...prefix, process.execPath, relayDapBin, ...args], { cwd: '/', ...options });
 }
 
 // ---------------------------------------------------------------------------------------

@@ -20,16 +20,8 @@ import {
   type Finished,
   type Spawned,
 } from '../support/relayHarness.js';
-import {
-  isAlive,
-  nobody,
-  NOBODY_UID,
-  otherHost,
-  procStat,
-  relayDapAsNobody,
-  relayDapOn,
-  seconds,
-} from './faultSupport.js';
+import { isAlive, otherHost, procStat, relayDapOn, seconds } from './faultSupport.js';
+import { OTHER_UID, otherUser, relayDapAsOtherUser } from '../support/otherUser.js';
 import { reliabilityRow } from './report.js';
 
 interface Env {
@@ -91,7 +83,7 @@ function endTime(spawned: Spawned): Promise<{ finished: Finished; at: number }> 
 /** `relay-dap serve` (as uid 65534 with `asNobody`), resolved once it serves. */
 async function serve(args: readonly string[] = [], asNobody = false): Promise<Spawned> {
   const argv = ['serve', '--relay-dir', env.relayDir, '--workdir', env.workdir, ...args];
-  const spawned = track(asNobody ? relayDapAsNobody(argv) : relayDap(argv));
+  const spawned = track(asNobody ? relayDapAsOtherUser(argv) : relayDap(argv));
   await waitUntil(() => {
     if (!isAlive(spawned)) throw new Error(`relay-dap serve exited early:\n${spawned.stderr()}`);
     return /serving /.test(spawned.stderr());
@@ -459,11 +451,11 @@ describe('commands that try to outlive their cancel', () => {
 // ---------------------------------------------------------------------------------------
 
 function chownTree(dir: string): void {
-  fs.chownSync(dir, NOBODY_UID, NOBODY_UID);
+  fs.chownSync(dir, OTHER_UID, OTHER_UID);
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) chownTree(full);
-    else fs.lchownSync(full, NOBODY_UID, NOBODY_UID);
+    else fs.lchownSync(full, OTHER_UID, OTHER_UID);
   }
 }
 
@@ -478,7 +470,7 @@ describe('the relay directory taken away under a running server', () => {
     'the relay directory $fault under a running server: it says so, survives, and recovers',
     async ({ fault, said }, { skip }) => {
       // Root ignores permission bits: the server runs as uid 65534 so that chmod 500 bites.
-      if (!nobody.ok) return skip(nobody.reason);
+      if (!otherUser.ok) return skip(otherUser.reason);
       const row = reliabilityRow(
         'fault',
         `relay directory ${fault} under a running server (server as uid 65534)`,
@@ -486,7 +478,7 @@ describe('the relay directory taken away under a running server', () => {
       const deleted = fault === 'deleted';
       chownTree(env.root);
       const server = await serve(['--grace', '1'], true);
-      const asNobody = (args: readonly string[]): Spawned => track(relayDapAsNobody(args));
+      const asNobody = (args: readonly string[]): Spawned => track(relayDapAsOtherUser(args));
       const gate = path.join(env.workdir, 'gate');
       const inflight = asNobody([
         'run',
@@ -533,7 +525,7 @@ describe('the relay directory taken away under a running server', () => {
       const restoredAt = performance.now();
       if (deleted) {
         fs.mkdirSync(env.relayDir, { mode: 0o700 });
-        fs.chownSync(env.relayDir, NOBODY_UID, NOBODY_UID);
+        fs.chownSync(env.relayDir, OTHER_UID, OTHER_UID);
       } else {
         fs.chmodSync(env.relayDir, 0o700);
       }
