@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { hostSession } from '../dap/sessionHost.js';
 import { runTcpAdapter } from '../dap/tcpAdapter.js';
+import { openPrivateAppendFile } from '../io/privateAppendFile.js';
 import { optionString, UsageError, type OptionSpec, type ParsedArgs } from './argv.js';
 import type { Console } from './relayCommands.js';
 
@@ -38,7 +39,7 @@ function parsePort(text: string): number {
 }
 
 function logger(file: string | undefined, toStderr: boolean, io: Console): (line: string) => void {
-  const fd = file === undefined ? undefined : fs.openSync(file, 'a', 0o600);
+  const fd = file === undefined ? undefined : openPrivateAppendFile(file, 'log file (--log-file)');
   return (line) => {
     const stamped = `${new Date().toISOString()} ${line}`;
     if (fd !== undefined) fs.writeSync(fd, stamped + '\n');

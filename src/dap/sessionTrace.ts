@@ -1,8 +1,12 @@
 /**
  * `trace: true` (stderr) or `trace: "FILE"`: every DAP message of one session, in order, one
- * JSON line each with its direction. Never stdout, which carries DAP itself.
+ * JSON line each with its direction. Never stdout, which carries DAP itself. A trace holds
+ * the launch arguments, `env` values included (it is asked for, and documented so), which is
+ * why the file must be private: see openPrivateAppendFile.
  */
 import fs from 'node:fs';
+import { openPrivateAppendFile, PrivateFileError } from '../io/privateAppendFile.js';
+import { ErrorId, RequestError } from './errors.js';
 
 export class SessionTrace {
   private constructor(
@@ -18,7 +22,13 @@ export class SessionTrace {
   ): SessionTrace | undefined {
     if (target === undefined || target === false || target === '') return undefined;
     if (target === true) return new SessionTrace(stderr, () => {}, label);
-    const fd = fs.openSync(target, 'a', 0o600);
+    let fd: number;
+    try {
+      fd = openPrivateAppendFile(target, 'trace file');
+    } catch (error) {
+      if (error instanceof PrivateFileError) throw new RequestError(ErrorId.InvalidArguments, error.message);
+      throw error;
+    }
     return new SessionTrace(
       (line) => fs.writeSync(fd, line + '\n'),
       () => fs.closeSync(fd),
