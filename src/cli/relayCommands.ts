@@ -2,14 +2,15 @@
  * The relay's own command line: serve, run, cancel, status, flush, handshake.
  * Exit statuses are documented in the README ("Exit codes") and in `relay-dap --help`.
  */
-import fs from 'node:fs';
 import { once } from 'node:events';
+import { COMMAND_FILE_LIMIT, readUserFile, tooLarge } from '../io/userFile.js';
 import { RelayClient } from '../relay/client.js';
 import { isRelayError, RelayError } from '../relay/errors.js';
 import { resolveRelayDir } from '../relay/layout.js';
 import { EXIT_RELAY_LOST } from '../relay/results.js';
 import { DEFAULT_GRACE_MS, RelayServer } from '../relay/server.js';
 import { shellJoin } from '../shell/shellQuote.js';
+import { longTimeout, MAX_TIMEOUT_SECONDS, MAX_TIMEOUT_TEXT } from '../time/longTimeout.js';
 import {
   optionFlag,
   optionNumber,
@@ -95,10 +96,30 @@ async function withClient<T>(
   }
 }
 
-function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+/** A timeout option: at most MAX_TIMEOUT_SECONDS (Node's timers cannot be trusted beyond 24.8 days). */
+function timeoutOption(args: ParsedArgs, name: string): number | undefined {
+  const seconds = optionNumber(args, name, 'seconds');
+  if (seconds !== undefined && seconds > MAX_TIMEOUT_SECONDS) {
+    throw new UsageError(`--${name} takes at most ${MAX_TIMEOUT_TEXT}, not ${seconds}`, args.command);
+  }
+  return seconds;
+}
+
+/** A command text from stdin (`--file -`), up to the same limit as a file. */
+function readCommandStdin(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let total = 0;
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total > COMMAND_FILE_LIMIT) {
+        stream.off('data', onData);
+        (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+        reject(tooLarge('command text', 'on stdin', undefined, COMMAND_FILE_LIMIT));
+      }
+    };
+    stream.on('data', onData);
     stream.on('end', () => resolve(Buffer.concat(chunks)));
     stream.on('error', reject);
   });
@@ -110,7 +131,7 @@ async function commandTextOf(args: ParsedArgs, io: Console): Promise<string | Bu
     if (args.positionals.length > 0) {
       throw new UsageError('give the command either as words or with --file, not both', 'run');
     }
-    return file === '-' ? readAll(io.stdin) : fs.readFileSync(file);
+    return file === '-' ? readCommandStdin(io.stdin) : readUserFile(file, 'command file', COMMAND_FILE_LIMIT);
   }
   if (args.positionals.length === 0) {
     throw new UsageError('relay-dap run needs a command: relay-dap run [--timeout S] -- CMD…', 'run');
@@ -216,7 +237,7 @@ if the relay lost the result.`,
   ],
   takesCommandLine: true,
   async run(args, io) {
-    const timeout = optionNumber(args, 'timeout', 'seconds');
+    const timeout = timeoutOption(args, 'timeout');
     const text = await commandTextOf(args, io);
     return withClient(args, true, async (client) => {
       const controller = new AbortController();
@@ -226,7 +247,7 @@ if the relay lost the result.`,
       const timer =
         timeout === undefined
           ? undefined
-          : setTimeout(() => {
+          : longTimeout(() => {
               timedOut = true;
               io.error(`relay-dap: command ${command.id} timed out after ${timeout} s; cancelling it`);
               controller.abort();
@@ -267,7 +288,7 @@ if the relay lost the result.`,
       } catch (error) {
         return reportRelayError(error, io);
       } finally {
-        clearTimeout(timer);
+        timer?.clear();
         for (const signal of signals) process.off(signal, interrupt);
         io.stdout.off('error', outputFailed);
       }
@@ -387,7 +408,7 @@ const handshake: RelayCommandSpec = {
 itself when needed. Exit status 3 if no server answers within --timeout (default 10 s).`,
   options: [RELAY_DIR, { name: 'timeout', value: 'S', description: 'seconds to wait (default 10)' }, POLL],
   async run(args, io) {
-    const timeout = optionNumber(args, 'timeout', 'seconds') ?? 10;
+    const timeout = timeoutOption(args, 'timeout') ?? 10;
     try {
       return await withClient(args, true, async (client) => {
         const marker = await client.handshake(timeout * 1000);

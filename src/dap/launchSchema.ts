@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import type * as AjvModule from 'ajv';
 import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import type { FromSchema } from 'json-schema-to-ts';
+import { MAX_TIMEOUT_SECONDS } from '../time/longTimeout.js';
 
 const env = {
   type: 'object',
@@ -18,6 +19,7 @@ const env = {
 const connectTimeout = {
   type: 'number',
   minimum: 0,
+  maximum: MAX_TIMEOUT_SECONDS,
   default: 10,
   description:
     'Seconds to wait for a relay server in relayDir before failing with an error that says how to start one.',
@@ -56,6 +58,7 @@ export const launchSchema = {
           timeout: {
             type: 'number',
             exclusiveMinimum: 0,
+            maximum: MAX_TIMEOUT_SECONDS,
             description: 'Seconds; then the step is cancelled and fails with exit code 124.',
           },
           continueOnError: {
@@ -90,6 +93,7 @@ export const launchSchema = {
     timeout: {
       type: 'number',
       exclusiveMinimum: 0,
+      maximum: MAX_TIMEOUT_SECONDS,
       description: 'Seconds for the whole job; then it is cancelled (exit code 130).',
     },
     connectTimeout: connectTimeout,
@@ -166,6 +170,8 @@ function describe(error: ErrorObject): string {
       return `\`${field}\` has an unknown key \`${String((error.params as { additionalProperty: string }).additionalProperty)}\``;
     case 'propertyNames':
       return `\`${field}\` is not a valid environment variable name`;
+    case 'maximum':
+      return `\`${field}\` must be at most ${String((error.params as { limit: number }).limit)}`;
     default:
       return `\`${field}\` ${error.message ?? 'is not valid'}`;
   }

@@ -578,7 +578,7 @@ export class RelayDebugSession extends LoggingDebugSession {
     // The YAML and workflow code loads only for a job file: start-up stays short.
     const { loadProgram } = await import('../job/jobFromProgram.js');
     try {
-      return loadProgram(args.program!, {
+      return await loadProgram(args.program!, {
         ...(args.job !== undefined ? { job: args.job } : {}),
         ...(args.matrix !== undefined ? { matrix: args.matrix } : {}),
       });

@@ -3,8 +3,8 @@
  * .github/workflows/, or any YAML with `on:` and `jobs:`) or a plain job file. Frames point
  * into the file itself, at the steps' real lines.
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import { JOB_FILE_LIMIT, readUserFile, UserFileError } from '../io/userFile.js';
 import { substitute, ExpressionError, withLine } from '../workflow/expressions.js';
 import { loadJobFile } from '../workflow/jobFile.js';
 import { loadWorkflowJob } from '../workflow/workflowFile.js';
@@ -22,20 +22,22 @@ export function isWorkflowFile(file: string, text: string): boolean {
   );
 }
 
-export function loadProgram(program: string, options: ProgramOptions = {}): JobDefinition {
+export async function loadProgram(program: string, options: ProgramOptions = {}): Promise<JobDefinition> {
   const file = path.resolve(program);
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    // Never a blocking read: `program` may name a FIFO or /dev/zero (refused, as is a huge file).
+    text = (await readUserFile(file, 'job file', JOB_FILE_LIMIT)).toString('utf8');
   } catch (error) {
+    if (error instanceof UserFileError) throw error;
     throw new Error(
       `cannot read the job file ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ` +
         'give `program` as an absolute path (for example "${workspaceFolder}/.github/workflows/ci.yml")',
       { cause: error },
     );
   }
-  if (!isWorkflowFile(file, text)) return loadJobFile(file);
-  const job = loadWorkflowJob(file, options);
+  if (!isWorkflowFile(file, text)) return loadJobFile(file, text);
+  const job = loadWorkflowJob(file, options, text);
   // Job-level env may use the matrix; it is the same for every step, so evaluate it once.
   const env: Record<string, string> = {};
   const context = { env, matrix: job.workflow?.matrix ?? {}, steps: {}, jobStatus: 'success' as const };

@@ -14,6 +14,7 @@ import type { RelayClient, RelayCommand } from '../relay/client.js';
 import { isRelayError } from '../relay/errors.js';
 import { EXIT_CANCELLED, EXIT_RELAY_LOST } from '../relay/results.js';
 import type { ExpressionContext } from '../workflow/expressions.js';
+import { longTimeout, type LongTimeout } from '../time/longTimeout.js';
 import type { JobDefinition, JobStep } from './jobModel.js';
 import { PauseGate, type ResumeAction } from './pauseGate.js';
 import { stepDirectory, withContext } from './stepCommand.js';
@@ -137,7 +138,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   private stepAbort: AbortController | undefined;
   private readonly consoleAborts = new Set<AbortController>();
   private endedPromise: Promise<number> | undefined;
-  private jobTimer: NodeJS.Timeout | undefined;
+  private jobTimer: LongTimeout | undefined;
   private nextConsoleId = 1;
   private runningStep: number | undefined;
   private pausedAfter: number | undefined;
@@ -204,7 +205,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   start(): Promise<number> {
     if (this.endedPromise) return this.endedPromise;
     if (this.options.timeoutSeconds !== undefined) {
-      this.jobTimer = setTimeout(
+      this.jobTimer = longTimeout(
         () => this.windDown(`the job timed out after ${this.options.timeoutSeconds} s`),
         this.options.timeoutSeconds * 1000,
       );
@@ -452,7 +453,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     const timer =
       step.timeoutSeconds === undefined
         ? undefined
-        : setTimeout(() => {
+        : longTimeout(() => {
             timedOut = true;
             this.emit(
               'message',
@@ -502,7 +503,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
         ...(failed && this.tolerates(step) ? { tolerated: true } : {}),
       };
     } finally {
-      clearTimeout(timer);
+      timer?.clear();
       this.stepAbort = undefined;
     }
   }
@@ -558,7 +559,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   }
 
   private end(exitCode: number, reason: 'finished' | 'failed' | 'cancelled'): number {
-    clearTimeout(this.jobTimer);
+    this.jobTimer?.clear();
     this.stateValue = 'ended';
     this.runningStep = undefined;
     this.emit('ended', { exitCode, reason });

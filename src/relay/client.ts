@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
+import { longTimeout } from '../time/longTimeout.js';
 import { ChangeWatcher } from './changeWatcher.js';
 import { RelayError, startServerHint } from './errors.js';
 import {
@@ -519,13 +520,14 @@ export class RelayClient {
         resolve();
       };
       const poll = setInterval(check, 50);
-      const timeout = setTimeout(() => {
+      // connectTimeout and handshake --timeout are the user's: any length (see longTimeout).
+      const timeout = longTimeout(() => {
         cleanup();
         reject(new Error(`timed out after ${timeoutMs} ms`));
       }, timeoutMs);
       const cleanup = (): void => {
         clearInterval(poll);
-        clearTimeout(timeout);
+        timeout.clear();
         this.waiters.delete(check);
       };
       this.waiters.add(check);

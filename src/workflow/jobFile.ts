@@ -16,6 +16,7 @@
 import { basename, extname } from 'node:path';
 import { isScalar } from 'yaml';
 import type { JobDefinition, JobStep } from '../job/jobModel.js';
+import { MAX_TIMEOUT_SECONDS, MAX_TIMEOUT_TEXT } from '../time/longTimeout.js';
 import { firstLineOf, type MapEntry, YamlSource } from './yamlSource.js';
 
 const KIND = 'job file';
@@ -26,8 +27,9 @@ function entry(entries: MapEntry[], key: string): MapEntry | undefined {
   return entries.find((candidate) => candidate.key === key);
 }
 
-export function loadJobFile(path: string): JobDefinition {
-  const source = YamlSource.load(path, KIND);
+/** `text`: the file's content, when the caller has read it already. */
+export function loadJobFile(path: string, text?: string): JobDefinition {
+  const source = YamlSource.load(path, KIND, text);
   const entries = source.entries(source.root(KIND), 'the job file');
   source.checkKeys(entries, JOB_KEYS, 'the job file');
 
@@ -115,6 +117,11 @@ function readEnv(source: YamlSource, item: MapEntry | undefined, what: string): 
 function readTimeout(source: YamlSource, item: MapEntry, what: string): number {
   const node = item.value;
   const value = node !== null && isScalar(node) ? node.value : undefined;
-  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value;
-  throw source.error(node ?? item.keyNode, `timeout of ${what} must be a positive number of seconds`);
+  if (typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= MAX_TIMEOUT_SECONDS) {
+    return value;
+  }
+  throw source.error(
+    node ?? item.keyNode,
+    `timeout of ${what} must be a positive number of seconds, at most ${MAX_TIMEOUT_TEXT}`,
+  );
 }

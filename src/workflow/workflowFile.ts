@@ -8,6 +8,7 @@
 import { basename } from 'node:path';
 import { isScalar, type ParsedNode } from 'yaml';
 import type { JobDefinition, JobStep, WorkflowJob } from '../job/jobModel.js';
+import { MAX_TIMEOUT_SECONDS } from '../time/longTimeout.js';
 import {
   type ExpressionContext,
   ExpressionError,
@@ -49,8 +50,13 @@ const STEP_ID_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 const KIND = 'workflow';
 
-export function loadWorkflowJob(path: string, options: WorkflowJobOptions = {}): JobDefinition {
-  const source = YamlSource.load(path, KIND);
+/** `text`: the file's content, when the caller has read it already. */
+export function loadWorkflowJob(
+  path: string,
+  options: WorkflowJobOptions = {},
+  text?: string,
+): JobDefinition {
+  const source = YamlSource.load(path, KIND, text);
   return new WorkflowReader(source).read(options);
 }
 
@@ -395,11 +401,13 @@ class WorkflowReader {
   private timeoutSeconds(item: MapEntry, what: string): number {
     const node = item.value;
     const value = node !== null && isScalar(node) ? node.value : undefined;
-    if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value * 60;
+    const maxMinutes = MAX_TIMEOUT_SECONDS / 60;
+    if (typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= maxMinutes)
+      return value * 60;
     const reason =
       typeof value === 'string' && hasExpressions(value)
         ? 'is an expression, which relay-dap does not evaluate for timeouts; write the number of minutes'
-        : 'must be a positive number of minutes';
+        : `must be a positive number of minutes, at most ${maxMinutes} (365 days)`;
     throw this.source.error(node ?? item.keyNode, `timeout-minutes of ${what} ${reason}`);
   }
 

@@ -3,7 +3,6 @@
  * loaders share: each one either returns the value it promises or throws a JobSourceError naming
  * the file, the line and what to write instead.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   type Document,
@@ -18,6 +17,7 @@ import {
   type YAMLMap,
   type YAMLSeq,
 } from 'yaml';
+import { JOB_FILE_LIMIT, readUserFileSync, UserFileError } from '../io/userFile.js';
 import { type ExpressionError, withLine } from './expressions.js';
 
 export class JobSourceError extends Error {
@@ -52,17 +52,24 @@ export class YamlSource {
     private readonly lineCounter: LineCounter,
   ) {}
 
-  /** Reads and parses a file; `kind` ("workflow", "job file") goes into the error messages. */
-  static load(path: string, kind: string): YamlSource {
+  /**
+   * Reads and parses a file; `kind` ("workflow", "job file") goes into the error messages.
+   * `text` is its content when the caller has read it already (the adapter reads without
+   * blocking); otherwise it is read here, as a regular file of at most JOB_FILE_LIMIT bytes.
+   */
+  static load(path: string, kind: string, text?: string): YamlSource {
     const absolute = resolve(path);
-    let text: string;
+    if (text !== undefined) return YamlSource.parse(absolute, text, kind);
+    let read: string;
     try {
-      text = readFileSync(absolute, 'utf8');
+      read = readUserFileSync(absolute, kind, JOB_FILE_LIMIT).toString('utf8');
     } catch (error) {
+      if (error instanceof UserFileError)
+        throw new JobSourceError(absolute, undefined, `the ${kind} ${error.reason}`);
       const detail = error instanceof Error ? error.message : String(error);
       throw new JobSourceError(absolute, undefined, `cannot read the ${kind}: ${detail}; check the path`);
     }
-    return YamlSource.parse(absolute, text, kind);
+    return YamlSource.parse(absolute, read, kind);
   }
 
   static parse(absolutePath: string, text: string, kind: string): YamlSource {

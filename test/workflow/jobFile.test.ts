@@ -113,7 +113,11 @@ describe('loadJobFile', () => {
       expect(errorOf('name: x\n').message).toMatch(/:1: the job file has no 'steps:'/);
       expect(errorOf('steps: []\n').message).toMatch(/:1: 'steps:' is empty/);
       expect(errorOf('steps:\n  - run: a\n    timeout: soon\n').message).toMatch(
-        /:3: timeout of step 1 must be a positive number of seconds$/,
+        /:3: timeout of step 1 must be a positive number of seconds, at most 31536000 s \(365 days\)$/,
+      );
+      // Past Node's 24.8-day timer limit is fine; past the documented maximum is refused.
+      expect(errorOf('steps:\n  - run: a\n    timeout: 1e12\n').message).toMatch(
+        /:3: timeout of step 1 must be a positive number of seconds, at most 31536000 s/,
       );
       expect(errorOf('steps:\n  - run: a\n    continue-on-error: ${{ x }}\n').message).toMatch(
         /:3: continue-on-error of step 1 must be true or false$/,

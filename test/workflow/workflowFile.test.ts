@@ -462,7 +462,10 @@ describe('errors and edge cases', () => {
       /:8: continue-on-error of step 1 must be true, false or a \$\{\{ \}\} expression$/,
     );
     expect(loadError(oneJob('      - run: a\n        timeout-minutes: -1\n')).error.message).toMatch(
-      /:8: timeout-minutes of step 1 must be a positive number of minutes$/,
+      /:8: timeout-minutes of step 1 must be a positive number of minutes, at most 525600 \(365 days\)$/,
+    );
+    expect(loadError(oneJob('      - run: a\n        timeout-minutes: 1e9\n')).error.message).toMatch(
+      /:8: timeout-minutes of step 1 must be a positive number of minutes, at most 525600/,
     );
   });
 
