@@ -23,20 +23,19 @@ import {
 } from './results.js';
 
 /**
- * Texts up to this size that are valid UTF-8 go to bash as `bash -c -- TEXT`, exactly as
- * Part A runs them. Larger ones would fail with E2BIG (Linux caps one argument at 128 KiB),
- * and bytes that are not UTF-8 cannot survive Node's string arguments; both are fed to bash
- * through a file descriptor instead.
+ * The command text reaches bash on fd 3, never as an argument: `/proc/<pid>/cmdline` (what `ps`
+ * shows every local user) of bash and of every subshell it forks would otherwise hold the text,
+ * secrets included. bash reads it with its own `read` (no extra process), closes fd 3, and runs
+ * it with `eval` in the top-level shell, so that `$0` ("bash"), the positional parameters (none),
+ * stdin (/dev/null), exit codes, `exit`, traps and error messages are those of `bash -c TEXT`
+ * (Part A's form). The text holds no NUL (checked before), so `read -d ''` takes all of it.
  */
-const ARGUMENT_TEXT_LIMIT = 100_000;
-
-/** Reads the command from fd 3, closes it, and runs it with `eval`; error messages look as with -c. */
-const FD_BOOTSTRAP = '__relay_text=$(cat <&3); exec 3<&-; eval "unset __relay_text; $__relay_text"';
+const FD_BOOTSTRAP = `IFS= read -r -d '' __relay_text <&3 || :; exec 3<&-; eval "unset __relay_text; $__relay_text"`;
 
 export interface RunningCommandOptions {
   id: string;
   text: Buffer;
-  /** A file holding `text` (the claimed command file), used when the text cannot be an argument. */
+  /** A file holding exactly `text` (the claimed command file): bash reads the text from it. */
   textFile: string;
   logPath: string;
   workdir: string;
@@ -44,8 +43,18 @@ export interface RunningCommandOptions {
   graceMs: number;
 }
 
-function passesAsArgument(text: Buffer): boolean {
-  return text.length <= ARGUMENT_TEXT_LIMIT && Buffer.from(text.toString('utf8'), 'utf8').equals(text);
+/**
+ * Why commands cannot start in `workdir` (removed, or replaced, after the server started), in
+ * words a user can act on; Node would only say "spawn bash ENOENT".
+ */
+function workdirProblem(workdir: string): string | undefined {
+  const stat = fs.statSync(workdir, { throwIfNoEntry: false });
+  const where = `the working directory ${workdir} (on the relay server's side)`;
+  const next =
+    'create it again, or restart the relay server in a directory that exists (relay-dap serve --workdir DIR)';
+  if (stat === undefined) return `${where} does not exist: it was removed after the server started; ${next}`;
+  if (!stat.isDirectory()) return `${where} is not a directory any more; ${next}`;
+  return undefined;
 }
 
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
@@ -108,20 +117,17 @@ export class RunningCommand {
 
   private spawnBash(): ChildProcess {
     const { text, textFile, workdir, env, id } = this.options;
-    const childEnv = { ...env, [COMMAND_ID_ENV]: id };
-    if (passesAsArgument(text)) {
-      return spawn('bash', ['-c', '--', text.toString('utf8')], {
-        cwd: workdir,
-        env: childEnv,
-        detached: true,
-        stdio: ['ignore', this.logFd, this.logFd],
-      });
-    }
-    const textFd = fs.openSync(textFile, 'r');
+    // Not following a link, not blocking on a FIFO: the file must be the one the server read.
+    const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+    const textFd = fs.openSync(textFile, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     try {
+      const stat = fs.fstatSync(textFd);
+      if (!stat.isFile() || stat.size !== text.length) {
+        throw new Error(`${textFile} changed after it was read (it no longer holds the command's text)`);
+      }
       return spawn('bash', ['-c', '--', FD_BOOTSTRAP], {
         cwd: workdir,
-        env: childEnv,
+        env: { ...env, [COMMAND_ID_ENV]: id },
         detached: true,
         stdio: ['ignore', this.logFd, this.logFd, textFd],
       });
@@ -169,6 +175,11 @@ export class RunningCommand {
       );
       return this.finish({ pid: null, exitCode: EXIT_CANNOT_EXECUTE, signal: null, cancelled: false });
     }
+    const gone = workdirProblem(this.options.workdir);
+    if (gone !== undefined) {
+      this.appendLine(`[relay] not run: ${gone}`);
+      return this.finish({ pid: null, exitCode: EXIT_CANNOT_START, signal: null, cancelled: false });
+    }
     let child: ChildProcess;
     try {
       child = this.spawnBash();
@@ -189,7 +200,8 @@ export class RunningCommand {
     );
     this.exited = true;
     if (exit.error && this.pid === null) {
-      this.appendLine(`[relay] could not start bash in ${this.options.workdir}: ${exit.error.message}`);
+      const reason = workdirProblem(this.options.workdir) ?? exit.error.message;
+      this.appendLine(`[relay] could not start bash in ${this.options.workdir}: ${reason}`);
       return this.finish({ pid: null, exitCode: EXIT_CANNOT_START, signal: null, cancelled: false });
     }
     // bash is gone; anything it left behind (background jobs, setsid escapes) goes too,
