@@ -24,6 +24,9 @@ import {
   partAId,
   queueCommandFile,
   readIf,
+  relayDapBin,
+  start,
+  type Spawned,
   waitForServerTicks,
   waitUntil,
   walkTree,
@@ -31,7 +34,8 @@ import {
   type Finished,
 } from '../support/relayHarness.js';
 import { describeInvalidId } from '../../src/relay/ids.js';
-import { finish, useRelayTestContext } from '../support/relayTestContext.js';
+import { OTHER_UID, otherUser, startAsOtherUser } from '../support/otherUser.js';
+import { expectOneLine, finish, useRelayTestContext } from '../support/relayTestContext.js';
 import { reliabilityRow } from './report.js';
 
 /** ErrorId values of src/dap/errors.ts. */
@@ -1077,5 +1081,371 @@ describe.skipIf(!dapSchemaStatus.available)(`hostile input: exposure${schemaNote
       checked += 1;
     }
     row.figure = `${checked} entries checked under umask 000: every file 0600, every directory 0700`;
+  }, 120_000);
+
+  // What the user names: trace and log files, command texts, job files, timeouts, the workdir.
+
+  /** Every process whose command line (what `ps` shows every local user) holds `needle`. */
+  function cmdlinesHolding(
+    needle: string,
+    except: readonly number[] = [],
+  ): { scanned: number; found: string[] } {
+    let scanned = 0;
+    const found: string[] = [];
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry) || except.includes(Number(entry))) continue;
+      const cmdline = readIf(`/proc/${entry}/cmdline`);
+      if (cmdline === undefined) continue;
+      scanned++;
+      if (cmdline.includes(needle)) found.push(`${entry} ${cmdline.replace(/\0/g, ' ').trim()}`);
+    }
+    return { scanned, found };
+  }
+
+  /** A shared directory (/tmp-like: 1777) where another user can plant files. */
+  function sharedDirectory(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-shared-'));
+    fs.chmodSync(dir, 0o1777);
+    relay.ctx().cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  }
+
+  it('a trace or --log-file path planted by another user (0666 file, symlink) or left readable is refused with one line; a new one is created 0600', async ({
+    skip,
+  }) => {
+    if (!otherUser.ok) return skip(otherUser.reason);
+    const row = reliabilityRow(
+      'hostile input',
+      'trace and `--log-file` paths in a shared 1777 directory: a file another user pre-created 0666, a symlink they planted to a file of ours, our own file left 0644; then a new path',
+    );
+    const shared = sharedDirectory();
+    const planted = path.join(shared, 'dap.log');
+    const link = path.join(shared, 'link.log');
+    const victim = path.join(ctx.tmp, 'victim.txt');
+    fs.writeFileSync(victim, 'untouched\n', { mode: 0o600 });
+    const plant = startAsOtherUser('sh', ['-c', `umask 0; : > ${planted}; ln -s ${victim} ${link}`]);
+    expect((await finish(plant, 20_000, 'planting as uid 65534')).code).toBe(0);
+    expect(fs.statSync(planted).uid).toBe(OTHER_UID);
+    const loose = path.join(ctx.tmp, 'loose.log');
+    fs.writeFileSync(loose, '');
+    fs.chmodSync(loose, 0o644);
+    const secret = `SECRET_TRACE_${randomBytes(6).toString('hex')}`;
+    const outcomes: string[] = [];
+
+    const traceTo = async (file: string): Promise<DebugProtocol.LaunchResponse> => {
+      const adapter = ctx.spawnStdio();
+      const { launch } = await launchAndConfigure(
+        adapter.client,
+        { command: ctx.mark('echo traced'), stopOnEntry: false, env: { API_TOKEN: secret }, trace: file },
+        {},
+        { allowLaunchFailure: true },
+      );
+      if (launch.success) await adapter.client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+      await adapter.client.request('disconnect', {});
+      await adapter.client.closed;
+      await waitForExit(adapter);
+      return launch;
+    };
+    for (const [name, file, said] of [
+      ['a file of uid 65534, mode 0666', planted, /belongs to uid 65534.*mode 0666.*remove it/],
+      ['a symlink to a file of ours', link, /is a symbolic link.*does not follow/],
+      ['our own file, mode 0644', loose, /mode 0644.*chmod 600/],
+    ] as const) {
+      const launch = await traceTo(file);
+      expect(launch.success, `launch with trace: ${name}`).toBe(false);
+      expect(launch.message).toContain(file);
+      expect(launch.message).toMatch(said);
+      expect(launch.message).not.toContain('\n');
+      outcomes.push(`trace to ${name}: launch refused ("${launch.message!.slice(0, 60)}…")`);
+    }
+    expect(fs.readFileSync(planted, 'utf8'), 'the planted file').toBe('');
+    expect(fs.readFileSync(victim, 'utf8'), 'the symlink target').toBe('untouched\n');
+    expect(fs.readFileSync(loose, 'utf8'), 'the loose file').toBe('');
+
+    for (const [name, file] of [
+      ['a file of uid 65534, mode 0666', planted],
+      ['a symlink to a file of ours', link],
+    ] as const) {
+      const adapter = ctx.spawnStdio(['--log-file', file]);
+      const exit = await waitForExit(adapter);
+      expect(exit.code, `--log-file ${name}`).toBe(1);
+      const line = expectOneLine(adapter.stderr());
+      expect(line).toContain(file);
+      expectNoStack(line, `--log-file ${name}`);
+      outcomes.push(`--log-file ${name}: exit 1, one line`);
+    }
+    expect(fs.readFileSync(planted, 'utf8')).toBe('');
+    expect(fs.readFileSync(victim, 'utf8')).toBe('untouched\n');
+
+    // The control: a new path is created 0600 and holds the trace (secrets included, as documented).
+    const fresh = path.join(shared, 'fresh.log');
+    const previous = process.umask(0);
+    relay.ctx().cleanups.push(() => process.umask(previous));
+    expect((await traceTo(fresh)).success).toBe(true);
+    expect(fs.statSync(fresh).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(fresh, 'utf8')).toContain(secret);
+    row.figure = `${outcomes.join('; ')}; nothing written to any of them; a new path under umask 000: created 0600`;
+  }, 120_000);
+
+  it('no command text appears in any process’s command line (ps): run, run --file, an adapter step, a !CMD', async () => {
+    const row = reliabilityRow(
+      'hostile input',
+      'exposure: /proc/*/cmdline of every process while commands holding a unique secret run: `run -- TEXT`, `run --file`, an adapter step and a `!CMD` (embedded relay)',
+    );
+    const { relayDir, workdir } = relayDirs();
+    await serve(relayDir, workdir);
+    let scanned = 0;
+    const seen: string[] = [];
+    const whileRunning = async (
+      what: string,
+      begin: (secret: string, go: string) => Promise<{ started: () => boolean; except?: number[] }>,
+    ): Promise<void> => {
+      const secret = `SECRET_PS_${randomBytes(6).toString('hex')}`;
+      const go = path.join(workdir, `go-${secret}`);
+      const { started, except } = await begin(secret, go);
+      await waitUntil(started, `${what} to start`, EVENT_TIMEOUT_MS);
+      const scan = cmdlinesHolding(secret, except);
+      scanned += scan.scanned;
+      expect(scan.found, `processes showing the text of ${what}`).toEqual([]);
+      seen.push(what);
+      fs.writeFileSync(go, '');
+    };
+    const body = (secret: string, go: string): string =>
+      `: ${secret}; echo started-${secret}; (while [ ! -e ${go} ]; do sleep 0.1; done); sleep 0.1 | cat`;
+
+    // `run -- TEXT`: the client's own argv is the user's to choose; everything the server starts is checked.
+    let client: Spawned | undefined;
+    await whileRunning('run -- TEXT', async (secret, go) => {
+      client = launch(['run', '--relay-dir', relayDir, '--', `export ${marker()}=1; ${body(secret, go)}`]);
+      return {
+        started: () => client!.stdout().toString().includes(`started-${secret}`),
+        except: [client.child.pid!],
+      };
+    });
+    expect((await finish(client!, 20_000, 'run')).code).toBe(0);
+
+    await whileRunning('run --file', async (secret, go) => {
+      const file = path.join(scratch(), 'script.sh');
+      fs.writeFileSync(file, `export ${marker()}=1; ${body(secret, go)}`);
+      client = launch(['run', '--relay-dir', relayDir, '--file', file]);
+      return { started: () => client!.stdout().toString().includes(`started-${secret}`) };
+    });
+    expect((await finish(client!, 20_000, 'run --file')).code).toBe(0);
+
+    const adapter = ctx.spawnStdio();
+    const stepSecret = `SECRET_PS_${randomBytes(6).toString('hex')}`;
+    const stepGo = path.join(ctx.workdir, 'go-step');
+    await launchAndConfigure(adapter.client, {
+      stopOnEntry: true,
+      steps: [{ name: 'secret step', run: ctx.mark(body(stepSecret, stepGo)) }],
+    });
+    await adapter.client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    let evaluated: Promise<DebugProtocol.EvaluateResponse> | undefined;
+    await whileRunning('a !CMD', async (secret, go) => {
+      evaluated = adapter.client.request(
+        'evaluate',
+        { expression: `!${ctx.mark(body(secret, go))}`, context: 'repl' },
+        60_000,
+      );
+      return { started: () => adapter.client.output('stdout').includes(`started-${secret}`) };
+    });
+    expect((await evaluated!).body.result).toBe('exit 0');
+    const stdout = (): string => adapter.client.output('stdout');
+    expect((await adapter.client.request('continue', { threadId: 1 })).success).toBe(true);
+    await waitUntil(() => stdout().includes(`started-${stepSecret}`), 'the step to start', EVENT_TIMEOUT_MS);
+    const stepScan = cmdlinesHolding(stepSecret);
+    scanned += stepScan.scanned;
+    expect(stepScan.found, 'processes showing the text of an adapter step').toEqual([]);
+    seen.push('an adapter step');
+    fs.writeFileSync(stepGo, '');
+    expect((await adapter.client.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS)).body.exitCode).toBe(0);
+    await adapter.client.request('disconnect', {});
+    await adapter.client.closed;
+    row.figure = `${seen.length} commands (${seen.join(', ')}), ${scanned} command lines scanned while each ran (bash, its subshells, sleep, cat): the secret in none (the \`run -- TEXT\` client's own argv excepted: that is the user's; \`--file\` keeps it out too)`;
+  }, 180_000);
+
+  it('special files as input: /dev/zero, a FIFO with a silent writer, an oversized file, as `program` and as `run --file`: refused with one line, memory bounded, SIGTERM still works', async () => {
+    const row = reliabilityRow(
+      'hostile input',
+      'special files as input: `program` and `run --file` naming /dev/zero, a FIFO whose writer never writes, a 20 MiB file (and `--file -` fed /dev/zero)',
+    );
+    const dir = scratch();
+    const fifo = path.join(dir, 'fifo.yml');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // A writer that opens the FIFO and never writes: a blocking read would wait for it forever.
+    const writer = start('bash', ['-c', `exec 3>${fifo}; exec sleep 600`], { env: relay.ctx().env });
+    relay.ctx().spawned.push(writer);
+    const big = path.join(dir, 'big.yml');
+    fs.writeFileSync(big, `steps:\n  - run: echo hi\n${'# padding\n'.repeat(2 * 2 ** 20)}`);
+    const outcomes: string[] = [];
+
+    // One TCP adapter, a session per attempt: one process whose memory and signals are checked.
+    const adapter = await ctx.spawnTcp(['--server=0']);
+    const pid = adapter.child.pid!;
+    const launchProgram = async (program: string): Promise<DebugProtocol.Response> => {
+      const client = await adapter.connect();
+      expect((await client.request('initialize', { adapterID: 'relay' })).success).toBe(true);
+      const response = await client.request('launch', { program, stopOnEntry: false }, 60_000);
+      await client.close(EVENT_TIMEOUT_MS);
+      return response;
+    };
+    // The first launch of a job file loads the YAML code: measure from after it.
+    expect((await launchProgram(path.join(dir, 'missing.yml'))).success).toBe(false);
+    const rssBefore = statusKiB(pid, 'VmHWM');
+    for (const [name, program, said] of [
+      ['/dev/zero', '/dev/zero', /is a character device, not a regular file/],
+      ['a FIFO', fifo, /is a FIFO \(named pipe\), not a regular file/],
+      ['a 20 MiB file', big, /is 20(\.0)? MiB, over the limit of 1 MiB/],
+    ] as const) {
+      const response = await launchProgram(program);
+      expect(response.success, `launch with program ${name}`).toBe(false);
+      expect(response.message).toContain(program);
+      expect(response.message).toMatch(said);
+      outcomes.push(
+        `program ${name}: launch error "…${response.message!.replace(program, '').slice(0, 50)}…"`,
+      );
+    }
+    const rssGrowth = statusKiB(pid, 'VmHWM') - rssBefore;
+    expect(rssGrowth, 'adapter peak memory growth (KiB)').toBeLessThan(32 * 1024);
+    adapter.child.kill('SIGTERM');
+    const exit = await waitForExit(adapter);
+    expect(exit.signal === 'SIGTERM' || exit.code !== null, 'the adapter ended on SIGTERM').toBe(true);
+    outcomes.push('then SIGTERM ends the adapter');
+
+    const { relayDir, workdir } = relayDirs();
+    await serve(relayDir, workdir);
+    const runFile = async (name: string, file: string, said: RegExp): Promise<void> => {
+      const result = await finish(
+        launch(['run', '--relay-dir', relayDir, '--file', file]),
+        30_000,
+        `run --file ${name}`,
+      );
+      expect(result.code, `run --file ${name}`).toBe(1);
+      const line = expectOneLine(result.stderr);
+      expect(line).toMatch(said);
+      outcomes.push(`run --file ${name}: exit 1, one line`);
+    };
+    await runFile('/dev/zero', '/dev/zero', /character device, not a regular file/);
+    await runFile('FIFO', fifo, /FIFO \(named pipe\), not a regular file/);
+    const huge = path.join(dir, 'huge.sh');
+    fs.writeFileSync(huge, Buffer.alloc(20 * 2 ** 20, 0x3a));
+    await runFile('20 MiB', huge, /is 20 MiB, over the limit of 16 MiB/);
+    const fromStdin = start(
+      'bash',
+      [
+        '-c',
+        `exec "$0" "$1" run --relay-dir ${relayDir} --file - < /dev/zero`,
+        process.execPath,
+        relayDapBin,
+      ],
+      {
+        env: relay.ctx().env,
+      },
+    );
+    relay.ctx().spawned.push(fromStdin);
+    const stdinResult = await finish(fromStdin, 30_000, 'run --file - < /dev/zero');
+    expect(stdinResult.code).toBe(1);
+    expect(expectOneLine(stdinResult.stderr)).toMatch(/on stdin is larger than the limit of 16 MiB/);
+    outcomes.push('run --file - < /dev/zero: exit 1, one line');
+    writer.child.kill('SIGKILL');
+    row.figure = `${outcomes.join('; ')}; adapter peak RSS +${(rssGrowth / 1024).toFixed(1)} MiB`;
+  }, 180_000);
+
+  it('timeouts of 24.8 days or more mean what they say (run --timeout, a step timeout, a job timeout); absurd ones are refused naming the maximum', async () => {
+    const row = reliabilityRow(
+      'fault',
+      'timeouts past Node’s 24.8-day timer limit: `run --timeout 3000000`, a step `timeout: 3000000`, a job `timeout: 3000000`; `1e12` given to run and to launch',
+    );
+    const { relayDir, workdir } = relayDirs();
+    await serve(relayDir, workdir);
+    const ran = await finish(
+      launch([
+        'run',
+        '--relay-dir',
+        relayDir,
+        '--timeout',
+        '3000000',
+        '--',
+        `export ${marker()}=1; sleep 0.5; echo hi`,
+      ]),
+      30_000,
+      'run --timeout 3000000',
+    );
+    expect(ran.stdout.toString()).toBe('hi\n');
+    expect(ran.code).toBe(0);
+    const absurd = await finish(
+      launch(['run', '--relay-dir', relayDir, '--timeout', '1e12', '--', 'echo hi']),
+    );
+    expect(absurd.code).toBe(2);
+    expect(expectOneLine(absurd.stderr)).toMatch(/--timeout takes at most 31536000 s/);
+
+    const adapter = ctx.spawnStdio();
+    await launchAndConfigure(adapter.client, {
+      stopOnEntry: false,
+      timeout: 3000000,
+      steps: [{ name: 'long timeout', run: ctx.mark('sleep 0.5; echo step-done'), timeout: 3000000 }],
+    });
+    const exited = await adapter.client.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS);
+    expect(exited.body.exitCode).toBe(0);
+    const said =
+      adapter.client.output('stdout') + adapter.client.output('console') + adapter.client.output('important');
+    expect(said).toContain('step-done');
+    expect(said).not.toMatch(/timed out/);
+    await adapter.client.request('disconnect', {});
+    await adapter.client.closed;
+
+    const refused = ctx.spawnStdio();
+    const { launch: response } = await launchAndConfigure(
+      refused.client,
+      { command: ctx.mark('echo never'), timeout: 1e12 },
+      {},
+      { allowLaunchFailure: true },
+    );
+    expect(response.success).toBe(false);
+    expect(response.message).toMatch(/`timeout` must be at most 31536000/);
+    await refused.client.request('disconnect', {});
+    row.figure =
+      'run --timeout 3000000: printed hi, exit 0; step and job timeout 3000000: exit 0, no "timed out"; ' +
+      `1e12: run exits 2 ("${expectOneLine(absurd.stderr).slice(0, 60)}…"), launch refused ("${response.message!.slice(0, 70)}…")`;
+  }, 120_000);
+
+  it('a relay server whose workdir was removed: run, a step and a !CMD say which directory is gone (not "spawn bash ENOENT")', async () => {
+    const row = reliabilityRow(
+      'fault',
+      'the relay server’s workdir removed while it serves: `run`, an adapter step and a `!CMD` through it',
+    );
+    const { relayDir, workdir } = relayDirs();
+    await serve(relayDir, workdir);
+    fs.rmSync(workdir, { recursive: true, force: true });
+    const gone = new RegExp(`working directory ${workdir} \\(on the relay server's side\\) does not exist`);
+    const ran = await finish(launch(['run', '--relay-dir', relayDir, '--', `export ${marker()}=1; echo hi`]));
+    expect(ran.code).toBe(127);
+    expect(ran.stdout.toString()).toMatch(gone);
+    expect(ran.stdout.toString()).not.toMatch(/ENOENT/);
+
+    const adapter = ctx.spawnStdio();
+    await launchAndConfigure(adapter.client, {
+      relayDir,
+      stopOnEntry: true,
+      steps: [{ name: 'in the gone workdir', run: ctx.mark('echo hi') }],
+    });
+    await adapter.client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    const evaluated = await adapter.client.request('evaluate', {
+      expression: `!${ctx.mark('echo hi')}`,
+      context: 'repl',
+    });
+    expect(evaluated.body.result).toBe('exit 127');
+    expect(adapter.client.output('stdout')).toMatch(gone);
+    expect((await adapter.client.request('continue', { threadId: 1 })).success).toBe(true);
+    await adapter.client.waitForEvent('stopped', (e) => e.body.reason === 'exception', EVENT_TIMEOUT_MS);
+    expect((await adapter.client.request('continue', { threadId: 1 })).success).toBe(true);
+    const exited = await adapter.client.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS);
+    expect(exited.body.exitCode).toBe(127);
+    const output = adapter.client.output('stdout');
+    expect(output.match(new RegExp(gone.source, 'g'))?.length).toBe(2);
+    expect(output).not.toMatch(/ENOENT/);
+    await adapter.client.request('disconnect', {});
+    await adapter.client.closed;
+    row.figure = `run: exit 127; !CMD: exit 127; step: exit 127; each with "${ran.stdout.toString().trim().slice(0, 90)}…"`;
   }, 120_000);
 });
