@@ -16,7 +16,16 @@ export interface CommandContext {
 
 export function withContext(text: string, context: CommandContext): string {
   const parts: string[] = [];
-  if (context.cwd !== undefined && context.cwd !== '') parts.push(`cd -- ${shellQuote(context.cwd)} || exit`);
+  if (context.cwd !== undefined && context.cwd !== '') {
+    // A directory that is not there gets a line saying where it was looked for; any other
+    // failure of cd (not a directory, no permission) keeps bash's own message.
+    const dir = shellQuote(context.cwd);
+    const missing = shellQuote(
+      `[relay] not run: the working directory ${context.cwd} (on the relay server's side) does not exist: ` +
+        'create it there, or fix the cwd of the launch, job or step',
+    );
+    parts.push(`[ -e ${dir} ] || { printf '%s\\n' ${missing} >&2; exit 1; }; cd -- ${dir} || exit`);
+  }
   const exports = Object.entries(context.env).map(([name, value]) => `${name}=${shellQuote(value)}`);
   if (context.pathPrepend && context.pathPrepend.length > 0) {
     exports.push(`PATH=${context.pathPrepend.map(shellQuote).join(':')}:"$PATH"`);

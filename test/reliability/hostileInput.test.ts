@@ -1409,10 +1409,10 @@ describe.skipIf(!dapSchemaStatus.available)(`hostile input: exposure${schemaNote
       `1e12: run exits 2 ("${expectOneLine(absurd.stderr).slice(0, 60)}…"), launch refused ("${response.message!.slice(0, 70)}…")`;
   }, 120_000);
 
-  it('a relay server whose workdir was removed: run, a step and a !CMD say which directory is gone (not "spawn bash ENOENT")', async () => {
+  it('a relay server whose workdir was removed, or a launch cwd that does not exist: run, a step and a !CMD say which directory is missing (not "spawn bash ENOENT")', async () => {
     const row = reliabilityRow(
       'fault',
-      'the relay server’s workdir removed while it serves: `run`, an adapter step and a `!CMD` through it',
+      'the relay server’s workdir removed while it serves: `run`, an adapter step and a `!CMD` through it; a launch `cwd` that does not exist',
     );
     const { relayDir, workdir } = relayDirs();
     await serve(relayDir, workdir);
@@ -1446,6 +1446,31 @@ describe.skipIf(!dapSchemaStatus.available)(`hostile input: exposure${schemaNote
     expect(output).not.toMatch(/ENOENT/);
     await adapter.client.request('disconnect', {});
     await adapter.client.closed;
-    row.figure = `run: exit 127; !CMD: exit 127; step: exit 127; each with "${ran.stdout.toString().trim().slice(0, 90)}…"`;
+
+    // A launch `cwd` (the job's, the console's and the steps' directory) that is not there.
+    const missing = path.join(ctx.tmp, 'no-such-dir');
+    const missingSaid = new RegExp(
+      `working directory ${missing} \\(on the relay server's side\\) does not exist`,
+    );
+    const second = ctx.spawnStdio();
+    await launchAndConfigure(second.client, {
+      cwd: missing,
+      stopOnEntry: true,
+      steps: [{ name: 'in a missing cwd', run: ctx.mark('echo hi') }],
+    });
+    await second.client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    const inMissing = await second.client.request('evaluate', { expression: '!echo hi', context: 'repl' });
+    expect(inMissing.body.result).toBe('exit 1');
+    expect((await second.client.request('continue', { threadId: 1 })).success).toBe(true);
+    await second.client.waitForEvent('stopped', (e) => e.body.reason === 'exception', EVENT_TIMEOUT_MS);
+    expect((await second.client.request('continue', { threadId: 1 })).success).toBe(true);
+    expect((await second.client.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS)).body.exitCode).toBe(1);
+    const said = second.client.output('stdout') + second.client.output('stderr');
+    expect(said.match(new RegExp(missingSaid.source, 'g'))?.length).toBe(2);
+    await second.client.request('disconnect', {});
+    await second.client.closed;
+    row.figure =
+      `server workdir removed — run, !CMD, step: exit 127, each with "${ran.stdout.toString().trim().slice(0, 90)}…"; ` +
+      'a launch cwd that does not exist — !CMD and step: exit 1, each saying which directory is missing';
   }, 120_000);
 });
