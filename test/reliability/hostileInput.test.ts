@@ -1226,11 +1226,17 @@ describe.skipIf(!dapSchemaStatus.available)(`hostile input: exposure${schemaNote
 
     await whileRunning('run --file', async (secret, go) => {
       const file = path.join(scratch(), 'script.sh');
-      fs.writeFileSync(file, `export ${marker()}=1; ${body(secret, go)}`);
+      // As with bash -c: $0 is bash, no positional parameters, stdin is /dev/null (read gets EOF).
+      fs.writeFileSync(
+        file,
+        `export ${marker()}=1; read -r line; echo "argv0=$0 argc=$# read=$?"; ${body(secret, go)}\n`,
+      );
       client = launch(['run', '--relay-dir', relayDir, '--file', file]);
       return { started: () => client!.stdout().toString().includes(`started-${secret}`) };
     });
-    expect((await finish(client!, 20_000, 'run --file')).code).toBe(0);
+    const fromFile = await finish(client!, 20_000, 'run --file');
+    expect(fromFile.code).toBe(0);
+    expect(fromFile.stdout.toString()).toMatch(/^argv0=bash argc=0 read=1$/m);
 
     const adapter = ctx.spawnStdio();
     const stepSecret = `SECRET_PS_${randomBytes(6).toString('hex')}`;
