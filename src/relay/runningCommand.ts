@@ -27,8 +27,10 @@ import {
  * shows every local user) of bash and of every subshell it forks would otherwise hold the text,
  * secrets included. bash reads it with its own `read` (no extra process), closes fd 3, and runs
  * it with `eval` in the top-level shell, so that `$0` ("bash"), the positional parameters (none),
- * stdin (/dev/null), exit codes, `exit`, traps and error messages are those of `bash -c TEXT`
- * (Part A's form). The text holds no NUL (checked before), so `read -d ''` takes all of it.
+ * stdin (/dev/null), exit codes, `exit`, traps, runtime error messages, the process group and
+ * signals are those of `bash -c TEXT` (Part A's form). One difference is left: a syntax error is
+ * reported as "bash: syntax error …", without -c's "-c: line N:" (eval does not say where).
+ * The text holds no NUL (checked before), so `read -d ''` takes all of it.
  */
 const FD_BOOTSTRAP = `IFS= read -r -d '' __relay_text <&3 || :; exec 3<&-; eval "unset __relay_text; $__relay_text"`;
 
