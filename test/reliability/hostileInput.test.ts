@@ -1156,7 +1156,8 @@ describe.skipIf(!dapSchemaStatus.available)(`hostile input: exposure${schemaNote
       expect(launch.message).toContain(file);
       expect(launch.message).toMatch(said);
       expect(launch.message).not.toContain('\n');
-      outcomes.push(`trace to ${name}: launch refused ("${launch.message!.slice(0, 60)}…")`);
+      const shown = launch.message!.replace(file, path.basename(file)).split(', so ')[0]!.split(', and ')[0];
+      outcomes.push(`trace to ${name}: launch refused ("${shown}")`);
     }
     expect(fs.readFileSync(planted, 'utf8'), 'the planted file').toBe('');
     expect(fs.readFileSync(victim, 'utf8'), 'the symlink target').toBe('untouched\n');
@@ -1308,7 +1309,7 @@ describe.skipIf(!dapSchemaStatus.available)(`hostile input: exposure${schemaNote
       expect(response.message).toContain(program);
       expect(response.message).toMatch(said);
       outcomes.push(
-        `program ${name}: launch error "…${response.message!.replace(program, '').slice(0, 50)}…"`,
+        `program ${name}: launch error "${response.message!.replace(dir + path.sep, '').split(': ')[0]}"`,
       );
     }
     const rssGrowth = statusKiB(pid, 'VmHWM') - rssBefore;
