@@ -96,7 +96,7 @@ async function withClient<T>(
   }
 }
 
-/** A timeout option: at most MAX_TIMEOUT_SECONDS (Node's timers cannot be trusted beyond 24.8 days). */
+/** A timeout option: at most MAX_TIMEOUT_SECONDS (longer ones run on a long timer: see longTimeout). */
 function timeoutOption(args: ParsedArgs, name: string): number | undefined {
   const seconds = optionNumber(args, name, 'seconds');
   if (seconds !== undefined && seconds > MAX_TIMEOUT_SECONDS) {
