@@ -391,16 +391,27 @@ describe('commands that try to outlive their cancel', () => {
       relayDap(['run', '--relay-dir', env.relayDir, '--', `export ${env.marker}=1; ${c.text}`]),
     );
     await waitUntil(() => run.stdout().toString().includes('started'), 'the command to start');
-    // The client's command line holds the text, and so the marker: it is not one of them.
-    const commandProcesses = (): number[] =>
-      processesWithMarker(env.marker).filter((pid) => pid !== run.child.pid);
+    await waitUntil(() => fs.existsSync(relayFile('running')), 'the running marker');
+    const [id, pgidText] = readIf(relayFile('running'))!.trim().split(':');
+    const bashPid = Number(pgidText);
+    const bash = procStat(bashPid);
+    // The client's command line holds the text, and so the marker: it is not one of them. The
+    // command's own bash shows neither (it gets the text on a file descriptor, and exports the
+    // marker after it started): it is the process group leader that `running` names.
+    const bashAlive = (): boolean => {
+      const stat = procStat(bashPid);
+      return stat !== undefined && stat.state !== 'Z';
+    };
+    const commandProcesses = (): number[] => [
+      ...new Set([
+        ...processesWithMarker(env.marker).filter((pid) => pid !== run.child.pid),
+        ...(bashAlive() ? [bashPid] : []),
+      ]),
+    ];
     await waitUntil(
       () => commandProcesses().length >= c.processes,
       `${c.processes} processes of the command`,
     );
-    await waitUntil(() => fs.existsSync(relayFile('running')), 'the running marker');
-    const [id, pgidText] = readIf(relayFile('running'))!.trim().split(':');
-    const bash = procStat(Number(pgidText));
     const look = () => {
       const stats = commandProcesses()
         .map(procStat)
@@ -426,7 +437,7 @@ describe('commands that try to outlive their cancel', () => {
     const cancel = await runRelayDap(['cancel', '--relay-dir', env.relayDir]);
     expect(cancel.code, cancel.stderr).toBe(0);
     const { finished: answer, at } = await answered;
-    const leftAtAnswer = processesWithMarker(env.marker);
+    const leftAtAnswer = commandProcesses();
     const answerMs = at - cancelledAt;
     expect(answer.code).toBe(130);
     // Even the one that closed its stdout: the server appends [cancelled] through its own descriptor.
