@@ -12,6 +12,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     teardownTimeout: 30_000,
+    // Derive the DAP schema once for all workers (test/support/dapSchemaSource.ts).
+    globalSetup: ['test/support/dapSchemaSetup.ts'],
     reporters: ['default'],
   },
 });

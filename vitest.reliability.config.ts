@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/reliability/**/*.test.ts'],
-    globalSetup: ['test/reliability/report.ts'],
+    globalSetup: ['test/reliability/report.ts', 'test/support/dapSchemaSetup.ts'],
     pool: 'forks',
     maxWorkers: 1,
     testTimeout: 240_000,

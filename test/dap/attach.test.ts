@@ -20,7 +20,6 @@ import {
   type StdioAdapter,
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import { ERR, finish, frames, runToEnd } from '../support/jobSession.js';
 import { processesWithMarker, relayDap, waitUntil, type Spawned } from '../support/relayHarness.js';
 
@@ -82,7 +81,7 @@ function release(): void {
 
 const WAIT_FOR_GO = 'while [ ! -e go ]; do sleep 0.05; done';
 
-describe.skipIf(!dapSchemaStatus.available)(`attach${schemaNote}`, () => {
+describe('attach', () => {
   it('the running command is the one thread, its output is streamed from the beginning, and a `!CMD` is queued behind it; the session ends with the command’s code', async () => {
     const { run, adapter } = await attached(
       `echo "first line"; ${WAIT_FOR_GO}; echo "last line"; echo followed >> order.log; exit 3`,

@@ -15,7 +15,6 @@ import {
   useAdapterContext,
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import {
   continueJob,
   finish,
@@ -84,7 +83,7 @@ function lineText(file: string, line: number): string {
   return fs.readFileSync(file, 'utf8').split('\n')[line - 1]!;
 }
 
-describe.skipIf(!dapSchemaStatus.available)(`breakpoints${schemaNote}`, () => {
+describe('breakpoints', () => {
   it('line breakpoints: on a step’s first line verified there, inside a step moved to its first line, elsewhere unverified with the reason; they pause before their step', async () => {
     const adapter = ctx.spawnStdio();
     const { client } = adapter;

@@ -8,7 +8,7 @@ import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAdapterContext, EVENT_TIMEOUT_MS, type AdapterContext } from '../support/adapterHarness.js';
-import { dapSchemaStatus, validateDapMessage, schemaNote } from '../support/dapSchema.js';
+import { validateDapMessage } from '../support/dapSchema.js';
 import { processesWithMarker, relayDapBin, waitUntil } from '../support/relayHarness.js';
 
 interface Validated {
@@ -73,7 +73,7 @@ async function startAndStopAtEntry(launchArgs: Record<string, unknown>): Promise
   return validated;
 }
 
-describe.skipIf(!dapSchemaStatus.available)(`with @vscode/debugadapter-testsupport${schemaNote}`, () => {
+describe('with @vscode/debugadapter-testsupport', () => {
   it('configurationSequence + launch stops at entry on the first step, with a served source', async () => {
     const { dc, problems } = await startAndStopAtEntry({
       steps: [

@@ -21,7 +21,6 @@ import {
   useAdapterContext,
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import { processesWithMarker } from '../support/relayHarness.js';
 
 const ERR = { InvalidArguments: 2001, WrongState: 2004, Evaluate: 2006, Cancelled: 2008 };
@@ -77,7 +76,7 @@ function releaseWaitingStep(): void {
   fs.writeFileSync(path.join(ctx.workdir, 'go'), '');
 }
 
-describe.skipIf(!dapSchemaStatus.available)(`adapter features${schemaNote}`, () => {
+describe('adapter features', () => {
   it('handshake: capabilities in the initialize response, then `initialized`; launch waits for configurationDone', async () => {
     const adapter = ctx.spawnStdio();
     const { client } = adapter;

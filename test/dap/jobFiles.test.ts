@@ -12,7 +12,6 @@ import {
   useAdapterContext,
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import {
   consoleLines,
   continueJob,
@@ -39,7 +38,7 @@ async function next(client: DapClient): Promise<void> {
   await stoppedAt(client, 'step');
 }
 
-describe.skipIf(!dapSchemaStatus.available)(`job files end to end${schemaNote}`, () => {
+describe('job files end to end', () => {
   it('build.yml: every frame points into the file at its step’s first line, with the file as its source; `source` serves the file', async () => {
     const program = jobFixture('build.yml');
     const text = fs.readFileSync(program, 'utf8');

@@ -21,7 +21,6 @@ import {
   useAdapterContext,
 } from '../support/adapterHarness.js';
 import { encodeDapFrame, type DapClient } from '../support/dapClient.js';
-import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import { processesWithMarker, waitUntil } from '../support/relayHarness.js';
 
 /** ErrorId values of src/dap/errors.ts: part of the adapter's contract with clients. */
@@ -86,7 +85,7 @@ async function disconnectAndExit(adapter: StdioAdapter): Promise<void> {
   expectCleanedUp();
 }
 
-describe.skipIf(!dapSchemaStatus.available)(`session lifecycle${schemaNote}`, () => {
+describe('session lifecycle', () => {
   it.each([
     ['paused at entry', true],
     ['while a step runs', false],

@@ -15,7 +15,6 @@ import {
   useAdapterContext,
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import {
   continueJob,
   ERR,
@@ -52,7 +51,7 @@ async function restartTopFrame(client: DapClient): Promise<void> {
   expect(response.success, response.message).toBe(true);
 }
 
-describe.skipIf(!dapSchemaStatus.available)(`run control${schemaNote}`, () => {
+describe('run control', () => {
   it('a failed step pauses right after it (filter `failed`, on by default): it is on top with its result, and exceptionInfo has its exit code and the last lines of its output', async () => {
     const program = jobFile('compile.yml', [
       'name: Compile',

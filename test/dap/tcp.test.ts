@@ -12,7 +12,6 @@ import {
   useAdapterContext,
 } from '../support/adapterHarness.js';
 import { encodeDapFrame, type DapClient } from '../support/dapClient.js';
-import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import { processesWithMarker, waitUntil } from '../support/relayHarness.js';
 
 const ctx = useAdapterContext();
@@ -46,7 +45,7 @@ async function expectEnd(client: DapClient, exitCode: number): Promise<void> {
   await client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
 }
 
-describe.skipIf(!dapSchemaStatus.available)(`DAP over TCP${schemaNote}`, () => {
+describe('DAP over TCP', () => {
   it('--server=0 picks a free port and prints it on stdout, which carries nothing else', async () => {
     const adapter = await ctx.spawnTcp(['--server=0']);
     expect(adapter.host).toBe('127.0.0.1');

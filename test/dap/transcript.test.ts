@@ -10,12 +10,11 @@ import {
   waitForExit,
   useAdapterContext,
 } from '../support/adapterHarness.js';
-import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import { processesWithMarker } from '../support/relayHarness.js';
 
 const ctx = useAdapterContext();
 
-describe.skipIf(!dapSchemaStatus.available)(`exact DAP transcripts${schemaNote}`, () => {
+describe('exact DAP transcripts', () => {
   it('stdio: a two-step job from entry stop through console, next and continue to disconnect', async () => {
     const adapter = ctx.spawnStdio();
     const client = adapter.client;

@@ -14,7 +14,6 @@ import {
   type AdapterContext,
   useAdapterContext,
 } from '../support/adapterHarness.js';
-import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import {
   consoleLines,
   continueJob,
@@ -71,7 +70,7 @@ async function failedLaunch(args: Record<string, unknown>) {
 
 const NOT_RUN = 'runs an action, which relay-dap does not run';
 
-describe.skipIf(!dapSchemaStatus.available)(`workflows end to end${schemaNote}`, () => {
+describe('workflows end to end', () => {
   it('node-ci.yml: uses: steps are skipped with a console line; job env over workflow env; step env; default step names', async () => {
     const program = workflowFixture('node-ci.yml');
     const adapter = ctx.spawnStdio();

@@ -19,7 +19,6 @@ import {
   type AdapterContext,
 } from '../support/adapterHarness.js';
 import { DapFrameParser, encodeDapFrame } from '../support/dapClient.js';
-import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
 import {
   reapMarked,
   partAId,
@@ -250,7 +249,7 @@ describe('load: the relay', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-describe.skipIf(!dapSchemaStatus.available)(`load: the debug adapter${schemaNote}`, () => {
+describe('load: the debug adapter', () => {
   let ctx: AdapterContext;
   beforeEach(() => {
     ctx = createAdapterContext();

@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { assertValidDapMessage, dapSchemaStatus, validateDapMessage } from './dapSchema.js';
+import { assertValidDapMessage, validateDapMessage } from './dapSchema.js';
 
 // ---------------------------------------------------------------------------------------------
 // Typed views of the protocol (names mirror the schema; checked against it in dapClient.test.ts)
@@ -744,7 +744,7 @@ export class DapClient {
   }
 
   private checkOutgoing(message: DebugProtocol.ProtocolMessage, context: string): void {
-    if (dapSchemaStatus.available) assertValidDapMessage(message, context);
+    assertValidDapMessage(message, context);
   }
 
   private write(message: DebugProtocol.ProtocolMessage): void {
@@ -792,7 +792,7 @@ export class DapClient {
     const message = value as DebugProtocol.ProtocolMessage;
     this.transcript.push({ direction: 'received', message });
     const line = summarizeDapMessage('received', message);
-    const errors = dapSchemaStatus.available ? validateDapMessage(message) : [];
+    const errors = validateDapMessage(message);
     if (errors.length > 0) {
       this.violations.push({ kind: 'schema', detail: `${line}: ${errors.join('; ')}` });
     }

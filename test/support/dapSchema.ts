@@ -1,9 +1,11 @@
 /**
- * Validation of DAP messages against the official Debug Adapter Protocol JSON schema.
+ * Validation of DAP messages against the Debug Adapter Protocol's schema.
  *
- * The schema lives outside the repository (`../shared/dap/debugAdapterProtocol.json`, provenance in
- * the SOURCE.md beside it) and must not be copied in, so it may be missing on some machines: tests
- * check `dapSchemaStatus` and skip with its reason instead of failing or, worse, passing vacuously.
+ * The schema is derived from the protocol's official TypeScript declarations in
+ * `@vscode/debugprotocol` (dapSchemaSource.ts), so validation needs nothing outside the repository.
+ * The declarations type every number as `number`; the integer ranges the protocol's JSON schema
+ * states are added here (`NUMBER_RANGES`), and dapSchemaAgreement.test.ts checks them, and the
+ * rest, against the official JSON schema when `../shared/dap/debugAdapterProtocol.json` is there.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,10 +13,14 @@ import { fileURLToPath } from 'node:url';
 // The named export: under `module: NodeNext` TypeScript types the default import of this CJS package
 // as the module namespace (not constructable), while Node's CJS interop also exposes `Ajv` by name.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { cachedDapSchema } from './dapSchemaSource.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Absolute path of the schema file this module reads. */
+/**
+ * The official JSON schema, kept outside the repository (provenance in the SOURCE.md beside it).
+ * Only compared against, when present; validation never reads it.
+ */
 export const dapSchemaPath = path.resolve(repoRoot, '..', 'shared', 'dap', 'debugAdapterProtocol.json');
 
 export type DapSchemaStatus = { available: true } | { available: false; reason: string };
@@ -24,68 +30,164 @@ const SCHEMA_ID = 'https://relay-dap.invalid/debugAdapterProtocol.json';
 
 type JsonObject = Record<string, unknown>;
 
-function isObject(value: unknown): value is JsonObject {
+export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-interface LoadedSchema {
-  ajv: Ajv;
-  definitions: JsonObject;
-}
-
-function loadSchema(schemaPath: string): LoadedSchema | string {
+/** Reads the official JSON schema at `schemaPath`, or says why it cannot. */
+export function readOfficialDapSchema(
+  schemaPath: string,
+): { schema: JsonObject & { definitions: JsonObject } } | { reason: string } {
   let text: string;
   try {
     text = readFileSync(schemaPath, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'is missing' : `cannot be read (${code ?? String(error)})`;
-    return `DAP schema ${schemaPath} ${why}; it is kept outside the repository (see SOURCE.md beside it)`;
+    return {
+      reason: `DAP schema ${schemaPath} ${why}; it is kept outside the repository (see SOURCE.md beside it)`,
+    };
   }
   let schema: unknown;
   try {
     schema = JSON.parse(text);
   } catch (error) {
-    return `DAP schema ${schemaPath} is not valid JSON: ${(error as Error).message}`;
+    return { reason: `DAP schema ${schemaPath} is not valid JSON: ${(error as Error).message}` };
   }
   if (!isObject(schema) || !isObject(schema.definitions)) {
-    return `DAP schema ${schemaPath} has no "definitions" object`;
+    return { reason: `DAP schema ${schemaPath} has no "definitions" object` };
   }
-  patchSchema(schema);
-  // strict: false because the schema uses annotation keywords Ajv does not know (`_enum`,
-  // `enumDescriptions`) and union types such as ["integer", "number", ...]; allErrors so a failure
-  // lists everything wrong at once.
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  addIntegerFormats(ajv);
-  try {
-    ajv.addSchema(schema, SCHEMA_ID);
-  } catch (error) {
-    return `DAP schema ${schemaPath} was rejected by Ajv: ${(error as Error).message}`;
-  }
-  return { ajv, definitions: schema.definitions };
+  return { schema: schema as JsonObject & { definitions: JsonObject } };
+}
+
+/** Whether the official schema file at `schemaPath` can be read; for the comparison's skip reason. */
+export function checkDapSchema(schemaPath: string): DapSchemaStatus {
+  const read = readOfficialDapSchema(schemaPath);
+  return 'reason' in read ? { available: false, reason: read.reason } : { available: true };
+}
+
+/** How a protocol integer is annotated in the official JSON schema (`format` is checked as a range). */
+interface NumberRange {
+  type: 'integer' | 'number';
+  format?: 'int32' | 'uint32' | 'int64' | 'uint64';
+  minimum?: number;
+  maximum?: number;
+}
+
+const INT32: NumberRange = { type: 'integer', format: 'int32' };
+const SEQUENCE: NumberRange = { type: 'integer', format: 'int32', minimum: 1 };
+const REFERENCE: NumberRange = { type: 'integer', format: 'int32', minimum: 0 };
+const UINT32: NumberRange = { type: 'integer', format: 'uint32' };
+const UINT64: NumberRange = { type: 'integer', format: 'uint64', maximum: Number.MAX_SAFE_INTEGER };
+const INT64: NumberRange = {
+  type: 'integer',
+  format: 'int64',
+  minimum: -Number.MAX_SAFE_INTEGER,
+  maximum: Number.MAX_SAFE_INTEGER,
+};
+
+/**
+ * The protocol's numbers by property name (a name means the same wherever it appears; a
+ * `Definition.property` key is the one exception). Not listed: a 32-bit integer (ids, thread ids,
+ * frame ids, exit codes, …). Checked against the official JSON schema by dapSchemaAgreement.test.ts.
+ */
+const NUMBER_RANGES: Record<string, NumberRange> = {
+  // Sequence numbers start at 1.
+  seq: SEQUENCE,
+  request_seq: SEQUENCE,
+  requestId: SEQUENCE,
+  // References and child counts: 0 means "none".
+  variablesReference: REFERENCE,
+  sourceReference: REFERENCE,
+  namedVariables: REFERENCE,
+  indexedVariables: REFERENCE,
+  // Positions in a source.
+  line: UINT64,
+  column: UINT64,
+  endLine: UINT64,
+  endColumn: UINT64,
+  lines: UINT64,
+  // Sizes and counts.
+  count: UINT64,
+  'VariablesArguments.count': UINT32,
+  totalModules: UINT64,
+  unreadableBytes: UINT64,
+  bytes: UINT32,
+  bytesWritten: UINT32,
+  instructionCount: UINT32,
+  length: UINT32,
+  levels: UINT32,
+  moduleCount: UINT32,
+  pointerSize: UINT32,
+  selectionLength: UINT32,
+  selectionStart: UINT32,
+  start: UINT32,
+  startFrame: UINT32,
+  totalFrames: UINT32,
+  width: UINT32,
+  // Memory offsets may be negative.
+  offset: INT64,
+  instructionOffset: INT64,
+  // "value range: 0 to 100", the protocol's only fractional number.
+  percentage: { type: 'number', minimum: 0, maximum: 100 },
+};
+
+/** The range for property `name` of definition `definition` (the declarations' `number`). */
+export function numberRangeOf(definition: string, name: string): NumberRange {
+  return NUMBER_RANGES[`${definition}.${name}`] ?? NUMBER_RANGES[name] ?? INT32;
 }
 
 /**
- * Adapts the draft-04 document to Ajv 8 (which speaks draft-07 and later), in memory only.
+ * Replaces the declarations' `number` by the protocol's integer ranges, in place. `name` is the
+ * property a node belongs to (an array's items belong to the array's property).
  */
-function patchSchema(schema: JsonObject): void {
-  // Ajv 8 has no draft-04 meta-schema and would refuse the whole document because of this marker.
-  // Nothing else in the file is draft-04 specific (no boolean exclusiveMinimum/Maximum, no `id`).
-  delete schema.$schema;
-  schema.$id = SCHEMA_ID;
-
-  // `RestartArguments.arguments` is `oneOf: [LaunchRequestArguments, AttachRequestArguments]`, but
-  // both are open objects with no required property, so every object matches both and `oneOf`
-  // ("exactly one") rejects every restart request that carries arguments. The intent is "either".
-  const definitions = schema.definitions as JsonObject;
-  const restart = definitions.RestartArguments;
-  if (isObject(restart) && isObject(restart.properties) && isObject(restart.properties.arguments)) {
-    const args = restart.properties.arguments;
-    if (Array.isArray(args.oneOf)) {
-      args.anyOf = args.oneOf;
-      delete args.oneOf;
+function refineNumbers(node: unknown, definition: string, name: string): void {
+  if (Array.isArray(node)) {
+    node.forEach((item) => refineNumbers(item, definition, name));
+    return;
+  }
+  if (!isObject(node)) return;
+  if (node.type === 'number') {
+    Object.assign(node, numberRangeOf(definition, name));
+  } else if (Array.isArray(node.type)) {
+    // `number | string` (a module id): an integer or a string, with no range.
+    node.type = (node.type as unknown[]).map((type) => (type === 'number' ? 'integer' : type));
+  }
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'properties' && isObject(value)) {
+      for (const [property, schema] of Object.entries(value)) refineNumbers(schema, definition, property);
+    } else if (key !== 'type') {
+      refineNumbers(value, definition, name);
     }
   }
+}
+
+export interface DapSchema {
+  definitions: Record<string, JsonObject>;
+  ancestors: Record<string, string[]>;
+  protocolVersion: string;
+}
+
+/** The derived schema with the protocol's integer ranges, as the validator uses it. */
+export function dapSchema(): DapSchema {
+  const derived = cachedDapSchema();
+  for (const [name, definition] of Object.entries(derived.definitions)) refineNumbers(definition, name, '');
+  return derived;
+}
+
+interface LoadedSchema {
+  ajv: Ajv;
+  schema: DapSchema;
+}
+
+function loadSchema(): LoadedSchema {
+  const schema = dapSchema();
+  // allErrors so a failure lists everything wrong at once; union types such as ["string", "null"]
+  // are how the generator writes `string | null`.
+  const ajv = new Ajv({ strict: true, allowUnionTypes: true, allErrors: true });
+  addIntegerFormats(ajv);
+  ajv.addSchema({ $id: SCHEMA_ID, definitions: schema.definitions }, SCHEMA_ID);
+  return { ajv, schema };
 }
 
 /**
@@ -105,24 +207,11 @@ function addIntegerFormats(ajv: Ajv): void {
   ajv.addFormat('uint64', { type: 'number', validate: range(0, Number.MAX_SAFE_INTEGER) });
 }
 
-function statusOf(result: LoadedSchema | string): DapSchemaStatus {
-  return typeof result === 'string' ? { available: false, reason: result } : { available: true };
-}
+let loaded: LoadedSchema | undefined;
 
-/** Whether a schema file at `schemaPath` would load and compile; for testing the failure reasons. */
-export function checkDapSchema(schemaPath: string): DapSchemaStatus {
-  return statusOf(loadSchema(schemaPath));
-}
-
-const loaded = loadSchema(dapSchemaPath);
-
-export const dapSchemaStatus: DapSchemaStatus = statusOf(loaded);
-
-/** For describe titles: empty, or why the block is skipped (the schema is missing). */
-export const schemaNote: string = dapSchemaStatus.available ? '' : ` (skipped: ${dapSchemaStatus.reason})`;
-
+/** Loaded on first use, so that importing this module costs nothing. */
 function requireSchema(): LoadedSchema {
-  if (typeof loaded === 'string') throw new Error(`cannot validate DAP messages: ${loaded}`);
+  loaded ??= loadSchema();
   return loaded;
 }
 
@@ -137,14 +226,10 @@ function validatorFor(definition: string): ValidateFunction {
   return validate;
 }
 
-/** `allOf[0]` of every concrete message definition references its base (`Request`, `Event`, …). */
+/** Whether `definition` is a message of that kind: its interface extends `base`. */
 function derivesFrom(definition: string, base: 'Request' | 'Response' | 'Event'): boolean {
-  const { definitions } = requireSchema();
-  if (!Object.hasOwn(definitions, definition)) return false;
-  const schema = definitions[definition];
-  if (!isObject(schema) || !Array.isArray(schema.allOf)) return false;
-  const first: unknown = schema.allOf[0];
-  return isObject(first) && first.$ref === `#/definitions/${base}`;
+  const { ancestors } = requireSchema().schema;
+  return Object.hasOwn(ancestors, definition) && ancestors[definition]!.includes(base);
 }
 
 function capitalise(name: string): string {
@@ -161,10 +246,9 @@ function specificOrBase(name: unknown, base: 'Request' | 'Response' | 'Event'): 
 
 /**
  * The schema definition a message is validated against, or undefined when the message is not an
- * object with a known `type`. Throws when the schema is unavailable.
+ * object with a known `type`.
  */
 export function dapDefinitionFor(message: unknown): string | undefined {
-  requireSchema();
   if (!isObject(message)) return undefined;
   switch (message.type) {
     case 'request':
@@ -196,7 +280,7 @@ function describeError(error: ErrorObject): string {
 /**
  * Validates one DAP message (request, response or event) against the schema definition its type and
  * command/event name select. Returns the problems found; an empty array means valid.
- * Throws when the schema is unavailable, so that a missing schema can never look like success.
+ * Throws when the schema cannot be derived, so that a missing schema can never look like success.
  */
 export function validateDapMessage(message: unknown): string[] {
   const definition = dapDefinitionFor(message);
@@ -206,7 +290,7 @@ export function validateDapMessage(message: unknown): string[] {
   }
   const validate = validatorFor(definition);
   if (validate(message)) return [];
-  // allOf branches can report the same problem twice.
+  // Branches of an anyOf can report the same problem twice.
   return [...new Set((validate.errors ?? []).map((error) => `[${definition}] ${describeError(error)}`))];
 }
 
