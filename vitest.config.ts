@@ -14,6 +14,7 @@ export default defineConfig({
     teardownTimeout: 30_000,
     // Derive the DAP schema once for all workers (test/support/dapSchemaSource.ts).
     globalSetup: ['test/support/dapSchemaSetup.ts'],
-    reporters: ['default'],
+    // The default reporter only counts skips; skipReporter ends the run with each one and why.
+    reporters: ['default', './test/support/skipReporter.ts'],
   },
 });

@@ -7,6 +7,7 @@ export default defineConfig({
   test: {
     include: ['test/reliability/**/*.test.ts'],
     globalSetup: ['test/reliability/report.ts', 'test/support/dapSchemaSetup.ts'],
+    reporters: ['default', './test/support/skipReporter.ts'],
     pool: 'forks',
     maxWorkers: 1,
     testTimeout: 240_000,

@@ -15,7 +15,11 @@ const cleanups: (() => void)[] = [];
 
 afterAll(() => cleanups.forEach((cleanup) => cleanup()));
 
-describe.skipIf(!isCheckout)('a fresh clone, the README commands, then the demo', () => {
+const notCheckout = isCheckout
+  ? ''
+  : ` (skipped: ${repoRoot} is not a git checkout, so there is nothing to clone)`;
+
+describe.skipIf(!isCheckout)(`a fresh clone, the README commands, then the demo${notCheckout}`, () => {
   it('the README gives the two set-up commands this test runs', () => {
     expect(readme).toContain('npm ci && npm start');
     expect(readme).toContain('npm ci && npm test');

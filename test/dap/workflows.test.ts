@@ -222,7 +222,8 @@ describe('workflows end to end', () => {
   });
 
   it.skipIf(!hasPython())(
-    'env-files.yml: precedence of GITHUB_ENV, job, workflow and step env; the writing step does not see its own GITHUB_ENV; GITHUB_PATH order; step summary; a python step’s output',
+    'env-files.yml: precedence of GITHUB_ENV, job, workflow and step env; the writing step does not see its own GITHUB_ENV; GITHUB_PATH order; step summary; a python step’s output' +
+      (hasPython() ? '' : ' (skipped: needs python or python3 on PATH)'),
     async () => {
       const adapter = await runWorkflow(workflowFixture('env-files.yml'));
       const { client } = adapter;
