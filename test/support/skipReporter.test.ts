@@ -25,4 +25,11 @@ describe('the skip reporter', () => {
     expect(lines.at(-1)).toMatch(/^\s*Duration\s/);
     expect(lines.join('\n')).not.toMatch(/skipped/);
   });
+
+  it('does not list the tests a -t filter left out', () => {
+    const { status, lines } = runVitest(repoRoot, ['--config', fixtureConfig, '-t', 'is here']);
+    expect(status).toBe(0);
+    expect(lines.join('\n')).toMatch(/Tests {2}1 passed \| 4 skipped/);
+    expect(lines.at(-1)).toMatch(/^\s*Duration\s/);
+  });
 });

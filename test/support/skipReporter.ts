@@ -4,7 +4,14 @@
  * The default reporter only counts skips, so a run where a missing tool skipped a whole suite
  * looked as green as a complete one.
  */
-import type { Reporter, TestModule, Vitest } from 'vitest/node';
+import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
+
+/** What `-t PATTERN` is matched against, as vitest's runner builds it: suite names, then the test's. */
+function filterName(test: TestCase): string {
+  const names = [test.name];
+  for (let parent = test.parent; parent.type === 'suite'; parent = parent.parent) names.unshift(parent.name);
+  return names.join(' ');
+}
 
 export default class SkipReporter implements Reporter {
   private vitest: Vitest | undefined;
@@ -16,8 +23,11 @@ export default class SkipReporter implements Reporter {
   onTestRunEnd(testModules: readonly TestModule[]): void {
     const lines: string[] = [];
     let todo = 0;
+    const namePattern = this.vitest?.config.testNamePattern;
     for (const testModule of testModules) {
       for (const test of testModule.children.allTests('skipped')) {
+        // Left out by `-t`, which is the developer's choice, not a skip.
+        if (namePattern !== undefined && !filterName(test).match(namePattern)) continue;
         const result = test.result();
         const note = result.state === 'skipped' ? result.note : undefined;
         if (test.options.mode === 'todo') todo += 1;
