@@ -5,11 +5,12 @@
  * fresh clone.
  *
  * Generating takes seconds, so the result is cached under node_modules/.cache/relay-dap/, keyed on
- * the versions that determine it. The vitest globalSetup (dapSchemaSetup.ts) fills the cache once
+ * what determines it. The vitest globalSetup (dapSchemaSetup.ts) fills the cache once
  * before the workers start; a worker that finds no cache generates and writes it itself.
  * The cache stays inside the checkout on purpose: a shared temporary directory would let another
  * local user plant a schema that accepts anything.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -25,9 +26,6 @@ export const dapDeclarationsPath = require.resolve('@vscode/debugprotocol/lib/de
 
 /** The namespace in debugProtocol.d.ts; the generator prefixes every definition name with it. */
 const NAMESPACE = 'DebugProtocol';
-
-/** Bumped when what is stored in the cache changes shape. */
-const CACHE_FORMAT = 1;
 
 type JsonObject = Record<string, unknown>;
 
@@ -47,14 +45,17 @@ function versionOf(packageName: string): string {
   return manifest.version;
 }
 
+/**
+ * Named after everything the result depends on: the declarations, this file (how they are turned
+ * into a schema), the generator and the compiler. A change to any of them misses the old cache.
+ */
 function cachePath(): string {
-  const key = [
-    `debugprotocol-${versionOf('@vscode/debugprotocol')}`,
-    `generator-${versionOf('ts-json-schema-generator')}`,
-    `typescript-${ts.version}`,
-    `format-${CACHE_FORMAT}`,
-  ].join('_');
-  return path.join(repoRoot, 'node_modules', '.cache', 'relay-dap', `dap-schema_${key}.json`);
+  const hash = createHash('sha256');
+  hash.update(readFileSync(dapDeclarationsPath));
+  hash.update(readFileSync(fileURLToPath(import.meta.url)));
+  hash.update(`${versionOf('ts-json-schema-generator')} ${ts.version}`);
+  const name = `dap-schema-${versionOf('@vscode/debugprotocol')}-${hash.digest('hex').slice(0, 16)}.json`;
+  return path.join(repoRoot, 'node_modules', '.cache', 'relay-dap', name);
 }
 
 /**
