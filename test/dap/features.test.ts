@@ -21,7 +21,7 @@ import {
   useAdapterContext,
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import { processesWithMarker } from '../support/relayHarness.js';
+import { processesWithMarker, waitUntil } from '../support/relayHarness.js';
 
 const ERR = { InvalidArguments: 2001, WrongState: 2004, Evaluate: 2006, Cancelled: 2008 };
 
@@ -428,7 +428,9 @@ describe('adapter features', () => {
     });
     const evaluateSeq = lastRequestSeq(client);
     await client.waitForEvent('output', (e) => e.body.output === 'sleeping\n', EVENT_TIMEOUT_MS);
-    expect(processesWithMarker(ctx.marker).length).toBeGreaterThan(0);
+    // The marker is in the environment of the command's processes (bash gets its text on a
+    // descriptor, so its command line holds none): `sleep` carries it once it has started.
+    await waitUntil(() => processesWithMarker(ctx.marker).length > 0, 'the `sleep` of the !CMD has started');
 
     const cancel = await client.request('cancel', { requestId: evaluateSeq });
     expect(cancel.success).toBe(true);
