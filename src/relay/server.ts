@@ -208,6 +208,10 @@ export class RelayServer {
         this.pump();
       },
       (message) => this.warnOnce(message, message),
+      (dir) =>
+        this.log(
+          `${dir} was replaced (removed and created again, as a Part-A flush does); watching the new one`,
+        ),
     );
   }
 
