@@ -148,7 +148,8 @@ const serve: RelayCommandSpec = {
   details: `Serves the relay directory: runs each command queued in DIR/cmd/ with bash, one at a time
 in id order, in its own process group, and writes its live log and exit code to DIR/result/.
 Never deletes the directory; settles what a dead predecessor left (its command gets exit
-code 125 and a log line saying why). SIGINT/SIGTERM cancel the running command (SIGTERM, then
+code 125 and a log line saying why). On the directory of a live Part-A server, which cannot
+hand over, it stands by and takes over once that server has stopped. SIGINT/SIGTERM cancel the running command (SIGTERM, then
 SIGKILL after --grace) and remove the server's markers; queued commands stay for the next
 server. Uses filesystem events, or polling on NFS/CIFS/FUSE/Lustre and other filesystems
 whose changes may come from another machine; the first log line says which.`,

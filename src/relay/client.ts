@@ -25,6 +25,7 @@ import { isValidCommandId, newCommandId } from './ids.js';
 import { commandIdFromFileName, parseClaimedFileName, type RelayLayout } from './layout.js';
 import { DEFAULT_STALE_AFTER_MS, ServerLivenessJudge, type ServerLiveness } from './liveness.js';
 import { LogFollower } from './logFollower.js';
+import { parseRunningMarker, runningNames } from './runningMarker.js';
 import { formatMarker, parseMarker } from './markers.js';
 import { ensureLeaseDirectory, inspectRelayDirectory, prepareRelayDirectory } from './relayDirectory.js';
 import {
@@ -396,7 +397,7 @@ export class RelayClient {
   /** Queued (`cmd/<id>.sh`), being taken by a server (`cmd/.claimed.*.<id>`), or named by `running`. */
   isQueuedOrRunning(id: string): boolean {
     if (existsNoFollow(this.layout.command(id))) return true;
-    if (readTextIfExists(this.layout.running)?.startsWith(`${id}:`)) return true;
+    if (runningNames(readTextIfExists(this.layout.running), id)) return true;
     return listDirectory(this.layout.cmdDir).some((name) => parseClaimedFileName(name)?.id === id);
   }
 
@@ -405,8 +406,8 @@ export class RelayClient {
   }
 
   status(): RelayStatus {
-    const runningText = readTextIfExists(this.layout.running)?.trim();
-    const colon = runningText?.lastIndexOf(':') ?? -1;
+    const runningText = readTextIfExists(this.layout.running);
+    const running = runningText?.trim() ? parseRunningMarker(runningText) : undefined;
     const pending = listDirectory(this.layout.cmdDir)
       .map(commandIdFromFileName)
       .filter((id): id is string => id !== undefined)
@@ -419,12 +420,7 @@ export class RelayClient {
         : existsNoFollow(this.layout.clientReady)
           ? 'requested'
           : 'none',
-      running: runningText
-        ? {
-            id: colon > 0 ? runningText.slice(0, colon) : runningText,
-            pgid: colon > 0 ? Number(runningText.slice(colon + 1)) || undefined : undefined,
-          }
-        : undefined,
+      running: running ? { id: running.id, pgid: running.pgid } : undefined,
       pending,
       watch: this.watchChoice,
     };

@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isValidCommandId } from './ids.js';
 import { relayLayout } from './layout.js';
-import { terminateCommandProcesses } from './processTree.js';
+import { checkRecordedGroup, terminateCommandProcesses } from './processTree.js';
+import { readRunningMarker } from './runningMarker.js';
 
 const [root, graceText] = process.argv.slice(2);
 if (root === undefined || !path.isAbsolute(root)) {
@@ -18,16 +19,22 @@ if (root === undefined || !path.isAbsolute(root)) {
   process.exit(2);
 }
 const layout = relayLayout(path.join(root, 'relay'));
-let running: string | undefined;
+let running: ReturnType<typeof readRunningMarker>;
 try {
-  running = fs.readFileSync(layout.running, 'utf8').trim();
+  running = readRunningMarker(layout);
 } catch {
-  running = undefined; // nothing was running
+  running = undefined; // unreadable: as if nothing was running
 }
-const id = running?.slice(0, Math.max(0, running.lastIndexOf(':')));
-// By the id in their environment only, as a restarting server does: the recorded pid may
-// have been reused since its group died.
-if (id !== undefined && isValidCommandId(id)) {
-  await terminateCommandProcesses({ commandId: id }, Number(graceText) || 5000);
+// By the id in their environment, and by the recorded process group as a restarting server
+// does: only while that group is still the command's (the pid may have been reused since).
+if (running !== undefined && isValidCommandId(running.id)) {
+  const group =
+    running.pgid === undefined
+      ? undefined
+      : checkRecordedGroup({ pgid: running.pgid, recordedAtMs: running.writtenAtMs, uid: running.uid });
+  await terminateCommandProcesses(
+    { commandId: running.id, ...(group?.verdict === 'command' ? { pgid: group.pgid } : {}) },
+    Number(graceText) || 5000,
+  );
 }
 fs.rmSync(root, { recursive: true, force: true });

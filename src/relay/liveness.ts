@@ -13,9 +13,9 @@ import {
   isProcessAlive,
   isThisHost,
   parseMarker,
-  processStartMillis,
   type Marker,
 } from './markers.js';
+import { processStartEpochMs } from './processTree.js';
 
 /** The server writes its heartbeat every second; this much silence means it is gone. */
 export const DEFAULT_STALE_AFTER_MS = 3500;
@@ -29,7 +29,17 @@ export type ServerLiveness =
   | { state: 'none'; detail: string }
   /** server.ready exists but does not hold a marker yet: a Part-A server writes it in place. */
   | { state: 'starting'; detail: string }
-  | { state: 'alive'; marker: Marker; heartbeatAgeMs: number | undefined; detail: string }
+  | {
+      state: 'alive';
+      marker: Marker;
+      heartbeatAgeMs: number | undefined;
+      /**
+       * No heartbeat of its own: a Part-A server. It never reads `owner`, so it cannot hand the
+       * directory over; and it never touches `running`, so its command looks stale while it runs.
+       */
+      partA: boolean;
+      detail: string;
+    }
   | { state: 'gone'; marker: Marker; detail: string };
 
 /** Remembers when a watched value last changed, by this process's monotonic clock. */
@@ -58,7 +68,7 @@ export class ChangeClock {
  */
 function isSameProcess(ready: Marker): boolean {
   if (!isProcessAlive(ready.pid)) return false;
-  const started = processStartMillis(ready.pid);
+  const started = processStartEpochMs(ready.pid);
   const written = Date.parse(ready.stamp);
   return started === undefined || Number.isNaN(written) || started <= written + 2000;
 }
@@ -88,14 +98,17 @@ export class ServerLivenessJudge {
       };
     }
     const heartbeatText = readTextIfExists(this.layout.heartbeat);
-    const heartbeat = parseMarker(heartbeatText);
+    // Only the server's own heartbeat counts: one left by an earlier server (ours, killed) says
+    // nothing about a Part-A server that came after it.
+    const beat = parseMarker(heartbeatText);
+    const heartbeat = beat && beat.host === ready.host && beat.pid === ready.pid ? beat : undefined;
     const who = `relay server ${describeMarker(ready)}`;
     const age = this.heartbeatAge(heartbeat, heartbeatText);
     let staleAfter = this.staleAfterMs;
     if (isThisHost(ready)) {
       if (isSameProcess(ready)) {
         staleAfter = Math.max(staleAfter, LOCAL_HUNG_AFTER_MS);
-      } else if (age === undefined || age > 1500 || heartbeat?.pid !== ready.pid) {
+      } else if (age === undefined || age > 1500) {
         // (A live server in another pid namespace on the same hostname still beats: that case stays alive.)
         return { state: 'gone', marker: ready, detail: `${who} is not running (no process ${ready.pid})` };
       }
@@ -111,6 +124,7 @@ export class ServerLivenessJudge {
       state: 'alive',
       marker: ready,
       heartbeatAgeMs: age,
+      partA: heartbeat === undefined,
       detail:
         age === undefined
           ? `${who} (no heartbeat: a Part-A server)`

@@ -2,7 +2,6 @@
  * The `host:pid:stamp` markers (owner, server.ready, client.ready, handshake.done, heartbeat),
  * and the liveness judgement built on them.
  */
-import fs from 'node:fs';
 import os from 'node:os';
 
 export interface Marker {
@@ -42,21 +41,6 @@ export function isProcessAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * When a local process started (ms since the epoch), from /proc; undefined without /proc.
- * Linux reports it in clock ticks since boot, at USER_HZ = 100 on every mainstream architecture.
- */
-export function processStartMillis(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-    const boot = /^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'latin1'));
-    return boot && Number.isFinite(ticks) ? Number(boot[1]) * 1000 + ticks * 10 : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -111,6 +111,40 @@ export function processStartTicks(pid: number): number | undefined {
   return HAS_PROC ? readStat(pid)?.startTicks : undefined;
 }
 
+/**
+ * Boot time by this moment's wall clock, to 10 ms (/proc/stat's btime is whole seconds).
+ * Start times count clock ticks since boot, at USER_HZ = 100 on every mainstream architecture.
+ */
+function bootEpochMs(): number | undefined {
+  try {
+    const uptime = Number(fs.readFileSync('/proc/uptime', 'latin1').split(' ')[0]);
+    return Number.isFinite(uptime) ? Date.now() - uptime * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function ticksToEpochMs(ticks: number): number | undefined {
+  const boot = bootEpochMs();
+  return boot === undefined ? undefined : boot + ticks * 10;
+}
+
+/** When a local process started (ms since the epoch), from /proc; undefined without /proc. */
+export function processStartEpochMs(pid: number): number | undefined {
+  const ticks = processStartTicks(pid);
+  return ticks === undefined ? undefined : ticksToEpochMs(ticks);
+}
+
+/** The real uid a process runs as (kept across a setuid exec), from /proc. */
+function processRealUid(pid: number): number | undefined {
+  try {
+    const match = /^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function environHolds(pid: number, entry: Buffer): boolean {
   let environ: Buffer;
   try {
@@ -154,6 +188,62 @@ export function findCommandProcesses(target: CommandProcesses): number[] {
   }
   members.delete(process.pid);
   return [...members];
+}
+
+/** A process group named by a `running` file that a server which has since died left behind. */
+export interface RecordedGroup {
+  pgid: number;
+  /** When the record was last written: the group's first process had started by then. */
+  recordedAtMs: number;
+  /** Who wrote it: the server, whose commands run as the same user. */
+  uid: number;
+}
+
+/** Start times and file times come from two clocks read at 10 ms resolution: this much apart is still "no later". */
+const RECORD_CLOCK_SLACK_MS = 1000;
+
+export type RecordedGroupCheck =
+  | { verdict: 'command'; pgid: number; members: number }
+  | { verdict: 'empty'; pgid: number }
+  /** The pgid is now another group's (the command's group ended and its pid was handed out again). */
+  | { verdict: 'other'; pgid: number; members: number; reason: string };
+
+/**
+ * Is the group a `running` file names still that command's group? Pids are reused, so the
+ * number alone proves nothing once the command's processes are gone: a process of that group
+ * must have existed when the record was written (its oldest member started no later) and run
+ * as the user who wrote it. Anything else is someone else's group and is left alone.
+ */
+export function checkRecordedGroup(group: RecordedGroup): RecordedGroupCheck {
+  const { pgid } = group;
+  if (!HAS_PROC) return { verdict: 'empty', pgid };
+  const members: ProcStat[] = [];
+  for (const pid of pidsToExamine(undefined)) {
+    const stat = readStat(pid);
+    if (stat && !stat.zombie && stat.pgid === pgid) members.push(stat);
+  }
+  if (members.length === 0) return { verdict: 'empty', pgid };
+  const oldest = members.reduce((a, b) => (b.startTicks < a.startTicks ? b : a));
+  const startedAt = ticksToEpochMs(oldest.startTicks);
+  const uid = processRealUid(oldest.pid);
+  if (startedAt !== undefined && startedAt > group.recordedAtMs + RECORD_CLOCK_SLACK_MS) {
+    const late = ((startedAt - group.recordedAtMs) / 1000).toFixed(1);
+    return {
+      verdict: 'other',
+      pgid,
+      members: members.length,
+      reason: `its oldest process started ${late} s after the command was recorded (the pid was reused)`,
+    };
+  }
+  if (uid !== group.uid) {
+    return {
+      verdict: 'other',
+      pgid,
+      members: members.length,
+      reason: `its processes run as uid ${uid ?? '?'}, not as uid ${group.uid} that recorded the command`,
+    };
+  }
+  return { verdict: 'command', pgid, members: members.length };
 }
 
 function signalPids(pids: number[], signal: NodeJS.Signals): void {

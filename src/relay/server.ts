@@ -28,9 +28,27 @@ import {
 } from './files.js';
 import { describeInvalidId, epochNanosecondsString, isValidCommandId } from './ids.js';
 import { parseClaimedFileName, type RelayLayout } from './layout.js';
-import { ChangeClock, DEFAULT_STALE_AFTER_MS, ServerLivenessJudge, runningFileAge } from './liveness.js';
+import {
+  ChangeClock,
+  DEFAULT_STALE_AFTER_MS,
+  ServerLivenessJudge,
+  runningFileAge,
+  type ServerLiveness,
+} from './liveness.js';
 import { describeMarker, formatMarker, isProcessAlive, isThisHost, type Marker } from './markers.js';
-import { terminateCommandProcesses } from './processTree.js';
+import {
+  checkRecordedGroup,
+  terminateCommandProcesses,
+  type RecordedGroupCheck,
+  type TerminationReport,
+} from './processTree.js';
+import {
+  formatRunningMarker,
+  parseRunningMarker,
+  readRunningMarker,
+  runningNames,
+  type RunningMarkerOnDisk,
+} from './runningMarker.js';
 import { isRelayError } from './errors.js';
 import { prepareRelayDirectory, verifyRelayDirectory } from './relayDirectory.js';
 import {
@@ -91,7 +109,41 @@ export interface RelayServerOptions {
 }
 
 export type StopReason = 'shutdown' | 'stepped-down';
-type State = 'serving' | 'unavailable' | 'stepping-down' | 'stopping' | 'stopped';
+type State = 'standing-by' | 'serving' | 'unavailable' | 'stepping-down' | 'stopping' | 'stopped';
+
+/** What a dead server left of one command: the `running` that names it, a claimed command file. */
+interface Leftover {
+  running?: RunningMarkerOnDisk;
+  claimedFile?: string;
+}
+
+/**
+ * What the settlement of an orphan found and stopped, truthfully: the recorded process group
+ * is named, and so is a group that was left alone because it is no longer the command's.
+ */
+function describeOrphanKill(
+  report: TerminationReport,
+  group: RecordedGroupCheck | undefined,
+  recordedPgid: number | undefined,
+): string {
+  const parts: string[] = [];
+  if (report.signalled > 0) {
+    const where =
+      group?.verdict === 'command' ? ` (its process group ${group.pgid} and what it started)` : '';
+    parts.push(`stopped ${report.signalled} of its processes that were still running${where}`);
+  } else {
+    parts.push('none of its processes was still running');
+  }
+  if (group?.verdict === 'other') {
+    parts.push(`process group ${group.pgid} was left alone: ${group.reason}`);
+  } else if (group === undefined && recordedPgid !== undefined && report.signalled === 0) {
+    parts.push(`process group ${recordedPgid} was not looked at: the server that ran it is unknown`);
+  }
+  if (report.survivors.length > 0) {
+    parts.push(`${report.survivors.length} survived SIGKILL (pids ${report.survivors.join(', ')})`);
+  }
+  return parts.join('; ');
+}
 
 interface RunningEntry {
   command: RunningCommand;
@@ -112,10 +164,13 @@ export class RelayServer {
   private readonly ownerText = formatMarker(epochNanosecondsString());
   private readonly readyText = formatMarker(new Date().toISOString());
   private readonly clock = new ChangeClock();
+  private readonly judge: ServerLivenessJudge;
   private state: State = 'serving';
   private current: RunningEntry | undefined;
   private settling: Promise<void> | undefined;
   private predecessor: Marker | undefined;
+  /** While standing by: the live Part-A server, and the command it was last seen running. */
+  private partAServer: { marker: Marker; running: string | undefined; exit: string | undefined } | undefined;
   private watcher: ChangeWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private unpublished: ResultRecord[] = [];
@@ -135,6 +190,7 @@ export class RelayServer {
     this.log = options.log ?? (() => {});
     this.watchChoice = chooseWatchMode(this.layout.root, options.pollMs);
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
+    this.judge = new ServerLivenessJudge(this.layout);
     this.queue = new CommandQueue(this.layout, (name, reason) =>
       this.warnOnce(`id:${name}`, `leaving cmd/${name} alone: its id is ${reason}`),
     );
@@ -166,7 +222,12 @@ export class RelayServer {
     if (!workdirStat?.isDirectory()) {
       throw new Error(`workdir ${this.workdir} is not a directory: create it, or pass --workdir DIR.`);
     }
-    const previous = new ServerLivenessJudge(this.layout).judge();
+    const previous = this.judge.judge();
+    if (previous.state === 'alive' && previous.partA) return this.standBy(previous);
+    this.takeOver(previous);
+  }
+
+  private takeOver(previous: ServerLiveness): void {
     this.claim();
     if (previous.state === 'alive' && previous.marker.raw !== this.readyText.trim()) {
       this.predecessor = previous.marker;
@@ -177,7 +238,7 @@ export class RelayServer {
       this.log(`${previous.detail}; settling what it left`);
       this.settleLeftovers(previous.marker);
     }
-    this.timer = setInterval(() => this.tick(), HEARTBEAT_MS);
+    this.timer ??= setInterval(() => this.tick(), HEARTBEAT_MS);
     this.startWatcher();
     this.log(
       `serving ${this.layout.root}: ${this.watchChoice.reason}; workdir ${this.workdir}; grace ${this.graceMs / 1000} s`,
@@ -186,11 +247,96 @@ export class RelayServer {
     this.pump();
   }
 
-  /** Write owner, server.ready and a first heartbeat (each atomically: Part B, defect 11). */
+  /**
+   * Write a first heartbeat, owner and server.ready (each atomically: Part B, defect 11). The
+   * heartbeat comes first: a server.ready without its heartbeat is how a Part-A server looks.
+   */
   private claim(): void {
+    this.beat();
     writeFileAtomic(this.layout.owner, this.ownerText);
     writeFileAtomic(this.layout.serverReady, this.readyText);
-    this.beat();
+  }
+
+  /**
+   * A live Part-A server serves the directory. It never reads `owner`, so it cannot step down
+   * as our servers do when another claims the directory: taking over would run two commands at
+   * once, and settle its running command (whose `running` it never touches) as dead. So this
+   * server writes nothing and runs nothing while that one lives, and takes over once it is
+   * gone — stopped, or dead, in which case its command is settled as any dead server's is.
+   */
+  private standBy(partA: ServerLiveness & { state: 'alive' }): void {
+    this.state = 'standing-by';
+    this.partAServer = { marker: partA.marker, running: undefined, exit: undefined };
+    this.log(
+      `${partA.detail} serves ${this.layout.root}; a Part-A server cannot hand a directory over, so this server ` +
+        `stands by, running nothing, and takes over once it has stopped (stop it with \`kill ${partA.marker.pid}\` ` +
+        `on ${partA.marker.host} when its command has ended; if it is gone, remove ${this.layout.serverReady})`,
+    );
+    this.notePartAActivity();
+    this.timer = setInterval(() => this.tick(), HEARTBEAT_MS);
+    // Events on result/ catch its `.exit` before the client takes it; the log can then say the code.
+    this.watcher = new ChangeWatcher([this.layout.root, this.layout.resultDir], this.watchChoice, () => {
+      try {
+        this.notePartAActivity();
+      } catch (error) {
+        this.reportFilesystemError(error);
+      }
+    });
+  }
+
+  /** Each second while standing by: report what the Part-A server does, and take over once it is gone. */
+  private watchPartAServer(): void {
+    const partA = this.partAServer;
+    if (!partA) return;
+    let now: ServerLiveness;
+    try {
+      this.notePartAActivity();
+      now = this.judge.judge();
+    } catch (error) {
+      this.reportFilesystemError(error);
+      return;
+    }
+    if (now.state === 'alive' && now.partA && now.marker.raw === partA.marker.raw) return;
+    this.log(
+      now.state === 'gone'
+        ? `${now.detail}; taking over ${this.layout.root}`
+        : `relay server ${describeMarker(partA.marker)} (Part A) has stopped; taking over ${this.layout.root}`,
+    );
+    this.partAServer = undefined;
+    this.watcher?.close();
+    this.state = 'serving';
+    // One that stopped without settling its command (Part B, defect 5: a command that ignores
+    // SIGTERM outlives it) is named as the predecessor whose leftovers those are.
+    if (now.state === 'none' || now.state === 'starting') this.predecessor = partA.marker;
+    try {
+      this.takeOver(now);
+    } catch (error) {
+      this.directoryUnavailable(error);
+    }
+  }
+
+  /** Log the Part-A server's commands as they start and end: ids and exit codes, written by it. */
+  private notePartAActivity(): void {
+    const partA = this.partAServer;
+    if (!partA) return;
+    if (partA.running !== undefined) {
+      partA.exit = readTextIfExists(this.layout.exit(partA.running))?.trim() ?? partA.exit;
+    }
+    const running = readTextIfExists(this.layout.running);
+    const id = running === undefined ? undefined : parseRunningMarker(running).id;
+    if (id === partA.running) return;
+    const who = `relay server ${describeMarker(partA.marker)}`;
+    if (partA.running !== undefined) {
+      this.log(
+        `[${partA.running}] ended on ${who} (Part A): ` +
+          (partA.exit !== undefined
+            ? `exit ${partA.exit}, written by that server`
+            : 'its client has taken the result'),
+      );
+    }
+    if (id !== undefined) this.log(`[${id}] running on ${who} (Part A); this server leaves it alone`);
+    partA.running = id;
+    partA.exit = undefined;
   }
 
   private beat(): void {
@@ -259,7 +405,7 @@ export class RelayServer {
       return;
     }
     // A predecessor that is stepping down still owns its running command and its cancel.
-    if (readTextIfExists(this.layout.running)?.startsWith(`${id}:`)) return;
+    if (runningNames(readTextIfExists(this.layout.running), id)) return;
     if (this.withdraw(id, 'cancelled before it started')) {
       this.log(`[${id}] withdrawn before it started (exit ${EXIT_CANCELLED})`);
     }
@@ -324,7 +470,7 @@ export class RelayServer {
       this.launchBlockedUntil = performance.now() + 1000;
       throw error;
     }
-    const runningText = command.pid !== null ? `${id}:${command.pid}\n` : undefined;
+    const runningText = command.pid !== null ? formatRunningMarker(id, command.pid) : undefined;
     this.current = { command, runningText };
     if (runningText) writeFileAtomic(this.layout.running, runningText);
     removeIfExists(claimed);
@@ -463,10 +609,10 @@ export class RelayServer {
    */
   private settleLeftovers(predecessor: Marker | undefined): void {
     if (this.settling) return;
-    const orphans = new Map<string, { runningText?: string; claimedFile?: string }>();
-    const runningText = readTextIfExists(this.layout.running);
-    if (runningText !== undefined) {
-      const id = runningText.trim().slice(0, Math.max(0, runningText.trim().lastIndexOf(':')));
+    const orphans = new Map<string, Leftover>();
+    const running = readRunningMarker(this.layout);
+    if (running !== undefined) {
+      const { id, text: runningText } = running;
       if (!isValidCommandId(id)) {
         this.warnOnce(
           `running:${runningText}`,
@@ -477,7 +623,7 @@ export class RelayServer {
         // Its server wrote the result and died before removing the marker.
         removeIfContent(this.layout.running, runningText);
       } else {
-        orphans.set(id, { runningText });
+        orphans.set(id, { running });
       }
     }
     for (const name of listDirectory(this.layout.cmdDir)) {
@@ -505,20 +651,24 @@ export class RelayServer {
    * Stop what is left of an orphaned command's process tree (if it ran here), then give it
    * a result so its client is not left waiting: exit 125, or 130 if a cancel was pending.
    */
-  private async settleOrphan(
-    id: string,
-    leftover: { runningText?: string; claimedFile?: string },
-    predecessor: Marker | undefined,
-  ): Promise<void> {
+  private async settleOrphan(id: string, leftover: Leftover, predecessor: Marker | undefined): Promise<void> {
     const who = predecessor ? `relay server ${describeMarker(predecessor)}` : 'the relay server that ran it';
     const cancelPending = readTextIfExists(this.layout.cancel)?.trim() === id;
     let note: string;
     if (predecessor === undefined || isThisHost(predecessor)) {
-      const report = await terminateCommandProcesses({ commandId: id }, this.graceMs);
-      note =
-        report.signalled > 0
-          ? `stopped ${report.signalled} of its processes that were still running`
-          : 'none of its processes was still running';
+      // The recorded group is used only where it is known to be this host's, and only while it
+      // is still the command's (see checkRecordedGroup); RELAY_CMD_ID finds our own commands'
+      // escapes. A Part-A command carries no RELAY_CMD_ID: its group is all there is to find.
+      const recorded = leftover.running;
+      const group =
+        predecessor !== undefined && recorded?.pgid !== undefined
+          ? checkRecordedGroup({ pgid: recorded.pgid, recordedAtMs: recorded.writtenAtMs, uid: recorded.uid })
+          : undefined;
+      const report = await terminateCommandProcesses(
+        { commandId: id, ...(group?.verdict === 'command' ? { pgid: group.pgid } : {}) },
+        this.graceMs,
+      );
+      note = describeOrphanKill(report, group, recorded?.pgid);
     } else {
       note = `its processes ran on ${predecessor.host} and cannot be stopped from here`;
     }
@@ -536,16 +686,15 @@ export class RelayServer {
       this.reportFilesystemError(error);
     }
     this.log(`[${id}] settled after ${who} died: ${note}; exit ${exitCode}`);
-    const pid = Number(leftover.runningText?.trim().split(':').pop());
     this.publish(
       resultWithoutRun(id, exitCode, {
         recovered: true,
         cancelled: cancelPending,
         note: line,
-        pid: Number.isInteger(pid) && pid > 0 ? pid : null,
+        pid: leftover.running?.pgid ?? null,
       }),
     );
-    if (leftover.runningText !== undefined) removeIfContent(this.layout.running, leftover.runningText);
+    if (leftover.running !== undefined) removeIfContent(this.layout.running, leftover.running.text);
     if (leftover.claimedFile !== undefined) removeIfExists(leftover.claimedFile);
   }
 
@@ -555,6 +704,7 @@ export class RelayServer {
 
   private tick(): void {
     if (this.state === 'stopping' || this.state === 'stopped') return;
+    if (this.state === 'standing-by') return this.watchPartAServer();
     if (this.state === 'stepping-down') {
       // Our command still runs: a sign of life for the server that took over.
       if (this.current) touch(this.layout.running);
