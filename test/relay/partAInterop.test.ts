@@ -1,6 +1,7 @@
 // Part A interoperability, both directions, with real processes: the Part-A fixture client
 // (test/fixtures/part-a/relay.sh) against our server, and our client (`relay-dap run`, as a
 // process, and the RelayClient library) against the fixture server.
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,7 +22,9 @@ import {
   type Spawned,
   isRunning,
   stopProcess,
+  partAId,
 } from '../support/relayHarness.js';
+import { inotifyWatchedInodes, procStat } from '../reliability/faultSupport.js';
 
 const HOST = os.hostname();
 const ID = /^\d{19}_\d+$/;
@@ -434,5 +437,183 @@ describe('our client against the Part-A fixture server', () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+// ---------------------------------------------------------------- our server on a Part-A server's directory
+
+/** `relay-dap serve` on the fixture's directory: not awaited, as it may stand by instead of serving. */
+function serveOursAlongside(): Spawned {
+  const server = relayDap(['serve', '--relay-dir', ctx.dirs.relayDir, '--workdir', ctx.dirs.workdir], {
+    env: markerEnv(),
+  });
+  ctx.servers.push({
+    name: 'relay-dap serve',
+    output: () => server.stderr(),
+    stop: () => stopProcess(server),
+  });
+  return server;
+}
+
+/** Live (non-zombie) members of process group `pgid`. */
+function groupMembers(pgid: number): number[] {
+  return fs
+    .readdirSync('/proc')
+    .map((name) => procStat(Number(name)))
+    .filter((stat) => stat !== undefined && stat.pgid === pgid && stat.state !== 'Z')
+    .map((stat) => stat!.pid);
+}
+
+function runningPgid(): number {
+  return Number(readIf(rel('running'))?.trim().split(':')[1]);
+}
+
+describe('our server on the directory of a Part-A server', () => {
+  it('started while a live Part-A server runs a command: stands by, the client gets the real exit code, nothing runs twice or at once, then takes over', async () => {
+    const partAServer = await serveFixture();
+    expect((await fixture('handshake').finished).code).toBe(0);
+    const journal = work('journal');
+    const gate = work('gate');
+    const logged = (name: string, body: string): string =>
+      text(`echo "+ ${name}" >> '${journal}'; ${body}; echo "- ${name}" >> '${journal}'`);
+    const first = fixture(
+      'run',
+      logged('first', `while [ ! -e '${gate}' ]; do sleep 0.05; done; echo first-out`) + '; exit 7',
+    );
+    const id = await waitForRunning();
+
+    const ourServer = serveOursAlongside();
+    // Before the fix it claimed the directory and, seeing no heartbeat on `running`, settled the
+    // command as dead (exit 125) while it ran on. Now it says it leaves it alone.
+    await waitFor(() => ourServer.stderr().includes(id), 'our server to name the running command');
+    // A command queued now is the Part-A server's to run, after the first (before the fix, ours
+    // took it and ran it alongside).
+    const second = fixture('run', logged('second', 'echo second-out'));
+    await waitFor(
+      () =>
+        fs.readdirSync(rel('cmd')).some((name) => name.endsWith('.sh')) ||
+        (readIf(journal) ?? '').includes('+ second'),
+      'the second command to be queued',
+    );
+    fs.writeFileSync(gate, '');
+
+    const firstResult = await first.finished;
+    expect(firstResult.code, `${firstResult.stderr}\n${serverOutput()}`).toBe(7);
+    expect(out(firstResult)).toBe('first-out\n');
+    const secondResult = await second.finished;
+    expect(secondResult.code, `${secondResult.stderr}\n${serverOutput()}`).toBe(0);
+    expect(out(secondResult)).toBe('second-out\n');
+    expect(readIf(journal)).toBe('+ first\n- first\n+ second\n- second\n');
+
+    const who = `relay server ${HOST}:${partAServer.child.pid}`;
+    expect(ourServer.stderr()).toMatch(
+      /\(no heartbeat: a Part-A server\) serves .*; .* stands by, running nothing/,
+    );
+    expect(ourServer.stderr()).toContain(`[${id}] running on ${who} (Part A); this server leaves it alone`);
+    await waitFor(() => ourServer.stderr().includes(`[${id}] ended on ${who}`), 'our server to see it end');
+    expect(ourServer.stderr()).toMatch(
+      new RegExp(`\\[${id}\\] ended on .*: (exit 7, written by that server|its client has taken the result)`),
+    );
+    expect(ourServer.stderr()).not.toMatch(/settled|\] started|serving /);
+    expect(readIf(rel('server.ready'))).toContain(`:${partAServer.child.pid}:`);
+
+    // The Part-A server stops: ours takes the directory over and serves it.
+    await stopProcess(partAServer);
+    await waitFor(() => /serving /.test(ourServer.stderr()), 'our server to take over');
+    expect(ourServer.stderr()).toContain(`${who} (Part A) has stopped; taking over`);
+    const after = await ours('run', '--', text('echo after')).finished;
+    expect(after.code, `${after.stderr}\n${serverOutput()}`).toBe(0);
+    expect(out(after)).toBe('after\n');
+    expect(readIf(rel('server.ready'))).toContain(`:${ourServer.child.pid}:`);
+  });
+
+  it('a Part-A server SIGKILLed while its command runs: our server kills the recorded process group and settles the command (125), saying what it stopped', async () => {
+    const partAServer = await serveFixture();
+    expect((await fixture('handshake').finished).code).toBe(0);
+    const run = fixture('run', text('echo started; sleep 377'));
+    const id = await waitForRunning();
+    const pgid = runningPgid();
+    await waitFor(() => readIf(rel('result', `${id}.log`)) === 'started\n', 'the command to start');
+    await waitFor(() => groupMembers(pgid).length > 0, 'the command group');
+    const partAPid = partAServer.child.pid ?? -1;
+    partAServer.child.kill('SIGKILL');
+    await partAServer.finished;
+    // In its own session (setsid), the command outlives its server.
+    expect(groupMembers(pgid).length).toBeGreaterThan(0);
+
+    const ourPid = await serveOurs();
+    const result = await run.finished;
+    expect(result.code, `${result.stderr}\n${serverOutput()}`).toBe(125);
+    const stopped = `stopped \\d+ of its processes that were still running \\(its process group ${pgid} and what it started\\)`;
+    expect(out(result)).toMatch(
+      new RegExp(
+        `^started\\n\\n\\[relay\\] relay server ${HOST}:${partAPid} died while this command ran; relay server ${HOST}:${ourPid} ${stopped}\\. Exit code 125`,
+      ),
+    );
+    expect(groupMembers(pgid), 'the command group after the settlement').toEqual([]);
+    await waitFor(() => serverOutput().includes(`[${id}] settled after`), 'the settlement log line');
+    expect(serverOutput()).toMatch(
+      new RegExp(`\\[${id}\\] settled after relay server ${HOST}:${partAPid} died: ${stopped}; exit 125`),
+    );
+  });
+
+  it("a dead server's running file naming a process group that now belongs to an unrelated process: settled (125), and that process is left alone", async () => {
+    fs.mkdirSync(rel('cmd'), { recursive: true });
+    fs.mkdirSync(rel('result'));
+    // An unrelated group leader whose pid the record names, started after the record was written.
+    const unrelated = spawn('sleep', ['300'], { detached: true, stdio: 'ignore', env: markerEnv() });
+    const pgid = unrelated.pid ?? -1;
+    try {
+      const deadPid = spawnSync('true').pid;
+      fs.writeFileSync(rel('server.ready'), `${HOST}:${deadPid}:${new Date().toISOString()}\n`);
+      fs.writeFileSync(rel('owner'), `${HOST}:${deadPid}:1\n`);
+      const id = partAId();
+      fs.writeFileSync(rel('running'), `${id}:${pgid}\n`);
+      const recordedAt = new Date(Date.now() - 60_000);
+      fs.utimesSync(rel('running'), recordedAt, recordedAt);
+      fs.writeFileSync(rel('result', `${id}.log`), '');
+
+      await serveOurs();
+      await waitFor(() => exists(rel('result', `${id}.exit`)), 'the settled result');
+      expect(readIf(rel('result', `${id}.exit`))).toBe('125\n');
+      expect(groupMembers(pgid), 'the unrelated process group').toEqual([pgid]);
+      expect(serverOutput()).toMatch(
+        new RegExp(
+          `\\[${id}\\] settled after relay server ${HOST}:${deadPid} died: none of its processes was still running; ` +
+            `process group ${pgid} was left alone: its oldest process started \\d+\\.\\d s after the command was recorded \\(the pid was reused\\); exit 125`,
+        ),
+      );
+    } finally {
+      unrelated.kill('SIGKILL');
+    }
+  });
+
+  it('a Part-A flush (cmd/ and result/ removed and created again) under our server: it watches the new cmd/ and serves on', async () => {
+    const ourPid = await serveOurs();
+    const before = await ours('run', '--', text('echo before')).finished;
+    expect(before.code, before.stderr).toBe(0);
+    const cmdBefore = fs.statSync(rel('cmd'), { bigint: true });
+    expect(inotifyWatchedInodes(ourPid)).toContain(Number(cmdBefore.ino));
+
+    const flushed = await fixture('flush').finished;
+    expect(flushed.code, flushed.stderr).toBe(0);
+    // A new directory (ext4 may hand the same inode number back: its birth time tells them apart).
+    const cmdAfter = fs.statSync(rel('cmd'), { bigint: true });
+    expect(cmdAfter.birthtimeNs).not.toBe(cmdBefore.birthtimeNs);
+    // The kernel drops a watch when its directory is deleted. Before the fix none was set on
+    // the new one: events never came again, and every command waited for the one-second rescan.
+    await waitFor(
+      () => inotifyWatchedInodes(ourPid).includes(Number(cmdAfter.ino)),
+      'a watch on the new cmd/',
+    );
+    expect(serverOutput()).toMatch(
+      new RegExp(
+        `${rel('cmd')} was replaced \\(removed and created again, as a Part-A flush does\\); watching the new one|is usable again; serving`,
+      ),
+    );
+
+    const after = await ours('run', '--', text('echo after')).finished;
+    expect(after.code, `${after.stderr}\n${serverOutput()}`).toBe(0);
+    expect(out(after)).toBe('after\n');
   });
 });

@@ -16,7 +16,12 @@ export function seconds(ms: number): string {
 
 /** Inotify watches held by process `pid`: `inotify wd:` lines over all its descriptors. */
 export function inotifyWatches(pid: number): number {
-  let count = 0;
+  return inotifyWatchedInodes(pid).length;
+}
+
+/** The inode number of everything process `pid` watches with inotify (one entry per watch). */
+export function inotifyWatchedInodes(pid: number): number[] {
+  const inodes: number[] = [];
   for (const fd of fs.readdirSync(`/proc/${pid}/fdinfo`)) {
     let text: string;
     try {
@@ -24,9 +29,12 @@ export function inotifyWatches(pid: number): number {
     } catch {
       continue; // closed while we looked
     }
-    for (const line of text.split('\n')) if (line.startsWith('inotify wd:')) count++;
+    for (const line of text.split('\n')) {
+      const match = /^inotify wd:\S+ ino:([0-9a-f]+)/.exec(line);
+      if (match) inodes.push(parseInt(match[1]!, 16));
+    }
   }
-  return count;
+  return inodes;
 }
 
 /** Open file descriptors of process `pid`. */

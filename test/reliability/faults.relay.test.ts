@@ -3,6 +3,7 @@
 // for one directory, commands that try to outlive their cancel, and the relay directory
 // deleted or made unwritable under a running server.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -23,6 +24,7 @@ import {
 import { isAlive, otherHost, procStat, relayDapOn, seconds } from './faultSupport.js';
 import { OTHER_UID, otherUser, relayDapAsOtherUser } from '../support/otherUser.js';
 import { reliabilityRow } from './report.js';
+import { RelayClient } from '../../src/relay/client.js';
 
 interface Env {
   root: string;
@@ -351,6 +353,153 @@ describe('two servers on one relay directory', () => {
     const after = await runRelayDap(['run', '--relay-dir', env.relayDir, '--', 'echo still serving']);
     expect(after.code).toBe(0);
     expect(after.stdout.toString()).toBe('still serving\n');
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+
+describe('relay-dap serve on the directory of a Part-A server', () => {
+  const HOST = os.hostname();
+
+  /** The Part-A shell server on env.relayDir, resolved once its server.ready is whole, and handshaken. */
+  async function servePartA(): Promise<Spawned> {
+    const server = track(partA(['--relay-dir', env.relayDir, '--workdir', env.workdir, 'serve']));
+    await waitUntil(() => {
+      if (!isAlive(server)) throw new Error(`relay.sh serve exited early:\n${server.stderr()}`);
+      return /^[^:]+:\d+:.+\n$/.test(readIf(relayFile('server.ready')) ?? '');
+    }, 'relay.sh serve to write server.ready');
+    const handshake = await partA(['--relay-dir', env.relayDir, '--timeout', '600', 'handshake']).finished;
+    expect(handshake.code, handshake.stderr).toBe(0);
+    return server;
+  }
+
+  function partARun(text: string): Spawned {
+    return track(
+      partA(['--relay-dir', env.relayDir, '--timeout', '1200', 'run', `export ${env.marker}=1; ${text}`]),
+    );
+  }
+
+  function runningRecord(): { id: string; pgid: number } {
+    const [id = '', pgid = ''] = (readIf(relayFile('running')) ?? '').trim().split(':');
+    return { id, pgid: Number(pgid) };
+  }
+
+  it("started while a live Part-A server runs a command: it stands by, the client gets the command's own exit code, then it takes over", async () => {
+    const row = reliabilityRow(
+      'fault',
+      'relay-dap serve started on the directory of a live Part-A server while it runs a command (Part-A client waiting)',
+    );
+    const partAServer = await servePartA();
+    const gate = path.join(env.workdir, 'gate');
+    const client = partARun(`while [ ! -e '${gate}' ]; do sleep 0.05; done; echo done; exit 7`);
+    await waitUntil(() => fs.existsSync(relayFile('running')), 'the Part-A server to run it');
+    const { id } = runningRecord();
+    const ours = track(relayDap(['serve', '--relay-dir', env.relayDir, '--workdir', env.workdir]));
+    // (Before the fix it claimed the directory at once and said `serving`.)
+    await waitUntil(
+      () => /stands by|serving /.test(ours.stderr()) || !isAlive(ours),
+      'relay-dap serve to start',
+    );
+    const standingSince = performance.now();
+    // Held past the 3.5 s after which our server used to settle a `running` nobody touched.
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    fs.writeFileSync(gate, '');
+    const answer = await client.finished;
+    const heldMs = performance.now() - standingSince;
+    expect(answer.code, `${answer.stderr}\n${ours.stderr()}`).toBe(7);
+    expect(answer.stdout.toString()).toBe('done\n');
+    expect(ours.stderr()).not.toMatch(/settled|\] started/);
+    expect(ours.stderr()).toContain(
+      `[${id}] running on relay server ${HOST}:${partAServer.child.pid} (Part A)`,
+    );
+
+    const stoppedAt = performance.now();
+    partAServer.child.kill('SIGTERM');
+    await waitUntil(() => /serving /.test(ours.stderr()), 'relay-dap serve to take over');
+    const takeoverMs = performance.now() - stoppedAt;
+    const after = await runRelayDap([
+      'run',
+      '--relay-dir',
+      env.relayDir,
+      '--',
+      `export ${env.marker}=1; echo after`,
+    ]);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout.toString()).toBe('after\n');
+    row.figure =
+      `Part-A client got exit 7 (the command's own) after ${seconds(heldMs)} under a standing-by relay-dap serve, ` +
+      `which settled nothing and started nothing; it took over ${seconds(takeoverMs)} after the Part-A server was stopped; next command exit 0`;
+  });
+
+  it('a Part-A server SIGKILLed while its command runs sleep 377 in its own process group: relay-dap serve kills that group', async () => {
+    const row = reliabilityRow(
+      'fault',
+      'Part-A server SIGKILLed while its command (sleep 377, own process group) runs; relay-dap serve started on the directory',
+    );
+    const partAServer = await servePartA();
+    const client = partARun('echo started; sleep 377');
+    await waitUntil(() => fs.existsSync(relayFile('running')), 'the Part-A server to run it');
+    const { id, pgid } = runningRecord();
+    const group = (): number[] =>
+      processesWithMarker(env.marker).filter(
+        (pid) => procStat(pid)?.pgid === pgid && procStat(pid)?.state !== 'Z',
+      );
+    await waitUntil(() => group().length > 0, 'the command group');
+    partAServer.child.kill('SIGKILL');
+    await partAServer.finished;
+    const orphaned = group().length;
+
+    const startedAt = performance.now();
+    const ours = await serve();
+    await waitUntil(() => group().length === 0, 'the command group to be gone');
+    const goneMs = performance.now() - startedAt;
+    const answer = await client.finished;
+    expect(answer.code, `${answer.stderr}\n${ours.stderr()}`).toBe(125);
+    const line = new RegExp(
+      `\\[${id}\\] settled after relay server ${HOST}:${partAServer.child.pid} died: stopped (\\d+) of its processes that were still running \\(its process group ${pgid} and what it started\\); exit 125`,
+    ).exec(ours.stderr());
+    expect(line, ours.stderr()).not.toBeNull();
+    expect(answer.stdout.toString()).toMatch(
+      /^started\n\n\[relay\] relay server .* died while this command ran; .* stopped \d+ of its processes/,
+    );
+    row.figure =
+      `${orphaned} process(es) of group ${pgid} outlived the Part-A server; relay-dap serve stopped ${line?.[1]} of them ` +
+      `${seconds(goneMs)} after it was started (log line names the group); Part-A client got 125 with the reason in the log; 0 left`;
+  });
+
+  it('a Part-A flush (cmd/ and result/ removed and created again) under a running relay-dap serve: commands stay on events', async () => {
+    const row = reliabilityRow(
+      'fault',
+      'Part-A flush (cmd/ and result/ removed and created again) under a running relay-dap serve and an open client',
+    );
+    const ours = await serve();
+    const client = await RelayClient.open({ relayDir: env.relayDir });
+    const p50 = async (): Promise<number> => {
+      const times: number[] = [];
+      for (let i = 0; i < 9; i++) {
+        const began = performance.now();
+        const outcome = await client.submit('true').exit;
+        times.push(performance.now() - began);
+        expect(outcome.exitCode).toBe(0);
+      }
+      return times.sort((a, b) => a - b)[4]!;
+    };
+    try {
+      const before = await p50();
+      const flushed = await partA(['--relay-dir', env.relayDir, 'flush']).finished;
+      expect(flushed.code, flushed.stderr).toBe(0);
+      // Measured at once: a command queued before the server has re-watched cmd/ is found by
+      // the rescan that the re-watch triggers, not by the one-second safety rescan.
+      const after = await p50();
+      row.figure = `relayed \`true\` (RelayClient, submit → exit code) p50 ${before.toFixed(1)} ms before the flush, ${after.toFixed(1)} ms after`;
+      await waitUntil(
+        () => /cmd was replaced .*; watching the new one|is usable again; serving/.test(ours.stderr()),
+        'relay-dap serve to watch the new cmd/',
+      );
+      row.figure += '; the server logged that it watches the new cmd/';
+    } finally {
+      await client.close();
+    }
   });
 });
 
