@@ -39,6 +39,7 @@ interface ProcStat {
   pid: number;
   ppid: number;
   pgid: number;
+  sid: number;
   zombie: boolean;
   startTicks: number;
 }
@@ -58,6 +59,7 @@ function readStat(pid: number): ProcStat | undefined {
     pid,
     ppid: Number(fields[1]),
     pgid: Number(fields[2]),
+    sid: Number(fields[3]),
     zombie: fields[0] === 'Z',
     startTicks: Number(fields[19]),
   };
@@ -211,8 +213,9 @@ export type RecordedGroupCheck =
 /**
  * Is the group a `running` file names still that command's group? Pids are reused, so the
  * number alone proves nothing once the command's processes are gone: a process of that group
- * must have existed when the record was written (its oldest member started no later) and run
- * as the user who wrote it. Anything else is someone else's group and is left alone.
+ * must have existed when the record was written (its oldest member started no later), be a
+ * session of its own as every relayed command is, and run as the user who wrote the record.
+ * Anything else is someone else's group and is left alone.
  */
 export function checkRecordedGroup(group: RecordedGroup): RecordedGroupCheck {
   const { pgid } = group;
@@ -233,6 +236,15 @@ export function checkRecordedGroup(group: RecordedGroup): RecordedGroupCheck {
       pgid,
       members: members.length,
       reason: `its oldest process started ${late} s after the command was recorded (the pid was reused)`,
+    };
+  }
+  if (oldest.sid !== pgid) {
+    // Both Part A and our server start a command's bash in a session of its own (setsid).
+    return {
+      verdict: 'other',
+      pgid,
+      members: members.length,
+      reason: `it is not the group of a session leader (session ${oldest.sid}), as a relayed command's is`,
     };
   }
   if (uid !== group.uid) {

@@ -25,6 +25,7 @@ import {
   partAId,
 } from '../support/relayHarness.js';
 import { inotifyWatchedInodes, procStat } from '../reliability/faultSupport.js';
+import { OTHER_UID, otherUser, startAsOtherUser } from '../support/otherUser.js';
 
 const HOST = os.hostname();
 const ID = /^\d{19}_\d+$/;
@@ -586,6 +587,33 @@ describe('our server on the directory of a Part-A server', () => {
     } finally {
       unrelated.kill('SIGKILL');
     }
+  });
+
+  it("a dead server's running file naming a live session of another user's (pid reused): settled (125), and that session is left alone", async ({
+    skip,
+  }) => {
+    if (!otherUser.ok) return skip(otherUser.reason);
+    fs.mkdirSync(rel('cmd'), { recursive: true });
+    fs.mkdirSync(rel('result'));
+    // setsid in place (not a group leader when spawned): pid = pgid = sid, as a relayed command's.
+    const foreign = startAsOtherUser('setsid', ['sleep', '300'], { env: markerEnv() });
+    ctx.clients.push(foreign);
+    const pgid = foreign.child.pid ?? -1;
+    await waitFor(() => procStat(pgid)?.sid === pgid, "the other user's session");
+    const deadPid = spawnSync('true').pid;
+    fs.writeFileSync(rel('server.ready'), `${HOST}:${deadPid}:${new Date().toISOString()}\n`);
+    const id = partAId();
+    // Written now, after that process started: only the user tells them apart.
+    fs.writeFileSync(rel('running'), `${id}:${pgid}\n`);
+    fs.writeFileSync(rel('result', `${id}.log`), '');
+
+    await serveOurs();
+    await waitFor(() => exists(rel('result', `${id}.exit`)), 'the settled result');
+    expect(readIf(rel('result', `${id}.exit`))).toBe('125\n');
+    expect(groupMembers(pgid), "the other user's process group").toEqual([pgid]);
+    expect(serverOutput()).toContain(
+      `process group ${pgid} was left alone: its processes run as uid ${OTHER_UID}, not as uid ${process.getuid?.()} that recorded the command`,
+    );
   });
 
   it('a Part-A flush (cmd/ and result/ removed and created again) under our server: it watches the new cmd/ and serves on', async () => {
