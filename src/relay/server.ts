@@ -44,7 +44,6 @@ import {
 } from './processTree.js';
 import {
   formatRunningMarker,
-  parseRunningMarker,
   readRunningMarker,
   runningNames,
   type RunningMarkerOnDisk,
@@ -59,6 +58,7 @@ import {
   writeResultFiles,
   type ResultRecord,
 } from './results.js';
+import { PartAStandby } from './partAStandby.js';
 import { RunningCommand } from './runningCommand.js';
 import { CommandQueue } from './commandQueue.js';
 import { chooseWatchMode, type WatchChoice } from './watchMode.js';
@@ -169,8 +169,7 @@ export class RelayServer {
   private current: RunningEntry | undefined;
   private settling: Promise<void> | undefined;
   private predecessor: Marker | undefined;
-  /** While standing by: the live Part-A server, and the command it was last seen running. */
-  private partAServer: { marker: Marker; running: string | undefined; exit: string | undefined } | undefined;
+  private standby: PartAStandby | undefined;
   private watcher: ChangeWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private unpublished: ResultRecord[] = [];
@@ -257,86 +256,30 @@ export class RelayServer {
     writeFileAtomic(this.layout.serverReady, this.readyText);
   }
 
-  /**
-   * A live Part-A server serves the directory. It never reads `owner`, so it cannot step down
-   * as our servers do when another claims the directory: taking over would run two commands at
-   * once, and settle its running command (whose `running` it never touches) as dead. So this
-   * server writes nothing and runs nothing while that one lives, and takes over once it is
-   * gone — stopped, or dead, in which case its command is settled as any dead server's is.
-   */
-  private standBy(partA: ServerLiveness & { state: 'alive' }): void {
+  /** A live Part-A server owns the directory: stand by (see partAStandby.ts) until it is gone. */
+  private standBy(server: ServerLiveness & { state: 'alive' }): void {
     this.state = 'standing-by';
-    this.partAServer = { marker: partA.marker, running: undefined, exit: undefined };
-    this.log(
-      `${partA.detail} serves ${this.layout.root}; a Part-A server cannot hand a directory over, so this server ` +
-        `stands by, running nothing, and takes over once it has stopped (stop it with \`kill ${partA.marker.pid}\` ` +
-        `on ${partA.marker.host} when its command has ended; if it is gone, remove ${this.layout.serverReady})`,
-    );
-    this.notePartAActivity();
-    this.timer = setInterval(() => this.tick(), HEARTBEAT_MS);
-    // Events on result/ catch its `.exit` before the client takes it; the log can then say the code.
-    this.watcher = new ChangeWatcher([this.layout.root, this.layout.resultDir], this.watchChoice, () => {
-      try {
-        this.notePartAActivity();
-      } catch (error) {
-        this.reportFilesystemError(error);
-      }
+    this.standby = new PartAStandby({
+      layout: this.layout,
+      judge: this.judge,
+      server,
+      watchChoice: this.watchChoice,
+      log: this.log,
+      onError: (error) => this.reportFilesystemError(error),
+      onGone: (now) => {
+        this.standby = undefined;
+        if (this.state !== 'standing-by') return;
+        this.state = 'serving';
+        // One that stopped without settling its command (Part B, defect 5: a command that
+        // ignores SIGTERM outlives it) is still the predecessor whose leftovers those are.
+        if (now.state === 'none' || now.state === 'starting') this.predecessor = server.marker;
+        try {
+          this.takeOver(now);
+        } catch (error) {
+          this.directoryUnavailable(error);
+        }
+      },
     });
-  }
-
-  /** Each second while standing by: report what the Part-A server does, and take over once it is gone. */
-  private watchPartAServer(): void {
-    const partA = this.partAServer;
-    if (!partA) return;
-    let now: ServerLiveness;
-    try {
-      this.notePartAActivity();
-      now = this.judge.judge();
-    } catch (error) {
-      this.reportFilesystemError(error);
-      return;
-    }
-    if (now.state === 'alive' && now.partA && now.marker.raw === partA.marker.raw) return;
-    this.log(
-      now.state === 'gone'
-        ? `${now.detail}; taking over ${this.layout.root}`
-        : `relay server ${describeMarker(partA.marker)} (Part A) has stopped; taking over ${this.layout.root}`,
-    );
-    this.partAServer = undefined;
-    this.watcher?.close();
-    this.state = 'serving';
-    // One that stopped without settling its command (Part B, defect 5: a command that ignores
-    // SIGTERM outlives it) is named as the predecessor whose leftovers those are.
-    if (now.state === 'none' || now.state === 'starting') this.predecessor = partA.marker;
-    try {
-      this.takeOver(now);
-    } catch (error) {
-      this.directoryUnavailable(error);
-    }
-  }
-
-  /** Log the Part-A server's commands as they start and end: ids and exit codes, written by it. */
-  private notePartAActivity(): void {
-    const partA = this.partAServer;
-    if (!partA) return;
-    if (partA.running !== undefined) {
-      partA.exit = readTextIfExists(this.layout.exit(partA.running))?.trim() ?? partA.exit;
-    }
-    const running = readTextIfExists(this.layout.running);
-    const id = running === undefined ? undefined : parseRunningMarker(running).id;
-    if (id === partA.running) return;
-    const who = `relay server ${describeMarker(partA.marker)}`;
-    if (partA.running !== undefined) {
-      this.log(
-        `[${partA.running}] ended on ${who} (Part A): ` +
-          (partA.exit !== undefined
-            ? `exit ${partA.exit}, written by that server`
-            : 'its client has taken the result'),
-      );
-    }
-    if (id !== undefined) this.log(`[${id}] running on ${who} (Part A); this server leaves it alone`);
-    partA.running = id;
-    partA.exit = undefined;
   }
 
   private beat(): void {
@@ -704,7 +647,7 @@ export class RelayServer {
 
   private tick(): void {
     if (this.state === 'stopping' || this.state === 'stopped') return;
-    if (this.state === 'standing-by') return this.watchPartAServer();
+    if (this.state === 'standing-by') return; // the standby checks for itself
     if (this.state === 'stepping-down') {
       // Our command still runs: a sign of life for the server that took over.
       if (this.current) touch(this.layout.running);
@@ -796,6 +739,8 @@ export class RelayServer {
   }
 
   private shutdownResources(): void {
+    this.standby?.close();
+    this.standby = undefined;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.watcher?.close();
