@@ -27,6 +27,31 @@ dap.adapters.relay_tcp = {
   port = 4711,
 }
 
+-- Use on a shared machine for a server adapter that only you can reach: nvim-dap starts
+-- relay-dap on a Unix domain socket in a private directory and connects to it. (Not
+-- nvim-dap's `${pipe}`: that is a name directly in /tmp, where relay-dap refuses to create
+-- a socket; the directory must be yours and 0700, and relay-dap creates it so.)
+dap.adapters.relay_socket = function(callback)
+  local socket = string.format(
+    '%s/relay-dap/%d-%d.sock',
+    vim.fn.stdpath('run'),
+    vim.fn.getpid(),
+    (vim.uv or vim.loop).hrtime()
+  )
+  callback({
+    type = 'pipe',
+    pipe = socket,
+    executable = { command = 'relay-dap', args = { '--socket', socket } },
+  })
+end
+
+-- Use to connect to an adapter already running on a socket:
+-- `relay-dap --socket ~/.relay-dap/dap.sock` in a terminal.
+dap.adapters.relay_pipe = {
+  type = 'pipe',
+  pipe = vim.fn.expand('~/.relay-dap/dap.sock'),
+}
+
 -- Configurations for YAML buffers (job files and workflows). `type` picks the adapter above.
 dap.configurations.yaml = {
   {

@@ -1,12 +1,14 @@
 /**
  * `relay-dap` with no subcommand: the debug adapter. DAP on stdin/stdout (which then carry
- * nothing else), or over TCP with --server=PORT / --port PORT [--host H].
+ * nothing else), over TCP with --server=PORT / --port PORT [--host H], or over a Unix domain
+ * socket with --socket PATH.
  */
 import fs from 'node:fs';
 import { hostSession } from '../dap/sessionHost.js';
 import { runTcpAdapter } from '../dap/tcpAdapter.js';
+import { addressBytes, PROC_NET_TCP_FILES } from '../dap/tcpPeerOwner.js';
 import { openPrivateAppendFile } from '../io/privateAppendFile.js';
-import { optionString, UsageError, type OptionSpec, type ParsedArgs } from './argv.js';
+import { optionFlag, optionString, UsageError, type OptionSpec, type ParsedArgs } from './argv.js';
 import type { Console } from './relayCommands.js';
 
 export const ADAPTER_OPTIONS: OptionSpec[] = [
@@ -19,7 +21,16 @@ export const ADAPTER_OPTIONS: OptionSpec[] = [
   {
     name: 'host',
     value: 'HOST',
-    description: 'address to listen on with --server/--port (default 127.0.0.1)',
+    description: 'address to listen on with --server/--port (default 127.0.0.1; not loopback: a warning)',
+  },
+  {
+    name: 'allow-other-users',
+    description: 'TCP: let other users and other hosts connect too (they run commands as you)',
+  },
+  {
+    name: 'socket',
+    value: 'PATH',
+    description: 'serve DAP on a Unix socket at PATH (0600, in a 0700 directory of yours)',
   },
   {
     name: 'log-file',
@@ -47,17 +58,64 @@ function logger(file: string | undefined, toStderr: boolean, io: Console): (line
   };
 }
 
+/** 127.0.0.0/8, ::1 (and their IPv4-mapped forms), localhost: reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  const bytes = addressBytes(host);
+  if (bytes === undefined) return false;
+  const v4 = bytes.subarray(0, 12).equals(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]));
+  return v4 ? bytes[12] === 127 : bytes.equals(Buffer.from([...Array<number>(15).fill(0), 1]));
+}
+
+/** What a listening TCP adapter exposes, said once at start (empty when nothing needs saying). */
+function exposureWarnings(host: string, sameUserOnly: boolean): string[] {
+  const uid = process.geteuid?.() ?? 0;
+  const warnings: string[] = [];
+  if (!isLoopbackHost(host))
+    warnings.push(
+      `warning: listening on ${host}, which is not a loopback address: any host that can reach it can connect. ` +
+        (sameUserOnly
+          ? 'Connections from other machines are refused (the same-user check knows only sockets on this machine), but the port is exposed; '
+          : '') +
+        'to debug from another machine, keep the default --host and use an SSH tunnel (ssh -L PORT:127.0.0.1:PORT), or --socket PATH',
+    );
+  if (!sameUserOnly)
+    warnings.push(
+      `warning: --allow-other-users: the same-user check is off: any local user` +
+        (isLoopbackHost(host) ? '' : `, and any host that can reach ${host},`) +
+        ` who connects can run commands as uid ${uid}`,
+    );
+  else if (!PROC_NET_TCP_FILES.some((file) => fs.existsSync(file)))
+    warnings.push(
+      `warning: no ${PROC_NET_TCP_FILES[0]} here (not Linux?), so the owner of a connection cannot be checked and every TCP connection will be refused: use --socket PATH, or --allow-other-users`,
+    );
+  return warnings;
+}
+
 export async function runAdapter(args: ParsedArgs, io: Console): Promise<number> {
   const portText = optionString(args, 'server') ?? optionString(args, 'port');
+  const port = portText === undefined ? undefined : parsePort(portText);
+  const socketPath = optionString(args, 'socket');
   const logFile = optionString(args, 'log-file');
-  if (portText !== undefined) {
+  const allowOthers = optionFlag(args, 'allow-other-users');
+  if (socketPath !== undefined && port !== undefined)
+    throw new UsageError('--socket and --server/--port are two ways to listen: give one', undefined);
+  if (allowOthers && port === undefined)
+    throw new UsageError(
+      '--allow-other-users goes with --server=PORT or --port PORT (a --socket is kept private by its directory)',
+      undefined,
+    );
+  if (port !== undefined || socketPath !== undefined) {
+    if (socketPath !== undefined && optionString(args, 'host') !== undefined)
+      throw new UsageError('--host goes with --server=PORT or --port PORT, not --socket', undefined);
     const host = optionString(args, 'host') ?? '127.0.0.1';
+    const log = logger(logFile, true, io);
+    if (port !== undefined) for (const warning of exposureWarnings(host, !allowOthers)) log(warning);
     await runTcpAdapter({
-      port: parsePort(portText),
-      host,
-      log: logger(logFile, true, io),
-      listening: (address) =>
-        io.stdout.write(`relay-dap: DAP server listening on ${address.host}:${address.port}\n`),
+      listen: port === undefined ? { socketPath: socketPath! } : { port, host },
+      sameUserOnly: !allowOthers,
+      log,
+      listening: (address) => io.stdout.write(`relay-dap: DAP server listening on ${address}\n`),
     });
     return 0;
   }

@@ -39,7 +39,9 @@ cluster node, a Slurm allocation), through a directory both sides can see.
 
 Debug adapter (for VS Code, nvim-dap, any DAP client):
   relay-dap                      speak DAP on stdin/stdout
-  relay-dap --server=PORT        serve DAP over TCP on 127.0.0.1:PORT (--port PORT [--host H])
+  relay-dap --server=PORT        serve DAP over TCP on 127.0.0.1:PORT (--port PORT [--host H]),
+                                 to connections of your own uid only
+  relay-dap --socket PATH        serve DAP on a Unix domain socket that only you can reach
 
 ${formatOptions(ADAPTER_OPTIONS)}
 

@@ -1,32 +1,82 @@
 /**
  * `relay-dap --server=PORT`: DAP over TCP, one fresh session per connection, many at once,
- * bound to 127.0.0.1 unless a host is given. SIGTERM/SIGINT end every session (cancelling
- * their jobs through the relay) and then the server.
+ * bound to 127.0.0.1 unless a host is given; or the same over a Unix domain socket
+ * (`--socket PATH`). SIGTERM/SIGINT end every session (cancelling their jobs through the
+ * relay) and then the server.
+ *
+ * Whoever connects runs commands as this process's user, so over TCP a connection is
+ * accepted only from a socket of the same uid (as go-delve's `--only-same-user`), looked up
+ * before a byte of it is read; a Unix socket is protected by its private directory.
  */
 import net from 'node:net';
 import { hostSession, type HostedSession } from './sessionHost.js';
+import { lookUpPeerOwner, type PeerOwner } from './tcpPeerOwner.js';
+import { claimSocketPath, listenPrivately } from './unixSocketPath.js';
 
 export interface TcpAdapterOptions {
-  port: number;
-  host: string;
+  /** TCP (`port`, `host`), or a Unix domain socket at `socketPath`. */
+  listen: { port: number; host: string } | { socketPath: string };
+  /**
+   * TCP: accept only connections whose peer socket belongs to our own uid (default). False
+   * lets anyone who can reach the address in (`--allow-other-users`).
+   */
+  sameUserOnly?: boolean;
   log: (line: string) => void;
-  /** Told the address once listening (printed on stdout by the command line). */
-  listening: (address: { host: string; port: number }) => void;
+  /** Told the address (`host:port`, or the socket's path) once listening. */
+  listening: (address: string) => void;
+}
+
+/** Why a connection is refused, in words for the log; undefined to accept it. */
+function refusal(owner: PeerOwner, ourUid: number): string | undefined {
+  const optOut = `only this adapter's own user may connect (--allow-other-users lets anyone in, to run commands as uid ${ourUid})`;
+  switch (owner.kind) {
+    case 'uid':
+      return owner.uid === ourUid
+        ? undefined
+        : `it belongs to another user (uid ${owner.uid}; this adapter runs as uid ${ourUid}): ${optOut}`;
+    case 'closed':
+      return `its socket was closed before its owner could be checked: ${optOut}`;
+    case 'not local':
+      return `no socket on this machine is its other end (another host, or a container), so its user cannot be checked: ${optOut}; from another machine, use an SSH tunnel to 127.0.0.1, or --socket`;
+    case 'unknown':
+      return `its owner cannot be checked: ${owner.reason}: ${optOut}`;
+  }
 }
 
 export function runTcpAdapter(options: TcpAdapterOptions): Promise<void> {
   const sessions = new Set<HostedSession>();
+  const sameUserOnly = options.sameUserOnly ?? true;
+  const ourUid = process.geteuid?.() ?? 0;
   let counter = 0;
-  // Half-open: a client that ends its side still hears `exited` and `terminated`, as over stdio.
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    const label = `session ${++counter} from ${socket.remoteAddress}:${socket.remotePort}`;
+  let stopping = false;
+
+  /** Whether the connection may go on; a refused one is destroyed unread, with one log line. */
+  const admit = async (socket: net.Socket): Promise<boolean> => {
+    if ('socketPath' in options.listen || !sameUserOnly) return true;
+    const from = `connection from ${socket.remoteAddress}:${socket.remotePort}`;
+    const owner: PeerOwner =
+      socket.remoteAddress === undefined || socket.localAddress === undefined
+        ? { kind: 'closed' }
+        : await lookUpPeerOwner({
+            peer: { address: socket.remoteAddress, port: socket.remotePort! },
+            ours: { address: socket.localAddress, port: socket.localPort! },
+          });
+    const why = refusal(owner, ourUid);
+    if (why === undefined) return true;
+    socket.destroy();
+    options.log(`[${from}] refused: ${why}`);
+    return false;
+  };
+
+  const host = (socket: net.Socket): void => {
+    const label =
+      socket.remoteAddress === undefined
+        ? `session ${++counter} on the socket`
+        : `session ${++counter} from ${socket.remoteAddress}:${socket.remotePort}`;
     options.log(`[${label}] connected`);
-    socket.setNoDelay(true);
+    if (socket.remoteAddress !== undefined) socket.setNoDelay(true);
     const hosted = hostSession(socket, socket, { label, log: options.log });
     sessions.add(hosted);
-    socket.on('error', () => {
-      // A reset connection ends its session through the input side; nothing else to do.
-    });
     void hosted.done.then(() => {
       sessions.delete(hosted);
       // End, not destroy: bytes the client sent and we did not read would turn a destroy into
@@ -34,21 +84,54 @@ export function runTcpAdapter(options: TcpAdapterOptions): Promise<void> {
       socket.end();
       setTimeout(() => socket.destroy(), 2000).unref();
     });
+    // Paused on connect (nothing is read before the owner check): reading starts now.
+    socket.resume();
+  };
+
+  // Half-open: a client that ends its side still hears `exited` and `terminated`, as over stdio.
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
+    socket.on('error', () => {
+      // A reset connection ends its session through the input side (or is refused while its
+      // owner is looked up); nothing else to do.
+    });
+    void admit(socket).then(
+      (admitted) => {
+        if (!admitted) return;
+        if (stopping) socket.destroy();
+        else host(socket);
+      },
+      (error: unknown) => {
+        // Fail closed: a connection whose owner could not be checked is not served.
+        socket.destroy();
+        options.log(
+          `[connection from ${socket.remoteAddress}:${socket.remotePort}] refused: checking its owner failed: ${(error as Error).message}`,
+        );
+      },
+    );
   });
+  const where =
+    'socketPath' in options.listen
+      ? options.listen.socketPath
+      : `${options.listen.host}:${options.listen.port}`;
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         new Error(
-          error.code === 'EADDRINUSE'
-            ? `port ${options.port} on ${options.host} is in use: choose another with --port, or --port 0 for a free one`
-            : `cannot listen on ${options.host}:${options.port}: ${error.message}`,
+          error.code === 'EADDRINUSE' && !('socketPath' in options.listen)
+            ? `port ${options.listen.port} on ${options.listen.host} is in use: choose another with --port, or --port 0 for a free one`
+            : `cannot listen on ${where}: ${error.message}`,
         ),
       );
     });
-    server.listen(options.port, options.host, () => {
-      const address = server.address() as net.AddressInfo;
-      options.listening({ host: address.address, port: address.port });
-      let stopping = false;
+    server.once('listening', () => {
+      const address = server.address();
+      options.listening(
+        typeof address === 'string'
+          ? address
+          : address === null
+            ? where
+            : `${address.address}:${address.port}`,
+      );
       const stop = (): void => {
         if (stopping) return;
         stopping = true;
@@ -63,5 +146,13 @@ export function runTcpAdapter(options: TcpAdapterOptions): Promise<void> {
       // second one with no listener left would kill the adapter in the middle of its cleanup.
       for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
     });
+    if ('socketPath' in options.listen) {
+      claimSocketPath(options.listen.socketPath, options.log).then(
+        (file) => listenPrivately(server, file),
+        reject,
+      );
+    } else {
+      server.listen(options.listen.port, options.listen.host);
+    }
   });
 }

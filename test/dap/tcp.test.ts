@@ -1,6 +1,9 @@
 // `relay-dap --server=PORT` (and `--port PORT [--host H]`): DAP over TCP, one fresh session
 // per connection, many at once, each with its own job and output; SIGTERM ends them all.
+// Only the adapter's own user gets in; `--socket PATH` serves the same over a Unix socket.
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   assertResponsesMatchRequests,
@@ -11,8 +14,11 @@ import {
   type TcpAdapter,
   useAdapterContext,
 } from '../support/adapterHarness.js';
-import { encodeDapFrame, type DapClient } from '../support/dapClient.js';
-import { processesWithMarker, waitUntil } from '../support/relayHarness.js';
+import { DapClient, encodeDapFrame } from '../support/dapClient.js';
+import { OTHER_UID, otherUser } from '../support/otherUser.js';
+import { connectAsOtherUser } from '../support/otherUserClient.js';
+import { processesWithMarker, relayDap, waitUntil } from '../support/relayHarness.js';
+import { expectOneLine, finish } from '../support/relayTestContext.js';
 
 const ctx = useAdapterContext();
 
@@ -233,5 +239,227 @@ describe('DAP over TCP', () => {
     client.assertClean();
     adapter.child.kill('SIGTERM');
     expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+  });
+});
+
+/** The adapter's log lines (stderr) that mention `text`. */
+function logLines(adapter: { stderr(): string }, text: string): string[] {
+  return adapter
+    .stderr()
+    .split('\n')
+    .filter((line) => line.includes(text));
+}
+
+describe(`only the adapter's own user gets in over TCP`, () => {
+  it.skipIf(!otherUser.ok)(
+    `a connection from another local user (uid ${OTHER_UID}) is refused unanswered with one log line; the same user's session goes on${otherUser.ok ? '' : ` (skipped: ${otherUser.reason})`}`,
+    async () => {
+      const adapter = await ctx.spawnTcp();
+      const own = await adapter.connect();
+      expect((await own.request('initialize', { adapterID: 'relay' })).success).toBe(true);
+
+      const attempt = await connectAsOtherUser({ host: adapter.host, port: adapter.port });
+      expect(attempt).toMatchObject({ connected: true, received: 0, answered: false });
+      const refused = logLines(adapter, 'refused');
+      expect(refused).toHaveLength(1);
+      expect(refused[0]).toContain(`[connection from 127.0.0.1:${attempt.localPort}] refused: `);
+      expect(refused[0]).toContain(`it belongs to another user (uid ${OTHER_UID}`);
+      expect(refused[0]).toContain('--allow-other-users');
+      expect(adapter.stderr()).not.toContain(`:${attempt.localPort}] connected`);
+
+      expect((await own.request('threads')).success).toBe(true);
+      await own.close();
+      own.assertClean();
+    },
+  );
+
+  it.skipIf(!otherUser.ok)(
+    `IPv6 loopback (--host ::1) and an IPv4-mapped listener: the same user gets in, uid ${OTHER_UID} does not${otherUser.ok ? '' : ` (skipped: ${otherUser.reason})`}`,
+    async () => {
+      // ::ffff:127.0.0.1: an IPv6 socket whose clients are IPv4 sockets (found in /proc/net/tcp,
+      // not tcp6) or IPv6 sockets with the mapped address.
+      for (const [host, connectTo] of [
+        ['::1', '::1'],
+        ['::ffff:127.0.0.1', '127.0.0.1'],
+        ['::ffff:127.0.0.1', '::ffff:127.0.0.1'],
+      ] as const) {
+        const adapter = await ctx.spawnTcp(['--server=0', '--host', host]);
+        expect(adapter.host).toBe(host);
+        expect(adapter.stderr()).not.toMatch(/warning/);
+        const client = await DapClient.connectTcp(adapter.port, connectTo);
+        expect((await client.request('initialize', { adapterID: 'relay' })).success, connectTo).toBe(true);
+        await client.close();
+        client.assertClean();
+        const attempt = await connectAsOtherUser({ host: connectTo, port: adapter.port });
+        expect(attempt, `uid ${OTHER_UID} through ${connectTo}`).toMatchObject({
+          received: 0,
+          answered: false,
+        });
+        expect(logLines(adapter, `refused: it belongs to another user (uid ${OTHER_UID}`)).toHaveLength(1);
+        adapter.child.kill('SIGTERM');
+        expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+      }
+    },
+  );
+
+  it.skipIf(!otherUser.ok)(
+    `--allow-other-users lets uid ${OTHER_UID} in, and says so loudly at start${otherUser.ok ? '' : ` (skipped: ${otherUser.reason})`}`,
+    async () => {
+      const adapter = await ctx.spawnTcp(['--server=0', '--allow-other-users']);
+      const uid = process.geteuid!();
+      expect(logLines(adapter, 'warning')).toEqual([
+        expect.stringContaining(
+          `warning: --allow-other-users: the same-user check is off: any local user who connects can run commands as uid ${uid}`,
+        ),
+      ]);
+      const attempt = await connectAsOtherUser({ host: adapter.host, port: adapter.port });
+      expect(attempt).toMatchObject({ connected: true, answered: true });
+      expect(adapter.stderr()).not.toContain('refused');
+    },
+  );
+
+  it('a non-loopback --host warns at start, naming the exposure and what to use instead; loopback hosts do not', async () => {
+    const exposed = await ctx.spawnTcp(['--server=0', '--host', '0.0.0.0']);
+    const warnings = logLines(exposed, 'warning');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(
+      'warning: listening on 0.0.0.0, which is not a loopback address: any host that can reach it can connect. ' +
+        'Connections from other machines are refused (the same-user check knows only sockets on this machine), but the port is exposed; ' +
+        'to debug from another machine, keep the default --host and use an SSH tunnel (ssh -L PORT:127.0.0.1:PORT), or --socket PATH',
+    );
+    // The same user, through loopback, still gets in: the check finds its socket.
+    const client = await DapClient.connectTcp(exposed.port, '127.0.0.1');
+    expect((await client.request('initialize', { adapterID: 'relay' })).success).toBe(true);
+    await client.close();
+    client.assertClean();
+    for (const host of ['127.0.0.1', '127.0.0.2', 'localhost']) {
+      const quiet = await ctx.spawnTcp(['--server=0', '--host', host]);
+      expect(quiet.stderr(), host).not.toMatch(/warning/);
+    }
+  });
+});
+
+describe(`--socket PATH: DAP on a Unix domain socket`, () => {
+  const modeOf = (file: string): string => '0' + (fs.lstatSync(file).mode & 0o777).toString(8);
+  const adapterRun = (args: readonly string[]) =>
+    finish(relayDap(args, { env: ctx.env, cwd: ctx.workdir }), 30_000, `relay-dap ${args.join(' ')}`);
+
+  it('a whole session over the socket: its directory is created 0700, the socket is 0600, removed at exit', async () => {
+    const dir = path.join(ctx.tmp, 'run', 'relay-dap');
+    const socketPath = path.join(dir, 'dap.sock');
+    const adapter = await ctx.spawnSocket(socketPath);
+    expect(adapter.stdout()).toBe(`relay-dap: DAP server listening on ${socketPath}\n`);
+    expect(fs.lstatSync(socketPath).isSocket()).toBe(true);
+    expect(modeOf(socketPath)).toBe('0600');
+    expect(modeOf(dir)).toBe('0700');
+
+    const clients = await Promise.all([adapter.connect(), adapter.connect()]);
+    await Promise.all(
+      clients.map((client, index) =>
+        launchAndConfigure(client, { command: ctx.mark(`echo hello ${index}`), stopOnEntry: false }),
+      ),
+    );
+    await Promise.all(clients.map((client) => expectEnd(client, 0)));
+    for (const [index, client] of clients.entries()) {
+      expect(outputByCategory(client).stdout).toBe(`hello ${index}\n`);
+      await client.request('disconnect', {});
+      await client.closed;
+      assertResponsesMatchRequests(client);
+      client.assertClean();
+    }
+    expect(adapter.stderr()).toContain('[session 1 on the socket] connected');
+
+    adapter.child.kill('SIGTERM');
+    expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+    expect(fs.existsSync(socketPath)).toBe(false);
+    expect(ctx.embeddedRelayDirs()).toEqual([]);
+  });
+
+  it.skipIf(!otherUser.ok)(
+    `uid ${OTHER_UID} cannot connect (EACCES), and a directory of theirs is refused${otherUser.ok ? '' : ` (skipped: ${otherUser.reason})`}`,
+    async () => {
+      const dir = path.join(ctx.tmp, 'private');
+      const adapter = await ctx.spawnSocket(path.join(dir, 'dap.sock'));
+      const attempt = await connectAsOtherUser({ path: adapter.socketPath });
+      expect(attempt).toMatchObject({ connected: false, received: 0, answered: false, end: 'EACCES' });
+      expect(adapter.stderr()).not.toContain('connected');
+
+      // A directory someone else owns, even private to them: not ours to serve in.
+      const theirs = path.join(ctx.tmp, 'theirs');
+      fs.mkdirSync(theirs, { mode: 0o700 });
+      fs.chownSync(theirs, OTHER_UID, OTHER_UID);
+      const refused = await adapterRun(['--socket', path.join(theirs, 'dap.sock')]);
+      expect(refused.code).toBe(1);
+      expect(expectOneLine(refused.stderr)).toBe(
+        `relay-dap: --socket: the directory ${theirs} is owned by uid ${OTHER_UID} with mode 0700; it must be yours (uid ${process.geteuid!()}) and private: choose a directory of your own (for example under $XDG_RUNTIME_DIR)`,
+      );
+      expect(fs.readdirSync(theirs)).toEqual([]);
+    },
+  );
+
+  it('refuses, in one line and leaving things as they were: an open directory, an open one above it, a file in the way, a live socket', async () => {
+    const uid = process.geteuid!();
+    const open = path.join(ctx.tmp, 'open');
+    fs.mkdirSync(open, { mode: 0o755 });
+    fs.chmodSync(open, 0o755);
+    let result = await adapterRun(['--socket', path.join(open, 'dap.sock')]);
+    expect(result.code).toBe(1);
+    expect(expectOneLine(result.stderr)).toBe(
+      `relay-dap: --socket: the directory ${open} is owned by uid ${uid} with mode 0755; it must be yours (uid ${uid}) and private: chmod 700 ${open}`,
+    );
+    expect(fs.readdirSync(open)).toEqual([]);
+
+    const shared = path.join(ctx.tmp, 'shared');
+    fs.mkdirSync(path.join(shared, 'mine'), { recursive: true, mode: 0o700 });
+    fs.chmodSync(shared, 0o777);
+    result = await adapterRun(['--socket', path.join(shared, 'mine', 'dap.sock')]);
+    expect(result.code).toBe(1);
+    expect(expectOneLine(result.stderr)).toContain(
+      `${shared}, above the socket's directory, is owned by uid ${uid} with mode 0777: another user could replace what is inside it`,
+    );
+
+    const dir = path.join(ctx.tmp, 'private');
+    fs.mkdirSync(dir, { mode: 0o700 });
+    const file = path.join(dir, 'notes.txt');
+    fs.writeFileSync(file, 'keep me\n');
+    result = await adapterRun(['--socket', file]);
+    expect(result.code).toBe(1);
+    expect(expectOneLine(result.stderr)).toBe(
+      `relay-dap: --socket: ${file} exists and is a regular file; relay-dap replaces only a stale socket: remove it, or choose another path`,
+    );
+    expect(fs.readFileSync(file, 'utf8')).toBe('keep me\n');
+
+    const live = await ctx.spawnSocket(path.join(dir, 'dap.sock'));
+    result = await adapterRun(['--socket', live.socketPath]);
+    expect(result.code).toBe(1);
+    expect(expectOneLine(result.stderr)).toBe(
+      `relay-dap: --socket: ${live.socketPath} is in use (an adapter is listening on it): connect to that one, stop it, or choose another path`,
+    );
+    const client = await live.connect();
+    expect((await client.request('initialize', { adapterID: 'relay' })).success).toBe(true);
+    await client.close();
+
+    result = await adapterRun(['--socket', live.socketPath, '--port', '0']);
+    expect(result.code).toBe(2);
+    expect(expectOneLine(result.stderr)).toMatch(/--socket and --server\/--port are two ways to listen/);
+  });
+
+  it('a stale socket left by an adapter that was killed is replaced, and the log says so', async () => {
+    const socketPath = path.join(ctx.tmp, 'private', 'dap.sock');
+    const killed = await ctx.spawnSocket(socketPath);
+    killed.child.kill('SIGKILL');
+    await waitForExit(killed);
+    expect(fs.lstatSync(socketPath).isSocket()).toBe(true);
+
+    const next = await ctx.spawnSocket(socketPath);
+    expect(logLines(next, 'stale')).toEqual([
+      expect.stringContaining(
+        `removed the stale socket ${socketPath} (nothing was listening on it: an adapter that did not exit cleanly)`,
+      ),
+    ]);
+    const client = await next.connect();
+    expect((await client.request('initialize', { adapterID: 'relay' })).success).toBe(true);
+    await client.close();
+    client.assertClean();
   });
 });

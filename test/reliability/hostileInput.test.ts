@@ -34,6 +34,7 @@ import {
 } from '../support/relayHarness.js';
 import { describeInvalidId } from '../../src/relay/ids.js';
 import { OTHER_UID, otherUser, startAsOtherUser } from '../support/otherUser.js';
+import { connectAsOtherUser, type OtherUserAttempt } from '../support/otherUserClient.js';
 import { expectOneLine, finish, useRelayTestContext } from '../support/relayTestContext.js';
 import { reliabilityRow } from './report.js';
 
@@ -945,6 +946,103 @@ describe('hostile input: exposure', () => {
         : `no non-loopback address here; ${attempts.join(', ')}`) +
       `; \`--host 127.0.0.2\` → 127.0.0.2 only (127.0.0.1 refused)`;
   }, 60_000);
+
+  it.skipIf(!otherUser.ok)(
+    `another local user (uid ${OTHER_UID}) connects to the TCP adapter and launches a command${otherUser.ok ? '' : ` (skipped: ${otherUser.reason})`}`,
+    async () => {
+      const row = reliabilityRow(
+        'hostile input',
+        `another local user (uid ${OTHER_UID}) connects to \`relay-dap --server=0\` and sends initialize, launch (a command that would leave a file) and configurationDone at once, 5 times, while the adapter's own user runs a session`,
+      );
+      const adapter = await ctx.spawnTcp(['--server=0']);
+      const own = await adapter.connect();
+      await launchAndConfigure(own, {
+        stopOnEntry: false,
+        command: ctx.mark('while :; do echo tick; sleep 0.1; done'),
+      });
+      await own.waitForEvent('output', (e) => e.body.output.includes('tick'), EVENT_TIMEOUT_MS);
+      const ticks = () => (own.output('stdout').match(/tick/g) ?? []).length;
+      const proof = path.join(scratch(), 'ran-as-the-adapter-user');
+      const attempts: OtherUserAttempt[] = [];
+      for (let i = 0; i < 5; i++) {
+        attempts.push(await connectAsOtherUser({ host: adapter.host, port: adapter.port }, `touch ${proof}`));
+      }
+      const before = ticks();
+      await waitUntil(() => ticks() > before, 'the same user’s session to stream on', EVENT_TIMEOUT_MS);
+      const refusals = adapter
+        .stderr()
+        .split('\n')
+        .filter((line) => line.includes('refused'));
+      for (const attempt of attempts) {
+        expect(attempt).toMatchObject({ connected: true, received: 0, answered: false, terminated: false });
+        expect(
+          refusals.filter((line) =>
+            line.includes(
+              `[connection from 127.0.0.1:${attempt.localPort}] refused: it belongs to another user (uid ${OTHER_UID};`,
+            ),
+          ),
+        ).toHaveLength(1);
+      }
+      expect(refusals).toHaveLength(attempts.length);
+      expect(fs.existsSync(proof), 'the launched command ran').toBe(false);
+      expect((await own.request('threads')).body.threads).toHaveLength(1);
+      expect(adapter.hasExited).toBe(false);
+      await own.request('terminate', {});
+      await own.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+      row.figure =
+        `${attempts.filter((a) => !a.answered && a.received === 0).length} of ${attempts.length} refused before a byte was read: ` +
+        `0 bytes answered, the command never ran, one log line each (\`${refusals[0]!.replace(/^\S+ /, '').replace(/:\d+\]/, ':PORT]')}\`); ` +
+        `the same user's session streamed throughout (${ticks()} ticks) and answered threads`;
+    },
+    60_000,
+  );
+
+  it.skipIf(!otherUser.ok)(
+    `another local user (uid ${OTHER_UID}) and the --socket adapter: cannot connect, cannot plant the directory${otherUser.ok ? '' : ` (skipped: ${otherUser.reason})`}`,
+    async () => {
+      const row = reliabilityRow(
+        'hostile input',
+        `another local user (uid ${OTHER_UID}) and \`relay-dap --socket PATH\`: connects and launches a command; prepares the socket's directory (0777) before the adapter starts`,
+      );
+      const dir = path.join(ctx.tmp, 'run', 'relay-dap');
+      const adapter = await ctx.spawnSocket(path.join(dir, 'dap.sock'));
+      const modes = [dir, adapter.socketPath].map(
+        (file) => '0' + (fs.statSync(file).mode & 0o777).toString(8),
+      );
+      expect(modes).toEqual(['0700', '0600']);
+      const proof = path.join(scratch(), 'ran-as-the-adapter-user');
+      const attempt = await connectAsOtherUser({ path: adapter.socketPath }, `touch ${proof}`);
+      expect(attempt).toMatchObject({ connected: false, received: 0, end: 'EACCES' });
+      expect(fs.existsSync(proof)).toBe(false);
+      const own = await adapter.connect();
+      await launchAndConfigure(own, { stopOnEntry: false, command: ctx.mark('echo mine') });
+      await own.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+      expect(own.output('stdout')).toBe('mine\n');
+
+      // A directory the other user made for us in /tmp, open to them: refused, nothing created in it.
+      const planted = path.join(os.tmpdir(), `relay-dap-planted-${randomBytes(4).toString('hex')}`);
+      let line: string;
+      try {
+        const mkdir = await finish(startAsOtherUser('mkdir', ['-m', '777', planted]), 30_000, 'mkdir');
+        expect(mkdir.code).toBe(0);
+        const result = await finish(
+          relay.launch(['--socket', path.join(planted, 'dap.sock')]),
+          30_000,
+          'relay-dap --socket in a planted directory',
+        );
+        expect(result.code).toBe(1);
+        line = expectOneLine(result.stderr);
+        expect(line).toContain(`the directory ${planted} is owned by uid ${OTHER_UID} with mode 0777`);
+        expect(fs.readdirSync(planted)).toEqual([]);
+      } finally {
+        fs.rmSync(planted, { recursive: true, force: true });
+      }
+      row.figure =
+        `directory ${modes[0]}, socket ${modes[1]}: the other user's connect failed with ${attempt.end}, nothing answered, the command never ran; ` +
+        `the owner's session ran meanwhile; a 0777 directory of theirs: refused, exit 1 (\`${line}\`)`;
+    },
+    60_000,
+  );
 
   it('no adapter log (stderr, --log-file) holds a command text or an environment secret, unless tracing is asked for', async () => {
     const row = reliabilityRow(

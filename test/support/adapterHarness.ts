@@ -57,6 +57,13 @@ export interface TcpAdapter extends SpawnedAdapter {
   connect(): Promise<DapClient>;
 }
 
+export interface SocketAdapter extends SpawnedAdapter {
+  /** The socket's path, as the adapter printed it. */
+  socketPath: string;
+  /** A new connection: one fresh debug session. */
+  connect(): Promise<DapClient>;
+}
+
 export interface AdapterContext {
   /** Exported by every command `mark` builds. */
   readonly marker: string;
@@ -74,6 +81,8 @@ export interface AdapterContext {
   newMarker(): string;
   spawnStdio(args?: readonly string[]): StdioAdapter;
   spawnTcp(args?: readonly string[]): Promise<TcpAdapter>;
+  /** `relay-dap --socket PATH ARGS…`, once it listens. */
+  spawnSocket(socketPath: string, args?: readonly string[]): Promise<SocketAdapter>;
   /** A real `relay-dap serve` with this context's environment, running commands in `workdir`. */
   startRelayServer(
     relayDir: string,
@@ -108,6 +117,20 @@ function track(child: ChildProcess): SpawnedAdapter {
       return done;
     },
   };
+}
+
+/** The address a listening adapter printed (`host:port`, or a socket's path). */
+async function listeningAddress(spawned: SpawnedAdapter): Promise<string> {
+  const listening = /relay-dap: DAP server listening on (\S+)\n/;
+  await waitUntil(
+    () => {
+      if (spawned.hasExited) throw new Error(`the adapter exited before listening:\n${spawned.stderr()}`);
+      return listening.test(spawned.stdout());
+    },
+    'the adapter to print its address',
+    EVENT_TIMEOUT_MS,
+  );
+  return listening.exec(spawned.stdout())![1]!;
 }
 
 export function createAdapterContext(): AdapterContext {
@@ -163,22 +186,25 @@ export function createAdapterContext(): AdapterContext {
     },
     async spawnTcp(args = ['--server=0']) {
       const spawned = spawnAdapter(args);
-      const listening = /relay-dap: DAP server listening on (\S+):(\d+)\n/;
-      await waitUntil(
-        () => {
-          if (spawned.hasExited)
-            throw new Error(`the TCP adapter exited before listening:\n${spawned.stderr()}`);
-          return listening.test(spawned.stdout());
-        },
-        'the TCP adapter to print its address',
-        EVENT_TIMEOUT_MS,
-      );
-      const [, host, port] = listening.exec(spawned.stdout())!;
+      const address = await listeningAddress(spawned);
+      const [, host, port] = /^(\S+):(\d+)$/.exec(address)!;
       return Object.assign(spawned, {
         host: host!,
         port: Number(port),
         async connect() {
           const client = await DapClient.connectTcp(Number(port), host);
+          clients.push(client);
+          return client;
+        },
+      });
+    },
+    async spawnSocket(socketPath, args = []) {
+      const spawned = spawnAdapter(['--socket', socketPath, ...args]);
+      const address = await listeningAddress(spawned);
+      return Object.assign(spawned, {
+        socketPath: address,
+        async connect() {
+          const client = await DapClient.connectUnix(address);
           clients.push(client);
           return client;
         },

@@ -485,25 +485,34 @@ export class DapClient {
     });
   }
 
-  static overSocket(socket: net.Socket): DapClient {
-    socket.setNoDelay(true);
+  static overSocket(socket: net.Socket, description?: string): DapClient {
+    if (socket.remoteAddress !== undefined) socket.setNoDelay(true);
     return new DapClient({
       input: socket,
       output: socket,
-      description: `TCP peer ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
+      description: description ?? `TCP peer ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
       destroy: () => socket.destroy(),
     });
   }
 
   static connectTcp(port: number, host = '127.0.0.1'): Promise<DapClient> {
+    return DapClient.connect({ port, host }, `${host}:${port}`);
+  }
+
+  /** Over a Unix domain socket (`relay-dap --socket PATH`). */
+  static connectUnix(socketPath: string): Promise<DapClient> {
+    return DapClient.connect({ path: socketPath }, socketPath);
+  }
+
+  private static connect(options: net.NetConnectOpts, where: string): Promise<DapClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host });
+      const socket = net.connect(options);
       const onError = (error: Error) =>
-        reject(new Error(`cannot connect to the DAP server at ${host}:${port}: ${error.message}`));
+        reject(new Error(`cannot connect to the DAP server at ${where}: ${error.message}`));
       socket.once('error', onError);
       socket.once('connect', () => {
         socket.off('error', onError);
-        resolve(DapClient.overSocket(socket));
+        resolve(DapClient.overSocket(socket, 'path' in options ? `Unix socket ${where}` : undefined));
       });
     });
   }
