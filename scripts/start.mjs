@@ -2,11 +2,17 @@
 // `npm start`: the adapter on TCP 127.0.0.1:4711 with the embedded relay (commands run on
 // this machine), built first if needed, and how to connect an editor to it.
 // `npm start -- --port 0` picks a free port; `--host H` listens elsewhere.
-import { spawn, spawnSync } from 'node:child_process';
+//
+// The adapter runs in this very process, and package.json starts it with `exec`, so that it
+// is the process npm waits on: npm forwards SIGINT/SIGTERM to its child, and with `sh -c`
+// and a second node in between, a SIGINT sent to npm alone stopped at the shell (which waits
+// for its child to die of SIGINT first) and the adapter kept its port. What npm cannot
+// forward (npm killed, or dying of SIGHUP) is noticed by watching our parent: when npm is
+// gone we are re-parented, and the adapter stops as if told SIGTERM.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
+import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = path.join(root, 'dist', 'cli', 'main.js');
 
@@ -28,13 +34,9 @@ if (!fs.existsSync(bin) || fs.statSync(bin).mtimeMs < newestSource(path.join(roo
 const args = process.argv.slice(2);
 const port = args.includes('--port') ? args[args.indexOf('--port') + 1] : '4711';
 const host = args.includes('--host') ? args[args.indexOf('--host') + 1] : '127.0.0.1';
-const adapter = spawn(process.execPath, [bin, `--server=${port}`, '--host', host], {
-  cwd: root,
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-adapter.stdout.on('data', (chunk) => {
-  process.stdout.write(chunk);
-  const match = /listening on (\S+):(\d+)/.exec(chunk.toString());
+
+function ready(line) {
+  const match = /listening on (\S+):(\d+)/.exec(line);
   if (!match) return;
   const [, address, listening] = match;
   process.stdout.write(`
@@ -53,6 +55,37 @@ relay-dap is ready on ${address}:${listening}, with an embedded relay (commands 
   Or watch a whole session: npm run demo${listening === '4711' ? '' : ` -- --port ${listening}`}
   More editors: launch-configs/. Stop with Ctrl-C.
 `);
-});
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => adapter.kill(signal));
-adapter.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + 15 : 1)));
+}
+
+const parent = process.ppid;
+const watch = setInterval(() => {
+  if (process.ppid === parent) return;
+  clearInterval(watch);
+  process.stderr.write('npm start: npm has gone; stopping the adapter\n');
+  process.kill(process.pid, 'SIGTERM');
+}, 500);
+watch.unref();
+
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+const { runAdapter } = await import(pathToFileURL(path.join(root, 'dist', 'cli', 'adapterCommand.js')).href);
+const io = {
+  error: (line) => process.stderr.write(line + '\n'),
+  stdout: {
+    write(chunk) {
+      process.stdout.write(chunk);
+      ready(chunk.toString());
+      return true;
+    },
+  },
+  stdin: process.stdin,
+};
+const options = new Map([
+  ['server', port],
+  ['host', host],
+]);
+try {
+  process.exitCode = await runAdapter({ command: undefined, options, positionals: [] }, io);
+} catch (error) {
+  process.stderr.write(`npm start: ${error.message}\n`);
+  process.exitCode = 1;
+}

@@ -1,6 +1,8 @@
 // `relay-dap --server=PORT` (and `--port PORT [--host H]`): DAP over TCP, one fresh session
 // per connection, many at once, each with its own job and output; SIGTERM ends them all.
-// Only the adapter's own user gets in; `--socket PATH` serves the same over a Unix socket.
+// Only the adapter's own user gets in; `--socket PATH` serves the same over a Unix socket;
+// `npm start` stops with the npm that started it.
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -17,7 +19,7 @@ import {
 import { DapClient, encodeDapFrame } from '../support/dapClient.js';
 import { OTHER_UID, otherUser } from '../support/otherUser.js';
 import { connectAsOtherUser } from '../support/otherUserClient.js';
-import { processesWithMarker, relayDap, waitUntil } from '../support/relayHarness.js';
+import { processesWithMarker, relayDap, repoRoot, waitUntil } from '../support/relayHarness.js';
 import { expectOneLine, finish } from '../support/relayTestContext.js';
 
 const ctx = useAdapterContext();
@@ -462,4 +464,51 @@ describe(`--socket PATH: DAP on a Unix domain socket`, () => {
     await client.close();
     client.assertClean();
   });
+});
+
+describe('npm start', () => {
+  /** `npm start -- --port 0` (in its own process group), once it says it is ready. */
+  async function npmStart(): Promise<{ npm: ChildProcess; port: number }> {
+    const npm = spawn('npm', ['start', '--', '--port', '0'], {
+      cwd: repoRoot,
+      env: ctx.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await waitUntil(() => /ready on 127\.0\.0\.1:\d+/.test(output), 'npm start to be ready', 120_000);
+    return { npm, port: Number(/ready on 127\.0\.0\.1:(\d+)/.exec(output)![1]) };
+  }
+
+  function connectOutcome(port: number): Promise<string> {
+    return new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve('connected');
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    });
+  }
+
+  // SIGKILL: npm cannot forward anything; what it started must notice that it is gone.
+  it.each(['SIGINT', 'SIGTERM', 'SIGKILL'] as const)(
+    '%s to the npm process alone (not its group) stops the adapter and frees its port',
+    async (signal) => {
+      const { npm, port } = await npmStart();
+      expect(await connectOutcome(port)).toBe('connected');
+      const started = processesWithMarker(ctx.adapterMarker);
+      expect(started.length).toBeGreaterThan(1); // npm and what it runs
+      process.kill(npm.pid!, signal);
+      await waitUntil(
+        () => processesWithMarker(ctx.adapterMarker).length === 0,
+        `npm and every process it started to end after ${signal} (were ${started.join(', ')})`,
+        30_000,
+      );
+      expect(await connectOutcome(port)).toBe('ECONNREFUSED');
+    },
+    180_000,
+  );
 });
