@@ -44,7 +44,7 @@ function claimDirectory(dir: string): string {
       `--socket: the directory ${shown} is owned by uid ${stat.uid} with mode ${octal(stat.mode)}; ` +
         `it must be yours (uid ${uid()}) and private: ` +
         (stat.uid === uid()
-          ? `chmod 700 ${real}`
+          ? `chmod 700 ${real}, or name a directory that does not exist yet (relay-dap creates it 0700)`
           : 'choose a directory of your own (for example under $XDG_RUNTIME_DIR)'),
     );
   checkAncestors(real);

@@ -407,7 +407,7 @@ describe(`--socket PATH: DAP on a Unix domain socket`, () => {
     let result = await adapterRun(['--socket', path.join(open, 'dap.sock')]);
     expect(result.code).toBe(1);
     expect(expectOneLine(result.stderr)).toBe(
-      `relay-dap: --socket: the directory ${open} is owned by uid ${uid} with mode 0755; it must be yours (uid ${uid}) and private: chmod 700 ${open}`,
+      `relay-dap: --socket: the directory ${open} is owned by uid ${uid} with mode 0755; it must be yours (uid ${uid}) and private: chmod 700 ${open}, or name a directory that does not exist yet (relay-dap creates it 0700)`,
     );
     expect(fs.readdirSync(open)).toEqual([]);
 
