@@ -30,7 +30,8 @@ dap.adapters.relay_tcp = {
 -- Use on a shared machine for a server adapter that only you can reach: nvim-dap starts
 -- relay-dap on a Unix domain socket in a private directory and connects to it. (Not
 -- nvim-dap's `${pipe}`: that is a name directly in /tmp, where relay-dap refuses to create
--- a socket; the directory must be yours and 0700, and relay-dap creates it so.)
+-- a socket; the directory must be yours and 0700, and relay-dap creates it so.) Needs an
+-- nvim-dap with `pipe` adapters (since mid-2023).
 dap.adapters.relay_socket = function(callback)
   local socket = string.format(
     '%s/relay-dap/%d-%d.sock',
