@@ -276,6 +276,34 @@ describe(`only the adapter's own user gets in over TCP`, () => {
   );
 
   it.skipIf(!otherUser.ok)(
+    `a client of uid ${OTHER_UID} that sends a launch and is gone before the adapter looks: its orphaned socket, which the kernel lists as uid 0, is not taken for root's${otherUser.ok ? '' : ` (skipped: ${otherUser.reason})`}`,
+    async () => {
+      const adapter = await ctx.spawnTcp();
+      const proof = path.join(ctx.workdir, 'ran-as-the-adapter-user');
+      const tries = 3;
+      // A busy adapter, modelled by a stopped one: the kernel completes the connections, the
+      // client sends its launch and exits, and only then does the adapter accept and look.
+      adapter.child.kill('SIGSTOP');
+      try {
+        for (let i = 0; i < tries; i++)
+          await connectAsOtherUser(
+            { host: adapter.host, port: adapter.port },
+            { launch: `touch ${proof}`, exitAfterSending: true },
+          );
+      } finally {
+        adapter.child.kill('SIGCONT');
+      }
+      const seen = () => [...logLines(adapter, '] refused: '), ...logLines(adapter, '] connected')];
+      await waitUntil(() => seen().length === tries, 'every connection to be refused or served', 30_000);
+      expect(logLines(adapter, '] connected')).toEqual([]);
+      const refusals = logLines(adapter, '] refused: ');
+      for (const line of refusals)
+        expect(line).toContain('refused: its socket was closed before its owner could be checked');
+      expect(fs.existsSync(proof)).toBe(false);
+    },
+  );
+
+  it.skipIf(!otherUser.ok)(
     `IPv6 loopback (--host ::1) and an IPv4-mapped listener: the same user gets in, uid ${OTHER_UID} does not${otherUser.ok ? '' : ` (skipped: ${otherUser.reason})`}`,
     async () => {
       // ::ffff:127.0.0.1: an IPv6 socket whose clients are IPv4 sockets (found in /proc/net/tcp,
@@ -303,6 +331,42 @@ describe(`only the adapter's own user gets in over TCP`, () => {
       }
     },
   );
+
+  it.skipIf(!otherUser.ok)(
+    `--allow-other-users lets uid ${OTHER_UID} in, and says so loudly at start${otherUser.ok ? '' : ` (skipped: ${otherUser.reason})`}`,
+    async () => {
+      const adapter = await ctx.spawnTcp(['--server=0', '--allow-other-users']);
+      const uid = process.geteuid!();
+      expect(logLines(adapter, 'warning')).toEqual([
+        expect.stringContaining(
+          `warning: --allow-other-users: the same-user check is off: any local user who connects can run commands as uid ${uid}`,
+        ),
+      ]);
+      const attempt = await connectAsOtherUser({ host: adapter.host, port: adapter.port });
+      expect(attempt).toMatchObject({ connected: true, answered: true });
+      expect(adapter.stderr()).not.toContain('refused');
+    },
+  );
+
+  it('a non-loopback --host warns at start, naming the exposure and what to use instead; loopback hosts do not', async () => {
+    const exposed = await ctx.spawnTcp(['--server=0', '--host', '0.0.0.0']);
+    const warnings = logLines(exposed, 'warning');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(
+      'warning: listening on 0.0.0.0, which is not a loopback address: any host that can reach it can connect. ' +
+        'Connections from other machines are refused (the same-user check knows only sockets on this machine), but the port is exposed; ' +
+        'to debug from another machine, keep the default --host and use an SSH tunnel (ssh -L PORT:127.0.0.1:PORT), or --socket PATH',
+    );
+    // The same user, through loopback, still gets in: the check finds its socket.
+    const client = await DapClient.connectTcp(exposed.port, '127.0.0.1');
+    expect((await client.request('initialize', { adapterID: 'relay' })).success).toBe(true);
+    await client.close();
+    client.assertClean();
+    for (const host of ['127.0.0.1', '127.0.0.2', 'localhost']) {
+      const quiet = await ctx.spawnTcp(['--server=0', '--host', host]);
+      expect(quiet.stderr(), host).not.toMatch(/warning/);
+    }
+  });
 
   it.skipIf(!otherUser.ok)(
     `--allow-other-users lets uid ${OTHER_UID} in, and says so loudly at start${otherUser.ok ? '' : ` (skipped: ${otherUser.reason})`}`,

@@ -952,7 +952,7 @@ describe('hostile input: exposure', () => {
     async () => {
       const row = reliabilityRow(
         'hostile input',
-        `another local user (uid ${OTHER_UID}) connects to \`relay-dap --server=0\` and sends initialize, launch (a command that would leave a file) and configurationDone at once, 5 times, while the adapter's own user runs a session`,
+        `another local user (uid ${OTHER_UID}) connects to \`relay-dap --server=0\` and sends initialize, launch (a command that would leave a file) and configurationDone at once, 5 times, then 3 times exiting at once while the adapter is busy; the adapter's own user runs a session meanwhile`,
       );
       const adapter = await ctx.spawnTcp(['--server=0']);
       const own = await adapter.connect();
@@ -965,7 +965,9 @@ describe('hostile input: exposure', () => {
       const proof = path.join(scratch(), 'ran-as-the-adapter-user');
       const attempts: OtherUserAttempt[] = [];
       for (let i = 0; i < 5; i++) {
-        attempts.push(await connectAsOtherUser({ host: adapter.host, port: adapter.port }, `touch ${proof}`));
+        attempts.push(
+          await connectAsOtherUser({ host: adapter.host, port: adapter.port }, { launch: `touch ${proof}` }),
+        );
       }
       const before = ticks();
       await waitUntil(() => ticks() > before, 'the same user’s session to stream on', EVENT_TIMEOUT_MS);
@@ -984,6 +986,26 @@ describe('hostile input: exposure', () => {
         ).toHaveLength(1);
       }
       expect(refusals).toHaveLength(attempts.length);
+
+      // Then 3 that send and vanish while the adapter is busy (stopped): when it looks, their
+      // sockets belong to no process, and the kernel lists them as uid 0 (root's, to a naive check).
+      adapter.child.kill('SIGSTOP');
+      try {
+        for (let i = 0; i < 3; i++)
+          await connectAsOtherUser(
+            { host: adapter.host, port: adapter.port },
+            { launch: `touch ${proof}`, exitAfterSending: true },
+          );
+      } finally {
+        adapter.child.kill('SIGCONT');
+      }
+      const closedLine = 'refused: its socket was closed before its owner could be checked';
+      await waitUntil(
+        () => adapter.stderr().split(closedLine).length - 1 === 3,
+        'the vanished clients to be refused',
+        EVENT_TIMEOUT_MS,
+      );
+      expect(adapter.stderr().match(/\] connected/g) ?? []).toHaveLength(1); // the owner's only
       expect(fs.existsSync(proof), 'the launched command ran').toBe(false);
       expect((await own.request('threads')).body.threads).toHaveLength(1);
       expect(adapter.hasExited).toBe(false);
@@ -992,6 +1014,7 @@ describe('hostile input: exposure', () => {
       row.figure =
         `${attempts.filter((a) => !a.answered && a.received === 0).length} of ${attempts.length} refused before a byte was read: ` +
         `0 bytes answered, the command never ran, one log line each (\`${refusals[0]!.replace(/^\S+ /, '').replace(/:\d+\]/, ':PORT]')}\`); ` +
+        `3 more that sent and exited while the adapter was stopped (their sockets listed as uid 0): refused as "${closedLine.replace('refused: ', '')}"; ` +
         `the same user's session streamed throughout (${ticks()} ticks) and answered threads`;
     },
     60_000,
@@ -1011,7 +1034,7 @@ describe('hostile input: exposure', () => {
       );
       expect(modes).toEqual(['0700', '0600']);
       const proof = path.join(scratch(), 'ran-as-the-adapter-user');
-      const attempt = await connectAsOtherUser({ path: adapter.socketPath }, `touch ${proof}`);
+      const attempt = await connectAsOtherUser({ path: adapter.socketPath }, { launch: `touch ${proof}` });
       expect(attempt).toMatchObject({ connected: false, received: 0, end: 'EACCES' });
       expect(fs.existsSync(proof)).toBe(false);
       const own = await adapter.connect();

@@ -25,11 +25,12 @@ export interface OtherUserAttempt {
 }
 
 // Plain JavaScript for `node -e`: the target as JSON in argv[1], the command to launch (or
-// '') in argv[2]; one JSON line on stdout.
+// '') in argv[2], 'exit' in argv[3] to close and exit right after sending; one JSON line on stdout.
 const CLIENT = `
 const net = require('net');
 const target = JSON.parse(process.argv[1]);
 const command = process.argv[2];
+const exitAfterSending = process.argv[3] === 'exit';
 const report = { connected: false, received: 0, answered: false, terminated: false, end: 'closed' };
 let text = '';
 const done = () => { process.stdout.write(JSON.stringify(report) + '\\n'); process.exit(0); };
@@ -46,6 +47,7 @@ socket.on('connect', () => {
     out += frame({ seq: 2, type: 'request', command: 'launch', arguments: { command, stopOnEntry: false } }) +
       frame({ seq: 3, type: 'request', command: 'configurationDone' });
   socket.write(out);
+  if (exitAfterSending) socket.end(done);
 });
 socket.on('data', (chunk) => {
   report.received += chunk.length;
@@ -59,13 +61,18 @@ socket.on('close', done);
 setTimeout(() => { report.end = 'timeout'; done(); }, 20000);
 `;
 
-/** Connects as uid 65534 and returns what happened (only when `otherUser.ok`). */
+/**
+ * Connects as uid 65534 and returns what happened (only when `otherUser.ok`). `launch`: a
+ * command to launch; `exitAfterSending`: close and exit at once, leaving the kernel to finish
+ * the connection (its socket then has no owner process, and the kernel prints uid 0 for it).
+ */
 export async function connectAsOtherUser(
   target: AdapterAddress,
-  launchCommand = '',
+  options: { launch?: string; exitAfterSending?: boolean } = {},
 ): Promise<OtherUserAttempt> {
+  const args = [JSON.stringify(target), options.launch ?? '', options.exitAfterSending ? 'exit' : ''];
   const result = await finish(
-    startAsOtherUser(process.execPath, ['-e', CLIENT, JSON.stringify(target), launchCommand]),
+    startAsOtherUser(process.execPath, ['-e', CLIENT, ...args]),
     60_000,
     'the other user’s client',
   );
