@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = path.join(root, 'dist', 'cli', 'main.js');
 

@@ -58,13 +58,12 @@ function logger(file: string | undefined, toStderr: boolean, io: Console): (line
   };
 }
 
-/** 127.0.0.0/8, ::1 (and their IPv4-mapped forms), localhost: reachable from this machine only. */
-export function isLoopbackHost(host: string): boolean {
+/** 127.0.0.0/8 (also IPv4-mapped), ::1, localhost: reachable from this machine only. */
+function isLoopbackHost(host: string): boolean {
   if (host.toLowerCase() === 'localhost') return true;
   const bytes = addressBytes(host);
-  if (bytes === undefined) return false;
-  const v4 = bytes.subarray(0, 12).equals(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]));
-  return v4 ? bytes[12] === 127 : bytes.equals(Buffer.from([...Array<number>(15).fill(0), 1]));
+  const net127 = addressBytes('127.0.0.0')!.subarray(0, 13);
+  return bytes !== undefined && (bytes.subarray(0, 13).equals(net127) || bytes.equals(addressBytes('::1')!));
 }
 
 /** What a listening TCP adapter exposes, said once at start (empty when nothing needs saying). */
