@@ -9,6 +9,16 @@ export interface OptionSpec {
   /** Placeholder for the value (`S`, `DIR`); absent for a flag. */
   value?: string;
   description: string;
+  /** A number option's allowed values: checked while parsing, for every option alike. */
+  range?: NumberRange;
+}
+
+export interface NumberRange {
+  unit: 'seconds' | 'milliseconds';
+  min: number;
+  max: number;
+  /** Whole numbers only. */
+  integer?: boolean;
 }
 
 export class UsageError extends Error {
@@ -76,9 +86,27 @@ export function parseArgs(
     if (spec.value === undefined && value !== undefined) {
       throw new UsageError(`option --${spec.name} takes no value`, command);
     }
+    if (spec.range && value !== undefined) checkRange(spec.name, value, spec.range, command);
     options.set(spec.name, value ?? true);
   }
   return { command, options, positionals };
+}
+
+/** "--poll takes a whole number of milliseconds from 10 to 60000, not "0"". */
+function checkRange(name: string, text: string, range: NumberRange, command: string | undefined): void {
+  const value = Number(text);
+  const ok =
+    text.trim() !== '' &&
+    Number.isFinite(value) &&
+    value >= range.min &&
+    value <= range.max &&
+    (!range.integer || Number.isInteger(value));
+  if (!ok) {
+    throw new UsageError(
+      `--${name} takes ${range.integer ? 'a whole number' : 'a number'} of ${range.unit} from ${range.min} to ${range.max}, not ${JSON.stringify(text)}`,
+      command,
+    );
+  }
 }
 
 function findSpec(

@@ -44,7 +44,11 @@ const RELAY_DIR: OptionSpec = {
 const POLL: OptionSpec = {
   name: 'poll',
   value: 'MS',
-  description: 'poll every MS milliseconds instead of using filesystem events',
+  description: 'poll every MS milliseconds (20 to 60000) instead of using filesystem events',
+  // Each poll rescans the relay directories. An idle server measured 1.7% of a core at 20 ms,
+  // 2.7% at 10 ms and 6-14% at --poll 0 (a 1 ms timer); past a minute, a command would wait
+  // that long to start.
+  range: { unit: 'milliseconds', min: 20, max: 60_000, integer: true },
 };
 
 export interface RelayCommandSpec {
@@ -159,14 +163,18 @@ whose changes may come from another machine; the first log line says which.`,
     {
       name: 'grace',
       value: 'S',
-      description: `seconds between SIGTERM and SIGKILL on cancel (default ${DEFAULT_GRACE_MS / 1000})`,
+      description: `seconds between SIGTERM and SIGKILL on cancel, 0 to 3600 (default ${DEFAULT_GRACE_MS / 1000})`,
+      range: { unit: 'seconds', min: 0, max: 3600 },
     },
     POLL,
     {
       name: 'lease-timeout',
       value: 'S',
       description:
-        'cancel a command whose client holds a lease and stopped refreshing it for S seconds (default 10)',
+        'cancel a command whose client holds a lease and stopped refreshing it for S seconds, 2 to 86400 (default 10)',
+      // A client refreshes its lease every second; less than 2 s would cancel the commands
+      // of live clients on a loaded machine.
+      range: { unit: 'seconds', min: 2, max: 86_400 },
     },
     {
       name: 'log-commands',

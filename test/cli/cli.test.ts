@@ -113,6 +113,17 @@ describe('usage errors: one line naming the culprit, exit 2', () => {
     [['status', '--relay-dir'], /--relay-dir/],
     [['status', '--json=yes'], /--json/],
     [['run'], /command/],
+    // Interval options: one range check for all (issue 9, item 13: --poll 0 burned 14% CPU idle).
+    [
+      ['serve', '--poll', '0'],
+      /^relay-dap: --poll takes a whole number of milliseconds from 20 to 60000, not "0"/,
+    ],
+    [['serve', '--poll', '5'], /--poll .*from 20 to 60000, not "5"/],
+    [['run', '--poll', '-5', '--', 'true'], /--poll .*from 20 to 60000, not "-5"/],
+    [['status', '--poll=1.5'], /--poll takes a whole number .* not "1.5"/],
+    [['serve', '--poll', '600000'], /--poll .* not "600000"/],
+    [['serve', '--grace', '-1'], /--grace takes a number of seconds from 0 to 3600, not "-1"/],
+    [['serve', '--lease-timeout', '0'], /--lease-timeout takes a number of seconds from 2 to 86400, not "0"/],
   ];
   for (const [args, message] of cases) {
     it(`relay-dap ${args.join(' ')}`, async () => {
