@@ -21,6 +21,8 @@ export const ErrorId = {
   Cancelled: 2008,
   /** A job file or workflow that cannot be used. */
   InvalidJob: 2009,
+  /** A request after the session ended (terminate, disconnect, a signal): start a new session. */
+  SessionEnded: 2010,
   /** A handler failed unexpectedly: a bug in relay-dap. */
   Internal: 2099,
 } as const;

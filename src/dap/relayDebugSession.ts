@@ -119,6 +119,8 @@ export class RelayDebugSession extends LoggingDebugSession {
   private active: ActiveJob | undefined;
   private starting = false;
   private finishing: Promise<void> | undefined;
+  /** Why the session ended, for requests that come after (see sessionEnded). */
+  private endReason: string | undefined;
   private terminatedSent = false;
   private jobExitCode: number | undefined;
   private readonly inflight = new Map<
@@ -324,6 +326,8 @@ export class RelayDebugSession extends LoggingDebugSession {
     if (error instanceof RequestError) requestError = error;
     else if (error instanceof ArgumentError)
       requestError = new RequestError(ErrorId.InvalidArguments, error.message);
+    // The relay client closes with the session: a request that reached it afterwards is late.
+    else if (isRelayError(error, 'CLOSED')) requestError = this.sessionEnded();
     else if (isRelayError(error)) requestError = new RequestError(ErrorId.RelayUnavailable, error.message);
     else {
       this.host.log(`${response.command} failed: ${(error as Error).stack ?? String(error)}`);
@@ -382,7 +386,16 @@ export class RelayDebugSession extends LoggingDebugSession {
     super.handleMessage(message);
   }
 
+  /** The answer to a request that needs a session that has ended. */
+  private sessionEnded(): RequestError {
+    return new RequestError(
+      ErrorId.SessionEnded,
+      `the session has ended (${this.endReason ?? 'it is ending'}): start a new debug session to run the job again`,
+    );
+  }
+
   private job(): ActiveJob {
+    if (this.finishing) throw this.sessionEnded();
     if (!this.active) {
       throw new RequestError(
         ErrorId.NoJob,
@@ -917,6 +930,7 @@ export class RelayDebugSession extends LoggingDebugSession {
    * closing, or a signal.
    */
   finish(reason: string, terminateJob: boolean): Promise<void> {
+    this.endReason ??= reason;
     this.finishing ??= this.doFinish(reason, terminateJob);
     this.configuration.resolve();
     return this.finishing;

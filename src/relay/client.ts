@@ -320,9 +320,16 @@ export class RelayClient {
     return client;
   }
 
+  private closedError(): RelayError {
+    return new RelayError(
+      'CLOSED',
+      `the relay client for ${this.layout.root} is closed: it takes no more commands`,
+    );
+  }
+
   /** Queue `text` as one command (`bash -c TEXT` on the server). */
   submit(text: string | Buffer, options: SubmitOptions = {}): RelayCommand {
-    if (this.closed) throw new Error('RelayClient is closed');
+    if (this.closed) throw this.closedError();
     const command = new PendingCommand(this, this.layout, newCommandId());
     this.pending.set(command.id, command);
     void command.submit(text, options);
@@ -335,7 +342,7 @@ export class RelayClient {
    * Cancelling it asks the server to cancel it. Nothing of it is deleted.
    */
   follow(id: string): RelayCommand {
-    if (this.closed) throw new Error('RelayClient is closed');
+    if (this.closed) throw this.closedError();
     const command = new PendingCommand(this, this.layout, id);
     this.pending.set(id, command);
     command.follow();

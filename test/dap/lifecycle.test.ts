@@ -33,6 +33,7 @@ const ERR = {
   Evaluate: 2006,
   Unsupported: 2007,
   Cancelled: 2008,
+  SessionEnded: 2010,
   Internal: 2099,
 };
 
@@ -191,6 +192,36 @@ describe('session lifecycle', () => {
     expect(evaluate.success).toBe(false);
     expect(evaluate.message).toBe('cancelled');
     await waitUntil(() => processesWithMarker(ctx.marker).length === 0, 'the console command to end');
+    await disconnectAndExit(adapter);
+    assertResponsesMatchRequests(client);
+    client.assertClean();
+  });
+
+  it('requests after terminate are answered "the session has ended", never with the relay client\'s internals', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { command: ctx.mark('true') });
+    await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    expect((await client.request('terminate', {})).success).toBe(true);
+    await expectEnd(client, 130);
+    const late = [
+      await client.request('evaluate', {
+        expression: `!${ctx.mark('touch ran-after-end')}`,
+        context: 'repl',
+      }),
+      await client.request('evaluate', { expression: 'env', context: 'watch' }),
+      await client.request('next', { threadId: 1 }),
+      await client.request('stackTrace', { threadId: 1 }),
+    ];
+    for (const response of late) {
+      expect(response.success, response.command).toBe(false);
+      expect(errorId(response), response.command).toBe(ERR.SessionEnded);
+      expect(response.message).toBe(
+        'the session has ended (terminate request): start a new debug session to run the job again',
+      );
+    }
+    expect(adapter.stderr()).not.toMatch(/RelayClient|closed|at .*\.js:\d+/);
+    expect(fs.existsSync(path.join(ctx.workdir, 'ran-after-end'))).toBe(false);
     await disconnectAndExit(adapter);
     assertResponsesMatchRequests(client);
     client.assertClean();
