@@ -249,6 +249,7 @@ if the relay lost the result.`,
     const timeout = timeoutOption(args, 'timeout');
     const text = await commandTextOf(args, io);
     return withClient(args, true, async (client) => {
+      client.onNotice((line) => io.error(`relay-dap: ${line}`));
       const controller = new AbortController();
       const command = client.submit(text, { signal: controller.signal, lease: optionFlag(args, 'lease') });
       let timedOut = false;

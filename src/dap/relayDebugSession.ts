@@ -494,6 +494,7 @@ export class RelayDebugSession extends LoggingDebugSession {
     await this.configuration.promise;
     if (this.finishing) throw new RequestError(ErrorId.Cancelled, 'the session ended before the job started');
     const { relay, embedded } = await this.connectRelay(args, job);
+    this.hearNotices(relay);
     if (this.finishing) {
       await relay.close();
       await embedded?.dispose();
@@ -543,6 +544,7 @@ export class RelayDebugSession extends LoggingDebugSession {
       relayDir: args.relayDir,
       connectTimeoutMs: (args.connectTimeout ?? 10) * 1000,
     });
+    this.hearNotices(relay);
     let running: string | undefined;
     try {
       await relay.ensureServer();
@@ -782,6 +784,11 @@ export class RelayDebugSession extends LoggingDebugSession {
       throw error;
     }
     return { relay, embedded: undefined };
+  }
+
+  /** What the relay tells a waiting user (a full disk) goes to the console, as `run` puts it on stderr. */
+  private hearNotices(relay: RelayClient): void {
+    relay.onNotice((line) => this.output?.console(`relay-dap: ${line}`, 'important'));
   }
 
   private wire(runner: JobRunner): void {

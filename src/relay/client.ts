@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { longTimeout } from '../time/longTimeout.js';
 import { ChangeWatcher } from './changeWatcher.js';
+import { describeFullDisk, freeSpaceHint, isDiskFull } from './diskSpace.js';
 import { RelayError, startServerHint } from './errors.js';
 import {
   existsNoFollow,
@@ -99,6 +100,17 @@ export interface FlushReport {
 }
 
 const LIVENESS_CHECK_MS = 250;
+
+/** What a client could not write for lack of space, as an error that says what to do. */
+function diskFullError(layout: RelayLayout, what: string, error: unknown): Error {
+  if (!isDiskFull(error)) return error as Error;
+  const full =
+    describeFullDisk(layout.root, error) ?? `the disk holding relay directory ${layout.root} is full`;
+  return new RelayError(
+    'DISK_FULL',
+    `cannot ${what}: ${full}; ${freeSpaceHint(layout.root)}, then try again.`,
+  );
+}
 const CANCEL_REASSERT_MS = 250;
 
 class PendingCommand implements RelayCommand {
@@ -139,7 +151,12 @@ class PendingCommand implements RelayCommand {
         this.lease = true;
       }
       const tmp = this.layout.commandTmp(this.id);
-      fs.writeFileSync(tmp, text, { mode: 0o600 });
+      try {
+        fs.writeFileSync(tmp, text, { mode: 0o600 });
+      } catch (error) {
+        removeIfExists(tmp);
+        throw diskFullError(this.layout, `queue command ${this.id}`, error);
+      }
       fs.renameSync(tmp, this.layout.command(this.id));
       this.submitted = true;
       if (this.cancelWanted) this.cancel();
@@ -179,7 +196,14 @@ class PendingCommand implements RelayCommand {
     if (!force && now - this.cancelWrittenAt < CANCEL_REASSERT_MS) return;
     if (!force && readTextIfExists(this.layout.cancel)?.trim() === this.id) return;
     if (existsNoFollow(this.layout.exit(this.id))) return;
-    writeFileAtomic(this.layout.cancel, `${this.id}\n`);
+    try {
+      writeFileAtomic(this.layout.cancel, `${this.id}\n`);
+    } catch (error) {
+      // No room for the cancel file: said once, and tried again at the next check.
+      this.client.notice(diskFullError(this.layout, `cancel command ${this.id}`, error).message);
+      if (!isDiskFull(error)) throw error;
+      return;
+    }
     this.cancelWrittenAt = now;
   }
 
@@ -231,6 +255,12 @@ class PendingCommand implements RelayCommand {
       for (const file of [this.layout.exit(this.id), this.layout.meta(this.id), this.layout.log(this.id)]) {
         removeIfExists(file);
       }
+    }
+    if (record?.diskFull !== undefined) {
+      this.client.notice(
+        `command ${this.id} ended while ${record.diskFull}: its output may be cut short where its writes failed` +
+          `${record.note ? ` (${record.note})` : ''}; if the disk is still full, ${freeSpaceHint(this.layout.root)}.`,
+      );
     }
     if (this.lease) removeIfExists(this.layout.lease(this.id));
     this.client.forget(this.id);
@@ -298,6 +328,9 @@ export class RelayClient {
   private leaseTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private ensuring: Promise<void> | undefined;
+  private readonly noticed = new Set<string>();
+  private diskFullNoticed = false;
+  private noticeListener: ((line: string) => void) | undefined;
 
   private constructor(private readonly options: RelayClientOptions) {
     this.layout =
@@ -384,7 +417,11 @@ export class RelayClient {
       if (text !== undefined) exitCode = parseExitCode(text);
       return text !== undefined || !this.isQueuedOrRunning(id);
     };
-    writeFileAtomic(this.layout.cancel, `${id}\n`);
+    try {
+      writeFileAtomic(this.layout.cancel, `${id}\n`);
+    } catch (error) {
+      throw diskFullError(this.layout, `cancel command ${id}`, error);
+    }
     let writtenAt = performance.now();
     await this.waitFor(() => {
       if (finished()) return true;
@@ -463,7 +500,11 @@ export class RelayClient {
   /** Write `client.ready` and wait for `handshake.done` (Part A). */
   async handshake(timeoutMs = this.options.handshakeTimeoutMs ?? 10_000): Promise<string> {
     if (!existsNoFollow(this.layout.clientReady)) {
-      writeFileAtomic(this.layout.clientReady, formatMarker(new Date().toISOString()));
+      try {
+        writeFileAtomic(this.layout.clientReady, formatMarker(new Date().toISOString()));
+      } catch (error) {
+        throw diskFullError(this.layout, 'write client.ready to shake hands with the relay server', error);
+      }
     }
     const answered = await this.waitFor(() => existsNoFollow(this.layout.handshakeDone), timeoutMs).then(
       () => true,
@@ -558,10 +599,37 @@ export class RelayClient {
     this.waiters.forEach((check) => check());
   }
 
+  /**
+   * Where to tell a person waiting for a command of a condition worth knowing (a full disk),
+   * one line each, said once while it lasts. Default: nowhere.
+   */
+  onNotice(listener: (line: string) => void): void {
+    this.noticeListener = listener;
+  }
+
+  /** Tell the user of `line` (once). */
+  notice(line: string): void {
+    if (this.noticed.has(line)) return;
+    this.noticed.add(line);
+    this.noticeListener?.(line);
+  }
+
   private periodic(): void {
     if (this.pending.size === 0) return;
     this.pending.forEach((command) => command.check());
     const liveness = this.judge.judge();
+    if (liveness.state === 'alive' && liveness.diskFull !== undefined) {
+      // Once per episode: the disk's free space changes the text, which must not repeat it.
+      if (!this.diskFullNoticed) {
+        this.noticeListener?.(
+          `${liveness.diskFull}: relay server ${liveness.marker.host}:${liveness.marker.pid} is alive but cannot write there, ` +
+            `so commands wait (an exit code gets through once there is room); ${freeSpaceHint(this.layout.root)}.`,
+        );
+      }
+      this.diskFullNoticed = true;
+    } else if (liveness.state === 'alive') {
+      this.diskFullNoticed = false;
+    }
     if (liveness.state === 'alive' || liveness.state === 'starting') return;
     const error = new RelayError(
       liveness.state === 'none' ? 'NO_SERVER' : 'SERVER_GONE',

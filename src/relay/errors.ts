@@ -10,6 +10,7 @@ export type RelayErrorCode =
   | 'BAD_RESULT' // a result file that does not hold what the protocol says
   | 'BAD_COMMAND' // a command text that bash cannot be given
   | 'BUSY' // flush while a command runs
+  | 'DISK_FULL' // the disk holding the relay directory has no room (ENOSPC, EDQUOT)
   | 'CLOSED' // the RelayClient was closed (its session ended) before this request
   | 'NOTHING_RUNNING';
 

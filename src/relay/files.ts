@@ -34,6 +34,8 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = PRIV
     fs.writeFileSync(tmp, data, { mode });
     fs.renameSync(tmp, file);
   } catch (error) {
+    // A failed write (ENOSPC) names no file: name the temporary one, which fileOfWriteError maps back.
+    if (error instanceof Error) (error as NodeJS.ErrnoException).path ??= tmp;
     try {
       fs.unlinkSync(tmp);
     } catch {
@@ -41,6 +43,17 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = PRIV
     }
     throw error;
   }
+}
+
+/**
+ * The file a failed write was for: an atomic write's error names its temporary file, which
+ * means nothing to a reader of the log.
+ */
+export function fileOfWriteError(error: unknown): string | undefined {
+  const file = (error as NodeJS.ErrnoException | undefined)?.path;
+  if (file === undefined) return undefined;
+  const tmp = /^\.(.+)\.\d+\.[0-9a-f]{8}\.tmp$/.exec(path.basename(file));
+  return tmp ? path.join(path.dirname(file), tmp[1]!) : file;
 }
 
 /**

@@ -22,6 +22,8 @@ export interface RelayLayout {
   readonly heartbeat: string;
   readonly cmdDir: string;
   readonly resultDir: string;
+  /** Bytes our server holds in reserve to write a result on a full disk (Part C; see diskSpace.ts). */
+  readonly spaceReserve: string;
   /** `lease/<id>`: refreshed by a client that asked the server to cancel its command if it vanishes (Part C). */
   readonly leaseDir: string;
   command(id: string): string;
@@ -52,6 +54,7 @@ export function relayLayout(root: string): RelayLayout {
     running: path.join(abs, 'running'),
     cancel: path.join(abs, 'cancel'),
     heartbeat: path.join(abs, 'heartbeat'),
+    spaceReserve: path.join(abs, 'space.reserve'),
     cmdDir,
     resultDir,
     leaseDir,

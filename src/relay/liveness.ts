@@ -5,6 +5,7 @@
  * clock, and from another host only *changes* of the heartbeat count, timed locally.
  */
 import fs from 'node:fs';
+import { describeFullDisk } from './diskSpace.js';
 import { readTextIfExists } from './files.js';
 import type { RelayLayout } from './layout.js';
 import {
@@ -39,6 +40,8 @@ export type ServerLiveness =
        */
       partA: boolean;
       detail: string;
+      /** Alive, but its heartbeat stopped changing because the disk is full (from statfs). */
+      diskFull?: string;
     }
   | { state: 'gone'; marker: Marker; detail: string };
 
@@ -104,14 +107,38 @@ export class ServerLivenessJudge {
     const heartbeat = beat && beat.host === ready.host && beat.pid === ready.pid ? beat : undefined;
     const who = `relay server ${describeMarker(ready)}`;
     const age = this.heartbeatAge(heartbeat, heartbeatText);
+    const touchedAgo = this.heartbeatTouchedAgo();
     let staleAfter = this.staleAfterMs;
+    let alive = false;
     if (isThisHost(ready)) {
       if (isSameProcess(ready)) {
+        alive = true;
         staleAfter = Math.max(staleAfter, LOCAL_HUNG_AFTER_MS);
       } else if (age === undefined || age > 1500) {
         // (A live server in another pid namespace on the same hostname still beats: that case stays alive.)
         return { state: 'gone', marker: ready, detail: `${who} is not running (no process ${ready.pid})` };
       }
+    }
+    // A heartbeat that stopped changing on a full disk: the server cannot write it, and
+    // touches it instead (see diskSpace.ts). Its process, or that touch, says it is alive.
+    const diskFull =
+      age !== undefined && age > this.staleAfterMs ? describeFullDisk(this.layout.root) : undefined;
+    if (diskFull !== undefined) {
+      if (alive || (touchedAgo !== undefined && touchedAgo <= this.staleAfterMs)) {
+        return {
+          state: 'alive',
+          marker: ready,
+          heartbeatAgeMs: age,
+          partA: false,
+          diskFull,
+          detail: `${who} is alive but cannot write its heartbeat: ${diskFull}`,
+        };
+      }
+      return {
+        state: 'gone',
+        marker: ready,
+        detail: `${who} stopped answering (no heartbeat for ${seconds(age!)}), and ${diskFull}`,
+      };
     }
     if (age !== undefined && age > staleAfter) {
       return {
@@ -130,6 +157,15 @@ export class ServerLivenessJudge {
           ? `${who} (no heartbeat: a Part-A server)`
           : `${who}, heartbeat ${seconds(age)} ago`,
     };
+  }
+
+  /** Since the heartbeat's mtime last changed, by this process's clock (never the server's). */
+  private heartbeatTouchedAgo(): number | undefined {
+    try {
+      return this.clock.sinceChange('heartbeat mtime', String(fs.statSync(this.layout.heartbeat).mtimeMs));
+    } catch {
+      return undefined;
+    }
   }
 
   private heartbeatAge(heartbeat: Marker | undefined, text: string | undefined): number | undefined {

@@ -15,8 +15,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ChangeWatcher } from './changeWatcher.js';
+import { describeFullDisk, freeSpaceHint, isDiskFull, SpaceReserve } from './diskSpace.js';
 import {
   existsNoFollow,
+  fileOfWriteError,
   isNotFound,
   listDirectory,
   readTextIfExists,
@@ -55,7 +57,7 @@ import {
   EXIT_CANCELLED,
   EXIT_RELAY_LOST,
   resultWithoutRun,
-  writeResultFiles,
+  writeResultMakingRoom,
   type ResultRecord,
 } from './results.js';
 import { PartAStandby } from './partAStandby.js';
@@ -174,10 +176,12 @@ export class RelayServer {
   private timer: NodeJS.Timeout | undefined;
   private unpublished: ResultRecord[] = [];
   private launchBlockedUntil = 0;
+  private diskFullReported = false;
   /** `running` texts we wrote for commands that have ended, still to be removed. */
   private readonly ownRunningTexts = new Set<string>();
   private readonly queue: CommandQueue;
   private readonly warned = new Set<string>();
+  private readonly reserve: SpaceReserve;
   private resolveStopped!: (reason: StopReason) => void;
 
   private constructor(private readonly options: RelayServerOptions) {
@@ -188,6 +192,7 @@ export class RelayServer {
     this.env = options.env ?? process.env;
     this.log = options.log ?? (() => {});
     this.watchChoice = chooseWatchMode(this.layout.root, options.pollMs);
+    this.reserve = new SpaceReserve(this.layout.spaceReserve);
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
     this.judge = new ServerLivenessJudge(this.layout);
     this.queue = new CommandQueue(this.layout, (name, reason) =>
@@ -237,6 +242,7 @@ export class RelayServer {
       this.log(`${previous.detail}; settling what it left`);
       this.settleLeftovers(previous.marker);
     }
+    this.keepReserve();
     this.timer ??= setInterval(() => this.tick(), HEARTBEAT_MS);
     this.startWatcher();
     this.log(
@@ -283,7 +289,24 @@ export class RelayServer {
   }
 
   private beat(): void {
-    writeFileAtomic(this.layout.heartbeat, formatMarker(String(Date.now())));
+    try {
+      writeFileAtomic(this.layout.heartbeat, formatMarker(String(Date.now())));
+    } catch (error) {
+      // A full disk: new content needs a block, a new mtime does not. Clients then see a
+      // server that is alive but cannot write (and ask statfs why), not a dead one.
+      if (isDiskFull(error)) touch(this.layout.heartbeat);
+      throw error;
+    }
+  }
+
+  /** The space a result is written into when the disk is full (see writeResultMakingRoom). */
+  private keepReserve(): void {
+    if (this.reserve.ensure()) return;
+    this.warnOnce(
+      'reserve',
+      `${describeFullDisk(this.layout.root) ?? `the disk holding relay directory ${this.layout.root} is nearly full`}: ` +
+        `no room for the server's reserve (${this.layout.spaceReserve}), so the exit code of a command that fills it may not get through; ${freeSpaceHint(this.layout.root)}`,
+    );
   }
 
   private startWatcher(): void {
@@ -367,6 +390,14 @@ export class RelayServer {
     if (performance.now() < this.launchBlockedUntil) return;
     if (!this.stillOwner()) return this.stepDown();
     verifyRelayDirectory(this.layout, { writable: false });
+    if (this.queue.snapshot().length > 0) {
+      // A command started now could not even have `running` written for it.
+      const full = describeFullDisk(this.layout.root);
+      if (full !== undefined) {
+        this.launchBlockedUntil = performance.now() + 1000;
+        return this.reportDiskFull(`${full}: queued commands wait until there is room`);
+      }
+    }
     for (const id of [...this.queue.snapshot()]) {
       this.queue.remove(id);
       // Only regular files are commands: a directory or a FIFO with a command's name is left
@@ -415,17 +446,19 @@ export class RelayServer {
     }
     const runningText = command.pid !== null ? formatRunningMarker(id, command.pid) : undefined;
     this.current = { command, runningText };
-    if (runningText) writeFileAtomic(this.layout.running, runningText);
-    removeIfExists(claimed);
-    // Command texts may hold secrets: shown only when asked (Part B, defect 9).
-    const shown = this.options.logCommands ? `: ${JSON.stringify(text.toString('utf8'))}` : '';
-    this.log(`[${id}] started, pid ${command.pid ?? '-'}${shown}`);
+    // Before anything below can throw (a disk that filled up since the check): the command
+    // runs, so its result must be published whatever happens to `running`.
     command.done
       .then(
         (record) => this.complete(record),
         (error: unknown) => this.complete(resultWithoutRun(id, EXIT_RELAY_LOST, { note: String(error) })),
       )
       .catch((error: unknown) => this.reportFilesystemError(error));
+    // Command texts may hold secrets: shown only when asked (Part B, defect 9).
+    const shown = this.options.logCommands ? `: ${JSON.stringify(text.toString('utf8'))}` : '';
+    this.log(`[${id}] started, pid ${command.pid ?? '-'}${shown}`);
+    if (runningText) writeFileAtomic(this.layout.running, runningText);
+    removeIfExists(claimed);
   }
 
   private complete(record: ResultRecord): void {
@@ -444,11 +477,23 @@ export class RelayServer {
   private publish(record: ResultRecord): void {
     try {
       verifyRelayDirectory(this.layout, { writable: false });
-      writeResultFiles(this.layout, record);
+      const madeRoom = writeResultMakingRoom(this.layout, record, this.reserve);
+      if (madeRoom !== undefined) {
+        this.log(
+          `[${record.id}] exit ${record.exitCode}, but ${record.diskFull ?? 'the disk is full'}: ${madeRoom}`,
+        );
+      }
     } catch (error) {
-      // The directory is gone or unwritable: keep the result and write it when it is back.
+      // The directory is gone, unwritable or full: keep the result and write it when it is back.
       this.unpublished.push(record);
-      this.reportFilesystemError(error);
+      if (isDiskFull(error)) {
+        this.reportDiskFull(
+          `${describeFullDisk(this.layout.root, error) ?? 'the disk is full'}: could not write the result of ${record.id} ` +
+            `(exit ${record.exitCode}), and the relay has nothing of its own left to free; it is written as soon as there is room: ${freeSpaceHint(this.layout.root)}`,
+        );
+      } else {
+        this.reportFilesystemError(error);
+      }
       return;
     }
     const runningText = this.current?.command.id === record.id ? this.current.runningText : undefined;
@@ -668,6 +713,11 @@ export class RelayServer {
         writeFileAtomic(this.layout.serverReady, this.readyText);
       }
       this.beat();
+      if (this.diskFullReported) {
+        this.diskFullReported = false;
+        this.log(`there is room again on the disk holding relay directory ${this.layout.root}`);
+      }
+      this.keepReserve();
       this.removeStaleMarkers();
       if (this.current) touch(this.layout.running);
       this.retryUnpublished();
@@ -687,7 +737,14 @@ export class RelayServer {
   }
 
   private directoryUnavailable(error: unknown): void {
-    if (this.state !== 'unavailable') {
+    if (isDiskFull(error)) {
+      const file = fileOfWriteError(error);
+      this.reportDiskFull(
+        `${describeFullDisk(this.layout.root, error) ?? 'the disk is full'}: could not write ` +
+          `${file ? path.relative(this.layout.root, file) : 'a relay file'} (${(error as NodeJS.ErrnoException).code}). ` +
+          `Running commands go on; no new ones start until there is room: ${freeSpaceHint(this.layout.root)}.`,
+      );
+    } else if (this.state !== 'unavailable') {
       const code = (error as NodeJS.ErrnoException).code ?? 'error';
       // A relay-directory check already names the thing, the reason and the next step.
       const what = isRelayError(error)
@@ -733,6 +790,13 @@ export class RelayServer {
     }
   }
 
+  /** One line per episode of a full disk; `tick` says when there is room again. */
+  private reportDiskFull(line: string): void {
+    if (this.diskFullReported) return;
+    this.diskFullReported = true;
+    this.log(line);
+  }
+
   private reportFilesystemError(error: unknown): void {
     const message = (error as Error).message ?? String(error);
     this.warnOnce(`fs:${message}`, `relay directory ${this.layout.root}: ${message}`);
@@ -774,6 +838,7 @@ export class RelayServer {
     this.shutdownResources();
     removeIfContent(this.layout.serverReady, this.readyText);
     if (!wasSteppingDown) {
+      this.reserve.release();
       removeIfContent(this.layout.owner, this.ownerText);
       const heartbeat = readTextIfExists(this.layout.heartbeat);
       if (heartbeat?.startsWith(`${os.hostname()}:${process.pid}:`))

@@ -113,3 +113,45 @@ export function relayDapOn(
   const [command, ...prefix] = otherHost.prefix;
   return start(command!, [...prefix, process.execPath, relayDapBin, ...args], options);
 }
+
+// ---------------------------------------------------------------------------------------
+// A small disk: a tmpfs of its own, so that a test can fill it up without touching the
+// machine's. Needs mount(2) (root, or CAP_SYS_ADMIN): probed once, and a test skips with the
+// reason when it cannot have one.
+
+function probeSmallDisk(): Probe {
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'mounting a small tmpfs needs root' };
+  const dir = fs.mkdtempSync('/tmp/relay-disk-probe-');
+  try {
+    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { encoding: 'utf8' });
+    if (mount.status !== 0) {
+      return {
+        ok: false,
+        reason: `cannot mount a tmpfs (status ${mount.status}: ${mount.stderr.trim() || mount.error?.message})`,
+      };
+    }
+    spawnSync('umount', [dir]);
+    return { ok: true, prefix: [] };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const smallDisk = probeSmallDisk();
+
+/** Mount a tmpfs of `size` (mount's syntax: `2m`) on `dir` (created); returns the unmount. */
+export function mountSmallDisk(dir: string, size: string): () => void {
+  fs.mkdirSync(dir, { recursive: true });
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], {
+    encoding: 'utf8',
+  });
+  if (mount.status !== 0) throw new Error(`mount -t tmpfs on ${dir} failed: ${mount.stderr}`);
+  // Lazily: a process of the test that still holds a file there must not keep it mounted.
+  return () => void spawnSync('umount', ['-l', dir]);
+}
+
+/** Bytes free on the filesystem holding `dir`. */
+export function bytesFree(dir: string): number {
+  const stat = fs.statfsSync(dir);
+  return stat.bavail * stat.bsize;
+}

@@ -1,12 +1,12 @@
 // Faults on the debug adapter's side, each with real processes and a measured figure for
 // docs/reliability.md: the adapter SIGKILLed mid-step (and what attach and the opt-in lease
-// do about the orphan it leaves), and the client's connection closing at every point of a
-// session, counting what a long-lived TCP adapter holds afterwards.
+// do about the orphan it leaves), the client's connection closing at every point of a
+// session, counting what a long-lived TCP adapter holds afterwards, and a full relay disk.
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   assertResponsesMatchRequests,
   DEFAULT_CLIENT_CAPS,
@@ -20,7 +20,16 @@ import {
 } from '../support/adapterHarness.js';
 import { DapClient } from '../support/dapClient.js';
 import { processesWithMarker, readIf, relayDap, runRelayDap, waitUntil } from '../support/relayHarness.js';
-import { childrenOf, inotifyWatches, isAlive, openFds, seconds } from './faultSupport.js';
+import {
+  bytesFree,
+  childrenOf,
+  inotifyWatches,
+  isAlive,
+  mountSmallDisk,
+  openFds,
+  seconds,
+  smallDisk,
+} from './faultSupport.js';
 import { reliabilityRow } from './report.js';
 
 const ctx = useAdapterContext();
@@ -415,4 +424,85 @@ describe('the client connection closing at every point of a session', () => {
       `slowest release ${seconds(slowest.ms)} (${slowest.what}); fds ${initial.fds} before the first session, ${baseline.fds} after ` +
       `(kept for the process's life: ${kept.join(', ') || 'none'})`;
   });
+});
+
+// ---------------------------------------------------------------------------------------
+
+describe('a launch whose relayDir is on a full disk', () => {
+  let unmount: (() => void) | undefined;
+  afterEach(() => {
+    unmount?.();
+    unmount = undefined;
+  });
+
+  it.for([
+    { when: "filled by the job's own output", filler: false },
+    { when: 'already full when the session starts', filler: true },
+  ])(
+    'relayDir on a 2 MiB disk $when: the console or the error says the disk is full',
+    async ({ when, filler }, { skip }) => {
+      if (!smallDisk.ok) return skip(smallDisk.reason);
+      const row = reliabilityRow('fault', `DAP launch with relayDir on a 2 MiB tmpfs ${when}`);
+      const disk = path.join(path.dirname(ctx.tmp), 'disk');
+      unmount = mountSmallDisk(disk, '2m');
+      const relayDir = path.join(disk, 'relay');
+      const server = await ctx.startRelayServer(relayDir, { args: ['--grace', '1'] });
+      const full = `the disk holding relay directory ${relayDir} is full (tmpfs, 0 bytes free)`;
+      const adapter = ctx.spawnStdio();
+      const { client } = adapter;
+      const startedAt = performance.now();
+      if (filler) {
+        // Someone else's file: nothing of the relay's to free. The session is refused, saying why.
+        try {
+          fs.writeFileSync(path.join(disk, 'filler'), Buffer.alloc(3 * 1024 * 1024));
+        } catch (error) {
+          expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+        }
+        expect(bytesFree(disk)).toBe(0);
+        const { launch } = await launchAndConfigure(
+          client,
+          { command: ctx.mark('echo never'), relayDir, noDebug: true },
+          {},
+          { allowLaunchFailure: true },
+        );
+        const answerMs = performance.now() - startedAt;
+        expect(launch.success).toBe(false);
+        expect(launch.message).toBe(
+          `cannot write client.ready to shake hands with the relay server: ${full}; free space on it (df -h ${relayDir}), then try again.`,
+        );
+        expect(adapter.stderr()).not.toMatch(/\n\s+at |ENOSPC: no space/);
+        row.figure = `launch refused in ${seconds(answerMs)} with "cannot write client.ready …: ${full.replace(relayDir, 'DIR')}; free space on it"; relay server alive: ${isAlive(server)}`;
+      } else {
+        await launchAndConfigure(client, {
+          command: ctx.mark('yes | head -c 5M; sleep 6; exit 7'),
+          relayDir,
+          noDebug: true,
+        });
+        const notice = await client.waitForEvent(
+          'output',
+          (e) => e.body.output.includes('is full'),
+          EVENT_TIMEOUT_MS,
+        );
+        const noticeMs = performance.now() - startedAt;
+        expect(notice.body.category).toBe('important');
+        expect(notice.body.output).toMatch(
+          new RegExp(
+            `^relay-dap: ${full.replace(/[()]/g, '\\$&')}: relay server \\S+ is alive but cannot write there`,
+          ),
+        );
+        const exited = await client.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS);
+        expect(exited.body.exitCode).toBe(7);
+        await client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+        const console = outputByCategory(client).important ?? '';
+        expect(console).toMatch(/ended while the disk holding relay directory .* is full/);
+        expect(outputByCategory(client).console ?? '').not.toMatch(/stopped answering|RelayClient/);
+        await waitUntil(() => bytesFree(disk) > 1.5 * 1024 * 1024, 'the relay to free the disk');
+        row.figure = `console said the disk was full ${seconds(noticeMs)} after launch; exited 7 (the command's code); disk free again after`;
+      }
+      expect(isAlive(server)).toBe(true);
+      expect((await client.request('disconnect', {})).success).toBe(true);
+      expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+      assertResponsesMatchRequests(client);
+    },
+  );
 });

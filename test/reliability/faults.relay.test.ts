@@ -1,7 +1,7 @@
 // Faults on the relay side, each with real processes and a measured figure for
 // docs/reliability.md: the server SIGKILLed mid-command and restarted, two servers racing
-// for one directory, commands that try to outlive their cancel, and the relay directory
-// deleted or made unwritable under a running server.
+// for one directory, commands that try to outlive their cancel, the relay directory
+// deleted or made unwritable under a running server, and its disk filled up by a command.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +21,16 @@ import {
   type Finished,
   type Spawned,
 } from '../support/relayHarness.js';
-import { isAlive, otherHost, procStat, relayDapOn, seconds } from './faultSupport.js';
+import {
+  bytesFree,
+  isAlive,
+  mountSmallDisk,
+  otherHost,
+  procStat,
+  relayDapOn,
+  seconds,
+  smallDisk,
+} from './faultSupport.js';
 import { OTHER_UID, otherUser, relayDapAsOtherUser } from '../support/otherUser.js';
 import { reliabilityRow } from './report.js';
 import { RelayClient } from '../../src/relay/client.js';
@@ -738,6 +747,105 @@ describe('the relay directory taken away under a running server', () => {
       row.figure =
         `said so after ${seconds(saidMs)} (status: exit 1); the command running then ended in the outage and ${inflightFate}; ` +
         `usable again ${seconds(recoverMs)} after the directory was back; next command answered in ${seconds(nextMs)}; no crash`;
+    },
+  );
+});
+
+// ---------------------------------------------------------------------------------------
+
+describe('the disk holding the relay directory filled up by a command', () => {
+  let unmount: (() => void) | undefined;
+  afterEach(async () => {
+    // Stop what holds files there first; the file's own afterEach then finds them ended.
+    for (const s of env.spawned) if (isAlive(s)) s.child.kill('SIGTERM');
+    await Promise.all(env.spawned.map((s) => s.finished));
+    unmount?.();
+    unmount = undefined;
+  });
+
+  it.for([
+    { when: 'exits at once', after: '' },
+    { when: 'sleeps 6 s on the full disk, then exits', after: 'sleep 6; ' },
+  ])(
+    'a command that fills a 2 MiB relay disk and $when: run says the disk is full, gets exit 7, and the relay frees it',
+    async ({ when, after }, { skip }) => {
+      if (!smallDisk.ok) return skip(smallDisk.reason);
+      const row = reliabilityRow(
+        'fault',
+        `the relay directory's disk (a 2 MiB tmpfs) filled by the command's output (yes | head -c 5M; ${after}exit 7), which ${when}`,
+      );
+      const disk = path.join(env.root, 'disk');
+      unmount = mountSmallDisk(disk, '2m');
+      env.relayDir = path.join(disk, 'relay');
+      const server = await serve(['--grace', '1']);
+      const run = track(
+        relayDap([
+          'run',
+          '--relay-dir',
+          env.relayDir,
+          '--',
+          `export ${env.marker}=1; yes | head -c 5M; ${after}exit 7`,
+        ]),
+      );
+      const answered = endTime(run);
+      let fullAt = 0;
+      await waitUntil(() => {
+        if (bytesFree(disk) > 0) return run.child.exitCode !== null;
+        fullAt = performance.now();
+        return true;
+      }, 'the disk to fill up');
+      expect(fullAt, 'the disk filled up').toBeGreaterThan(0);
+      await waitUntil(() => /is full/.test(run.stderr()) || !isAlive(run), 'run to say the disk is full');
+      const reportMs = performance.now() - fullAt;
+      const { finished } = await answered;
+
+      // What the user sees: the disk named as full, never a dead server, and the command's own code.
+      expect(finished.stderr).not.toMatch(/stopped answering|not running|\n\s+at /);
+      const disk0 = `the disk holding relay directory ${env.relayDir} is full \\(tmpfs, 0 bytes free\\)`;
+      if (after !== '') {
+        expect(finished.stderr).toMatch(
+          new RegExp(
+            `^relay-dap: ${disk0}: relay server \\S+ is alive but cannot write there, so commands wait \\(an exit code gets through once there is room\\); free space on it \\(df -h ${env.relayDir}\\)\\.$`,
+            'm',
+          ),
+        );
+      }
+      expect(finished.stderr).toMatch(
+        new RegExp(
+          `^relay-dap: command \\S+ ended while ${disk0}: its output may be cut short where its writes failed; if the disk is still full, free space on it`,
+          'm',
+        ),
+      );
+      expect(finished.code, finished.stderr).toBe(7);
+      const output = finished.stdout.toString();
+      expect(output.length, 'the output written before the disk filled').toBeGreaterThan(1024 * 1024);
+      expect(output.replaceAll('y\n', '').replace(/^y?$/, '')).toBe('');
+
+      // Both sides: the server names the directory and what it could not write, and lives on.
+      const id = firstStartedId(server.stderr());
+      expect(server.stderr()).toMatch(
+        new RegExp(
+          `\\[${id}\\] exit 7, but ${disk0}: gave back the server's reserve \\(\\S+space\\.reserve\\) to write it`,
+        ),
+      );
+      if (after !== '') {
+        expect(server.stderr()).toMatch(new RegExp(`${disk0}: could not write heartbeat \\(ENOSPC\\)`));
+      }
+      expect(isAlive(server)).toBe(true);
+
+      // The relay's own files no longer fill it: the client took the result and the log.
+      await waitUntil(() => bytesFree(disk) > 1.5 * 1024 * 1024, 'the space to come back');
+      const freed = bytesFree(disk);
+      expect(fs.readdirSync(path.join(env.relayDir, 'result'))).toEqual([]);
+      const next = await track(
+        relayDap(['run', '--relay-dir', env.relayDir, '--', `export ${env.marker}=1; echo next`]),
+      ).finished;
+      expect([next.code, next.stdout.toString(), next.stderr]).toEqual([0, 'next\n', '']);
+      // Ready for the next time: the reserve is back.
+      await waitUntil(() => fs.existsSync(path.join(env.relayDir, 'space.reserve')), 'the reserve');
+      row.figure =
+        `run said the disk was full ${seconds(reportMs)} after it filled; exit code 7 delivered (from the server's 64 KiB reserve); ` +
+        `${(output.length / 1024 / 1024).toFixed(2)} MiB of output shown; ${(freed / 1024 / 1024).toFixed(2)} MiB free again once run had its result; next command served`;
     },
   );
 });
