@@ -129,6 +129,42 @@ function readCommandStdin(stream: NodeJS.ReadableStream): Promise<Buffer> {
   });
 }
 
+/** How long `run` waits in silence before saying what its command is queued behind. */
+const QUEUE_NOTICE_MS = 1000;
+
+/**
+ * Once `run`'s command has waited a second without starting, say (once) how many commands
+ * are ahead of it, from the same listing as `status`: a command queued behind a long one
+ * otherwise looks hung. Returns a function that stops looking.
+ */
+function sayQueuePosition(client: RelayClient, id: string, io: Console): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const look = (): void => {
+    let status: ReturnType<RelayClient['status']>;
+    try {
+      status = client.status();
+    } catch {
+      return; // the directory went away: the command's own outcome says so
+    }
+    if (status.running?.id === id) return;
+    if (!status.pending.includes(id)) {
+      // Not queued yet (still shaking hands), or being taken by the server right now.
+      timer = setTimeout(look, 250);
+      return;
+    }
+    const queued = status.pending.filter((other) => other < id).length;
+    const running = status.running ? 1 : 0;
+    const ahead = queued + running;
+    if (ahead === 0) return;
+    io.error(
+      `relay-dap: command ${id} waits behind ${ahead} other command${ahead === 1 ? '' : 's'} ` +
+        `(${running} running, ${queued} queued before it); it starts when they have ended (relay-dap status shows the queue)`,
+    );
+  };
+  timer = setTimeout(look, QUEUE_NOTICE_MS);
+  return () => clearTimeout(timer);
+}
+
 async function commandTextOf(args: ParsedArgs, io: Console): Promise<string | Buffer> {
   const file = optionString(args, 'file');
   if (file !== undefined) {
@@ -252,6 +288,7 @@ if the relay lost the result.`,
       client.onNotice((line) => io.error(`relay-dap: ${line}`));
       const controller = new AbortController();
       const command = client.submit(text, { signal: controller.signal, lease: optionFlag(args, 'lease') });
+      const stopQueueNotice = sayQueuePosition(client, command.id, io);
       let timedOut = false;
       let interrupts = 0;
       const timer =
@@ -299,6 +336,7 @@ if the relay lost the result.`,
         return reportRelayError(error, io);
       } finally {
         timer?.clear();
+        stopQueueNotice();
         for (const signal of signals) process.off(signal, interrupt);
         io.stdout.off('error', outputFailed);
       }

@@ -450,6 +450,38 @@ describe('a reader that goes away', () => {
   });
 });
 
+describe('run waiting behind other commands', () => {
+  it('says once, after a second, how many commands are ahead; a run with nothing ahead says nothing', async () => {
+    const { relayDir, workdir } = relayDirs();
+    await serve(relayDir, workdir);
+    const first = launch(['run', '--relay-dir', relayDir, '--', 'echo started; sleep 300']);
+    const firstId = await commandStarted(relayDir, first, 'started');
+    const queuedFiles = (): string[] =>
+      fs.readdirSync(path.join(relayDir, 'cmd')).filter((name) => name.endsWith('.sh'));
+    const second = launch(['run', '--relay-dir', relayDir, '--', 'echo second']);
+    await waitUntil(() => queuedFiles().length === 1, 'the second command to be queued');
+    const third = launch(['run', '--relay-dir', relayDir, '--', 'echo third']);
+    await waitUntil(() => /waits behind/.test(third.stderr()), 'the third run to say it waits');
+    expect(expectOneLine(third.stderr())).toMatch(
+      /^relay-dap: command \S+ waits behind 2 other commands \(1 running, 1 queued before it\); it starts when they have ended \(relay-dap status shows the queue\)$/,
+    );
+    expect(expectOneLine(second.stderr())).toMatch(/waits behind 1 other command \(1 running, 0 queued/);
+
+    const cancel = await cli(['cancel', '--relay-dir', relayDir, firstId]);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect((await finish(first, 20_000, 'the first run')).code).toBe(130);
+    const [secondDone, thirdDone] = await Promise.all([finish(second), finish(third)]);
+    expect([secondDone.code, secondDone.stdout.toString()]).toEqual([0, 'second\n']);
+    expect([thirdDone.code, thirdDone.stdout.toString()]).toEqual([0, 'third\n']);
+    // Said once, not repeated while it waited on.
+    expect(expectOneLine(thirdDone.stderr)).toMatch(/waits behind 2 other commands/);
+
+    // Nothing ahead: the command starts at once, and run prints nothing but its output.
+    const alone = await cli(['run', '--relay-dir', relayDir, '--', 'sleep 1.5; echo alone']);
+    expect([alone.code, alone.out, alone.stderr]).toEqual([0, 'alone\n', '']);
+  });
+});
+
 describe('signals to run', () => {
   it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)(
     '%s cancels the command: its output so far, then [cancelled], exit 130, nothing left running',
