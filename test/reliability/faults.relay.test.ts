@@ -764,11 +764,16 @@ describe('the disk holding the relay directory filled up by a command', () => {
   });
 
   it.for([
-    { when: 'exits at once', after: '' },
-    { when: 'sleeps 6 s on the full disk, then exits', after: 'sleep 6; ' },
+    { when: 'exits at once', after: '', noReserve: false },
+    { when: 'sleeps 6 s on the full disk, then exits', after: 'sleep 6; ', noReserve: false },
+    {
+      when: "exits at once, the disk too full for the server's reserve before it started (100 KiB free)",
+      after: '',
+      noReserve: true,
+    },
   ])(
     'a command that fills a 2 MiB relay disk and $when: run says the disk is full, gets exit 7, and the relay frees it',
-    async ({ when, after }, { skip }) => {
+    async ({ when, after, noReserve }, { skip }) => {
       if (!smallDisk.ok) return skip(smallDisk.reason);
       const row = reliabilityRow(
         'fault',
@@ -777,7 +782,12 @@ describe('the disk holding the relay directory filled up by a command', () => {
       const disk = path.join(env.root, 'disk');
       unmount = mountSmallDisk(disk, '2m');
       env.relayDir = path.join(disk, 'relay');
+      if (noReserve) {
+        // Someone else's file leaves 100 KiB: less than the server's reserve needs (128 KiB).
+        fs.writeFileSync(path.join(disk, 'filler'), Buffer.alloc(bytesFree(disk) - 100 * 1024, 1));
+      }
       const server = await serve(['--grace', '1']);
+      const freeBefore = bytesFree(disk);
       const run = track(
         relayDap([
           'run',
@@ -810,42 +820,53 @@ describe('the disk holding the relay directory filled up by a command', () => {
           ),
         );
       }
+      const dropped = noReserve
+        ? ' \\(the last 65536 bytes of its output were dropped to make room for its exit code: the disk was full\\)'
+        : '';
       expect(finished.stderr).toMatch(
         new RegExp(
-          `^relay-dap: command \\S+ ended while ${disk0}: its output may be cut short where its writes failed; if the disk is still full, free space on it`,
+          `^relay-dap: command \\S+ ended while ${disk0}: its output may be cut short where its writes failed${dropped}; if the disk is still full, free space on it`,
           'm',
         ),
       );
       expect(finished.code, finished.stderr).toBe(7);
       const output = finished.stdout.toString();
-      expect(output.length, 'the output written before the disk filled').toBeGreaterThan(1024 * 1024);
+      expect(output.length, 'the output written before the disk filled').toBeGreaterThan(
+        noReserve ? 32 * 1024 : 1024 * 1024,
+      );
       expect(output.replaceAll('y\n', '').replace(/^y?$/, '')).toBe('');
 
       // Both sides: the server names the directory and what it could not write, and lives on.
       const id = firstStartedId(server.stderr());
       expect(server.stderr()).toMatch(
         new RegExp(
-          `\\[${id}\\] exit 7, but ${disk0}: gave back the server's reserve \\(\\S+space\\.reserve\\) to write it`,
+          noReserve
+            ? `\\[${id}\\] exit 7, but ${disk0}: dropped the last 65536 bytes of its log to write it \\(no reserve left\\)`
+            : `\\[${id}\\] exit 7, but ${disk0}: gave back the server's reserve \\(\\S+space\\.reserve\\) to write it`,
         ),
       );
+      if (noReserve) expect(server.stderr()).toMatch(/no room for the server's reserve/);
       if (after !== '') {
         expect(server.stderr()).toMatch(new RegExp(`${disk0}: could not write heartbeat \\(ENOSPC\\)`));
       }
       expect(isAlive(server)).toBe(true);
 
       // The relay's own files no longer fill it: the client took the result and the log.
-      await waitUntil(() => bytesFree(disk) > 1.5 * 1024 * 1024, 'the space to come back');
+      await waitUntil(() => bytesFree(disk) >= freeBefore - 16 * 1024, 'the space to come back');
       const freed = bytesFree(disk);
       expect(fs.readdirSync(path.join(env.relayDir, 'result'))).toEqual([]);
       const next = await track(
         relayDap(['run', '--relay-dir', env.relayDir, '--', `export ${env.marker}=1; echo next`]),
       ).finished;
       expect([next.code, next.stdout.toString(), next.stderr]).toEqual([0, 'next\n', '']);
-      // Ready for the next time: the reserve is back.
-      await waitUntil(() => fs.existsSync(path.join(env.relayDir, 'space.reserve')), 'the reserve');
+      // Ready for the next time: the reserve is back (where there is room for it).
+      if (!noReserve) {
+        await waitUntil(() => fs.existsSync(path.join(env.relayDir, 'space.reserve')), 'the reserve');
+      }
       row.figure =
-        `run said the disk was full ${seconds(reportMs)} after it filled; exit code 7 delivered (from the server's 64 KiB reserve); ` +
-        `${(output.length / 1024 / 1024).toFixed(2)} MiB of output shown; ${(freed / 1024 / 1024).toFixed(2)} MiB free again once run had its result; next command served`;
+        `run said the disk was full ${seconds(reportMs)} after it filled; exit code 7 delivered ` +
+        `(${noReserve ? 'after dropping the last 64 KiB of its log' : "from the server's 64 KiB reserve"}); ` +
+        `${(output.length / 1024).toFixed(0)} KiB of output shown; ${(freed / 1024).toFixed(0)} KiB free again once run had its result (${((freed - freeBefore) / 1024).toFixed(0)} KiB against before the command); next command served`;
     },
   );
 });
