@@ -265,6 +265,8 @@ Ctrl-C (or SIGTERM, or SIGHUP from a closed terminal) cancels the command; a sec
 stops waiting. If whatever reads the output
 goes away (run … | head) or it cannot be written (a full disk), the command is cancelled,
 as SIGPIPE or the write error would end it locally.
+A command queued behind others says so, with how many, once it has waited a second. A full
+disk under the relay directory is reported as such; the command's exit code still comes through.
 Exit status: the command's; 124 if --timeout ran out (the command is cancelled, its output
 kept); 141 if the reader of the output went away, 1 if the output cannot be written (a full
 disk): the command is cancelled; 3 if there is no relay server or it stopped answering; 125

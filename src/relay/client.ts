@@ -199,9 +199,9 @@ class PendingCommand implements RelayCommand {
     try {
       writeFileAtomic(this.layout.cancel, `${this.id}\n`);
     } catch (error) {
+      if (!isDiskFull(error)) throw error;
       // No room for the cancel file: said once, and tried again at the next check.
       this.client.notice(diskFullError(this.layout, `cancel command ${this.id}`, error).message);
-      if (!isDiskFull(error)) throw error;
       return;
     }
     this.cancelWrittenAt = now;
