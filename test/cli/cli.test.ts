@@ -465,6 +465,7 @@ describe('run waiting behind other commands', () => {
     expect(expectOneLine(third.stderr())).toMatch(
       /^relay-dap: command \S+ waits behind 2 other commands \(1 running, 1 queued before it\); it starts when they have ended \(relay-dap status shows the queue\)$/,
     );
+    await waitUntil(() => /waits behind/.test(second.stderr()), 'the second run to say it waits');
     expect(expectOneLine(second.stderr())).toMatch(/waits behind 1 other command \(1 running, 0 queued/);
 
     const cancel = await cli(['cancel', '--relay-dir', relayDir, firstId]);

