@@ -73,8 +73,9 @@ export class SpaceReserve {
 
   /** Create the reserve if it is missing; false if there is not room for it. */
   ensure(): boolean {
-    const size = fs.statSync(this.file, { throwIfNoEntry: false })?.size;
-    if (size === RESERVE_BYTES) return true;
+    // lstat: a link planted in its place is not ours, and unlinking it would free nothing.
+    const stat = fs.lstatSync(this.file, { throwIfNoEntry: false });
+    if (stat?.isFile() && stat.size === RESERVE_BYTES) return true;
     // Not the last free blocks: a write that fails half way would take them from others for a moment.
     const free = freeBytes(path.dirname(this.file));
     if (free !== undefined && free < 2 * RESERVE_BYTES) return false;

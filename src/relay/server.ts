@@ -301,7 +301,17 @@ export class RelayServer {
 
   /** The space a result is written into when the disk is full (see writeResultMakingRoom). */
   private keepReserve(): void {
-    if (this.reserve.ensure()) return;
+    let kept: boolean;
+    try {
+      kept = this.reserve.ensure();
+    } catch (error) {
+      // Something else in its place (a directory, a link): serve on without a reserve.
+      return this.warnOnce(
+        'reserve:error',
+        `cannot keep the server's reserve ${this.layout.spaceReserve} (${(error as Error).message}): the exit code of a command that fills the disk may not get through`,
+      );
+    }
+    if (kept) return;
     this.warnOnce(
       'reserve',
       `${describeFullDisk(this.layout.root) ?? `the disk holding relay directory ${this.layout.root} is nearly full`}: ` +
