@@ -43,6 +43,27 @@ function startWatchdog(root: string, graceMs: number): ChildProcessByStdio<Writa
   return child;
 }
 
+/** How long `dispose` waits for the watchdog to read "done" and exit (it has nothing else to do). */
+const WATCHDOG_EXIT_WAIT_MS = 2000;
+
+/**
+ * Resolves once the watchdog has exited (or after a bounded wait), so that a disposed relay
+ * leaves no process behind: an adapter that exits right after disposing would otherwise
+ * outlive its own idle bash by a moment on a loaded machine.
+ */
+function watchdogExit(watchdog: ChildProcessByStdio<Writable, null, null>): Promise<void> {
+  if (watchdog.exitCode !== null || watchdog.signalCode !== null || watchdog.pid === undefined) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, WATCHDOG_EXIT_WAIT_MS);
+    watchdog.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 export interface EmbeddedRelay {
   relayDir: string;
   server: RelayServer;
@@ -75,9 +96,10 @@ export async function startEmbeddedRelay(options: {
     relayDir,
     server,
     dispose: () =>
-      (disposed ??= server.stop().finally(() => {
+      (disposed ??= server.stop().finally(async () => {
         fs.rmSync(root, { recursive: true, force: true });
         watchdog.stdin.end('done\n');
+        await watchdogExit(watchdog);
       })),
   };
 }
