@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
-export const bin = path.join(root, 'dist', 'cli', 'main.js');
+export const bin = path.join(root, 'dist', 'relay-dap.cjs');
 
 export function percentile(values, p) {
   const sorted = [...values].sort((a, b) => a - b);

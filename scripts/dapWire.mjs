@@ -6,7 +6,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
-const bin = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const bin = fileURLToPath(new URL('../dist/relay-dap.cjs', import.meta.url));
 
 export class DapWire {
   constructor(input, output) {

@@ -16,7 +16,7 @@ export async function debuggerContribution() {
     type: 'relay',
     label: 'relay-dap (relayed jobs)',
     languages: ['yaml', 'github-actions-workflow'],
-    program: './dist/cli/main.js',
+    program: './dist/relay-dap.cjs',
     runtime: 'node',
     configurationAttributes: { launch: attributes(launchSchema), attach: attributes(attachSchema) },
     initialConfigurations: [

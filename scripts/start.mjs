@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = path.join(root, 'dist', 'cli', 'main.js');
+const bin = path.join(root, 'dist', 'relay-dap.cjs');
 
 function newestSource(dir) {
   let newest = 0;

@@ -4,8 +4,6 @@
  * socket with --socket PATH.
  */
 import fs from 'node:fs';
-import { hostSession } from '../dap/sessionHost.js';
-import { runTcpAdapter } from '../dap/tcpAdapter.js';
 import { addressBytes, PROC_NET_TCP_FILES } from '../dap/tcpPeerOwner.js';
 import { openPrivateAppendFile } from '../io/privateAppendFile.js';
 import { optionFlag, optionString, UsageError, type OptionSpec, type ParsedArgs } from './argv.js';
@@ -92,6 +90,12 @@ function exposureWarnings(host: string, sameUserOnly: boolean): string[] {
 }
 
 export async function runAdapter(args: ParsedArgs, io: Console): Promise<number> {
+  // The DAP stack is loaded only here, so that the relay subcommands, --help and --version
+  // start without it (issue 12, item 9: scripts call `relay-dap run` in loops).
+  const [{ hostSession }, { runTcpAdapter }] = await Promise.all([
+    import('../dap/sessionHost.js'),
+    import('../dap/tcpAdapter.js'),
+  ]);
   const portText = optionString(args, 'server') ?? optionString(args, 'port');
   const port = portText === undefined ? undefined : parsePort(portText);
   const socketPath = optionString(args, 'socket');

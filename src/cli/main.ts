@@ -27,7 +27,11 @@ function specsFor(command: string | undefined): readonly OptionSpec[] {
   return [...GLOBAL_OPTIONS, ...own];
 }
 
+/** Set by scripts/build.mjs in the bundle, which has no package.json two folders up. */
+declare const RELAY_DAP_VERSION: string | undefined;
+
 export function version(): string {
+  if (typeof RELAY_DAP_VERSION === 'string') return RELAY_DAP_VERSION;
   const packageJson = fileURLToPath(new URL('../../package.json', import.meta.url));
   return (JSON.parse(fs.readFileSync(packageJson, 'utf8')) as { version: string }).version;
 }

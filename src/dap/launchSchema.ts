@@ -3,9 +3,7 @@
  * of what a client sends, and the editor's `configurationAttributes` (package.json, checked
  * against this in a test) all come from here.
  */
-import { createRequire } from 'node:module';
-import type * as AjvModule from 'ajv';
-import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { FromSchema } from 'json-schema-to-ts';
 import { MAX_TIMEOUT_SECONDS } from '../time/longTimeout.js';
 
@@ -131,14 +129,14 @@ export class ArgumentError extends Error {
   }
 }
 
-// Ajv takes a good part of the adapter's start-up to load, and is needed only at launch:
-// loaded on first use, so that `initialize` is answered sooner.
-const require = createRequire(import.meta.url);
+// Imported, so that the bundle (dist/relay-dap.cjs) carries it; constructed on first use,
+// at launch, so that `initialize` is answered sooner. (A createRequire() call would load it
+// lazily too, but from a node_modules that the bundle and the VS Code extension do not have.)
 let ajv: Ajv | undefined;
 const validators = new Map<object, ValidateFunction>();
 
 function compiler(): Ajv {
-  ajv ??= new (require('ajv') as typeof AjvModule).Ajv({
+  ajv ??= new Ajv({
     allErrors: true,
     strict: false,
     useDefaults: true,

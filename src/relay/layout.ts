@@ -1,5 +1,5 @@
 /**
- * The on-disk names of the relay protocol (../shared/relay-protocol.md), in one place.
+ * The on-disk names of the relay protocol (docs/relay-protocol.md), in one place.
  * Every other module reaches a relay file through a RelayLayout, never by joining names itself.
  */
 import path from 'node:path';

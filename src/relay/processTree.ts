@@ -10,8 +10,7 @@
  */
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRequire } from 'node:module';
-import type treeKillFunction from 'tree-kill';
+import treeKillFunction from 'tree-kill';
 
 export const COMMAND_ID_ENV = 'RELAY_CMD_ID';
 
@@ -268,10 +267,10 @@ function signalPids(pids: number[], signal: NodeJS.Signals): void {
   }
 }
 
-/** tree-kill is only needed where there is no /proc: loaded then. */
+/** tree-kill is only needed where there is no /proc. Imported (a few lines, loading nothing
+ * else), so that the bundle carries it: a createRequire() would look for a node_modules. */
 function treeKill(pid: number, signal: NodeJS.Signals, callback: () => void): void {
-  const kill = createRequire(import.meta.url)('tree-kill') as typeof treeKillFunction;
-  kill(pid, signal, callback);
+  treeKillFunction(pid, signal, callback);
 }
 
 function signalWithoutProc(target: CommandProcesses, signal: NodeJS.Signals): Promise<void> {

@@ -20,7 +20,7 @@ interface Validated {
   adapterProcess: () => ChildProcess;
 }
 
-/** A DebugClient that starts `node dist/cli/main.js` and validates every message it dispatches. */
+/** A DebugClient that starts `node dist/relay-dap.cjs` and validates every message it dispatches. */
 function validatingDebugClient(context: AdapterContext): Validated {
   const dc = new DebugClient(process.execPath, relayDapBin, 'relay', {
     cwd: context.workdir,

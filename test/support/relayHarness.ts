@@ -12,7 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-export const relayDapBin = path.join(repoRoot, 'dist', 'cli', 'main.js');
+// The bundle, as users run it (npm install -g, npx, the VS Code extension).
+export const relayDapBin = path.join(repoRoot, 'dist', 'relay-dap.cjs');
 export const partAScript = path.join(repoRoot, 'test', 'fixtures', 'part-a', 'relay.sh');
 
 if (!fs.existsSync(relayDapBin)) {
