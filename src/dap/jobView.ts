@@ -68,7 +68,7 @@ export class JobView {
         after === current && result
           ? `${mark(result)} ${step.name}: ${describeResult(result)}`
           : `${running === current ? 'running' : 'next'}: ${step.name}`;
-      frames.push(this.frame(2 * current + 1, name, step, 'normal'));
+      frames.push(this.frame(2 * current + 1, name, step));
     }
     for (const index of [...this.finishedOrder].reverse()) {
       if (index === current && (running === current || after === current)) continue;
@@ -79,26 +79,24 @@ export class JobView {
           2 * index + 2,
           `${mark(result)} ${steps[index]!.name}: ${describeResult(result)}`,
           steps[index]!,
-          'subtle',
         ),
       );
     }
     return frames;
   }
 
-  private frame(
-    id: number,
-    name: string,
-    step: JobStep,
-    hint: 'normal' | 'subtle',
-  ): DebugProtocol.StackFrame {
+  /**
+   * Finished steps are the job's history, shown as plainly as the step on top: `subtle` made
+   * VS Code fold runs of them under "Show N More Stack Frames" and hide their Restart Frame.
+   */
+  private frame(id: number, name: string, step: JobStep): DebugProtocol.StackFrame {
     return {
       id,
       name,
       source: this.source,
       line: this.line(step.location.line),
       column: 1,
-      presentationHint: hint,
+      presentationHint: 'normal',
     };
   }
 

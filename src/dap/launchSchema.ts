@@ -138,6 +138,8 @@ const validators = new Map<object, ValidateFunction>();
 function compiler(): Ajv {
   ajv ??= new Ajv({
     allErrors: true,
+    // Each error carries the value it is about, for the message (badValue).
+    verbose: true,
     strict: false,
     useDefaults: true,
   });
@@ -175,6 +177,24 @@ function describe(error: ErrorObject): string {
   }
 }
 
+/** `, not 42`: the value the user wrote, where it is the problem (shortened: it may be long). */
+function badValue(error: ErrorObject): string {
+  if (['required', 'additionalProperties', 'propertyNames'].includes(error.keyword)) return '';
+  const text = JSON.stringify(error.data) ?? String(error.data);
+  return `, not ${text.length > 60 ? `${text.slice(0, 57)}…` : text}`;
+}
+
+/**
+ * `launch configuration "Build and test"`: the name the user gave it in launch.json (clients
+ * send the whole configuration), so that the message says which one of several is wrong.
+ */
+function whose(value: unknown, request: string): string {
+  const name = (value as { name?: unknown } | null | undefined)?.name;
+  return typeof name === 'string' && name.trim() !== ''
+    ? `${request} configuration ${JSON.stringify(name)}`
+    : `${request} arguments`;
+}
+
 /** Checks `value` against `schema`, filling in defaults; throws one ArgumentError naming every wrong field. */
 export function validateArguments<T>(schema: object, value: unknown, request: string): T {
   let validate = validators.get(schema);
@@ -187,8 +207,8 @@ export function validateArguments<T>(schema: object, value: unknown, request: st
     const errors = (validate.errors ?? []).filter(
       (e) => e.keyword !== 'anyOf' && e.propertyName === undefined,
     );
-    const problems = [...new Set(errors.map(describe))];
-    throw new ArgumentError(`${request} arguments: ${problems.join('; ')}.`);
+    const problems = [...new Set(errors.map((error) => describe(error) + badValue(error)))];
+    throw new ArgumentError(`${whose(value, request)}: ${problems.join('; ')}.`);
   }
   return value as T;
 }
@@ -199,8 +219,8 @@ export function validateLaunchArguments(value: unknown): LaunchArguments {
   if (given.length !== 1) {
     throw new ArgumentError(
       given.length === 0
-        ? 'launch arguments: say what to run with one of `command` (a shell command), `steps` (a list of {name, run}) or `program` (a job file or workflow).'
-        : `launch arguments: give only one of \`command\`, \`steps\` and \`program\` (got ${given.map((k) => `\`${k}\``).join(' and ')}).`,
+        ? `${whose(args, 'launch')}: say what to run with one of \`command\` (a shell command), \`steps\` (a list of {name, run}) or \`program\` (a job file or workflow).`
+        : `${whose(args, 'launch')}: give only one of \`command\`, \`steps\` and \`program\` (got ${given.map((k) => `\`${k}\``).join(' and ')}).`,
     );
   }
   return args;

@@ -48,8 +48,13 @@ export class OutputChannel {
     this.send({ category, output: line.endsWith('\n') ? line : `${line}\n` });
   }
 
-  group(kind: 'start' | 'startCollapsed' | 'end', title: string): void {
+  group(kind: 'start' | 'startCollapsed', title: string): void {
     this.send({ category: 'console', output: `${title}\n`, group: kind });
+  }
+
+  /** Ends the group with no text: VS Code shows an `end` that carries any as a line of its own, outside the group. */
+  endGroup(): void {
+    this.send({ category: 'console', output: '', group: 'end' });
   }
 
   private text(text: string, category: 'stdout' | 'stderr'): void {

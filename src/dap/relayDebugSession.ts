@@ -827,7 +827,7 @@ export class RelayDebugSession extends LoggingDebugSession {
       output.console(
         `${result.outcome === 'success' ? '✓' : result.outcome === 'skipped' ? '–' : '✗'} ${step.name}: ${describeResult(result)}`,
       );
-      output.group('end', '');
+      output.endGroup();
       const progressId = this.progressByStep.get(result.index);
       if (progressId) {
         this.progressByStep.delete(result.index);

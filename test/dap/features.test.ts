@@ -166,7 +166,7 @@ describe('adapter features', () => {
       '✗ second: failed (continue-on-error), exit 5, T s',
       '✓ first: exit 0, T s',
     ]);
-    expect(paused.map((f) => f.presentationHint)).toEqual(['normal', 'subtle', 'subtle']);
+    expect(paused.map((f) => f.presentationHint)).toEqual(['normal', 'normal', 'normal']);
 
     // Every frame has a source, and `source` serves it; each frame's line is its step's first line.
     const source = paused[0]!.source!;

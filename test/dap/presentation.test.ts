@@ -1,0 +1,124 @@
+// How the session looks in an editor (issue 12, item 3), asserted on the DAP transcript: no
+// empty console line after each step's output group, finished steps in the call stack as
+// plainly as the step on top (VS Code folds `subtle` frames away), and a wrong launch
+// attribute named with its configuration and the value that is wrong.
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { describe, expect, it } from 'vitest';
+import { errorId, launchAndConfigure, useAdapterContext } from '../support/adapterHarness.js';
+import type { DapClient } from '../support/dapClient.js';
+import { ERR, finish, frameNames, frames, runToEnd, stoppedAt } from '../support/jobSession.js';
+
+const ctx = useAdapterContext();
+
+function outputEvents(client: DapClient): DebugProtocol.OutputEvent[] {
+  return client.transcript
+    .filter(({ direction, message }) => direction === 'received' && message.type === 'event')
+    .map(({ message }) => message as DebugProtocol.Event)
+    .filter((event): event is DebugProtocol.OutputEvent => event.event === 'output');
+}
+
+/**
+ * The console's top level as VS Code draws it: text outside every group, and the text of a
+ * `group: end` event, which VS Code prints after closing the group (a line of its own).
+ */
+function topLevelText(client: DapClient): string {
+  let depth = 0;
+  let text = '';
+  for (const { body } of outputEvents(client)) {
+    if (body.group === 'start' || body.group === 'startCollapsed') {
+      if (depth === 0) text += `[group] ${body.output}`;
+      depth++;
+    } else if (body.group === 'end') {
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) text += body.output;
+    } else if (depth === 0) {
+      text += body.output;
+    }
+  }
+  return text;
+}
+
+describe('what an editor shows', () => {
+  it('a step’s output group ends without text: no empty console line after each step', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, {
+      steps: [
+        { name: 'first', run: ctx.mark('echo one') },
+        { name: 'second', run: ctx.mark('echo two') },
+      ],
+      stopOnEntry: false,
+    });
+    await runToEnd(client, 0);
+    const ends = outputEvents(client).filter((event) => event.body.group === 'end');
+    expect(ends.map((event) => event.body.output)).toEqual(['', '']);
+    expect(topLevelText(client)).toBe('[group] ▶ step 1/2: first\n[group] ▶ step 2/2: second\n');
+    await finish(ctx, adapter);
+  });
+
+  it('finished steps stay in the call stack as plainly as the step on top (no `subtle` frames to fold away)', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, {
+      steps: [
+        { name: 'checkout', run: ctx.mark('true') },
+        { name: 'build', run: ctx.mark('true') },
+        { name: 'test', run: ctx.mark('true') },
+      ],
+    });
+    await stoppedAt(client, 'entry');
+    for (let step = 0; step < 2; step++) {
+      const stopped = client.waitForEvent('stopped', (e) => e.body.reason === 'step', 30_000);
+      expect((await client.request('next', { threadId: 1 })).success).toBe(true);
+      await stopped;
+    }
+    const stack = await frames(client);
+    expect(frameNames(stack)).toEqual(['next: test', '✓ build: exit 0, T s', '✓ checkout: exit 0, T s']);
+    expect(stack.map((frame) => frame.presentationHint)).toEqual(['normal', 'normal', 'normal']);
+    await client.request('continue', { threadId: 1 });
+    await runToEnd(client, 0);
+    await finish(ctx, adapter);
+  });
+
+  it('a wrong launch or attach attribute is named with its configuration and the value that is wrong', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await client.request('initialize', { adapterID: 'relay' });
+    await client.waitForEvent('initialized');
+    const cases: Array<['launch' | 'attach', Record<string, unknown>, string]> = [
+      [
+        'launch',
+        { type: 'relay', request: 'launch', name: 'Nightly build', command: 'true', stopOnEntry: 'yes' },
+        'launch configuration "Nightly build": `stopOnEntry` must be boolean, not "yes".',
+      ],
+      [
+        'launch',
+        { name: 'Steps', steps: [{ run: 'true' }, { run: 42 }] },
+        'launch configuration "Steps": `steps[1].run` must be string, not 42.',
+      ],
+      [
+        'launch',
+        { name: 'Long', command: 'true', cwd: { path: 'x'.repeat(100) } },
+        `launch configuration "Long": \`cwd\` must be string, not {"path":"${'x'.repeat(48)}….`,
+      ],
+      [
+        'launch',
+        { name: 'Nothing to run' },
+        'launch configuration "Nothing to run": say what to run with one of `command`',
+      ],
+      ['launch', { command: 'true', timeout: -1 }, 'launch arguments: `timeout` must be > 0, not -1.'],
+      [
+        'attach',
+        { type: 'relay', request: 'attach', name: 'Join the job', relayDir: 7 },
+        'attach configuration "Join the job": `relayDir` must be string, not 7.',
+      ],
+    ];
+    for (const [command, args, expected] of cases) {
+      const response = await client.request(command, args);
+      expect(response.success, JSON.stringify(args)).toBe(false);
+      expect(errorId(response), JSON.stringify(args)).toBe(ERR.InvalidArguments);
+      expect(response.message, JSON.stringify(args)).toContain(expected);
+    }
+    await finish(ctx, adapter);
+  });
+});
