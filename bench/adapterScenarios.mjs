@@ -1,5 +1,5 @@
 // The debug adapter's figures (issue 3): a console `!true` round trip, terminate → exited(130),
-// adapter start → initialize response, and 100 MB of step output through output events.
+// and 100 MB of step output through output events. (Its start-up: startupScenarios.mjs.)
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -8,7 +8,6 @@ import { ms, percentile, ratio, spawnBash, timed } from './measure.mjs';
 
 const REPL_ROUND_TRIPS = 100;
 const TERMINATES = 20;
-const STARTS = 10;
 const OUTPUT_BYTES = 100 * 2 ** 20;
 
 const replRoundTrip = {
@@ -95,48 +94,6 @@ const terminate = {
   },
 };
 
-const startup = {
-  id: 'adapter-start',
-  async run() {
-    const times = [];
-    for (let i = 0; i < STARTS; i++) {
-      const begin = now();
-      const child = spawnAdapter();
-      child.stderr.resume();
-      const wire = DapWire.stdio(child);
-      await wire.request('initialize', { adapterID: 'relay' });
-      times.push(now() - begin);
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.stdin.end();
-      await exited;
-    }
-    const node = [];
-    for (let i = 0; i < STARTS; i++) {
-      node.push(
-        (
-          await timed(
-            () =>
-              new Promise((resolve) =>
-                spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' }).once('exit', resolve),
-              ),
-          )
-        ).ms,
-      );
-    }
-    const [r50, n50] = [percentile(times, 50), percentile(node, 50)];
-    return [
-      {
-        name: 'adapter start → `initialize` response, p50',
-        value: ms(r50),
-        baseline: `${ms(n50)} (node -e 0)`,
-        ratio: ratio(r50, n50),
-        target: '≤ 300 ms',
-        met: r50 <= 300,
-      },
-    ];
-  },
-};
-
 /** Peak resident memory (VmHWM) of a process, in MiB. */
 function peakMemoryMiB(pid) {
   const match = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -191,4 +148,5 @@ const bigOutput = {
   },
 };
 
-export const adapterScenarios = [replRoundTrip, terminate, startup, bigOutput];
+// Start-up (adapter start → `initialize` response) is in startupScenarios.mjs, with the CLI's.
+export const adapterScenarios = [replRoundTrip, terminate, bigOutput];

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { relayScenarios } from './relayScenarios.mjs';
 import { adapterScenarios } from './adapterScenarios.mjs';
+import { startupScenarios } from './startupScenarios.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
@@ -33,7 +34,9 @@ function table(rows) {
   return [fmt(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...lines.map(fmt)].join('\n');
 }
 
-const scenarios = [...relayScenarios, ...adapterScenarios].filter((s) => !only || s.id.includes(only));
+const scenarios = [...relayScenarios, ...adapterScenarios, ...startupScenarios].filter(
+  (s) => !only || s.id.includes(only),
+);
 const results = [];
 for (const scenario of scenarios) {
   process.stderr.write(`bench: ${scenario.id} …\n`);

@@ -68,7 +68,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const io: Console = {
     error: (line) => process.stderr.write(line + '\n'),
     stdout: process.stdout,
-    stdin: process.stdin,
+    // Only `run --file -` reads it: opening stdin loads Node's stream machinery for files.
+    get stdin() {
+      return process.stdin;
+    },
   };
   let args: ParsedArgs;
   try {

@@ -10,7 +10,6 @@
  */
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import treeKillFunction from 'tree-kill';
 
 export const COMMAND_ID_ENV = 'RELAY_CMD_ID';
 
@@ -267,10 +266,13 @@ function signalPids(pids: number[], signal: NodeJS.Signals): void {
   }
 }
 
-/** tree-kill is only needed where there is no /proc. Imported (a few lines, loading nothing
- * else), so that the bundle carries it: a createRequire() would look for a node_modules. */
-function treeKill(pid: number, signal: NodeJS.Signals, callback: () => void): void {
-  treeKillFunction(pid, signal, callback);
+/**
+ * tree-kill is only needed where there is no /proc: loaded then (it loads child_process, which
+ * a `relay-dap --version` should not pay for). A dynamic import, so that the bundle carries it.
+ */
+async function treeKill(pid: number, signal: NodeJS.Signals): Promise<void> {
+  const { default: kill } = await import('tree-kill');
+  await new Promise<void>((resolve) => kill(pid, signal, () => resolve()));
 }
 
 function signalWithoutProc(target: CommandProcesses, signal: NodeJS.Signals): Promise<void> {
@@ -281,7 +283,7 @@ function signalWithoutProc(target: CommandProcesses, signal: NodeJS.Signals): Pr
   } catch {
     // The group is empty.
   }
-  return new Promise((resolve) => treeKill(pgid, signal, () => resolve()));
+  return treeKill(pgid, signal);
 }
 
 export interface TerminationReport {

@@ -80,9 +80,10 @@ describe('relay-dap on PATH', () => {
     expect(fs.readdirSync(path.join(installed, 'dist')).sort()).toEqual([
       'THIRD-PARTY-NOTICES.txt',
       'embeddedReaper.js',
+      'main.cjs',
       'relay-dap.cjs',
     ]);
-    for (const file of ['relay-dap.cjs', 'embeddedReaper.js'])
+    for (const file of ['relay-dap.cjs', 'main.cjs', 'embeddedReaper.js'])
       expect(fs.readFileSync(path.join(installed, 'dist', file), 'utf8')).not.toMatch(/sourceMappingURL/);
 
     const result = onPath(path.join(prefix, 'bin'), ['--help']);

@@ -76,6 +76,7 @@ describe('the VS Code extension, from the .vsix that npm run package builds', ()
         'extension/changelog.md',
         'extension/dist/THIRD-PARTY-NOTICES.txt',
         'extension/dist/embeddedReaper.js',
+        'extension/dist/main.cjs',
         'extension/dist/relay-dap.cjs',
         'extension/images/icon.png',
         'extension/package.json',
@@ -155,7 +156,8 @@ describe('the VS Code extension, from the .vsix that npm run package builds', ()
         stopOnEntry: true,
       });
       expect((await client.request('configurationDone')).success).toBe(true);
-      expect((await launching).success, client.stderr).toBe(true);
+      const launched = await launching;
+      expect(launched.success, `${launched.message}\n${client.stderr}`).toBe(true);
       // << stopped (entry)
       const stopped = await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
       expect(stopped.body.reason).toBe('entry');
