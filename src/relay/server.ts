@@ -611,7 +611,9 @@ export class RelayServer {
     const running = readRunningMarker(this.layout);
     if (running !== undefined) {
       const { id, text: runningText } = running;
-      if (!isValidCommandId(id)) {
+      // Every server writes `<id>:<pgid>`: a text without the colon is no marker of a command
+      // (settling it would write a result for an id no client ever submitted).
+      if (!isValidCommandId(id) || !runningText.includes(':')) {
         this.warnOnce(
           `running:${runningText}`,
           `removing a running file holding ${describeInvalidId(runningText.trim())}`,
