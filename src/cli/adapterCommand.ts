@@ -138,6 +138,10 @@ export async function runAdapter(args: ParsedArgs, io: Console): Promise<number>
   const stop = (): void => void hosted.stop('the adapter received a signal');
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
   await hosted.done;
+  // Exit only once the client has closed our stdin (bounded): some clients (vimspector)
+  // handle the adapter's exit before reading the rest of its stdout, and would lose the
+  // disconnect's response and the last events.
+  await hosted.clientClosed(1000);
   // A refused header leaves stdin paused but open, which would keep the process alive.
   process.stdin.destroy();
   return 0;

@@ -12,8 +12,9 @@
  *
  * Ending. However the session ends — job finished, terminate, disconnect, the client's
  * connection closing, a signal to the adapter — `finish()` runs once: the job is cancelled
- * through the relay if it still runs, `exited` then `terminated` are sent, then the relay
- * client, the embedded server and its temporary directory are cleaned up.
+ * through the relay if it still runs, the relay client, the embedded server and its
+ * temporary directory are cleaned up, then `exited` and `terminated` are sent — after the
+ * response when a disconnect ends the session, so that the client reads its answer.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -122,6 +123,13 @@ export class RelayDebugSession extends LoggingDebugSession {
   /** Why the session ended, for requests that come after (see sessionEnded). */
   private endReason: string | undefined;
   private terminatedSent = false;
+  /** A disconnect is being answered: it sends `exited`/`terminated` after its response. */
+  private disconnecting = false;
+  private concluded = false;
+  /** The session let go of a running command (attach): it ends with `terminated` alone. */
+  private detached = false;
+  /** The relay client, embedded server and its directory, released once. */
+  private released: Promise<void> | undefined;
   private jobExitCode: number | undefined;
   private readonly inflight = new Map<
     number,
@@ -262,8 +270,13 @@ export class RelayDebugSession extends LoggingDebugSession {
         const args = req.arguments as DebugProtocol.DisconnectArguments | undefined;
         // launch: the job is ours to end; attach: it belongs to whoever started it.
         const attached = this.active?.runner.job.origin === 'attach';
+        // The answer comes before `exited`/`terminated`: nvim-dap closes a session when
+        // `terminated` arrives and dap-mode kills the adapter on `exited`, so a response sent
+        // after them is never read (as delve: response, then terminated).
+        this.disconnecting = true;
         await this.finish('disconnect request', args?.terminateDebuggee ?? !attached);
         this.sendResponse(res);
+        this.conclude();
         this.host.ended();
       },
     };
@@ -843,7 +856,15 @@ export class RelayDebugSession extends LoggingDebugSession {
     runner.on('ended', ({ exitCode }) => {
       this.jobExitCode = exitCode;
       // While the session ends, finish() sends these once in-flight requests have settled.
-      if (!this.finishing) this.sendEnd(exitCode);
+      if (this.finishing) return;
+      // The relay is released before `exited`: a client may kill the adapter as soon as it
+      // reads `exited` (dap-mode does), and must not cut its cleanup short.
+      // A `!CMD` still running (or queued) is let finish first: it needs the relay.
+      void this.settleInflight(false)
+        .then(() => this.release())
+        .then(() => {
+          if (!this.finishing) this.sendEnd(exitCode);
+        });
     });
   }
 
@@ -896,6 +917,12 @@ export class RelayDebugSession extends LoggingDebugSession {
     const shell = /^\s*!/.test(expression) ? expression.replace(/^\s*!/, '') : undefined;
     if (shell !== undefined && (context === 'repl' || context === undefined)) {
       const { runner } = this.job();
+      if (runner.state === 'ended')
+        throw new RequestError(
+          ErrorId.WrongState,
+          'the job has ended and its relay is closed: shell commands run while a job lasts; start a new session to run more',
+          false,
+        );
       if (shell.trim() === '')
         throw new RequestError(ErrorId.Evaluate, 'type a shell command after !, e.g. !ls -la', false);
       if (runner.runningStepIndex !== undefined) {
@@ -908,6 +935,15 @@ export class RelayDebugSession extends LoggingDebugSession {
       response.body = { result: `exit ${outcome.exitCode}`, variablesReference: 0 };
       this.sendResponse(response);
       return;
+    }
+    if (shell !== undefined) {
+      // Hover and watch evaluate on their own (dap-mode's M-x dap-eval sends `hover`): running
+      // shell text from there would run it without the user asking, so it is refused, with where to type it.
+      throw new RequestError(
+        ErrorId.Evaluate,
+        `${expression.trim()}: shell commands run only from the debug console (this came as ${JSON.stringify(context)}): type it there (in Emacs: M-x dap-ui-repl)`,
+        false,
+      );
     }
     response.body = this.job().view.evaluate(expression, frameId);
     this.sendResponse(response);
@@ -932,9 +968,9 @@ export class RelayDebugSession extends LoggingDebugSession {
   // ---- ending -----------------------------------------------------------------------------
 
   /**
-   * End the session once: cancel the job if asked (and if it still runs), send `exited` and
-   * `terminated`, then release the relay. Safe to call from any request, the connection
-   * closing, or a signal.
+   * End the session once: cancel the job if asked (and if it still runs), release the relay,
+   * then send `exited` and `terminated` (a disconnect sends them after its response). Safe to
+   * call from any request, the connection closing, or a signal.
    */
   finish(reason: string, terminateJob: boolean): Promise<void> {
     this.endReason ??= reason;
@@ -960,8 +996,7 @@ export class RelayDebugSession extends LoggingDebugSession {
           this.output?.console(
             `relay-dap: leaving the running command to the relay server in ${active.relay.layout.root}`,
           );
-          this.terminatedSent = true;
-          this.sendEvent({ seq: 0, type: 'event', event: 'terminated' });
+          this.detached = true;
           await active.relay.close();
         }
       }
@@ -969,15 +1004,39 @@ export class RelayDebugSession extends LoggingDebugSession {
     }
     // Requests still in flight (a `!CMD`) are cancelled through the relay and answered (with
     // their last output) before `exited`/`terminated`, and before the disconnect's response.
+    await this.settleInflight(true);
+    // Cleanup before `exited`: a client may kill the adapter as soon as it reads it.
+    await this.release();
+    this.host.log(`session ended (${reason})`);
+    if (!this.disconnecting) this.conclude();
+  }
+
+  /** Waits for the requests in flight (but the ending ones) to be answered, cancelling them if asked. */
+  private async settleInflight(cancel: boolean): Promise<void> {
     const others = [...this.inflight.values()].filter((entry) => !ENDING_REQUESTS.has(entry.command));
-    others.forEach((entry) => entry.abort.abort());
+    if (cancel) others.forEach((entry) => entry.abort.abort());
     await Promise.allSettled(others.map((entry) => entry.settled));
-    if (active) {
-      this.sendEnd(this.jobExitCode ?? EXIT_CANCELLED);
+  }
+
+  /** Closes the relay client and removes the embedded relay, once. */
+  private release(): Promise<void> {
+    const active = this.active;
+    if (!active) return Promise.resolve();
+    this.released ??= (async () => {
       await active.relay.close();
       await active.embedded?.dispose();
-    }
-    this.host.log(`session ended (${reason})`);
+    })();
+    return this.released;
+  }
+
+  /** The session's last words: `exited`, `terminated` (unless already sent), then the trace closes. */
+  private conclude(): void {
+    if (this.concluded) return;
+    this.concluded = true;
+    if (this.detached && !this.terminatedSent) {
+      this.terminatedSent = true;
+      this.sendEvent({ seq: 0, type: 'event', event: 'terminated' });
+    } else if (this.active) this.sendEnd(this.jobExitCode ?? EXIT_CANCELLED);
     this.trace?.close();
   }
 }

@@ -12,6 +12,11 @@ export interface HostedSession {
   /** End the session as if the adapter were told to stop (a signal): the job is cancelled. */
   stop(reason: string): Promise<void>;
   done: Promise<void>;
+  /**
+   * After `done`: resolves once the client has closed its side of the connection, or after
+   * `timeoutMs`. Whatever it still sends is read and dropped.
+   */
+  clientClosed(timeoutMs: number): Promise<void>;
 }
 
 export function hostSession(
@@ -64,5 +69,19 @@ export function hostSession(
   // Running "inline" (a listener on onDidSendMessage) also keeps the library from ever
   // calling process.exit on its own: this process decides when it ends.
   session.onDidSendMessage((message) => connection.send(message));
-  return { session, stop: end, done };
+  let inputEnded = false;
+  for (const event of ['end', 'close', 'error']) input.once(event, () => (inputEnded = true));
+  const clientClosed = (timeoutMs: number): Promise<void> =>
+    new Promise((resolve) => {
+      if (inputEnded) return resolve();
+      const timer = setTimeout(resolve, timeoutMs);
+      for (const event of ['end', 'close', 'error'])
+        input.once(event, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      // The connection stopped reading when the session ended; the end can only be seen by reading.
+      input.resume();
+    });
+  return { session, stop: end, done, clientClosed };
 }

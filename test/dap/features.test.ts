@@ -401,13 +401,21 @@ describe('adapter features', () => {
       ['ls -la', 'repl'],
       ['nope', 'hover'],
       ['env.MISSING', 'watch'],
-      ['!echo not-run', 'hover'],
-      ['!echo not-run', 'watch'],
     ] as const) {
       const response = await evaluate(expression, context);
       expect(response.success, `${expression} (${context})`).toBe(false);
       expect(errorId(response), `${expression} (${context})`).toBe(ERR.Evaluate);
       expect(response.message, `${expression} (${context})`).toContain('type !');
+    }
+    // A shell command from hover or watch (dap-mode's M-x dap-eval sends `hover`) is not run,
+    // and the answer says where it would run, not "type !!echo".
+    for (const context of ['hover', 'watch']) {
+      const response = await evaluate('!echo not-run', context);
+      expect(response.success, context).toBe(false);
+      expect(errorId(response), context).toBe(ERR.Evaluate);
+      expect(response.message, context).toBe(
+        `!echo not-run: shell commands run only from the debug console (this came as "${context}"): type it there (in Emacs: M-x dap-ui-repl)`,
+      );
     }
     const suggestion = await evaluate('ls -la', 'repl');
     expect(suggestion.message).toContain('type !ls -la');
@@ -479,12 +487,16 @@ describe('adapter features', () => {
     expect(evaluate.success).toBe(false);
     expect(evaluate.message).toBe('cancelled');
 
-    releaseWaitingStep();
-    await runToEnd(client, 0);
     // The relay runs commands in order: once this one has run, a queued one would have too.
-    const later = await client.request('evaluate', { expression: '!echo later', context: 'repl' });
-    expect(later.body.result).toBe('exit 0');
+    const later = client.request('evaluate', { expression: '!echo later', context: 'repl' });
+    releaseWaitingStep();
+    expect((await later).body.result).toBe('exit 0');
+    await runToEnd(client, 0);
     expect(fs.existsSync(path.join(ctx.workdir, 'queued-ran'))).toBe(false);
+    // The relay is released when the job ends (before `exited`): the console says so.
+    const after = await client.request('evaluate', { expression: '!echo after', context: 'repl' });
+    expect(after.success).toBe(false);
+    expect(after.message).toContain('the job has ended and its relay is closed');
     await finish(adapter);
   });
 

@@ -467,7 +467,7 @@ describe('session lifecycle', () => {
     client.assertClean();
   });
 
-  it('disconnect while paused releases the pause: exited 130, terminated, then its response; nothing ran', async () => {
+  it('disconnect while paused releases the pause: its response, then exited 130 and terminated; nothing ran', async () => {
     const adapter = ctx.spawnStdio();
     const { client } = adapter;
     await launchAndConfigure(client, { command: ctx.mark('touch ran') });
@@ -476,9 +476,10 @@ describe('session lifecycle', () => {
     expect(stableSummary(client).slice(-5)).toEqual([
       '→ request 4 disconnect',
       '← event output [console] "relay-dap: cancelling: disconnect request\\n"',
+      // Answered before `terminated`, which makes nvim-dap close the session unread.
+      '← response 4 disconnect ok',
       '← event exited (exitCode 130)',
       '← event terminated',
-      '← response 4 disconnect ok',
     ]);
     expect(fs.existsSync(path.join(ctx.workdir, 'ran'))).toBe(false);
     client.assertClean();
