@@ -10,13 +10,14 @@ dap.adapters.relay = {
 }
 
 -- Use when you want the adapter's log on stderr, or stdio does not suit you: nvim-dap starts
--- relay-dap on a free TCP port it chooses and connects to it.
+-- relay-dap on a free TCP port it chooses and connects to it. --exit-with-client ends that
+-- adapter with its session (or with Neovim): nvim-dap does not stop what it started.
 dap.adapters.relay_server = {
   type = 'server',
   port = '${port}',
   executable = {
     command = 'relay-dap',
-    args = { '--server=${port}' },
+    args = { '--server=${port}', '--exit-with-client' },
   },
 }
 
@@ -42,7 +43,7 @@ dap.adapters.relay_socket = function(callback)
   callback({
     type = 'pipe',
     pipe = socket,
-    executable = { command = 'relay-dap', args = { '--socket', socket } },
+    executable = { command = 'relay-dap', args = { '--socket', socket, '--exit-with-client' } },
   })
 end
 

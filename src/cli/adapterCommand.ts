@@ -31,6 +31,11 @@ export const ADAPTER_OPTIONS: OptionSpec[] = [
     description: 'serve DAP on a Unix socket at PATH (0600, in a 0700 directory of yours)',
   },
   {
+    name: 'exit-with-client',
+    description:
+      'with --server or --socket: exit once the last session has ended, or when the process that started the adapter is gone (for an editor that spawns it, as nvim-dap does)',
+  },
+  {
     name: 'log-file',
     value: 'FILE',
     description: "append the adapter's own log to FILE (stdio default: none; TCP: stderr too)",
@@ -89,6 +94,25 @@ function exposureWarnings(host: string, sameUserOnly: boolean): string[] {
   return warnings;
 }
 
+/** Aborts once the process that started this one has exited (checked twice a second). */
+function parentGone(): AbortSignal {
+  const controller = new AbortController();
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    try {
+      process.kill(parent, 0);
+      return;
+    } catch (error) {
+      // EPERM: it exists (it is someone else's); only ESRCH means it is gone.
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') return;
+    }
+    clearInterval(timer);
+    controller.abort();
+  }, 500);
+  timer.unref();
+  return controller.signal;
+}
+
 export async function runAdapter(args: ParsedArgs, io: Console): Promise<number> {
   // The DAP stack is loaded only here, so that the relay subcommands, --help and --version
   // start without it (issue 12, item 9: scripts call `relay-dap run` in loops).
@@ -101,6 +125,7 @@ export async function runAdapter(args: ParsedArgs, io: Console): Promise<number>
   const socketPath = optionString(args, 'socket');
   const logFile = optionString(args, 'log-file');
   const allowOthers = optionFlag(args, 'allow-other-users');
+  const withClient = optionFlag(args, 'exit-with-client');
   if (socketPath !== undefined && port !== undefined)
     throw new UsageError('--socket and --server/--port are two ways to listen: give one', undefined);
   if (allowOthers && port === undefined)
@@ -117,6 +142,7 @@ export async function runAdapter(args: ParsedArgs, io: Console): Promise<number>
     await runTcpAdapter({
       listen: port === undefined ? { socketPath: socketPath! } : { port, host },
       sameUserOnly: !allowOthers,
+      ...(withClient ? { exitAfterLastSession: true, stopSignal: parentGone() } : {}),
       log,
       listening: (address) => io.stdout.write(`relay-dap: DAP server listening on ${address}\n`),
     });
@@ -124,6 +150,12 @@ export async function runAdapter(args: ParsedArgs, io: Console): Promise<number>
   }
   if (optionString(args, 'host') !== undefined)
     throw new UsageError('--host goes with --server=PORT or --port PORT', undefined);
+  // Over stdio the adapter ends with its connection anyway.
+  if (withClient)
+    throw new UsageError(
+      '--exit-with-client goes with --server=PORT, --port PORT or --socket PATH',
+      undefined,
+    );
   // stdio: stdout is the protocol. The adapter's own log goes to --log-file, errors to stderr.
   const log = logger(logFile, false, io);
   const hosted = hostSession(process.stdin, process.stdout, {

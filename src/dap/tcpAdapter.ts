@@ -24,6 +24,10 @@ export interface TcpAdapterOptions {
   log: (line: string) => void;
   /** Told the address (`host:port`, or the socket's path) once listening. */
   listening: (address: string) => void;
+  /** Stop as on SIGTERM once the last session has ended (a server spawned for one client). */
+  exitAfterLastSession?: boolean;
+  /** Stop as on SIGTERM when aborted (the process that started the server is gone). */
+  stopSignal?: AbortSignal;
 }
 
 /** Why a connection is refused, in words for the log; undefined to accept it. */
@@ -45,6 +49,7 @@ function refusal(owner: PeerOwner, ourUid: number): string | undefined {
 
 export function runTcpAdapter(options: TcpAdapterOptions): Promise<void> {
   const sessions = new Set<HostedSession>();
+  let stopServer = (): void => {};
   const sameUserOnly = options.sameUserOnly ?? true;
   const ourUid = process.geteuid?.() ?? 0;
   let counter = 0;
@@ -83,6 +88,7 @@ export function runTcpAdapter(options: TcpAdapterOptions): Promise<void> {
       // a reset, and the reset could discard our last message (why the connection closed).
       socket.end();
       setTimeout(() => socket.destroy(), 2000).unref();
+      if (options.exitAfterLastSession && sessions.size === 0) stopServer();
     });
     // Paused on connect (nothing is read before the owner check): reading starts now.
     socket.resume();
@@ -145,6 +151,9 @@ export function runTcpAdapter(options: TcpAdapterOptions): Promise<void> {
       // signal often comes twice (to the process group, and forwarded by `npm start`), and a
       // second one with no listener left would kill the adapter in the middle of its cleanup.
       for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
+      stopServer = stop;
+      if (options.stopSignal?.aborted) stop();
+      options.stopSignal?.addEventListener('abort', stop, { once: true });
     });
     if ('socketPath' in options.listen) {
       claimSocketPath(options.listen.socketPath, options.log).then(

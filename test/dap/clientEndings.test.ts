@@ -11,15 +11,22 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { describe, expect, it } from 'vitest';
 import {
   EVENT_TIMEOUT_MS,
+  freePort,
   launchAndConfigure,
+  portIsFree,
   stableSummary,
   useAdapterContext,
 } from '../support/adapterHarness.js';
 import { DapClient, DapFrameParser, encodeDapFrame } from '../support/dapClient.js';
-import { dapSchemaStatus, schemaNote } from '../support/dapSchema.js';
-import { processesWithMarker, relayDapBin } from '../support/relayHarness.js';
+import { processesWithMarker, relayDapBin, waitUntil } from '../support/relayHarness.js';
 
 const ctx = useAdapterContext();
+
+function isAlive(pid: number): boolean {
+  return (
+    fs.existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))
+  );
+}
 
 /** The exit of a child, whenever it comes. */
 function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -71,7 +78,7 @@ function spawnLikeDapMode(): { client: DapClient; adapter: ChildProcess; killed:
   return { client: DapClient.overStdio(asChild), adapter, killed };
 }
 
-describe.skipIf(!dapSchemaStatus.available)(`how sessions end with real editors' habits${schemaNote}`, () => {
+describe("how sessions end with real editors' habits", () => {
   it('TCP (nvim-dap closes the session on `terminated`): disconnect is answered before exited 130 and terminated', async () => {
     const adapter = await ctx.spawnTcp(['--server=0']);
     const client = await adapter.connect();
@@ -90,6 +97,57 @@ describe.skipIf(!dapSchemaStatus.available)(`how sessions end with real editors'
     ]);
     expect(fs.existsSync(`${ctx.workdir}/ran`)).toBe(false);
     client.assertClean();
+  });
+
+  it('--exit-with-client, spawned as nvim-dap does: after its session is disconnected the adapter exits and frees its port', async () => {
+    const port = await freePort();
+    // nvim-dap: `relay-dap --server=${port} --exit-with-client`, detached, then connect.
+    const adapter = spawn(process.execPath, [relayDapBin, `--server=${port}`, '--exit-with-client'], {
+      cwd: ctx.workdir,
+      env: ctx.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const exited = exitOf(adapter);
+    let stdout = '';
+    adapter.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    await waitUntil(
+      () => stdout.includes(`listening on 127.0.0.1:${port}`),
+      'the adapter to listen',
+      EVENT_TIMEOUT_MS,
+    );
+    const client = await DapClient.connectTcp(port);
+    await launchAndConfigure(client, { command: ctx.mark('echo spawned') });
+    await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    await client.request('continue', { threadId: 1 });
+    await client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+    expect((await client.request('disconnect', {})).success).toBe(true);
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(await portIsFree(port)).toBe(true);
+    expect(processesWithMarker(ctx.adapterMarker)).toEqual([]);
+    client.assertClean();
+  });
+
+  it('--exit-with-client: the adapter exits when the process that started it is gone, with no session ever', async () => {
+    // The editor (here: bash) starts the adapter and dies without a word (SIGKILL).
+    const editor = spawn(
+      'bash',
+      [
+        '-c',
+        `"$0" "$1" --server=0 --exit-with-client >listening 2>&1 & echo $!; wait`,
+        process.execPath,
+        relayDapBin,
+      ],
+      { cwd: ctx.workdir, env: ctx.env, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    let out = '';
+    editor.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await waitUntil(() => /^\d+\n/.test(out), 'the adapter’s pid', EVENT_TIMEOUT_MS);
+    const pid = Number(out.trim());
+    const listening = (): string => fs.readFileSync(`${ctx.workdir}/listening`, 'utf8');
+    await waitUntil(() => listening().includes('listening on'), 'the adapter to listen', EVENT_TIMEOUT_MS);
+    editor.kill('SIGKILL');
+    await waitUntil(() => !isAlive(pid), 'the adapter to exit after its parent', EVENT_TIMEOUT_MS);
   });
 
   it('stdio, a client that kills the adapter’s group on `exited` (dap-mode): the job’s end finds the relay already cleaned up', async () => {

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import {
   assertResponsesMatchRequests,
   EVENT_TIMEOUT_MS,
+  freePort,
   launchAndConfigure,
   outputByCategory,
   waitForExit,
@@ -23,17 +24,6 @@ import { processesWithMarker, relayDap, repoRoot, waitUntil } from '../support/r
 import { expectOneLine, finish } from '../support/relayTestContext.js';
 
 const ctx = useAdapterContext();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A session whose job's only step is running `text` (marked with `marker`) when this resolves. */
 async function sessionRunning(adapter: TcpAdapter, marker: string, text = 'sleep 300'): Promise<DapClient> {

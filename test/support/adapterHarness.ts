@@ -12,6 +12,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { afterEach, beforeEach } from 'vitest';
@@ -455,4 +456,25 @@ export function isAnswered(client: DapClient, seq: number): boolean {
       message.type === 'response' &&
       (message as DebugProtocol.Response).request_seq === seq,
   );
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on now (as nvim-dap picks one for `${port}`). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether a listener could take `port` on 127.0.0.1 now (no adapter holds it any more). */
+export async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
