@@ -5,8 +5,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The reliability suite has its own run (npm run test:reliability) and report.
-    exclude: ['test/reliability/**', '**/node_modules/**'],
+    // The reliability suite has its own run (npm run test:reliability) and report; the real
+    // editors theirs (npm run test:editors).
+    exclude: ['test/reliability/**', 'test/editors/**/*.client.test.ts', '**/node_modules/**'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 60_000,

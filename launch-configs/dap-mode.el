@@ -1,13 +1,19 @@
 ;;; relay-dap for Emacs dap-mode: load this after dap-mode (for example from your init file),
 ;;; with `relay-dap' on your PATH. Then M-x dap-debug and pick a relay-dap template.
+;;; Shell commands go in the debug console (M-x dap-ui-repl): !ls -la
 
 (require 'dap-mode)
+;; dap-mode reads `dap-exception-breakpoints', which dap-ui defines: without it the first
+;; breakpoint (or the failed-step pause) stops the session with a void-variable error.
+(require 'dap-ui)
 
-;; Use by default: dap-mode starts relay-dap and speaks DAP over its stdin/stdout.
+;; Use by default: dap-mode starts relay-dap and speaks DAP over its stdin/stdout. A template
+;; with :debugServer (a port) and :host connects to an adapter already listening there instead.
 (dap-register-debug-provider
  "relay"
  (lambda (conf)
-   (plist-put conf :dap-server-path '("relay-dap"))
+   (unless (plist-get conf :debugServer)
+     (plist-put conf :dap-server-path '("relay-dap")))
    conf))
 
 (dap-register-debug-template
@@ -18,12 +24,13 @@
        :command "make test"
        :stopOnEntry t))
 
+;; dap-mode expands ${file} to the file of the current buffer when you start the session.
 (dap-register-debug-template
  "relay-dap: this job file or workflow"
  (list :type "relay"
        :request "launch"
        :name "relay-dap: this job file or workflow"
-       :program nil ; dap-mode asks for the file when nil
+       :program "${file}"
        :stopOnEntry t))
 
 (dap-register-debug-template
@@ -40,8 +47,9 @@
        :request "launch"
        :name "relay-dap: through the adapter on port 4711"
        :host "127.0.0.1"
-       :debugPort 4711
-       :command "make test"))
+       :debugServer 4711
+       :program "${file}"
+       :stopOnEntry t))
 
 (provide 'relay-dap)
 ;;; dap-mode.el ends here

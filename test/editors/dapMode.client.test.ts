@@ -1,0 +1,88 @@
+// Emacs dap-mode (Debian: emacs-nox, elpa-dap-mode) in batch mode with the shipped
+// launch-configs/dap-mode.el: over stdio (the provider starts `relay-dap`), and through an
+// adapter already listening on a port (the template's :debugServer + :host).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freePort } from '../support/adapterHarness.js';
+import { relayDapBin, waitUntil } from '../support/relayHarness.js';
+import { expectScenario, runEditor } from './clientRun.js';
+import {
+  BREAKPOINT_LINE,
+  CONSOLE_TEXT,
+  editorWorkspace,
+  launchConfigs,
+  missingProgram,
+  type EditorWorkspace,
+} from './editorHarness.js';
+
+const dapModeMissing =
+  missingProgram('emacs', 'emacs-nox elpa-dap-mode') ??
+  (fs.existsSync('/usr/share/emacs/site-lisp/elpa-src') &&
+  fs.readdirSync('/usr/share/emacs/site-lisp/elpa-src').some((name) => name.startsWith('dap-mode-'))
+    ? undefined
+    : 'dap-mode is not installed (Debian: apt-get install elpa-dap-mode)');
+const skipNote = dapModeMissing ? ` (skipped: ${dapModeMissing})` : '';
+
+let ws: EditorWorkspace;
+beforeEach(() => {
+  ws = editorWorkspace();
+});
+afterEach(() => ws.cleanup());
+
+/** Emacs in batch mode, driving the shipped dap-mode.el's `template` through the scenario. */
+function runEmacs(template: string, extra: NodeJS.ProcessEnv = {}, keepAdapter?: number) {
+  return runEditor(
+    ws,
+    'emacs',
+    ['--batch', '-l', path.join(import.meta.dirname, 'dap-mode-driver.el')],
+    {
+      RELAY_TEST_CONFIG: path.join(launchConfigs, 'dap-mode.el'),
+      RELAY_TEST_JOB: ws.jobFile,
+      RELAY_TEST_LINE: String(BREAKPOINT_LINE),
+      RELAY_TEST_TEMPLATE: template,
+      RELAY_TEST_CONSOLE: CONSOLE_TEXT,
+      ...extra,
+    },
+    keepAdapter === undefined ? {} : { keepAdapter },
+  );
+}
+
+describe.skipIf(dapModeMissing !== undefined)(
+  `Emacs dap-mode with launch-configs/dap-mode.el${skipNote}`,
+  () => {
+    it('stdio ("this job file or workflow"): entry, !echo, Next, breakpoint, failed step, Stop, nothing left', async () => {
+      const result = await runEmacs('relay-dap: this job file or workflow');
+      expectScenario(result);
+      expect(result.repl).toContain(`!echo ${CONSOLE_TEXT}\nexit 0\n`);
+      // Stop: the disconnect was answered (no response handler left waiting).
+      expect(result.pendingResponses).toBe(0);
+      expect(result.state).toBe('terminated');
+    });
+
+    it('TCP ("through the adapter on port 4711", on a free port): the same, and the adapter goes on listening', async () => {
+      const port = await freePort();
+      const adapter = spawn(process.execPath, [relayDapBin, `--server=${port}`], {
+        cwd: ws.dir,
+        env: ws.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      try {
+        let out = '';
+        adapter.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        await waitUntil(() => out.includes(`:${port}`), 'the adapter to listen', 30_000);
+        const result = await runEmacs(
+          'relay-dap: through the adapter on port 4711',
+          { RELAY_TEST_PORT: String(port) },
+          adapter.pid,
+        );
+        expectScenario(result);
+        expect(result.pendingResponses).toBe(0);
+        expect(adapter.exitCode).toBe(null);
+      } finally {
+        adapter.kill('SIGTERM');
+      }
+    });
+  },
+);

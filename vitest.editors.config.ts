@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// `npm run test:editors`: real editors (Neovim + nvim-dap, Emacs + dap-mode, Vim + vimspector)
+// driving the adapter with the shipped launch-configs/. Each client's tests skip, saying what
+// to install, where it is missing. One editor at a time: each starts adapters and job steps.
+export default defineConfig({
+  test: {
+    include: ['test/editors/**/*.client.test.ts'],
+    pool: 'forks',
+    maxWorkers: 1,
+    testTimeout: 240_000,
+    hookTimeout: 60_000,
+    teardownTimeout: 30_000,
+  },
+});
