@@ -65,7 +65,10 @@ export async function runEditor(
     await waitUntil(() => ws.jobProcesses().length === 0, 'the job’s processes to end', 30_000);
     expect(ws.relayDirs()).toEqual([]);
     fs.writeFileSync(`${resultFile}.ack`, '');
-    expect(await exited).toBe(0);
+    const timeout = new Promise<string>((resolve) =>
+      setTimeout(() => resolve(`${command} did not exit after the scenario`), 30_000).unref(),
+    );
+    expect(await Promise.race([exited, timeout])).toBe(0);
     return result;
   } finally {
     if (editor.exitCode === null) editor.kill('SIGKILL');

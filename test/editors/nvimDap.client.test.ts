@@ -1,0 +1,102 @@
+// Neovim (Debian: neovim) headless with nvim-dap and the shipped launch-configs/nvim-dap.lua:
+// the `relay` adapter over stdio, `relay_server` (nvim-dap spawns `relay-dap --server=${port}`
+// and must not leave it running), and `relay_tcp` (an adapter already listening on a port).
+// nvim-dap is not packaged in Debian or npm: point RELAY_DAP_NVIM_DAP at a checkout (a version
+// that supports the installed Neovim: 0.6.0 for Neovim 0.7), or install it as a package under
+// ~/.local/share/nvim/site/pack/*/start/nvim-dap.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freePort } from '../support/adapterHarness.js';
+import { relayDapBin, waitUntil } from '../support/relayHarness.js';
+import { expectScenario, runEditor } from './clientRun.js';
+import {
+  BREAKPOINT_LINE,
+  CONSOLE_TEXT,
+  editorWorkspace,
+  findPlugin,
+  launchConfigs,
+  missingProgram,
+  type EditorWorkspace,
+} from './editorHarness.js';
+
+const packRoots = [
+  path.join(os.homedir(), '.local/share/nvim/site/pack'),
+  '/usr/share/nvim/site/pack',
+  '/usr/local/share/nvim/site/pack',
+];
+const nvimDap = findPlugin(
+  'RELAY_DAP_NVIM_DAP',
+  packRoots.flatMap((root) =>
+    fs.existsSync(root) ? fs.readdirSync(root).map((pack) => path.join(root, pack, 'start', 'nvim-dap')) : [],
+  ),
+  'lua/dap.lua',
+);
+const missing =
+  missingProgram('nvim', 'neovim') ??
+  (nvimDap
+    ? undefined
+    : 'nvim-dap not found: set RELAY_DAP_NVIM_DAP=/path/to/nvim-dap (a checkout of github.com/mfussenegger/nvim-dap, 0.6.0 for Neovim 0.7) or install it under ~/.local/share/nvim/site/pack/*/start/nvim-dap');
+const skipNote = missing ? ` (skipped: ${missing})` : '';
+
+let ws: EditorWorkspace;
+beforeEach(() => {
+  ws = editorWorkspace();
+});
+afterEach(() => ws.cleanup());
+
+/** Headless Neovim: an init.lua that loads nvim-dap and the shipped nvim-dap.lua, then the driver. */
+function runNeovim(mode: 'stdio' | 'server' | 'tcp', extra: NodeJS.ProcessEnv = {}, keepAdapter?: number) {
+  const init = path.join(ws.dir, '..', 'init.lua');
+  fs.writeFileSync(
+    init,
+    `vim.opt.rtp:prepend(${JSON.stringify(nvimDap)})\ndofile(${JSON.stringify(path.join(launchConfigs, 'nvim-dap.lua'))})\n`,
+  );
+  return runEditor(
+    ws,
+    'nvim',
+    ['--headless', '-u', init, '-c', `luafile ${path.join(import.meta.dirname, 'nvim-dap-driver.lua')}`],
+    {
+      RELAY_TEST_MODE: mode,
+      RELAY_TEST_JOB: ws.jobFile,
+      RELAY_TEST_LINE: String(BREAKPOINT_LINE),
+      RELAY_TEST_CONSOLE: CONSOLE_TEXT,
+      ...extra,
+    },
+    keepAdapter === undefined ? {} : { keepAdapter },
+  );
+}
+
+describe.skipIf(missing !== undefined)(`Neovim nvim-dap with launch-configs/nvim-dap.lua${skipNote}`, () => {
+  it('stdio (adapter `relay`): entry, !echo, Next, breakpoint, failed step, Stop answered, nothing left', async () => {
+    const result = await runNeovim('stdio');
+    expectScenario(result);
+    // The failed-step pause has its exception (nvim-dap asks before it shows the pause).
+    expect(result.events).toContainEqual(['exceptionInfo', 'exit 3']);
+  });
+
+  it('spawned server (adapter `relay_server`): the same, and the adapter nvim-dap started exits after Stop', async () => {
+    // runEditor waits for every adapter started by this Neovim to be gone while it still runs.
+    expectScenario(await runNeovim('server'));
+  });
+
+  it('fixed port (adapter `relay_tcp`, on a free port): the same; disconnect is answered, the adapter goes on', async () => {
+    const port = await freePort();
+    const adapter = spawn(process.execPath, [relayDapBin, `--server=${port}`], {
+      cwd: ws.dir,
+      env: ws.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      adapter.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await waitUntil(() => out.includes(`:${port}`), 'the adapter to listen', 30_000);
+      expectScenario(await runNeovim('tcp', { RELAY_TEST_PORT: String(port) }, adapter.pid));
+      expect(adapter.exitCode).toBe(null);
+    } finally {
+      adapter.kill('SIGTERM');
+    }
+  });
+});
