@@ -1,0 +1,74 @@
+// Vim (Debian: vim-nox, which has +python3) with vimspector and the shipped
+// launch-configs/vimspector.json saved as the project's .vimspector.json, in a pseudo-terminal
+// (`script`; vimspector needs a terminal), over stdio. vimspector is not packaged in Debian or
+// npm: point RELAY_DAP_VIMSPECTOR at a checkout of github.com/puremourning/vimspector, or
+// install it under ~/.vim/pack/*/start/vimspector.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectScenario, runEditor } from './clientRun.js';
+import {
+  BREAKPOINT_LINE,
+  CONSOLE_TEXT,
+  editorWorkspace,
+  findPlugin,
+  launchConfigs,
+  missingProgram,
+  type EditorWorkspace,
+} from './editorHarness.js';
+
+const packRoots = [path.join(os.homedir(), '.vim/pack'), '/usr/share/vim/vimfiles/pack'];
+const vimspector = findPlugin(
+  'RELAY_DAP_VIMSPECTOR',
+  packRoots.flatMap((root) =>
+    fs.existsSync(root)
+      ? fs.readdirSync(root).map((pack) => path.join(root, pack, 'start', 'vimspector'))
+      : [],
+  ),
+  'plugin/vimspector.vim',
+);
+const missing =
+  missingProgram('vim', 'vim-nox') ??
+  (/\+python3\b/.test(spawnSync('vim', ['--version'], { encoding: 'utf8' }).stdout ?? '')
+    ? undefined
+    : 'vim has no +python3, which vimspector needs (Debian: apt-get install vim-nox)') ??
+  missingProgram('script', 'bsdutils') ??
+  (vimspector
+    ? undefined
+    : 'vimspector not found: set RELAY_DAP_VIMSPECTOR=/path/to/vimspector (a checkout of github.com/puremourning/vimspector) or install it under ~/.vim/pack/*/start/vimspector');
+const skipNote = missing ? ` (skipped: ${missing})` : '';
+
+let ws: EditorWorkspace;
+beforeEach(() => {
+  ws = editorWorkspace();
+});
+afterEach(() => ws.cleanup());
+
+describe.skipIf(missing !== undefined)(
+  `Vim vimspector with launch-configs/vimspector.json${skipNote}`,
+  () => {
+    it('stdio ("this job file or workflow"): no launch questions; entry, !echo, Next, breakpoint, failed step, Stop, nothing left', async () => {
+      fs.copyFileSync(path.join(launchConfigs, 'vimspector.json'), path.join(ws.dir, '.vimspector.json'));
+      const vimrc = path.join(ws.dir, '..', 'vimrc');
+      fs.writeFileSync(
+        vimrc,
+        `set nocompatible\nset rtp^=${vimspector!.replace(/([ \\,])/g, '\\$1')}\nfiletype plugin on\n`,
+      );
+      const vim = `vim -Nu ${vimrc} -S ${path.join(import.meta.dirname, 'vimspector-driver.vim')}`;
+      const result = await runEditor(ws, 'script', ['-qefc', vim, '/dev/null'], {
+        TERM: 'xterm',
+        RELAY_TEST_JOB: ws.jobFile,
+        RELAY_TEST_LINE: String(BREAKPOINT_LINE),
+        RELAY_TEST_CONSOLE: CONSOLE_TEXT,
+      });
+      expectScenario(result);
+      expect(result.disconnectAnswered).toBe(1);
+      // vimspector asked nothing at launch: breakpoints.exception answered both of its questions.
+      expect(fs.readFileSync(path.join(ws.env.HOME!, '.vimspector.log'), 'utf8')).toContain(
+        '"command": "setExceptionBreakpoints", "arguments": {"filters": ["failed"]}',
+      );
+    });
+  },
+);
