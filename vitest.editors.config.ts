@@ -11,5 +11,7 @@ export default defineConfig({
     testTimeout: 240_000,
     hookTimeout: 60_000,
     teardownTimeout: 30_000,
+    // A client that is missing skips; the run ends listing each skip and what to install.
+    reporters: ['default', './test/support/skipReporter.ts'],
   },
 });
