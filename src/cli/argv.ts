@@ -64,7 +64,9 @@ export function parseArgs(
       // The value of an option that takes one is the next word, whatever it looks like.
       const spec = findSpec(name, command, specsFor, knownCommands);
       if (spec?.value !== undefined && value === undefined) {
-        if (i + 1 >= argv.length)
+        // … except `--`, which ends the options: `--relay-dir -- CMD` lacks a directory, and
+        // taking `--` for one would make a relay directory of that name.
+        if (i + 1 >= argv.length || argv[i + 1] === '--')
           throw new UsageError(`option --${spec.name} needs a value (${spec.value})`, command);
         value = argv[++i]!;
       }

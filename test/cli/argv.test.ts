@@ -165,6 +165,17 @@ describe('parseArgs', () => {
     expect(error.message).toMatch(/DIR/);
   });
 
+  // Issue 9, item 13: `--relay-dir -- CMD` made a relay directory named `--`.
+  it('an option that needs a value followed by `--` is an error naming it, not a value of `--`', () => {
+    for (const argv of [
+      ['run', '--relay-dir', '--', 'echo', 'hi'],
+      ['--relay-dir', '--', 'status'],
+    ]) {
+      const error = usageError(...argv);
+      expect(error.message).toMatch(/--relay-dir needs a value \(DIR\)/);
+    }
+  });
+
   it('a flag given a value is an error naming it', () => {
     const error = usageError('status', '--json=yes');
     expect(error.message).toMatch(/--json/);
