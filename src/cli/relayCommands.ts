@@ -63,7 +63,11 @@ export interface RelayCommandSpec {
 }
 
 function relayDirOf(args: ParsedArgs): string {
-  return resolveRelayDir(optionString(args, 'relay-dir'));
+  const flag = optionString(args, 'relay-dir');
+  // `--relay-dir=` would otherwise mean the current directory.
+  if (flag === '')
+    throw new UsageError('option --relay-dir needs a value (DIR), not an empty one', args.command);
+  return resolveRelayDir(flag);
 }
 
 /** Relay errors a user can act on are one line on stderr; the status tells scripts which kind. */
@@ -82,17 +86,19 @@ function reportRelayError(error: unknown, io: Console): number {
   }
 }
 
+/** A client on an existing relay directory: only `serve` creates one. */
 async function withClient<T>(
   args: ParsedArgs,
-  create: boolean,
+  io: Console,
   use: (client: RelayClient) => Promise<T>,
 ): Promise<T> {
   const pollMs = optionNumber(args, 'poll', 'milliseconds');
   const client = await RelayClient.open({
     relayDir: relayDirOf(args),
-    create,
     ...(pollMs !== undefined ? { pollMs } : {}),
   });
+  // What the client has to say while a command waits (a full disk, an unreadable directory).
+  client.onNotice((line) => io.error(`relay-dap: ${line}`));
   try {
     return await use(client);
   } finally {
@@ -286,8 +292,7 @@ if the relay lost the result.`,
   async run(args, io) {
     const timeout = timeoutOption(args, 'timeout');
     const text = await commandTextOf(args, io);
-    return withClient(args, true, async (client) => {
-      client.onNotice((line) => io.error(`relay-dap: ${line}`));
+    return withClient(args, io, async (client) => {
       const controller = new AbortController();
       const command = client.submit(text, { signal: controller.signal, lease: optionFlag(args, 'lease') });
       const stopQueueNotice = sayQueuePosition(client, command.id, io);
@@ -356,7 +361,7 @@ without running (exit code 130). Waits until the command has a result.`,
   async run(args, io) {
     if (args.positionals.length > 1) throw new UsageError('cancel takes at most one command id', 'cancel');
     try {
-      return await withClient(args, false, async (client) => {
+      return await withClient(args, io, async (client) => {
         const id = args.positionals[0] ?? client.status().running?.id;
         if (id === undefined) {
           const queued = client.status().pending.length;
@@ -393,7 +398,7 @@ answering: a dead server's leftovers are reported as such, not as healthy).`,
   options: [RELAY_DIR, { name: 'json', description: 'print one JSON object' }, POLL],
   async run(args, io) {
     try {
-      return await withClient(args, false, (client) => {
+      return await withClient(args, io, (client) => {
         const s = client.status();
         if (optionFlag(args, 'json')) {
           io.stdout.write(JSON.stringify(s, null, 2) + '\n');
@@ -436,7 +441,7 @@ does not block it.`,
   options: [RELAY_DIR, POLL],
   async run(args, io) {
     try {
-      return await withClient(args, false, (client) => {
+      return await withClient(args, io, (client) => {
         const report = client.flush();
         io.error(
           `flushed ${client.layout.root}: ${report.removedCommands} queued command file(s), ${report.removedResults} result file(s)` +
@@ -460,7 +465,7 @@ itself when needed. Exit status 3 if no server answers within --timeout (default
   async run(args, io) {
     const timeout = timeoutOption(args, 'timeout') ?? 10;
     try {
-      return await withClient(args, true, async (client) => {
+      return await withClient(args, io, async (client) => {
         const marker = await client.handshake(timeout * 1000);
         io.error(`handshake done (${marker})`);
         return 0;

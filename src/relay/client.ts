@@ -28,7 +28,12 @@ import { DEFAULT_STALE_AFTER_MS, ServerLivenessJudge, type ServerLiveness } from
 import { LogFollower } from './logFollower.js';
 import { parseRunningMarker, runningNames } from './runningMarker.js';
 import { formatMarker, parseMarker } from './markers.js';
-import { ensureLeaseDirectory, inspectRelayDirectory, prepareRelayDirectory } from './relayDirectory.js';
+import {
+  ensureLeaseDirectory,
+  foreignFileError,
+  openRelayDirectory,
+  relayFilesystemError,
+} from './relayDirectory.js';
 import {
   CANCELLED_LINE,
   EXIT_CANCELLED,
@@ -50,8 +55,6 @@ export interface RelayClientOptions {
   handshakeTimeoutMs?: number;
   /** Silence of the heartbeat after which the server counts as gone. */
   staleAfterMs?: number;
-  /** false: do not create a missing relay directory (for status). */
-  create?: boolean;
 }
 
 export interface SubmitOptions {
@@ -163,7 +166,7 @@ class PendingCommand implements RelayCommand {
       else options.signal?.addEventListener('abort', () => this.cancel(), { once: true });
       this.check();
     } catch (error) {
-      this.fail(error as Error);
+      this.fail(relayFilesystemError(this.layout, error));
     }
   }
 
@@ -178,12 +181,18 @@ class PendingCommand implements RelayCommand {
     if (this.done) return;
     this.cancelWanted = true;
     if (!this.submitted) return;
-    // Still queued: take it back ourselves; no server involvement, it never runs.
-    if (withdrawQueuedCommand(this.layout, this.id, 'cancelled before it started', { publish: false })) {
-      this.finishLocally(true);
-      return;
+    try {
+      // Still queued: take it back ourselves; no server involvement, it never runs.
+      if (withdrawQueuedCommand(this.layout, this.id, 'cancelled before it started', { publish: false })) {
+        this.finishLocally(true);
+        return;
+      }
+      this.assertCancel(true);
+    } catch (error) {
+      // The cancel cannot be written now (an unusable directory): the periodic check
+      // reasserts it, and the client reports the directory meanwhile.
+      this.client.reportProblem(error);
     }
-    this.assertCancel(true);
   }
 
   /**
@@ -215,7 +224,15 @@ class PendingCommand implements RelayCommand {
   /** Called on every other event and periodic rescan. */
   check(): void {
     if (this.done || !this.submitted) return;
-    const exitText = readTextIfExists(this.layout.exit(this.id));
+    let exitText: string | undefined;
+    try {
+      exitText = readTextIfExists(this.layout.exit(this.id));
+    } catch (error) {
+      // A result written by another user that this one cannot read: waiting cannot fix that.
+      const foreign = foreignFileError(this.layout.exit(this.id), error, 'read the result');
+      if (foreign) return this.fail(foreign, { final: true });
+      throw error;
+    }
     if (exitText === undefined) {
       this.follower.pump();
       this.assertCancel(false);
@@ -298,19 +315,30 @@ class PendingCommand implements RelayCommand {
     this.settle.resolve({ id: this.id, exitCode: EXIT_CANCELLED, cancelled: true });
   }
 
-  /** The server is gone, or submission failed. A command still queued is taken back. */
-  fail(error: Error): void {
+  /**
+   * The server is gone, or submission failed. A command still queued is taken back.
+   * `final`: the command has ended, only its result cannot be had; the message says all.
+   */
+  fail(error: Error, options: { final?: boolean } = {}): void {
     if (this.done) return;
     this.done = true;
     this.client.forget(this.id);
-    const withdrew =
-      this.submitted && withdrawQueuedCommand(this.layout, this.id, 'its client gave up', { publish: false });
-    if (this.lease) removeIfExists(this.layout.lease(this.id));
-    const message = !this.submitted
-      ? error.message
-      : withdrew
-        ? `${error.message} Command ${this.id} had not started; it was withdrawn so that it does not run unattended later.`
-        : `${error.message} Command ${this.id} was running; a restarted server settles it (exit 125) and kills what is left of it.`;
+    let withdrew = false;
+    try {
+      withdrew =
+        this.submitted &&
+        !options.final &&
+        withdrawQueuedCommand(this.layout, this.id, 'its client gave up', { publish: false });
+      if (this.lease) removeIfExists(this.layout.lease(this.id));
+    } catch {
+      // An unusable directory: the error being reported says so already.
+    }
+    const message =
+      !this.submitted || options.final
+        ? error.message
+        : withdrew
+          ? `${error.message} Command ${this.id} had not started; it was withdrawn so that it does not run unattended later.`
+          : `${error.message} Command ${this.id} was running; a restarted server settles it (exit 125) and kills what is left of it.`;
     const wrapped = error instanceof RelayError ? new RelayError(error.code, message) : error;
     void this.follower.end();
     this.settle.reject(wrapped);
@@ -331,12 +359,11 @@ export class RelayClient {
   private readonly noticed = new Set<string>();
   private diskFullNoticed = false;
   private noticeListener: ((line: string) => void) | undefined;
+  /** The problem last reported through the notice listener, until a check succeeds again. */
+  private problem: string | undefined;
 
   private constructor(private readonly options: RelayClientOptions) {
-    this.layout =
-      options.create === false
-        ? inspectRelayDirectory(options.relayDir)
-        : prepareRelayDirectory(options.relayDir);
+    this.layout = openRelayDirectory(options.relayDir);
     this.watchChoice = chooseWatchMode(this.layout.root, options.pollMs);
     this.judge = new ServerLivenessJudge(this.layout, options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS);
   }
@@ -346,10 +373,13 @@ export class RelayClient {
     client.watcher = new ChangeWatcher(
       [client.layout.root, client.layout.resultDir],
       client.watchChoice,
-      (changed) => client.onChange(changed),
+      (changed) => client.guard(() => client.onChange(changed)),
     );
-    client.timer = setInterval(() => client.periodic(), LIVENESS_CHECK_MS);
-    client.leaseTimer = setInterval(() => client.pending.forEach((command) => command.refreshLease()), 1000);
+    client.timer = setInterval(() => client.guard(() => client.periodic(), true), LIVENESS_CHECK_MS);
+    client.leaseTimer = setInterval(
+      () => client.guard(() => client.pending.forEach((command) => command.refreshLease())),
+      1000,
+    );
     return client;
   }
 
@@ -358,6 +388,33 @@ export class RelayClient {
       'CLOSED',
       `the relay client for ${this.layout.root} is closed: it takes no more commands`,
     );
+  }
+
+  /**
+   * Every callback of a watcher or timer runs through here: a filesystem error in one (a
+   * relay directory made unreadable, EACCES) is this client's problem to report, never an
+   * exception that takes down the process and every other session in it.
+   */
+  private guard(work: () => void, fullCheck = false): void {
+    try {
+      work();
+    } catch (error) {
+      this.reportProblem(error);
+      return;
+    }
+    // Only the periodic check looks at everything: its success means the problem is gone.
+    if (fullCheck && this.problem !== undefined) {
+      this.problem = undefined;
+      this.noticeListener?.(`relay directory ${this.layout.root} is usable again.`);
+    }
+  }
+
+  /** Say once what is wrong (the commands keep waiting: a fixed directory lets them finish). */
+  reportProblem(error: unknown): void {
+    const message = relayFilesystemError(this.layout, error).message;
+    if (this.problem === message) return;
+    this.problem = message;
+    this.noticeListener?.(`${message} Still waiting for the command(s).`);
   }
 
   /** Queue `text` as one command (`bash -c TEXT` on the server). */
@@ -452,9 +509,15 @@ export class RelayClient {
   status(): RelayStatus {
     const runningText = readTextIfExists(this.layout.running);
     const running = runningText?.trim() ? parseRunningMarker(runningText) : undefined;
+    // What a server would run: regular files with a command's name (not a FIFO, a directory, a bad id).
     const pending = listDirectory(this.layout.cmdDir)
       .map(commandIdFromFileName)
-      .filter((id): id is string => id !== undefined)
+      .filter(
+        (id): id is string =>
+          id !== undefined &&
+          isValidCommandId(id) &&
+          fs.lstatSync(this.layout.command(id), { throwIfNoEntry: false })?.isFile() === true,
+      )
       .sort();
     return {
       relayDir: this.layout.root,
@@ -556,10 +619,23 @@ export class RelayClient {
 
   /** Resolves when `condition` holds, checked on every change and every 50 ms. */
   waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-    if (condition()) return Promise.resolve();
+    try {
+      if (condition()) return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(relayFilesystemError(this.layout, error));
+    }
     return new Promise((resolve, reject) => {
       const check = (): void => {
-        if (!condition()) return;
+        let met: boolean;
+        try {
+          met = condition();
+        } catch (error) {
+          // From a timer: an unusable directory ends this wait with a RelayError, not the process.
+          cleanup();
+          reject(relayFilesystemError(this.layout, error));
+          return;
+        }
+        if (!met) return;
         cleanup();
         resolve();
       };

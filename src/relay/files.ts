@@ -19,6 +19,10 @@ export function isNotFound(error: unknown): boolean {
   return isCode(error, 'ENOENT', 'ENOTDIR');
 }
 
+export function isPermissionDenied(error: unknown): boolean {
+  return isCode(error, 'EACCES', 'EPERM');
+}
+
 /**
  * Write to a unique hidden temporary name in the same directory, then rename over the
  * target: a reader sees the old content or the new, never a part. The temporary name

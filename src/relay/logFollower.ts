@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { isNotFound } from './files.js';
+import { isNotFound, isPermissionDenied } from './files.js';
 
 const CHUNK_BYTES = 1 << 20;
 /**
@@ -66,7 +66,9 @@ export class LogFollower {
         return true;
       },
       (error: unknown) => {
-        if (isNotFound(error)) return false;
+        // Not there yet, or its directory unreadable for now (chmod 000): tried again on the
+        // next change; the client reports the directory meanwhile.
+        if (isNotFound(error) || isPermissionDenied(error)) return false;
         throw error;
       },
     );

@@ -14,7 +14,10 @@ export const EXIT_CANCELLED = 130;
 export const EXIT_RELAY_LOST = 125;
 /** bash could not be started (missing workdir, no bash). Same as a shell's "command not found". */
 export const EXIT_CANNOT_START = 127;
-/** The command text holds a NUL byte, which no argument or script can carry to bash. */
+/**
+ * Not run: the command text holds a NUL byte, which no argument or script can carry to bash,
+ * or its command file belongs to another user than the server's (a uid mismatch).
+ */
 export const EXIT_CANNOT_EXECUTE = 126;
 
 /** The last line of a cancelled command's log (Part A). */

@@ -20,6 +20,7 @@ import {
   existsNoFollow,
   fileOfWriteError,
   isNotFound,
+  isPermissionDenied,
   listDirectory,
   readTextIfExists,
   removeIfContent,
@@ -51,10 +52,19 @@ import {
   type RunningMarkerOnDisk,
 } from './runningMarker.js';
 import { isRelayError } from './errors.js';
-import { prepareRelayDirectory, verifyRelayDirectory } from './relayDirectory.js';
+import {
+  describeUid,
+  foreignFileError,
+  prepareRelayDirectory,
+  relayFilesystemError,
+  selfUid,
+  uidMismatchHint,
+  verifyRelayDirectory,
+} from './relayDirectory.js';
 import {
   CANCELLED_LINE,
   EXIT_CANCELLED,
+  EXIT_CANNOT_EXECUTE,
   EXIT_RELAY_LOST,
   resultWithoutRun,
   writeResultMakingRoom,
@@ -70,8 +80,9 @@ export const DEFAULT_GRACE_MS = 5000;
 export const DEFAULT_LEASE_STALE_MS = 10_000;
 const HEARTBEAT_MS = 1000;
 
-function fileKind(file: string): 'file' | 'missing' | 'directory' | 'FIFO' | 'symlink' | 'special file' {
-  const stat = fs.lstatSync(file, { throwIfNoEntry: false });
+function fileKind(
+  stat: fs.Stats | undefined,
+): 'file' | 'missing' | 'directory' | 'FIFO' | 'symlink' | 'special file' {
   if (!stat) return 'missing';
   if (stat.isFile()) return 'file';
   if (stat.isDirectory()) return 'directory';
@@ -325,8 +336,15 @@ export class RelayServer {
       [this.layout.root, this.layout.cmdDir],
       this.watchChoice,
       (changed) => {
-        if (changed === undefined) this.queue.rescan();
-        else this.queue.noteChange(changed);
+        try {
+          if (changed === undefined) this.queue.rescan();
+          else this.queue.noteChange(changed);
+        } catch (error) {
+          // cmd/ made unreadable (chmod 000): the directory is unusable, as when it is
+          // deleted; the tick says so and recovers when it is back. Never a crash.
+          this.directoryUnavailable(relayFilesystemError(this.layout, error));
+          return;
+        }
         this.pump();
       },
       (message) => this.warnOnce(message, message),
@@ -353,7 +371,13 @@ export class RelayServer {
         this.startNext();
       }
     } catch (error) {
-      this.reportFilesystemError(error);
+      // A directory made unreadable (chmod 000) is unusable, as a deleted one is: said once, and
+      // the tick brings the server back when it is fixed.
+      if (isPermissionDenied(error) || isRelayError(error, 'RELAY_DIR')) {
+        this.directoryUnavailable(relayFilesystemError(this.layout, error));
+      } else {
+        this.reportFilesystemError(error);
+      }
     }
   }
 
@@ -412,7 +436,8 @@ export class RelayServer {
       this.queue.remove(id);
       // Only regular files are commands: a directory or a FIFO with a command's name is left
       // alone (reading a FIFO would block the server; claiming a directory would loop).
-      const kind = fileKind(this.layout.command(id));
+      const stat = fs.lstatSync(this.layout.command(id), { throwIfNoEntry: false });
+      const kind = fileKind(stat);
       if (kind !== 'file') {
         if (kind !== 'missing') {
           this.warnOnce(
@@ -425,6 +450,19 @@ export class RelayServer {
       const claimed = this.layout.commandClaimed(id, this.claimToken);
       // The rename is the claim: of two servers (or a server and a withdrawing client), one wins.
       if (!renameIfExists(this.layout.command(id), claimed)) continue;
+      // Only our own user's commands run as us. The directory checks keep other users out;
+      // this catches what they cannot: a client running as another user (root's, say,
+      // into a directory served by a `docker run --user` server), whose files we may not
+      // even read. Its client is answered (126, and why), instead of waiting forever.
+      if (stat!.uid !== selfUid()) {
+        this.answerNotRun(
+          id,
+          claimed,
+          `cmd/${id}.sh belongs to ${describeUid(stat!.uid)}, but this relay server runs as ${describeUid(selfUid())} ` +
+            `and runs only its own user's commands: ${uidMismatchHint(stat!.uid)}`,
+        );
+        continue;
+      }
       this.launch(id, claimed);
       return;
     }
@@ -434,7 +472,18 @@ export class RelayServer {
     let command: RunningCommand;
     let text: Buffer;
     try {
-      text = readCommandFile(claimed);
+      try {
+        text = readCommandFile(claimed);
+      } catch (error) {
+        const foreign = foreignFileError(claimed, error, 'read the command file');
+        if (!foreign && !isPermissionDenied(error)) throw error;
+        return this.answerNotRun(
+          id,
+          claimed,
+          foreign?.message ??
+            `cannot read cmd/${id}.sh (${(error as NodeJS.ErrnoException).code}): it is not readable by its owner`,
+        );
+      }
       // "Any stale cancel is deleted when a command starts" (Part A).
       const cancel = readTextIfExists(this.layout.cancel);
       if (cancel !== undefined && cancel.trim() !== id) removeIfContent(this.layout.cancel, cancel);
@@ -471,6 +520,18 @@ export class RelayServer {
     removeIfExists(claimed);
   }
 
+  /**
+   * A command that will not run: its client gets exit 126 and a log line saying why, the
+   * server's console says it once. The text itself is never shown (it may hold secrets).
+   */
+  private answerNotRun(id: string, claimed: string, reason: string): void {
+    const line = `[relay] not run: ${reason}.`;
+    writeFileAtomic(this.layout.log(id), `${line}\n`);
+    this.publish(resultWithoutRun(id, EXIT_CANNOT_EXECUTE, { note: line }));
+    removeIfExists(claimed);
+    this.log(`[${id}] not run (exit ${EXIT_CANNOT_EXECUTE}): ${reason}`);
+  }
+
   private complete(record: ResultRecord): void {
     this.publish(record);
     const took = record.durationMs === null ? '' : ` in ${record.durationMs} ms`;
@@ -485,6 +546,10 @@ export class RelayServer {
 
   /** `.json`, then `.exit`, then remove `running`, then `cancel` (Part A order, Part C record). */
   private publish(record: ResultRecord): void {
+    // Ours to remove even if the result must wait (an unreadable directory): a `running` of
+    // ours found after the outage must not be taken for a dead server's and settled again.
+    const runningText = this.current?.command.id === record.id ? this.current.runningText : undefined;
+    if (runningText) this.ownRunningTexts.add(runningText);
     try {
       verifyRelayDirectory(this.layout, { writable: false });
       const madeRoom = writeResultMakingRoom(this.layout, record, this.reserve);
@@ -506,8 +571,6 @@ export class RelayServer {
       }
       return;
     }
-    const runningText = this.current?.command.id === record.id ? this.current.runningText : undefined;
-    if (runningText) this.ownRunningTexts.add(runningText);
     this.removeStaleMarkers(record.id);
   }
 
@@ -518,7 +581,8 @@ export class RelayServer {
    */
   private removeStaleMarkers(id?: string): void {
     try {
-      for (const text of this.ownRunningTexts) {
+      // `running` goes only after `.exit` is out (Part A): not while a result waits to be written.
+      for (const text of this.unpublished.length > 0 ? [] : this.ownRunningTexts) {
         if (readTextIfExists(this.layout.running) !== text || removeIfContent(this.layout.running, text)) {
           this.ownRunningTexts.delete(text);
         }
@@ -848,13 +912,19 @@ export class RelayServer {
       this.log(`[${record.id}] cancelled by shutdown`);
     }
     this.shutdownResources();
-    removeIfContent(this.layout.serverReady, this.readyText);
-    if (!wasSteppingDown) {
-      this.reserve.release();
-      removeIfContent(this.layout.owner, this.ownerText);
-      const heartbeat = readTextIfExists(this.layout.heartbeat);
-      if (heartbeat?.startsWith(`${os.hostname()}:${process.pid}:`))
-        removeIfContent(this.layout.heartbeat, heartbeat);
+    try {
+      removeIfContent(this.layout.serverReady, this.readyText);
+      if (!wasSteppingDown) {
+        this.reserve.release();
+        removeIfContent(this.layout.owner, this.ownerText);
+        const heartbeat = readTextIfExists(this.layout.heartbeat);
+        if (heartbeat?.startsWith(`${os.hostname()}:${process.pid}:`))
+          removeIfContent(this.layout.heartbeat, heartbeat);
+      }
+    } catch (error) {
+      // An unusable directory at shutdown: the markers stay, and a client judges the server
+      // by its heartbeat, which stops now.
+      this.reportFilesystemError(error);
     }
     this.state = 'stopped';
     this.log('stopped');

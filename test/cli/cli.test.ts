@@ -1,5 +1,6 @@
 // The relay's command line, as a user meets it: the built `relay-dap` binary as a real
 // process, against real relay directories and real `relay-dap serve` servers.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -231,6 +232,23 @@ describe('status', () => {
     await server.stop();
     const after = await cli(['status', '--relay-dir', relayDir]);
     expect(after.code).toBe(3);
+  });
+
+  // Issue 9, item 13: a FIFO or a directory with a command's name is not work.
+  it('counts as pending only regular files named like commands (not a FIFO, a directory, a bad id)', async () => {
+    const { relayDir } = relayDirs();
+    for (const dir of [relayDir, path.join(relayDir, 'cmd'), path.join(relayDir, 'result')]) {
+      fs.mkdirSync(dir, { mode: 0o700 });
+    }
+    queueCommandFile(relayDir, partAId(), 'true');
+    expect(spawnSync('mkfifo', [path.join(relayDir, 'cmd', `${partAId()}.sh`)]).status).toBe(0);
+    fs.mkdirSync(path.join(relayDir, 'cmd', `${partAId()}.sh`));
+    fs.writeFileSync(path.join(relayDir, 'cmd', 'not:an-id.sh'), 'true'); // a server leaves it alone
+    const status = await cli(['status', '--relay-dir', relayDir]);
+    expect(status.code).toBe(3);
+    expect(status.out).toMatch(/^Pending commands: 1$/m);
+    const json = await cli(['status', '--relay-dir', relayDir, '--json']);
+    expect((JSON.parse(json.out) as { pending: string[] }).pending).toHaveLength(1);
   });
 
   it('--json parses, with the fields, the running command and the queue', async () => {

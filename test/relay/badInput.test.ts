@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { otherUser } from '../support/otherUser.js';
+import { OTHER_UID, otherUser } from '../support/otherUser.js';
 import {
   partAId,
   queueCommandFile,
@@ -122,25 +122,56 @@ describe('a missing relay directory', () => {
     expectCreated(nested);
   });
 
-  it('is created by run, with cmd/ and result/, all 0700; a nested missing path too', async () => {
+  // Only serve creates one: a client on a mistyped or relative path must not leave a
+  // .relay there (issue 9, item 13). Failing before the fix: run created it (exit 3).
+  it('run, status, cancel, flush, handshake: one line naming it and `relay-dap serve --relay-dir DIR`, exit 1; nothing is created, not even for a relative path', async () => {
     const { root, relayDir } = relayDirs();
-    // No server: run says so (exit 3) after creating the directory, and queues nothing.
-    const result = await run(relayDir, [`export ${ctx.marker}=1; echo never`]);
-    expect(result.code).toBe(3);
-    expect(expectOneLine(result.stderr)).toContain(relayDir);
-    expectCreated(relayDir);
-    expect(fs.readdirSync(path.join(relayDir, 'cmd'))).toEqual([]);
-
     const nested = path.join(root, 'x', 'y', 'relay');
-    const second = await run(nested, [`export ${ctx.marker}=1; echo never`]);
-    expect(second.code).toBe(3);
-    expectCreated(nested);
+    const clients: Array<readonly string[]> = [
+      ['run', '--', `export ${ctx.marker}=1; echo never`],
+      ['status'],
+      ['cancel'],
+      ['flush'],
+      ['handshake', '--timeout', '0.5'],
+    ];
+    for (const dir of [relayDir, nested]) {
+      for (const words of clients) {
+        const [subcommand, ...rest] = words;
+        const result = await finish(
+          launch([subcommand!, '--relay-dir', dir, ...rest]),
+          20_000,
+          `relay-dap ${subcommand}`,
+        );
+        const what = `${subcommand} on ${dir}`;
+        expect(result.code, what).toBe(1);
+        const line = expectOneLine(result.stderr);
+        expect(line, what).toContain(`relay directory ${dir} does not exist`);
+        expect(line, what).toContain(`relay-dap serve --relay-dir ${dir}`);
+        expectNoStack(result.stderr);
+      }
+    }
+    expect(fs.readdirSync(root).sort()).toEqual(['work']);
+
+    // A relative path is resolved against the current directory, and nothing lands there.
+    const cwd = scratchDir();
+    const relative = await finish(
+      launch(['run', '--relay-dir', 'sub/.relay', '--', 'echo never'], { cwd }),
+      20_000,
+      'relay-dap run with a relative --relay-dir',
+    );
+    expect(relative.code).toBe(1);
+    expect(expectOneLine(relative.stderr)).toContain(
+      `relay directory ${path.join(cwd, 'sub/.relay')} does not exist`,
+    );
+    expect(fs.readdirSync(cwd)).toEqual([]);
   });
 
-  it('created by run, is then served and used', async () => {
+  it('refused by run until serve creates it; then served and used', async () => {
     const { relayDir, workdir } = relayDirs();
-    expect((await run(relayDir, ['true'])).code).toBe(3);
+    expect((await run(relayDir, ['true'])).code).toBe(1);
+    expect(fs.existsSync(relayDir)).toBe(false);
     await serve(relayDir, workdir);
+    expectCreated(relayDir);
     const result = await run(relayDir, [`export ${ctx.marker}=1; echo works`]);
     expect(result.stdout.toString()).toBe('works\n');
     expect(result.code).toBe(0);
@@ -148,12 +179,14 @@ describe('a missing relay directory', () => {
 });
 
 describe('a relay directory that is not writable', () => {
-  function rootOwned0755(): { root: string; relayDir: string } {
+  /** The unprivileged user's own relay directory, made read-only (0500) by its owner. */
+  function readOnlyOwnDirectory(): { root: string; relayDir: string } {
     const root = scratchDir();
     fs.chmodSync(root, 0o755); // so that uid 65534 can reach it
     const relayDir = path.join(root, 'relay');
     fs.mkdirSync(relayDir);
-    fs.chmodSync(relayDir, 0o755);
+    fs.chmodSync(relayDir, 0o500);
+    if (process.getuid?.() === 0) fs.chownSync(relayDir, OTHER_UID, OTHER_UID);
     return { root, relayDir };
   }
 
@@ -162,7 +195,7 @@ describe('a relay directory that is not writable', () => {
       skip,
     }) => {
       if (!unprivileged.ok) skip(`needs an unprivileged user: ${unprivileged.reason}`);
-      const { relayDir } = rootOwned0755();
+      const { relayDir } = readOnlyOwnDirectory();
       const args =
         subcommand === 'run'
           ? ['run', '--relay-dir', relayDir, '--', `export ${ctx.marker}=1; echo never`]
@@ -176,28 +209,9 @@ describe('a relay directory that is not writable', () => {
       expectNoStack(result.stderr);
       expect(result.stdout.length).toBe(0);
       expect(fs.readdirSync(relayDir)).toEqual([]);
-      expect(octal(modeOf(relayDir))).toBe('0755');
+      expect(octal(modeOf(relayDir))).toBe('0500');
     });
   }
-
-  it('run: a missing relay directory that cannot be created is one line too, and nothing is written', async ({
-    skip,
-  }) => {
-    if (!unprivileged.ok) skip(`needs an unprivileged user: ${unprivileged.reason}`);
-    const { relayDir: parent } = rootOwned0755();
-    const relayDir = path.join(parent, 'relay');
-    const result = await finish(
-      launchUnprivileged(['run', '--relay-dir', relayDir, '--', 'echo never']),
-      20_000,
-      'unprivileged relay-dap run',
-    );
-    expect(result.code).toBe(1);
-    const line = expectOneLine(result.stderr);
-    expect(line).toContain(relayDir);
-    expect(line).toMatch(/cannot be created|not writable/);
-    expectNoStack(result.stderr);
-    expect(fs.readdirSync(parent)).toEqual([]);
-  });
 });
 
 describe('symlinks', () => {

@@ -155,3 +155,30 @@ export function bytesFree(dir: string): number {
   const stat = fs.statfsSync(dir);
   return stat.bavail * stat.bsize;
 }
+
+// Root without its permission bypass: root ignores permission bits (CAP_DAC_OVERRIDE), so a
+// chmod 000 fault needs a process that lacks it. Dropping the capability keeps uid 0, so a
+// process that must share the test's uid (a TCP peer that is checked for it) still does.
+
+function probeNoDacOverride(): Probe {
+  if (process.getuid?.() !== 0)
+    return { ok: false, reason: 'not running as root: permission bits already apply' };
+  const which = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' });
+  if (which.status !== 0) return { ok: false, reason: 'util-linux setpriv is not installed' };
+  const prefix = [which.stdout.trim(), '--bounding-set=-dac_override,-dac_read_search'];
+  const probe = spawnSync(prefix[0]!, [...prefix.slice(1), 'grep', 'CapEff', '/proc/self/status'], {
+    encoding: 'utf8',
+  });
+  // CAP_DAC_OVERRIDE is bit 1, CAP_DAC_READ_SEARCH bit 2.
+  const effective = /CapEff:\s*([0-9a-f]+)/.exec(probe.stdout)?.[1];
+  if (probe.status !== 0 || effective === undefined || (BigInt(`0x${effective}`) & 0b110n) !== 0n) {
+    return {
+      ok: false,
+      reason: `cannot drop CAP_DAC_OVERRIDE with setpriv --bounding-set (status ${probe.status}: ${probe.stderr.trim() || probe.error?.message})`,
+    };
+  }
+  return { ok: true, prefix };
+}
+
+/** `prefix`: runs a command as root without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH. */
+export const rootWithoutDacOverride = probeNoDacOverride();

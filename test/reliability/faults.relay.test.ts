@@ -10,6 +10,8 @@ import {
   reapMarked,
   partA,
   partAId,
+  partAScript,
+  start,
   processesWithMarker,
   queueCommandFile,
   readIf,
@@ -630,21 +632,46 @@ function chownTree(dir: string): void {
 
 describe('the relay directory taken away under a running server', () => {
   it.for([
-    { fault: 'deleted', said: /relay directory \S+ is gone \(ENOENT\); waiting for it to come back/ },
+    {
+      fault: 'deleted',
+      target: 'root',
+      mode: undefined,
+      said: /relay directory \S+ is gone \(ENOENT\); waiting for it to come back/,
+      statusSaid: /relay directory \S+ does not exist/,
+    },
     {
       fault: 'made unwritable (chmod 500)',
+      target: 'root',
+      mode: 0o500,
       said: /relay directory \S+ is not writable \(EACCES\): fix its permissions/,
+      statusSaid: /relay directory \S+ is not writable \(EACCES\)/,
     },
-  ])(
+    // Issue 9, item 5: an uncaught EACCES from the rescan killed the server within a second.
+    {
+      fault: 'made unreadable (chmod 000)',
+      target: 'root',
+      mode: 0o000,
+      said: /relay directory \S+ is not writable \(EACCES\): fix its permissions \(mode 0000/,
+      statusSaid: /relay directory \S+ is not writable \(EACCES\)/,
+    },
+    {
+      fault: 'cmd/ made unreadable (chmod 000)',
+      target: 'cmd',
+      mode: 0o000,
+      said: /relay command directory \S+ is not writable \(EACCES\): fix its permissions \(mode 0000/,
+      statusSaid: /relay command directory \S+ is not writable \(EACCES\)/,
+    },
+  ] as const)(
     'the relay directory $fault under a running server: it says so, survives, and recovers',
-    async ({ fault, said }, { skip }) => {
+    async ({ fault, target, mode, said, statusSaid }, { skip }) => {
       // Root ignores permission bits: the server runs as uid 65534 so that chmod 500 bites.
       if (!otherUser.ok) return skip(otherUser.reason);
       const row = reliabilityRow(
         'fault',
         `relay directory ${fault} under a running server (server as uid 65534)`,
       );
-      const deleted = fault === 'deleted';
+      const deleted = mode === undefined;
+      const faulty = target === 'cmd' ? relayFile('cmd') : env.relayDir;
       chownTree(env.root);
       const server = await serve(['--grace', '1'], true);
       const asNobody = (args: readonly string[]): Spawned => track(relayDapAsOtherUser(args));
@@ -663,14 +690,15 @@ describe('the relay directory taken away under a running server', () => {
 
       const faultAt = performance.now();
       if (deleted) fs.rmSync(env.relayDir, { recursive: true, force: true });
-      else fs.chmodSync(env.relayDir, 0o500);
+      else fs.chmodSync(faulty, mode);
       await waitUntil(() => said.test(server.stderr()) || !isAlive(server), 'the server to say so');
       const saidMs = performance.now() - faultAt;
       expect(isAlive(server), server.stderr()).toBe(true);
       // A client of the same user is told plainly too.
       const status = await asNobody(['status', '--relay-dir', env.relayDir]).finished;
       expect(status.code).toBe(1);
-      expect(status.stderr).toMatch(deleted ? /does not exist/ : /is not writable \(EACCES\)/);
+      expect(status.stderr).toMatch(statusSaid);
+      expect(status.stderr.trimEnd().split('\n')).toHaveLength(1);
       row.figure = `said so after ${seconds(saidMs)} (status: exit 1)`;
       const crash = (): string =>
         `${row.figure}; then the server CRASHED (${/^\w*Error: .*$/m.exec(server.stderr())?.[0] ?? `exit ${server.child.exitCode}`})`;
@@ -685,7 +713,8 @@ describe('the relay directory taken away under a running server', () => {
         'the in-flight command to end',
       );
       await waitUntil(
-        () => processesWithMarker(env.marker).length === 0 || !isAlive(server),
+        // (The waiting client's command line holds the marker too: it may still wait.)
+        () => processesWithMarker(env.marker).every((pid) => pid === inflight.child.pid) || !isAlive(server),
         'its processes to end',
       );
       if (!isAlive(server)) row.figure = `${crash()} when the command running then ended`;
@@ -696,7 +725,7 @@ describe('the relay directory taken away under a running server', () => {
         fs.mkdirSync(env.relayDir, { mode: 0o700 });
         fs.chownSync(env.relayDir, OTHER_UID, OTHER_UID);
       } else {
-        fs.chmodSync(env.relayDir, 0o700);
+        fs.chmodSync(faulty, 0o700);
       }
       await waitUntil(
         () => /is usable again; serving/.test(server.stderr()) || !isAlive(server),
@@ -707,6 +736,7 @@ describe('the relay directory taken away under a running server', () => {
       expect(isAlive(server), `the server died:\n${server.stderr()}`).toBe(true);
 
       const { finished: first } = await inflightAnswer;
+      expect(first.stderr, 'the waiting client').not.toMatch(/\n\s+at |Uncaught|Unhandled/);
       let inflightFate: string;
       if (first.code === 0) {
         // Its client was still waiting and read the result.
@@ -870,4 +900,119 @@ describe('the disk holding the relay directory filled up by a command', () => {
         `${(output.length / 1024).toFixed(0)} KiB of output shown; ${(freed / 1024).toFixed(0)} KiB free again once run had its result (${((freed - freeBefore) / 1024).toFixed(0)} KiB against before the command); next command served`;
     },
   );
+});
+
+describe('permission faults under a waiting client (issue 9, items 5 and 12)', () => {
+  it('result/ made unreadable (chmod 000) while `run` waits (client and server as uid 65534): one line, it keeps waiting, and ends with the command once the mode is back', async ({
+    skip,
+  }) => {
+    if (!otherUser.ok) return skip(otherUser.reason);
+    const row = reliabilityRow(
+      'fault',
+      'result/ made unreadable (chmod 000) while `relay-dap run` waits (client and server as uid 65534)',
+    );
+    chownTree(env.root);
+    await serve(['--grace', '1'], true);
+    const gate = path.join(env.workdir, 'gate');
+    const run = track(
+      relayDapAsOtherUser([
+        'run',
+        '--relay-dir',
+        env.relayDir,
+        '--',
+        `export ${env.marker}=1; echo started; while [ ! -e ${gate} ]; do sleep 0.05; done; echo finished`,
+      ]),
+    );
+    await waitUntil(() => run.stdout().toString().includes('started'), 'the command to start');
+    const faultAt = performance.now();
+    fs.chmodSync(relayFile('result'), 0o000);
+    const said =
+      /relay result directory \S+ is not writable \(EACCES\): fix its permissions \(mode 0000: chmod 700 \S+\).*Still waiting/;
+    await waitUntil(() => said.test(run.stderr()) || !isAlive(run), 'run to say so');
+    const saidMs = performance.now() - faultAt;
+    expect(isAlive(run), `run ended:\n${run.stderr()}`).toBe(true);
+    // The command ends during the outage; its client keeps waiting for the result.
+    fs.writeFileSync(gate, '');
+    // (run's own command line holds the marker too.)
+    await waitUntil(
+      () => processesWithMarker(env.marker).every((pid) => pid === run.child.pid),
+      'the command to end',
+    );
+    expect(isAlive(run), `run ended:\n${run.stderr()}`).toBe(true);
+    const restoredAt = performance.now();
+    fs.chmodSync(relayFile('result'), 0o700);
+    const finished = await run.finished;
+    const answeredMs = performance.now() - restoredAt;
+    expect(finished.code, finished.stderr).toBe(0);
+    expect(finished.stdout.toString()).toBe('started\nfinished\n');
+    expect(finished.stderr).not.toMatch(/\n\s+at |Uncaught|Unhandled/);
+    const lines = finished.stderr.trimEnd().split('\n');
+    expect(lines, finished.stderr).toHaveLength(2);
+    expect(lines[1]).toMatch(/is usable again/);
+    row.figure = `said so after ${seconds(saidMs)}; exit 0 with the whole output ${seconds(answeredMs)} after the mode came back; no stack trace`;
+  });
+
+  it('client as root, server as uid 65534 (`docker run --user`): root’s `run` is refused at once naming both uids; a root-owned 0600 command (a Part-A client as root) is answered 126 naming both uids, not run, never waited on', async ({
+    skip,
+  }) => {
+    if (!otherUser.ok) return skip(otherUser.reason);
+    const row = reliabilityRow(
+      'fault',
+      'uid mismatch: client as root, server as uid 65534 (docker run --user): our client and a Part-A client',
+    );
+    chownTree(env.root);
+    await serve(['--grace', '1'], true);
+    const planted = path.join(env.workdir, 'ran-as-root-client');
+
+    // Our client: refused up front, before it writes anything.
+    const ourAt = performance.now();
+    const ours = await runRelayDap(['run', '--relay-dir', env.relayDir, '--', `touch ${planted}`]);
+    const ourMs = performance.now() - ourAt;
+    expect(ours.code, ours.stderr).toBe(1);
+    const line = ours.stderr.trimEnd();
+    expect(line.split('\n')).toHaveLength(1);
+    expect(line).toContain(env.relayDir);
+    expect(line).toContain(`uid ${OTHER_UID}`);
+    expect(line).toContain('uid 0');
+    expect(line).toMatch(/--user/);
+    expect(queuedCommandFiles()).toEqual([]);
+
+    // A Part-A client as root (umask 077: its command file is root's, 0600): the server cannot
+    // read it. Before: it retried forever and the client waited out its whole timeout.
+    const handshake = await partA(['--relay-dir', env.relayDir, 'handshake']).finished;
+    expect(handshake.code, handshake.stderr).toBe(0);
+    const partAAt = performance.now();
+    const partARun = track(
+      start(
+        'bash',
+        [
+          '-c',
+          'umask 077; exec bash "$@"',
+          'bash',
+          partAScript,
+          '--relay-dir',
+          env.relayDir,
+          '--timeout',
+          '300',
+          'run',
+          `touch ${planted}`,
+        ],
+        {
+          env: { PARTA_POLL_SECONDS: '0.1' },
+        },
+      ),
+    );
+    const answered = await partARun.finished;
+    const partAMs = performance.now() - partAAt;
+    expect(answered.code, answered.stderr).toBe(126);
+    const told = answered.stdout.toString().trimEnd();
+    expect(told.split('\n')).toHaveLength(1);
+    expect(told).toMatch(
+      /^\[relay\] not run: cmd\/\d{19}_\d+\.sh belongs to uid 0 \(root\), but this relay server runs as uid 65534/,
+    );
+    expect(told).toMatch(/--user/);
+    expect(fs.existsSync(planted), 'the root-owned command ran').toBe(false);
+    expect(queuedCommandFiles()).toEqual([]);
+    row.figure = `our client refused in ${seconds(ourMs)} (exit 1, one line naming uid 0 and uid ${OTHER_UID}); the Part-A client answered 126 in ${seconds(partAMs)} with the reason; the command did not run`;
+  });
 });

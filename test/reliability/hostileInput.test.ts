@@ -20,6 +20,7 @@ import {
 } from '../support/adapterHarness.js';
 import { encodeDapFrame, type DapClient } from '../support/dapClient.js';
 import {
+  partA,
   partAId,
   queueCommandFile,
   readIf,
@@ -98,6 +99,45 @@ function writeAtomically(file: string, data: string | Buffer): void {
 
 function expectNoStack(text: string, what: string): void {
   expect(text, what).not.toMatch(/internal error|\n\s+at /);
+}
+
+/**
+ * `relay-dap SUBCOMMAND` on `relayDir` for each of `subcommands`, then a DAP launch with that
+ * relayDir: each must be refused (exit 1 with one line; a failed launch), its text passing `expectClear`.
+ */
+async function expectRefusedEverywhere(
+  relayDir: string,
+  workdir: string,
+  subcommands: ReadonlyArray<'serve' | 'run' | 'status'>,
+  expectClear: (text: string, who: string) => void,
+): Promise<void> {
+  const argsOf = {
+    serve: ['serve', '--relay-dir', relayDir, '--workdir', workdir],
+    run: ['run', '--relay-dir', relayDir, '--', `export ${marker()}=1; echo never`],
+    status: ['status', '--relay-dir', relayDir],
+  };
+  for (const subcommand of subcommands) {
+    const result = await finish(launch(argsOf[subcommand]), 20_000, `relay-dap ${subcommand}`);
+    expect(result.code, `${subcommand}: ${result.stderr}`).toBe(1);
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expectClear(result.stderr, `relay-dap ${subcommand}`);
+  }
+  // The debug adapter, launched on that directory.
+  const ctx = createAdapterContext();
+  try {
+    const adapter = ctx.spawnStdio();
+    const launched = await launchAndConfigure(
+      adapter.client,
+      { command: ctx.mark('echo never'), relayDir, connectTimeout: 1, stopOnEntry: false },
+      {},
+      { allowLaunchFailure: true },
+    );
+    expect(launched.launch.success).toBe(false);
+    expectClear(launched.launch.message ?? '', 'the launch error');
+    await adapter.client.close(EVENT_TIMEOUT_MS);
+  } finally {
+    await ctx.cleanup();
+  }
 }
 
 // =============================================================================================
@@ -608,31 +648,7 @@ describe('hostile input: the relay directory', () => {
         expect(text, who).toMatch(/symlink/);
         expectNoStack(text, who);
       };
-      for (const args of [
-        ['serve', '--relay-dir', relayDir, '--workdir', workdir],
-        ['run', '--relay-dir', relayDir, '--', `export ${marker()}=1; echo never`],
-      ]) {
-        const result = await finish(launch(args), 20_000, `relay-dap ${args[0]!}`);
-        expect(result.code, `${args[0]!}: ${result.stderr}`).toBe(1);
-        expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
-        expectClear(result.stderr, `relay-dap ${args[0]!}`);
-      }
-      // The debug adapter, launched on that directory.
-      const ctx = createAdapterContext();
-      try {
-        const adapter = ctx.spawnStdio();
-        const launched = await launchAndConfigure(
-          adapter.client,
-          { command: ctx.mark('echo never'), relayDir, connectTimeout: 1, stopOnEntry: false },
-          {},
-          { allowLaunchFailure: true },
-        );
-        expect(launched.launch.success).toBe(false);
-        expectClear(launched.launch.message ?? '', 'the launch error');
-        await adapter.client.close(EVENT_TIMEOUT_MS);
-      } finally {
-        await ctx.cleanup();
-      }
+      await expectRefusedEverywhere(relayDir, workdir, ['serve', 'run'], expectClear);
       expect(fs.readdirSync(target)).toEqual(['keep']);
       expect(fs.readFileSync(path.join(target, 'keep'), 'utf8')).toBe('untouched');
       refusals.push(
@@ -640,6 +656,97 @@ describe('hostile input: the relay directory', () => {
       );
     }
     row.figure = refusals.join('; ') + '; the targets untouched';
+  }, 120_000);
+
+  // Issue 9, item 2: as ssh's StrictModes. Before the fix, root's server ran the other user's
+  // planted command as root.
+  it('a relay directory another user prepared (/tmp/x/.relay 0777, a planted cmd/<id>.sh): root’s serve, run, status and a debug launch refuse it naming owner, mode and fix; the planted command never runs', async ({
+    skip,
+  }) => {
+    if (!otherUser.ok) return skip(otherUser.reason);
+    const row = reliabilityRow(
+      'hostile input',
+      'a relay directory another user prepared (0777, owned by uid 65534, with a planted `cmd/<id>.sh`), or root’s own left 0777: root’s `serve`, `run`, `status` and a DAP launch with relayDir',
+    );
+    const seen: string[] = [];
+    for (const owner of ['another user', 'root, but 0777'] as const) {
+      const base = scratch();
+      fs.chmodSync(base, 0o755);
+      const x = path.join(base, 'x');
+      const relayDir = path.join(x, '.relay');
+      const workdir = path.join(base, 'work');
+      fs.mkdirSync(workdir);
+      const planted = path.join(base, `ran-${randomBytes(4).toString('hex')}`);
+      const id = partAId();
+      const prepare =
+        `mkdir -p ${relayDir}/cmd ${relayDir}/result && chmod 777 ${x} ${relayDir} ${relayDir}/cmd ${relayDir}/result && ` +
+        `printf 'touch ${planted}\n' > ${relayDir}/cmd/${id}.sh`;
+      if (owner === 'another user') {
+        fs.chmodSync(base, 0o777); // where uid 65534 may create x/
+        const made = await startAsOtherUser('sh', ['-c', prepare]).finished;
+        expect(made.code, made.stderr).toBe(0);
+      } else {
+        expect(spawnSync('sh', ['-c', prepare]).status).toBe(0);
+      }
+      const expectClear = (text: string, who: string): void => {
+        expect(text, who).toContain(relayDir);
+        expect(text, who).toContain(
+          owner === 'another user' ? `belongs to uid ${OTHER_UID}` : 'is writable by its group and others',
+        );
+        expect(text, who).toMatch(/mode 0777/);
+        expect(text, who).toContain(`chmod 700 ${relayDir}`);
+        expectNoStack(text, who);
+      };
+      await expectRefusedEverywhere(relayDir, workdir, ['serve', 'run', 'status'], expectClear);
+      expect(fs.existsSync(planted), 'the planted command ran').toBe(false);
+      expect(fs.readdirSync(path.join(relayDir, 'cmd'))).toEqual([`${id}.sh`]);
+      expect(fs.readdirSync(relayDir).sort()).toEqual(['cmd', 'result']);
+      seen.push(
+        `${owner}: serve, run, status exit 1 with one line (path, owner, mode 0777, chmod 700), launch refused`,
+      );
+    }
+    row.figure = `${seen.join('; ')}; the planted command ran 0 times; nothing written`;
+  }, 120_000);
+
+  it('relay directories at 0755 (a Part-A server’s mkdir -p, then a Part-A flush) end 0700 once our server serves them; a group-writable cmd/ under a running server stops it until fixed', async () => {
+    const row = reliabilityRow(
+      'hostile input',
+      'relay directories left 0755 by a Part-A server and flush, then served by ours; `cmd/` made group-writable (chmod 770) under a running server',
+    );
+    const { relayDir, workdir } = relayDirs();
+    const partAServer = partA(['--relay-dir', relayDir, '--workdir', workdir, 'serve']);
+    relay.ctx().spawned.push(partAServer);
+    await waitUntil(() => fs.existsSync(path.join(relayDir, 'server.ready')), 'the Part-A server');
+    partAServer.child.kill('SIGTERM');
+    await partAServer.finished;
+    const flushed = await partA(['--relay-dir', relayDir, 'flush']).finished;
+    expect(flushed.code, flushed.stderr).toBe(0);
+    const modes = (): string[] =>
+      [relayDir, path.join(relayDir, 'cmd'), path.join(relayDir, 'result')].map(
+        (dir) => `${path.relative(relayDir, dir) || '.'} 0${(fs.statSync(dir).mode & 0o777).toString(8)}`,
+      );
+    const before = modes();
+    expect(before).toEqual(['. 0755', 'cmd 0755', 'result 0755']);
+    fs.rmSync(path.join(relayDir, 'server.ready'), { force: true });
+    const server = await serve(relayDir, workdir);
+    expect(modes()).toEqual(['. 0700', 'cmd 0700', 'result 0700']);
+    const ran = await run(relayDir, `export ${marker()}=1; echo ok`);
+    expect(ran.stdout.toString()).toBe('ok\n');
+
+    // Opened to the group while serving: no new command starts until it is private again.
+    fs.chmodSync(path.join(relayDir, 'cmd'), 0o770);
+    await waitUntil(
+      () =>
+        /relay command directory \S+ \(uid 0 \(root\), mode 0770\) is writable by its group/.test(
+          server.stderr(),
+        ),
+      'the server to refuse cmd/',
+    );
+    fs.chmodSync(path.join(relayDir, 'cmd'), 0o700);
+    await waitUntil(() => /is usable again; serving/.test(server.stderr()), 'the server to recover');
+    const after = await run(relayDir, `export ${marker()}=1; echo again`);
+    expect(after.stdout.toString()).toBe('again\n');
+    row.figure = `before: ${before.join(', ')}; after serve: ${modes().join(', ')}; cmd/ at 0770 refused, served again at 0700`;
   }, 120_000);
 
   it('result/ replaced by a symlink while a command runs: the server writes nothing through it and says so', async () => {

@@ -80,8 +80,9 @@ export interface AdapterContext {
   mark(text: string, marker?: string): string;
   /** Another marker, also checked at cleanup (for tests that tell sessions apart). */
   newMarker(): string;
-  spawnStdio(args?: readonly string[]): StdioAdapter;
-  spawnTcp(args?: readonly string[]): Promise<TcpAdapter>;
+  /** `prefix`: a command that starts the adapter (setpriv …), before node. */
+  spawnStdio(args?: readonly string[], options?: SpawnOptions): StdioAdapter;
+  spawnTcp(args?: readonly string[], options?: SpawnOptions): Promise<TcpAdapter>;
   /** `relay-dap --socket PATH ARGS…`, once it listens. */
   spawnSocket(socketPath: string, args?: readonly string[]): Promise<SocketAdapter>;
   /** A real `relay-dap serve` with this context's environment, running commands in `workdir`. */
@@ -95,6 +96,11 @@ export interface AdapterContext {
   embeddedRelayDirs(): string[];
   /** Kill what is left; throw if a marked process was still alive or a client saw bad DAP. */
   cleanup(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  /** Run the adapter through this command (e.g. setpriv with fewer capabilities). */
+  prefix?: readonly string[];
 }
 
 function track(child: ChildProcess): SpawnedAdapter {
@@ -155,8 +161,9 @@ export function createAdapterContext(): AdapterContext {
   const servers: ServerProcess[] = [];
   const excused = new Map<DapClient, string>();
 
-  const spawnAdapter = (args: readonly string[]): SpawnedAdapter => {
-    const child = spawn(process.execPath, [relayDapBin, ...args], {
+  const spawnAdapter = (args: readonly string[], { prefix = [] }: SpawnOptions = {}): SpawnedAdapter => {
+    const [command, ...before] = [...prefix, process.execPath];
+    const child = spawn(command, [...before, relayDapBin, ...args], {
       cwd: workdir,
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -178,15 +185,15 @@ export function createAdapterContext(): AdapterContext {
       markers.push(another);
       return another;
     },
-    spawnStdio(args = []) {
+    spawnStdio(args = [], options = {}) {
       // Both the client and `track` listen on stdout: each sees every chunk.
-      const spawned = spawnAdapter(args);
+      const spawned = spawnAdapter(args, options);
       const client = DapClient.overStdio(spawned.child);
       clients.push(client);
       return Object.assign(spawned, { client });
     },
-    async spawnTcp(args = ['--server=0']) {
-      const spawned = spawnAdapter(args);
+    async spawnTcp(args = ['--server=0'], options = {}) {
+      const spawned = spawnAdapter(args, options);
       const address = await listeningAddress(spawned);
       const [, host, port] = /^(\S+):(\d+)$/.exec(address)!;
       return Object.assign(spawned, {
