@@ -228,6 +228,7 @@ whose changes may come from another machine; the first log line says which.`,
     const leaseTimeout = optionNumber(args, 'lease-timeout', 'seconds');
     const pollMs = optionNumber(args, 'poll', 'milliseconds');
     const workdir = optionString(args, 'workdir');
+    const relayDir = relayDirOf(args);
     // Handlers first: a signal that arrives while the server claims the directory must still
     // end in a clean shutdown, not in the default action that leaves markers behind.
     let server: RelayServer | undefined;
@@ -240,7 +241,7 @@ whose changes may come from another machine; the first log line says which.`,
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
     try {
       server = await RelayServer.start({
-        relayDir: relayDirOf(args),
+        relayDir,
         ...(workdir !== undefined ? { workdir } : {}),
         ...(grace !== undefined ? { graceMs: grace * 1000 } : {}),
         ...(pollMs !== undefined ? { pollMs } : {}),

@@ -8,6 +8,7 @@
  * missing, and cancels by writing `cancel` — again if another client's cancel replaced it.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { longTimeout } from '../time/longTimeout.js';
 import { ChangeWatcher } from './changeWatcher.js';
@@ -369,6 +370,12 @@ export class RelayClient {
   }
 
   static async open(options: RelayClientOptions): Promise<RelayClient> {
+    // A server being started creates the directory: within connectTimeoutMs, wait for it as
+    // for the server itself (never create it: a client's path may be mistyped or relative).
+    const deadline = performance.now() + (options.connectTimeoutMs ?? 0);
+    while (!fs.existsSync(path.resolve(options.relayDir)) && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const client = new RelayClient(options);
     client.watcher = new ChangeWatcher(
       [client.layout.root, client.layout.resultDir],

@@ -234,6 +234,21 @@ describe('status', () => {
     expect(after.code).toBe(3);
   });
 
+  // Issue 9, item 13: `--relay-dir=` meant the current directory, `--relay-dir --` one named `--`.
+  it('an empty --relay-dir, or `--` in its place, is a usage error naming the option; nothing is created', async () => {
+    const cwd = context.scratchDir();
+    for (const args of [
+      ['status', '--relay-dir='],
+      ['serve', '--relay-dir='],
+      ['run', '--relay-dir', '--', 'true'],
+    ]) {
+      const result = await cli(args, { cwd });
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(expectOneLine(result.stderr)).toMatch(/option --relay-dir needs a value \(DIR\)/);
+    }
+    expect(fs.readdirSync(cwd)).toEqual([]);
+  });
+
   // Issue 9, item 13: a FIFO or a directory with a command's name is not work.
   it('counts as pending only regular files named like commands (not a FIFO, a directory, a bad id)', async () => {
     const { relayDir } = relayDirs();

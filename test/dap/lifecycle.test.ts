@@ -339,6 +339,8 @@ describe('session lifecycle', () => {
     expect(errorId(launch)).toBe(ERR.RelayUnavailable);
     expect(launch.message).toContain(relayDir);
     expect(launch.message).toContain(`relay-dap serve --relay-dir ${relayDir}`);
+    // Only a server creates a relay directory (issue 9, item 13): a mistyped path leaves no litter.
+    expect(fs.existsSync(relayDir)).toBe(false);
     // connectTimeout is 1 s; the margin is for a loaded machine, not for a wait that ignores it.
     expect(elapsed).toBeGreaterThanOrEqual(950);
     expect(elapsed).toBeLessThan(8_000);
