@@ -1013,6 +1013,7 @@ describe('permission faults under a waiting client (issue 9, items 5 and 12)', (
     expect(told).toMatch(/--user/);
     expect(fs.existsSync(planted), 'the root-owned command ran').toBe(false);
     expect(queuedCommandFiles()).toEqual([]);
-    row.figure = `our client refused in ${seconds(ourMs)} (exit 1, one line naming uid 0 and uid ${OTHER_UID}); the Part-A client answered 126 in ${seconds(partAMs)} with the reason; the command did not run`;
+    const shown = told.replace(/\d{19}_\d+/, '<id>').split(' and runs only')[0];
+    row.figure = `our client refused in ${seconds(ourMs)} (exit 1, one line naming uid 0 and uid ${OTHER_UID} and docker's --user); the Part-A client answered in ${seconds(partAMs)}: exit 126, "${shown}"; the command did not run`;
   });
 });

@@ -110,7 +110,8 @@ async function expectRefusedEverywhere(
   workdir: string,
   subcommands: ReadonlyArray<'serve' | 'run' | 'status'>,
   expectClear: (text: string, who: string) => void,
-): Promise<void> {
+): Promise<string[]> {
+  const said: string[] = [];
   const argsOf = {
     serve: ['serve', '--relay-dir', relayDir, '--workdir', workdir],
     run: ['run', '--relay-dir', relayDir, '--', `export ${marker()}=1; echo never`],
@@ -121,6 +122,7 @@ async function expectRefusedEverywhere(
     expect(result.code, `${subcommand}: ${result.stderr}`).toBe(1);
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
     expectClear(result.stderr, `relay-dap ${subcommand}`);
+    said.push(result.stderr.trimEnd());
   }
   // The debug adapter, launched on that directory.
   const ctx = createAdapterContext();
@@ -138,6 +140,7 @@ async function expectRefusedEverywhere(
   } finally {
     await ctx.cleanup();
   }
+  return said;
 }
 
 // =============================================================================================
@@ -697,13 +700,17 @@ describe('hostile input: the relay directory', () => {
         expect(text, who).toContain(`chmod 700 ${relayDir}`);
         expectNoStack(text, who);
       };
-      await expectRefusedEverywhere(relayDir, workdir, ['serve', 'run', 'status'], expectClear);
+      const [serveSaid] = await expectRefusedEverywhere(
+        relayDir,
+        workdir,
+        ['serve', 'run', 'status'],
+        expectClear,
+      );
       expect(fs.existsSync(planted), 'the planted command ran').toBe(false);
       expect(fs.readdirSync(path.join(relayDir, 'cmd'))).toEqual([`${id}.sh`]);
       expect(fs.readdirSync(relayDir).sort()).toEqual(['cmd', 'result']);
-      seen.push(
-        `${owner}: serve, run, status exit 1 with one line (path, owner, mode 0777, chmod 700), launch refused`,
-      );
+      const shown = serveSaid!.replaceAll(base, '/tmp').split(', so ')[0]!.split(': another')[0];
+      seen.push(`${owner}: serve, run, status exit 1 ("${shown}"; the fix: chmod 700), launch refused`);
     }
     row.figure = `${seen.join('; ')}; the planted command ran 0 times; nothing written`;
   }, 120_000);
