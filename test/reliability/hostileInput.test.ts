@@ -715,10 +715,10 @@ describe('hostile input: the relay directory', () => {
     row.figure = `${seen.join('; ')}; the planted command ran 0 times; nothing written`;
   }, 120_000);
 
-  it('relay directories at 0755 (a Part-A server’s mkdir -p, then a Part-A flush) end 0700 once our server serves them; a group-writable cmd/ under a running server stops it until fixed', async () => {
+  it('relay directories at 0755 (a Part-A server’s mkdir -p, then a Part-A flush, before or under our server) end 0700 once our server serves them; a group-writable cmd/ under a running server stops it until fixed', async () => {
     const row = reliabilityRow(
       'hostile input',
-      'relay directories left 0755 by a Part-A server and flush, then served by ours; `cmd/` made group-writable (chmod 770) under a running server',
+      'relay directories left 0755 by a Part-A server and flush, then served by ours; a Part-A flush under our running server; `cmd/` made group-writable (chmod 770) under a running server',
     );
     const { relayDir, workdir } = relayDirs();
     const partAServer = partA(['--relay-dir', relayDir, '--workdir', workdir, 'serve']);
@@ -740,6 +740,17 @@ describe('hostile input: the relay directory', () => {
     const ran = await run(relayDir, `export ${marker()}=1; echo ok`);
     expect(ran.stdout.toString()).toBe('ok\n');
 
+    // A Part-A flush under our running server: cmd/ and result/ come back 0755 (new inodes,
+    // the umask's mode), and the server makes them private again.
+    const flushedLive = await partA(['--relay-dir', relayDir, 'flush']).finished;
+    expect(flushedLive.code, flushedLive.stderr).toBe(0);
+    await waitUntil(
+      () => modes().join(', ') === '. 0700, cmd 0700, result 0700',
+      'the recreated directories to be private again',
+    );
+    const again = await run(relayDir, `export ${marker()}=1; echo after-flush`);
+    expect(again.stdout.toString()).toBe('after-flush\n');
+
     // Opened to the group while serving: no new command starts until it is private again.
     fs.chmodSync(path.join(relayDir, 'cmd'), 0o770);
     await waitUntil(
@@ -753,7 +764,7 @@ describe('hostile input: the relay directory', () => {
     await waitUntil(() => /is usable again; serving/.test(server.stderr()), 'the server to recover');
     const after = await run(relayDir, `export ${marker()}=1; echo again`);
     expect(after.stdout.toString()).toBe('again\n');
-    row.figure = `before: ${before.join(', ')}; after serve: ${modes().join(', ')}; cmd/ at 0770 refused, served again at 0700`;
+    row.figure = `before: ${before.join(', ')}; after serve: ${modes().join(', ')}; recreated 0755 by a flush under it: 0700 again; cmd/ at 0770 refused, served again at 0700`;
   }, 120_000);
 
   it('result/ replaced by a symlink while a command runs: the server writes nothing through it and says so', async () => {
