@@ -523,7 +523,7 @@ describe('a relay directory made unreadable (chmod 000) under a debug session', 
     relayDir,
     stopOnEntry: false,
   });
-  const unusable = /relay: relay (result )?directory \S+ is not writable \(EACCES\).*Still waiting/;
+  const unusable = /relay-dap: relay (result )?directory \S+ is not writable \(EACCES\).*Still waiting/;
 
   it('stdio adapter, result/ at 0000 mid-step: the adapter says so in the console, keeps the session, and the step ends with its own code once the mode is back', async ({
     skip,
