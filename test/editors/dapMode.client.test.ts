@@ -1,12 +1,10 @@
 // Emacs dap-mode (Debian: emacs-nox, elpa-dap-mode) in batch mode with the shipped
 // launch-configs/dap-mode.el: over stdio (the provider starts `relay-dap`), and through an
 // adapter already listening on a port (the template's :debugServer + :host).
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/adapterHarness.js';
-import { relayDapBin, waitUntil } from '../support/relayHarness.js';
 import { expectScenario, runEditor } from './clientRun.js';
 import {
   BREAKPOINT_LINE,
@@ -15,6 +13,7 @@ import {
   launchConfigs,
   missingProgram,
   type EditorWorkspace,
+  listeningAdapter,
 } from './editorHarness.js';
 
 const dapModeMissing =
@@ -63,15 +62,8 @@ describe.skipIf(dapModeMissing !== undefined)(
 
     it('TCP ("through the adapter on port 4711", on a free port): the same, and the adapter goes on listening', async () => {
       const port = await freePort();
-      const adapter = spawn(process.execPath, [relayDapBin, `--server=${port}`], {
-        cwd: ws.dir,
-        env: ws.env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const adapter = await listeningAdapter(ws, port);
       try {
-        let out = '';
-        adapter.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-        await waitUntil(() => out.includes(`:${port}`), 'the adapter to listen', 30_000);
         const result = await runEmacs(
           'relay-dap: through the adapter on port 4711',
           { RELAY_TEST_PORT: String(port) },

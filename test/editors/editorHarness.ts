@@ -8,15 +8,17 @@
  * The scenario is the same for every client; `EDITOR_JOB` is the job, `BREAKPOINT_LINE` the line
  * of its third step, where each client sets a breakpoint before it starts.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import {
   processesWithMarker,
   relayDapBin,
   repoRoot,
   tempDir,
   uniqueMarker,
+  waitUntil,
 } from '../support/relayHarness.js';
 
 export const launchConfigs = path.join(repoRoot, 'launch-configs');
@@ -127,11 +129,36 @@ export function missingProgram(program: string, debianPackage: string): string |
 }
 
 /**
- * A Vim/Neovim plugin checkout: `$variable`, else the first of `candidates` that holds `probe`.
- * Undefined when none does.
+ * A Vim/Neovim plugin checkout: `$variable`, else the first `<root>/<pack>/start/<name>` under
+ * `packRoots` that holds `probe`. Undefined when none does.
  */
-export function findPlugin(variable: string, candidates: string[], probe: string): string | undefined {
+export function findPackPlugin(
+  variable: string,
+  packRoots: string[],
+  name: string,
+  probe: string,
+): string | undefined {
   const given = process.env[variable];
-  const all = given ? [given] : candidates;
-  return all.find((dir) => fs.existsSync(path.join(dir, probe)));
+  const candidates = given
+    ? [given]
+    : packRoots.flatMap((root) =>
+        fs.existsSync(root) ? fs.readdirSync(root).map((pack) => path.join(root, pack, 'start', name)) : [],
+      );
+  return candidates.find((dir) => fs.existsSync(path.join(dir, probe)));
+}
+
+/** `relay-dap --server=PORT` as a user starts it by hand for a fixed-port configuration, once it listens. */
+export async function listeningAdapter(
+  ws: EditorWorkspace,
+  port: number,
+): Promise<ChildProcessByStdio<null, Readable, Readable>> {
+  const adapter = spawn(process.execPath, [relayDapBin, `--server=${port}`], {
+    cwd: ws.dir,
+    env: ws.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  adapter.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await waitUntil(() => out.includes(`:${port}`), 'the adapter to listen', 30_000);
+  return adapter;
 }

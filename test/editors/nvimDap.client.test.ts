@@ -4,22 +4,21 @@
 // nvim-dap is not packaged in Debian or npm: point RELAY_DAP_NVIM_DAP at a checkout (a version
 // that supports the installed Neovim: 0.6.0 for Neovim 0.7), or install it as a package under
 // ~/.local/share/nvim/site/pack/*/start/nvim-dap.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/adapterHarness.js';
-import { relayDapBin, waitUntil } from '../support/relayHarness.js';
 import { expectScenario, runEditor } from './clientRun.js';
 import {
   BREAKPOINT_LINE,
   CONSOLE_TEXT,
   editorWorkspace,
-  findPlugin,
+  findPackPlugin,
   launchConfigs,
   missingProgram,
   type EditorWorkspace,
+  listeningAdapter,
 } from './editorHarness.js';
 
 const packRoots = [
@@ -27,13 +26,7 @@ const packRoots = [
   '/usr/share/nvim/site/pack',
   '/usr/local/share/nvim/site/pack',
 ];
-const nvimDap = findPlugin(
-  'RELAY_DAP_NVIM_DAP',
-  packRoots.flatMap((root) =>
-    fs.existsSync(root) ? fs.readdirSync(root).map((pack) => path.join(root, pack, 'start', 'nvim-dap')) : [],
-  ),
-  'lua/dap.lua',
-);
+const nvimDap = findPackPlugin('RELAY_DAP_NVIM_DAP', packRoots, 'nvim-dap', 'lua/dap.lua');
 const missing =
   missingProgram('nvim', 'neovim') ??
   (nvimDap
@@ -84,15 +77,8 @@ describe.skipIf(missing !== undefined)(`Neovim nvim-dap with launch-configs/nvim
 
   it('fixed port (adapter `relay_tcp`, on a free port): the same; disconnect is answered, the adapter goes on', async () => {
     const port = await freePort();
-    const adapter = spawn(process.execPath, [relayDapBin, `--server=${port}`], {
-      cwd: ws.dir,
-      env: ws.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const adapter = await listeningAdapter(ws, port);
     try {
-      let out = '';
-      adapter.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      await waitUntil(() => out.includes(`:${port}`), 'the adapter to listen', 30_000);
       expectScenario(await runNeovim('tcp', { RELAY_TEST_PORT: String(port) }, adapter.pid));
       expect(adapter.exitCode).toBe(null);
     } finally {

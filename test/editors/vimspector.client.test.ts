@@ -13,22 +13,14 @@ import {
   BREAKPOINT_LINE,
   CONSOLE_TEXT,
   editorWorkspace,
-  findPlugin,
+  findPackPlugin,
   launchConfigs,
   missingProgram,
   type EditorWorkspace,
 } from './editorHarness.js';
 
 const packRoots = [path.join(os.homedir(), '.vim/pack'), '/usr/share/vim/vimfiles/pack'];
-const vimspector = findPlugin(
-  'RELAY_DAP_VIMSPECTOR',
-  packRoots.flatMap((root) =>
-    fs.existsSync(root)
-      ? fs.readdirSync(root).map((pack) => path.join(root, pack, 'start', 'vimspector'))
-      : [],
-  ),
-  'plugin/vimspector.vim',
-);
+const vimspector = findPackPlugin('RELAY_DAP_VIMSPECTOR', packRoots, 'vimspector', 'plugin/vimspector.vim');
 const missing =
   missingProgram('vim', 'vim-nox') ??
   (/\+python3\b/.test(spawnSync('vim', ['--version'], { encoding: 'utf8' }).stdout ?? '')
