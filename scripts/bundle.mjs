@@ -6,7 +6,11 @@
 //   dist/relay-dap.cjs       the launcher (src/cli/launcher.cjs): runs main.cjs through a
 //                            per-user V8 code cache, because compiling the bundle was most of
 //                            a short command's start-up
-//   dist/main.cjs            src/cli/main.ts and everything it imports
+//   dist/main.cjs            src/cli/main.ts and everything it imports: the command line and
+//                            the relay subcommands
+//   dist/adapter.cjs         src/cli/adapterCommand.ts: the debug adapter, loaded by main.cjs
+//                            only when it is one
+//   dist/yaml.cjs, ajv.cjs   two packages that the adapter needs only from its first launch
 //   dist/embeddedReaper.js   the embedded relay's watchdog, a process of its own
 //
 // CommonJS, not ESM: desktop VS Code starts a `runtime: node` adapter by forking its own
@@ -37,6 +41,7 @@ const LAZY_BUILTINS = [
   'fs/promises',
   'timers/promises',
   'string_decoder',
+  'stream',
 ];
 const lazyBuiltins = {
   name: 'lazy-builtins',
@@ -58,6 +63,40 @@ const lazyBuiltins = {
         contents: `let real;
 const load = () => (real ??= require(${JSON.stringify(`node:${args.path}`)}));
 module.exports = Object.defineProperties({}, {\n${properties.join(',\n')}\n});\n`,
+      };
+    });
+  },
+};
+
+/**
+ * The other Node modules that the sources import (`import fs from 'node:fs'`): each importing
+ * module would otherwise get its own copy of the module's every export (esbuild's CommonJS
+ * interop, __toESM: node:fs is imported by 22 modules). One small ES module per built-in
+ * instead, which all of them share. Its data properties are its named exports; accessors
+ * (fs.promises, which loads node:fs/promises) stay behind the default export, read on use.
+ * require() calls (in bundled packages) keep the real module.
+ */
+const sharedBuiltins = {
+  name: 'shared-builtins',
+  setup(build) {
+    const names = new RegExp(`^node:(fs|path|url|events)$`);
+    build.onResolve({ filter: names }, (args) =>
+      args.namespace === 'shared-builtin' || args.kind !== 'import-statement'
+        ? undefined
+        : { path: args.path, namespace: 'shared-builtin' },
+    );
+    build.onLoad({ filter: /.*/, namespace: 'shared-builtin' }, (args) => {
+      const real = createRequire(import.meta.url)(args.path);
+      const data = Object.entries(Object.getOwnPropertyDescriptors(real))
+        .filter(
+          ([key, descriptor]) => 'value' in descriptor && /^[A-Za-z_$][\w$]*$/.test(key) && key !== 'default',
+        )
+        .map(([key]) => key);
+      return {
+        loader: 'js',
+        contents: `const real = require(${JSON.stringify(args.path)});
+export default real;
+export const { ${data.join(', ')} } = real;\n`,
       };
     });
   },
@@ -86,14 +125,66 @@ const commonJs = {
   format: 'cjs',
   define: { 'import.meta.url': 'bundleUrl', RELAY_DAP_VERSION: JSON.stringify(version) },
   inject: ['scripts/bundleUrl.mjs'],
+  // An import() left in a bundle (main.cjs's of adapter.cjs) becomes a require(): the
+  // launcher runs bundles as scripts, which have no dynamic import, and serves require().
+  supported: { 'dynamic-import': false },
+};
+
+/**
+ * main.ts's `import('./adapterCommand.js')` stays a require() of the adapter's own bundle, so
+ * that a relay subcommand, --help or --version neither reads nor compiles the DAP stack (with
+ * ajv, yaml and @vscode/debugadapter, most of the code). The launcher loads that bundle through
+ * the same code cache.
+ */
+const adapterApart = {
+  name: 'adapter-apart',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/adapterCommand\.js$/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: './adapter.cjs', external: true } : undefined,
+    );
+  },
 };
 
 const main = await esbuild.build({
   ...commonJs,
   entryPoints: ['src/cli/main.ts'],
   outfile: path.join(dist, 'main.cjs'),
-  plugins: [lazyBuiltins],
+  plugins: [lazyBuiltins, sharedBuiltins, adapterApart],
 });
+
+/**
+ * yaml and ajv, more than half of the adapter's code, are needed only from the first launch
+ * (job files, workflows, the launch arguments' schema): each is a bundle of its own, which the
+ * adapter requires when a module that imports it is first used, so that the editor's
+ * `initialize` is answered without reading them. One copy of each, shared by all its users.
+ */
+const VENDORED_APART = ['yaml', 'ajv'];
+const vendorApart = {
+  name: 'vendor-apart',
+  setup(build) {
+    build.onResolve({ filter: new RegExp(`^(${VENDORED_APART.join('|')})$`) }, (args) => ({
+      path: `./${args.path}.cjs`,
+      external: true,
+    }));
+  },
+};
+
+const adapter = await esbuild.build({
+  ...commonJs,
+  entryPoints: ['src/cli/adapterCommand.ts'],
+  outfile: path.join(dist, 'adapter.cjs'),
+  plugins: [lazyBuiltins, sharedBuiltins, vendorApart],
+});
+
+const vendored = await Promise.all(
+  VENDORED_APART.map((name) =>
+    esbuild.build({
+      ...commonJs,
+      entryPoints: [createRequire(import.meta.url).resolve(name)],
+      outfile: path.join(dist, `${name}.cjs`),
+    }),
+  ),
+);
 
 // Copied as it is: plain CommonJS, with nothing to bundle.
 fs.copyFileSync(path.join(root, 'src', 'cli', 'launcher.cjs'), path.join(dist, 'relay-dap.cjs'));
@@ -112,7 +203,7 @@ const reaper = await esbuild.build({
 
 // The bundle carries other people's code: their licences go with it.
 const packages = new Set();
-for (const { metafile } of [main, reaper])
+for (const { metafile } of [main, adapter, ...vendored, reaper])
   for (const input of Object.keys(metafile.inputs)) {
     const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
     if (match) packages.add(match[1]);
@@ -130,7 +221,7 @@ const notices = [...packages].sort().map((dir) => {
 });
 fs.writeFileSync(
   path.join(dist, 'THIRD-PARTY-NOTICES.txt'),
-  `dist/main.cjs and dist/embeddedReaper.js include these packages.\n\n${notices.join('\n' + '-'.repeat(72) + '\n\n')}`,
+  `The bundles in dist/ include these packages.\n\n${notices.join('\n' + '-'.repeat(72) + '\n\n')}`,
 );
 
 // A symlink to it on PATH (npm link, ~/bin/relay-dap) must be executable.

@@ -1,46 +1,17 @@
 /**
  * `relay-dap` with no subcommand: the debug adapter. DAP on stdin/stdout (which then carry
  * nothing else), over TCP with --server=PORT / --port PORT [--host H], or over a Unix domain
- * socket with --socket PATH.
+ * socket with --socket PATH. A bundle of its own (dist/adapter.cjs), which main.ts loads only
+ * for the adapter: the relay subcommands, --help and --version start without the DAP stack
+ * (issue 12, item 9: scripts call `relay-dap run` in loops).
  */
 import fs from 'node:fs';
+import { hostSession } from '../dap/sessionHost.js';
+import { runTcpAdapter } from '../dap/tcpAdapter.js';
 import { addressBytes, PROC_NET_TCP_FILES } from '../dap/tcpPeerOwner.js';
 import { openPrivateAppendFile } from '../io/privateAppendFile.js';
-import { optionFlag, optionString, UsageError, type OptionSpec, type ParsedArgs } from './argv.js';
+import { optionFlag, optionString, UsageError, type ParsedArgs } from './argv.js';
 import type { Console } from './relayCommands.js';
-
-export const ADAPTER_OPTIONS: OptionSpec[] = [
-  {
-    name: 'server',
-    value: 'PORT',
-    description: 'serve DAP over TCP on PORT (0: any free port) instead of stdio',
-  },
-  { name: 'port', value: 'PORT', description: 'the same as --server=PORT' },
-  {
-    name: 'host',
-    value: 'HOST',
-    description: 'address to listen on with --server/--port (default 127.0.0.1; not loopback: a warning)',
-  },
-  {
-    name: 'allow-other-users',
-    description: 'TCP: let other users and other hosts connect too (they run commands as you)',
-  },
-  {
-    name: 'socket',
-    value: 'PATH',
-    description: 'serve DAP on a Unix socket at PATH (0600, in a 0700 directory of yours)',
-  },
-  {
-    name: 'exit-with-client',
-    description:
-      'with --server or --socket: exit once the last session has ended, or when the process that started the adapter is gone (for an editor that spawns it, as nvim-dap does)',
-  },
-  {
-    name: 'log-file',
-    value: 'FILE',
-    description: "append the adapter's own log to FILE (stdio default: none; TCP: stderr too)",
-  },
-];
 
 function parsePort(text: string): number {
   const port = Number(text);
@@ -114,12 +85,6 @@ function parentGone(): AbortSignal {
 }
 
 export async function runAdapter(args: ParsedArgs, io: Console): Promise<number> {
-  // The DAP stack is loaded only here, so that the relay subcommands, --help and --version
-  // start without it (issue 12, item 9: scripts call `relay-dap run` in loops).
-  const [{ hostSession }, { runTcpAdapter }] = await Promise.all([
-    import('../dap/sessionHost.js'),
-    import('../dap/tcpAdapter.js'),
-  ]);
   const portText = optionString(args, 'server') ?? optionString(args, 'port');
   const port = portText === undefined ? undefined : parsePort(portText);
   const socketPath = optionString(args, 'socket');

@@ -21,7 +21,20 @@ export interface NumberRange {
   integer?: boolean;
 }
 
+/** Marks a UsageError of any copy of this module (see below). */
+const USAGE_ERROR = Symbol.for('relay-dap.UsageError');
+
 export class UsageError extends Error {
+  readonly [USAGE_ERROR] = true;
+
+  /**
+   * The adapter is a bundle of its own (dist/adapter.cjs) with its own copy of this class:
+   * main.ts must still recognise the usage errors it throws.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && USAGE_ERROR in value;
+  }
+
   constructor(
     message: string,
     readonly command: string | undefined,

@@ -2,15 +2,16 @@
 /* global process, __dirname -- CommonJS, run by Node as it is (see below). */
 /**
  * What `relay-dap` runs first (copied to dist/relay-dap.cjs: `bin`, `npx`, the VS Code
- * extension's program). It runs the bundle, dist/main.cjs, through a compile cache: most of
- * a short command's start-up was V8 compiling that bundle (issue 12, item 9: `relay-dap
+ * extension's program). It runs the bundle, dist/main.cjs, through a compile cache, and the
+ * bundles it requires on demand (dist/adapter.cjs, then yaml.cjs and ajv.cjs) the same way:
+ * most of a short command's start-up was V8 compiling that code (issue 12, item 9: `relay-dap
  * run` is called in loops). Node 22's module.enableCompileCache() does the same; Node 20 has
  * none, so this keeps V8's code cache itself. Plain CommonJS with no imports of its own to
  * convert: as a bundled ES module it cost as much start-up as the cache saved.
  *
  * The cache is the user's own: $XDG_CACHE_HOME/relay-dap (else ~/.cache/relay-dap), a 0700
  * directory owned by this uid, read only if it still is — code read from a directory someone
- * else can write to would run as us. One file per bundle build, Node version and subcommand
+ * else can write to would run as us. One file per bundle, build, Node version and subcommand
  * (each compiles different functions), written once, atomically. Anything wrong with it (no
  * home, a read-only disk, a rejected cache) only means compiling as usual.
  * NODE_DISABLE_COMPILE_CACHE=1 turns it off, as it does Node's own.
@@ -22,7 +23,7 @@ const os = require('node:os');
 const path = require('node:path');
 const vm = require('node:vm');
 
-const BUNDLE = path.join(__dirname, 'main.cjs');
+const MAIN = path.join(__dirname, 'main.cjs');
 /** Subcommands whose runs compile different parts of the bundle; the rest is help or the adapter. */
 const SUBCOMMANDS = new Set(['serve', 'run', 'cancel', 'status', 'flush', 'handshake']);
 
@@ -40,10 +41,10 @@ function cacheDir() {
   }
 }
 
-/** Names this build of the bundle: size, mtime and inode change with every build. */
-function buildKey() {
-  const bundle = fs.statSync(BUNDLE);
-  return `${bundle.size}-${Math.round(bundle.mtimeMs)}-${bundle.ino}`;
+/** Names this build of a bundle: size, mtime and inode change with every build. */
+function buildKey(bundle) {
+  const stat = fs.statSync(bundle);
+  return `${path.basename(bundle, '.cjs')}-${stat.size}-${Math.round(stat.mtimeMs)}-${stat.ino}`;
 }
 
 function cacheFile(dir, build) {
@@ -69,12 +70,16 @@ function readOwnFile(file) {
   }
 }
 
-/** Caches of other builds, unused for a week (an upgrade, a rebuilt checkout), are deleted. */
-function pruneOtherBuilds(dir, keep) {
+/**
+ * Caches of the bundle's other builds, unused for a week (an upgrade, a rebuilt checkout), are
+ * deleted; those of the other bundle are its own business.
+ */
+function pruneOtherBuilds(dir, bundle, keep) {
   const weekAgo = Date.now() - 7 * 24 * 3600 * 1000;
+  const own = `${path.basename(bundle, '.cjs')}-`;
   for (const name of fs.readdirSync(dir)) {
     const other = path.join(dir, name);
-    if (!name.endsWith('.v8cache') || name.startsWith(keep)) continue;
+    if (!name.endsWith('.v8cache') || !name.startsWith(own) || name.startsWith(keep)) continue;
     if (fs.lstatSync(other).mtimeMs < weekAgo) fs.rmSync(other, { force: true });
   }
 }
@@ -89,27 +94,52 @@ function writeAtomically(file, data) {
   }
 }
 
-// The bundle's own `#!` line is legal only at the very start of a file: a comment here.
-const source = fs.readFileSync(BUNDLE, 'utf8').replace(/^#!/, '//');
 const dir = cacheDir();
-const build = dir === undefined ? undefined : buildKey();
-const file = dir === undefined ? undefined : cacheFile(dir, build);
-const cachedData = file === undefined ? undefined : readOwnFile(file);
-const script = new vm.Script(Module.wrap(source), { filename: BUNDLE, cachedData });
-if (file !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
-  // At exit: the cache then holds every function this run compiled, not only the top level.
-  process.once('exit', () => {
-    try {
-      writeAtomically(file, script.createCachedData());
-      pruneOtherBuilds(dir, `${build}-`);
-    } catch {
-      // No cache this time.
-    }
-  });
+
+/** Runs a bundle as a CommonJS module, compiled through the cache, and returns its exports. */
+function runBundle(bundle) {
+  // The bundle's own `#!` line is legal only at the very start of a file: a comment here.
+  const source = fs.readFileSync(bundle, 'utf8').replace(/^#!/, '//');
+  const build = dir === undefined ? undefined : buildKey(bundle);
+  const file = dir === undefined ? undefined : cacheFile(dir, build);
+  const cachedData = file === undefined ? undefined : readOwnFile(file);
+  const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
+  if (file !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
+    // At exit: the cache then holds every function this run compiled, not only the top level.
+    process.once('exit', () => {
+      try {
+        writeAtomically(file, script.createCachedData());
+        pruneOtherBuilds(dir, bundle, `${build}-`);
+      } catch {
+        // No cache this time.
+      }
+    });
+  }
+  const loaded = new Module(bundle, module);
+  loaded.filename = bundle;
+  loaded.paths = [];
+  script
+    .runInThisContext()
+    .call(loaded.exports, loaded.exports, requireFor(bundle), loaded, bundle, path.dirname(bundle));
+  loaded.loaded = true;
+  return loaded.exports;
 }
-const bundle = new Module(BUNDLE, module);
-bundle.filename = BUNDLE;
-bundle.paths = [];
-script
-  .runInThisContext()
-  .call(bundle.exports, bundle.exports, Module.createRequire(BUNDLE), bundle, BUNDLE, path.dirname(BUNDLE));
+
+/** The exports of each bundle run so far, by path: each runs once, as a module would. */
+const bundles = new Map();
+
+/**
+ * A bundle's require(): its sibling bundles (main.cjs requires ./adapter.cjs, which requires
+ * ./yaml.cjs and ./ajv.cjs) go through the cache; anything else to Node.
+ */
+function requireFor(bundle) {
+  const plain = Module.createRequire(bundle);
+  return Object.assign((id) => {
+    if (!/^\.\/[\w-]+\.cjs$/.test(id)) return plain(id);
+    const sibling = path.join(path.dirname(bundle), id);
+    if (!bundles.has(sibling)) bundles.set(sibling, runBundle(sibling));
+    return bundles.get(sibling);
+  }, plain);
+}
+
+runBundle(MAIN);

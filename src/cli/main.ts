@@ -13,7 +13,7 @@ import {
   type Console,
   type RelayCommandSpec,
 } from './relayCommands.js';
-import { ADAPTER_OPTIONS, runAdapter } from './adapterCommand.js';
+import { ADAPTER_OPTIONS } from './adapterOptions.js';
 
 const GLOBAL_OPTIONS: OptionSpec[] = [
   { name: 'help', description: 'show help (relay-dap SUBCOMMAND --help for one subcommand)' },
@@ -101,6 +101,9 @@ async function main(argv: readonly string[]): Promise<number> {
       if (args.positionals.length > 0) {
         throw new UsageError(`unknown subcommand ${JSON.stringify(args.positionals[0])}`, undefined);
       }
+      // The adapter, with its DAP stack, is a bundle of its own (dist/adapter.cjs), loaded
+      // only here: the relay subcommands, --help and --version start without it.
+      const { runAdapter } = await import('./adapterCommand.js');
       return await runAdapter(args, io);
     }
     return await spec.run(args, io);

@@ -4,11 +4,12 @@
  */
 import { once } from 'node:events';
 import { COMMAND_FILE_LIMIT, readUserFile, tooLarge } from '../io/userFile.js';
-import { RelayClient } from '../relay/client.js';
+import type { RelayClient } from '../relay/client.js';
 import { isRelayError, RelayError } from '../relay/errors.js';
 import { resolveRelayDir } from '../relay/layout.js';
 import { EXIT_RELAY_LOST } from '../relay/results.js';
-import { DEFAULT_GRACE_MS, RelayServer } from '../relay/server.js';
+import { DEFAULT_GRACE_MS } from '../relay/processTree.js';
+import type { RelayServer } from '../relay/server.js';
 import { shellJoin } from '../shell/shellQuote.js';
 import { longTimeout, MAX_TIMEOUT_SECONDS, MAX_TIMEOUT_TEXT } from '../time/longTimeout.js';
 import {
@@ -93,6 +94,8 @@ async function withClient<T>(
   use: (client: RelayClient) => Promise<T>,
 ): Promise<T> {
   const pollMs = optionNumber(args, 'poll', 'milliseconds');
+  // Loaded on use, as the server is: --help and --version start without the relay layer.
+  const { RelayClient } = await import('../relay/client.js');
   const client = await RelayClient.open({
     relayDir: relayDirOf(args),
     ...(pollMs !== undefined ? { pollMs } : {}),
@@ -240,6 +243,7 @@ whose changes may come from another machine; the first log line says which.`,
     // They stay until the process exits: a repeated signal during exit is not a crash.
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
     try {
+      const { RelayServer } = await import('../relay/server.js');
       server = await RelayServer.start({
         relayDir,
         ...(workdir !== undefined ? { workdir } : {}),

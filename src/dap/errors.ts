@@ -37,3 +37,11 @@ export class RequestError extends Error {
     this.name = 'RequestError';
   }
 }
+
+/** Launch or attach arguments that do not fit their schema (launchSchema.ts). */
+export class ArgumentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArgumentError';
+  }
+}

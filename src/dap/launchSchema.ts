@@ -6,6 +6,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { FromSchema } from 'json-schema-to-ts';
 import { MAX_TIMEOUT_SECONDS } from '../time/longTimeout.js';
+import { ArgumentError } from './errors.js';
 
 const env = {
   type: 'object',
@@ -122,15 +123,8 @@ export type LaunchArguments = FromSchema<typeof launchSchema>;
 export type AttachArguments = FromSchema<typeof attachSchema>;
 export type StepArguments = NonNullable<LaunchArguments['steps']>[number];
 
-export class ArgumentError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ArgumentError';
-  }
-}
-
-// Imported, so that the bundle (dist/relay-dap.cjs) carries it; constructed on first use,
-// at launch, so that `initialize` is answered sooner. (A createRequire() call would load it
+// Imported, so that the bundle (dist/adapter.cjs) carries it; constructed on first use,
+// at launch, so that `initialize` is answered sooner (this module is loaded at launch too). (A createRequire() call would load it
 // lazily too, but from a node_modules that the bundle and the VS Code extension do not have.)
 let ajv: Ajv | undefined;
 const validators = new Map<object, ValidateFunction>();

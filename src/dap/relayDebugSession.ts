@@ -30,19 +30,13 @@ import type { JobDefinition } from '../job/jobModel.js';
 import { jobForAttachment } from '../job/jobFromAttach.js';
 import { jobFromCommand, jobFromSteps } from '../job/jobFromLaunch.js';
 import { JobRunner, type OutputOrigin, type StepPreparer } from '../job/jobRunner.js';
-import { WorkflowSteps } from '../job/workflowSteps.js';
-import { RelayClient } from '../relay/client.js';
-import { startEmbeddedRelay, type EmbeddedRelay } from '../relay/embeddedRelay.js';
+import type { RelayClient } from '../relay/client.js';
+import type { EmbeddedRelay } from '../relay/embeddedRelay.js';
 import { isRelayError } from '../relay/errors.js';
 import { EXIT_CANCELLED } from '../relay/results.js';
-import { ErrorId, RequestError } from './errors.js';
+import { ArgumentError, ErrorId, RequestError } from './errors.js';
 import { JobView, describeResult } from './jobView.js';
-import {
-  ArgumentError,
-  validateAttachArguments,
-  validateLaunchArguments,
-  type LaunchArguments,
-} from './launchSchema.js';
+import type { LaunchArguments } from './launchSchema.js';
 import { OutputChannel } from './outputChannel.js';
 import { checkRequestArguments } from './requestArguments.js';
 import { SessionTrace } from './sessionTrace.js';
@@ -484,6 +478,8 @@ export class RelayDebugSession extends LoggingDebugSession {
   }
 
   private async launch(request: DebugProtocol.Request, response: DebugProtocol.Response): Promise<void> {
+    // Loaded at the first launch or attach: `initialize` is answered without ajv.
+    const { validateLaunchArguments } = await import('./launchSchema.js');
     if (this.active || this.starting)
       throw new RequestError(ErrorId.WrongState, 'a job is already launched in this session');
     const args = validateLaunchArguments(request.arguments);
@@ -494,7 +490,9 @@ export class RelayDebugSession extends LoggingDebugSession {
     const job = await this.buildJob(args);
     const output = this.output!;
     const preparer: StepPreparer | undefined =
-      job.origin === 'workflow' ? new WorkflowSteps(job, (text) => output.console(text)) : undefined;
+      job.origin === 'workflow'
+        ? new (await import('../job/workflowSteps.js')).WorkflowSteps(job, (text) => output.console(text))
+        : undefined;
     this.breakpoints = new Breakpoints(
       job,
       () =>
@@ -545,6 +543,8 @@ export class RelayDebugSession extends LoggingDebugSession {
   }
 
   private async attach(request: DebugProtocol.Request, response: DebugProtocol.Response): Promise<void> {
+    // Loaded at the first launch or attach: `initialize` is answered without ajv.
+    const { validateAttachArguments } = await import('./launchSchema.js');
     if (this.active || this.starting)
       throw new RequestError(ErrorId.WrongState, 'a job is already attached in this session');
     const args = validateAttachArguments(request.arguments);
@@ -553,6 +553,7 @@ export class RelayDebugSession extends LoggingDebugSession {
     this.trace?.record('from client', request);
     await this.configuration.promise;
     if (this.finishing) throw new RequestError(ErrorId.Cancelled, 'the session ended before it attached');
+    const { RelayClient } = await import('../relay/client.js');
     const relay = await RelayClient.open({
       relayDir: args.relayDir,
       connectTimeoutMs: (args.connectTimeout ?? 10) * 1000,
@@ -774,7 +775,9 @@ export class RelayDebugSession extends LoggingDebugSession {
     args: LaunchArguments,
     job: JobDefinition,
   ): Promise<{ relay: RelayClient; embedded: EmbeddedRelay | undefined }> {
+    const { RelayClient } = await import('../relay/client.js');
     if (args.relayDir === undefined) {
+      const { startEmbeddedRelay } = await import('../relay/embeddedRelay.js');
       const embedded = await startEmbeddedRelay({
         workdir: embeddedWorkdir(args, job),
         log: (line) => this.host.log(`embedded relay: ${line}`),

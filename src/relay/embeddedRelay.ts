@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_GRACE_MS, RelayServer } from './server.js';
+import { DEFAULT_GRACE_MS } from './processTree.js';
+import { RelayServer } from './server.js';
 
 const REAPER = fileURLToPath(new URL('./embeddedReaper.js', import.meta.url));
 

@@ -3,9 +3,22 @@
  * once and kept: the client deletes the log as soon as `.exit` appears (Part A), and what is
  * left of it is still read, at the consumer's pace, from the open descriptor.
  */
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { isNotFound, isPermissionDenied } from './files.js';
+
+// A file descriptor and node:fs's callbacks, not a FileHandle: loading node:fs/promises costs
+// `relay-dap run` about 5 ms of start-up (it loads readline too), and `run` is called in loops.
+const openToRead = (file: string): Promise<number> =>
+  new Promise((resolve, reject) => fs.open(file, 'r', (error, fd) => (error ? reject(error) : resolve(fd))));
+const readAt = (fd: number, buffer: Buffer, position: number): Promise<number> =>
+  new Promise((resolve, reject) =>
+    fs.read(fd, buffer, 0, buffer.length, position, (error, bytesRead) =>
+      error ? reject(error) : resolve(bytesRead),
+    ),
+  );
+const closeFd = (fd: number): Promise<void> =>
+  new Promise((resolve, reject) => fs.close(fd, (error) => (error ? reject(error) : resolve())));
 
 const CHUNK_BYTES = 1 << 20;
 /**
@@ -17,7 +30,7 @@ const CATCH_UP_PAUSE_MS = 2;
 
 export class LogFollower {
   readonly stream: Readable;
-  private handle: fs.FileHandle | undefined;
+  private handle: number | undefined;
   private opening: Promise<boolean> | undefined;
   private offset = 0;
   private reading = false;
@@ -54,13 +67,13 @@ export class LogFollower {
    */
   async open(): Promise<boolean> {
     for (;;) {
-      if (this.handle) return true;
+      if (this.handle !== undefined) return true;
       const pending = this.opening;
       if (!pending) break;
       if (await pending) return true;
       if (this.opening === pending) this.opening = undefined;
     }
-    const attempt = fs.open(this.path, 'r').then(
+    const attempt = openToRead(this.path).then(
       (handle) => {
         this.handle = handle;
         return true;
@@ -122,7 +135,7 @@ export class LogFollower {
 
   private async readAvailable(): Promise<void> {
     try {
-      if (!this.handle && !(await this.open())) {
+      if (this.handle === undefined && !(await this.open())) {
         if (this.ending) await this.finish();
         return;
       }
@@ -132,7 +145,7 @@ export class LogFollower {
         // An empty read means the end only if the writer was already done when it began: one
         // issued before `end()` may have looked before the last bytes were written.
         const endingBeforeRead = this.ending;
-        const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, this.offset);
+        const bytesRead = await readAt(handle, buffer, this.offset);
         if (bytesRead === 0) {
           if (endingBeforeRead) await this.finish();
           else if (this.ending) continue;
@@ -162,7 +175,7 @@ export class LogFollower {
     await this.opening?.catch(() => false);
     const handle = this.handle;
     this.handle = undefined;
-    await handle?.close();
+    if (handle !== undefined) await closeFd(handle);
   }
 
   /** Stop following without reading further (the command was abandoned). */

@@ -295,6 +295,9 @@ export interface TerminationReport {
   survivors: number[];
 }
 
+/** Between SIGTERM and SIGKILL, unless `relay-dap serve --grace` says otherwise. */
+export const DEFAULT_GRACE_MS = 5000;
+
 /**
  * SIGTERM every process of the command, keep looking for new ones (a dying shell may still
  * fork), and SIGKILL whatever is left after `graceMs`. Resolves once none is left, or a

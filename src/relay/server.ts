@@ -41,6 +41,7 @@ import {
 import { describeMarker, formatMarker, isProcessAlive, isThisHost, type Marker } from './markers.js';
 import {
   checkRecordedGroup,
+  DEFAULT_GRACE_MS,
   terminateCommandProcesses,
   type RecordedGroupCheck,
   type TerminationReport,
@@ -76,7 +77,6 @@ import { CommandQueue } from './commandQueue.js';
 import { chooseWatchMode, type WatchChoice } from './watchMode.js';
 import { withdrawQueuedCommand } from './withdraw.js';
 
-export const DEFAULT_GRACE_MS = 5000;
 export const DEFAULT_LEASE_STALE_MS = 10_000;
 const HEARTBEAT_MS = 1000;
 

@@ -79,11 +79,21 @@ describe('relay-dap on PATH', () => {
     expect(files.filter((file) => file.endsWith('.map'))).toEqual([]);
     expect(fs.readdirSync(path.join(installed, 'dist')).sort()).toEqual([
       'THIRD-PARTY-NOTICES.txt',
+      'adapter.cjs',
+      'ajv.cjs',
       'embeddedReaper.js',
       'main.cjs',
       'relay-dap.cjs',
+      'yaml.cjs',
     ]);
-    for (const file of ['relay-dap.cjs', 'main.cjs', 'embeddedReaper.js'])
+    for (const file of [
+      'relay-dap.cjs',
+      'main.cjs',
+      'adapter.cjs',
+      'ajv.cjs',
+      'yaml.cjs',
+      'embeddedReaper.js',
+    ])
       expect(fs.readFileSync(path.join(installed, 'dist', file), 'utf8')).not.toMatch(/sourceMappingURL/);
 
     const result = onPath(path.join(prefix, 'bin'), ['--help']);
