@@ -328,7 +328,7 @@ describe('adapter features', () => {
     await stoppedAt(client, 'entry');
 
     const ok = await client.request('evaluate', {
-      expression: '!printf \'%s\\nwho=%s\\n\' "$(pwd)" "$WHO"',
+      expression: '!printf \'%s who=%s\\n\' "$(pwd)" "$WHO"',
       context: 'repl',
     });
     expect(ok.success).toBe(true);
@@ -344,11 +344,12 @@ describe('adapter features', () => {
     expect(errorId(empty)).toBe(ERR.Evaluate);
 
     // Each command's output arrives as stdout events before its response, exactly once (each
-    // command writes once, so each is one event).
+    // command writes one line, so each is one event: bash writes its stdout a line at a time,
+    // and two lines may be read apart).
     const summary = stableSummary(client);
     expect(summary.slice(summary.indexOf('→ request 4 evaluate'))).toEqual([
       '→ request 4 evaluate',
-      `← event output [stdout] ${JSON.stringify(`${sub}\nwho=job-env\n`)}`,
+      `← event output [stdout] ${JSON.stringify(`${sub} who=job-env\n`)}`,
       '← response 4 evaluate ok',
       '→ request 5 evaluate',
       '← event output [stdout] "failing\\n"',
@@ -356,7 +357,7 @@ describe('adapter features', () => {
       '→ request 6 evaluate',
       '← response 6 evaluate failed "type a shell command after !, e.g. !ls -la"',
     ]);
-    expect(outputByCategory(client).stdout).toBe(`${sub}\nwho=job-env\nfailing\n`);
+    expect(outputByCategory(client).stdout).toBe(`${sub} who=job-env\nfailing\n`);
     await client.request('continue', { threadId: 1 });
     await runToEnd(client, 0);
     await finish(adapter);
