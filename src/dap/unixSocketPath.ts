@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { untrustedAncestor } from '../io/trustedAncestors.js';
 
 const PRIVATE_DIR_MODE = 0o700;
 const SOCKET_MODE = 0o600;
@@ -56,16 +57,12 @@ function claimDirectory(dir: string): string {
  * /tmp is), so that no other user can rename our directory away and put theirs in its place.
  */
 function checkAncestors(real: string): void {
-  for (let dir = path.dirname(real); ; dir = path.dirname(dir)) {
-    const stat = fs.statSync(dir);
-    const sticky = (stat.mode & 0o1000) !== 0;
-    if ((stat.uid !== uid() && stat.uid !== 0) || ((stat.mode & 0o022) !== 0 && !sticky))
-      throw new Error(
-        `--socket: ${dir}, above the socket's directory, is owned by uid ${stat.uid} with mode ${octal(stat.mode)}: ` +
-          `another user could replace what is inside it; choose a directory of your own (for example under $XDG_RUNTIME_DIR)`,
-      );
-    if (dir === path.dirname(dir)) return;
-  }
+  const found = untrustedAncestor(real);
+  if (found)
+    throw new Error(
+      `--socket: ${found.dir}, above the socket's directory, is owned by uid ${found.uid} with mode ${octal(found.mode)}: ` +
+        `another user could replace what is inside it; choose a directory of your own (for example under $XDG_RUNTIME_DIR)`,
+    );
 }
 
 /** Whether an adapter (or anything) is listening on the socket at `file`. */

@@ -6,6 +6,7 @@
  * `cmd/` runs commands as whoever serves it, and whoever owns a directory can write to it.
  */
 import fs from 'node:fs';
+import { untrustedAncestor } from '../io/trustedAncestors.js';
 import { RelayError } from './errors.js';
 import { PRIVATE_DIR_MODE, isNotFound, isPermissionDenied } from './files.js';
 import { relayLayout, type RelayLayout } from './layout.js';
@@ -80,6 +81,37 @@ function checkTrust(dir: string, what: string, stat: fs.Stats): void {
   }
 }
 
+/**
+ * Refuses a relay directory below a directory that another user controls: they could rename
+ * ours away and put theirs in its place between two of our checks (each tick), and then read
+ * what we write there (results, command texts) or feed us `cancel`s and results.
+ */
+function checkAncestors(root: string): void {
+  let found;
+  try {
+    found = untrustedAncestor(root);
+  } catch (error) {
+    throw new RelayError(
+      'RELAY_DIR',
+      `the directories above the relay directory ${root} cannot be examined (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ` +
+        `fix their permissions, or choose another path.`,
+    );
+  }
+  if (found === undefined) return;
+  const mode = octalMode(found.mode);
+  const why =
+    found.reason === 'link'
+      ? `is a symlink that belongs to ${describeUid(found.uid)}, who can point it elsewhere`
+      : found.reason === 'owner'
+        ? `belongs to ${describeUid(found.uid)} (mode ${mode}), who can rename what is in it`
+        : `(${describeUid(found.uid)}, mode ${mode}) is writable by others and not sticky, so anyone can rename what is in it`;
+  throw new RelayError(
+    'RELAY_DIR',
+    `relay directory ${root} is not used: ${found.dir}, above it, ${why} — and so swap the relay directory for one of theirs. ` +
+      `Choose a relay directory under a directory of your own (e.g. ./.relay in your project, or under $XDG_RUNTIME_DIR).`,
+  );
+}
+
 function checkDirectory(dir: string, what: string, options: CheckOptions = {}): 'missing' | 'ok' {
   let stat: fs.Stats;
   try {
@@ -151,7 +183,13 @@ const SUBDIRECTORIES = (layout: RelayLayout) =>
  */
 export function prepareRelayDirectory(root: string): RelayLayout {
   const layout = relayLayout(root);
+  // The directory's own faults first (they name the simpler fix); then what is above it,
+  // before creating anything in a place someone else controls, and again once created (a
+  // missing part above it may have been made by someone else in between).
+  checkDirectory(layout.root, 'relay directory');
+  checkAncestors(layout.root);
   ensureDirectory(layout.root, 'relay directory');
+  checkAncestors(layout.root);
   for (const [dir, what] of SUBDIRECTORIES(layout)) ensureDirectory(dir, what);
   checkDirectory(layout.leaseDir, 'relay lease directory', { tighten: true });
   return layout;
@@ -172,6 +210,7 @@ export function verifyRelayDirectory(
       throw Object.assign(new Error(`${what} ${dir} is gone`), { code: 'ENOENT' });
     }
   }
+  checkAncestors(layout.root);
   checkDirectory(layout.leaseDir, 'relay lease directory', check);
 }
 
@@ -189,6 +228,7 @@ export function openRelayDirectory(root: string): RelayLayout {
       `relay directory ${layout.root} does not exist: start a server with \`relay-dap serve --relay-dir ${layout.root}\`, or point --relay-dir (or $RELAY_DIR) at the right place.`,
     );
   }
+  checkAncestors(layout.root);
   for (const [dir, what] of SUBDIRECTORIES(layout)) checkDirectory(dir, what, { writable: true });
   checkDirectory(layout.leaseDir, 'relay lease directory');
   return layout;

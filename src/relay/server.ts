@@ -91,12 +91,15 @@ function fileKind(
   return 'special file';
 }
 
-/** A claimed command file's bytes; never blocks (a FIFO swapped in) and never follows a link. */
+/** A claimed command file's bytes; never blocks (a FIFO swapped in), never follows a link, only ours. */
 function readCommandFile(file: string): Buffer {
   const { O_RDONLY, O_NONBLOCK, O_NOFOLLOW } = fs.constants;
   const fd = fs.openSync(file, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
   try {
-    if (!fs.fstatSync(fd).isFile()) throw new Error(`${file} is not a regular file`);
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new Error(`${file} is not a regular file`);
+    // The owner was checked on the name before the claim; this is the file actually read.
+    if (stat.uid !== selfUid()) throw Object.assign(new Error(`${file} is not ours`), { code: 'EACCES' });
     return fs.readFileSync(fd);
   } finally {
     fs.closeSync(fd);

@@ -715,6 +715,71 @@ describe('hostile input: the relay directory', () => {
     row.figure = `${seen.join('; ')}; the planted command ran 0 times; nothing written`;
   }, 120_000);
 
+  // Found by the red team after issue 9: the directory's own owner and mode were checked, not
+  // those of the directories above it. Whoever owns the parent can rename ours away and put
+  // theirs in its place between two checks: root's server then wrote its heartbeat, owner and
+  // space.reserve into the other user's directory, and root's waiting `run` said "no relay
+  // server" (exit 3) while its command ran on.
+  it('a relay directory of ours below a directory another user owns (or one open to all, not sticky): serve, run, status and a launch refuse it naming that directory, its owner and the fix; serve creates nothing there', async ({
+    skip,
+  }) => {
+    if (!otherUser.ok) return skip(otherUser.reason);
+    const row = reliabilityRow(
+      'hostile input',
+      'root’s own private relay directory (0700) below a directory of uid 65534’s (`/tmp/x/.relay`, x theirs), or below a root-owned 0777 one without the sticky bit: `serve`, `run`, `status`, a DAP launch with relayDir; and `serve` on a missing one there',
+    );
+    const seen: string[] = [];
+    for (const parentIs of ['another user’s', 'open to all, not sticky'] as const) {
+      const base = scratch();
+      fs.chmodSync(base, 0o1777); // sticky, as /tmp: only x (below) is at fault
+      const x = path.join(base, 'x');
+      if (parentIs === 'another user’s') {
+        const made = await startAsOtherUser('mkdir', ['-m', '755', x]).finished;
+        expect(made.code, made.stderr).toBe(0);
+      } else {
+        fs.mkdirSync(x);
+        fs.chmodSync(x, 0o777);
+      }
+      const relayDir = path.join(x, '.relay');
+      const workdir = path.join(base, 'work');
+      fs.mkdirSync(workdir);
+      for (const dir of [relayDir, path.join(relayDir, 'cmd'), path.join(relayDir, 'result')])
+        fs.mkdirSync(dir, { mode: 0o700 });
+      const expectClear = (text: string, who: string): void => {
+        expect(text, who).toContain(`relay directory ${relayDir} is not used: ${x}, above it,`);
+        expect(text, who).toContain(
+          parentIs === 'another user’s'
+            ? `belongs to uid ${OTHER_UID}`
+            : 'is writable by others and not sticky',
+        );
+        expect(text, who).toContain('swap the relay directory for one of theirs');
+        expect(text, who).toContain('Choose a relay directory under a directory of your own');
+        expectNoStack(text, who);
+      };
+      const [serveSaid] = await expectRefusedEverywhere(
+        relayDir,
+        workdir,
+        ['serve', 'run', 'status'],
+        expectClear,
+      );
+      expect(fs.readdirSync(relayDir).sort(), 'written into the relay directory').toEqual(['cmd', 'result']);
+      // Missing: serve creates nothing in a directory another user controls.
+      fs.rmSync(relayDir, { recursive: true });
+      const fresh = await finish(
+        launch(['serve', '--relay-dir', relayDir, '--workdir', workdir]),
+        20_000,
+        'relay-dap serve (missing)',
+      );
+      expect(fresh.code, fresh.stderr).toBe(1);
+      expectClear(fresh.stderr, 'serve on a missing relay directory');
+      expect(fs.readdirSync(x), 'created below x').toEqual([]);
+      seen.push(
+        `${parentIs} x: serve, run, status exit 1 ("${serveSaid!.replaceAll(base, '/tmp').split(' — ')[0]}"), launch refused`,
+      );
+    }
+    row.figure = `${seen.join('; ')}; nothing created or written below x`;
+  }, 120_000);
+
   it('relay directories at 0755 (a Part-A server’s mkdir -p, then a Part-A flush, before or under our server) end 0700 once our server serves them; a group-writable cmd/ under a running server stops it until fixed', async () => {
     const row = reliabilityRow(
       'hostile input',
