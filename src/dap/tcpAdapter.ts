@@ -10,7 +10,8 @@
  */
 import net from 'node:net';
 import { hostSession, type HostedSession } from './sessionHost.js';
-import { lookUpPeerOwner, type PeerOwner } from './tcpPeerOwner.js';
+import { describeUid } from '../relay/relayDirectory.js';
+import { listenerOwnerUid, lookUpPeerOwner, type PeerOwner } from './tcpPeerOwner.js';
 import { claimSocketPath, listenPrivately } from './unixSocketPath.js';
 
 export interface TcpAdapterOptions {
@@ -121,13 +122,24 @@ export function runTcpAdapter(options: TcpAdapterOptions): Promise<void> {
       : `${options.listen.host}:${options.listen.port}`;
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(
-        new Error(
-          error.code === 'EADDRINUSE' && !('socketPath' in options.listen)
-            ? `port ${options.listen.port} on ${options.listen.host} is in use: choose another with --port, or --port 0 for a free one`
-            : `cannot listen on ${where}: ${error.message}`,
-        ),
-      );
+      if (error.code !== 'EADDRINUSE' || 'socketPath' in options.listen) {
+        reject(new Error(`cannot listen on ${where}: ${error.message}`));
+        return;
+      }
+      const { port, host } = options.listen;
+      const inUse = `port ${port} on ${host} is in use`;
+      const next = 'choose another with --port, or --port 0 for a free one';
+      void listenerOwnerUid(port).then((holder) => {
+        reject(
+          new Error(
+            holder === undefined || holder === ourUid
+              ? `${inUse}: ${next}`
+              : // Not "probably your old adapter": an editor sent there gives away its launches.
+                `${inUse} by another user, ${describeUid(holder)}: an editor told to connect to port ${port} would send ` +
+                  `their program its launch configurations (env values included), so do not point one at it; ${next}, or use --socket`,
+          ),
+        );
+      });
     });
     server.once('listening', () => {
       const address = server.address();

@@ -28,6 +28,7 @@ export interface TcpSocketRow {
 }
 
 const TIME_WAIT = 6;
+const LISTEN = 10;
 const V4_MAPPED_PREFIX = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]);
 
 /**
@@ -154,4 +155,23 @@ export async function lookUpPeerOwner(ends: ConnectionEnds, attempts = 3): Promi
     await new Promise((resolve) => setTimeout(resolve, 20 * (attempt + 1)));
   }
   return owner;
+}
+
+/**
+ * The uid of a socket listening on TCP `port` here (on any address), or undefined when none
+ * is found: who holds a port that we could not take. Another user's program on the port an
+ * editor is told to connect to would be sent that editor's launch configurations.
+ */
+export async function listenerOwnerUid(port: number): Promise<number | undefined> {
+  for (const file of PROC_NET_TCP_FILES) {
+    try {
+      const row = parseProcNetTcp(await fs.readFile(file, 'utf8')).find(
+        (candidate) => candidate.state === LISTEN && candidate.local.port === port,
+      );
+      if (row) return row.uid;
+    } catch {
+      // No such file (no IPv6, not Linux): nothing known.
+    }
+  }
+  return undefined;
 }

@@ -1257,6 +1257,36 @@ describe('hostile input: exposure', () => {
     60_000,
   );
 
+  // Found by the red team after issue 9: the port an editor is told to use (`npm start`'s 4711,
+  // vimspector's and dap-mode's shipped configurations) can be taken first by another user,
+  // whose program then receives every launch (env values included) that editor sends. Ours
+  // said only "in use", which reads as "your old adapter is still running: connect to it".
+  it('a port held by another user’s program: relay-dap --port says who holds it and not to point an editor at it', async ({
+    skip,
+  }) => {
+    if (!otherUser.ok) return skip(otherUser.reason);
+    const row = reliabilityRow(
+      'hostile input',
+      'exposure: uid 65534 listens first on the port an editor is configured for (0.0.0.0:PORT); root’s `relay-dap --port PORT`',
+    );
+    const squatter = startAsOtherUser(process.execPath, [
+      '-e',
+      'require("net").createServer(s => s.destroy()).listen(0, "0.0.0.0", function () { console.log(this.address().port) })',
+    ]);
+    relay.ctx().spawned.push(squatter);
+    await waitUntil(() => /^\d+\n/.test(squatter.stdout().toString()), 'the other user’s listener');
+    const port = Number(squatter.stdout().toString().trim());
+    const refused = await finish(launch(['--port', String(port)]), 20_000, 'relay-dap --port');
+    expect(refused.code, refused.stderr).toBe(1);
+    expectOneLine(refused.stderr);
+    expect(refused.stderr).toContain(`port ${port} on 127.0.0.1 is in use by another user, uid ${OTHER_UID}`);
+    expect(refused.stderr).toContain(
+      'would send their program its launch configurations (env values included)',
+    );
+    expectNoStack(refused.stderr, 'relay-dap --port');
+    row.figure = `exit 1: "${refused.stderr.trim().replaceAll(String(port), 'PORT')}"`;
+  }, 60_000);
+
   it('no adapter log (stderr, --log-file) holds a command text or an environment secret, unless tracing is asked for', async () => {
     const row = reliabilityRow(
       'hostile input',
