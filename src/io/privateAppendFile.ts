@@ -3,7 +3,7 @@
  * (`trace: "FILE"`), the adapter's `--log-file`. What goes there may be secret (a trace holds
  * every launch argument, `env` values included), and the path is often in a directory every
  * local user can write (the README's own example is /tmp/dap.log). So a link planted there is
- * never followed, a file that another user owns or can read is never written to, and a new
+ * never followed (nor a file with a second, hard-linked name), a file that another user owns or can read is never written to, and a new
  * file is created 0600 by this process, not merely opened.
  */
 import fs from 'node:fs';
@@ -30,6 +30,14 @@ function refusal(file: string, what: string, stat: fs.Stats): string | undefined
     return (
       `refusing the ${what} ${file}: it belongs to uid ${stat.uid}, not to you (uid ${uid}), with mode ${octal(stat.mode)}, ` +
       `so its owner could read what relay-dap writes there (secrets included): remove it, ${elsewhere}`
+    );
+  }
+  if (stat.nlink > 1) {
+    // A hard link planted in a shared directory (possible wherever fs.protected_hardlinks is
+    // off) would make relay-dap append to the linked file, wherever it is.
+    return (
+      `refusing the ${what} ${file}: it has ${stat.nlink} names (hard links), so what relay-dap writes there would also land ` +
+      `in a file elsewhere: remove it, ${elsewhere}`
     );
   }
   if ((stat.mode & 0o077) !== 0) {

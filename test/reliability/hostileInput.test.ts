@@ -1528,6 +1528,44 @@ describe('hostile input: exposure', () => {
     row.figure = `${outcomes.join('; ')}; nothing written to any of them; a new path under umask 000: created 0600`;
   }, 120_000);
 
+  // Found by the red team after issue 9: O_NOFOLLOW stops a symbolic link, not a hard link.
+  // Where fs.protected_hardlinks is off (a sysctl, on by default on most distributions, not
+  // everywhere), another user can link any file of ours they can name into /tmp (the test
+  // makes the link itself: here the sysctl is on); the trace was then appended to that file.
+  it('a hard link to a private file of ours at the trace or --log-file path is refused; the linked file is untouched', async () => {
+    const row = reliabilityRow(
+      'hostile input',
+      'trace and `--log-file` paths in a shared 1777 directory that are a hard link to a private (0600) file of ours, as another user can plant where fs.protected_hardlinks is off',
+    );
+    const shared = sharedDirectory();
+    const victim = path.join(ctx.tmp, 'authorized_keys');
+    fs.writeFileSync(victim, 'ssh-ed25519 AAAA untouched\n', { mode: 0o600 });
+    const planted = path.join(shared, 'dap.log');
+    fs.linkSync(victim, planted);
+    const adapter = ctx.spawnStdio();
+    const { launch } = await launchAndConfigure(
+      adapter.client,
+      { command: ctx.mark('echo traced'), stopOnEntry: false, env: { API_TOKEN: 'secret' }, trace: planted },
+      {},
+      { allowLaunchFailure: true },
+    );
+    if (launch.success) await adapter.client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+    await adapter.client.request('disconnect', {});
+    await adapter.client.closed;
+    await waitForExit(adapter);
+    expect(fs.readFileSync(victim, 'utf8'), 'the hard-linked file').toBe('ssh-ed25519 AAAA untouched\n');
+    expect(launch.success, 'launch with a hard-linked trace').toBe(false);
+    expect(launch.message).toContain(`${planted}: it has 2 names (hard links)`);
+    const logging = ctx.spawnStdio(['--log-file', planted]);
+    const exit = await waitForExit(logging);
+    expect(fs.readFileSync(victim, 'utf8'), 'the hard-linked file').toBe('ssh-ed25519 AAAA untouched\n');
+    expect(exit.code, '--log-file on a hard link').toBe(1);
+    const line = expectOneLine(logging.stderr());
+    expect(line).toContain('it has 2 names (hard links)');
+    expectNoStack(line, '--log-file on a hard link');
+    row.figure = `trace: launch refused ("${launch.message!.replace(planted, 'dap.log').split(', so ')[0]}"); --log-file: exit 1, one line; the linked file unchanged`;
+  }, 120_000);
+
   it('no command text appears in any process’s command line (ps): run, run --file, an adapter step, a !CMD', async () => {
     const row = reliabilityRow(
       'hostile input',
