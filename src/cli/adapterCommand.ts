@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { hostSession } from '../dap/sessionHost.js';
 import { runTcpAdapter } from '../dap/tcpAdapter.js';
 import { addressBytes, PROC_NET_TCP_FILES } from '../dap/tcpPeerOwner.js';
+import { selfUid } from '../io/fileOwner.js';
 import { openPrivateAppendFile } from '../io/privateAppendFile.js';
 import { optionFlag, optionString, UsageError, type ParsedArgs } from './argv.js';
 import type { Console } from './relayCommands.js';
@@ -42,7 +43,7 @@ function isLoopbackHost(host: string): boolean {
 
 /** What a listening TCP adapter exposes, said once at start (empty when nothing needs saying). */
 function exposureWarnings(host: string, sameUserOnly: boolean): string[] {
-  const uid = process.geteuid?.() ?? 0;
+  const uid = selfUid();
   const warnings: string[] = [];
   if (!isLoopbackHost(host))
     warnings.push(

@@ -10,7 +10,7 @@
  */
 import net from 'node:net';
 import { hostSession, type HostedSession } from './sessionHost.js';
-import { describeUid } from '../relay/relayDirectory.js';
+import { describeUid, selfUid } from '../io/fileOwner.js';
 import { listenerOwnerUid, lookUpPeerOwner, type PeerOwner } from './tcpPeerOwner.js';
 import { claimSocketPath, listenPrivately } from './unixSocketPath.js';
 
@@ -52,7 +52,7 @@ export function runTcpAdapter(options: TcpAdapterOptions): Promise<void> {
   const sessions = new Set<HostedSession>();
   let stopServer = (): void => {};
   const sameUserOnly = options.sameUserOnly ?? true;
-  const ourUid = process.geteuid?.() ?? 0;
+  const ourUid = selfUid();
   let counter = 0;
   let stopping = false;
 

@@ -11,20 +11,13 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { octalMode, selfUid } from '../io/fileOwner.js';
 import { untrustedAncestor } from '../io/trustedAncestors.js';
 
 const PRIVATE_DIR_MODE = 0o700;
 const SOCKET_MODE = 0o600;
 /** sun_path holds 108 bytes on Linux, the last one a NUL. */
 const MAX_SOCKET_PATH_BYTES = 107;
-
-function octal(mode: number): string {
-  return '0' + (mode & 0o7777).toString(8);
-}
-
-function uid(): number {
-  return process.geteuid?.() ?? 0;
-}
 
 /**
  * The directory of the socket: created 0700 when missing; otherwise it must be a directory
@@ -40,11 +33,11 @@ function claimDirectory(dir: string): string {
   const shown = real === dir ? dir : `${dir} (${real})`;
   if (!stat.isDirectory())
     throw new Error(`--socket: ${shown} is not a directory: choose a path inside a directory of your own`);
-  if (stat.uid !== uid() || (stat.mode & 0o077) !== 0)
+  if (stat.uid !== selfUid() || (stat.mode & 0o077) !== 0)
     throw new Error(
-      `--socket: the directory ${shown} is owned by uid ${stat.uid} with mode ${octal(stat.mode)}; ` +
-        `it must be yours (uid ${uid()}) and private: ` +
-        (stat.uid === uid()
+      `--socket: the directory ${shown} is owned by uid ${stat.uid} with mode ${octalMode(stat.mode)}; ` +
+        `it must be yours (uid ${selfUid()}) and private: ` +
+        (stat.uid === selfUid()
           ? `chmod 700 ${real}, or name a directory that does not exist yet (relay-dap creates it 0700)`
           : 'choose a directory of your own (for example under $XDG_RUNTIME_DIR)'),
     );
@@ -60,7 +53,7 @@ function checkAncestors(real: string): void {
   const found = untrustedAncestor(real);
   if (found)
     throw new Error(
-      `--socket: ${found.dir}, above the socket's directory, is owned by uid ${found.uid} with mode ${octal(found.mode)}: ` +
+      `--socket: ${found.dir}, above the socket's directory, is owned by uid ${found.uid} with mode ${octalMode(found.mode)}: ` +
         `another user could replace what is inside it; choose a directory of your own (for example under $XDG_RUNTIME_DIR)`,
     );
 }

@@ -7,6 +7,7 @@
  * file is created 0600 by this process, not merely opened.
  */
 import fs from 'node:fs';
+import { octalMode, selfUid } from './fileOwner.js';
 import { describeFileType } from './userFile.js';
 
 export class PrivateFileError extends Error {
@@ -16,19 +17,14 @@ export class PrivateFileError extends Error {
   }
 }
 
-/** `mode` as ls-style octal, `0644`. */
-function octal(mode: number): string {
-  return '0' + (mode & 0o7777).toString(8).padStart(3, '0');
-}
-
 /** Why an existing file must not be written to, or undefined when it is a private file of ours. */
 function refusal(file: string, what: string, stat: fs.Stats): string | undefined {
   const elsewhere = 'or name a file in a directory only you can write (e.g. under ~/.cache)';
   if (!stat.isFile()) return `the ${what} ${file} is ${describeFileType(stat)}: name a regular file`;
-  const uid = process.geteuid?.() ?? stat.uid;
+  const uid = selfUid();
   if (stat.uid !== uid) {
     return (
-      `refusing the ${what} ${file}: it belongs to uid ${stat.uid}, not to you (uid ${uid}), with mode ${octal(stat.mode)}, ` +
+      `refusing the ${what} ${file}: it belongs to uid ${stat.uid}, not to you (uid ${uid}), with mode ${octalMode(stat.mode)}, ` +
       `so its owner could read what relay-dap writes there (secrets included): remove it, ${elsewhere}`
     );
   }
@@ -42,7 +38,7 @@ function refusal(file: string, what: string, stat: fs.Stats): string | undefined
   }
   if ((stat.mode & 0o077) !== 0) {
     return (
-      `refusing the ${what} ${file}: it is yours (uid ${uid}) but has mode ${octal(stat.mode)}, so other users could read ` +
+      `refusing the ${what} ${file}: it is yours (uid ${uid}) but has mode ${octalMode(stat.mode)}, so other users could read ` +
       `what relay-dap writes there (secrets included): run chmod 600 ${file}, ${elsewhere}`
     );
   }

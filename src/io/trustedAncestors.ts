@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { selfUid } from './fileOwner.js';
 
 export interface UntrustedAncestor {
   /** The directory (or link) above the path that another user controls. */
@@ -21,7 +22,7 @@ export interface UntrustedAncestor {
 }
 
 function ownerOrRoot(uid: number): boolean {
-  return uid === 0 || uid === (process.geteuid?.() ?? 0);
+  return uid === 0 || uid === selfUid();
 }
 
 function judge(dir: string, stat: fs.Stats): UntrustedAncestor | undefined {

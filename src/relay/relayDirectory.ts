@@ -6,39 +6,11 @@
  * `cmd/` runs commands as whoever serves it, and whoever owns a directory can write to it.
  */
 import fs from 'node:fs';
+import { describeUid, octalMode, selfUid } from '../io/fileOwner.js';
 import { untrustedAncestor } from '../io/trustedAncestors.js';
 import { RelayError } from './errors.js';
 import { PRIVATE_DIR_MODE, isNotFound, isPermissionDenied } from './files.js';
 import { relayLayout, type RelayLayout } from './layout.js';
-
-/** This process's effective uid (what the kernel checks), and a name for it. */
-export function selfUid(): number {
-  return process.geteuid?.() ?? process.getuid?.() ?? 0;
-}
-
-let passwd: Map<number, string> | undefined;
-
-/** `uid 1000 (alice)`, or `uid 1000` when /etc/passwd does not name it. */
-export function describeUid(uid: number): string {
-  if (!passwd) {
-    passwd = new Map();
-    try {
-      for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
-        const [name, , id] = line.split(':');
-        if (name && id !== undefined && /^\d+$/.test(id) && !passwd.has(Number(id)))
-          passwd.set(Number(id), name);
-      }
-    } catch {
-      // No passwd file (a minimal container): uids only.
-    }
-  }
-  const name = passwd.get(uid);
-  return name === undefined ? `uid ${uid}` : `uid ${uid} (${name})`;
-}
-
-export function octalMode(mode: number): string {
-  return '0' + (mode & 0o7777).toString(8).padStart(3, '0');
-}
 
 /**
  * The next step when a relay file or directory belongs to another uid. The common cause is

@@ -53,12 +53,11 @@ import {
   type RunningMarkerOnDisk,
 } from './runningMarker.js';
 import { isRelayError } from './errors.js';
+import { describeUid, selfUid } from '../io/fileOwner.js';
 import {
-  describeUid,
   foreignFileError,
   prepareRelayDirectory,
   relayFilesystemError,
-  selfUid,
   uidMismatchHint,
   verifyRelayDirectory,
 } from './relayDirectory.js';
