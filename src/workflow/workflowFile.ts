@@ -90,7 +90,7 @@ class WorkflowReader {
       );
     }
 
-    const matrix = this.matrix(jobEntries, jobId, options.matrix);
+    const matrix = this.matrix(jobEntries, jobEntry.value, jobId, options.matrix);
     const workflowName =
       this.optionalString(entry(rootEntries, 'name'), 'the workflow name') ?? basename(source.path);
     const writtenJobName = this.optionalString(entry(jobEntries, 'name'), `the name of job '${jobId}'`);
@@ -163,8 +163,18 @@ class WorkflowReader {
     );
   }
 
+  /** The `matrix.<key>` names the job's text reads, in order of first use. */
+  private matrixKeysRead(jobNode: ParsedNode | null): string[] {
+    const range = jobNode?.range;
+    const text = range === undefined ? '' : this.source.text.slice(range[0], range[2]);
+    return Array.from(
+      new Set(Array.from(text.matchAll(/\bmatrix\.([A-Za-z_][A-Za-z0-9_-]*)/g), (m) => m[1] ?? '')),
+    );
+  }
+
   private matrix(
     jobEntries: MapEntry[],
+    jobNode: ParsedNode | null,
     jobId: string,
     requested: Record<string, unknown> | undefined,
   ): MatrixCombination {
@@ -180,22 +190,20 @@ class WorkflowReader {
       matrixNode = matrixEntry?.value ?? undefined;
       matrixKey = matrixEntry?.keyNode;
     }
-    let written: Record<string, unknown> | undefined;
+    let written: Record<string, unknown> | string | undefined;
     if (matrixNode !== undefined) {
       const value = this.source.plainValue(matrixNode);
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        // `matrix: ${{ fromJSON(...) }}` cannot be expanded before the job runs.
-        if (requested !== undefined) return { ...requested };
+      const computed = typeof value === 'string' && hasExpressions(value);
+      if (!computed && (value === null || typeof value !== 'object' || Array.isArray(value))) {
         throw this.source.error(
           matrixKey,
-          `the matrix of job '${jobId}' is not a mapping of lists (an expression cannot be expanded here); ` +
-            'give the combination to run with the launch argument "matrix", e.g. "matrix": {"os": "ubuntu-latest"}',
+          `the matrix of job '${jobId}' must be a mapping of lists, e.g. "os: [ubuntu-latest, ubuntu-22.04]"`,
         );
       }
-      written = value as Record<string, unknown>;
+      written = value as Record<string, unknown> | string;
     }
     try {
-      return selectMatrixCombination(written, requested, jobId);
+      return selectMatrixCombination(written, requested, jobId, this.matrixKeysRead(jobNode));
     } catch (error) {
       if (error instanceof MatrixError) throw this.source.error(matrixKey, error.message);
       throw error;

@@ -62,6 +62,9 @@ describe('expandMatrix', () => {
   it('refuses vectors that are not lists, or empty', () => {
     expect(() => expandMatrix({ os: 'linux' })).toThrow("matrix 'os' must be a list of values");
     expect(() => expandMatrix({ os: '${{ fromJSON(env.OSES) }}' })).toThrow(/computed by an expression/);
+    expect(() => expandMatrix({ include: '${{ fromJSON(env.MORE) }}' })).toThrow(
+      "matrix 'include' is computed by an expression",
+    );
     expect(() => expandMatrix({ os: [] })).toThrow("matrix 'os' has no values");
     expect(() => expandMatrix({ os: ['a'], include: 'x' })).toThrow(
       "matrix 'include' must be a list of mappings",
@@ -110,6 +113,67 @@ describe('selectMatrixCombination', () => {
     expect(() => selectMatrixCombination(matrix, { python: '3.12' }, 'test')).toThrow(
       /matches 2 combinations of job 'test' \(os=ubuntu-latest, python=3\.12; os=ubuntu-22\.04, python=3\.12\)/,
     );
+  });
+
+  it('selects a combination that is a subset of another (include-only matrices)', () => {
+    const includes = {
+      include: [{ python: '3.14' }, { name: 'Oldest', python: '3.14', tox: 'min' }, { python: '3.13' }],
+    };
+    expect(selectMatrixCombination(includes, { python: '3.14' }, 'tests')).toEqual({ python: '3.14' });
+    expect(selectMatrixCombination(includes, { tox: 'min' }, 'tests')).toEqual({
+      name: 'Oldest',
+      python: '3.14',
+      tox: 'min',
+    });
+    // Two identical entries are one choice.
+    expect(
+      selectMatrixCombination(
+        {
+          include: [
+            { a: 1, b: 2 },
+            { b: 2, a: 1 },
+          ],
+        },
+        { a: 1 },
+        'j',
+      ),
+    ).toEqual({
+      a: 1,
+      b: 2,
+    });
+  });
+
+  it('names the keys that make an ambiguous request unique, with examples that select one each', () => {
+    const oses = {
+      os: ['linux', 'mac'],
+      python: ['3.12', '3.13'],
+      include: [{ os: 'linux', coverage: true }],
+    };
+    expect(() => selectMatrixCombination(oses, { python: '3.12' }, 'test')).toThrow(
+      'the matrix combination {"python":"3.12"} matches 2 combinations of job \'test\' ' +
+        '(os=linux, python=3.12, coverage=true; os=mac, python=3.12); ' +
+        "add 'os' to tell them apart, " +
+        'e.g. "matrix": {"python":"3.12","os":"linux"} or "matrix": {"python":"3.12","os":"mac"}',
+    );
+  });
+
+  it('says a matrix computed at run time needs the launch argument, with an example of the keys the job reads', () => {
+    expect(() =>
+      selectMatrixCombination('${{ fromJSON(needs.plan.outputs.m) }}', undefined, 'build', ['target', 'os']),
+    ).toThrow(
+      "the matrix of job 'build' is computed at run time on GitHub (${{ fromJSON(needs.plan.outputs.m) }}), so relay-dap " +
+        'cannot list its combinations: give the combination to debug with the launch argument "matrix", ' +
+        'e.g. "matrix": {"target":"…","os":"…"}',
+    );
+    expect(() =>
+      selectMatrixCombination({ os: ['linux'], include: '${{ fromJSON(vars.X) }}' }, undefined, 'p', [
+        'os',
+        'kind',
+      ]),
+    ).toThrow(
+      /^matrix 'include' of job 'p' is computed at run time on GitHub .* e\.g\. "matrix": \{"os":"linux","kind":"…"\}$/,
+    );
+    expect(selectMatrixCombination('${{ fromJSON(x) }}', { os: 'linux' }, 'build')).toEqual({ os: 'linux' });
   });
 
   it('uses a request matching no combination as given (the caller chose it)', () => {

@@ -602,8 +602,12 @@ describe('errors and edge cases', () => {
   it('needs the combination for a matrix computed by an expression', () => {
     const strategy = '    strategy:\n      matrix: ${{ fromJSON(needs.setup.outputs.matrix) }}\n';
     expect(loadError(oneJob('      - run: a\n', strategy)).error.message).toMatch(
-      /:7: the matrix of job 'build' is not a mapping of lists \(an expression cannot be expanded here\); give the combination to run with the launch argument "matrix"/,
+      /:7: the matrix of job 'build' is computed at run time on GitHub \(\$\{\{ fromJSON\(needs\.setup\.outputs\.matrix\) \}\}\), so relay-dap cannot list its combinations: give the combination to debug with the launch argument "matrix", e\.g\. "matrix": \{"os":"ubuntu-latest"\}$/,
     );
+    // A matrix that is neither a mapping nor an expression is refused as such.
+    expect(
+      loadError(oneJob('      - run: a\n', '    strategy:\n      matrix: [linux]\n')).error.message,
+    ).toMatch(/:7: the matrix of job 'build' must be a mapping of lists/);
     const job = loadWorkflowJob(write(oneJob('      - run: a\n', strategy)), { matrix: { os: 'linux' } });
     expect(job.workflow?.matrix).toEqual({ os: 'linux' });
   });
