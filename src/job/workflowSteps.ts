@@ -18,6 +18,7 @@ import {
   type StepContext,
 } from '../workflow/expressions.js';
 import { buildStepScript } from '../workflow/shells.js';
+import { makeJobFolder } from './jobFolder.js';
 import type { JobDefinition, JobStep } from './jobModel.js';
 import type { JobRunner, StepPreparer, StepResult } from './jobRunner.js';
 import { withContext } from './stepCommand.js';
@@ -146,15 +147,14 @@ export class WorkflowSteps implements StepPreparer {
   /** The steps' own directory for this job, on the far side (RUNNER_TEMP). Made once per job. */
   private async ensureTempDirectory(runner: JobRunner): Promise<string> {
     if (this.tempDirectory !== undefined) return this.tempDirectory;
-    const made = await runner.captureCommand('mktemp -d "${TMPDIR:-/tmp}/relay-dap-job.XXXXXXXX"');
-    const directory = made.output.toString('utf8').trim();
-    if (made.exitCode !== 0 || !directory.startsWith('/')) {
+    const made = await makeJobFolder(runner);
+    if ('error' in made) {
       throw new WorkflowStepError(
-        `could not make a temporary directory for the job on the relay server's side: ${directory}`,
+        `could not make a temporary directory for the job on the relay server's side: ${made.error}`,
       );
     }
-    this.tempDirectory = directory;
-    return directory;
+    this.tempDirectory = made.folder;
+    return made.folder;
   }
 
   private filesOf(step: JobStep, temp: string): StepFiles {
