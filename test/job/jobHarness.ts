@@ -1,0 +1,266 @@
+/**
+ * The Job API without the adapter: a relay server in this process (the one the embedded relay
+ * runs) on a temporary directory, a RelayClient, and a JobRunner wired as the debug session
+ * wires it (Breakpoints as its pause policy, WorkflowSteps for a workflow job). Everything the
+ * runner says is recorded in order as a numbered transcript, as go-delve's service/dap tests
+ * record DAP messages, one layer down:
+ *
+ *   1 stopped entry at 0 "Paused before the first step"
+ *   2 continued
+ *   3 stepStarted 0 "greet"
+ *   4 output step 0 "hello\n"
+ *   5 stepEnded 0 success exit 0
+ *   6 ended finished 0
+ *
+ * Every command runs with a unique marker in its environment, so that a test can prove from
+ * /proc that no process outlived the job. The only imports from src/ are here.
+ */
+import fs from 'node:fs';
+import { afterEach, beforeEach, expect } from 'vitest';
+import {
+  Breakpoints,
+  type BreakpointState,
+  type BreakpointSpec,
+  type FunctionBreakpointSpec,
+} from '../../src/job/breakpoints.js';
+import { jobFromSteps, type InlineStep } from '../../src/job/jobFromLaunch.js';
+import { loadProgram, type ProgramOptions } from '../../src/job/jobFromProgram.js';
+import type { JobDefinition } from '../../src/job/jobModel.js';
+import {
+  JobRunner,
+  type JobRunnerEvents,
+  type OutputOrigin,
+  type StepResult,
+} from '../../src/job/jobRunner.js';
+import { WorkflowSteps } from '../../src/job/workflowSteps.js';
+import { RelayClient } from '../../src/relay/client.js';
+import { RelayServer } from '../../src/relay/server.js';
+import { jobFixture, workflowFixture, writeFile } from '../support/jobSession.js';
+import {
+  processesWithMarker,
+  reapMarked,
+  tempDir,
+  tempRelayDir,
+  uniqueMarker,
+  waitUntil,
+} from '../support/relayHarness.js';
+
+export { jobFixture, workflowFixture };
+export { processesWithMarker, waitUntil };
+export type { JobDefinition };
+
+/** Generous: a loaded 2-core machine runs six engineers' tests at once. */
+const WAIT_MS = 30_000;
+
+export type Stop = JobRunnerEvents['stopped'][0];
+
+export interface JobRunOptions {
+  stopOnEntry?: boolean;
+  noDebug?: boolean;
+  /** The launch's env (every step and console command gets it). */
+  env?: Record<string, string>;
+  /** The launch's cwd, on the server's side. */
+  cwd?: string;
+  /** Exception filters; default: the runner's defaults (failed steps). */
+  exceptionFilters?: string[];
+}
+
+export interface JobRun {
+  runner: JobRunner;
+  breakpoints: Breakpoints;
+  /** The relay server's workdir: where steps run unless the job says otherwise. */
+  workdir: string;
+  /** In the environment of every command the job runs. */
+  marker: string;
+  /** The numbered transcript so far. */
+  transcript(): string[];
+  /** Waits for the n-th `stopped` (1-based) and returns it. */
+  stop(n: number): Promise<Stop>;
+  /** Waits for the job to end; its exit code. */
+  ended(): Promise<number>;
+  /** Waits until the transcript has a line containing `text`. */
+  said(text: string): Promise<void>;
+  /** Line breakpoints; each is named `line N` (N as asked) in the transcript. */
+  setLineBreakpoints(specs: BreakpointSpec[]): BreakpointState[];
+  /** Function breakpoints; each is named `fn NAME` in the transcript. */
+  setFunctionBreakpoints(specs: FunctionBreakpointSpec[]): BreakpointState[];
+  /** A console command (`!CMD`), its output recorded as `output console N`. */
+  console(text: string): Promise<{ exitCode: number; cancelled: boolean }>;
+}
+
+interface Entry {
+  line: string;
+  /** Output chunks of one origin in a row are one transcript line: chunking is not behaviour. */
+  origin?: string;
+  text?: string;
+}
+
+function describeResult(result: StepResult): string {
+  const parts = [`stepEnded ${result.index} ${result.outcome} exit ${result.exitCode ?? 'none'}`];
+  if (result.tolerated) parts.push('tolerated');
+  if (result.timedOut) parts.push('timedOut');
+  if (result.note !== undefined) parts.push(`note ${JSON.stringify(result.note)}`);
+  return parts.join(' ');
+}
+
+function originName(origin: OutputOrigin): string {
+  return origin.kind === 'step' ? `step ${origin.index}` : `console ${origin.id}`;
+}
+
+/** Call at the top level of a test file: registers the hooks; `open` starts a job. */
+export function useJobHarness() {
+  let cleanups: Array<() => Promise<void>> = [];
+  let marker = '';
+
+  beforeEach(() => {
+    cleanups = [];
+    marker = uniqueMarker();
+  });
+
+  afterEach(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    const survivors = await reapMarked(marker, 15_000);
+    expect(survivors, 'processes that outlived the job').toEqual([]);
+  });
+
+  async function open(job: JobDefinition, options: JobRunOptions = {}): Promise<JobRun> {
+    const dirs = tempRelayDir();
+    const entries: Entry[] = [];
+    const record = (line: string): void => void entries.push({ line });
+    const server = await RelayServer.start({
+      relayDir: dirs.relayDir,
+      workdir: dirs.workdir,
+      graceMs: 1000,
+      env: { ...process.env, [marker]: '1' },
+    });
+    const relay = await RelayClient.open({ relayDir: dirs.relayDir, connectTimeoutMs: WAIT_MS });
+    const labels = new Map<number, string>();
+    // As the session builds them: conditions see the runner's contexts; log points and step
+    // summaries go to the console.
+    const breakpoints = new Breakpoints(
+      job,
+      () => runner.expressionContext(),
+      (text) => record(`log ${JSON.stringify(text)}`),
+    );
+    if (options.exceptionFilters) breakpoints.setExceptionFilters(options.exceptionFilters);
+    const preparer =
+      job.origin === 'workflow'
+        ? new WorkflowSteps(job, (text) => record(`console ${JSON.stringify(text)}`))
+        : undefined;
+    const runner: JobRunner = new JobRunner({
+      job,
+      relay,
+      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+      env: options.env ?? {},
+      stopOnEntry: options.stopOnEntry ?? true,
+      noDebug: options.noDebug ?? false,
+      output: (chunk, origin) => {
+        const name = originName(origin);
+        const last = entries[entries.length - 1];
+        if (last?.origin === name) last.text += chunk.toString('utf8');
+        else entries.push({ line: '', origin: name, text: chunk.toString('utf8') });
+      },
+      pausePolicy: breakpoints,
+      ...(preparer ? { preparer } : {}),
+    });
+    const stops: Stop[] = [];
+    runner.on('stopped', (stop) => {
+      stops.push(stop);
+      const hits = stop.hitBreakpointIds?.map((id) => labels.get(id) ?? `#${id}`).join(', ');
+      record(
+        `stopped ${stop.reason} at ${stop.stepIndex}${hits ? ` (${hits})` : ''} ${JSON.stringify(stop.description)}`,
+      );
+    });
+    runner.on('continued', () => record('continued'));
+    runner.on('stepStarted', ({ index, step }) =>
+      record(`stepStarted ${index} ${JSON.stringify(step.name)}`),
+    );
+    runner.on('stepEnded', (result) => record(describeResult(result)));
+    runner.on('message', (text) => record(`message ${JSON.stringify(text)}`));
+    runner.on('ended', ({ exitCode, reason }) => record(`ended ${reason} ${exitCode}`));
+    const testName = expect.getState().currentTestName ?? '?';
+    cleanups.push(async () => {
+      // JOB_TRANSCRIPTS=FILE appends each test's transcript as a JSON line: for writing a new test.
+      if (process.env.JOB_TRANSCRIPTS)
+        fs.appendFileSync(process.env.JOB_TRANSCRIPTS, JSON.stringify({ testName, t: transcript() }) + '\n');
+      if (runner.state !== 'ended') await runner.cancel('the test ended');
+      await relay.close();
+      await server.stop();
+      dirs.cleanup();
+    });
+
+    // The temporary workdir reads as <workdir>, so that transcripts are the same on every run.
+    const transcript = (): string[] =>
+      entries.map((entry, i) =>
+        `${i + 1} ${entry.origin !== undefined ? `output ${entry.origin} ${JSON.stringify(entry.text)}` : entry.line}`
+          .split(dirs.workdir)
+          .join('<workdir>'),
+      );
+    const finished = runner.start();
+    const label =
+      (name: (i: number) => string) =>
+      (states: BreakpointState[]): BreakpointState[] => {
+        states.forEach((state, i) => labels.set(state.id, name(i)));
+        return states;
+      };
+    return {
+      runner,
+      breakpoints,
+      workdir: dirs.workdir,
+      marker,
+      transcript,
+      async stop(n) {
+        await waitUntil(
+          () => stops.length >= n,
+          `stop ${n}; transcript:\n${transcript().join('\n')}`,
+          WAIT_MS,
+        );
+        return stops[n - 1]!;
+      },
+      async ended() {
+        await waitUntil(
+          () => runner.state === 'ended',
+          `the job to end; transcript so far below`,
+          WAIT_MS,
+        ).catch((error: Error) => {
+          throw new Error(`${error.message}\n${transcript().join('\n')}`);
+        });
+        return finished;
+      },
+      async said(text) {
+        await waitUntil(
+          () => transcript().some((line) => line.includes(text)),
+          `${JSON.stringify(text)} in the transcript:\n${transcript().join('\n')}`,
+          WAIT_MS,
+        );
+      },
+      setLineBreakpoints: (specs) =>
+        label((i) => `line ${specs[i]!.line}`)(breakpoints.setLineBreakpoints(specs)),
+      setFunctionBreakpoints: (specs) =>
+        label((i) => `fn ${specs[i]!.name}`)(breakpoints.setFunctionBreakpoints(specs)),
+      console: (text) => runner.runConsoleCommand(text),
+    };
+  }
+
+  return {
+    open,
+    /** A launch's `steps` (or a `command`, as one step). */
+    steps: (inline: InlineStep[]): JobDefinition => jobFromSteps(inline),
+    /** A job file or a workflow, as the launch argument `program` reads it. */
+    program: (file: string, options: ProgramOptions = {}): Promise<JobDefinition> =>
+      loadProgram(file, options),
+    /** Writes `text` to a fresh file under a temporary directory removed after the test. */
+    writeFile(name: string, text: string): string {
+      const dir = tempDir('relay-job-');
+      cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+      return writeFile(dir, name, text);
+    },
+  };
+}
+
+/** The 1-based line of the first line of `job`'s source text holding `text` (after `after`). */
+export function lineIn(job: JobDefinition, text: string, after = 0): number {
+  const index = job.sourceText.split('\n').findIndex((line, i) => i >= after && line.includes(text));
+  if (index < 0) throw new Error(`no line of the job's source holds ${JSON.stringify(text)}`);
+  return index + 1;
+}
