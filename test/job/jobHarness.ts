@@ -12,6 +12,9 @@
  *   5 stepEnded 0 success exit 0
  *   6 ended finished 0
  *
+ * Tests write the expected transcript with `numbered(...)`, a step that ran from start to end
+ * as one `ran(index, name, output)`.
+ *
  * Every command runs with a unique marker in its environment, so that a test can prove from
  * /proc that no process outlived the job. The only imports from src/ are here.
  */
@@ -35,7 +38,7 @@ import {
 import { WorkflowSteps } from '../../src/job/workflowSteps.js';
 import { RelayClient } from '../../src/relay/client.js';
 import { RelayServer } from '../../src/relay/server.js';
-import { jobFixture, workflowFixture, writeFile } from '../support/jobSession.js';
+import { jobFixture, lineOf, workflowFixture, writeFile } from '../support/jobSession.js';
 import {
   processesWithMarker,
   reapMarked,
@@ -45,7 +48,7 @@ import {
   waitUntil,
 } from '../support/relayHarness.js';
 
-export { jobFixture, workflowFixture };
+export { jobFixture, lineOf, workflowFixture };
 export { processesWithMarker, waitUntil };
 export type { JobDefinition };
 
@@ -74,6 +77,10 @@ export interface JobRun {
   marker: string;
   /** The numbered transcript so far. */
   transcript(): string[];
+  /** The same without output lines: for a test whose output depends on the machine's load. */
+  events(): string[];
+  /** Starts the job (`open` does; `prepare` leaves it to the test). */
+  start(): void;
   /** Waits for the n-th `stopped` (1-based) and returns it. */
   stop(n: number): Promise<Stop>;
   /** Waits for the job to end; its exit code. */
@@ -123,7 +130,11 @@ export function useJobHarness() {
     expect(survivors, 'processes that outlived the job').toEqual([]);
   });
 
-  async function open(job: JobDefinition, options: JobRunOptions = {}): Promise<JobRun> {
+  /**
+   * A runner ready to start: breakpoints set now are in place before the first step, as the
+   * session sets those the client sends before configurationDone.
+   */
+  async function prepare(job: JobDefinition, options: JobRunOptions = {}): Promise<JobRun> {
     const dirs = tempRelayDir();
     const entries: Entry[] = [];
     const record = (line: string): void => void entries.push({ line });
@@ -190,13 +201,14 @@ export function useJobHarness() {
     });
 
     // The temporary workdir reads as <workdir>, so that transcripts are the same on every run.
-    const transcript = (): string[] =>
-      entries.map((entry, i) =>
+    const numberedEntries = (kept: Entry[]): string[] =>
+      kept.map((entry, i) =>
         `${i + 1} ${entry.origin !== undefined ? `output ${entry.origin} ${JSON.stringify(entry.text)}` : entry.line}`
           .split(dirs.workdir)
           .join('<workdir>'),
       );
-    const finished = runner.start();
+    const transcript = (): string[] => numberedEntries(entries);
+    let finished: Promise<number> | undefined;
     const label =
       (name: (i: number) => string) =>
       (states: BreakpointState[]): BreakpointState[] => {
@@ -205,10 +217,14 @@ export function useJobHarness() {
       };
     return {
       runner,
+      start() {
+        finished ??= runner.start();
+      },
       breakpoints,
       workdir: dirs.workdir,
       marker,
       transcript,
+      events: () => numberedEntries(entries.filter((entry) => entry.origin === undefined)),
       async stop(n) {
         await waitUntil(
           () => stops.length >= n,
@@ -225,7 +241,7 @@ export function useJobHarness() {
         ).catch((error: Error) => {
           throw new Error(`${error.message}\n${transcript().join('\n')}`);
         });
-        return finished;
+        return finished!;
       },
       async said(text) {
         await waitUntil(
@@ -242,8 +258,16 @@ export function useJobHarness() {
     };
   }
 
+  /** A runner, started. */
+  async function open(job: JobDefinition, options: JobRunOptions = {}): Promise<JobRun> {
+    const run = await prepare(job, options);
+    run.start();
+    return run;
+  }
+
   return {
     open,
+    prepare,
     /** A launch's `steps` (or a `command`, as one step). */
     steps: (inline: InlineStep[]): JobDefinition => jobFromSteps(inline),
     /** A job file or a workflow, as the launch argument `program` reads it. */
@@ -263,4 +287,21 @@ export function lineIn(job: JobDefinition, text: string, after = 0): number {
   const index = job.sourceText.split('\n').findIndex((line, i) => i >= after && line.includes(text));
   if (index < 0) throw new Error(`no line of the job's source holds ${JSON.stringify(text)}`);
   return index + 1;
+}
+
+/** A transcript as a test writes it: event lines and `ran` groups, numbered from 1. */
+export function numbered(...lines: Array<string | string[]>): string[] {
+  return lines.flat().map((line, i) => `${i + 1} ${line}`);
+}
+
+/**
+ * The lines of one step that ran from start to end with nothing in between: `stepStarted`,
+ * its output (if any) and `stepEnded` with `end` (outcome and exit code; default a success).
+ */
+export function ran(index: number, name: string, output?: string, end = 'success exit 0'): string[] {
+  return [
+    `stepStarted ${index} ${JSON.stringify(name)}`,
+    ...(output !== undefined ? [`output step ${index} ${JSON.stringify(output)}`] : []),
+    `stepEnded ${index} ${end}`,
+  ];
 }

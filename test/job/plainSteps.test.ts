@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lineIn, processesWithMarker, useJobHarness, waitUntil } from './jobHarness.js';
+import { lineIn, numbered, processesWithMarker, ran, useJobHarness, waitUntil } from './jobHarness.js';
 
 const h = useJobHarness();
 
@@ -24,20 +24,16 @@ describe('plain steps: moving through the job', () => {
     expect(run.transcript()).toEqual(['1 stopped entry at 0 "Paused before the first step"']);
     run.runner.continue();
     expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual([
-      '1 stopped entry at 0 "Paused before the first step"',
-      '2 continued',
-      '3 stepStarted 0 "greet"',
-      '4 output step 0 "hello\\n"',
-      '5 stepEnded 0 success exit 0',
-      '6 stepStarted 1 "count"',
-      '7 output step 1 "1\\n"',
-      '8 stepEnded 1 success exit 0',
-      '9 stepStarted 2 "bye"',
-      '10 output step 2 "bye\\n"',
-      '11 stepEnded 2 success exit 0',
-      '12 ended finished 0',
-    ]);
+    expect(run.transcript()).toEqual(
+      numbered(
+        'stopped entry at 0 "Paused before the first step"',
+        'continued',
+        ran(0, 'greet', 'hello\n'),
+        ran(1, 'count', '1\n'),
+        ran(2, 'bye', 'bye\n'),
+        'ended finished 0',
+      ),
+    );
   });
 
   it('next runs one step and pauses before the following one', async () => {
@@ -50,41 +46,33 @@ describe('plain steps: moving through the job', () => {
     await run.stop(3);
     run.runner.next();
     expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual([
-      '1 stopped entry at 0 "Paused before the first step"',
-      '2 continued',
-      '3 stepStarted 0 "greet"',
-      '4 output step 0 "hello\\n"',
-      '5 stepEnded 0 success exit 0',
-      '6 stopped step at 1 "Paused before the next step"',
-      '7 continued',
-      '8 stepStarted 1 "count"',
-      '9 output step 1 "1\\n"',
-      '10 stepEnded 1 success exit 0',
-      '11 stopped step at 2 "Paused before the next step"',
-      '12 continued',
-      '13 stepStarted 2 "bye"',
-      '14 output step 2 "bye\\n"',
-      '15 stepEnded 2 success exit 0',
-      '16 ended finished 0',
-    ]);
+    expect(run.transcript()).toEqual(
+      numbered(
+        'stopped entry at 0 "Paused before the first step"',
+        'continued',
+        ran(0, 'greet', 'hello\n'),
+        'stopped step at 1 "Paused before the next step"',
+        'continued',
+        ran(1, 'count', '1\n'),
+        'stopped step at 2 "Paused before the next step"',
+        'continued',
+        ran(2, 'bye', 'bye\n'),
+        'ended finished 0',
+      ),
+    );
   });
 
   it('without stopOnEntry, continue is the default: the job runs through and its files stay', async () => {
     const run = await h.open(h.steps(threeSteps), { stopOnEntry: false });
     expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual([
-      '1 stepStarted 0 "greet"',
-      '2 output step 0 "hello\\n"',
-      '3 stepEnded 0 success exit 0',
-      '4 stepStarted 1 "count"',
-      '5 output step 1 "1\\n"',
-      '6 stepEnded 1 success exit 0',
-      '7 stepStarted 2 "bye"',
-      '8 output step 2 "bye\\n"',
-      '9 stepEnded 2 success exit 0',
-      '10 ended finished 0',
-    ]);
+    expect(run.transcript()).toEqual(
+      numbered(
+        ran(0, 'greet', 'hello\n'),
+        ran(1, 'count', '1\n'),
+        ran(2, 'bye', 'bye\n'),
+        'ended finished 0',
+      ),
+    );
     expect(fs.readFileSync(path.join(run.workdir, 'runs.txt'), 'utf8')).toBe('run\n');
   });
 
@@ -103,17 +91,15 @@ describe('plain steps: moving through the job', () => {
     expect(stop).toMatchObject({ reason: 'pause', stepIndex: 1 });
     run.runner.continue();
     expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual([
-      '1 stepStarted 0 "wait for go"',
-      '2 output step 0 "waiting\\nwent\\n"',
-      '3 stepEnded 0 success exit 0',
-      '4 stopped pause at 1 "Paused between steps"',
-      '5 continued',
-      '6 stepStarted 1 "after"',
-      '7 output step 1 "after\\n"',
-      '8 stepEnded 1 success exit 0',
-      '9 ended finished 0',
-    ]);
+    expect(run.transcript()).toEqual(
+      numbered(
+        ran(0, 'wait for go', 'waiting\nwent\n'),
+        'stopped pause at 1 "Paused between steps"',
+        'continued',
+        ran(1, 'after', 'after\n'),
+        'ended finished 0',
+      ),
+    );
   });
 
   it('goto moves past steps without running them and pauses before the target', async () => {
@@ -123,16 +109,16 @@ describe('plain steps: moving through the job', () => {
     await run.stop(2);
     run.runner.continue();
     expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual([
-      '1 stopped entry at 0 "Paused before the first step"',
-      '2 continued',
-      '3 stopped goto at 2 "Moved to bye"',
-      '4 continued',
-      '5 stepStarted 2 "bye"',
-      '6 output step 2 "bye\\n"',
-      '7 stepEnded 2 success exit 0',
-      '8 ended finished 0',
-    ]);
+    expect(run.transcript()).toEqual(
+      numbered(
+        'stopped entry at 0 "Paused before the first step"',
+        'continued',
+        'stopped goto at 2 "Moved to bye"',
+        'continued',
+        ran(2, 'bye', 'bye\n'),
+        'ended finished 0',
+      ),
+    );
     expect(fs.existsSync(path.join(run.workdir, 'runs.txt'))).toBe(false);
   });
 
@@ -147,29 +133,23 @@ describe('plain steps: moving through the job', () => {
     await run.stop(4);
     run.runner.continue();
     expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual([
-      '1 stopped entry at 0 "Paused before the first step"',
-      '2 continued',
-      '3 stepStarted 0 "greet"',
-      '4 output step 0 "hello\\n"',
-      '5 stepEnded 0 success exit 0',
-      '6 stopped step at 1 "Paused before the next step"',
-      '7 continued',
-      '8 stepStarted 1 "count"',
-      '9 output step 1 "1\\n"',
-      '10 stepEnded 1 success exit 0',
-      '11 stopped step at 2 "Paused before the next step"',
-      '12 continued',
-      '13 stopped restart at 1 "Ready to run count again"',
-      '14 continued',
-      '15 stepStarted 1 "count"',
-      '16 output step 1 "2\\n"',
-      '17 stepEnded 1 success exit 0',
-      '18 stepStarted 2 "bye"',
-      '19 output step 2 "bye\\n"',
-      '20 stepEnded 2 success exit 0',
-      '21 ended finished 0',
-    ]);
+    expect(run.transcript()).toEqual(
+      numbered(
+        'stopped entry at 0 "Paused before the first step"',
+        'continued',
+        ran(0, 'greet', 'hello\n'),
+        'stopped step at 1 "Paused before the next step"',
+        'continued',
+        ran(1, 'count', '1\n'),
+        'stopped step at 2 "Paused before the next step"',
+        'continued',
+        'stopped restart at 1 "Ready to run count again"',
+        'continued',
+        ran(1, 'count', '2\n'),
+        ran(2, 'bye', 'bye\n'),
+        'ended finished 0',
+      ),
+    );
     expect(fs.readFileSync(path.join(run.workdir, 'runs.txt'), 'utf8')).toBe('run\nrun\n');
   });
 
@@ -184,19 +164,17 @@ describe('plain steps: moving through the job', () => {
     await run.stop(2);
     run.runner.continue();
     expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual([
-      '1 stepStarted 0 "flaky"',
-      '2 output step 0 "broken\\n"',
-      '3 stepEnded 0 failure exit 4',
-      '4 stopped exception at 0 "flaky failed with exit code 4"',
-      '5 continued',
-      '6 stopped restart at 0 "Ready to run flaky again"',
-      '7 continued',
-      '8 stepStarted 0 "flaky"',
-      '9 output step 0 "fixed\\n"',
-      '10 stepEnded 0 success exit 0',
-      '11 ended finished 0',
-    ]);
+    expect(run.transcript()).toEqual(
+      numbered(
+        ran(0, 'flaky', 'broken\n', 'failure exit 4'),
+        'stopped exception at 0 "flaky failed with exit code 4"',
+        'continued',
+        'stopped restart at 0 "Ready to run flaky again"',
+        'continued',
+        ran(0, 'flaky', 'fixed\n'),
+        'ended finished 0',
+      ),
+    );
   });
 
   it('noDebug runs through without an entry stop, breakpoints or the failed-step pause', async () => {
@@ -204,15 +182,13 @@ describe('plain steps: moving through the job', () => {
       { name: 'fails', run: 'echo failing; exit 2' },
       { name: 'never', run: 'echo never' },
     ]);
-    const run = await h.open(job, { noDebug: true });
+    const run = await h.prepare(job, { noDebug: true });
     run.setLineBreakpoints([{ line: job.steps[0]!.location.line }]);
+    run.start();
     expect(await run.ended()).toBe(2);
-    expect(run.transcript()).toEqual([
-      '1 stepStarted 0 "fails"',
-      '2 output step 0 "failing\\n"',
-      '3 stepEnded 0 failure exit 2',
-      '4 ended failed 2',
-    ]);
+    expect(run.transcript()).toEqual(
+      numbered(ran(0, 'fails', 'failing\n', 'failure exit 2'), 'ended failed 2'),
+    );
   });
 });
 
@@ -235,83 +211,84 @@ describe('plain steps: where the job pauses', () => {
     await run.stop(2);
     run.runner.continue();
     expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual([
-      '1 stopped entry at 0 "Paused before the first step"',
-      '2 continued',
-      '3 stepStarted 0 "greet"',
-      '4 output step 0 "hello\\n"',
-      '5 stepEnded 0 success exit 0',
-      '6 stepStarted 1 "count"',
-      '7 output step 1 "1\\n"',
-      '8 stepEnded 1 success exit 0',
-      '9 stopped breakpoint at 2 (line 12) "Paused at a breakpoint before bye"',
-      '10 continued',
-      '11 stepStarted 2 "bye"',
-      '12 output step 2 "bye\\n"',
-      '13 stepEnded 2 success exit 0',
-      '14 ended finished 0',
-    ]);
+    expect(run.transcript()).toEqual(
+      numbered(
+        'stopped entry at 0 "Paused before the first step"',
+        'continued',
+        ran(0, 'greet', 'hello\n'),
+        ran(1, 'count', '1\n'),
+        'stopped breakpoint at 2 (line 12) "Paused at a breakpoint before bye"',
+        'continued',
+        ran(2, 'bye', 'bye\n'),
+        'ended finished 0',
+      ),
+    );
   });
 
   it('conditional breakpoints and log points see the job env; a condition that does not parse is unverified', async () => {
     const job = h.steps(threeSteps);
-    const run = await h.open(job, { env: { FLAG: 'yes' } });
-    await run.stop(1);
+    const run = await h.prepare(job, { env: { FLAG: 'yes' }, stopOnEntry: false });
     const [greet, count, bye] = job.steps.map((s) => s.location.line);
     const states = run.setLineBreakpoints([
-      { line: greet!, logMessage: 'FLAG is {env.FLAG}, job {job.status}' },
+      { line: greet!, logMessage: 'FLAG is {env.FLAG}' },
       { line: count!, condition: "env.FLAG == 'no'" },
       { line: bye!, condition: "${{ env.FLAG == 'yes' }}" },
       { line: bye!, condition: 'env.FLAG ==' },
     ]);
     expect(states.map((s) => s.verified)).toEqual([true, true, true, false]);
     expect(states[3]!.message).toMatch(/^the condition does not parse: /);
-    run.runner.continue();
-    await run.stop(2);
+    run.start();
+    await run.stop(1);
     run.runner.continue();
     expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual([
-      '1 stopped entry at 0 "Paused before the first step"',
-      '2 continued',
-      '3 stepStarted 0 "greet"',
-      '4 output step 0 "hello\\n"',
-      '5 stepEnded 0 success exit 0',
-      '6 stepStarted 1 "count"',
-      '7 output step 1 "1\\n"',
-      '8 stepEnded 1 success exit 0',
-      '9 stopped breakpoint at 2 (line 10) "Paused at a breakpoint before bye"',
-      '10 continued',
-      '11 stepStarted 2 "bye"',
-      '12 output step 2 "bye\\n"',
-      '13 stepEnded 2 success exit 0',
-      '14 ended finished 0',
-    ]);
+    expect(run.transcript()).toEqual(
+      numbered(
+        'log "FLAG is yes"',
+        ran(0, 'greet', 'hello\n'),
+        ran(1, 'count', '1\n'),
+        'stopped breakpoint at 2 (line 10) "Paused at a breakpoint before bye"',
+        'continued',
+        ran(2, 'bye', 'bye\n'),
+        'ended finished 0',
+      ),
+    );
+  });
+
+  // BUG (JobRunner.pauseBefore): the entry stop takes the place of the pause policy for the
+  // first step, so a log point on the first step never logs when the job stops on entry
+  // (nor is a breakpoint there counted as hit: no hitBreakpointIds, no hit count).
+  it.fails('a log point on the first step logs also when the job pauses on entry', async () => {
+    const job = h.steps(threeSteps);
+    const run = await h.prepare(job);
+    run.setLineBreakpoints([{ line: job.steps[0]!.location.line, logMessage: 'first step' }]);
+    run.start();
+    await run.stop(1);
+    run.runner.continue();
+    expect(await run.ended()).toBe(0);
+    expect(run.transcript().join('\n')).toContain(' log "first step"');
   });
 
   it('a function breakpoint names a step; an unknown name is unverified and lists the steps', async () => {
-    const run = await h.open(h.steps(threeSteps), { stopOnEntry: false });
+    const run = await h.prepare(h.steps(threeSteps), { stopOnEntry: false });
     const states = run.setFunctionBreakpoints([{ name: 'count' }, { name: 'nope' }]);
     expect(states.map(({ verified, message }) => ({ verified, message }))).toEqual([
       { verified: true, message: undefined },
       { verified: false, message: 'no step is named or has the id "nope" (steps: greet, count, bye)' },
     ]);
+    run.start();
     await run.stop(1);
     run.runner.continue();
     expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual([
-      '1 stepStarted 0 "greet"',
-      '2 output step 0 "hello\\n"',
-      '3 stepEnded 0 success exit 0',
-      '4 stopped function breakpoint at 1 (fn count) "Paused at a breakpoint before count"',
-      '5 continued',
-      '6 stepStarted 1 "count"',
-      '7 output step 1 "1\\n"',
-      '8 stepEnded 1 success exit 0',
-      '9 stepStarted 2 "bye"',
-      '10 output step 2 "bye\\n"',
-      '11 stepEnded 2 success exit 0',
-      '12 ended finished 0',
-    ]);
+    expect(run.transcript()).toEqual(
+      numbered(
+        ran(0, 'greet', 'hello\n'),
+        'stopped function breakpoint at 1 (fn count) "Paused at a breakpoint before count"',
+        'continued',
+        ran(1, 'count', '1\n'),
+        ran(2, 'bye', 'bye\n'),
+        'ended finished 0',
+      ),
+    );
   });
 
   it('a failed step pauses after it (the failed filter), and the job then ends with its exit code', async () => {
@@ -327,17 +304,15 @@ describe('plain steps: where the job pauses', () => {
     expect(run.runner.pausedAfterIndex).toBe(1);
     run.runner.continue();
     expect(await run.ended()).toBe(3);
-    expect(run.transcript()).toEqual([
-      '1 stepStarted 0 "ok"',
-      '2 output step 0 "ok\\n"',
-      '3 stepEnded 0 success exit 0',
-      '4 stepStarted 1 "fail"',
-      '5 output step 1 "about to fail\\n"',
-      '6 stepEnded 1 failure exit 3',
-      '7 stopped exception at 1 "fail failed with exit code 3"',
-      '8 continued',
-      '9 ended failed 3',
-    ]);
+    expect(run.transcript()).toEqual(
+      numbered(
+        ran(0, 'ok', 'ok\n'),
+        ran(1, 'fail', 'about to fail\n', 'failure exit 3'),
+        'stopped exception at 1 "fail failed with exit code 3"',
+        'continued',
+        'ended failed 3',
+      ),
+    );
   });
 
   it('without the failed filter a failed step ends the job at once; a tolerated one never pauses', async () => {
@@ -350,19 +325,19 @@ describe('plain steps: where the job pauses', () => {
       { stopOnEntry: false, exceptionFilters: [] },
     );
     expect(await run.ended()).toBe(3);
-    expect(run.transcript()).toEqual([
-      '1 stepStarted 0 "tolerated"',
-      '2 stepEnded 0 failure exit 5 tolerated',
-      '3 stepStarted 1 "fail"',
-      '4 stepEnded 1 failure exit 3',
-      '5 ended failed 3',
-    ]);
+    expect(run.transcript()).toEqual(
+      numbered(
+        ran(0, 'tolerated', undefined, 'failure exit 5 tolerated'),
+        ran(1, 'fail', undefined, 'failure exit 3'),
+        'ended failed 3',
+      ),
+    );
   });
 
   it('the cancelled filter pauses after a step that ran out of its own timeout', async () => {
     const run = await h.open(
       h.steps([
-        { name: 'slow', run: 'echo started; sleep 300', timeout: 1 },
+        { name: 'slow', run: 'sleep 300', timeout: 1 },
         { name: 'never', run: 'echo never' },
       ]),
       { stopOnEntry: false, exceptionFilters: ['cancelled'] },
@@ -370,16 +345,18 @@ describe('plain steps: where the job pauses', () => {
     await run.stop(1);
     run.runner.continue();
     expect(await run.ended()).toBe(124);
-    expect(run.transcript()).toEqual([
-      '1 stepStarted 0 "slow"',
-      '2 output step 0 "started\\n"',
-      '3 message "step 1 (slow) timed out after 1 s; cancelling it"',
-      '4 output step 0 "[cancelled]\\n"',
-      '5 stepEnded 0 failure exit 124 timedOut',
-      '6 stopped exception at 0 "slow timed out"',
-      '7 continued',
-      '8 ended failed 124',
-    ]);
+    // Whether the command had started (and so gets a "[cancelled]" line) when its second ran
+    // out depends on the machine's load: the events are what this test is about.
+    expect(run.events()).toEqual(
+      numbered(
+        'stepStarted 0 "slow"',
+        'message "step 1 (slow) timed out after 1 s; cancelling it"',
+        'stepEnded 0 failure exit 124 timedOut',
+        'stopped exception at 0 "slow timed out"',
+        'continued',
+        'ended failed 124',
+      ),
+    );
   });
 });
 
@@ -392,21 +369,17 @@ describe('plain steps: console and cancel', () => {
     expect(run.runner.state).toBe('paused');
     run.runner.continue();
     expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual([
-      '1 stopped entry at 0 "Paused before the first step"',
-      '2 output console 1 "hi from <workdir>\\nto-stderr\\n"',
-      '3 continued',
-      '4 stepStarted 0 "greet"',
-      '5 output step 0 "hello\\n"',
-      '6 stepEnded 0 success exit 0',
-      '7 stepStarted 1 "count"',
-      '8 output step 1 "1\\n"',
-      '9 stepEnded 1 success exit 0',
-      '10 stepStarted 2 "bye"',
-      '11 output step 2 "bye\\n"',
-      '12 stepEnded 2 success exit 0',
-      '13 ended finished 0',
-    ]);
+    expect(run.transcript()).toEqual(
+      numbered(
+        'stopped entry at 0 "Paused before the first step"',
+        'output console 1 "hi from <workdir>\\nto-stderr\\n"',
+        'continued',
+        ran(0, 'greet', 'hello\n'),
+        ran(1, 'count', '1\n'),
+        ran(2, 'bye', 'bye\n'),
+        'ended finished 0',
+      ),
+    );
   });
 
   it('cancel while a step runs kills its whole process tree before the job ends', async () => {
@@ -425,25 +398,29 @@ describe('plain steps: console and cancel', () => {
     await waitUntil(() => processesWithMarker(run.marker).length >= 4, 'the step and its three children');
     expect(await run.runner.cancel('the user cancelled')).toBe(130);
     expect(processesWithMarker(run.marker)).toEqual([]);
-    expect(run.transcript()).toEqual([
-      '1 stepStarted 0 "tree"',
-      '2 output step 0 "ready\\n"',
-      '3 message "cancelling: the user cancelled"',
-      '4 output step 0 "[cancelled]\\n"',
-      '5 stepEnded 0 cancelled exit 130',
-      '6 ended cancelled 130',
-    ]);
+    expect(run.transcript()).toEqual(
+      numbered(
+        'stepStarted 0 "tree"',
+        'output step 0 "ready\\n"',
+        'message "cancelling: the user cancelled"',
+        'output step 0 "[cancelled]\\n"',
+        'stepEnded 0 cancelled exit 130',
+        'ended cancelled 130',
+      ),
+    );
   });
 
   it('cancel while paused ends the job at once; no step runs', async () => {
     const run = await h.open(h.steps(threeSteps));
     await run.stop(1);
     expect(await run.runner.cancel('stop here')).toBe(130);
-    expect(run.transcript()).toEqual([
-      '1 stopped entry at 0 "Paused before the first step"',
-      '2 message "cancelling: stop here"',
-      '3 ended cancelled 130',
-    ]);
+    expect(run.transcript()).toEqual(
+      numbered(
+        'stopped entry at 0 "Paused before the first step"',
+        'message "cancelling: stop here"',
+        'ended cancelled 130',
+      ),
+    );
   });
 
   it('cancel ends a console command that is still running, and its whole tree', async () => {
@@ -470,12 +447,14 @@ describe('plain steps: console and cancel', () => {
     const leftRunning = processesWithMarker(run.marker);
     await consoleResult;
     expect(leftRunning).toEqual([]);
-    expect(run.transcript()).toEqual([
-      '1 stopped entry at 0 "Paused before the first step"',
-      '2 output console 1 "sleeping\\n"',
-      '3 message "cancelling: stop here"',
-      '4 output console 1 "[cancelled]\\n"',
-      '5 ended cancelled 130',
-    ]);
+    expect(run.transcript()).toEqual(
+      numbered(
+        'stopped entry at 0 "Paused before the first step"',
+        'output console 1 "sleeping\\n"',
+        'message "cancelling: stop here"',
+        'output console 1 "[cancelled]\\n"',
+        'ended cancelled 130',
+      ),
+    );
   });
 });
