@@ -282,6 +282,38 @@ describe('plain steps: where the job pauses', () => {
     expect(run.transcript().join('\n')).toContain(' log "first step"');
   });
 
+  it('a hit condition counts the hits of a breakpoint, also after goto back; cleared breakpoints no longer pause', async () => {
+    const job = h.steps(threeSteps);
+    const run = await h.prepare(job, { stopOnEntry: false });
+    run.setLineBreakpoints([{ line: job.steps[1]!.location.line, hitCondition: '== 2' }]);
+    run.setFunctionBreakpoints([{ name: 'bye' }]);
+    run.start();
+    await run.stop(1);
+    expect(run.runner.goto(0)).toBe(true);
+    await run.stop(2);
+    run.runner.continue();
+    await run.stop(3);
+    run.setFunctionBreakpoints([]);
+    run.runner.continue();
+    expect(await run.ended()).toBe(0);
+    expect(run.transcript()).toEqual(
+      numbered(
+        ran(0, 'greet', 'hello\n'),
+        ran(1, 'count', '1\n'),
+        'stopped function breakpoint at 2 (fn bye) "Paused at a breakpoint before bye"',
+        'continued',
+        'stopped goto at 0 "Moved to greet"',
+        'continued',
+        ran(0, 'greet', 'hello\n'),
+        'stopped breakpoint at 1 (line 7) "Paused at a breakpoint before count"',
+        'continued',
+        ran(1, 'count', '2\n'),
+        ran(2, 'bye', 'bye\n'),
+        'ended finished 0',
+      ),
+    );
+  });
+
   it('a function breakpoint names a step; an unknown name is unverified and lists the steps', async () => {
     const run = await h.prepare(h.steps(threeSteps), { stopOnEntry: false });
     const states = run.setFunctionBreakpoints([{ name: 'count' }, { name: 'nope' }]);
@@ -344,6 +376,29 @@ describe('plain steps: where the job pauses', () => {
         ran(0, 'tolerated', undefined, 'failure exit 5 tolerated'),
         ran(1, 'fail', undefined, 'failure exit 3'),
         'ended failed 3',
+      ),
+    );
+  });
+
+  it('cancelling only the running step (its progress) ends it as cancelled; the cancelled filter pauses after it', async () => {
+    const run = await h.open(
+      h.steps([
+        { name: 'long', run: 'echo started; sleep 300' },
+        { name: 'never', run: 'echo never' },
+      ]),
+      { stopOnEntry: false, exceptionFilters: ['cancelled'] },
+    );
+    await run.said('output step 0 "started');
+    expect(run.runner.cancelStep()).toBe(true);
+    await run.stop(1);
+    run.runner.continue();
+    expect(await run.ended()).toBe(130);
+    expect(run.transcript()).toEqual(
+      numbered(
+        ran(0, 'long', 'started\n[cancelled]\n', 'cancelled exit 130'),
+        'stopped exception at 0 "long was cancelled"',
+        'continued',
+        'ended failed 130',
       ),
     );
   });
