@@ -685,6 +685,39 @@ describe('a job file', () => {
     );
   });
 
+  it("a job file's failed step pauses after it; continue ends the job with the step's exit code", async () => {
+    const file = h.writeFile(
+      'fails.yml',
+      [
+        'name: Fails',
+        'steps:',
+        '  - name: Prepare',
+        '    run: echo prepared',
+        '  - name: Check',
+        '    run: |',
+        '      echo checking',
+        '      exit 2',
+        '  - name: Never',
+        '    run: echo never',
+        '',
+      ].join('\n'),
+    );
+    const run = await h.open(await h.program(file), { stopOnEntry: false });
+    await run.stop(1);
+    expect(run.runner.pausedAfterIndex).toBe(1);
+    run.runner.continue();
+    expect(await run.ended()).toBe(2);
+    expect(run.transcript()).toEqual(
+      numbered(
+        ran(0, 'Prepare', 'prepared\n'),
+        ran(1, 'Check', 'checking\n', 'failure exit 2'),
+        'stopped exception at 1 "Check failed with exit code 2"',
+        'continued',
+        'ended failed 2',
+      ),
+    );
+  });
+
   it("build.yml: the job's env and cwd reach every step and the console; a tolerated failure does not pause", async () => {
     const run = await h.prepare(await h.program(jobFixture('build.yml')), { stopOnEntry: false });
     run.setFunctionBreakpoints([{ name: 'Last step' }]);
@@ -827,7 +860,7 @@ describe('a workflow job', () => {
     );
   });
 
-  it('failure-handling.yml: restart from the failed-step pause re-runs from an earlier step with its context rewound', async () => {
+  it('failure-handling.yml: restart from the failed-step pause re-runs from an earlier step and pauses at the failure again', async () => {
     const run = await h.open(await h.program(failureHandling), { stopOnEntry: false });
     await run.stop(1);
     expect(run.runner.goto(0, 'restart')).toBe(true);
