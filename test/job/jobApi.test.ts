@@ -860,9 +860,13 @@ describe('a workflow job', () => {
     );
   });
 
-  it('failure-handling.yml: restart from the failed-step pause re-runs from an earlier step and pauses at the failure again', async () => {
+  it('failure-handling.yml: restart from the failed-step pause re-runs from an earlier step, with the later steps forgotten', async () => {
     const run = await h.open(await h.program(failureHandling), { stopOnEntry: false });
     await run.stop(1);
+    // Before the failed step runs again, its outcome is forgotten: this breakpoint must not pause.
+    run.setLineBreakpoints([
+      { line: lineOf(failureHandling, 'outcome=${{'), condition: "steps.broken.outcome == 'failure'" },
+    ]);
     expect(run.runner.goto(0, 'restart')).toBe(true);
     await run.stop(2);
     run.runner.continue();
