@@ -1,0 +1,58 @@
+// What came with GitHub's own expression implementation (@actions/expressions), end to end
+// through the adapter (a real process over stdio) and its embedded relay (real bash): object
+// filters and case() in `if:` and `run:`. (hashFiles(), not supported yet, is refused at launch:
+// a row of workflows.test.ts's 'launch refuses' table.)
+import { describe, expect, it } from 'vitest';
+import { launchAndConfigure, outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
+import { finish, runToEnd, stepResults, writeFile } from '../support/jobSession.js';
+
+const ctx = useAdapterContext();
+
+function workflow(name: string, steps: string[]): string {
+  return writeFile(
+    ctx.workdir,
+    name,
+    [
+      'name: Expressions',
+      'on: push',
+      'jobs:',
+      '  build:',
+      '    runs-on: ubuntu-latest',
+      '    steps:',
+      ...steps,
+      '',
+    ].join('\n'),
+  );
+}
+
+describe('GitHub expression functions and filters', () => {
+  it('object filters (.*, [*]) and case() decide an if: and fill a run: as GitHub documents', async () => {
+    const program = workflow('filters.yml', [
+      '      - id: build',
+      '        run: echo built',
+      '      - id: test',
+      '        run: echo tested',
+      '      - name: Report',
+      "        if: ${{ !contains(steps.*.outcome, 'failure') }}",
+      '        env:',
+      '          LABELS: \'[{"name":"bug"},{"name":"help wanted"}]\'',
+      '        run: |',
+      '          echo "outcomes=${{ join(steps.*.outcome, \',\') }}"',
+      '          echo "labels=${{ join(fromJSON(env.LABELS)[*].name, \', \') }}"',
+      "          echo \"tier=${{ case(steps.test.outcome == 'success', 'green', 'red') }}\"",
+    ]);
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { program, cwd: ctx.workdir, stopOnEntry: false });
+    await runToEnd(client, 0);
+    expect(stepResults(client)).toEqual([
+      '✓ Run echo built: exit 0, T s',
+      '✓ Run echo tested: exit 0, T s',
+      '✓ Report: exit 0, T s',
+    ]);
+    expect(outputByCategory(client).stdout).toBe(
+      'built\ntested\noutcomes=success,success\nlabels=bug, help wanted\ntier=green\n',
+    );
+    await finish(ctx, adapter);
+  });
+});
