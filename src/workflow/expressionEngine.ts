@@ -106,7 +106,7 @@ export function parseExpression(text: string): Expr {
     throw fromParserError(error, expression, tokens, WORDING) ?? error;
   }
   if (expr === undefined) throw new ExpressionError('an expression was expected', expression, 1);
-  walk(expr, (node) => checkStepsPath(node, expression));
+  walk(expr, (node) => checkStepsPath(node, expression, tokens));
   expressionSources.set(expr, expression);
   return expr;
 }
@@ -123,7 +123,7 @@ function unescapeStrings(tokens: Token[]): Token[] {
 }
 
 /** `steps.<id>` has only outcome, conclusion and outputs; a typo there would silently be null. */
-function checkStepsPath(node: Expr, expression: string): void {
+function checkStepsPath(node: Expr, expression: string, tokens: readonly Token[]): void {
   if (!(node instanceof IndexAccess) || !(node.index instanceof Literal)) return;
   const owner = node.expr;
   if (!(owner instanceof IndexAccess) || !(owner.expr instanceof ContextAccess)) return;
@@ -133,7 +133,7 @@ function checkStepsPath(node: Expr, expression: string): void {
   throw new ExpressionError(
     `steps.<id> has no property '${property.value}'; it has outcome, conclusion and outputs`,
     expression,
-    tokenColumn(expression, node.index.token),
+    tokenColumn(expression, tokens, node.index.token),
   );
 }
 

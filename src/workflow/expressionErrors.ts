@@ -64,12 +64,20 @@ export interface ErrorWording {
   arity(name: string, got: number): string;
 }
 
-/** 1-based column of a token, counted over the whole (possibly multi-line) expression. */
-export function tokenColumn(expression: string, token: Token): number {
-  const { line, column } = token.range.start;
-  let offset = 0;
-  for (let index = 0; index < line; index++) offset = expression.indexOf('\n', offset) + 1;
-  return offset + column + 1;
+/**
+ * 1-based column of a token within the whole (possibly multi-line) expression. Found from the
+ * tokens' own text, in order, rather than from the lexer's line/column, which a string literal
+ * spanning lines leaves off.
+ */
+export function tokenColumn(expression: string, tokens: readonly Token[], token: Token): number {
+  let cursor = 0;
+  for (const current of tokens) {
+    if (current.type === TokenType.EOF) break;
+    const start = expression.indexOf(current.lexeme, cursor);
+    if (current === token) return start + 1;
+    cursor = start + current.lexeme.length;
+  }
+  return expression.length + 1;
 }
 
 /**
@@ -107,7 +115,7 @@ export function fromParserError(
   if (!(error instanceof LibraryError)) return undefined;
   // Private in its declaration, public at run time: the kind and the token are the error.
   const { tok: token, typ: kind } = error as unknown as { tok: Token; typ: ErrorType };
-  const at = (reason: string, column = tokenColumn(expression, token)): ExpressionError =>
+  const at = (reason: string, column = tokenColumn(expression, tokens, token)): ExpressionError =>
     new ExpressionError(reason, expression, column);
   const end = expression.length + 1;
   switch (kind) {
@@ -129,7 +137,7 @@ export function fromParserError(
   }
   const atEnd = token.type === TokenType.EOF;
   const previous = tokens[atEnd ? tokens.length - 2 : tokens.indexOf(token) - 1];
-  const column = atEnd ? end : tokenColumn(expression, token);
+  const column = atEnd ? end : tokenColumn(expression, tokens, token);
   if (previous?.type === TokenType.DOT) return at("a property name was expected after '.'", column);
   if (!atEnd) return at(`unexpected '${token.lexeme}'`);
   return at(unclosed(tokens) ?? 'unexpected end of expression', end);

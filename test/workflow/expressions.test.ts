@@ -337,6 +337,9 @@ describe('syntax errors', () => {
     ['12abc', 1, "invalid number '12abc'"],
     ['env.A $ 1', 7, "unexpected symbol '$'"],
     ['', 1, 'an expression was expected'],
+    // Columns count over the whole expression, also after a string literal spanning lines.
+    ["'a\nb' == github.sha", 10, "the 'github' context is not available"],
+    ["'a\nb' == 'x' &&\n github.sha", 18, "the 'github' context is not available"],
   ])('%s → column %i', (text, column, reason) => {
     const error = parseError(text);
     expect(error.column).toBe(column);
