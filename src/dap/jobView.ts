@@ -5,8 +5,9 @@
  * (`exitCode`, `env.PATH`, `steps[0].exitCode`, `steps.build.outcome`).
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import type { JobStep } from '../job/jobModel.js';
-import type { JobRunner, StepResult } from '../job/jobRunner.js';
+import type { JobRunner } from '../job/jobRunner.js';
+import type { JobStep } from '../model/jobModel.js';
+import type { StepResult } from '../model/stepResult.js';
 import { ErrorId, RequestError } from './errors.js';
 
 type Value = string | number | boolean | null | undefined | Value[] | { [key: string]: Value };

@@ -26,7 +26,7 @@ import {
   type BreakpointSpec,
   type BreakpointState,
 } from '../job/breakpoints.js';
-import type { JobDefinition } from '../job/jobModel.js';
+import type { JobDefinition } from '../model/jobModel.js';
 import { jobForAttachment } from '../job/jobFromAttach.js';
 import { jobFromCommand, jobFromSteps } from '../job/jobFromLaunch.js';
 import { JobRunner, type OutputOrigin, type StepPreparer } from '../job/jobRunner.js';

@@ -5,15 +5,11 @@
  * contexts as a workflow's `if:` (env, matrix, steps). Breakpoints may change while the
  * job runs: they are looked up again at every step boundary.
  */
-import {
-  evaluate,
-  evaluateCondition,
-  parseExpression,
-  toDisplayString,
-  type ExpressionContext,
-} from '../workflow/expressions.js';
-import type { JobDefinition, JobStep } from './jobModel.js';
-import { blocks, type JobRunner, type PausePolicy, type PauseRequest, type StepResult } from './jobRunner.js';
+import type { ExpressionContext } from '../model/expressionContext.js';
+import type { JobDefinition, JobStep } from '../model/jobModel.js';
+import { blocks, type StepResult } from '../model/stepResult.js';
+import { evaluate, evaluateCondition, parseExpression, toDisplayString } from '../workflow/expressions.js';
+import type { JobRunner, PausePolicy, PauseRequest } from './jobRunner.js';
 
 export interface BreakpointSpec {
   line: number;

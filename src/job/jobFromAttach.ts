@@ -2,7 +2,7 @@
  * `attach`: the command another client is running, as a one-step job that is followed, not
  * run. Its text left the relay when it started, so the listing says what is known instead.
  */
-import type { JobDefinition } from './jobModel.js';
+import type { JobDefinition } from '../model/jobModel.js';
 import type { StepPreparer } from './jobRunner.js';
 
 export function jobForAttachment(

@@ -3,7 +3,7 @@
  * Frames still need a source and a line, so the steps are written out as a read-only
  * listing, served by the `source` request, with each step at a known line.
  */
-import type { JobDefinition, JobStep } from './jobModel.js';
+import type { JobDefinition, JobStep } from '../model/jobModel.js';
 
 export interface InlineStep {
   name?: string;

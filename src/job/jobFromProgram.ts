@@ -8,7 +8,7 @@ import { JOB_FILE_LIMIT, readUserFile, UserFileError } from '../io/userFile.js';
 import { substitute, ExpressionError, withLine } from '../workflow/expressions.js';
 import { loadJobFile } from '../workflow/jobFile.js';
 import { loadWorkflowJob } from '../workflow/workflowFile.js';
-import type { JobDefinition } from './jobModel.js';
+import type { JobDefinition } from '../model/jobModel.js';
 
 export interface ProgramOptions {
   job?: string;

@@ -13,9 +13,10 @@ import { EventEmitter } from 'node:events';
 import type { RelayClient, RelayCommand } from '../relay/client.js';
 import { isRelayError } from '../relay/errors.js';
 import { EXIT_CANCELLED, EXIT_RELAY_LOST } from '../relay/results.js';
-import type { ExpressionContext } from '../workflow/expressions.js';
 import { longTimeout, type LongTimeout } from '../time/longTimeout.js';
-import type { JobDefinition, JobStep } from './jobModel.js';
+import type { ExpressionContext } from '../model/expressionContext.js';
+import type { JobDefinition, JobStep } from '../model/jobModel.js';
+import { blocks, type JobStatus, type StepResult, type StopReason } from '../model/stepResult.js';
 import { PauseGate, type ResumeAction } from './pauseGate.js';
 import { stepDirectory, withContext } from './stepCommand.js';
 
@@ -23,24 +24,7 @@ import { stepDirectory, withContext } from './stepCommand.js';
 export const EXIT_STEP_TIMEOUT = 124;
 const OUTPUT_TAIL_BYTES = 4096;
 
-export type StopReason =
-  'entry' | 'step' | 'pause' | 'breakpoint' | 'function breakpoint' | 'exception' | 'goto' | 'restart';
-export type StepOutcome = 'success' | 'failure' | 'cancelled' | 'skipped';
 export type JobState = 'ready' | 'running' | 'paused' | 'ended';
-
-export interface StepResult {
-  index: number;
-  outcome: StepOutcome;
-  exitCode: number | null;
-  durationMs: number;
-  /** The end of the step's output, for exception details. */
-  outputTail: string;
-  /** Why, for a skipped or cancelled step, or a relay failure. */
-  note?: string;
-  timedOut?: boolean;
-  /** A failure that does not fail the job (continue-on-error). */
-  tolerated?: boolean;
-}
 
 export interface PauseRequest {
   reason: StopReason;
@@ -110,11 +94,6 @@ export interface JobRunnerEvents {
   ended: [{ exitCode: number; reason: 'finished' | 'failed' | 'cancelled' }];
 }
 
-/** A step result that makes the job fail: a failure not tolerated, or a cancelled step. */
-export function blocks(result: StepResult): boolean {
-  return (result.outcome === 'failure' && !result.tolerated) || result.outcome === 'cancelled';
-}
-
 export const plainStepPreparer: StepPreparer = {
   prepare(step, runner) {
     if (step.run === undefined)
@@ -173,7 +152,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   }
 
   /** The job's status so far, as a workflow's status functions see it. */
-  get status(): 'success' | 'failure' | 'cancelled' {
+  get status(): JobStatus {
     if (this.cancelled) return 'cancelled';
     return this.results.some((result) => result && blocks(result)) ? 'failure' : 'success';
   }

@@ -14,13 +14,13 @@ import {
   isTruthy,
   substitute,
   withLine,
-  type ExpressionContext,
-  type StepContext,
 } from '../workflow/expressions.js';
+import type { ExpressionContext, StepContext } from '../model/expressionContext.js';
 import { buildStepScript } from '../workflow/shells.js';
 import { makeJobFolder } from './jobFolder.js';
-import type { JobDefinition, JobStep } from './jobModel.js';
-import type { JobRunner, StepPreparer, StepResult } from './jobRunner.js';
+import type { JobDefinition, JobStep } from '../model/jobModel.js';
+import type { StepResult } from '../model/stepResult.js';
+import type { JobRunner, StepPreparer } from './jobRunner.js';
 import { withContext } from './stepCommand.js';
 import { shellQuote } from '../shell/shellQuote.js';
 

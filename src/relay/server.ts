@@ -123,7 +123,8 @@ export interface RelayServerOptions {
   leaseStaleMs?: number;
 }
 
-export type StopReason = 'shutdown' | 'stepped-down';
+/** Why a relay server stopped serving (not a job's pause: that is the model's StopReason). */
+export type ServerStopReason = 'shutdown' | 'stepped-down';
 type State = 'standing-by' | 'serving' | 'unavailable' | 'stepping-down' | 'stopping' | 'stopped';
 
 /** What a dead server left of one command: the `running` that names it, a claimed command file. */
@@ -168,7 +169,7 @@ interface RunningEntry {
 export class RelayServer {
   readonly layout: RelayLayout;
   readonly watchChoice: WatchChoice;
-  readonly stopped: Promise<StopReason>;
+  readonly stopped: Promise<ServerStopReason>;
   private readonly workdir: string;
   private readonly graceMs: number;
   private readonly leaseStaleMs: number;
@@ -195,7 +196,7 @@ export class RelayServer {
   private readonly queue: CommandQueue;
   private readonly warned = new Set<string>();
   private readonly reserve: SpaceReserve;
-  private resolveStopped!: (reason: StopReason) => void;
+  private resolveStopped!: (reason: ServerStopReason) => void;
 
   private constructor(private readonly options: RelayServerOptions) {
     this.layout = prepareRelayDirectory(options.relayDir);

@@ -5,7 +5,7 @@
 import { type Expr, evaluateNamed, parseExpression, usesStatusFunction } from './expressionEngine.js';
 import { hasExpressions, parseTemplate, type TemplatePart } from './expressionTemplates.js';
 import { isTruthy, toDisplayString } from './expressionValues.js';
-import type { ExpressionContext } from './expressions.js';
+import type { ExpressionContext } from '../model/expressionContext.js';
 
 export interface ParsedCondition {
   /** The text as written. */

@@ -21,7 +21,7 @@ import { wellKnownFunctions } from '@actions/expressions/funcs';
 import type { FunctionDefinition, FunctionInfo } from '@actions/expressions/funcs/info';
 import { Lexer, type Token, TokenType } from '@actions/expressions/lexer';
 import { Parser } from '@actions/expressions/parser';
-import type { ExpressionContext } from './expressions.js';
+import type { ExpressionContext } from '../model/expressionContext.js';
 import {
   type ErrorWording,
   ExpressionError,

@@ -6,7 +6,7 @@
 import { type Expr, evaluateNamed, parseExpression } from './expressionEngine.js';
 import { ExpressionError } from './expressionErrors.js';
 import { toDisplayString } from './expressionValues.js';
-import type { ExpressionContext } from './expressions.js';
+import type { ExpressionContext } from '../model/expressionContext.js';
 
 export type TemplatePart =
   | { kind: 'text'; text: string }

@@ -13,23 +13,6 @@
  * with a silently empty value.
  */
 
-export type StepOutcome = 'success' | 'failure' | 'cancelled' | 'skipped';
-export type JobStatus = 'success' | 'failure' | 'cancelled';
-
-export interface StepContext {
-  outcome: StepOutcome;
-  conclusion: StepOutcome;
-  outputs: Record<string, string>;
-}
-
-export interface ExpressionContext {
-  env: Record<string, string>;
-  matrix: Record<string, unknown>;
-  steps: Record<string, StepContext>;
-  /** What the status functions see: the job's state before the step being decided. */
-  jobStatus: JobStatus;
-}
-
 export {
   type ContextName,
   type Expr,

@@ -15,7 +15,7 @@
  */
 import { basename, extname } from 'node:path';
 import { isScalar } from 'yaml';
-import type { JobDefinition, JobStep } from '../job/jobModel.js';
+import type { JobDefinition, JobStep } from '../model/jobModel.js';
 import { MAX_TIMEOUT_SECONDS, MAX_TIMEOUT_TEXT } from '../time/longTimeout.js';
 import { firstLineOf, type MapEntry, YamlSource } from './yamlSource.js';
 

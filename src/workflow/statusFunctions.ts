@@ -5,7 +5,7 @@
  */
 import { BooleanData } from '@actions/expressions/data/index';
 import type { FunctionDefinition, FunctionInfo } from '@actions/expressions/funcs/info';
-import type { JobStatus } from './expressions.js';
+import type { JobStatus } from '../model/stepResult.js';
 
 const STATUS_NAMES = ['success', 'failure', 'cancelled', 'always'] as const;
 

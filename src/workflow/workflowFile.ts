@@ -7,10 +7,10 @@
  */
 import { basename } from 'node:path';
 import { isScalar, type ParsedNode } from 'yaml';
-import type { JobDefinition, JobStep, WorkflowJob } from '../job/jobModel.js';
+import type { ExpressionContext } from '../model/expressionContext.js';
+import type { JobDefinition, JobStep, WorkflowJob } from '../model/jobModel.js';
 import { MAX_TIMEOUT_SECONDS } from '../time/longTimeout.js';
 import {
-  type ExpressionContext,
   ExpressionError,
   hasExpressions,
   parseCondition,

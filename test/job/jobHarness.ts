@@ -28,16 +28,12 @@ import {
 } from '../../src/job/breakpoints.js';
 import { jobFromSteps, type InlineStep } from '../../src/job/jobFromLaunch.js';
 import { loadProgram, type ProgramOptions } from '../../src/job/jobFromProgram.js';
-import type { JobDefinition } from '../../src/job/jobModel.js';
-import {
-  JobRunner,
-  type JobRunnerEvents,
-  type OutputOrigin,
-  type StepResult,
-} from '../../src/job/jobRunner.js';
+import { JobRunner, type JobRunnerEvents, type OutputOrigin } from '../../src/job/jobRunner.js';
 import { WorkflowSteps } from '../../src/job/workflowSteps.js';
 import { RelayClient } from '../../src/relay/client.js';
 import { RelayServer } from '../../src/relay/server.js';
+import type { JobDefinition } from '../../src/model/jobModel.js';
+import type { StepResult } from '../../src/model/stepResult.js';
 import { jobFixture, lineOf, workflowFixture, writeFile } from '../support/jobSession.js';
 import {
   processesWithMarker,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { ExpressionContext } from '../../src/model/expressionContext.js';
 import {
   evaluate,
   evaluateCondition,
   evaluateTemplateValue,
-  type ExpressionContext,
   ExpressionError,
   isTruthy,
   parseCondition,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { JobDefinition } from '../../src/job/jobModel.js';
+import type { JobDefinition } from '../../src/model/jobModel.js';
 import { ExpressionError } from '../../src/workflow/expressions.js';
 import { loadWorkflowJob } from '../../src/workflow/workflowFile.js';
 import { JobSourceError } from '../../src/workflow/yamlSource.js';
