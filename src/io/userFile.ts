@@ -101,20 +101,3 @@ export async function readUserFile(file: string, what: string, limit: number): P
     await handle.close();
   }
 }
-
-/**
- * The same, for the synchronous loaders (tests, tools); the adapter uses readUserFile. A regular
- * file of at most `limit` bytes is read whole: it cannot block, and it can only grow as fast as
- * a disk fills, so its size is checked once more after the read.
- */
-export function readUserFileSync(file: string, what: string, limit: number): Buffer {
-  const fd = fs.openSync(file, OPEN_FLAGS);
-  try {
-    checkOpened(what, file, fs.fstatSync(fd), limit);
-    const bytes = fs.readFileSync(fd);
-    if (bytes.length > limit) throw tooLarge(what, file, bytes.length, limit);
-    return bytes;
-  } finally {
-    fs.closeSync(fd);
-  }
-}

@@ -5,9 +5,8 @@
  */
 import path from 'node:path';
 import { JOB_FILE_LIMIT, readUserFile, UserFileError } from '../io/userFile.js';
-import { substitute, ExpressionError, withLine } from '../workflow/expressions.js';
 import { loadJobFile } from '../workflow/jobFile.js';
-import { loadWorkflowJob } from '../workflow/workflowFile.js';
+import { evaluateJobEnv, loadWorkflowJob } from '../workflow/workflowFile.js';
 import type { JobDefinition } from '../model/jobModel.js';
 
 export interface ProgramOptions {
@@ -39,17 +38,5 @@ export async function loadProgram(program: string, options: ProgramOptions = {})
   if (!isWorkflowFile(file, text)) return loadJobFile(file, text);
   const job = loadWorkflowJob(file, options, text);
   // Job-level env may use the matrix; it is the same for every step, so evaluate it once.
-  const env: Record<string, string> = {};
-  const context = { env, matrix: job.workflow?.matrix ?? {}, steps: {}, jobStatus: 'success' as const };
-  for (const [name, value] of Object.entries(job.env)) {
-    try {
-      env[name] = substitute(value, { ...context, env: { ...env } });
-    } catch (error) {
-      if (error instanceof ExpressionError) {
-        throw new Error(withLine(error, error.line ?? 1, file).message, { cause: error });
-      }
-      throw error;
-    }
-  }
-  return { ...job, env };
+  return { ...job, env: evaluateJobEnv(job) };
 }

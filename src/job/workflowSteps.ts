@@ -7,16 +7,15 @@
  * the relay — and carried into the steps that follow.
  */
 import { addPathEntries, parseEnvFile, parsePathFile } from '../workflow/envFiles.js';
+import { ExpressionError, isTruthy } from '../workflow/expressions.js';
 import {
-  ExpressionError,
-  evaluateCondition,
+  evaluateLocatedCondition,
+  evaluateTemplate,
   evaluateTemplateValue,
-  isTruthy,
-  substitute,
-  withLine,
-} from '../workflow/expressions.js';
+} from '../workflow/locatedExpressions.js';
 import type { ExpressionContext, StepContext } from '../model/expressionContext.js';
 import { buildStepScript } from '../workflow/shells.js';
+import { asWorkflowJob, type WorkflowJobDefinition, type WorkflowStep } from '../workflow/workflowFile.js';
 import { makeJobFolder } from './jobFolder.js';
 import type { JobDefinition, JobStep } from '../model/jobModel.js';
 import type { StepResult } from '../model/stepResult.js';
@@ -46,12 +45,17 @@ export class WorkflowSteps implements StepPreparer {
   private pathEntries: string[] = [];
   private tempDirectory: string | undefined;
   private readonly summaries: string[] = [];
+  private readonly job: WorkflowJobDefinition;
 
   constructor(
-    private readonly job: JobDefinition,
+    job: JobDefinition,
     /** Where step summaries and notes go (the debug console). */
     private readonly say: (text: string) => void,
-  ) {}
+  ) {
+    const workflow = asWorkflowJob(job);
+    if (workflow === undefined) throw new Error(`internal: ${job.name} was not loaded from a workflow file`);
+    this.job = workflow;
+  }
 
   expressionContext(runner: JobRunner): ExpressionContext {
     return {
@@ -62,34 +66,34 @@ export class WorkflowSteps implements StepPreparer {
     };
   }
 
-  async prepare(step: JobStep, runner: JobRunner): Promise<{ skip: string } | { text: string }> {
+  async prepare(jobStep: JobStep, runner: JobRunner): Promise<{ skip: string } | { text: string }> {
+    const step = this.stepOf(jobStep);
+    const { expressions } = step;
     const context = this.expressionContext(runner);
-    if (!this.evaluate(step, step.condition ?? 'success()', (text) => evaluateCondition(text, context))) {
+    if (!located(() => evaluateLocatedCondition(expressions.condition, context))) {
       return { skip: `if: ${step.condition ?? 'success()'} is false` };
     }
-    if (step.run === undefined) {
+    if (expressions.run === undefined) {
       return { skip: `\`uses: ${step.uses ?? '?'}\` runs an action, which relay-dap does not run` };
     }
     const stepEnv: Record<string, string> = {};
-    for (const [name, value] of Object.entries(step.env)) {
-      stepEnv[name] = this.evaluate(step, value, (text) =>
-        substitute(text, { ...context, env: { ...context.env, ...stepEnv } }),
+    for (const [name, value] of Object.entries(expressions.env)) {
+      stepEnv[name] = located(() =>
+        evaluateTemplate(value, { ...context, env: { ...context.env, ...stepEnv } }),
       );
     }
     const scoped = { ...context, env: { ...context.env, ...stepEnv } };
-    const body = this.evaluate(step, step.run, (text) => substitute(text, scoped));
-    const directory = step.cwd ?? this.job.workflow?.defaultWorkingDirectory;
+    const body = located(() => evaluateTemplate(expressions.run!, scoped));
+    const directory = expressions.cwd;
     const substituted =
-      directory === undefined
-        ? undefined
-        : this.evaluate(step, directory, (text) => substitute(text, scoped));
+      directory === undefined ? undefined : located(() => evaluateTemplate(directory, scoped));
     const { cwd } = runner.contextFor({
       ...step,
       ...(substituted !== undefined ? { cwd: substituted } : {}),
     });
     const temp = await this.ensureTempDirectory(runner);
     const files = this.filesOf(step, temp);
-    const shell = step.shell ?? this.job.workflow?.defaultShell;
+    const shell = step.shell ?? this.job.workflow.defaultShell;
     const script = buildStepScript({
       body,
       ...(shell !== undefined ? { shell } : {}),
@@ -106,12 +110,12 @@ export class WorkflowSteps implements StepPreparer {
     };
   }
 
-  tolerates(step: JobStep, runner: JobRunner): boolean {
-    if (typeof step.continueOnError === 'boolean') return step.continueOnError;
+  tolerates(jobStep: JobStep, runner: JobRunner): boolean {
+    const step = this.stepOf(jobStep);
+    const expression = step.expressions.continueOnError;
+    if (expression === undefined) return step.continueOnError === true;
     const context = this.expressionContext(runner);
-    return this.evaluate(step, step.continueOnError, (text) =>
-      isTruthy(evaluateTemplateValue(text, context)),
-    );
+    return located(() => isTruthy(evaluateTemplateValue(expression, context)));
   }
 
   async finish(step: JobStep, result: StepResult, runner: JobRunner): Promise<void> {
@@ -190,25 +194,18 @@ export class WorkflowSteps implements StepPreparer {
     };
   }
 
-  /** The line of the step that holds `expression` (where `${{ }}` wrote it), else the step's first. */
-  private lineOf(step: JobStep, expression: string): number {
-    const lines = this.job.sourceText.split('\n');
-    for (let line = step.location.line; line <= step.location.endLine; line++) {
-      if (lines[line - 1]?.includes(expression.trim())) return line;
-    }
-    return step.location.line;
+  /** The workflow step (with its parsed expressions) the runner means. */
+  private stepOf(step: JobStep): WorkflowStep {
+    return this.job.steps[step.index]!;
   }
+}
 
-  /** Runs an expression evaluation, turning an error into one that names the file and line. */
-  private evaluate<T>(step: JobStep, text: string, run: (text: string) => T): T {
-    try {
-      return run(text);
-    } catch (error) {
-      if (error instanceof ExpressionError) {
-        const line = error.line ?? this.lineOf(step, error.expression);
-        throw new WorkflowStepError(withLine(error, line, this.job.sourcePath).message, { cause: error });
-      }
-      throw error;
-    }
+/** Runs an evaluation, turning an expression error (it names the file and line) into a step error. */
+function located<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof ExpressionError) throw new WorkflowStepError(error.message, { cause: error });
+    throw error;
   }
 }

@@ -2,7 +2,8 @@
  * The contexts a workflow expression reads (`env`, `matrix`, `steps`, and the job status behind
  * the status functions): the same for a step's `if:`, its `${{ }}` and a breakpoint condition.
  */
-import type { JobStatus, StepOutcome } from './stepResult.js';
+import type { JobDefinition, JobStep } from './jobModel.js';
+import { conclusionOf, type JobStatus, type StepOutcome, type StepResult } from './stepResult.js';
 
 export interface StepContext {
   outcome: StepOutcome;
@@ -16,4 +17,37 @@ export interface ExpressionContext {
   steps: Record<string, StepContext>;
   /** What the status functions see: the job's state before the step being decided. */
   jobStatus: JobStatus;
+}
+
+/** What a finished step shows as `steps.<id>`. */
+export function stepContext(result: StepResult, outputs: Record<string, string> = {}): StepContext {
+  return { outcome: result.outcome, conclusion: conclusionOf(result), outputs };
+}
+
+/**
+ * The contexts as the job stands: the one place they are put together, for a workflow's `if:`
+ * and `${{ }}`, its job env at load, and breakpoint conditions and log points in any job.
+ * `steps` holds the finished steps' contexts by step index.
+ */
+export function expressionContext(
+  job: Pick<JobDefinition, 'origin' | 'steps' | 'workflow'>,
+  env: Readonly<Record<string, string>>,
+  jobStatus: JobStatus,
+  steps: ReadonlyMap<number, StepContext> = new Map(),
+): ExpressionContext {
+  const byKey: Record<string, StepContext> = {};
+  for (const [index, context] of steps) {
+    const step = job.steps[index];
+    if (step !== undefined) byKey[stepKey(job, step)] = context;
+  }
+  return { env: { ...env }, matrix: job.workflow?.matrix ?? {}, steps: byKey, jobStatus };
+}
+
+/**
+ * The name of a step in `steps`: its id. A plain job's steps have no ids, so there a step also
+ * goes by its name; a workflow's step without an id is kept under a name no expression writes.
+ */
+function stepKey(job: Pick<JobDefinition, 'origin'>, step: JobStep): string {
+  if (step.id !== undefined) return step.id;
+  return job.origin === 'workflow' ? `__step${step.index}` : step.name;
 }

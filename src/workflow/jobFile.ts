@@ -27,8 +27,8 @@ function entry(entries: MapEntry[], key: string): MapEntry | undefined {
   return entries.find((candidate) => candidate.key === key);
 }
 
-/** `text`: the file's content, when the caller has read it already. */
-export function loadJobFile(path: string, text?: string): JobDefinition {
+/** `text`: the file's content (read once, by the caller). */
+export function loadJobFile(path: string, text: string): JobDefinition {
   const source = YamlSource.load(path, KIND, text);
   const entries = source.entries(source.root(KIND), 'the job file');
   source.checkKeys(entries, JOB_KEYS, 'the job file');

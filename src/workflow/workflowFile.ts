@@ -1,13 +1,14 @@
 /**
  * Loads one job of a GitHub Actions workflow file into the job model: its steps with their
  * lines, env merged from workflow and job level, `defaults.run`, `timeout-minutes` and the one
- * matrix combination the run uses. Values stay as written (`${{ }}` is evaluated when a step
- * runs), but every expression is parsed here, so an unsupported context or a syntax error is
- * reported at load time with its line rather than halfway through a debugging session.
+ * matrix combination the run uses. Values stay as written in the job model (`${{ }}` is evaluated
+ * when a step runs), and every expression is parsed here, once: an unsupported context or a
+ * syntax error is reported at load time with its line rather than halfway through a debugging
+ * session, and the parsed expressions travel with the steps, each with its line.
  */
 import { basename } from 'node:path';
 import { isScalar, type ParsedNode } from 'yaml';
-import type { ExpressionContext } from '../model/expressionContext.js';
+import { expressionContext } from '../model/expressionContext.js';
 import type { JobDefinition, JobStep, WorkflowJob } from '../model/jobModel.js';
 import { MAX_TIMEOUT_SECONDS } from '../time/longTimeout.js';
 import {
@@ -16,14 +17,56 @@ import {
   parseCondition,
   parseTemplate,
   referencedContexts,
-  substitute,
   type TemplatePart,
   toDisplayString,
   usesStatusFunction,
 } from './expressions.js';
+import { evaluateTemplate, type LocatedCondition, type LocatedTemplate } from './locatedExpressions.js';
 import { MatrixError, selectMatrixCombination, type MatrixCombination } from './matrix.js';
 import { resolveShell, ShellError } from './shells.js';
 import { firstLineOf, type MapEntry, YamlSource } from './yamlSource.js';
+
+/** A workflow step: the model's step (values as written) and its expressions, parsed. */
+export interface WorkflowStep extends JobStep {
+  expressions: StepExpressions;
+}
+
+export interface StepExpressions {
+  /** `if:`, or the implicit `success()` of a step without one. */
+  condition: LocatedCondition;
+  run?: LocatedTemplate;
+  /** The step's env, in the order written (later values see earlier ones). */
+  env: Record<string, LocatedTemplate>;
+  /** `working-directory:` of the step, else of `defaults.run`. */
+  cwd?: LocatedTemplate;
+  /** `continue-on-error:` when it is an expression. */
+  continueOnError?: LocatedTemplate;
+}
+
+/** A workflow job: the model's job and its steps with their expressions. */
+export interface WorkflowJobDefinition extends JobDefinition {
+  workflow: WorkflowJob;
+  steps: WorkflowStep[];
+  /** The job's env (workflow and job level merged), parsed. */
+  envExpressions: Record<string, LocatedTemplate>;
+}
+
+/** The workflow job of a job definition, when it was loaded from a workflow file. */
+export function asWorkflowJob(job: JobDefinition): WorkflowJobDefinition | undefined {
+  return job.origin === 'workflow' && 'envExpressions' in job ? (job as WorkflowJobDefinition) : undefined;
+}
+
+/**
+ * The job's env with its `${{ }}` evaluated: before any step ran, so only the matrix and the
+ * variables above each one are there to read. Throws an ExpressionError naming file and line.
+ */
+export function evaluateJobEnv(job: WorkflowJobDefinition): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(job.envExpressions)) {
+    env[name] = evaluateTemplate(value, expressionContext(job, env, 'success'));
+  }
+  return env;
+}
 
 export interface WorkflowJobOptions {
   /** The key under `jobs:`; optional when the workflow has one job. */
@@ -50,12 +93,12 @@ const STEP_ID_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 const KIND = 'workflow';
 
-/** `text`: the file's content, when the caller has read it already. */
+/** `text`: the file's content (read once, by the caller). */
 export function loadWorkflowJob(
   path: string,
-  options: WorkflowJobOptions = {},
-  text?: string,
-): JobDefinition {
+  options: WorkflowJobOptions,
+  text: string,
+): WorkflowJobDefinition {
   const source = YamlSource.load(path, KIND, text);
   return new WorkflowReader(source).read(options);
 }
@@ -68,7 +111,7 @@ function entry(entries: MapEntry[], key: string): MapEntry | undefined {
 class WorkflowReader {
   constructor(private readonly source: YamlSource) {}
 
-  read(options: WorkflowJobOptions): JobDefinition {
+  read(options: WorkflowJobOptions): WorkflowJobDefinition {
     const { source } = this;
     const root = source.root(KIND);
     const rootEntries = source.entries(root, 'the workflow');
@@ -102,10 +145,9 @@ class WorkflowReader {
       ? this.staticText(baseJobName, matrix)
       : `${baseJobName}${matrixSuffix}`;
 
-    const env = {
-      ...this.env(entry(rootEntries, 'env'), 'workflow env'),
-      ...this.env(entry(jobEntries, 'env'), `env of job '${jobId}'`),
-    };
+    const workflowEnv = this.env(entry(rootEntries, 'env'), 'workflow env');
+    const jobEnv = this.env(entry(jobEntries, 'env'), `env of job '${jobId}'`);
+    const envExpressions = { ...workflowEnv, ...jobEnv };
     const workflowDefaults = this.runDefaults(entry(rootEntries, 'defaults'), 'workflow defaults');
     const jobDefaults = this.runDefaults(entry(jobEntries, 'defaults'), `defaults of job '${jobId}'`);
 
@@ -113,7 +155,8 @@ class WorkflowReader {
     const defaultShell = jobDefaults.shell ?? workflowDefaults.shell;
     const defaultWorkingDirectory = jobDefaults.workingDirectory ?? workflowDefaults.workingDirectory;
     if (defaultShell !== undefined) workflow.defaultShell = defaultShell;
-    if (defaultWorkingDirectory !== undefined) workflow.defaultWorkingDirectory = defaultWorkingDirectory;
+    if (defaultWorkingDirectory !== undefined)
+      workflow.defaultWorkingDirectory = defaultWorkingDirectory.text;
     const timeout = entry(jobEntries, 'timeout-minutes');
     if (timeout !== undefined) workflow.timeoutSeconds = this.timeoutSeconds(timeout, `job '${jobId}'`);
 
@@ -132,16 +175,19 @@ class WorkflowReader {
       );
     }
     const seenIds = new Map<string, number>();
-    const steps = stepNodes.map((node, index) => this.step(node, index, matrix, seenIds));
+    const steps = stepNodes.map((node, index) =>
+      this.step(node, index, matrix, seenIds, defaultWorkingDirectory),
+    );
 
     return {
       name: `${this.staticText(workflowName, matrix)} / ${jobName}`,
       origin: 'workflow',
       sourcePath: source.path,
       sourceText: source.text,
-      env,
+      env: writtenValues(envExpressions),
       steps,
       workflow,
+      envExpressions,
     };
   }
 
@@ -215,7 +261,8 @@ class WorkflowReader {
     index: number,
     matrix: MatrixCombination,
     seenIds: Map<string, number>,
-  ): JobStep {
+    defaultWorkingDirectory: LocatedTemplate | undefined,
+  ): WorkflowStep {
     const { source } = this;
     const what = `step ${index + 1}`;
     const entries = source.entries(source.map(node, what), what);
@@ -233,12 +280,18 @@ class WorkflowReader {
       throw source.error(node, `${what} has neither 'run:' nor 'uses:'; add the command to run with 'run:'`);
     }
 
-    const step: JobStep = {
+    const env = this.env(entry(entries, 'env'), `env of ${what}`);
+    const location = { line: source.itemLine(node), endLine: source.endLine(node) };
+    const step: WorkflowStep = {
       index,
       name: '',
-      env: this.env(entry(entries, 'env'), `env of ${what}`),
+      env: writtenValues(env),
       continueOnError: false,
-      location: { line: source.itemLine(node), endLine: source.endLine(node) },
+      location,
+      expressions: {
+        condition: this.locatedCondition('success()', location.line, undefined),
+        env,
+      },
     };
 
     const id = entry(entries, 'id');
@@ -262,7 +315,8 @@ class WorkflowReader {
     }
 
     if (run !== undefined) {
-      step.run = this.template(run, `the run script of ${what}`);
+      step.expressions.run = this.template(run, `the run script of ${what}`);
+      step.run = step.expressions.run.text;
     }
     if (uses !== undefined) step.uses = this.string(uses, `the action of ${what}`);
 
@@ -275,17 +329,31 @@ class WorkflowReader {
     if (shell !== undefined) step.shell = this.shell(shell, `the shell of ${what}`);
 
     const workingDirectory = entry(entries, 'working-directory');
-    if (workingDirectory !== undefined)
-      step.cwd = this.template(workingDirectory, `the working-directory of ${what}`);
+    if (workingDirectory !== undefined) {
+      step.expressions.cwd = this.template(workingDirectory, `the working-directory of ${what}`);
+      step.cwd = step.expressions.cwd.text;
+    } else if (defaultWorkingDirectory !== undefined) {
+      step.expressions.cwd = defaultWorkingDirectory;
+    }
 
     const continueOnError = entry(entries, 'continue-on-error');
-    if (continueOnError !== undefined) step.continueOnError = this.continueOnError(continueOnError, what);
+    if (continueOnError !== undefined) {
+      const value = this.continueOnError(continueOnError, what);
+      if (typeof value === 'boolean') step.continueOnError = value;
+      else {
+        step.continueOnError = value.text;
+        step.expressions.continueOnError = value;
+      }
+    }
 
     const timeout = entry(entries, 'timeout-minutes');
     if (timeout !== undefined) step.timeoutSeconds = this.timeoutSeconds(timeout, what);
 
     const condition = entry(entries, 'if');
-    if (condition !== undefined) step.condition = this.condition(condition, what);
+    if (condition !== undefined) {
+      step.expressions.condition = this.condition(condition, what);
+      step.condition = step.expressions.condition.condition.text;
+    }
     return step;
   }
 
@@ -297,16 +365,21 @@ class WorkflowReader {
     return item === undefined ? undefined : this.string(item, what);
   }
 
-  /** Text that may hold `${{ }}`: kept as written, every expression checked. */
-  private template(item: MapEntry, what: string): string {
-    const text = this.string(item, what);
-    this.checkTemplate(item.value ?? item.keyNode, text);
-    return text;
+  /** Text that may hold `${{ }}`: kept as written, every expression parsed with its line. */
+  private template(item: MapEntry, what: string): LocatedTemplate {
+    return this.locate(item.value ?? item.keyNode, this.string(item, what));
   }
 
-  private checkTemplate(node: ParsedNode, text: string): void {
+  private locate(node: ParsedNode, text: string): LocatedTemplate {
     try {
-      parseTemplate(text);
+      const parts = parseTemplate(text);
+      return {
+        text,
+        parts,
+        file: this.source.path,
+        line: this.source.startLine(node),
+        expressionLines: this.source.expressionLines(node, text, parts),
+      };
     } catch (error) {
       if (error instanceof ExpressionError) throw this.source.expressionError(node, text, error);
       throw error;
@@ -335,23 +408,29 @@ class WorkflowReader {
           [...referencedContexts(part.expr)].every((context) => context === 'matrix')),
     );
     if (!matrixOnly) return text;
-    const context: ExpressionContext = { env: {}, matrix, steps: {}, jobStatus: 'success' };
+    const context = expressionContext(
+      { origin: 'workflow', steps: [], workflow: { jobId: '', matrix } },
+      {},
+      'success',
+    );
     try {
-      return substitute(text, context);
+      return evaluateTemplate(
+        { text, parts, file: this.source.path, line: 1, expressionLines: new Map() },
+        context,
+      );
     } catch {
       // A runtime error (say fromJSON of a bad value) surfaces when the step runs; the name stays.
       return text;
     }
   }
 
-  private env(item: MapEntry | undefined, what: string): Record<string, string> {
+  private env(item: MapEntry | undefined, what: string): Record<string, LocatedTemplate> {
     if (item === undefined || item.value === null) return {};
     const { source } = this;
-    const env: Record<string, string> = {};
+    const env: Record<string, LocatedTemplate> = {};
     for (const variable of source.entries(source.map(item.value, what), what)) {
       const value = source.textAsWritten(variable.value, `${what}: ${variable.key}`);
-      if (variable.value !== null) this.checkTemplate(variable.value, value);
-      env[variable.key] = value;
+      env[variable.key] = this.locate(variable.value ?? variable.keyNode, value);
     }
     return env;
   }
@@ -359,7 +438,7 @@ class WorkflowReader {
   private runDefaults(
     item: MapEntry | undefined,
     what: string,
-  ): { shell?: string; workingDirectory?: string } {
+  ): { shell?: string; workingDirectory?: LocatedTemplate } {
     if (item === undefined) return {};
     const { source } = this;
     const defaults = source.entries(source.map(item.value, what), what);
@@ -368,7 +447,7 @@ class WorkflowReader {
     if (run === undefined) return {};
     const runEntries = source.entries(source.map(run.value, `${what}.run`), `${what}.run`);
     source.checkKeys(runEntries, ['shell', 'working-directory'], `${what}.run`);
-    const result: { shell?: string; workingDirectory?: string } = {};
+    const result: { shell?: string; workingDirectory?: LocatedTemplate } = {};
     const shell = entry(runEntries, 'shell');
     if (shell !== undefined) result.shell = this.shell(shell, `${what}.run.shell`);
     const workingDirectory = entry(runEntries, 'working-directory');
@@ -380,7 +459,7 @@ class WorkflowReader {
 
   /** A shell is checked now (pwsh, a template without {0}) unless it is computed by an expression. */
   private shell(item: MapEntry, what: string): string {
-    const shell = this.template(item, what);
+    const shell = this.template(item, what).text;
     if (!hasExpressions(shell)) {
       try {
         resolveShell(shell);
@@ -392,14 +471,11 @@ class WorkflowReader {
     return shell;
   }
 
-  private continueOnError(item: MapEntry, what: string): boolean | string {
+  private continueOnError(item: MapEntry, what: string): boolean | LocatedTemplate {
     const node = item.value;
     if (node !== null && isScalar(node) && typeof node.value === 'boolean') return node.value;
     const text = node !== null && isScalar(node) && typeof node.value === 'string' ? node.value : undefined;
-    if (text !== undefined && hasExpressions(text)) {
-      this.checkTemplate(node ?? item.keyNode, text);
-      return text;
-    }
+    if (text !== undefined && hasExpressions(text)) return this.locate(node ?? item.keyNode, text);
     throw this.source.error(
       node ?? item.keyNode,
       `continue-on-error of ${what} must be true, false or a \${{ }} expression`,
@@ -419,16 +495,31 @@ class WorkflowReader {
     throw this.source.error(node ?? item.keyNode, `timeout-minutes of ${what} ${reason}`);
   }
 
-  /** `if:` as written (booleans and numbers keep their spelling), checked with GitHub's if-rules. */
-  private condition(item: MapEntry, what: string): string {
+  /** `if:` as written (booleans and numbers keep their spelling), parsed with GitHub's if-rules. */
+  private condition(item: MapEntry, what: string): LocatedCondition {
     const node = item.value ?? item.keyNode;
     const text = this.string(item, `the if of ${what}`);
     try {
-      parseCondition(text);
+      return this.locatedCondition(text, this.source.contentLine(node), node);
     } catch (error) {
       if (error instanceof ExpressionError) throw this.source.expressionError(node, text, error);
       throw error;
     }
-    return text;
   }
+
+  private locatedCondition(text: string, line: number, node: ParsedNode | undefined): LocatedCondition {
+    const condition = parseCondition(text);
+    const parts = condition.body.kind === 'template' ? condition.body.parts : [];
+    return {
+      condition,
+      file: this.source.path,
+      line,
+      expressionLines: node === undefined ? new Map() : this.source.expressionLines(node, text.trim(), parts),
+    };
+  }
+}
+
+/** The values as written, for the job model. */
+function writtenValues(located: Record<string, LocatedTemplate>): Record<string, string> {
+  return Object.fromEntries(Object.entries(located).map(([name, value]) => [name, value.text]));
 }

@@ -17,8 +17,7 @@ import {
   type YAMLMap,
   type YAMLSeq,
 } from 'yaml';
-import { JOB_FILE_LIMIT, readUserFileSync, UserFileError } from '../io/userFile.js';
-import { type ExpressionError, withLine } from './expressions.js';
+import { type ExpressionError, type TemplatePart, withLine } from './expressions.js';
 
 export class JobSourceError extends Error {
   constructor(
@@ -53,23 +52,11 @@ export class YamlSource {
   ) {}
 
   /**
-   * Reads and parses a file; `kind` ("workflow", "job file") goes into the error messages.
-   * `text` is its content when the caller has read it already (the adapter reads without
-   * blocking); otherwise it is read here, as a regular file of at most JOB_FILE_LIMIT bytes.
+   * Parses a file's text; `kind` ("workflow", "job file") goes into the error messages. The
+   * file is read once, by the caller (the adapter reads without blocking, see jobFromProgram).
    */
-  static load(path: string, kind: string, text?: string): YamlSource {
-    const absolute = resolve(path);
-    if (text !== undefined) return YamlSource.parse(absolute, text, kind);
-    let read: string;
-    try {
-      read = readUserFileSync(absolute, kind, JOB_FILE_LIMIT).toString('utf8');
-    } catch (error) {
-      if (error instanceof UserFileError)
-        throw new JobSourceError(absolute, undefined, `the ${kind} ${error.reason}`);
-      const detail = error instanceof Error ? error.message : String(error);
-      throw new JobSourceError(absolute, undefined, `cannot read the ${kind}: ${detail}; check the path`);
-    }
-    return YamlSource.parse(absolute, read, kind);
+  static load(path: string, kind: string, text: string): YamlSource {
+    return YamlSource.parse(resolve(path), text, kind);
   }
 
   static parse(absolutePath: string, text: string, kind: string): YamlSource {
@@ -131,17 +118,10 @@ export class YamlSource {
    * only JobSourceError; the located ExpressionError rides along for callers that want its parts.
    */
   expressionError(node: ParsedNode, value: string, error: ExpressionError): JobSourceError {
-    let line = this.startLine(node);
-    if (error.templateOffset !== undefined) {
-      const occurrence = countOccurrences(value.slice(0, error.templateOffset), '${{');
-      const source = this.text.slice(node.range[0], node.range[1]);
-      let found = -1;
-      for (let seen = 0; seen <= occurrence; seen++) {
-        found = source.indexOf('${{', found + 1);
-        if (found < 0) break;
-      }
-      if (found >= 0) line = this.lineOf(node.range[0] + found);
-    }
+    const line =
+      error.templateOffset === undefined
+        ? this.startLine(node)
+        : this.lineOfTemplateOffset(node, value, error.templateOffset);
     const located = withLine(error, line, this.path);
     const at = located.column !== undefined ? ` at column ${located.column}` : '';
     return new JobSourceError(
@@ -150,6 +130,42 @@ export class YamlSource {
       `${located.reason} (in expression \`${located.expression}\`${at})`,
       located,
     );
+  }
+
+  /** The line of each `${{ }}` of a parsed value, by its offset in the value (see lineOfTemplateOffset). */
+  expressionLines(node: ParsedNode, value: string, parts: readonly TemplatePart[]): Map<number, number> {
+    const lines = new Map<number, number>();
+    for (const part of parts) {
+      if (part.kind === 'expression')
+        lines.set(part.offset, this.lineOfTemplateOffset(node, value, part.offset));
+    }
+    return lines;
+  }
+
+  /**
+   * The line of the `${{` at `offset` in a value: the same occurrence of `${{` in the node's source
+   * text (the value and its source differ by quoting and escapes, never by the `${{` they hold).
+   */
+  private lineOfTemplateOffset(node: ParsedNode, value: string, offset: number): number {
+    const occurrence = countOccurrences(value.slice(0, offset), '${{');
+    const source = this.text.slice(node.range[0], node.range[1]);
+    let found = -1;
+    for (let seen = 0; seen <= occurrence; seen++) {
+      found = source.indexOf('${{', found + 1);
+      if (found < 0) break;
+    }
+    return found >= 0 ? this.lineOf(node.range[0] + found) : this.startLine(node);
+  }
+
+  /** The first line holding the value's content (a block scalar's `|` or `>` header is not content). */
+  contentLine(node: ParsedNode): number {
+    let offset = node.range[0];
+    if (isScalar(node) && (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED')) {
+      const newline = this.text.indexOf('\n', offset);
+      if (newline >= 0 && newline < node.range[1]) offset = newline + 1;
+    }
+    while (offset < node.range[1] - 1 && /\s/.test(this.text.charAt(offset))) offset++;
+    return this.lineOf(offset);
   }
 
   resolveAlias(node: ParsedNode | null): ParsedNode | null {

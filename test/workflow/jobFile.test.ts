@@ -3,11 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadJobFile } from '../../src/workflow/jobFile.js';
+import type { JobDefinition } from '../../src/model/jobModel.js';
+import { loadJobFile as loadJobText } from '../../src/workflow/jobFile.js';
 import { JobSourceError } from '../../src/workflow/yamlSource.js';
 
 function fixture(name: string): string {
   return fileURLToPath(new URL(`../fixtures/jobs/${name}`, import.meta.url));
+}
+
+/** The file is read once, by the caller of the loader (the adapter's jobFromProgram); here, by the test. */
+function loadJobFile(path: string): JobDefinition {
+  return loadJobText(path, readFileSync(path, 'utf8'));
 }
 
 describe('loadJobFile', () => {

@@ -5,16 +5,29 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { JobDefinition } from '../../src/model/jobModel.js';
 import { ExpressionError } from '../../src/workflow/expressions.js';
-import { loadWorkflowJob } from '../../src/workflow/workflowFile.js';
+import {
+  loadWorkflowJob as loadWorkflowText,
+  type WorkflowJobDefinition,
+  type WorkflowJobOptions,
+} from '../../src/workflow/workflowFile.js';
 import { JobSourceError } from '../../src/workflow/yamlSource.js';
 
 function fixture(name: string): string {
   return fileURLToPath(new URL(`../fixtures/workflows/${name}`, import.meta.url));
 }
 
-function withoutText(job: JobDefinition): Omit<JobDefinition, 'sourceText'> {
-  const { sourceText: _sourceText, ...rest } = job;
-  return rest;
+/** The file is read once, by the caller of the loader (the adapter's jobFromProgram); here, by the test. */
+function loadWorkflowJob(path: string, options: WorkflowJobOptions = {}): WorkflowJobDefinition {
+  return loadWorkflowText(path, options, readFileSync(path, 'utf8'));
+}
+
+/**
+ * The job model as written (the parsed expressions that ride along are checked in their own
+ * tests below, 'parsed expressions and their lines').
+ */
+function withoutText(job: WorkflowJobDefinition): Omit<JobDefinition, 'sourceText'> {
+  const { sourceText: _sourceText, envExpressions: _env, steps, ...rest } = job;
+  return { ...rest, steps: steps.map(({ expressions: _expressions, ...step }) => step) };
 }
 
 describe('fixtures', () => {
@@ -394,11 +407,8 @@ describe('errors and edge cases', () => {
     );
   });
 
-  it('reports a missing or empty file', () => {
-    const missing = join(directory, 'nope.yml');
-    expect(() => loadWorkflowJob(missing, {})).toThrow(
-      new RegExp(`^${missing.replaceAll('.', '\\.')}: cannot read the workflow: ENOENT.*; check the path$`),
-    );
+  // A missing file: the loader is given the text; the one reader is jobFromProgram's (test/job/jobFromProgram.test.ts).
+  it('reports an empty file', () => {
     const { error } = loadError('');
     expect(error.message).toMatch(/: the workflow is empty$/);
   });
@@ -626,5 +636,72 @@ describe('errors and edge cases', () => {
       'Run echo linux',
       'Deploy to ${{ inputs.target }}',
     ]);
+  });
+});
+
+describe('parsed expressions and their lines', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'relay-dap-workflow-lines-'));
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  const text =
+    'on: push\n' + // 1
+    'env:\n' + // 2
+    '  TOP: ${{ matrix.os }}\n' + // 3
+    'jobs:\n' + // 4
+    '  j:\n' + // 5
+    '    strategy:\n' + // 6
+    '      matrix:\n' + // 7
+    '        os: [linux]\n' + // 8
+    '    defaults:\n' + // 9
+    '      run:\n' + // 10
+    '        working-directory: ${{ env.TOP }}/app\n' + // 11
+    '    steps:\n' + // 12
+    '      - id: first\n' + // 13
+    '        if: >-\n' + // 14
+    "          env.TOP == 'linux'\n" + // 15
+    '        env:\n' + // 16
+    '          A: ${{ matrix.os }}\n' + // 17
+    '        run: |\n' + // 18
+    '          echo one\n' + // 19
+    '          echo ${{ env.A }}\n' + // 20
+    '          echo ${{ fromJSON(env.A) }}\n' + // 21
+    '        continue-on-error: ${{ matrix.os == env.TOP }}\n' + // 22
+    '      - run: echo two\n' + // 23
+    '        working-directory: sub\n' + // 24
+    "        if: ${{ success() }} && ${{ env.A == 'x' }}\n" + // 25
+    '      - run: echo three\n'; // 26
+  const path = join(directory, 'lines.yml');
+  writeFileSync(path, text);
+  const job = loadWorkflowJob(path);
+  const [first, second] = job.steps;
+  const linesOf = (located: { expressionLines: ReadonlyMap<number, number> } | undefined): number[] => [
+    ...(located?.expressionLines.values() ?? []),
+  ];
+
+  it('keeps each ${{ }} of a value with the line it is written on', () => {
+    expect(job.envExpressions.TOP?.line).toBe(3);
+    expect(linesOf(job.envExpressions.TOP)).toEqual([3]);
+    expect(first?.expressions.env.A?.line).toBe(17);
+    expect(first?.expressions.run?.text).toBe(first?.run);
+    expect(linesOf(first?.expressions.run)).toEqual([20, 21]);
+    expect(linesOf(first?.expressions.continueOnError)).toEqual([22]);
+    expect(linesOf(second?.expressions.condition)).toEqual([25, 25]);
+  });
+
+  it("gives a step without its own working-directory the defaults' one, with its line", () => {
+    expect(first?.cwd).toBeUndefined();
+    expect(linesOf(first?.expressions.cwd)).toEqual([11]);
+    expect(second?.expressions.cwd?.text).toBe('sub');
+  });
+
+  it('locates a condition on its first line of content, and a step without if: at the step', () => {
+    expect(first?.condition).toBe("env.TOP == 'linux'");
+    expect(first?.expressions.condition.line).toBe(15);
+    expect(second?.expressions.condition.line).toBe(25);
+    expect(second?.expressions.condition.condition.text).toBe("${{ success() }} && ${{ env.A == 'x' }}");
+    const third = job.steps[2]!;
+    expect(third.condition).toBeUndefined();
+    expect(third.expressions.condition.line).toBe(26);
+    expect(third.expressions.condition.condition.text).toBe('success()');
   });
 });
