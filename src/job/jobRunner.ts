@@ -14,11 +14,17 @@ import type { RelayClient, RelayCommand } from '../relay/client.js';
 import { isRelayError } from '../relay/errors.js';
 import { EXIT_CANCELLED, EXIT_RELAY_LOST } from '../relay/results.js';
 import { longTimeout, type LongTimeout } from '../time/longTimeout.js';
-import type { ExpressionContext } from '../model/expressionContext.js';
+import {
+  expressionContext,
+  stepContext,
+  type ExpressionContext,
+  type StepContext,
+} from '../model/expressionContext.js';
 import type { JobDefinition, JobStep } from '../model/jobModel.js';
 import { blocks, type JobStatus, type StepResult, type StopReason } from '../model/stepResult.js';
 import { PauseGate, type ResumeAction } from './pauseGate.js';
-import { stepDirectory, withContext } from './stepCommand.js';
+import { addPathEntries } from '../workflow/envFiles.js';
+import { stepDirectory, withContext, type CommandContext } from './stepCommand.js';
 
 /** The exit code of a step cancelled by its own timeout (as `timeout(1)` and `relay-dap run`). */
 export const EXIT_STEP_TIMEOUT = 124;
@@ -107,6 +113,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   readonly results: (StepResult | undefined)[];
   /** The environment steps and console commands get on top of the server's (launch env, job env, edits). */
   readonly env: Record<string, string>;
+  /** Directories steps added to PATH (a workflow's GITHUB_PATH), oldest first. */
+  private pathEntries: string[] = [];
   private readonly gate = new PauseGate();
   private readonly startedAt = performance.now();
   private stateValue: JobState = 'ready';
@@ -174,10 +182,19 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     return this.options.relay.layout.root;
   }
 
-  /** Where and with what a step runs. */
-  contextFor(step: JobStep): { cwd?: string; env: Record<string, string> } {
-    const cwd = stepDirectory(this.jobDirectory, step.cwd);
-    return { ...(cwd !== undefined ? { cwd } : {}), env: { ...this.env, ...step.env } };
+  /**
+   * Where and with what a command runs: the one place a command's directory and environment
+   * are put together, for a step (its own cwd and env on top of the job's) and for a console
+   * command (no step: the job's own), so that a `!CMD` sees exactly what the next step would.
+   */
+  contextFor(step?: { cwd?: string; env?: Readonly<Record<string, string>> }): CommandContext {
+    const cwd = stepDirectory(this.jobDirectory, step?.cwd);
+    return {
+      ...(cwd !== undefined ? { cwd } : {}),
+      env: { ...this.env, ...step?.env },
+      // The directory added last is searched first, as on GitHub's runner.
+      pathPrepend: [...this.pathEntries].reverse(),
+    };
   }
 
   /** Begin; resolves with the job's exit code when it has ended. */
@@ -263,18 +280,20 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     this.env[name] = value;
   }
 
+  /** Put directories in front of PATH for the steps and console commands that follow (GITHUB_PATH). */
+  addPath(directories: readonly string[]): void {
+    this.pathEntries = addPathEntries(this.pathEntries, directories);
+  }
+
   /** The contexts of conditions and log points: the preparer's, or env and step outcomes. */
   expressionContext(): ExpressionContext {
     const own = this.options.preparer?.expressionContext?.(this);
     if (own) return own;
-    const steps: ExpressionContext['steps'] = {};
-    this.job.steps.forEach((step, index) => {
-      const result = this.results[index];
-      if (!result) return;
-      const conclusion = result.outcome === 'failure' && result.tolerated ? 'success' : result.outcome;
-      steps[step.id ?? step.name] = { outcome: result.outcome, conclusion, outputs: {} };
+    const steps = new Map<number, StepContext>();
+    this.results.forEach((result, index) => {
+      if (result) steps.set(index, stepContext(result));
     });
-    return { env: { ...this.env }, matrix: this.job.workflow?.matrix ?? {}, steps, jobStatus: this.status };
+    return expressionContext(this.job, this.env, this.status, steps);
   }
 
   /**
@@ -520,11 +539,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     this.consoleAborts.add(controller);
     if (this.cancelled) controller.abort();
     try {
-      const context = {
-        ...(this.jobDirectory !== undefined ? { cwd: this.jobDirectory } : {}),
-        env: this.env,
-      };
-      const command = this.options.relay.submit(withContext(text, context), {
+      const command = this.options.relay.submit(withContext(text, this.contextFor()), {
         signal: controller.signal,
         lease: this.options.lease ?? false,
       });

@@ -6,14 +6,19 @@
  * GITHUB_STEP_SUMMARY) are read back — they live where the step ran, on the far side of
  * the relay — and carried into the steps that follow.
  */
-import { addPathEntries, parseEnvFile, parsePathFile } from '../workflow/envFiles.js';
+import { parseEnvFile, parsePathFile } from '../workflow/envFiles.js';
 import { ExpressionError, isTruthy } from '../workflow/expressions.js';
 import {
   evaluateLocatedCondition,
   evaluateTemplate,
   evaluateTemplateValue,
 } from '../workflow/locatedExpressions.js';
-import type { ExpressionContext, StepContext } from '../model/expressionContext.js';
+import {
+  expressionContext,
+  stepContext,
+  type ExpressionContext,
+  type StepContext,
+} from '../model/expressionContext.js';
 import { buildStepScript } from '../workflow/shells.js';
 import { asWorkflowJob, type WorkflowJobDefinition, type WorkflowStep } from '../workflow/workflowFile.js';
 import { makeJobFolder } from './jobFolder.js';
@@ -40,9 +45,8 @@ interface StepFiles {
 
 export class WorkflowSteps implements StepPreparer {
   readonly runsAfterFailure = true;
-  private readonly contexts: Record<string, StepContext> = {};
-  /** GITHUB_PATH directories, oldest first (the most recent goes first in PATH). */
-  private pathEntries: string[] = [];
+  /** `steps.<id>` of the steps finished so far, by step index. */
+  private readonly contexts = new Map<number, StepContext>();
   private tempDirectory: string | undefined;
   private readonly summaries: string[] = [];
   private readonly job: WorkflowJobDefinition;
@@ -58,12 +62,7 @@ export class WorkflowSteps implements StepPreparer {
   }
 
   expressionContext(runner: JobRunner): ExpressionContext {
-    return {
-      env: { ...runner.env },
-      matrix: this.job.workflow?.matrix ?? {},
-      steps: { ...this.contexts },
-      jobStatus: runner.status,
-    };
+    return expressionContext(this.job, runner.env, runner.status, this.contexts);
   }
 
   async prepare(jobStep: JobStep, runner: JobRunner): Promise<{ skip: string } | { text: string }> {
@@ -87,11 +86,11 @@ export class WorkflowSteps implements StepPreparer {
     const directory = expressions.cwd;
     const substituted =
       directory === undefined ? undefined : located(() => evaluateTemplate(directory, scoped));
-    const { cwd } = runner.contextFor({
-      ...step,
-      ...(substituted !== undefined ? { cwd: substituted } : {}),
-    });
     const temp = await this.ensureTempDirectory(runner);
+    const command = runner.contextFor({
+      ...(substituted !== undefined ? { cwd: substituted } : {}),
+      env: { ...stepEnv, CI: 'true', RUNNER_TEMP: temp },
+    });
     const files = this.filesOf(step, temp);
     const shell = step.shell ?? this.job.workflow.defaultShell;
     const script = buildStepScript({
@@ -101,13 +100,7 @@ export class WorkflowSteps implements StepPreparer {
       scriptName: `step-${step.index + 1}`,
       files,
     });
-    return {
-      text: withContext(script, {
-        ...(cwd !== undefined ? { cwd } : {}),
-        env: { ...runner.env, ...stepEnv, CI: 'true', RUNNER_TEMP: temp },
-        pathPrepend: [...this.pathEntries].reverse(),
-      }),
-    };
+    return { text: withContext(script, command) };
   }
 
   tolerates(jobStep: JobStep, runner: JobRunner): boolean {
@@ -119,27 +112,24 @@ export class WorkflowSteps implements StepPreparer {
   }
 
   async finish(step: JobStep, result: StepResult, runner: JobRunner): Promise<void> {
-    const key = step.id ?? `__step${step.index}`;
-    const conclusion = result.outcome === 'failure' && result.tolerated ? 'success' : result.outcome;
     const outputs: Record<string, string> = {};
     if (result.outcome !== 'skipped' && this.tempDirectory !== undefined) {
       const read = await this.readFiles(this.filesOf(step, this.tempDirectory), runner);
       // GITHUB_ENV: later steps see these, as if the job had set them.
       for (const [name, value] of Object.entries(read.env)) runner.setEnv(name, value);
       Object.assign(outputs, read.output);
-      this.pathEntries = addPathEntries(this.pathEntries, read.path);
+      // GITHUB_PATH: in front of PATH for later steps and console commands alike.
+      runner.addPath(read.path);
       if (read.summary.trim() !== '') {
         this.summaries.push(read.summary);
         this.say(`step summary of ${step.name}:\n${read.summary.replace(/\n?$/, '\n')}`);
       }
     }
-    this.contexts[key] = { outcome: result.outcome, conclusion, outputs };
+    this.contexts.set(step.index, stepContext(result, outputs));
   }
 
   rewind(index: number): void {
-    for (const step of this.job.steps) {
-      if (step.index >= index) delete this.contexts[step.id ?? `__step${step.index}`];
-    }
+    for (const step of this.contexts.keys()) if (step >= index) this.contexts.delete(step);
   }
 
   async cleanup(runner: JobRunner): Promise<void> {

@@ -221,6 +221,37 @@ describe('workflows end to end', () => {
     await finish(ctx, adapter);
   });
 
+  it('a console `!CMD` while paused sees what the next step would: GITHUB_ENV values and GITHUB_PATH directories of the steps before', async () => {
+    const program = workflowFixture('data-passing.yml');
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, { program, cwd: ctx.workdir });
+    await stoppedAt(client, 'entry');
+    for (let step = 0; step < 3; step++) {
+      await client.request('next', { threadId: 1 });
+      await stoppedAt(client, 'step');
+    }
+    expect(frameNames(await frames(client))[0]).toBe('next: Use the tool');
+    // The step about to run calls hello-tool, found through the GITHUB_PATH entry step 3 wrote;
+    // a command typed now must find it the same way, and see step 1's GITHUB_ENV value.
+    const shell = await client.request('evaluate', {
+      expression: '!hello-tool && echo "GREETING=$GREETING" && printf \'%s\\n\' "${PATH%%:*}"',
+      context: 'repl',
+    });
+    expect(shell.body.result).toBe('exit 0');
+    await continueJob(client);
+    await runToEnd(client, 0);
+    expect(outputByCategory(client).stdout).toBe(
+      'first line\nsecond line\n' +
+        // The console command: the tool ran, the env value is there, and the step's directory
+        // comes first in PATH, as it does for the step.
+        `hello-tool ran\nGREETING=hello from step one\n${path.join(ctx.workdir, '.fixture-tools')}\n` +
+        'hello-tool ran\n' +
+        'version is 1.2.3\n',
+    );
+    await finish(ctx, adapter);
+  });
+
   it.skipIf(!hasPython())(
     'env-files.yml: precedence of GITHUB_ENV, job, workflow and step env; the writing step does not see its own GITHUB_ENV; GITHUB_PATH order; step summary; a python step’s output' +
       (hasPython() ? '' : ' (skipped: needs python or python3 on PATH)'),

@@ -965,20 +965,16 @@ describe('a workflow job', () => {
     );
   });
 
-  // BUG (issue 10, item 2): a console command in a workflow job gets the job's env with
-  // GITHUB_ENV's values, but not the PATH entries earlier steps added through GITHUB_PATH
-  // (JobRunner.runConsoleCommand builds its own environment; WorkflowSteps.prepare adds pathPrepend).
-  it.fails(
-    'env-files.yml: a console command while paused finds the tools earlier steps put on GITHUB_PATH',
-    async () => {
-      const run = await h.prepare(await h.program(envFiles), { stopOnEntry: false });
-      run.setFunctionBreakpoints([{ name: 'Read the environment' }]);
-      run.start();
-      await run.stop(1);
-      const result = await run.console('which-tool');
-      await run.runner.cancel('seen enough');
-      expect(result).toEqual({ exitCode: 0, cancelled: false });
-      expect(run.transcript().join('\n')).toContain(' output console 1 "which-tool from b\\n"');
-    },
-  );
+  // A console command gets what the next step would: GITHUB_ENV's values and the PATH entries
+  // earlier steps added through GITHUB_PATH (issue 10, item 2; JobRunner.contextFor builds both).
+  it('env-files.yml: a console command while paused finds the tools earlier steps put on GITHUB_PATH', async () => {
+    const run = await h.prepare(await h.program(envFiles), { stopOnEntry: false });
+    run.setFunctionBreakpoints([{ name: 'Read the environment' }]);
+    run.start();
+    await run.stop(1);
+    const result = await run.console('which-tool');
+    await run.runner.cancel('seen enough');
+    expect(result).toEqual({ exitCode: 0, cancelled: false });
+    expect(run.transcript().join('\n')).toContain(' output console 1 "which-tool from b\\n"');
+  });
 });
