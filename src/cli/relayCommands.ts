@@ -10,7 +10,7 @@ import { resolveRelayDir } from '../relay/layout.js';
 import { EXIT_RELAY_LOST } from '../relay/results.js';
 import { DEFAULT_GRACE_MS } from '../relay/processTree.js';
 import type { RelayServer } from '../relay/server.js';
-import { shellJoin } from '../shell/shellQuote.js';
+import { shellJoin } from '../workflow/shellQuote.js';
 import { longTimeout, MAX_TIMEOUT_SECONDS, MAX_TIMEOUT_TEXT } from '../time/longTimeout.js';
 import {
   optionFlag,

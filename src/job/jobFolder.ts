@@ -12,7 +12,7 @@
 import os from 'node:os';
 import { isProcessAlive, parseMarker } from '../relay/markers.js';
 import { processStartEpochMs } from '../relay/processTree.js';
-import { shellQuote } from '../shell/shellQuote.js';
+import { shellQuote } from '../workflow/shellQuote.js';
 
 const PREFIX = 'relay-dap-job.';
 /** In each folder: the adapter that made it. */

@@ -4,7 +4,7 @@
  * first line as the user's text, so that bash's "line N" in an error still matches it.
  */
 import path from 'node:path';
-import { shellQuote } from '../shell/shellQuote.js';
+import { shellQuote } from '../workflow/shellQuote.js';
 
 export interface CommandContext {
   /** Working directory; relative paths are relative to the relay server's workdir. */

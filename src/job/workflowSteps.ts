@@ -26,7 +26,7 @@ import type { JobDefinition, JobStep } from '../model/jobModel.js';
 import type { StepResult } from '../model/stepResult.js';
 import type { JobRunner, StepPreparer } from './jobRunner.js';
 import { withContext } from './stepCommand.js';
-import { shellQuote } from '../shell/shellQuote.js';
+import { shellQuote } from '../workflow/shellQuote.js';
 
 /** Why a step could not be prepared: an expression, with its file and line. */
 export class WorkflowStepError extends Error {

@@ -4,7 +4,7 @@
  * and run through the shell's command template with `{0}` replaced by that file's path.
  */
 import { posix } from 'node:path';
-import { shellQuote } from '../shell/shellQuote.js';
+import { shellQuote } from './shellQuote.js';
 
 export interface ResolvedShell {
   /** A command line holding `{0}` where the script file's path goes. */

@@ -9,7 +9,7 @@ import {
   ShellError,
   type StepScriptOptions,
 } from '../../src/workflow/shells.js';
-import { shellQuote } from '../../src/shell/shellQuote.js';
+import { shellQuote } from '../../src/workflow/shellQuote.js';
 
 describe('resolveShell', () => {
   it('maps the built-in shells to GitHub templates and extensions', () => {

@@ -2,7 +2,7 @@
 // checked by a real bash, which must split the text back into exactly the same words.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { shellJoin, shellQuote } from '../../src/shell/shellQuote.js';
+import { shellJoin, shellQuote } from '../../src/workflow/shellQuote.js';
 
 /** The words bash makes of `printf '%s\0' <text>`: one NUL-terminated string per word. */
 function bashWords(text: string): string[] {
