@@ -72,7 +72,8 @@ export class WorkflowSteps implements StepPreparer {
     if (!located(() => evaluateLocatedCondition(expressions.condition, context))) {
       return { skip: `if: ${step.condition ?? 'success()'} is false` };
     }
-    if (expressions.run === undefined) {
+    const run = expressions.run;
+    if (run === undefined) {
       return { skip: `\`uses: ${step.uses ?? '?'}\` runs an action, which relay-dap does not run` };
     }
     const stepEnv: Record<string, string> = {};
@@ -82,7 +83,7 @@ export class WorkflowSteps implements StepPreparer {
       );
     }
     const scoped = { ...context, env: { ...context.env, ...stepEnv } };
-    const body = located(() => evaluateTemplate(expressions.run!, scoped));
+    const body = located(() => evaluateTemplate(run, scoped));
     const directory = expressions.cwd;
     const substituted =
       directory === undefined ? undefined : located(() => evaluateTemplate(directory, scoped));
