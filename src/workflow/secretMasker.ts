@@ -1,0 +1,149 @@
+/**
+ * Masking secrets in what a job shows: every secret value and every value a step registers with
+ * `::add-mask::` becomes `***` in text, as GitHub's runner does, so a token echoed by a step is
+ * not shown in the debug console, an output event, a variable or a log.
+ *
+ * The values registered follow the runner (actions/runner, `JobRunner`: a secret is trimmed and
+ * added whole, then each of its lines trimmed, because a child's output is read line by line;
+ * empty and whitespace-only values are ignored, as the runner ignores them).
+ *
+ * Where several values overlap in the text ("abcd" and "cdef" in "abcdef") the runner's masker
+ * merges the overlapping occurrences into one `***`; so does this one, so no part of either
+ * value is left showing. At one position the longest value wins.
+ *
+ * Output arrives in chunks split anywhere (a pipe, the relay's log file read while it grows),
+ * so a secret can straddle two chunks and a UTF-8 character can be cut in two. `stream()` decodes
+ * bytes with a StringDecoder (a cut character waits for its other bytes) and holds back only the
+ * end of the text that could still be the start of a value, never more; `end()` releases it.
+ *
+ * Not done (the runner does): its value encoders (the base64, JSON-escaped and URL-escaped forms
+ * of each secret).
+ */
+import { StringDecoder } from 'node:string_decoder';
+
+export const MASK = '***';
+
+interface Range {
+  start: number;
+  end: number;
+}
+
+export class SecretMasker {
+  private readonly values = new Set<string>();
+  /** First character → the values starting with it, longest first. */
+  private byFirst = new Map<string, string[]>();
+  private longest = 0;
+
+  /** A secret, or a value of `::add-mask::`: masked from now on, whole and line by line. */
+  add(value: string): void {
+    const whole = value.trim();
+    if (whole === '') return;
+    this.addOne(whole);
+    for (const line of whole.split(/[\r\n]+/)) {
+      const trimmed = line.trim();
+      if (trimmed !== '') this.addOne(trimmed);
+    }
+  }
+
+  /** Whether any value is registered (nothing to do otherwise). */
+  get isEmpty(): boolean {
+    return this.values.size === 0;
+  }
+
+  /** `text` with every registered value replaced by `***`. */
+  mask(text: string): string {
+    if (this.values.size === 0) return text;
+    return this.replace(text, this.ranges(text), text.length);
+  }
+
+  /** A masker for one output stream (stdout, stderr) that arrives in chunks. */
+  stream(): MaskingStream {
+    return new MaskingStream(this);
+  }
+
+  /** @internal the text masked up to where it is final, and the rest to hold back. */
+  maskFinal(text: string): { out: string; held: string } {
+    if (this.values.size === 0) return { out: text, held: '' };
+    const ranges = this.ranges(text);
+    let cut = this.firstPossibleStart(text);
+    // A merged occurrence running over the cut could still grow with what comes next.
+    for (const range of ranges) {
+      if (range.start < cut && range.end > cut) cut = range.start;
+    }
+    return { out: this.replace(text, ranges, cut), held: text.slice(cut) };
+  }
+
+  private addOne(value: string): void {
+    if (this.values.has(value)) return;
+    this.values.add(value);
+    this.longest = Math.max(this.longest, value.length);
+    const first = value[0] ?? '';
+    const list = [...(this.byFirst.get(first) ?? []), value].sort((a, b) => b.length - a.length);
+    this.byFirst.set(first, list);
+  }
+
+  /** Every occurrence of every value, overlapping ones merged, in order. */
+  private ranges(text: string): Range[] {
+    const found: Range[] = [];
+    for (const value of this.values) {
+      for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + 1)) {
+        found.push({ start: at, end: at + value.length });
+      }
+    }
+    found.sort((a, b) => a.start - b.start || b.end - a.end);
+    const merged: Range[] = [];
+    for (const range of found) {
+      const last = merged[merged.length - 1];
+      if (last !== undefined && range.start < last.end) last.end = Math.max(last.end, range.end);
+      else merged.push({ ...range });
+    }
+    return merged;
+  }
+
+  /** The first position from which the rest of `text` is a proper prefix of some value. */
+  private firstPossibleStart(text: string): number {
+    for (let at = Math.max(0, text.length - this.longest + 1); at < text.length; at++) {
+      const tail = text.slice(at);
+      const candidates = this.byFirst.get(text[at] ?? '') ?? [];
+      if (candidates.some((value) => value.length > tail.length && value.startsWith(tail))) return at;
+    }
+    return text.length;
+  }
+
+  /** `text` up to `until`, with each range (all of which end by then or start after) masked. */
+  private replace(text: string, ranges: Range[], until: number): string {
+    let out = '';
+    let from = 0;
+    for (const range of ranges) {
+      if (range.start >= until) break;
+      out += text.slice(from, range.start) + MASK;
+      from = range.end;
+    }
+    return out + text.slice(from, until);
+  }
+}
+
+/**
+ * One stream's masking state: `write` returns what can be shown now (possibly ''), `end` the
+ * rest. Values added to the masker meanwhile apply from the next write.
+ */
+export class MaskingStream {
+  private readonly decoder = new StringDecoder('utf8');
+  private held = '';
+
+  constructor(private readonly masker: SecretMasker) {}
+
+  write(chunk: Buffer | string): string {
+    const text = this.held + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
+    const { out, held } = this.masker.maskFinal(text);
+    this.held = held;
+    return out;
+  }
+
+  /** The text held back (and any incomplete character, as U+FFFD), masked. */
+  end(): string {
+    const rest = this.held + this.decoder.end();
+    this.held = '';
+    return this.masker.mask(rest);
+  }
+}
