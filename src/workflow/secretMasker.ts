@@ -16,12 +16,28 @@
  * bytes with a StringDecoder (a cut character waits for its other bytes) and holds back only the
  * end of the text that could still be the start of a value, never more; `end()` releases it.
  *
- * Not done (the runner does): its value encoders (the base64, JSON-escaped and URL-escaped forms
- * of each secret).
+ * Each value is also masked in the forms the runner's HostContext registers encoders for, so a
+ * secret printed by `toJSON`, put in a URL or quoted is still caught: JSON string escape, URI
+ * data escape (RFC 3986 unreserved characters kept), XML escape, expression escape (`'` as
+ * `''`) and without surrounding double quotes. Not done: the runner's base64 encoders.
  */
 import { StringDecoder } from 'node:string_decoder';
 
 export const MASK = '***';
+
+/** The runner's ValueEncoders that this masker applies to every value (see the header). */
+const ENCODERS: readonly ((value: string) => string)[] = [
+  (value) => JSON.stringify(value).slice(1, -1),
+  (value) =>
+    encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+  (value) =>
+    value.replace(
+      /[&<>"']/g,
+      (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] ?? c,
+    ),
+  (value) => value.replaceAll("'", "''"),
+  (value) => (value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value),
+];
 
 interface Range {
   start: number;
@@ -74,6 +90,14 @@ export class SecretMasker {
   }
 
   private addOne(value: string): void {
+    this.store(value);
+    for (const encode of ENCODERS) {
+      const encoded = encode(value);
+      if (encoded.trim() !== '') this.store(encoded);
+    }
+  }
+
+  private store(value: string): void {
     if (this.values.has(value)) return;
     this.values.add(value);
     this.longest = Math.max(this.longest, value.length);

@@ -64,6 +64,18 @@ describe('SecretMasker.mask', () => {
     expect(masker.mask('s3cret generated-123')).toBe(`${MASK} ${MASK}`);
   });
 
+  it('masks the encoded forms the runner registers: JSON, URI, XML, expression, quoted', () => {
+    const secret = `p"a'ss w\\rd&<x>`;
+    const masker = maskerOf(secret);
+    expect(masker.mask(JSON.stringify({ token: secret }))).toBe(`{"token":"${MASK}"}`);
+    expect(masker.mask(`https://h/?t=${encodeURIComponent(secret).replace("'", '%27')}`)).toBe(
+      `https://h/?t=${MASK}`,
+    );
+    expect(masker.mask(`<t>p&quot;a&apos;ss w\\rd&amp;&lt;x&gt;</t>`)).toBe(`<t>${MASK}</t>`);
+    expect(masker.mask(`'p"a''ss w\\rd&<x>'`)).toBe(`'${MASK}'`);
+    expect(maskerOf('"quoted"').mask('value quoted here')).toBe(`value ${MASK} here`);
+  });
+
   it('treats regular-expression characters literally', () => {
     expect(maskerOf('a.b*c(d)$').mask('a.b*c(d)$ axbbc')).toBe(`${MASK} axbbc`);
   });
