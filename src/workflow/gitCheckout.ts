@@ -42,6 +42,15 @@ export interface GitCheckout {
   origin: GitRemote | undefined;
 }
 
+/**
+ * This process's environment without GIT_* variables: an editor started from a git hook or a
+ * `git rebase --exec` inherits GIT_DIR / GIT_WORK_TREE / GIT_INDEX_FILE, which would make git
+ * answer for that repository instead of the one holding the workflow file.
+ */
+function gitFreeEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GIT_')));
+}
+
 /** Output of one git command, or undefined when it failed (exit status, no git binary). */
 function git(cwd: string, args: string[]): Promise<string | undefined> {
   return new Promise((resolve) => {
@@ -50,7 +59,7 @@ function git(cwd: string, args: string[]): Promise<string | undefined> {
       ['-c', 'core.fsmonitor=false', ...args],
       {
         cwd,
-        env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+        env: { ...gitFreeEnvironment(), GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
         timeout: 30_000,
         maxBuffer: 4 * 1024 * 1024,
       },

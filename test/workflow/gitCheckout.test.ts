@@ -59,6 +59,25 @@ describe('readGitCheckout', () => {
     expect(firstSha).toMatch(/^[0-9a-f]{40}$/);
   });
 
+  it('answers for the workflow file checkout even when GIT_DIR names another repository', async () => {
+    const other = path.join(temp, 'other');
+    fs.mkdirSync(other);
+    git(other, 'init', '-q', '-b', 'elsewhere');
+    const saved = { GIT_DIR: process.env.GIT_DIR, GIT_WORK_TREE: process.env.GIT_WORK_TREE };
+    process.env.GIT_DIR = path.join(other, '.git');
+    process.env.GIT_WORK_TREE = other;
+    try {
+      const checkout = await readGitCheckout(workflow);
+      expect(checkout?.root).toBe(repo);
+      expect(checkout?.ref).toBe('refs/heads/main');
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
   it('is undefined for a directory that is not in a git checkout', async () => {
     const plain = path.join(temp, 'plain');
     fs.mkdirSync(plain);
