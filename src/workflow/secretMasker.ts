@@ -72,9 +72,12 @@ export class SecretMasker {
     return this.replace(text, this.ranges(text), text.length);
   }
 
-  /** A masker for one output stream (stdout, stderr) that arrives in chunks. */
-  stream(): MaskingStream {
-    return new MaskingStream(this);
+  /**
+   * A masker for one output stream (stdout, stderr) that arrives in chunks; with
+   * `addMaskCommands`, its `::add-mask::` lines register values (see MaskingStream).
+   */
+  stream(options: { addMaskCommands?: boolean } = {}): MaskingStream {
+    return new MaskingStream(this, options.addMaskCommands === true);
   }
 
   /** @internal the text masked up to where it is final, and the rest to hold back. */
@@ -147,27 +150,77 @@ export class SecretMasker {
   }
 }
 
+const ADD_MASK = '::add-mask::';
+
+/** The value of an `::add-mask::` line, unescaped as the runner unescapes command data. */
+function addMaskValue(line: string): string | undefined {
+  const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+  if (!text.startsWith(ADD_MASK)) return undefined;
+  return text.slice(ADD_MASK.length).replace(/%0D/gi, '\r').replace(/%0A/gi, '\n').replace(/%25/g, '%');
+}
+
 /**
  * One stream's masking state: `write` returns what can be shown now (possibly ''), `end` the
  * rest. Values added to the masker meanwhile apply from the next write.
+ *
+ * With `addMaskCommands` (a step's stdout), a line `::add-mask::VALUE` registers VALUE before
+ * anything of that line is shown (so the command line itself shows `::add-mask::***`), and an
+ * unfinished line that is or may become such a command is held until its newline.
  */
 export class MaskingStream {
   private readonly decoder = new StringDecoder('utf8');
   private held = '';
+  /** Whether `held` starts at the start of a line (commands count only there). */
+  private heldAtLineStart = true;
 
-  constructor(private readonly masker: SecretMasker) {}
+  constructor(
+    private readonly masker: SecretMasker,
+    private readonly addMaskCommands = false,
+  ) {}
 
   write(chunk: Buffer | string): string {
     const text = this.held + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
-    const { out, held } = this.masker.maskFinal(text);
-    this.held = held;
-    return out;
+    if (!this.addMaskCommands) return this.emit(text, '');
+    const lines = text.split('\n');
+    const last = lines.pop() ?? '';
+    lines.forEach((line, index) => this.register(line, index > 0 || this.heldAtLineStart));
+    const lastAtLineStart = lines.length > 0 || this.heldAtLineStart;
+    const maybeCommand =
+      lastAtLineStart && last !== '' && (ADD_MASK.startsWith(last) || last.startsWith(ADD_MASK));
+    return maybeCommand ? this.emit(text.slice(0, text.length - last.length), last) : this.emit(text, '');
   }
 
   /** The text held back (and any incomplete character, as U+FFFD), masked. */
   end(): string {
     const rest = this.held + this.decoder.end();
+    if (this.addMaskCommands) {
+      const lines = rest.split('\n');
+      lines.forEach((line, index) => this.register(line, index > 0 || this.heldAtLineStart));
+    }
     this.held = '';
+    this.heldAtLineStart = true;
     return this.masker.mask(rest);
+  }
+
+  private register(line: string, atLineStart: boolean): void {
+    const value = atLineStart ? addMaskValue(line) : undefined;
+    if (value === undefined) return;
+    this.masker.add(value);
+    // The command line shows the value as written (escaped): that form is masked too.
+    this.masker.add(line.replace(/\r$/, '').slice(ADD_MASK.length));
+  }
+
+  /** Masks `text` as far as it is final; holds the rest and `unfinished` (a command line). */
+  private emit(text: string, unfinished: string): string {
+    const { out, held } = this.masker.maskFinal(text);
+    const previous = this.heldAtLineStart;
+    this.held = held + unfinished;
+    if (held !== '') {
+      const before = text.slice(0, text.length - held.length);
+      this.heldAtLineStart = before === '' ? previous : before.endsWith('\n');
+    } else {
+      this.heldAtLineStart = text === '' ? previous : text.endsWith('\n');
+    }
+    return out;
   }
 }

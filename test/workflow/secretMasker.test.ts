@@ -8,8 +8,8 @@ function maskerOf(...values: string[]): SecretMasker {
 }
 
 /** The stream's output for `bytes` cut at `cuts` (byte offsets, ascending). */
-function streamed(masker: SecretMasker, bytes: Buffer, cuts: number[]): string {
-  const stream = masker.stream();
+function streamed(masker: SecretMasker, bytes: Buffer, cuts: number[], addMaskCommands = false): string {
+  const stream = masker.stream({ addMaskCommands });
   let out = '';
   let from = 0;
   for (const cut of [...cuts, bytes.length]) {
@@ -154,5 +154,37 @@ describe('SecretMasker.stream', () => {
         }
       }
     }
+  });
+});
+
+describe('::add-mask:: lines in a stream', () => {
+  const output =
+    'build\n::add-mask::s3cr%25t-ünï\nusing s3cr%t-ünï now; echo ::add-mask::plain\nplain stays\n';
+  const expected = `build\n::add-mask::${MASK}\nusing ${MASK} now; echo ::add-mask::plain\nplain stays\n`;
+
+  it('registers the value before any of its line is shown, whatever the split point', () => {
+    const bytes = Buffer.from(output);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const masker = new SecretMasker();
+      expect(streamed(masker, bytes, [cut], true), `split at byte ${cut}`).toBe(expected);
+    }
+    const next = random(3);
+    for (let round = 0; round < 200; round++) {
+      const cuts = Array.from({ length: bytes.length - 1 }, (_, i) => i + 1).filter(() => next() < 0.25);
+      expect(streamed(new SecretMasker(), bytes, cuts, true), `cuts ${cuts.join(',')}`).toBe(expected);
+    }
+  });
+
+  it('masks the value in later output and other streams of the same masker; a mid-line ::add-mask:: is no command', () => {
+    const masker = new SecretMasker();
+    const stdout = masker.stream({ addMaskCommands: true });
+    expect(stdout.write('::add-mask::tok')).toBe('');
+    expect(stdout.write('en42\r\nok\n')).toBe(`::add-mask::${MASK}\r\nok\n`);
+    expect(masker.stream().write('stderr: token42\n')).toBe(`stderr: ${MASK}\n`);
+    expect(masker.mask('plain')).toBe('plain');
+    // A line without its newline at the end of the stream still counts.
+    const last = masker.stream({ addMaskCommands: true });
+    expect(last.write('x\n::add-mask::final-value') + last.end()).toBe(`x\n::add-mask::${MASK}`);
+    expect(masker.mask('final-value')).toBe(MASK);
   });
 });
