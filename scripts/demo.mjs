@@ -61,7 +61,7 @@ wire.onMessage((message) => {
   if (message.type !== 'event') return;
   if (message.event === 'output') {
     const text = message.body.output.replace(/\n$/, '');
-    if (text.trim() !== '' && message.body.group !== 'end') {
+    if (text.trim() !== '') {
       for (const line of text.split('\n'))
         say(`   ${message.body.category === 'stdout' ? '│' : '·'} ${line}`);
     }

@@ -48,13 +48,15 @@ export class OutputChannel {
     this.send({ category, output: line.endsWith('\n') ? line : `${line}\n` });
   }
 
-  group(kind: 'start' | 'startCollapsed', title: string): void {
-    this.send({ category: 'console', output: `${title}\n`, group: kind });
-  }
-
-  /** Ends the group with no text: VS Code shows an `end` that carries any as a line of its own, outside the group. */
-  endGroup(): void {
-    this.send({ category: 'console', output: '', group: 'end' });
+  /**
+   * A step's header line. Steps are not output groups (`group: 'start'` … `'end'`): VS Code
+   * (1.96, code-server 4.96.4) draws an expanded group's children only as far as they had
+   * arrived when the group was first drawn, so with the console open a step's output and its
+   * result line did not appear until the console was hidden and shown again. Plain lines at the
+   * top level appear as they arrive, in every client.
+   */
+  stepHeader(title: string): void {
+    this.console(title);
   }
 
   private text(text: string, category: 'stdout' | 'stderr'): void {

@@ -825,7 +825,7 @@ export class RelayDebugSession extends LoggingDebugSession {
       });
     });
     runner.on('stepStarted', ({ index, step }) => {
-      output.group('start', `▶ step ${index + 1}/${total}: ${step.name}`);
+      output.stepHeader(`▶ step ${index + 1}/${total}: ${step.name}`);
       if (this.clientCaps.supportsProgressReporting) {
         const progressId = `step-${index}-${Date.now()}`;
         this.progressByStep.set(index, progressId);
@@ -843,7 +843,6 @@ export class RelayDebugSession extends LoggingDebugSession {
       output.console(
         `${result.outcome === 'success' ? '✓' : result.outcome === 'skipped' ? '–' : '✗'} ${step.name}: ${describeResult(result)}`,
       );
-      output.endGroup();
       const progressId = this.progressByStep.get(result.index);
       if (progressId) {
         this.progressByStep.delete(result.index);

@@ -14,7 +14,7 @@ import {
   lastRequestSeq,
   launchAndConfigure,
   outputByCategory,
-  outputGroups,
+  outputEvents,
   stableSummary,
   waitForExit,
   type StdioAdapter,
@@ -591,7 +591,7 @@ describe('adapter features', () => {
     await finish(adapter);
   });
 
-  it('each step’s output is grouped: group start with the step, its stdout, its result line, group end', async () => {
+  it('each step’s output streams at the console’s top level: a header line with the step, its stdout, its result line; no output groups', async () => {
     const adapter = ctx.spawnStdio();
     const { client } = adapter;
     await launchAndConfigure(client, {
@@ -601,23 +601,30 @@ describe('adapter features', () => {
       ],
     });
     await stoppedAt(client, 'entry');
-    await client.request('evaluate', { expression: '!echo outside-groups', context: 'repl' });
+    await client.request('evaluate', { expression: '!echo from-the-console', context: 'repl' });
     await client.request('continue', { threadId: 1 });
     await runToEnd(client, 0);
-    const groups = outputGroups(client).map((g) => ({
-      ...g,
-      console: g.console.replace(/\d+\.\d+ s/, 'T s'),
-    }));
-    expect(groups).toEqual([
-      { title: '▶ step 1/2: first', stdout: 'a1\na2\n', console: '✓ first: exit 0, T s\n', ended: true },
-      {
-        title: '▶ step 2/2: second',
-        stdout: 'b1\nb2\n',
-        console: '✗ second: failed (continue-on-error), exit 2, T s\n',
-        ended: true,
-      },
-    ]);
-    expect(outputByCategory(client).stdout).toBe('outside-groups\na1\na2\nb1\nb2\n');
+    const events = outputEvents(client);
+    // VS Code draws an open group's later lines only when the console is shown again (issue 12, item 2).
+    expect(events.filter((event) => event.body.group !== undefined)).toEqual([]);
+    const steps = events
+      .filter((event) => event.body.category === 'stdout' || /^(▶|✓|✗)/.test(event.body.output))
+      .map((event) => event.body.output.replace(/\d+\.\d+ s/, 'T s'))
+      .join('');
+    expect(steps).toBe(
+      [
+        'from-the-console',
+        '▶ step 1/2: first',
+        'a1',
+        'a2',
+        '✓ first: exit 0, T s',
+        '▶ step 2/2: second',
+        'b1',
+        'b2',
+        '✗ second: failed (continue-on-error), exit 2, T s',
+        '',
+      ].join('\n'),
+    );
     await finish(adapter);
   });
 

@@ -1,45 +1,29 @@
-// How the session looks in an editor (issue 12, item 3), asserted on the DAP transcript: no
-// empty console line after each step's output group, finished steps in the call stack as
+// How the session looks in an editor (issue 12, items 2 and 3), asserted on the DAP transcript:
+// each step's lines at the console's top level, where VS Code shows them as they arrive (it did
+// not, inside an open output group), with no empty line between steps; finished steps in the call stack as
 // plainly as the step on top (VS Code folds `subtle` frames away), and a wrong launch
 // attribute named with its configuration and the value that is wrong.
-import type { DebugProtocol } from '@vscode/debugprotocol';
 import { describe, expect, it } from 'vitest';
-import { errorId, launchAndConfigure, useAdapterContext } from '../support/adapterHarness.js';
+import { errorId, launchAndConfigure, outputEvents, useAdapterContext } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
 import { ERR, finish, frameNames, frames, runToEnd, stoppedAt } from '../support/jobSession.js';
 
 const ctx = useAdapterContext();
 
-function outputEvents(client: DapClient): DebugProtocol.OutputEvent[] {
-  return client.transcript
-    .filter(({ direction, message }) => direction === 'received' && message.type === 'event')
-    .map(({ message }) => message as DebugProtocol.Event)
-    .filter((event): event is DebugProtocol.OutputEvent => event.event === 'output');
-}
-
-/**
- * The console's top level as VS Code draws it: text outside every group, and the text of a
- * `group: end` event, which VS Code prints after closing the group (a line of its own).
- */
+/** The console's top level as VS Code draws it: text outside every output group. */
 function topLevelText(client: DapClient): string {
   let depth = 0;
   let text = '';
   for (const { body } of outputEvents(client)) {
-    if (body.group === 'start' || body.group === 'startCollapsed') {
-      if (depth === 0) text += `[group] ${body.output}`;
-      depth++;
-    } else if (body.group === 'end') {
-      depth = Math.max(0, depth - 1);
-      if (depth === 0) text += body.output;
-    } else if (depth === 0) {
-      text += body.output;
-    }
+    if (body.group === 'start' || body.group === 'startCollapsed') depth++;
+    else if (body.group === 'end') depth = Math.max(0, depth - 1);
+    else if (depth === 0) text += body.output;
   }
   return text;
 }
 
 describe('what an editor shows', () => {
-  it('a step’s output group ends without text: no empty console line after each step', async () => {
+  it('each step is a header line, its output and its result line, all at the top level (no group, no empty line)', async () => {
     const adapter = ctx.spawnStdio();
     const { client } = adapter;
     await launchAndConfigure(client, {
@@ -50,9 +34,11 @@ describe('what an editor shows', () => {
       stopOnEntry: false,
     });
     await runToEnd(client, 0);
-    const ends = outputEvents(client).filter((event) => event.body.group === 'end');
-    expect(ends.map((event) => event.body.output)).toEqual(['', '']);
-    expect(topLevelText(client)).toBe('[group] ▶ step 1/2: first\n[group] ▶ step 2/2: second\n');
+    const steps = topLevelText(client).replace(/\d+\.\d+ s/g, 'T s');
+    expect(steps).toContain(
+      '▶ step 1/2: first\none\n✓ first: exit 0, T s\n▶ step 2/2: second\ntwo\n✓ second: exit 0, T s\n',
+    );
+    expect(steps).not.toMatch(/^\n|\n\n/m);
     await finish(ctx, adapter);
   });
 

@@ -354,37 +354,12 @@ export function outputByCategory(client: DapClient): Record<string, string> {
   return byCategory;
 }
 
-export interface OutputGroup {
-  /** The title the group started with (without its newline). */
-  title: string;
-  /** `stdout` text inside the group. */
-  stdout: string;
-  /** Console lines inside the group, in order. */
-  console: string;
-  ended: boolean;
-}
-
-/** `output` events grouped as the adapter grouped them (`group: start` … `group: end`). */
-export function outputGroups(client: DapClient): OutputGroup[] {
-  const groups: OutputGroup[] = [];
-  let open: OutputGroup | undefined;
-  for (const { direction, message } of client.transcript) {
-    if (direction !== 'received' || message.type !== 'event') continue;
-    const event = message as DebugProtocol.OutputEvent;
-    if (event.event !== 'output') continue;
-    const body = event.body;
-    if (body.group === 'start' || body.group === 'startCollapsed') {
-      open = { title: body.output.replace(/\n$/, ''), stdout: '', console: '', ended: false };
-      groups.push(open);
-    } else if (body.group === 'end') {
-      if (open) open.ended = true;
-      open = undefined;
-    } else if (open) {
-      if (body.category === 'stdout') open.stdout += body.output;
-      else if ((body.category ?? 'console') === 'console') open.console += body.output;
-    }
-  }
-  return groups;
+/** Every `output` event the client received, in order. */
+export function outputEvents(client: DapClient): DebugProtocol.OutputEvent[] {
+  return client.transcript
+    .filter(({ direction, message }) => direction === 'received' && message.type === 'event')
+    .map(({ message }) => message as DebugProtocol.Event)
+    .filter((event): event is DebugProtocol.OutputEvent => event.event === 'output');
 }
 
 /** Every response's request_seq names a request this client sent with that command, exactly once. */

@@ -158,7 +158,7 @@ export function stepResults(client: DapClient): string[] {
     .map((line) => line.replace(/\b\d+\.\d+ s\b/g, 'T s'));
 }
 
-/** Console lines other than step groups and results (messages of relay-dap, log points). */
+/** Console lines other than step headers and results (messages of relay-dap, log points). */
 export function consoleLines(client: DapClient): string[] {
   return client
     .output('console')
