@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// `npm run test:editors`: real editors (Neovim + nvim-dap, Emacs + dap-mode, Vim + vimspector)
+// `npm run test:editors`: real editors (Neovim + nvim-dap, Emacs + dap-mode, Vim + vimspector,
+// VS Code as code-server in chromium)
 // driving the adapter with the shipped launch-configs/. Each client's tests skip, saying what
 // to install, where it is missing. One editor at a time: each starts adapters and job steps.
 export default defineConfig({

@@ -5,7 +5,7 @@
  * a `runtime: node` adapter (a forked Node that require()s the program) — then a whole DAP
  * session through it over stdio.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { DapClient } from '../support/dapClient.js';
 import { DEFAULT_CLIENT_CAPS, EVENT_TIMEOUT_MS } from '../support/adapterHarness.js';
 import { repoRoot, tempDir } from '../support/relayHarness.js';
 import { extractZip } from '../support/zip.js';
+import { packageVsix } from '../support/vsixPackage.js';
 
 const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
   name: string;
@@ -21,8 +22,6 @@ const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'),
 };
 /** What desktop VS Code runs for a `runtime: node` adapter (its Electron, as Node). */
 const VS_CODE_FORK_ARGS = ['-e', 'delete process.env.ELECTRON_RUN_AS_NODE;require(process.argv[1])'];
-/** Everything the build leaves out of the package, and what `npm run package` writes. */
-const NOT_COPIED = new Set(['.git', 'node_modules', 'dist', 'coverage', 'test', 'bench']);
 
 let work: string;
 let vsix: string;
@@ -38,21 +37,7 @@ function nodeModulesAbove(dir: string): string | undefined {
 
 beforeAll(() => {
   work = tempDir('relay-dap-vsix-');
-  // A copy, so that this test's build never rewrites the dist/ that other tests are running.
-  const checkout = path.join(work, 'checkout');
-  fs.cpSync(repoRoot, checkout, {
-    recursive: true,
-    filter: (source) => !NOT_COPIED.has(path.relative(repoRoot, source).split(path.sep)[0]!),
-  });
-  fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(checkout, 'node_modules'));
-  const packaged = spawnSync('npm', ['run', 'package'], {
-    cwd: checkout,
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
-  if (packaged.status !== 0)
-    throw new Error(`npm run package failed (${packaged.status}):\n${packaged.stdout}\n${packaged.stderr}`);
-  vsix = path.join(checkout, 'dist', `${manifest.name}-${manifest.version}.vsix`);
+  vsix = packageVsix(work);
   // The extension folder alone, somewhere no node_modules can help it.
   unpacked = path.join(work, 'installed');
   files = extractZip(vsix, unpacked);
