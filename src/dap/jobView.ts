@@ -4,9 +4,12 @@
  * environment), and the small path language of the watch and hover panes
  * (`exitCode`, `env.PATH`, `steps[0].exitCode`, `steps.build.outcome`).
  */
+import { Handles } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import path from 'node:path';
+import type { BreakpointState } from '../job/breakpoints.js';
 import type { JobRunner } from '../job/jobRunner.js';
-import type { JobStep } from '../model/jobModel.js';
+import type { JobDefinition, JobStep } from '../model/jobModel.js';
 import type { StepResult } from '../model/stepResult.js';
 import { ErrorId, RequestError } from './errors.js';
 
@@ -14,6 +17,43 @@ type Value = string | number | boolean | null | undefined | Value[] | { [key: st
 
 /** Children of an expandable variable, computed when the client asks. */
 type Container = { kind: 'environment' } | { kind: 'value'; value: Value } | { kind: 'step'; index: number };
+
+/** The `sourceReference` of a job's read-only listing (a job without a file of its own). */
+const JOB_SOURCE_REFERENCE = 1;
+
+/** The source frames point into: the job's file, or its listing (served by `source`). */
+export function sourceOf(job: JobDefinition): DebugProtocol.Source {
+  if (job.origin === 'attach')
+    return { name: 'attached.relay-job.yml', sourceReference: JOB_SOURCE_REFERENCE };
+  if (job.sourcePath) return { name: path.basename(job.sourcePath), path: job.sourcePath };
+  return {
+    name: `${job.name}.relay-job.yml`,
+    sourceReference: JOB_SOURCE_REFERENCE,
+    origin: 'relay-dap job listing',
+  };
+}
+
+/** Whether a client's `source` is the job's (its file, or its listing). */
+export function isJobSource(source: DebugProtocol.Source, job: JobDefinition): boolean {
+  if (job.sourcePath !== undefined)
+    return source.path !== undefined && path.resolve(source.path) === job.sourcePath;
+  return source.sourceReference === JOB_SOURCE_REFERENCE;
+}
+
+/** A breakpoint as the client is told of it, at its line in the client's numbering. */
+export function breakpointOf(
+  state: BreakpointState,
+  source: DebugProtocol.Source | undefined,
+  toClientLine: (line: number) => number,
+): DebugProtocol.Breakpoint {
+  return {
+    id: state.id,
+    verified: state.verified,
+    ...(state.line !== undefined ? { line: toClientLine(state.line) } : {}),
+    ...(state.message !== undefined ? { message: state.message } : {}),
+    ...(source ? { source } : {}),
+  };
+}
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
@@ -38,7 +78,8 @@ function mark(result: StepResult): string {
 }
 
 export class JobView {
-  private containers: Container[] = [];
+  /** Variable references: valid until the job moves on (DAP lets them expire at `continued`). */
+  private containers = new Handles<Container>();
   /** The order in which steps finished, most recent last (a step re-run appears once, where it last ran). */
   private finishedOrder: number[] = [];
 
@@ -51,7 +92,66 @@ export class JobView {
       this.finishedOrder = this.finishedOrder.filter((index) => index !== result.index);
       this.finishedOrder.push(result.index);
     });
-    runner.on('continued', () => (this.containers = []));
+    runner.on('continued', () => this.containers.reset());
+  }
+
+  /** The console line before a step's output. */
+  stepStartedLine(index: number): string {
+    return `▶ step ${index + 1}/${this.runner.job.steps.length}: ${this.runner.job.steps[index]!.name}`;
+  }
+
+  /** The title of a step's progress bar. */
+  stepProgressTitle(index: number): string {
+    return `step ${index + 1}/${this.runner.job.steps.length}: ${this.runner.job.steps[index]!.name}`;
+  }
+
+  /** The console line after a step's output: its mark, name and result. */
+  stepEndedLine(result: StepResult): string {
+    return `${mark(result)} ${this.runner.job.steps[result.index]!.name}: ${describeResult(result)}`;
+  }
+
+  /** Exception Info: the step the job is paused after (it failed or was cancelled), and how. */
+  exceptionInfo(): DebugProtocol.ExceptionInfoResponse['body'] {
+    const index = this.runner.pausedAfterIndex;
+    const result = index === undefined ? undefined : this.runner.results[index];
+    if (!result || index === undefined) {
+      throw new RequestError(
+        ErrorId.WrongState,
+        'no step failure to describe: the job is not paused after a failed or cancelled step',
+      );
+    }
+    const step = this.runner.job.steps[index]!;
+    const cancelled = result.outcome === 'cancelled';
+    const what = cancelled
+      ? 'was cancelled'
+      : result.timedOut
+        ? 'timed out'
+        : `failed with exit code ${result.exitCode ?? '?'}`;
+    return {
+      exceptionId: cancelled ? 'cancelled' : result.timedOut ? 'timed out' : `exit ${result.exitCode ?? '?'}`,
+      description: `${step.name} ${what}`,
+      breakMode: 'always',
+      details: {
+        message: `${step.name} ${what}. Fix what you need from the console (!CMD), then Restart Frame to run it again, or Continue.`,
+        typeName: cancelled ? 'cancelled step' : 'failed step',
+        stackTrace: result.outputTail.split('\n').slice(-20).join('\n'),
+      },
+    };
+  }
+
+  /** The `source` request: the job's own listing or file, and nothing else. */
+  sourceContent(
+    reference: number | undefined,
+    asked: string | undefined,
+  ): DebugProtocol.SourceResponse['body'] {
+    const job = this.runner.job;
+    if (reference !== JOB_SOURCE_REFERENCE && !(asked && asked === job.sourcePath)) {
+      throw new RequestError(
+        ErrorId.UnknownReference,
+        `no source ${reference ?? asked}: relay-dap serves only the job's own listing`,
+      );
+    }
+    return { content: job.sourceText, mimeType: 'text/yaml' };
   }
 
   /** Frame ids: 2i+1 for step i about to run or running, 2i+2 for step i finished. */
@@ -67,7 +167,7 @@ export class JobView {
       // Paused after a step (it failed): that step is on top, with its result, to restart or inspect.
       const name =
         after === current && result
-          ? `${mark(result)} ${step.name}: ${describeResult(result)}`
+          ? this.stepEndedLine(result)
           : `${running === current ? 'running' : 'next'}: ${step.name}`;
       frames.push(this.frame(2 * current + 1, name, step));
     }
@@ -75,13 +175,7 @@ export class JobView {
       if (index === current && (running === current || after === current)) continue;
       const result = this.runner.results[index];
       if (!result) continue;
-      frames.push(
-        this.frame(
-          2 * index + 2,
-          `${mark(result)} ${steps[index]!.name}: ${describeResult(result)}`,
-          steps[index]!,
-        ),
-      );
+      frames.push(this.frame(2 * index + 2, this.stepEndedLine(result), steps[index]!));
     }
     return frames;
   }
@@ -126,7 +220,7 @@ export class JobView {
   }
 
   variables(reference: number): DebugProtocol.Variable[] {
-    const container = this.containers[reference - 1];
+    const container = this.containers.get(reference);
     if (!container) {
       throw new RequestError(
         ErrorId.UnknownReference,
@@ -147,7 +241,7 @@ export class JobView {
 
   /** Only environment entries can be set: they change what later steps and console commands get. */
   setVariable(reference: number, name: string, value: string): DebugProtocol.SetVariableResponse['body'] {
-    if (this.containers[reference - 1]?.kind !== 'environment') {
+    if (this.containers.get(reference)?.kind !== 'environment') {
       throw new RequestError(
         ErrorId.WrongState,
         `only environment variables can be changed (in the Environment scope); ${name} is a result of the job`,
@@ -270,8 +364,7 @@ export class JobView {
   }
 
   private add(container: Container): number {
-    this.containers.push(container);
-    return this.containers.length;
+    return this.containers.create(container);
   }
 }
 

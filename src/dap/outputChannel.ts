@@ -5,6 +5,7 @@
  * job writes, so that memory stays flat however much a step prints.
  */
 import { StringDecoder } from 'node:string_decoder';
+import { OutputEvent } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { stripAnsi } from './ansi.js';
 
@@ -67,6 +68,7 @@ export class OutputChannel {
   }
 
   private send(body: DebugProtocol.OutputEvent['body']): void {
-    this.transport.sendEvent({ seq: 0, type: 'event', event: 'output', body });
+    const event = new OutputEvent(body.output, body.category) as DebugProtocol.OutputEvent;
+    this.transport.sendEvent(event);
   }
 }

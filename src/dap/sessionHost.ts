@@ -4,8 +4,21 @@
  * connection is closed.
  */
 import type { Readable, Writable } from 'node:stream';
+import { openPrivateLineFile } from '../io/privateAppendFile.js';
 import { DapConnection } from './dapConnection.js';
+import type { TraceOutlets } from './sessionTrace.js';
 import { RelayDebugSession } from './relayDebugSession.js';
+
+/** What a session gets from its host: the only way out to logs, files and the connection. */
+export interface SessionHost extends TraceOutlets {
+  /** A line for the adapter's own log (stderr), already labelled with the session. */
+  log(line: string): void;
+  /** Whether the peer reads slower than we write, and a promise for when it catches up. */
+  readonly congested: boolean;
+  drained(): Promise<void>;
+  /** Called once the session has ended and cleaned up; the host closes the connection. */
+  ended(): void;
+}
 
 export interface HostedSession {
   session: RelayDebugSession;
@@ -55,6 +68,8 @@ export function hostSession(
     {
       log,
       trace: options.trace ?? log,
+      // The session never opens files itself: a `trace: "FILE"` is opened here, privately.
+      openTraceFile: (file) => openPrivateLineFile(file, 'trace file'),
       get congested() {
         return connection.congested;
       },

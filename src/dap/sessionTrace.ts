@@ -2,11 +2,17 @@
  * `trace: true` (stderr) or `trace: "FILE"`: every DAP message of one session, in order, one
  * JSON line each with its direction. Never stdout, which carries DAP itself. A trace holds
  * the launch arguments, `env` values included (it is asked for, and documented so), which is
- * why the file must be private: see openPrivateAppendFile.
+ * why the file must be private: the host opens it (see openPrivateAppendFile), the session
+ * only writes lines.
  */
-import fs from 'node:fs';
-import { openPrivateAppendFile, PrivateFileError } from '../io/privateAppendFile.js';
+import { PrivateFileError, type PrivateLineFile } from '../io/privateAppendFile.js';
 import { ErrorId, RequestError } from './errors.js';
+
+/** What the session's host provides for traces: its stderr, and private files it opens. */
+export interface TraceOutlets {
+  trace(line: string): void;
+  openTraceFile(file: string): PrivateLineFile;
+}
 
 export class SessionTrace {
   private constructor(
@@ -18,20 +24,25 @@ export class SessionTrace {
   static open(
     target: boolean | string | undefined,
     label: string,
-    stderr: (line: string) => void,
+    outlets: TraceOutlets,
   ): SessionTrace | undefined {
     if (target === undefined || target === false || target === '') return undefined;
-    if (target === true) return new SessionTrace(stderr, () => {}, label);
-    let fd: number;
+    if (target === true)
+      return new SessionTrace(
+        (line) => outlets.trace(line),
+        () => {},
+        label,
+      );
+    let file: PrivateLineFile;
     try {
-      fd = openPrivateAppendFile(target, 'trace file');
+      file = outlets.openTraceFile(target);
     } catch (error) {
       if (error instanceof PrivateFileError) throw new RequestError(ErrorId.InvalidArguments, error.message);
       throw error;
     }
     return new SessionTrace(
-      (line) => fs.writeSync(fd, line + '\n'),
-      () => fs.closeSync(fd),
+      (line) => file.writeLine(line),
+      () => file.close(),
       label,
     );
   }

@@ -92,3 +92,17 @@ function cannotOpen(file: string, what: string, error: unknown): PrivateFileErro
     `cannot open the ${what} ${file} (${code}): check that its directory exists and that you can write there`,
   );
 }
+
+/** A private append-only file of lines (a session's trace): opened as openPrivateAppendFile opens it. */
+export interface PrivateLineFile {
+  writeLine(line: string): void;
+  close(): void;
+}
+
+export function openPrivateLineFile(file: string, what: string): PrivateLineFile {
+  const fd = openPrivateAppendFile(file, what);
+  return {
+    writeLine: (line) => fs.writeSync(fd, line + '\n'),
+    close: () => fs.closeSync(fd),
+  };
+}

@@ -26,6 +26,8 @@ import { PauseGate, type ResumeAction } from './pauseGate.js';
 import { addPathEntries } from '../workflow/envFiles.js';
 import { stepDirectory, withContext, type CommandContext } from './stepCommand.js';
 
+/** The exit code of a cancelled job (as of a cancelled relay command). */
+export { EXIT_CANCELLED };
 /** The exit code of a step cancelled by its own timeout (as `timeout(1)` and `relay-dap run`). */
 export const EXIT_STEP_TIMEOUT = 124;
 const OUTPUT_TAIL_BYTES = 4096;
@@ -95,6 +97,8 @@ export interface JobRunnerEvents {
   continued: [];
   stepStarted: [{ index: number; step: JobStep }];
   stepEnded: [StepResult];
+  /** A step's or console command's output has ended (a decoder holding a partial character can flush). */
+  outputEnded: [OutputOrigin];
   /** Messages of the runner itself (not of a command), for the console. */
   message: [string];
   ended: [{ exitCode: number; reason: 'finished' | 'failed' | 'cancelled' }];
@@ -521,6 +525,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     } catch (error) {
       // The output ended early (the relay failed); `exit` says why.
       if (!isRelayError(error)) throw error;
+    } finally {
+      this.emit('outputEnded', origin);
     }
     return tail.toString('utf8');
   }

@@ -1,0 +1,271 @@
+/**
+ * The Job API's entry point: a debug session's job, from its launch or attach arguments to
+ * its disposal. It builds the job (a command, inline steps, a job file or workflow, or the
+ * command another client runs), picks how its steps are prepared, starts the embedded relay
+ * or reaches the user's, opens the relay client, stages breakpoints set before the job
+ * existed, and releases all of it once. The session above translates DAP to these calls and
+ * never sees a relay, a file or a process; what goes wrong comes out as a JobError with a
+ * kind (jobErrors.ts).
+ *
+ * Two phases, because DAP has two: `load` reads the job as soon as `launch` arrives, so that
+ * breakpoints sent before `configurationDone` are verified at once; `open` connects the relay
+ * and makes the runner after `configurationDone`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RelayClient } from '../relay/client.js';
+import type { EmbeddedRelay } from '../relay/embeddedRelay.js';
+import { jobForAttachment } from './jobFromAttach.js';
+import { jobFromCommand, jobFromSteps, type InlineStep } from './jobFromLaunch.js';
+import { JobError } from './jobErrors.js';
+import type { JobDefinition } from '../model/jobModel.js';
+import { JobRunner, type OutputSink, type StepPreparer } from './jobRunner.js';
+import { StagedBreakpoints, type ChangedBreakpoint, type SourceRef } from './stagedBreakpoints.js';
+
+/** A launch: what to run (`command`, `steps` or `program`), where, and how. */
+export interface LaunchRequest {
+  kind: 'launch';
+  command?: string;
+  steps?: InlineStep[];
+  program?: string;
+  job?: string;
+  matrix?: Record<string, unknown>;
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Absent: an embedded relay server in a private temporary directory. */
+  relayDir?: string;
+  connectTimeout?: number;
+  stopOnEntry?: boolean;
+  noDebug?: boolean;
+  lease?: boolean;
+  timeout?: number;
+}
+
+/** An attach: follow the command running in `relayDir`. */
+export interface AttachRequest {
+  kind: 'attach';
+  relayDir: string;
+  connectTimeout?: number;
+}
+
+export type JobRequest = LaunchRequest | AttachRequest;
+
+export interface JobSessionHooks {
+  /** A line for the adapter's own log. */
+  log(line: string): void;
+  /** A line for the user (the debug console). */
+  console(line: string, category?: 'console' | 'important'): void;
+  /** Where the output of steps and console commands goes. */
+  output: OutputSink;
+}
+
+interface Opened {
+  runner: JobRunner;
+  relay: RelayClient;
+  embedded: EmbeddedRelay | undefined;
+  /** Attach: the id of the command followed. */
+  following?: string;
+}
+
+/**
+ * Where the embedded relay runs commands: the launch's `cwd` if it is a directory here, else
+ * the repository of a workflow (the directory holding .github), the directory of a job file,
+ * or the adapter's own directory.
+ */
+function embeddedWorkdir(request: LaunchRequest, job: JobDefinition): string {
+  if (
+    request.cwd !== undefined &&
+    path.isAbsolute(request.cwd) &&
+    fs.statSync(request.cwd, { throwIfNoEntry: false })?.isDirectory()
+  ) {
+    return request.cwd;
+  }
+  if (job.sourcePath !== undefined) {
+    const repository = /^(.*)[/\\]\.github[/\\]workflows[/\\][^/\\]+$/.exec(job.sourcePath);
+    return repository ? repository[1]! : path.dirname(job.sourcePath);
+  }
+  return process.cwd();
+}
+
+export class JobSession<S extends SourceRef> {
+  readonly breakpoints: StagedBreakpoints<S>;
+  private loaded: JobDefinition | undefined;
+  private opened: Opened | undefined;
+  private released: Promise<void> | undefined;
+
+  constructor(
+    private readonly hooks: JobSessionHooks,
+    /** Whether breakpoints in `source` are in `job` (the session knows how it names sources). */
+    inJob: (source: S, job: JobDefinition) => boolean,
+  ) {
+    this.breakpoints = new StagedBreakpoints(inJob);
+  }
+
+  /** The runner, once open. */
+  get runner(): JobRunner | undefined {
+    return this.opened?.runner;
+  }
+
+  /** Whether the relay is this session's own (it ends with the session, and its job with it). */
+  get embedded(): boolean {
+    return this.opened?.embedded !== undefined;
+  }
+
+  /**
+   * A launch reads its job now: the breakpoints staged so far are armed, and returned as they
+   * stand now. An attach has nothing to read before it reaches the relay.
+   */
+  async load(request: JobRequest): Promise<ChangedBreakpoint<S>[]> {
+    if (request.kind === 'attach') return [];
+    const job = await buildJob(request);
+    this.loaded = job;
+    return this.breakpoints.load(
+      job,
+      (runner) => runner.expressionContext(),
+      (text) => this.hooks.console(text),
+    );
+  }
+
+  /** Connects the relay and makes the job's runner, not started yet. */
+  async open(request: JobRequest): Promise<JobRunner> {
+    const { relay, embedded, job, preparer, following } =
+      request.kind === 'attach' ? await this.connectAttach(request) : await this.connectLaunch(request);
+    const timeout = request.kind === 'launch' ? (request.timeout ?? job.workflow?.timeoutSeconds) : undefined;
+    const runner = new JobRunner({
+      job,
+      relay,
+      ...(request.kind === 'launch' && request.cwd !== undefined ? { cwd: request.cwd } : {}),
+      env: (request.kind === 'launch' ? request.env : undefined) ?? {},
+      stopOnEntry: request.kind === 'launch' ? (request.stopOnEntry ?? true) : false,
+      noDebug: request.kind === 'launch' ? (request.noDebug ?? false) : false,
+      lease: request.kind === 'launch' ? (request.lease ?? false) : false,
+      ...(timeout !== undefined ? { timeoutSeconds: timeout } : {}),
+      output: this.hooks.output,
+      ...(this.breakpoints.policy ? { pausePolicy: this.breakpoints.policy } : {}),
+      ...(preparer ? { preparer } : {}),
+    });
+    this.opened = { runner, relay, embedded, ...(following !== undefined ? { following } : {}) };
+    return runner;
+  }
+
+  /** What the adapter's log says about the job once it is open. */
+  describe(request: JobRequest): string {
+    const opened = this.opened!;
+    const root = opened.relay.layout.root;
+    if (request.kind === 'attach') return `attach: following ${opened.following} in ${root}`;
+    return `launch: ${opened.runner.job.steps.length} step(s) through ${opened.embedded ? 'an embedded relay' : root}${request.noDebug ? ' (noDebug)' : ''}`;
+  }
+
+  /** Let go of a running command (attach's disconnect): it goes on under its relay server. */
+  async detach(): Promise<void> {
+    const opened = this.opened;
+    if (!opened) return;
+    this.hooks.console(
+      `relay-dap: leaving the running command to the relay server in ${opened.relay.layout.root}`,
+    );
+    await opened.relay.close();
+  }
+
+  /** Closes the relay client and removes the embedded relay, once; nothing before `open`. */
+  dispose(): Promise<void> {
+    const opened = this.opened;
+    if (!opened) return Promise.resolve();
+    this.released ??= (async () => {
+      await opened.relay.close();
+      await opened.embedded?.dispose();
+    })();
+    return this.released;
+  }
+
+  private async connectLaunch(request: LaunchRequest): Promise<Connected> {
+    const job = this.loaded ?? (await buildJob(request));
+    const preparer: StepPreparer | undefined =
+      job.origin === 'workflow'
+        ? new (await import('./workflowSteps.js')).WorkflowSteps(job, (text) => this.hooks.console(text))
+        : undefined;
+    const { RelayClient } = await import('../relay/client.js');
+    if (request.relayDir === undefined) {
+      const { startEmbeddedRelay } = await import('../relay/embeddedRelay.js');
+      const embedded = await startEmbeddedRelay({
+        workdir: embeddedWorkdir(request, job),
+        log: (line) => this.hooks.log(`embedded relay: ${line}`),
+      });
+      try {
+        const relay = await RelayClient.open({ relayDir: embedded.relayDir });
+        this.hearNotices(relay);
+        return { relay, embedded, job, preparer };
+      } catch (error) {
+        await embedded.dispose();
+        throw error;
+      }
+    }
+    const relay = await this.reachRelay(request.relayDir, request.connectTimeout);
+    return { relay, embedded: undefined, job, preparer };
+  }
+
+  private async connectAttach(request: AttachRequest): Promise<Connected> {
+    const relay = await this.reachRelay(request.relayDir, request.connectTimeout);
+    try {
+      const status = relay.status();
+      const running = status.running?.id;
+      if (running === undefined) {
+        throw new JobError(
+          'wrong-state',
+          `nothing is running in ${relay.layout.root}${status.pending.length ? ` (${status.pending.length} queued)` : ''}: ` +
+            'attach joins a running command; use launch to start one',
+        );
+      }
+      return {
+        relay,
+        embedded: undefined,
+        following: running,
+        ...jobForAttachment(relay.layout.root, running),
+      };
+    } catch (error) {
+      await relay.close();
+      throw error;
+    }
+  }
+
+  /** The user's relay (`relayDir`): a client, once its server answers within `connectTimeout`. */
+  private async reachRelay(relayDir: string, connectTimeout = 10): Promise<RelayClient> {
+    const { RelayClient } = await import('../relay/client.js');
+    const relay = await RelayClient.open({ relayDir, connectTimeoutMs: connectTimeout * 1000 });
+    this.hearNotices(relay);
+    try {
+      await relay.ensureServer();
+    } catch (error) {
+      await relay.close();
+      throw error;
+    }
+    return relay;
+  }
+
+  /** What the relay tells a waiting user (a full disk) goes to the console, as `run` puts it on stderr. */
+  private hearNotices(relay: RelayClient): void {
+    relay.onNotice((line) => this.hooks.console(`relay-dap: ${line}`, 'important'));
+  }
+}
+
+interface Connected {
+  relay: RelayClient;
+  embedded: EmbeddedRelay | undefined;
+  job: JobDefinition;
+  preparer: StepPreparer | undefined;
+  following?: string;
+}
+
+async function buildJob(request: LaunchRequest): Promise<JobDefinition> {
+  if (request.command !== undefined) return jobFromCommand(request.command, request.cwd);
+  if (request.steps !== undefined) return jobFromSteps(request.steps, request.cwd);
+  // The YAML and workflow code loads only for a job file: start-up stays short.
+  const { loadProgram } = await import('./jobFromProgram.js');
+  try {
+    return await loadProgram(request.program!, {
+      ...(request.job !== undefined ? { job: request.job } : {}),
+      ...(request.matrix !== undefined ? { matrix: request.matrix } : {}),
+    });
+  } catch (error) {
+    throw new JobError('invalid-job', (error as Error).message, { cause: error });
+  }
+}
