@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import type { RelayClient, RelayCommand } from '../relay/client.js';
 import { isRelayError } from '../relay/errors.js';
-import { EXIT_CANCELLED, EXIT_RELAY_LOST } from '../relay/results.js';
+import { EXIT_CANCELLED, EXIT_CANNOT_EXECUTE, EXIT_RELAY_LOST } from '../relay/results.js';
 import { longTimeout, type LongTimeout } from '../time/longTimeout.js';
 import {
   expressionContext,
@@ -410,8 +410,10 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     this.runningStep = index;
     this.emit('stepStarted', { index, step });
     let result: StepResult;
+    let preparing = true;
     try {
       const prepared = await preparer.prepare(step, this);
+      preparing = false;
       if ('skip' in prepared) {
         result = {
           index,
@@ -428,10 +430,13 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     } catch (error) {
       const note = (error as Error).message;
       this.emit('message', `step ${index + 1} (${step.name}): ${note}`);
+      // A step whose text could not be made (a `${{ }}` that fails) never ran: 126, the code of
+      // a command that cannot be given to bash. 125 says the relay lost a command, which it did not.
+      const notRun = preparing && !isRelayError(error);
       result = {
         index,
         outcome: 'failure',
-        exitCode: EXIT_RELAY_LOST,
+        exitCode: notRun ? EXIT_CANNOT_EXECUTE : EXIT_RELAY_LOST,
         durationMs: performance.now() - began,
         outputTail: '',
         note,

@@ -508,9 +508,9 @@ describe('workflows end to end', () => {
     expect(complaint).toContain(`${program}:${lineOf(program, 'fromJSON(env.SETTINGS)')}:`);
     expect(complaint).toContain('fromJSON(env.SETTINGS).level');
     await continueJob(client);
-    await runToEnd(client, 125);
+    await runToEnd(client, 126);
     expect(stepResults(client)).toEqual([
-      '✗ Reads settings: failed, exit 125, T s',
+      '✗ Reads settings: failed, exit 126, T s',
       '– After: skipped (if: success() is false)',
     ]);
     // The step's script never ran with a guessed value.

@@ -1,0 +1,70 @@
+// What the Job API changed for a user, through the real adapter (stdio) and its embedded relay
+// (real bash): a step that could not be prepared is not reported as a lost relay, and a console
+// command's output is closed when it ends, as a step's is.
+import { describe, expect, it } from 'vitest';
+import { launchAndConfigure, outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
+import {
+  consoleLines,
+  finish,
+  launchWithFilters,
+  runToEnd,
+  stepResults,
+  stoppedAt,
+  writeFile,
+} from '../support/jobSession.js';
+
+const ctx = useAdapterContext();
+
+describe('the Job API through the adapter', () => {
+  it('a workflow step whose ${{ }} fails when evaluated ends the job with 126 (never run), not 125 (relay lost)', async () => {
+    const program = writeFile(
+      ctx.workdir,
+      'bad-expression.yml',
+      [
+        'name: Bad expression',
+        'on: push',
+        'jobs:',
+        '  build:',
+        '    runs-on: ubuntu-latest',
+        '    steps:',
+        '      - name: Parses',
+        `        run: echo "\${{ fromJSON('{not json').level }}"`,
+        '',
+      ].join('\n'),
+    );
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchWithFilters(client, { program, cwd: ctx.workdir, stopOnEntry: false }, []);
+    await runToEnd(client, 126);
+    expect(stepResults(client)).toEqual(['✗ Parses: failed, exit 126, T s']);
+    const complaint = consoleLines(client).find((line) => line.includes('fromJSON'));
+    expect(complaint).toContain(`${program}:8:`);
+    // Nothing says the relay lost anything: it never had the command.
+    expect(client.output('console')).not.toMatch(/relay lost|lost the command|\b125\b/);
+    expect(outputByCategory(client).stdout).toBeUndefined();
+    await finish(ctx, adapter);
+  });
+
+  it('`!CMD` output that ends in the middle of a UTF-8 character is closed like a step’s: the last bytes show as U+FFFD', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    // The step and the console command print the same bytes: "cut" and the first two bytes of "€".
+    await launchAndConfigure(client, {
+      cwd: ctx.workdir,
+      command: ctx.mark("printf 'step-cut\\342\\202'"),
+      stopOnEntry: true,
+    });
+    await stoppedAt(client, 'entry');
+    const shell = await client.request('evaluate', {
+      expression: "!printf 'console-cut\\342\\202'",
+      context: 'repl',
+    });
+    expect(shell.success, shell.message).toBe(true);
+    expect(shell.body.result).toBe('exit 0');
+    expect(outputByCategory(client).stdout).toBe('console-cut\uFFFD');
+    await client.request('continue', { threadId: 1 });
+    await runToEnd(client, 0);
+    expect(outputByCategory(client).stdout).toBe('console-cut\uFFFDstep-cut\uFFFD');
+    await finish(ctx, adapter);
+  });
+});
