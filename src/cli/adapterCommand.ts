@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { hostSession } from '../dap/sessionHost.js';
 import { runTcpAdapter } from '../dap/tcpAdapter.js';
-import { addressBytes, PROC_NET_TCP_FILES } from '../dap/tcpPeerOwner.js';
+import { addressBytes, PROC_NET_TCP_FILES } from '../io/tcpPeerOwner.js';
 import { selfUid } from '../io/fileOwner.js';
 import { openPrivateAppendFile } from '../io/privateAppendFile.js';
 import { optionFlag, optionString, UsageError, type ParsedArgs } from './argv.js';

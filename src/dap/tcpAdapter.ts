@@ -11,8 +11,8 @@
 import net from 'node:net';
 import { hostSession, type HostedSession } from './sessionHost.js';
 import { describeUid, selfUid } from '../io/fileOwner.js';
-import { listenerOwnerUid, lookUpPeerOwner, type PeerOwner } from './tcpPeerOwner.js';
-import { claimSocketPath, listenPrivately } from './unixSocketPath.js';
+import { listenerOwnerUid, lookUpPeerOwner, type PeerOwner } from '../io/tcpPeerOwner.js';
+import { claimSocketPath, listenPrivately } from '../io/unixSocketPath.js';
 
 export interface TcpAdapterOptions {
   /** TCP (`port`, `host`), or a Unix domain socket at `socketPath`. */

@@ -8,7 +8,7 @@ import {
   lookUpPeerOwner,
   parseProcNetTcp,
   peerOwnerFromRows,
-} from '../../src/dap/tcpPeerOwner.js';
+} from '../../src/io/tcpPeerOwner.js';
 
 const HEADER =
   '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';

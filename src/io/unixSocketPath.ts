@@ -11,8 +11,8 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { octalMode, selfUid } from '../io/fileOwner.js';
-import { untrustedAncestor } from '../io/trustedAncestors.js';
+import { octalMode, selfUid } from './fileOwner.js';
+import { untrustedAncestor } from './trustedAncestors.js';
 
 const PRIVATE_DIR_MODE = 0o700;
 const SOCKET_MODE = 0o600;
