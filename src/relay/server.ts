@@ -2,108 +2,57 @@
  * The relay server: takes commands from `cmd/` one at a time in id order, runs each in its
  * own session, and publishes `running`, the live log, `result/<id>.json` and `.exit` in the
  * order Part A fixes. Adds the Part C heartbeat, ownership with step-down, settlement of
- * what a dead predecessor left, whole-tree kills, and leases.
+ * what a dead predecessor left, whole-tree kills, and leases. This file is the server's life
+ * (start, stand by, serve, step down, stop) and its loop; what the loop does has a file each:
+ * claiming a command (commandClaim.ts), running it (runningCommand.ts), answering `cancel`
+ * (cancelRequest.ts), publishing a result (resultPublisher.ts), settling a dead predecessor's
+ * leftovers (leftoverSettlement.ts), and saying things once (serverConsole.ts).
  *
  * Concurrency model: everything that touches relay files runs synchronously inside `pump()`
- * or `tick()` on the event loop, so no two of them interleave. The only asynchronous work is
- * waiting for a command's processes (RunningCommand) and settling an orphan; both re-enter
- * through `pump()` when they finish. Events only make `pump()` run sooner; the one-second
- * `tick()` runs it too, so a lost event costs at most a second.
+ * or `tick()` on the event loop, so no two of them interleave; the parts above are called
+ * from there. The only asynchronous work is waiting for a command's processes
+ * (RunningCommand) and settling an orphan (LeftoverSettlement); both re-enter through
+ * `pump()` when they finish. Events only make `pump()` run sooner; the one-second `tick()`
+ * runs it too, so a lost event costs at most a second.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { answerCancelRequest } from './cancelRequest.js';
 import { ChangeWatcher } from './changeWatcher.js';
+import { CommandClaimer, type ClaimedCommand } from './commandClaim.js';
+import { CommandQueue } from './commandQueue.js';
 import { describeFullDisk, freeSpaceHint, isDiskFull, SpaceReserve } from './diskSpace.js';
+import { isRelayError } from './errors.js';
 import {
   existsNoFollow,
   fileOfWriteError,
   isNotFound,
   isPermissionDenied,
-  listDirectory,
   readTextIfExists,
   removeIfContent,
   removeIfExists,
-  renameIfExists,
   touch,
   writeFileAtomic,
 } from './files.js';
-import { describeInvalidId, epochNanosecondsString, isValidCommandId } from './ids.js';
-import { parseClaimedFileName, type RelayLayout } from './layout.js';
-import {
-  ChangeClock,
-  DEFAULT_STALE_AFTER_MS,
-  ServerLivenessJudge,
-  runningFileAge,
-  type ServerLiveness,
-} from './liveness.js';
-import { describeMarker, formatMarker, isProcessAlive, isThisHost, type Marker } from './markers.js';
-import {
-  checkRecordedGroup,
-  DEFAULT_GRACE_MS,
-  terminateCommandProcesses,
-  type RecordedGroupCheck,
-  type TerminationReport,
-} from './processTree.js';
-import {
-  formatRunningMarker,
-  readRunningMarker,
-  runningNames,
-  type RunningMarkerOnDisk,
-} from './runningMarker.js';
-import { isRelayError } from './errors.js';
-import { describeUid, selfUid } from '../io/fileOwner.js';
-import {
-  foreignFileError,
-  prepareRelayDirectory,
-  relayFilesystemError,
-  uidMismatchHint,
-  verifyRelayDirectory,
-} from './relayDirectory.js';
-import {
-  CANCELLED_LINE,
-  EXIT_CANCELLED,
-  EXIT_CANNOT_EXECUTE,
-  EXIT_RELAY_LOST,
-  resultWithoutRun,
-  writeResultMakingRoom,
-  type ResultRecord,
-} from './results.js';
+import { epochNanosecondsString } from './ids.js';
+import type { RelayLayout } from './layout.js';
+import { LeftoverSettlement } from './leftoverSettlement.js';
+import { ChangeClock, ServerLivenessJudge, type ServerLiveness } from './liveness.js';
+import { formatMarker, type Marker } from './markers.js';
 import { PartAStandby } from './partAStandby.js';
+import { DEFAULT_GRACE_MS } from './processTree.js';
+import { prepareRelayDirectory, relayFilesystemError, verifyRelayDirectory } from './relayDirectory.js';
+import { ResultPublisher } from './resultPublisher.js';
+import { EXIT_RELAY_LOST, resultWithoutRun, type ResultRecord } from './results.js';
 import { RunningCommand } from './runningCommand.js';
-import { CommandQueue } from './commandQueue.js';
+import { formatRunningMarker } from './runningMarker.js';
+import { ServerConsole } from './serverConsole.js';
 import { chooseWatchMode, type WatchChoice } from './watchMode.js';
-import { withdrawQueuedCommand } from './withdraw.js';
 
 export const DEFAULT_LEASE_STALE_MS = 10_000;
 const HEARTBEAT_MS = 1000;
-
-function fileKind(
-  stat: fs.Stats | undefined,
-): 'file' | 'missing' | 'directory' | 'FIFO' | 'symlink' | 'special file' {
-  if (!stat) return 'missing';
-  if (stat.isFile()) return 'file';
-  if (stat.isDirectory()) return 'directory';
-  if (stat.isFIFO()) return 'FIFO';
-  if (stat.isSymbolicLink()) return 'symlink';
-  return 'special file';
-}
-
-/** A claimed command file's bytes; never blocks (a FIFO swapped in), never follows a link, only ours. */
-function readCommandFile(file: string): Buffer {
-  const { O_RDONLY, O_NONBLOCK, O_NOFOLLOW } = fs.constants;
-  const fd = fs.openSync(file, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
-  try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) throw new Error(`${file} is not a regular file`);
-    // The owner was checked on the name before the claim; this is the file actually read.
-    if (stat.uid !== selfUid()) throw Object.assign(new Error(`${file} is not ours`), { code: 'EACCES' });
-    return fs.readFileSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 export interface RelayServerOptions {
   relayDir: string;
@@ -127,40 +76,6 @@ export interface RelayServerOptions {
 export type ServerStopReason = 'shutdown' | 'stepped-down';
 type State = 'standing-by' | 'serving' | 'unavailable' | 'stepping-down' | 'stopping' | 'stopped';
 
-/** What a dead server left of one command: the `running` that names it, a claimed command file. */
-interface Leftover {
-  running?: RunningMarkerOnDisk;
-  claimedFile?: string;
-}
-
-/**
- * What the settlement of an orphan found and stopped, truthfully: the recorded process group
- * is named, and so is a group that was left alone because it is no longer the command's.
- */
-function describeOrphanKill(
-  report: TerminationReport,
-  group: RecordedGroupCheck | undefined,
-  recordedPgid: number | undefined,
-): string {
-  const parts: string[] = [];
-  if (report.signalled > 0) {
-    const where =
-      group?.verdict === 'command' ? ` (its process group ${group.pgid} and what it started)` : '';
-    parts.push(`stopped ${report.signalled} of its processes that were still running${where}`);
-  } else {
-    parts.push('none of its processes was still running');
-  }
-  if (group?.verdict === 'other') {
-    parts.push(`process group ${group.pgid} was left alone: ${group.reason}`);
-  } else if (group === undefined && recordedPgid !== undefined && report.signalled === 0) {
-    parts.push(`process group ${recordedPgid} was not looked at: the server that ran it is unknown`);
-  }
-  if (report.survivors.length > 0) {
-    parts.push(`${report.survivors.length} survived SIGKILL (pids ${report.survivors.join(', ')})`);
-  }
-  return parts.join('; ');
-}
-
 interface RunningEntry {
   command: RunningCommand;
   runningText: string | undefined;
@@ -183,19 +98,17 @@ export class RelayServer {
   private readonly judge: ServerLivenessJudge;
   private state: State = 'serving';
   private current: RunningEntry | undefined;
-  private settling: Promise<void> | undefined;
   private predecessor: Marker | undefined;
   private standby: PartAStandby | undefined;
   private watcher: ChangeWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private unpublished: ResultRecord[] = [];
   private launchBlockedUntil = 0;
-  private diskFullReported = false;
-  /** `running` texts we wrote for commands that have ended, still to be removed. */
-  private readonly ownRunningTexts = new Set<string>();
   private readonly queue: CommandQueue;
-  private readonly warned = new Set<string>();
+  private readonly console: ServerConsole;
   private readonly reserve: SpaceReserve;
+  private readonly publisher: ResultPublisher;
+  private readonly leftovers: LeftoverSettlement;
+  private readonly claimer: CommandClaimer;
   private resolveStopped!: (reason: ServerStopReason) => void;
 
   private constructor(private readonly options: RelayServerOptions) {
@@ -204,14 +117,26 @@ export class RelayServer {
     this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
     this.leaseStaleMs = options.leaseStaleMs ?? DEFAULT_LEASE_STALE_MS;
     this.env = options.env ?? process.env;
-    this.log = options.log ?? (() => {});
+    this.console = new ServerConsole(this.layout.root, options.log);
+    this.log = this.console.log;
     this.watchChoice = chooseWatchMode(this.layout.root, options.pollMs);
     this.reserve = new SpaceReserve(this.layout.spaceReserve);
+    this.publisher = new ResultPublisher(this.layout, this.reserve, this.console);
+    this.leftovers = new LeftoverSettlement({
+      layout: this.layout,
+      claimToken: this.claimToken,
+      graceMs: this.graceMs,
+      clock: this.clock,
+      console: this.console,
+      publisher: this.publisher,
+      onSettled: () => this.pump(),
+    });
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
     this.judge = new ServerLivenessJudge(this.layout);
     this.queue = new CommandQueue(this.layout, (name, reason) =>
-      this.warnOnce(`id:${name}`, `leaving cmd/${name} alone: its id is ${reason}`),
+      this.console.warnOnce(`id:${name}`, `leaving cmd/${name} alone: its id is ${reason}`),
     );
+    this.claimer = new CommandClaimer(this.layout, this.queue, this.claimToken, this.console, this.publisher);
   }
 
   /** Claims the directory, settles what a dead predecessor left, and starts serving. */
@@ -254,7 +179,7 @@ export class RelayServer {
       );
     } else if (previous.state === 'gone') {
       this.log(`${previous.detail}; settling what it left`);
-      this.settleLeftovers(previous.marker);
+      this.leftovers.settle(previous.marker);
     }
     this.keepReserve();
     this.timer ??= setInterval(() => this.tick(), HEARTBEAT_MS);
@@ -285,7 +210,7 @@ export class RelayServer {
       server,
       watchChoice: this.watchChoice,
       log: this.log,
-      onError: (error) => this.reportFilesystemError(error),
+      onError: (error) => this.console.reportFilesystemError(error),
       onGone: (now) => {
         this.standby = undefined;
         if (this.state !== 'standing-by') return;
@@ -320,13 +245,13 @@ export class RelayServer {
       kept = this.reserve.ensure();
     } catch (error) {
       // Something else in its place (a directory, a link): serve on without a reserve.
-      return this.warnOnce(
+      return this.console.warnOnce(
         'reserve:error',
         `cannot keep the server's reserve ${this.layout.spaceReserve} (${(error as Error).message}): the exit code of a command that fills the disk may not get through`,
       );
     }
     if (kept) return;
-    this.warnOnce(
+    this.console.warnOnce(
       'reserve',
       `${describeFullDisk(this.layout.root) ?? `the disk holding relay directory ${this.layout.root} is nearly full`}: ` +
         `no room for the server's reserve (${this.layout.spaceReserve}), so the exit code of a command that fills it may not get through; ${freeSpaceHint(this.layout.root)}`,
@@ -350,7 +275,7 @@ export class RelayServer {
         }
         this.pump();
       },
-      (message) => this.warnOnce(message, message),
+      (message) => this.console.warnOnce(message, message),
       (dir) =>
         this.log(
           `${dir} was replaced (removed and created again, as a Part-A flush does); watching the new one`,
@@ -358,19 +283,24 @@ export class RelayServer {
     );
   }
 
-  private warnOnce(key: string, line: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.log(line);
-  }
-
   /** One pass over everything a client may have changed. Synchronous: see the file comment. */
   private pump(): void {
     if (this.state !== 'serving' && this.state !== 'stepping-down') return;
     try {
       this.answerHandshake();
-      this.handleCancelRequest();
-      if (this.state === 'serving' && !this.current && !this.settling && !this.foreignCommandRunning()) {
+      answerCancelRequest({
+        layout: this.layout,
+        console: this.console,
+        claimToken: this.claimToken,
+        running: this.current?.command,
+        serving: this.state === 'serving',
+      });
+      if (
+        this.state === 'serving' &&
+        !this.current &&
+        !this.leftovers.busy &&
+        !this.leftovers.foreignCommandRunning(this.predecessor)
+      ) {
         this.startNext();
       }
     } catch (error) {
@@ -379,7 +309,7 @@ export class RelayServer {
       if (isPermissionDenied(error) || isRelayError(error, 'RELAY_DIR')) {
         this.directoryUnavailable(relayFilesystemError(this.layout, error));
       } else {
-        this.reportFilesystemError(error);
+        this.console.reportFilesystemError(error);
       }
     }
   }
@@ -391,38 +321,6 @@ export class RelayServer {
     }
   }
 
-  private handleCancelRequest(): void {
-    const text = readTextIfExists(this.layout.cancel);
-    if (text === undefined) return;
-    const id = text.trim();
-    const current = this.current?.command;
-    if (current && current.id === id) {
-      if (!current.cancelRequested) this.log(`[${id}] cancel requested`);
-      current.cancel('cancelled by a client');
-      return; // removed after .exit (Part A order)
-    }
-    if (this.state !== 'serving') return;
-    if (!isValidCommandId(id)) {
-      this.warnOnce(`cancel:${text}`, `ignoring a cancel file holding ${describeInvalidId(id)}`);
-      removeIfContent(this.layout.cancel, text);
-      return;
-    }
-    // A predecessor that is stepping down still owns its running command and its cancel.
-    if (runningNames(readTextIfExists(this.layout.running), id)) return;
-    if (this.withdraw(id, 'cancelled before it started')) {
-      this.log(`[${id}] withdrawn before it started (exit ${EXIT_CANCELLED})`);
-    }
-    removeIfContent(this.layout.cancel, text);
-  }
-
-  /** Remove a queued command and give it exit code 130 without running it. */
-  private withdraw(id: string, reason: string): boolean {
-    if (!withdrawQueuedCommand(this.layout, id, reason, { claimer: this.claimToken, publish: true }))
-      return false;
-    removeIfExists(this.layout.lease(id));
-    return true;
-  }
-
   private startNext(): void {
     if (performance.now() < this.launchBlockedUntil) return;
     if (!this.stillOwner()) return this.stepDown();
@@ -432,68 +330,31 @@ export class RelayServer {
       const full = describeFullDisk(this.layout.root);
       if (full !== undefined) {
         this.launchBlockedUntil = performance.now() + 1000;
-        return this.reportDiskFull(`${full}: queued commands wait until there is room`);
+        return this.console.reportDiskFull(`${full}: queued commands wait until there is room`);
       }
     }
-    for (const id of [...this.queue.snapshot()]) {
-      this.queue.remove(id);
-      // Only regular files are commands: a directory or a FIFO with a command's name is left
-      // alone (reading a FIFO would block the server; claiming a directory would loop).
-      const stat = fs.lstatSync(this.layout.command(id), { throwIfNoEntry: false });
-      const kind = fileKind(stat);
-      if (kind !== 'file') {
-        if (kind !== 'missing') {
-          this.warnOnce(
-            `kind:${id}`,
-            `leaving cmd/${JSON.stringify(id + '.sh')} alone: it is a ${kind}, not a command file`,
-          );
-        }
-        continue;
-      }
-      const claimed = this.layout.commandClaimed(id, this.claimToken);
-      // The rename is the claim: of two servers (or a server and a withdrawing client), one wins.
-      if (!renameIfExists(this.layout.command(id), claimed)) continue;
-      // Only our own user's commands run as us. The directory checks keep other users out;
-      // this catches what they cannot: a client running as another user (root's, say,
-      // into a directory served by a `docker run --user` server), whose files we may not
-      // even read. Its client is answered (126, and why), instead of waiting forever.
-      if (stat!.uid !== selfUid()) {
-        this.answerNotRun(
-          id,
-          claimed,
-          `cmd/${id}.sh belongs to ${describeUid(stat!.uid)}, but this relay server runs as ${describeUid(selfUid())} ` +
-            `and runs only its own user's commands: ${uidMismatchHint(stat!.uid)}`,
-        );
-        continue;
-      }
-      this.launch(id, claimed);
-      return;
+    let claimed: ClaimedCommand | undefined;
+    try {
+      claimed = this.claimer.claimNext();
+    } catch (error) {
+      // Try again in a second, not in a loop driven by the rename's own events.
+      this.launchBlockedUntil = performance.now() + 1000;
+      throw error;
     }
+    if (claimed) this.launch(claimed);
   }
 
-  private launch(id: string, claimed: string): void {
+  private launch(claimed: ClaimedCommand): void {
+    const { id, text } = claimed;
     let command: RunningCommand;
-    let text: Buffer;
     try {
-      try {
-        text = readCommandFile(claimed);
-      } catch (error) {
-        const foreign = foreignFileError(claimed, error, 'read the command file');
-        if (!foreign && !isPermissionDenied(error)) throw error;
-        return this.answerNotRun(
-          id,
-          claimed,
-          foreign?.message ??
-            `cannot read cmd/${id}.sh (${(error as NodeJS.ErrnoException).code}): it is not readable by its owner`,
-        );
-      }
       // "Any stale cancel is deleted when a command starts" (Part A).
       const cancel = readTextIfExists(this.layout.cancel);
       if (cancel !== undefined && cancel.trim() !== id) removeIfContent(this.layout.cancel, cancel);
       command = new RunningCommand({
         id,
         text,
-        textFile: claimed,
+        textFile: claimed.file,
         logPath: this.layout.log(id),
         workdir: this.workdir,
         env: this.env,
@@ -502,7 +363,7 @@ export class RelayServer {
     } catch (error) {
       // Nothing ran: put the command back so that it is not lost, and say why; try again in
       // a second, not in a loop driven by the rename's own events.
-      renameIfExists(claimed, this.layout.command(id));
+      this.claimer.putBack(claimed);
       this.launchBlockedUntil = performance.now() + 1000;
       throw error;
     }
@@ -515,24 +376,12 @@ export class RelayServer {
         (record) => this.complete(record),
         (error: unknown) => this.complete(resultWithoutRun(id, EXIT_RELAY_LOST, { note: String(error) })),
       )
-      .catch((error: unknown) => this.reportFilesystemError(error));
+      .catch((error: unknown) => this.console.reportFilesystemError(error));
     // Command texts may hold secrets: shown only when asked (Part B, defect 9).
     const shown = this.options.logCommands ? `: ${JSON.stringify(text.toString('utf8'))}` : '';
     this.log(`[${id}] started, pid ${command.pid ?? '-'}${shown}`);
     if (runningText) writeFileAtomic(this.layout.running, runningText);
-    removeIfExists(claimed);
-  }
-
-  /**
-   * A command that will not run: its client gets exit 126 and a log line saying why, the
-   * server's console says it once. The text itself is never shown (it may hold secrets).
-   */
-  private answerNotRun(id: string, claimed: string, reason: string): void {
-    const line = `[relay] not run: ${reason}.`;
-    writeFileAtomic(this.layout.log(id), `${line}\n`);
-    this.publish(resultWithoutRun(id, EXIT_CANNOT_EXECUTE, { note: line }));
-    removeIfExists(claimed);
-    this.log(`[${id}] not run (exit ${EXIT_CANNOT_EXECUTE}): ${reason}`);
+    removeIfExists(claimed.file);
   }
 
   private complete(record: ResultRecord): void {
@@ -547,57 +396,10 @@ export class RelayServer {
     else this.pump();
   }
 
-  /** `.json`, then `.exit`, then remove `running`, then `cancel` (Part A order, Part C record). */
+  /** Publish `record` (see ResultPublisher), our `running` for it included if we run it. */
   private publish(record: ResultRecord): void {
-    // Ours to remove even if the result must wait (an unreadable directory): a `running` of
-    // ours found after the outage must not be taken for a dead server's and settled again.
     const runningText = this.current?.command.id === record.id ? this.current.runningText : undefined;
-    if (runningText) this.ownRunningTexts.add(runningText);
-    try {
-      verifyRelayDirectory(this.layout, { writable: false });
-      const madeRoom = writeResultMakingRoom(this.layout, record, this.reserve);
-      if (madeRoom !== undefined) {
-        this.log(
-          `[${record.id}] exit ${record.exitCode}, but ${record.diskFull ?? 'the disk is full'}: ${madeRoom}`,
-        );
-      }
-    } catch (error) {
-      // The directory is gone, unwritable or full: keep the result and write it when it is back.
-      this.unpublished.push(record);
-      if (isDiskFull(error)) {
-        this.reportDiskFull(
-          `${describeFullDisk(this.layout.root, error) ?? 'the disk is full'}: could not write the result of ${record.id} ` +
-            `(exit ${record.exitCode}), and the relay has nothing of its own left to free; it is written as soon as there is room: ${freeSpaceHint(this.layout.root)}`,
-        );
-      } else {
-        this.reportFilesystemError(error);
-      }
-      return;
-    }
-    this.removeStaleMarkers(record.id);
-  }
-
-  /**
-   * After a result is out: our `running` for it, a `cancel` naming it, its lease. A directory
-   * that turned unwritable makes these fail; they are retried every tick until they succeed,
-   * and our own leftover `running` is never mistaken for a dead server's.
-   */
-  private removeStaleMarkers(id?: string): void {
-    try {
-      // `running` goes only after `.exit` is out (Part A): not while a result waits to be written.
-      for (const text of this.unpublished.length > 0 ? [] : this.ownRunningTexts) {
-        if (readTextIfExists(this.layout.running) !== text || removeIfContent(this.layout.running, text)) {
-          this.ownRunningTexts.delete(text);
-        }
-      }
-      if (id !== undefined) {
-        const cancel = readTextIfExists(this.layout.cancel);
-        if (cancel !== undefined && cancel.trim() === id) removeIfContent(this.layout.cancel, cancel);
-        removeIfExists(this.layout.lease(id));
-      }
-    } catch (error) {
-      this.reportFilesystemError(error);
-    }
+    this.publisher.publish(record, runningText);
   }
 
   private stillOwner(): boolean {
@@ -628,147 +430,6 @@ export class RelayServer {
     this.resolveStopped('stepped-down');
   }
 
-  /**
-   * A `running` that is not ours: a predecessor stepping down still runs it, or a dead one
-   * left it. Wait while the predecessor touches it; settle it once it has gone stale.
-   */
-  private foreignCommandRunning(): boolean {
-    const runningText = readTextIfExists(this.layout.running);
-    if (runningText !== undefined && this.ownRunningTexts.has(runningText)) {
-      this.removeStaleMarkers();
-      return true;
-    }
-    if (runningText === undefined) return this.foreignClaimPending();
-    const predecessor = this.predecessor;
-    const deadByPid =
-      predecessor !== undefined && isThisHost(predecessor) && !isProcessAlive(predecessor.pid);
-    const age = runningFileAge(this.layout, this.clock) ?? 0;
-    if (deadByPid || age > DEFAULT_STALE_AFTER_MS) this.settleLeftovers(predecessor);
-    return true;
-  }
-
-  /**
-   * Another server has taken a command (renamed it to `cmd/.claimed.<its token>.<id>`) and
-   * is starting it: its `running` follows in a few milliseconds. Starting one of our own now
-   * would run two at once. A claim that stays without a `running` belongs to a dead server.
-   */
-  private foreignClaimPending(): boolean {
-    let pending = false;
-    for (const name of listDirectory(this.layout.cmdDir)) {
-      const claimed = parseClaimedFileName(name);
-      if (!claimed || claimed.claimer === this.claimToken || claimed.claimer.startsWith('w')) continue;
-      pending = true;
-      const stat = fs.statSync(path.join(this.layout.cmdDir, name), { throwIfNoEntry: false });
-      if (!stat) continue;
-      if (this.clock.sinceChange(`claim:${name}`, String(stat.mtimeMs)) > DEFAULT_STALE_AFTER_MS) {
-        this.settleLeftovers(this.predecessor);
-      }
-    }
-    return pending;
-  }
-
-  /**
-   * A dead server leaves its running command (named by `running`) and possibly a command it
-   * had taken but not yet recorded (`cmd/.claimed.*`). One that never got a log never
-   * started: it goes back into the queue. The others are settled one by one.
-   */
-  private settleLeftovers(predecessor: Marker | undefined): void {
-    if (this.settling) return;
-    const orphans = new Map<string, Leftover>();
-    const running = readRunningMarker(this.layout);
-    if (running !== undefined) {
-      const { id, text: runningText } = running;
-      // Every server writes `<id>:<pgid>`: a text without the colon is no marker of a command
-      // (settling it would write a result for an id no client ever submitted).
-      if (!isValidCommandId(id) || !runningText.includes(':')) {
-        this.warnOnce(
-          `running:${runningText}`,
-          `removing a running file holding ${describeInvalidId(runningText.trim())}`,
-        );
-        removeIfContent(this.layout.running, runningText);
-      } else if (existsNoFollow(this.layout.exit(id))) {
-        // Its server wrote the result and died before removing the marker.
-        removeIfContent(this.layout.running, runningText);
-      } else {
-        orphans.set(id, { running });
-      }
-    }
-    for (const name of listDirectory(this.layout.cmdDir)) {
-      const claimed = parseClaimedFileName(name);
-      if (!claimed || claimed.claimer === this.claimToken || !isValidCommandId(claimed.id)) continue;
-      const file = path.join(this.layout.cmdDir, name);
-      if (claimed.claimer.startsWith('w')) {
-        removeIfExists(file); // a client's withdrawal, interrupted: it stays withdrawn
-      } else if (existsNoFollow(this.layout.log(claimed.id))) {
-        orphans.set(claimed.id, { ...orphans.get(claimed.id), claimedFile: file });
-      } else if (renameIfExists(file, this.layout.command(claimed.id))) {
-        this.log(`[${claimed.id}] re-queued: its relay server died before starting it`);
-      }
-    }
-    if (orphans.size === 0) return;
-    this.settling = (async () => {
-      for (const [id, leftover] of orphans) await this.settleOrphan(id, leftover, predecessor);
-    })().finally(() => {
-      this.settling = undefined;
-      this.pump();
-    });
-  }
-
-  /**
-   * Stop what is left of an orphaned command's process tree (if it ran here), then give it
-   * a result so its client is not left waiting: exit 125, or 130 if a cancel was pending.
-   */
-  private async settleOrphan(id: string, leftover: Leftover, predecessor: Marker | undefined): Promise<void> {
-    const who = predecessor ? `relay server ${describeMarker(predecessor)}` : 'the relay server that ran it';
-    const cancelPending = readTextIfExists(this.layout.cancel)?.trim() === id;
-    let note: string;
-    if (predecessor === undefined || isThisHost(predecessor)) {
-      // The recorded group is used only where it is known to be this host's, and only while it
-      // is still the command's (see checkRecordedGroup); RELAY_CMD_ID finds our own commands'
-      // escapes. A Part-A command carries no RELAY_CMD_ID: its group is all there is to find.
-      const recorded = leftover.running;
-      const group =
-        predecessor !== undefined && recorded?.pgid !== undefined
-          ? checkRecordedGroup({ pgid: recorded.pgid, recordedAtMs: recorded.writtenAtMs, uid: recorded.uid })
-          : undefined;
-      const report = await terminateCommandProcesses(
-        { commandId: id, ...(group?.verdict === 'command' ? { pgid: group.pgid } : {}) },
-        this.graceMs,
-      );
-      note = describeOrphanKill(report, group, recorded?.pgid);
-    } else {
-      note = `its processes ran on ${predecessor.host} and cannot be stopped from here`;
-    }
-    const exitCode = cancelPending ? EXIT_CANCELLED : EXIT_RELAY_LOST;
-    const line =
-      `[relay] ${who} died while this command ran; ${this.describeSelf()} ${note}. ` +
-      (cancelPending
-        ? 'A cancel was pending, so it counts as cancelled.'
-        : `Exit code ${EXIT_RELAY_LOST}: the relay lost the command, and its own exit code is unknown.`);
-    try {
-      fs.appendFileSync(this.layout.log(id), `\n${line}\n${cancelPending ? CANCELLED_LINE + '\n' : ''}`, {
-        mode: 0o600,
-      });
-    } catch (error) {
-      this.reportFilesystemError(error);
-    }
-    this.log(`[${id}] settled after ${who} died: ${note}; exit ${exitCode}`);
-    this.publish(
-      resultWithoutRun(id, exitCode, {
-        recovered: true,
-        cancelled: cancelPending,
-        note: line,
-        pid: leftover.running?.pgid ?? null,
-      }),
-    );
-    if (leftover.running !== undefined) removeIfContent(this.layout.running, leftover.running.text);
-    if (leftover.claimedFile !== undefined) removeIfExists(leftover.claimedFile);
-  }
-
-  private describeSelf(): string {
-    return `relay server ${os.hostname()}:${process.pid}`;
-  }
-
   private tick(): void {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     if (this.state === 'standing-by') return; // the standby checks for itself
@@ -792,14 +453,11 @@ export class RelayServer {
         writeFileAtomic(this.layout.serverReady, this.readyText);
       }
       this.beat();
-      if (this.diskFullReported) {
-        this.diskFullReported = false;
-        this.log(`there is room again on the disk holding relay directory ${this.layout.root}`);
-      }
+      this.console.diskHasRoom();
       this.keepReserve();
-      this.removeStaleMarkers();
+      this.publisher.removeStaleMarkers();
       if (this.current) touch(this.layout.running);
-      this.retryUnpublished();
+      this.publisher.retryUnpublished();
       this.checkLease();
     } catch (error) {
       this.directoryUnavailable(error);
@@ -818,7 +476,7 @@ export class RelayServer {
   private directoryUnavailable(error: unknown): void {
     if (isDiskFull(error)) {
       const file = fileOfWriteError(error);
-      this.reportDiskFull(
+      this.console.reportDiskFull(
         `${describeFullDisk(this.layout.root, error) ?? 'the disk is full'}: could not write ` +
           `${file ? path.relative(this.layout.root, file) : 'a relay file'} (${(error as NodeJS.ErrnoException).code}). ` +
           `Running commands go on; no new ones start until there is room: ${freeSpaceHint(this.layout.root)}.`,
@@ -845,12 +503,6 @@ export class RelayServer {
     this.startWatcher();
   }
 
-  private retryUnpublished(): void {
-    const pending = this.unpublished;
-    this.unpublished = [];
-    for (const record of pending) this.publish(record);
-  }
-
   private checkLease(): void {
     const command = this.current?.command;
     if (!command || command.cancelRequested) return;
@@ -867,18 +519,6 @@ export class RelayServer {
       );
       command.cancel('lease expired: its client stopped refreshing it');
     }
-  }
-
-  /** One line per episode of a full disk; `tick` says when there is room again. */
-  private reportDiskFull(line: string): void {
-    if (this.diskFullReported) return;
-    this.diskFullReported = true;
-    this.log(line);
-  }
-
-  private reportFilesystemError(error: unknown): void {
-    const message = (error as Error).message ?? String(error);
-    this.warnOnce(`fs:${message}`, `relay directory ${this.layout.root}: ${message}`);
   }
 
   private shutdownResources(): void {
@@ -927,7 +567,7 @@ export class RelayServer {
     } catch (error) {
       // An unusable directory at shutdown: the markers stay, and a client judges the server
       // by its heartbeat, which stops now.
-      this.reportFilesystemError(error);
+      this.console.reportFilesystemError(error);
     }
     this.state = 'stopped';
     this.log('stopped');
