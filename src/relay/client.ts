@@ -1,50 +1,59 @@
 /**
  * The relay client library: submit a command text, stream its output while it runs, learn
- * its exit code, cancel it (through an AbortSignal too), and read the relay's status.
+ * its exit code, cancel it (through an AbortSignal too), and read the relay's status. Each
+ * command is a PendingCommand (relayCommand.ts); status and flush are in relayStatus.ts.
  *
  * One RelayClient shares one watcher and one liveness timer among all its commands, so a
  * debug session with a step and several console commands in flight costs one of each.
  * It speaks Part A to any server: it performs the handshake when `handshake.done` is
  * missing, and cancels by writing `cancel` — again if another client's cancel replaced it.
+ *
+ * Concurrency model: as in the server, every read and write of relay files is synchronous
+ * and runs on the event loop, so no two checks interleave; a command's output is the one
+ * thing read asynchronously (its LogFollower, one read at a time). What drives the checks:
+ * - the watcher (filesystem events on the relay directory and `result/`, or polling): a
+ *   change to a command's log reads its output, to its result files checks it; any other
+ *   change runs the waits (and, when the watcher cannot say what changed, checks every command);
+ * - the liveness timer, every 250 ms while a command is pending: checks every command (a
+ *   lost event costs at most that), then the server; a server gone fails them all, a full
+ *   disk is said once per episode;
+ * - the lease timer, every second: touches the lease of each command that holds one;
+ * - each `waitFor` (connect, handshake, cancel by id): a 50 ms poll and a timeout of any
+ *   length (longTimeout), both cleared when it settles; `open` polls every 50 ms for the
+ *   directory while connectTimeoutMs lasts.
+ * Watcher and timer callbacks run through `guard`: an error there (a directory made
+ * unreadable) is reported once as a notice, never thrown out of a timer. Submissions await
+ * `ensureServer`, one check shared by all commands submitted together. `close` stops the
+ * watcher and both timers and fails pending commands; a running `waitFor` ends by its own
+ * condition or timeout.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { longTimeout } from '../time/longTimeout.js';
 import { ChangeWatcher } from './changeWatcher.js';
-import { describeFullDisk, freeSpaceHint, isDiskFull } from './diskSpace.js';
+import { diskFullError, freeSpaceHint } from './diskSpace.js';
 import { RelayError, startServerHint } from './errors.js';
-import {
-  existsNoFollow,
-  listDirectory,
-  readTextIfExists,
-  removeIfContent,
-  removeIfExists,
-  touch,
-  writeFileAtomic,
-} from './files.js';
+import { existsNoFollow, listDirectory, readTextIfExists, writeFileAtomic } from './files.js';
 import { isValidCommandId, newCommandId } from './ids.js';
-import { commandIdFromFileName, parseClaimedFileName, type RelayLayout } from './layout.js';
+import { parseClaimedFileName, type RelayLayout } from './layout.js';
 import { DEFAULT_STALE_AFTER_MS, ServerLivenessJudge, type ServerLiveness } from './liveness.js';
-import { LogFollower } from './logFollower.js';
-import { parseRunningMarker, runningNames } from './runningMarker.js';
 import { formatMarker, parseMarker } from './markers.js';
+import { openRelayDirectory, relayFilesystemError } from './relayDirectory.js';
 import {
-  ensureLeaseDirectory,
-  foreignFileError,
-  openRelayDirectory,
-  relayFilesystemError,
-} from './relayDirectory.js';
-import {
-  CANCELLED_LINE,
-  EXIT_CANCELLED,
-  EXIT_RELAY_LOST,
-  parseExitCode,
-  parseResultRecord,
-  type ResultRecord,
-} from './results.js';
+  CANCEL_REASSERT_MS,
+  PendingCommand,
+  type CommandHost,
+  type RelayCommand,
+  type SubmitOptions,
+} from './relayCommand.js';
+import { flushRelay, readRelayStatus, type FlushReport, type RelayStatus } from './relayStatus.js';
+import { EXIT_CANCELLED, parseExitCode } from './results.js';
+import { runningNames } from './runningMarker.js';
 import { chooseWatchMode, type WatchChoice } from './watchMode.js';
 import { withdrawQueuedCommand } from './withdraw.js';
+
+export type { CommandOutcome, RelayCommand, SubmitOptions } from './relayCommand.js';
+export type { FlushReport, RelayStatus } from './relayStatus.js';
 
 export interface RelayClientOptions {
   relayDir: string;
@@ -58,302 +67,19 @@ export interface RelayClientOptions {
   staleAfterMs?: number;
 }
 
-export interface SubmitOptions {
-  /** Aborting cancels the command (a queued one is withdrawn); `exit` then resolves with 130. */
-  signal?: AbortSignal;
-  /** Keep a lease: if this client stops refreshing it, the server cancels the command (Part C). */
-  lease?: boolean;
-}
-
-export interface CommandOutcome {
-  id: string;
-  exitCode: number;
-  cancelled: boolean;
-  /** The server's `result/<id>.json`, when it wrote one (our servers do; Part-A servers do not). */
-  record?: ResultRecord;
-  /**
-   * Following another client's command: that client took (and deleted) the result before this
-   * one could read it, so the exit code is unknown (reported as 125).
-   */
-  resultTakenByOwner?: true;
-}
-
-export interface RelayCommand {
-  readonly id: string;
-  /** The command's output (stdout and stderr merged), raw bytes, live. Ends after `exit` settles. */
-  readonly output: Readable;
-  /** Settles as soon as the exit code is known; the rest of the output may still be streaming. */
-  readonly exit: Promise<CommandOutcome>;
-  /** Cancel: withdraw it if still queued, else ask the server (SIGTERM, SIGKILL after its grace). */
-  cancel(): void;
-}
-
-export interface RelayStatus {
-  relayDir: string;
-  server: ServerLiveness;
-  handshake: 'done' | 'requested' | 'none';
-  running: { id: string; pgid: number | undefined } | undefined;
-  pending: string[];
-  watch: WatchChoice;
-}
-
-export interface FlushReport {
-  removedCommands: number;
-  removedResults: number;
-  staleRunning: string | undefined;
-}
-
+/** The liveness timer: how often every pending command and the server are checked. */
 const LIVENESS_CHECK_MS = 250;
+/** The lease timer: how often a held lease is touched (the server's default stale age is 10 s). */
+const LEASE_REFRESH_MS = 1000;
 
-/** What a client could not write for lack of space, as an error that says what to do. */
-function diskFullError(layout: RelayLayout, what: string, error: unknown): Error {
-  if (!isDiskFull(error)) return error as Error;
-  const full =
-    describeFullDisk(layout.root, error) ?? `the disk holding relay directory ${layout.root} is full`;
-  return new RelayError(
-    'DISK_FULL',
-    `cannot ${what}: ${full}; ${freeSpaceHint(layout.root)}, then try again.`,
-  );
-}
-const CANCEL_REASSERT_MS = 250;
-
-class PendingCommand implements RelayCommand {
-  readonly exit: Promise<CommandOutcome>;
-  private readonly follower: LogFollower;
-  private settle!: { resolve: (outcome: CommandOutcome) => void; reject: (error: Error) => void };
-  private submitted = false;
-  private done = false;
-  private cancelWanted = false;
-  private cancelWrittenAt = 0;
-  private lease = false;
-  /** Following someone else's command: its results stay for the client that submitted it. */
-  private following = false;
-
-  constructor(
-    private readonly client: RelayClient,
-    private readonly layout: RelayLayout,
-    readonly id: string,
-  ) {
-    this.follower = new LogFollower(layout.log(id));
-    this.exit = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
-    // A caller that only awaits `output` must not see an unhandled rejection on `exit`.
-    this.exit.catch(() => {});
-  }
-
-  get output(): Readable {
-    return this.follower.stream;
-  }
-
-  async submit(text: string | Buffer, options: SubmitOptions): Promise<void> {
-    try {
-      if (options.signal?.aborted) return this.finishLocally(false);
-      await this.client.ensureServer();
-      if (this.done) return;
-      if (options.lease) {
-        ensureLeaseDirectory(this.layout);
-        writeFileAtomic(this.layout.lease(this.id), '');
-        this.lease = true;
-      }
-      const tmp = this.layout.commandTmp(this.id);
-      try {
-        fs.writeFileSync(tmp, text, { mode: 0o600 });
-      } catch (error) {
-        removeIfExists(tmp);
-        throw diskFullError(this.layout, `queue command ${this.id}`, error);
-      }
-      fs.renameSync(tmp, this.layout.command(this.id));
-      this.submitted = true;
-      if (this.cancelWanted) this.cancel();
-      else options.signal?.addEventListener('abort', () => this.cancel(), { once: true });
-      this.check();
-    } catch (error) {
-      this.fail(relayFilesystemError(this.layout, error));
-    }
-  }
-
-  /** Follow command `id`, already queued or running, without submitting or deleting anything. */
-  follow(): void {
-    this.following = true;
-    this.submitted = true;
-    this.check();
-  }
-
-  cancel(): void {
-    if (this.done) return;
-    this.cancelWanted = true;
-    if (!this.submitted) return;
-    try {
-      // Still queued: take it back ourselves; no server involvement, it never runs.
-      if (withdrawQueuedCommand(this.layout, this.id, 'cancelled before it started', { publish: false })) {
-        this.finishLocally(true);
-        return;
-      }
-      this.assertCancel(true);
-    } catch (error) {
-      // The cancel cannot be written now (an unusable directory): the periodic check
-      // reasserts it, and the client reports the directory meanwhile.
-      this.client.reportProblem(error);
-    }
-  }
-
-  /**
-   * Keep `cancel` naming this command until it has ended: another client's cancel may have
-   * replaced ours, and a Part-A server deletes a cancel that arrived before `running` named it.
-   */
-  private assertCancel(force: boolean): void {
-    if (!this.cancelWanted || this.done) return;
-    const now = performance.now();
-    if (!force && now - this.cancelWrittenAt < CANCEL_REASSERT_MS) return;
-    if (!force && readTextIfExists(this.layout.cancel)?.trim() === this.id) return;
-    if (existsNoFollow(this.layout.exit(this.id))) return;
-    try {
-      writeFileAtomic(this.layout.cancel, `${this.id}\n`);
-    } catch (error) {
-      if (!isDiskFull(error)) throw error;
-      // No room for the cancel file: said once, and tried again at the next check.
-      this.client.notice(diskFullError(this.layout, `cancel command ${this.id}`, error).message);
-      return;
-    }
-    this.cancelWrittenAt = now;
-  }
-
-  /** New output: read it. */
-  onLogChange(): void {
-    if (!this.done && this.submitted) this.follower.pump();
-  }
-
-  /** Called on every other event and periodic rescan. */
-  check(): void {
-    if (this.done || !this.submitted) return;
-    let exitText: string | undefined;
-    try {
-      exitText = readTextIfExists(this.layout.exit(this.id));
-    } catch (error) {
-      // A result written by another user that this one cannot read: waiting cannot fix that.
-      const foreign = foreignFileError(this.layout.exit(this.id), error, 'read the result');
-      if (foreign) return this.fail(foreign, { final: true });
-      throw error;
-    }
-    if (exitText === undefined) {
-      this.follower.pump();
-      this.assertCancel(false);
-      // A followed command whose own client took the result first: the output is complete
-      // (the log is held open), only the exit code is gone.
-      if (this.following && !this.client.isQueuedOrRunning(this.id)) void this.completeWithoutResult();
-      return;
-    }
-    void this.complete(exitText);
-  }
-
-  /** Every second: a sign of life for the server, if we hold a lease. */
-  refreshLease(): void {
-    if (this.lease && !this.done) touch(this.layout.lease(this.id));
-  }
-
-  private async complete(exitText: string): Promise<void> {
-    if (this.done) return;
-    this.done = true;
-    const exitCode = parseExitCode(exitText);
-    if (exitCode === undefined) {
-      this.client.forget(this.id);
-      await this.follower.end();
-      this.settle.reject(
-        new RelayError(
-          'BAD_RESULT',
-          `result file ${this.layout.exit(this.id)} holds ${JSON.stringify(exitText.slice(0, 40))}, not an exit code: ` +
-            `the server that wrote it does not speak this protocol. The files are left in place for a look.`,
-        ),
-      );
-      return;
-    }
-    // The log is complete once .exit exists (Part A). Hold it open, then delete our files.
-    await this.follower.open();
-    const record = parseResultRecord(readTextIfExists(this.layout.meta(this.id)));
-    if (!this.following) {
-      for (const file of [this.layout.exit(this.id), this.layout.meta(this.id), this.layout.log(this.id)]) {
-        removeIfExists(file);
-      }
-    }
-    if (record?.diskFull !== undefined) {
-      this.client.notice(
-        `command ${this.id} ended while ${record.diskFull}: its output may be cut short where its writes failed` +
-          `${record.note ? ` (${record.note})` : ''}; if the disk is still full, ${freeSpaceHint(this.layout.root)}.`,
-      );
-    }
-    if (this.lease) removeIfExists(this.layout.lease(this.id));
-    this.client.forget(this.id);
-    this.settle.resolve({
-      id: this.id,
-      exitCode,
-      cancelled: record?.cancelled ?? (this.cancelWanted && exitCode === EXIT_CANCELLED),
-      ...(record ? { record } : {}),
-    });
-    void this.follower.end();
-  }
-
-  private async completeWithoutResult(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
-    await this.follower.open();
-    this.client.forget(this.id);
-    this.settle.resolve({
-      id: this.id,
-      exitCode: EXIT_RELAY_LOST,
-      cancelled: false,
-      resultTakenByOwner: true,
-    });
-    void this.follower.end();
-  }
-
-  private finishLocally(started: boolean): void {
-    if (this.done) return;
-    this.done = true;
-    this.client.forget(this.id);
-    if (this.lease) removeIfExists(this.layout.lease(this.id));
-    // Same last line as a server-side cancel, so every cancelled command's output ends alike.
-    if (started) this.follower.stream.push(`${CANCELLED_LINE}\n`);
-    void this.follower.abandon();
-    this.settle.resolve({ id: this.id, exitCode: EXIT_CANCELLED, cancelled: true });
-  }
-
-  /**
-   * The server is gone, or submission failed. A command still queued is taken back.
-   * `final`: the command has ended, only its result cannot be had; the message says all.
-   */
-  fail(error: Error, options: { final?: boolean } = {}): void {
-    if (this.done) return;
-    this.done = true;
-    this.client.forget(this.id);
-    let withdrew = false;
-    try {
-      withdrew =
-        this.submitted &&
-        !options.final &&
-        withdrawQueuedCommand(this.layout, this.id, 'its client gave up', { publish: false });
-      if (this.lease) removeIfExists(this.layout.lease(this.id));
-    } catch {
-      // An unusable directory: the error being reported says so already.
-    }
-    const message =
-      !this.submitted || options.final
-        ? error.message
-        : withdrew
-          ? `${error.message} Command ${this.id} had not started; it was withdrawn so that it does not run unattended later.`
-          : `${error.message} Command ${this.id} was running; a restarted server settles it (exit 125) and kills what is left of it.`;
-    const wrapped = error instanceof RelayError ? new RelayError(error.code, message) : error;
-    void this.follower.end();
-    this.settle.reject(wrapped);
-  }
-}
-
-export class RelayClient {
+export class RelayClient implements CommandHost {
   readonly layout: RelayLayout;
   readonly watchChoice: WatchChoice;
   private readonly judge: ServerLivenessJudge;
   private readonly pending = new Map<string, PendingCommand>();
   private readonly waiters = new Set<() => void>();
   private watcher: ChangeWatcher | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private livenessTimer: NodeJS.Timeout | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private ensuring: Promise<void> | undefined;
@@ -382,10 +108,10 @@ export class RelayClient {
       client.watchChoice,
       (changed) => client.guard(() => client.onChange(changed)),
     );
-    client.timer = setInterval(() => client.guard(() => client.periodic(), true), LIVENESS_CHECK_MS);
+    client.livenessTimer = setInterval(() => client.guard(() => client.periodic(), true), LIVENESS_CHECK_MS);
     client.leaseTimer = setInterval(
       () => client.guard(() => client.pending.forEach((command) => command.refreshLease())),
-      1000,
+      LEASE_REFRESH_MS,
     );
     return client;
   }
@@ -484,7 +210,7 @@ export class RelayClient {
     try {
       writeFileAtomic(this.layout.cancel, `${id}\n`);
     } catch (error) {
-      throw diskFullError(this.layout, `cancel command ${id}`, error);
+      throw diskFullError(this.layout.root, `cancel command ${id}`, error);
     }
     let writtenAt = performance.now();
     await this.waitFor(() => {
@@ -514,30 +240,7 @@ export class RelayClient {
   }
 
   status(): RelayStatus {
-    const runningText = readTextIfExists(this.layout.running);
-    const running = runningText?.trim() ? parseRunningMarker(runningText) : undefined;
-    // What a server would run: regular files with a command's name (not a FIFO, a directory, a bad id).
-    const pending = listDirectory(this.layout.cmdDir)
-      .map(commandIdFromFileName)
-      .filter(
-        (id): id is string =>
-          id !== undefined &&
-          isValidCommandId(id) &&
-          fs.lstatSync(this.layout.command(id), { throwIfNoEntry: false })?.isFile() === true,
-      )
-      .sort();
-    return {
-      relayDir: this.layout.root,
-      server: this.judge.judge(),
-      handshake: existsNoFollow(this.layout.handshakeDone)
-        ? 'done'
-        : existsNoFollow(this.layout.clientReady)
-          ? 'requested'
-          : 'none',
-      running: running ? { id: running.id, pgid: running.pgid } : undefined,
-      pending,
-      watch: this.watchChoice,
-    };
+    return readRelayStatus(this.layout, this.judge.judge(), this.watchChoice);
   }
 
   /**
@@ -545,26 +248,7 @@ export class RelayClient {
    * a command; a `running` left by a dead server no longer blocks it (Part B, defect 4).
    */
   flush(): FlushReport {
-    const status = this.status();
-    if (status.running && status.server.state === 'alive') {
-      throw new RelayError(
-        'BUSY',
-        `command ${status.running.id} is running in ${this.layout.root}: cancel it first (relay-dap cancel) or wait for it to end.`,
-      );
-    }
-    const clear = (dir: string): number =>
-      listDirectory(dir).filter((name) => removeIfExists(`${dir}/${name}`)).length;
-    removeIfExists(this.layout.clientReady);
-    removeIfExists(this.layout.handshakeDone);
-    const removedCommands = clear(this.layout.cmdDir);
-    const removedResults = clear(this.layout.resultDir);
-    let staleRunning: string | undefined;
-    if (status.running) {
-      staleRunning = status.running.id;
-      const text = readTextIfExists(this.layout.running);
-      if (text !== undefined) removeIfContent(this.layout.running, text);
-    }
-    return { removedCommands, removedResults, staleRunning };
+    return flushRelay(this.layout, this.status());
   }
 
   /** Write `client.ready` and wait for `handshake.done` (Part A). */
@@ -573,7 +257,11 @@ export class RelayClient {
       try {
         writeFileAtomic(this.layout.clientReady, formatMarker(new Date().toISOString()));
       } catch (error) {
-        throw diskFullError(this.layout, 'write client.ready to shake hands with the relay server', error);
+        throw diskFullError(
+          this.layout.root,
+          'write client.ready to shake hands with the relay server',
+          error,
+        );
       }
     }
     const answered = await this.waitFor(() => existsNoFollow(this.layout.handshakeDone), timeoutMs).then(
@@ -727,7 +415,7 @@ export class RelayClient {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    clearInterval(this.timer);
+    clearInterval(this.livenessTimer);
     clearInterval(this.leaseTimer);
     const error = new Error('the relay client was closed before the command ended');
     this.pending.forEach((command) => command.fail(error));

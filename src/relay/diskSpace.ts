@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { RelayError } from './errors.js';
 import { PRIVATE_FILE_MODE } from './files.js';
 import { filesystemType } from './watchMode.js';
 
@@ -104,4 +105,11 @@ export class SpaceReserve {
       return false;
     }
   }
+}
+
+/** What a client could not write for lack of space, as an error that says what to do; other errors as they are. */
+export function diskFullError(relayRoot: string, what: string, error: unknown): Error {
+  if (!isDiskFull(error)) return error as Error;
+  const full = describeFullDisk(relayRoot, error) ?? `the disk holding relay directory ${relayRoot} is full`;
+  return new RelayError('DISK_FULL', `cannot ${what}: ${full}; ${freeSpaceHint(relayRoot)}, then try again.`);
 }
