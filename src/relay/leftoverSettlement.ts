@@ -34,7 +34,7 @@ import {
 } from './processTree.js';
 import type { ResultPublisher } from './resultPublisher.js';
 import { CANCELLED_LINE, EXIT_CANCELLED, EXIT_RELAY_LOST, resultWithoutRun } from './results.js';
-import { readRunningMarker, type RunningMarkerOnDisk } from './runningMarker.js';
+import { marksACommand, readRunningMarker, type RunningMarkerOnDisk } from './runningMarker.js';
 import type { ServerConsole } from './serverConsole.js';
 
 export interface LeftoverSettlementOptions {
@@ -147,9 +147,7 @@ export class LeftoverSettlement {
     const running = readRunningMarker(layout);
     if (running !== undefined) {
       const { id, text: runningText } = running;
-      // Every server writes `<id>:<pgid>`: a text without the colon is no marker of a command
-      // (settling it would write a result for an id no client ever submitted).
-      if (!isValidCommandId(id) || !runningText.includes(':')) {
+      if (!marksACommand(running)) {
         console.warnOnce(
           `running:${runningText}`,
           `removing a running file holding ${describeInvalidId(runningText.trim())}`,

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import { isNotFound } from './files.js';
+import { isValidCommandId } from './ids.js';
 import type { RelayLayout } from './layout.js';
 
 export interface RunningMarker {
@@ -35,6 +36,15 @@ export function parseRunningMarker(text: string): RunningMarker {
   const pgidText = trimmed.slice(colon + 1);
   const pgid = /^\d{1,10}$/.test(pgidText) ? Number(pgidText) : 0;
   return { text, id: trimmed.slice(0, colon), pgid: pgid > 1 ? pgid : undefined };
+}
+
+/**
+ * Whether `running` marks a command: every server writes `<id>:<pgid>` with a valid id. A text
+ * without the colon is no marker of a command (settling it would write a result for an id no
+ * client ever submitted); a pgid part that is not a number still names the command.
+ */
+export function marksACommand(marker: RunningMarker): boolean {
+  return isValidCommandId(marker.id) && marker.text.includes(':');
 }
 
 /** `running` as it is now, text and stat from one open file; undefined if there is none. */

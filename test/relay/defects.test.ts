@@ -20,6 +20,7 @@ import {
   waitUntil,
   type ServerProcess,
 } from '../support/relayHarness.js';
+import { parseRunningMarker } from '../../src/relay/runningMarker.js';
 
 let env: ReturnType<typeof tempRelayDir>;
 let marker: string;
@@ -159,7 +160,7 @@ describe('defect 4: a SIGKILLed server leaks its markers — ours is seen as gon
     await waitUntil(() => run.stdout().toString().includes('started'), 'the command to start');
     // `running` follows the start by a moment: what is tested is a server that died after writing it.
     await waitUntil(() => fs.existsSync(path.join(env.relayDir, 'running')), 'the running marker');
-    const runningId = readIf(path.join(env.relayDir, 'running'))!.split(':')[0]!;
+    const runningId = parseRunningMarker(readIf(path.join(env.relayDir, 'running'))!).id;
     // Two commands queued behind it, each counting its runs in a file.
     const counter = path.join(env.root, 'runs');
     const queued = [`${runningId.slice(0, 19)}1_9`, `${runningId.slice(0, 19)}2_9`];

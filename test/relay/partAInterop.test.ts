@@ -26,6 +26,7 @@ import {
 } from '../support/relayHarness.js';
 import { inotifyWatchedInodes, procStat } from '../reliability/faultSupport.js';
 import { OTHER_UID, otherUser, startAsOtherUser } from '../support/otherUser.js';
+import { parseRunningMarker } from '../../src/relay/runningMarker.js';
 
 const HOST = os.hostname();
 const ID = /^\d{19}_\d+$/;
@@ -466,7 +467,7 @@ function groupMembers(pgid: number): number[] {
 }
 
 function runningPgid(): number {
-  return Number(readIf(rel('running'))?.trim().split(':')[1]);
+  return parseRunningMarker(readIf(rel('running')) ?? '').pgid ?? NaN;
 }
 
 describe('our server on the directory of a Part-A server', () => {

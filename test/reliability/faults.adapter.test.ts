@@ -32,6 +32,7 @@ import {
   smallDisk,
 } from './faultSupport.js';
 import { reliabilityRow } from './report.js';
+import { parseRunningMarker } from '../../src/relay/runningMarker.js';
 
 const ctx = useAdapterContext();
 
@@ -40,7 +41,8 @@ function relayDirOf(context: AdapterContext): string {
 }
 
 function runningId(relayDir: string): string | undefined {
-  return readIf(path.join(relayDir, 'running'))?.split(':')[0];
+  const text = readIf(path.join(relayDir, 'running'));
+  return text === undefined ? undefined : parseRunningMarker(text).id;
 }
 
 interface ResultJson {

@@ -36,6 +36,7 @@ import {
 import { OTHER_UID, otherUser, relayDapAsOtherUser } from '../support/otherUser.js';
 import { reliabilityRow } from './report.js';
 import { RelayClient } from '../../src/relay/client.js';
+import { parseRunningMarker } from '../../src/relay/runningMarker.js';
 
 interface Env {
   root: string;
@@ -154,7 +155,7 @@ describe('the relay server killed with SIGKILL mid-command, then restarted', () 
         processesWithMarker(orphan).filter((pid) => pid !== run.child.pid);
       await waitUntil(() => orphanProcesses().length >= 4, 'the four processes of the command');
       const tree = orphanProcesses().length;
-      const runningId = readIf(relayFile('running'))!.split(':')[0]!;
+      const runningId = parseRunningMarker(readIf(relayFile('running'))!).id;
 
       // Three Part-A clients queue behind it: they poll for their results and never give up
       // early, so their commands must run once a server is back — and only once.
@@ -391,8 +392,8 @@ describe('relay-dap serve on the directory of a Part-A server', () => {
   }
 
   function runningRecord(): { id: string; pgid: number } {
-    const [id = '', pgid = ''] = (readIf(relayFile('running')) ?? '').trim().split(':');
-    return { id, pgid: Number(pgid) };
+    const { id, pgid = 0 } = parseRunningMarker(readIf(relayFile('running')) ?? '');
+    return { id, pgid };
   }
 
   it("started while a live Part-A server runs a command: it stands by, the client gets the command's own exit code, then it takes over", async () => {
@@ -552,8 +553,7 @@ describe('commands that try to outlive their cancel', () => {
     );
     await waitUntil(() => run.stdout().toString().includes('started'), 'the command to start');
     await waitUntil(() => fs.existsSync(relayFile('running')), 'the running marker');
-    const [id, pgidText] = readIf(relayFile('running'))!.trim().split(':');
-    const bashPid = Number(pgidText);
+    const { id, pgid: bashPid = NaN } = parseRunningMarker(readIf(relayFile('running'))!);
     const bash = procStat(bashPid);
     // The client's command line holds the text, and so the marker: it is not one of them. The
     // command's own bash shows neither (it gets the text on a file descriptor, and exports the

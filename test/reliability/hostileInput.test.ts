@@ -38,6 +38,7 @@ import { OTHER_UID, otherUser, startAsOtherUser } from '../support/otherUser.js'
 import { connectAsOtherUser, type OtherUserAttempt } from '../support/otherUserClient.js';
 import { expectOneLine, finish, useRelayTestContext } from '../support/relayTestContext.js';
 import { reliabilityRow } from './report.js';
+import { parseRunningMarker } from '../../src/relay/runningMarker.js';
 
 /** ErrorId values of src/dap/errors.ts. */
 const ERR = { Unsupported: 2007, Internal: 2099 };
@@ -905,7 +906,7 @@ describe('hostile input: the relay directory', () => {
       () => client.stdout().toString().includes('started') && runningText(relayDir) !== undefined,
       'the command to start',
     );
-    const [id, pid] = runningText(relayDir)!.trim().split(':') as [string, string];
+    const { id, pgid: pid } = parseRunningMarker(runningText(relayDir)!);
     const alive = (): boolean => {
       try {
         process.kill(Number(pid), 0);

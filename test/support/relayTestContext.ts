@@ -20,6 +20,7 @@ import {
   type ServerProcess,
   type Spawned,
 } from './relayHarness.js';
+import { parseRunningMarker } from '../../src/relay/runningMarker.js';
 
 export interface RelayTestContext {
   marker: string;
@@ -102,7 +103,7 @@ export async function finish(spawned: Spawned, ms = 30_000, what = 'process'): P
 
 export function runningId(relayDir: string): string | undefined {
   const text = readIf(path.join(relayDir, 'running'))?.trim();
-  return text ? text.slice(0, text.lastIndexOf(':')) : undefined;
+  return text ? parseRunningMarker(text).id : undefined;
 }
 
 /**
