@@ -1,8 +1,83 @@
 // Lint rules: typescript-eslint's type-aware recommended set for TypeScript, the plain
 // recommended set for the JavaScript scripts, and the few rules that protect this project's
-// promises (stdout of the stdio adapter carries DAP only).
+// promises (stdout of the stdio adapter carries DAP only) and its layers.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+/*
+ * The layers of src/ (docs: README and the design notes): model ← workflow ← job ← dap,
+ * job → relay, relay → io/time only, cli → all. Each folder lists what it may not import, as
+ * ESLint's own no-restricted-imports (static imports, `import type`, `export … from`) and
+ * no-restricted-syntax (dynamic `import()`, which no-restricted-imports does not see). Every
+ * folder is flat, so a relative path into another folder is `../<folder>/…`.
+ * test/lint/layers.test.ts lints a deliberate violation of each rule, and checks the whole
+ * import graph of src/ against the same layers.
+ */
+const intoFolder = (folder, why) => ({ regex: `^(\\.\\./)+${folder}(/|$)`, what: `src/${folder}`, why });
+const nodeModule = (name, why) => ({ regex: `^(node:)?${name}(/|$)`, what: `node:${name}`, why });
+const BELOW_RELAY = 'the relay layer imports nothing above it (only src/io and src/time)';
+const BELOW_JOB = 'the job layer sits below the adapter and the command line';
+const BELOW_WORKFLOW = 'workflows are read below the job layer';
+const JOB_API_ONLY = 'the adapter sees only the Job API (its host does the I/O)';
+
+/** What each folder may not import, among the rules that hold on main today: errors now. */
+const layerRulesNow = {
+  relay: ['job', 'workflow', 'dap', 'cli', 'model'].map((folder) => intoFolder(folder, BELOW_RELAY)),
+  model: [{ regex: '^\\.\\./', what: 'another folder of src/', why: 'the job model is a leaf' }],
+  job: ['dap', 'cli'].map((folder) => intoFolder(folder, BELOW_JOB)),
+  workflow: ['dap', 'cli'].map((folder) => intoFolder(folder, BELOW_WORKFLOW)),
+  dap: [intoFolder('cli', 'the command line is above the adapter')],
+};
+
+// ── Enabled once issue 10's Job API and model land ─────────────────────────────────────
+// These fail on main today: src/dap/relayDebugSession.ts imports src/relay and node:fs (so do
+// the host-side sessionTrace, tcpPeerOwner and unixSocketPath), and src/workflow imports
+// src/job/jobModel. Flip to true once the session and model branches are merged; the
+// allow-list in test/lint/layers.test.ts empties at the same time.
+export const ISSUE_10_LANDED = false;
+const layerRulesAfterIssue10 = {
+  dap: [
+    intoFolder('relay', JOB_API_ONLY),
+    nodeModule('fs', JOB_API_ONLY),
+    nodeModule('child_process', JOB_API_ONLY),
+  ],
+  workflow: [intoFolder('job', BELOW_WORKFLOW)],
+};
+// ────────────────────────────────────────────────────────────────────────────────────────
+
+/** Each folder's forbidden imports: today's, plus issue 10's once it has landed (or when asked). */
+export function layerRules(issue10Landed = ISSUE_10_LANDED) {
+  const rules = { ...layerRulesNow };
+  if (issue10Landed) {
+    for (const [folder, later] of Object.entries(layerRulesAfterIssue10)) {
+      rules[folder] = [...(rules[folder] ?? []), ...later];
+    }
+  }
+  return rules;
+}
+
+/** The flat-config objects that enforce `layerRules`, one per folder. */
+export function layerConfigs(issue10Landed = ISSUE_10_LANDED) {
+  return Object.entries(layerRules(issue10Landed)).map(([folder, forbidden]) => {
+    const message = ({ what, why }) => `src/${folder} may not import ${what}: ${why}.`;
+    return {
+      files: [`src/${folder}/**/*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          { patterns: forbidden.map((rule) => ({ regex: rule.regex, message: message(rule) })) },
+        ],
+        'no-restricted-syntax': [
+          'error',
+          ...forbidden.map((rule) => ({
+            selector: `ImportExpression[source.value=/${rule.regex.replaceAll('/', '\\/')}/]`,
+            message: message(rule),
+          })),
+        ],
+      },
+    };
+  });
+}
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/results/', 'test/fixtures/**/*.js'] },
@@ -27,6 +102,7 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     rules: { 'no-console': ['error', { allow: ['error', 'warn'] }] },
   },
+  ...layerConfigs(),
   {
     files: ['**/*.mjs'],
     languageOptions: {
