@@ -14,7 +14,7 @@ import { withdrawQueuedCommand } from './withdraw.js';
 
 export interface CancelRequestContext {
   layout: RelayLayout;
-  console: ServerConsole;
+  serverConsole: ServerConsole;
   /** The server's claim token: a withdrawal is a claim too. */
   claimToken: string;
   /** The command the server runs now, if any. */
@@ -25,7 +25,7 @@ export interface CancelRequestContext {
 
 export function answerCancelRequest({
   layout,
-  console,
+  serverConsole,
   claimToken,
   running,
   serving,
@@ -34,13 +34,13 @@ export function answerCancelRequest({
   if (text === undefined) return;
   const id = text.trim();
   if (running && running.id === id) {
-    if (!running.cancelRequested) console.log(`[${id}] cancel requested`);
+    if (!running.cancelRequested) serverConsole.log(`[${id}] cancel requested`);
     running.cancel('cancelled by a client');
     return; // removed after .exit (Part A order)
   }
   if (!serving) return;
   if (!isValidCommandId(id)) {
-    console.warnOnce(`cancel:${text}`, `ignoring a cancel file holding ${describeInvalidId(id)}`);
+    serverConsole.warnOnce(`cancel:${text}`, `ignoring a cancel file holding ${describeInvalidId(id)}`);
     removeIfContent(layout.cancel, text);
     return;
   }
@@ -50,7 +50,7 @@ export function answerCancelRequest({
   const reason = 'cancelled before it started';
   if (withdrawQueuedCommand(layout, id, reason, { claimer: claimToken, publish: true })) {
     removeIfExists(layout.lease(id));
-    console.log(`[${id}] withdrawn before it started (exit ${EXIT_CANCELLED})`);
+    serverConsole.log(`[${id}] withdrawn before it started (exit ${EXIT_CANCELLED})`);
   }
   removeIfContent(layout.cancel, text);
 }

@@ -55,7 +55,7 @@ export class CommandClaimer {
     private readonly queue: CommandQueue,
     /** Names this server's claimed command files; never holds a dot (see layout). */
     private readonly claimToken: string,
-    private readonly console: ServerConsole,
+    private readonly serverConsole: ServerConsole,
     private readonly publisher: ResultPublisher,
   ) {}
 
@@ -73,7 +73,7 @@ export class CommandClaimer {
       const kind = commandFileKind(stat);
       if (kind !== 'file') {
         if (kind !== 'missing') {
-          this.console.warnOnce(
+          this.serverConsole.warnOnce(
             `kind:${id}`,
             `leaving cmd/${JSON.stringify(id + '.sh')} alone: it is a ${kind}, not a command file`,
           );
@@ -130,6 +130,6 @@ export class CommandClaimer {
     writeFileAtomic(this.layout.log(id), `${line}\n`);
     this.publisher.publish(resultWithoutRun(id, EXIT_CANNOT_EXECUTE, { note: line }), undefined);
     removeIfExists(claimed);
-    this.console.log(`[${id}] not run (exit ${EXIT_CANNOT_EXECUTE}): ${reason}`);
+    this.serverConsole.log(`[${id}] not run (exit ${EXIT_CANNOT_EXECUTE}): ${reason}`);
   }
 }

@@ -45,7 +45,7 @@ export interface LeftoverSettlementOptions {
   graceMs: number;
   /** The server's clock of file changes (a stale `running` or claim belongs to a dead server). */
   clock: ChangeClock;
-  console: ServerConsole;
+  serverConsole: ServerConsole;
   publisher: ResultPublisher;
   /** A settlement has ended: the server looks at its queue again. */
   onSettled: () => void;
@@ -142,13 +142,13 @@ export class LeftoverSettlement {
    */
   settle(predecessor: Marker | undefined): void {
     if (this.settling) return;
-    const { layout, claimToken, console } = this.options;
+    const { layout, claimToken, serverConsole } = this.options;
     const orphans = new Map<string, Leftover>();
     const running = readRunningMarker(layout);
     if (running !== undefined) {
       const { id, text: runningText } = running;
       if (!marksACommand(running)) {
-        console.warnOnce(
+        serverConsole.warnOnce(
           `running:${runningText}`,
           `removing a running file holding ${describeInvalidId(runningText.trim())}`,
         );
@@ -169,7 +169,7 @@ export class LeftoverSettlement {
       } else if (existsNoFollow(layout.log(claimed.id))) {
         orphans.set(claimed.id, { ...orphans.get(claimed.id), claimedFile: file });
       } else if (renameIfExists(file, layout.command(claimed.id))) {
-        console.log(`[${claimed.id}] re-queued: its relay server died before starting it`);
+        serverConsole.log(`[${claimed.id}] re-queued: its relay server died before starting it`);
       }
     }
     if (orphans.size === 0) return;
@@ -186,7 +186,7 @@ export class LeftoverSettlement {
    * a result so its client is not left waiting: exit 125, or 130 if a cancel was pending.
    */
   private async settleOrphan(id: string, leftover: Leftover, predecessor: Marker | undefined): Promise<void> {
-    const { layout, graceMs, console, publisher } = this.options;
+    const { layout, graceMs, serverConsole, publisher } = this.options;
     const who = predecessor ? `relay server ${describeMarker(predecessor)}` : 'the relay server that ran it';
     const cancelPending = readTextIfExists(layout.cancel)?.trim() === id;
     let note: string;
@@ -218,9 +218,9 @@ export class LeftoverSettlement {
         mode: 0o600,
       });
     } catch (error) {
-      console.reportFilesystemError(error);
+      serverConsole.reportFilesystemError(error);
     }
-    console.log(`[${id}] settled after ${who} died: ${note}; exit ${exitCode}`);
+    serverConsole.log(`[${id}] settled after ${who} died: ${note}; exit ${exitCode}`);
     // Never the command this server runs (nothing starts while a settlement is busy).
     publisher.publish(
       resultWithoutRun(id, exitCode, {

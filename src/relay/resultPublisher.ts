@@ -20,7 +20,7 @@ export class ResultPublisher {
   constructor(
     private readonly layout: RelayLayout,
     private readonly reserve: SpaceReserve,
-    private readonly console: ServerConsole,
+    private readonly serverConsole: ServerConsole,
   ) {}
 
   /**
@@ -35,7 +35,7 @@ export class ResultPublisher {
       verifyRelayDirectory(this.layout, { writable: false });
       const madeRoom = writeResultMakingRoom(this.layout, record, this.reserve);
       if (madeRoom !== undefined) {
-        this.console.log(
+        this.serverConsole.log(
           `[${record.id}] exit ${record.exitCode}, but ${record.diskFull ?? 'the disk is full'}: ${madeRoom}`,
         );
       }
@@ -43,12 +43,12 @@ export class ResultPublisher {
       // The directory is gone, unwritable or full: keep the result and write it when it is back.
       this.unpublished.push(record);
       if (isDiskFull(error)) {
-        this.console.reportDiskFull(
+        this.serverConsole.reportDiskFull(
           `${describeFullDisk(this.layout.root, error) ?? 'the disk is full'}: could not write the result of ${record.id} ` +
             `(exit ${record.exitCode}), and the relay has nothing of its own left to free; it is written as soon as there is room: ${freeSpaceHint(this.layout.root)}`,
         );
       } else {
-        this.console.reportFilesystemError(error);
+        this.serverConsole.reportFilesystemError(error);
       }
       return;
     }
@@ -86,7 +86,7 @@ export class ResultPublisher {
         removeIfExists(this.layout.lease(id));
       }
     } catch (error) {
-      this.console.reportFilesystemError(error);
+      this.serverConsole.reportFilesystemError(error);
     }
   }
 }

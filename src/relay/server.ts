@@ -104,7 +104,7 @@ export class RelayServer {
   private timer: NodeJS.Timeout | undefined;
   private launchBlockedUntil = 0;
   private readonly queue: CommandQueue;
-  private readonly console: ServerConsole;
+  private readonly serverConsole: ServerConsole;
   private readonly reserve: SpaceReserve;
   private readonly publisher: ResultPublisher;
   private readonly leftovers: LeftoverSettlement;
@@ -117,26 +117,32 @@ export class RelayServer {
     this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
     this.leaseStaleMs = options.leaseStaleMs ?? DEFAULT_LEASE_STALE_MS;
     this.env = options.env ?? process.env;
-    this.console = new ServerConsole(this.layout.root, options.log);
-    this.log = this.console.log;
+    this.serverConsole = new ServerConsole(this.layout.root, options.log);
+    this.log = this.serverConsole.log;
     this.watchChoice = chooseWatchMode(this.layout.root, options.pollMs);
     this.reserve = new SpaceReserve(this.layout.spaceReserve);
-    this.publisher = new ResultPublisher(this.layout, this.reserve, this.console);
+    this.publisher = new ResultPublisher(this.layout, this.reserve, this.serverConsole);
     this.leftovers = new LeftoverSettlement({
       layout: this.layout,
       claimToken: this.claimToken,
       graceMs: this.graceMs,
       clock: this.clock,
-      console: this.console,
+      serverConsole: this.serverConsole,
       publisher: this.publisher,
       onSettled: () => this.pump(),
     });
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
     this.judge = new ServerLivenessJudge(this.layout);
     this.queue = new CommandQueue(this.layout, (name, reason) =>
-      this.console.warnOnce(`id:${name}`, `leaving cmd/${name} alone: its id is ${reason}`),
+      this.serverConsole.warnOnce(`id:${name}`, `leaving cmd/${name} alone: its id is ${reason}`),
     );
-    this.claimer = new CommandClaimer(this.layout, this.queue, this.claimToken, this.console, this.publisher);
+    this.claimer = new CommandClaimer(
+      this.layout,
+      this.queue,
+      this.claimToken,
+      this.serverConsole,
+      this.publisher,
+    );
   }
 
   /** Claims the directory, settles what a dead predecessor left, and starts serving. */
@@ -210,7 +216,7 @@ export class RelayServer {
       server,
       watchChoice: this.watchChoice,
       log: this.log,
-      onError: (error) => this.console.reportFilesystemError(error),
+      onError: (error) => this.serverConsole.reportFilesystemError(error),
       onGone: (now) => {
         this.standby = undefined;
         if (this.state !== 'standing-by') return;
@@ -245,13 +251,13 @@ export class RelayServer {
       kept = this.reserve.ensure();
     } catch (error) {
       // Something else in its place (a directory, a link): serve on without a reserve.
-      return this.console.warnOnce(
+      return this.serverConsole.warnOnce(
         'reserve:error',
         `cannot keep the server's reserve ${this.layout.spaceReserve} (${(error as Error).message}): the exit code of a command that fills the disk may not get through`,
       );
     }
     if (kept) return;
-    this.console.warnOnce(
+    this.serverConsole.warnOnce(
       'reserve',
       `${describeFullDisk(this.layout.root) ?? `the disk holding relay directory ${this.layout.root} is nearly full`}: ` +
         `no room for the server's reserve (${this.layout.spaceReserve}), so the exit code of a command that fills it may not get through; ${freeSpaceHint(this.layout.root)}`,
@@ -275,7 +281,7 @@ export class RelayServer {
         }
         this.pump();
       },
-      (message) => this.console.warnOnce(message, message),
+      (message) => this.serverConsole.warnOnce(message, message),
       (dir) =>
         this.log(
           `${dir} was replaced (removed and created again, as a Part-A flush does); watching the new one`,
@@ -290,7 +296,7 @@ export class RelayServer {
       this.answerHandshake();
       answerCancelRequest({
         layout: this.layout,
-        console: this.console,
+        serverConsole: this.serverConsole,
         claimToken: this.claimToken,
         running: this.current?.command,
         serving: this.state === 'serving',
@@ -309,7 +315,7 @@ export class RelayServer {
       if (isPermissionDenied(error) || isRelayError(error, 'RELAY_DIR')) {
         this.directoryUnavailable(relayFilesystemError(this.layout, error));
       } else {
-        this.console.reportFilesystemError(error);
+        this.serverConsole.reportFilesystemError(error);
       }
     }
   }
@@ -330,7 +336,7 @@ export class RelayServer {
       const full = describeFullDisk(this.layout.root);
       if (full !== undefined) {
         this.launchBlockedUntil = performance.now() + 1000;
-        return this.console.reportDiskFull(`${full}: queued commands wait until there is room`);
+        return this.serverConsole.reportDiskFull(`${full}: queued commands wait until there is room`);
       }
     }
     let claimed: ClaimedCommand | undefined;
@@ -376,7 +382,7 @@ export class RelayServer {
         (record) => this.complete(record),
         (error: unknown) => this.complete(resultWithoutRun(id, EXIT_RELAY_LOST, { note: String(error) })),
       )
-      .catch((error: unknown) => this.console.reportFilesystemError(error));
+      .catch((error: unknown) => this.serverConsole.reportFilesystemError(error));
     // Command texts may hold secrets: shown only when asked (Part B, defect 9).
     const shown = this.options.logCommands ? `: ${JSON.stringify(text.toString('utf8'))}` : '';
     this.log(`[${id}] started, pid ${command.pid ?? '-'}${shown}`);
@@ -453,7 +459,7 @@ export class RelayServer {
         writeFileAtomic(this.layout.serverReady, this.readyText);
       }
       this.beat();
-      this.console.diskHasRoom();
+      this.serverConsole.diskHasRoom();
       this.keepReserve();
       this.publisher.removeStaleMarkers();
       if (this.current) touch(this.layout.running);
@@ -476,7 +482,7 @@ export class RelayServer {
   private directoryUnavailable(error: unknown): void {
     if (isDiskFull(error)) {
       const file = fileOfWriteError(error);
-      this.console.reportDiskFull(
+      this.serverConsole.reportDiskFull(
         `${describeFullDisk(this.layout.root, error) ?? 'the disk is full'}: could not write ` +
           `${file ? path.relative(this.layout.root, file) : 'a relay file'} (${(error as NodeJS.ErrnoException).code}). ` +
           `Running commands go on; no new ones start until there is room: ${freeSpaceHint(this.layout.root)}.`,
@@ -567,7 +573,7 @@ export class RelayServer {
     } catch (error) {
       // An unusable directory at shutdown: the markers stay, and a client judges the server
       // by its heartbeat, which stops now.
-      this.console.reportFilesystemError(error);
+      this.serverConsole.reportFilesystemError(error);
     }
     this.state = 'stopped';
     this.log('stopped');
