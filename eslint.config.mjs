@@ -20,43 +20,23 @@ const BELOW_JOB = 'the job layer sits below the adapter and the command line';
 const BELOW_WORKFLOW = 'workflows are read below the job layer';
 const JOB_API_ONLY = 'the adapter sees only the Job API (its host does the I/O)';
 
-/** What each folder may not import, among the rules that hold on main today: errors now. */
-const layerRulesNow = {
+/** What each folder of src/ may not import. */
+export const layerRules = {
   relay: ['job', 'workflow', 'dap', 'cli', 'model'].map((folder) => intoFolder(folder, BELOW_RELAY)),
   model: [{ regex: '^\\.\\./', what: 'another folder of src/', why: 'the job model is a leaf' }],
   job: ['dap', 'cli'].map((folder) => intoFolder(folder, BELOW_JOB)),
   workflow: ['job', 'dap', 'cli'].map((folder) => intoFolder(folder, BELOW_WORKFLOW)),
-  dap: [intoFolder('cli', 'the command line is above the adapter')],
-};
-
-// ── Enabled once issue 10's Job API and model land ─────────────────────────────────────
-// These fail on main today: src/dap/relayDebugSession.ts imports src/relay and node:fs (so do
-// the host-side sessionTrace, tcpPeerOwner and unixSocketPath). Flip to true once the session
-// branch is merged; the allow-list in test/lint/layers.test.ts empties at the same time.
-export const ISSUE_10_LANDED = false;
-const layerRulesAfterIssue10 = {
   dap: [
+    intoFolder('cli', 'the command line is above the adapter'),
     intoFolder('relay', JOB_API_ONLY),
     nodeModule('fs', JOB_API_ONLY),
     nodeModule('child_process', JOB_API_ONLY),
   ],
 };
-// ────────────────────────────────────────────────────────────────────────────────────────
-
-/** Each folder's forbidden imports: today's, plus issue 10's once it has landed (or when asked). */
-export function layerRules(issue10Landed = ISSUE_10_LANDED) {
-  const rules = { ...layerRulesNow };
-  if (issue10Landed) {
-    for (const [folder, later] of Object.entries(layerRulesAfterIssue10)) {
-      rules[folder] = [...(rules[folder] ?? []), ...later];
-    }
-  }
-  return rules;
-}
 
 /** The flat-config objects that enforce `layerRules`, one per folder. */
-export function layerConfigs(issue10Landed = ISSUE_10_LANDED) {
-  return Object.entries(layerRules(issue10Landed)).map(([folder, forbidden]) => {
+export function layerConfigs() {
+  return Object.entries(layerRules).map(([folder, forbidden]) => {
     const message = ({ what, why }) => `src/${folder} may not import ${what}: ${why}.`;
     return {
       files: [`src/${folder}/**/*.ts`],

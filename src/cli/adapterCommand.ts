@@ -6,7 +6,7 @@
  * (issue 12, item 9: scripts call `relay-dap run` in loops).
  */
 import fs from 'node:fs';
-import { hostSession } from '../dap/sessionHost.js';
+import { hostSession } from '../dap/hostedSession.js';
 import { runTcpAdapter } from '../dap/tcpAdapter.js';
 import { addressBytes, PROC_NET_TCP_FILES } from '../io/tcpPeerOwner.js';
 import { selfUid } from '../io/fileOwner.js';

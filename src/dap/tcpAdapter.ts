@@ -9,7 +9,7 @@
  * before a byte of it is read; a Unix socket is protected by its private directory.
  */
 import net from 'node:net';
-import { hostSession, type HostedSession } from './sessionHost.js';
+import { hostSession, type HostedSession } from './hostedSession.js';
 import { describeUid, selfUid } from '../io/fileOwner.js';
 import { listenerOwnerUid, lookUpPeerOwner, type PeerOwner } from '../io/tcpPeerOwner.js';
 import { claimSocketPath, listenPrivately } from '../io/unixSocketPath.js';

@@ -20,9 +20,8 @@ interface ForbiddenImport {
   why: string;
 }
 interface LayerConfigModule {
-  ISSUE_10_LANDED: boolean;
-  layerRules(issue10Landed?: boolean): Record<string, ForbiddenImport[]>;
-  layerConfigs(issue10Landed?: boolean): Linter.Config[];
+  layerRules: Record<string, ForbiddenImport[]>;
+  layerConfigs(): Linter.Config[];
 }
 // eslint.config.mjs is plain JavaScript: loaded by URL, typed here.
 const eslintConfig = (await import(
@@ -44,7 +43,7 @@ describe('layering lint rules (eslint.config.mjs)', () => {
     overrideConfigFile: true,
     overrideConfig: [
       { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser } },
-      ...eslintConfig.layerConfigs(true),
+      ...eslintConfig.layerConfigs(),
     ],
   });
   const errorsOf = async (filePath: string, code: string): Promise<string[]> => {
@@ -52,7 +51,7 @@ describe('layering lint rules (eslint.config.mjs)', () => {
     return result!.messages.map((m) => `${m.ruleId}: ${m.message}`);
   };
 
-  const cases = Object.entries(eslintConfig.layerRules(true)).flatMap(([folder, forbidden]) =>
+  const cases = Object.entries(eslintConfig.layerRules).flatMap(([folder, forbidden]) =>
     forbidden.map((rule) => [folder, violatingSpecifier(rule), rule] as const),
   );
   it.each(cases)(
@@ -90,7 +89,7 @@ describe('layering lint rules (eslint.config.mjs)', () => {
     expect(await errorsOf(`src/${folder}/allowedImport.ts`, code)).toEqual([]);
   });
 
-  it("the project's ESLint configuration applies them to each folder (issue 10's only once it has landed)", async () => {
+  it("the project's ESLint configuration applies them to each folder", async () => {
     const project = new ESLint({ cwd: root });
     for (const config of eslintConfig.layerConfigs()) {
       const folderGlob = config.files![0] as string;
@@ -117,19 +116,6 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   dap: ['job', 'model', 'io', 'time'],
   cli: ['dap', 'job', 'workflow', 'model', 'relay', 'io', 'time'],
 };
-
-/**
- * Arrows against the layers on main today, each `from -> to`. The session engineer of issue 10
- * is removing them (the adapter through the Job API only): the lead empties this list after
- * merging that branch, and flips ISSUE_10_LANDED in eslint.config.mjs. An entry that is no longer in the graph fails the test,
- * so the list only shrinks.
- */
-const KNOWN_VIOLATIONS: readonly string[] = [
-  'src/dap/relayDebugSession.ts -> src/relay/client.ts',
-  'src/dap/relayDebugSession.ts -> src/relay/embeddedRelay.ts',
-  'src/dap/relayDebugSession.ts -> src/relay/errors.ts',
-  'src/dap/relayDebugSession.ts -> src/relay/results.ts',
-];
 
 /** Every source file of src/ and the files of src/ it imports (static, type-only, re-exports, import()). */
 function importGraph(): Map<string, Set<string>> {
@@ -208,7 +194,7 @@ describe('the import graph of src/', () => {
     expect(cycles(graph)).toEqual([]);
   });
 
-  it('has no arrow against the layers (today: only the known ones, listed in this test)', () => {
+  it('has no arrow against the layers', () => {
     const against = arrows
       .filter(({ from, to }) => folderOf(from) !== folderOf(to))
       .filter(({ from, to }) => {
@@ -217,15 +203,13 @@ describe('the import graph of src/', () => {
         return !allowed.includes(folderOf(to));
       })
       .map(({ from, to }) => `${from} -> ${to}`);
-    expect(against.filter((arrow) => !KNOWN_VIOLATIONS.includes(arrow))).toEqual([]);
-    const fixed = KNOWN_VIOLATIONS.filter((arrow) => !against.includes(arrow));
-    expect(fixed, 'gone from the graph: remove them from KNOWN_VIOLATIONS').toEqual([]);
+    expect(against).toEqual([]);
   });
 
-  it('has no cycle between folders, the known violations aside', () => {
+  it('has no cycle between folders', () => {
     const folders = new Map<string, Set<string>>();
     for (const { from, to } of arrows) {
-      if (folderOf(from) === folderOf(to) || KNOWN_VIOLATIONS.includes(`${from} -> ${to}`)) continue;
+      if (folderOf(from) === folderOf(to)) continue;
       const targets = folders.get(folderOf(from)) ?? new Set<string>();
       folders.set(folderOf(from), targets.add(folderOf(to)));
       if (!folders.has(folderOf(to))) folders.set(folderOf(to), new Set());
