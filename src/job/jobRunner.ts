@@ -380,14 +380,17 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
       return stop;
     }
     if (this.options.noDebug) return undefined;
+    // The policy is asked even when the job pauses here anyway (entry, pause), so that a log
+    // point there logs and a breakpoint's hit counts; a breakpoint that holds names the stop,
+    // as js-debug reports a breakpoint on the entry line: one stop, the breakpoint's.
+    const policy = this.options.pausePolicy?.beforeStep?.(index, this);
+    if (policy) return policy;
     if (first && this.options.stopOnEntry)
       return { reason: 'entry', description: 'Paused before the first step' };
     if (this.pauseRequested) {
       this.pauseRequested = false;
       return { reason: 'pause', description: 'Paused between steps' };
     }
-    const policy = this.options.pausePolicy?.beforeStep?.(index, this);
-    if (policy) return policy;
     if (this.stepping) return { reason: 'step', description: 'Paused before the next step' };
     return undefined;
   }

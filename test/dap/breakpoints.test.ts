@@ -391,6 +391,45 @@ describe('breakpoints', () => {
     await finish(ctx, adapter);
   });
 
+  it('stopOnEntry with a breakpoint and a log point on the first step: one stop, reason `breakpoint` naming it (not `entry`), after the log point printed', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    const initialize = await client.request('initialize', DEFAULT_CLIENT_CAPS);
+    expect(initialize.success).toBe(true);
+    await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
+    const launching = client.request('launch', { program: release, cwd: ctx.workdir, stopOnEntry: true });
+    // Both lines are the first step's: the log point on its name, the breakpoint on its run line;
+    // `== 1` holds only if reaching the step on entry counts as the breakpoint's first hit.
+    const [logPoint, breakpoint] = await setLineBreakpoints(client, release, [
+      { line: RELEASE.checkOut, logMessage: 'reached {env.CHANNEL}' },
+      { line: lineOf(release, 'echo "checking out"'), hitCondition: '== 1' },
+    ]);
+    expect((await client.request('configurationDone')).success).toBe(true);
+    expect((await launching).success).toBe(true);
+    await Promise.all(
+      [logPoint!.id, breakpoint!.id].map((id) =>
+        client.waitForEvent(
+          'breakpoint',
+          (e) => e.body.breakpoint.id === id && e.body.breakpoint.verified,
+          EVENT_TIMEOUT_MS,
+        ),
+      ),
+    );
+
+    await expectBreakpointStop(client, RELEASE.checkOut, [breakpoint!.id]);
+    expect(client.output('console').split('\n')).toContain('reached beta');
+    await continueJob(client);
+    await runToEnd(client, 0);
+    expect(stopReasons(client)).toEqual(['breakpoint']);
+    expect(
+      client
+        .output('console')
+        .split('\n')
+        .filter((line) => line === 'reached beta'),
+    ).toHaveLength(1);
+    await finish(ctx, adapter);
+  });
+
   it('breakpoints set before launch in two files (as an editor sends one setBreakpoints per file): the job file’s still count, the other file’s are told they are not in the job', async () => {
     const adapter = ctx.spawnStdio();
     const { client } = adapter;

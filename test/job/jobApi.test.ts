@@ -268,10 +268,7 @@ describe('plain steps: where the job pauses', () => {
     );
   });
 
-  // BUG (JobRunner.pauseBefore): the entry stop takes the place of the pause policy for the
-  // first step, so a log point on the first step never logs when the job stops on entry
-  // (nor is a breakpoint there counted as hit: no hitBreakpointIds, no hit count).
-  it.fails('a log point on the first step logs also when the job pauses on entry', async () => {
+  it('a log point on the first step logs also when the job pauses on entry', async () => {
     const job = h.steps(threeSteps);
     const run = await h.prepare(job);
     run.setLineBreakpoints([{ line: job.steps[0]!.location.line, logMessage: 'first step' }]);
@@ -279,7 +276,66 @@ describe('plain steps: where the job pauses', () => {
     await run.stop(1);
     run.runner.continue();
     expect(await run.ended()).toBe(0);
-    expect(run.transcript().join('\n')).toContain(' log "first step"');
+    expect(run.transcript()).toEqual(
+      numbered(
+        'log "first step"',
+        'stopped entry at 0 "Paused before the first step"',
+        'continued',
+        ran(0, 'greet', 'hello\n'),
+        ran(1, 'count', '1\n'),
+        ran(2, 'bye', 'bye\n'),
+        'ended finished 0',
+      ),
+    );
+  });
+
+  it('a breakpoint on the first step, with the job pausing on entry: one stop, named after the breakpoint, and its hit counts', async () => {
+    const job = h.steps(threeSteps);
+    const run = await h.prepare(job);
+    const first = job.steps[0]!.location.line;
+    // `== 1`: pauses only if the entry counted as its first hit.
+    run.setLineBreakpoints([{ line: first, hitCondition: '== 1' }]);
+    run.start();
+    const stop = await run.stop(1);
+    expect(stop.hitBreakpointIds).toHaveLength(1);
+    run.runner.continue();
+    expect(await run.ended()).toBe(0);
+    expect(run.transcript()).toEqual(
+      numbered(
+        `stopped breakpoint at 0 (line ${first}) "Paused at a breakpoint before greet"`,
+        'continued',
+        ran(0, 'greet', 'hello\n'),
+        ran(1, 'count', '1\n'),
+        ran(2, 'bye', 'bye\n'),
+        'ended finished 0',
+      ),
+    );
+  });
+
+  it('a pause asked for while a step runs, before a step with a log point: the log point logs, then the pause', async () => {
+    const job = h.steps([
+      { name: 'wait for go', run: 'echo waiting; until [ -e go ]; do sleep 0.05; done' },
+      { name: 'after', run: 'echo after' },
+    ]);
+    const run = await h.prepare(job, { stopOnEntry: false });
+    run.setLineBreakpoints([{ line: job.steps[1]!.location.line, logMessage: 'before after' }]);
+    run.start();
+    await run.said('output step 0 "waiting');
+    run.runner.pause();
+    fs.writeFileSync(path.join(run.workdir, 'go'), '');
+    await run.stop(1);
+    run.runner.continue();
+    expect(await run.ended()).toBe(0);
+    expect(run.transcript()).toEqual(
+      numbered(
+        ran(0, 'wait for go', 'waiting\n'),
+        'log "before after"',
+        'stopped pause at 1 "Paused between steps"',
+        'continued',
+        ran(1, 'after', 'after\n'),
+        'ended finished 0',
+      ),
+    );
   });
 
   it('a hit condition counts the hits of a breakpoint, also after goto back; cleared breakpoints no longer pause', async () => {
