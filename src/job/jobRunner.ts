@@ -127,7 +127,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   private pauseRequested = false;
   private cancelReason: string | undefined;
   private stepAbort: AbortController | undefined;
-  private readonly consoleAborts = new Set<AbortController>();
+  /** Console commands running or queued: how to cancel each, and when it has ended. */
+  private readonly consoleCommands = new Map<AbortController, Promise<void>>();
   private endedPromise: Promise<number> | undefined;
   private jobTimer: LongTimeout | undefined;
   private nextConsoleId = 1;
@@ -248,7 +249,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
 
   /**
    * Cancel the job: release the pause, cancel the running step and every console command
-   * through the relay. Resolves when the job has ended.
+   * through the relay. Resolves when the job has ended, which is after the step and the
+   * console commands it cancelled have ended (their last output included).
    */
   cancel(reason: string): Promise<number> {
     if (this.stateValue === 'ended') return this.endedPromise ?? Promise.resolve(EXIT_CANCELLED);
@@ -259,7 +261,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     }
     this.gate.cancel();
     this.stepAbort?.abort();
-    this.consoleAborts.forEach((controller) => controller.abort());
+    this.consoleCommands.forEach((_ended, controller) => controller.abort());
     return this.start();
   }
 
@@ -339,6 +341,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
       if (blocks(result) && !preparer.runsAfterFailure) break;
       this.positionValue++;
     }
+    if (this.cancelled) await this.consoleCommandsEnded();
     await preparer.cleanup?.(this).catch((error: unknown) => {
       this.emit('message', `cleanup after the job failed: ${(error as Error).message}`);
     });
@@ -550,20 +553,36 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     const controller = new AbortController();
     const abort = (): void => controller.abort();
     signal?.addEventListener('abort', abort, { once: true });
-    this.consoleAborts.add(controller);
     if (this.cancelled) controller.abort();
-    try {
-      const command = this.options.relay.submit(withContext(text, this.contextFor()), {
-        signal: controller.signal,
-        lease: this.options.lease ?? false,
-      });
-      await this.pipeOutput(command, { kind: 'console', id: this.nextConsoleId++ });
-      const outcome = await command.exit;
-      return { exitCode: outcome.exitCode, cancelled: outcome.cancelled };
-    } finally {
+    const running = this.relayConsoleCommand(text, controller.signal);
+    const ended = (): void => {
       signal?.removeEventListener('abort', abort);
-      this.consoleAborts.delete(controller);
-    }
+      this.consoleCommands.delete(controller);
+    };
+    this.consoleCommands.set(controller, running.then(ended, ended));
+    return running;
+  }
+
+  private async relayConsoleCommand(
+    text: string,
+    signal: AbortSignal,
+  ): Promise<{ exitCode: number; cancelled: boolean }> {
+    const command = this.options.relay.submit(withContext(text, this.contextFor()), {
+      signal,
+      lease: this.options.lease ?? false,
+    });
+    await this.pipeOutput(command, { kind: 'console', id: this.nextConsoleId++ });
+    const outcome = await command.exit;
+    return { exitCode: outcome.exitCode, cancelled: outcome.cancelled };
+  }
+
+  /**
+   * Waits for the console commands a cancel aborted, as for a cancelled step: the relay ends
+   * each within its grace period (SIGTERM, then SIGKILL) or reports it lost, so this is
+   * bounded. One typed meanwhile is withdrawn at once, and waited for too.
+   */
+  private async consoleCommandsEnded(): Promise<void> {
+    while (this.consoleCommands.size > 0) await Promise.all(this.consoleCommands.values());
   }
 
   private end(exitCode: number, reason: 'finished' | 'failed' | 'cancelled'): number {

@@ -174,24 +174,41 @@ describe('session lifecycle', () => {
     client.assertClean();
   });
 
-  it('terminate while a `!CMD` runs: the evaluate is answered as cancelled, then exited 130, terminated', async () => {
+  it('terminate while a `!CMD` runs: its last output, then the evaluate answered as cancelled, then exited 130, terminated, with none of its processes left', async () => {
     const adapter = ctx.spawnStdio();
     const { client } = adapter;
     await launchAndConfigure(client, { command: ctx.mark('true') });
     await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    // What it prints when cancelled (SIGTERM) is its last output, which the user must still see.
     const evaluating = client.request('evaluate', {
-      expression: `!${ctx.mark('echo console-started; sleep 300')}`,
+      expression: `!${ctx.mark("trap 'echo console-ending; exit 7' TERM; echo console-started; sleep 300 & wait")}`,
       context: 'repl',
     });
     await client.waitForEvent('output', (e) => e.body.output === 'console-started\n', EVENT_TIMEOUT_MS);
     await markedProcessRuns();
     const response = await client.request('terminate', {});
     expect(response.success).toBe(true);
-    await expectEnd(client, 130);
+    const exited = await client.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS);
+    expect(exited.body.exitCode).toBe(130);
+    // When the session says the job has exited, nothing of the console command runs any more.
+    expect(processesWithMarker(ctx.marker)).toEqual([]);
+    await client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
     const evaluate = await evaluating;
     expect(evaluate.success).toBe(false);
     expect(evaluate.message).toBe('cancelled');
-    await waitUntil(() => processesWithMarker(ctx.marker).length === 0, 'the console command to end');
+    // In this order (output may come in any chunks): its last words, its answer, the end.
+    const seen = stableSummary(client);
+    const first = (pattern: RegExp): number => seen.findIndex((line) => pattern.test(line));
+    const order = [
+      first(/← event output \[stdout\] .*console-ending/),
+      first(/← response \d+ evaluate failed "cancelled"/),
+      first(/← event exited \(exitCode 130\)/),
+      first(/← event terminated/),
+    ];
+    expect(
+      order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!)),
+      seen.join('\n'),
+    ).toBe(true);
     await disconnectAndExit(adapter);
     assertResponsesMatchRequests(client);
     client.assertClean();

@@ -559,10 +559,7 @@ describe('plain steps: console and cancel', () => {
     expect(run.transcript()).toContain('3 message "cancelling: stop here"');
   });
 
-  // BUG (JobRunner.cancel): the job ends — `ended` is emitted and cancel() resolves — without
-  // waiting for the console commands it cancelled: their processes still run then, and their
-  // last output ("[cancelled]") arrives after `ended`. Every step, by contrast, is waited for.
-  it.fails('cancel ends the job only after the console command it cancelled has ended', async () => {
+  it('cancel ends the job only after the console command it cancelled has ended', async () => {
     const run = await h.open(h.steps(threeSteps));
     await run.stop(1);
     const consoleRun = run.console('echo sleeping; sleep 300');
