@@ -631,14 +631,15 @@ describe('our server on the directory of a Part-A server', () => {
     expect(cmdAfter.birthtimeNs).not.toBe(cmdBefore.birthtimeNs);
     // The kernel drops a watch when its directory is deleted. Before the fix none was set on
     // the new one: events never came again, and every command waited for the one-second rescan.
+    // The message first: ext4 may give the new cmd/ the old inode number, and the kernel may
+    // still list the dropped watch for a moment, so the inode alone could be seen too early.
+    const replaced = new RegExp(
+      `${rel('cmd')} was replaced \\(removed and created again, as a Part-A flush does\\); watching the new one|is usable again; serving`,
+    );
+    await waitFor(() => replaced.test(serverOutput()), 'the server saying it watches the new cmd/');
     await waitFor(
       () => inotifyWatchedInodes(ourPid).includes(Number(cmdAfter.ino)),
       'a watch on the new cmd/',
-    );
-    expect(serverOutput()).toMatch(
-      new RegExp(
-        `${rel('cmd')} was replaced \\(removed and created again, as a Part-A flush does\\); watching the new one|is usable again; serving`,
-      ),
     );
 
     const after = await ours('run', '--', text('echo after')).finished;
