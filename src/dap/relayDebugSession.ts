@@ -210,6 +210,14 @@ export class RelayDebugSession extends RequestHandlingSession {
     await this.configuration.promise;
     const tooLate = `the session ended before ${job.kind === 'launch' ? 'the job started' : 'it attached'}`;
     if (this.finishing) throw new RequestError(ErrorId.Cancelled, tooLate);
+    const skipped = this.jobs.skipped;
+    if (skipped !== undefined) {
+      // A job-level `if:` that is false: nothing to open or run; the run goes on (exit 0).
+      this.sendResponse(response);
+      this.output!.console(skipped);
+      this.sendEnd(0);
+      return;
+    }
     const runner = await this.jobs.open(job);
     if (this.finishing) {
       await this.jobs.dispose();

@@ -119,11 +119,23 @@ export class JobSession<S extends SourceRef> {
     if (request.kind === 'attach') return [];
     const job = await buildJob(request);
     this.loaded = job;
+    // What differs from GitHub's runner is said before anything runs (see runnerDifferences.ts).
+    for (const note of job.workflow?.launchNotes ?? []) this.hooks.console(`relay-dap: ${note.text}`);
     return this.breakpoints.load(
       job,
       (runner) => runner.expressionContext(),
       (text) => this.hooks.console(text),
     );
+  }
+
+  /**
+   * The console line of a loaded job whose job-level `if:` is false: GitHub skips such a job,
+   * so nothing is opened or run, and the session ends at once (exit 0). Undefined otherwise.
+   */
+  get skipped(): string | undefined {
+    const skipped = this.loaded?.workflow?.skipped;
+    if (skipped === undefined) return undefined;
+    return `relay-dap: This job was skipped: its if: ${skipped.condition} (line ${skipped.line}) is false, so no step runs`;
   }
 
   /** Connects the relay and makes the job's runner, not started yet. */

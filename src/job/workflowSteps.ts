@@ -19,6 +19,7 @@ import {
   type ExpressionContext,
   type StepContext,
 } from '../model/expressionContext.js';
+import { describeSkippedSetupAction } from '../workflow/setupActions.js';
 import { buildStepScript } from '../workflow/shells.js';
 import { asWorkflowJob, type WorkflowJobDefinition, type WorkflowStep } from '../workflow/workflowFile.js';
 import { makeJobFolder } from './jobFolder.js';
@@ -74,6 +75,8 @@ export class WorkflowSteps implements StepPreparer {
     }
     const run = expressions.run;
     if (run === undefined) {
+      const setup = describeSkippedSetupAction(step.uses ?? '');
+      if (setup !== undefined) this.say(setup);
       return { skip: `\`uses: ${step.uses ?? '?'}\` runs an action, which relay-dap does not run` };
     }
     const stepEnv: Record<string, string> = {};

@@ -60,4 +60,20 @@ export interface WorkflowJob {
   matrix: Record<string, unknown>;
   /** Job-level `timeout-minutes`, in seconds. */
   timeoutSeconds?: number;
+  /**
+   * What runs differently here than on GitHub (a `container:`, a Windows runner, …), one note
+   * per difference, in the order written (absent when none): the session prints each before the
+   * first step.
+   */
+  launchNotes?: LaunchNote[];
+  /** Set when the job-level `if:` is false: GitHub skips the job, so nothing runs. */
+  skipped?: { line: number; condition: string };
+}
+
+/** One difference from GitHub's runner, said once at launch. */
+export interface LaunchNote {
+  /** The line of the key in the workflow file. */
+  line: number;
+  /** One line, naming the key. */
+  text: string;
 }

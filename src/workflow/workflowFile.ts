@@ -21,8 +21,14 @@ import {
   toDisplayString,
   usesStatusFunction,
 } from './expressions.js';
-import { evaluateTemplate, type LocatedCondition, type LocatedTemplate } from './locatedExpressions.js';
+import {
+  evaluateLocatedCondition,
+  evaluateTemplate,
+  type LocatedCondition,
+  type LocatedTemplate,
+} from './locatedExpressions.js';
 import { MatrixError, selectMatrixCombination, type MatrixCombination } from './matrix.js';
+import { runnerDifferences } from './runnerDifferences.js';
 import { resolveShell, ShellError } from './shells.js';
 import { firstLineOf, type MapEntry, YamlSource } from './yamlSource.js';
 
@@ -159,6 +165,17 @@ class WorkflowReader {
       workflow.defaultWorkingDirectory = defaultWorkingDirectory.text;
     const timeout = entry(jobEntries, 'timeout-minutes');
     if (timeout !== undefined) workflow.timeoutSeconds = this.timeoutSeconds(timeout, `job '${jobId}'`);
+    const launchNotes = runnerDifferences(source, rootEntries, jobEntries, (text) =>
+      this.staticText(text, matrix),
+    );
+    if (launchNotes.length > 0) workflow.launchNotes = launchNotes;
+    const jobCondition = entry(jobEntries, 'if');
+    if (jobCondition !== undefined && !this.jobRuns(jobCondition, jobId, matrix)) {
+      workflow.skipped = {
+        line: this.source.contentLine(jobCondition.value ?? jobCondition.keyNode),
+        condition: this.string(jobCondition, `the if of job '${jobId}'`),
+      };
+    }
 
     const stepsEntry = entry(jobEntries, 'steps');
     if (stepsEntry === undefined) {
@@ -189,6 +206,29 @@ class WorkflowReader {
       workflow,
       envExpressions,
     };
+  }
+
+  /**
+   * The job-level `if:`, decided as GitHub decides it for a job whose `needs` all succeeded:
+   * `success()` and `always()` are true, `failure()` and `cancelled()` false. A context that is
+   * not there before the job starts is refused with its line, as in a step's `if:`.
+   */
+  private jobRuns(item: MapEntry, jobId: string, matrix: MatrixCombination): boolean {
+    const located = this.condition(item, `job '${jobId}'`);
+    const context = expressionContext(
+      { origin: 'workflow', steps: [], workflow: { jobId, matrix } },
+      {},
+      'success',
+    );
+    try {
+      return evaluateLocatedCondition(located, context);
+    } catch (error) {
+      if (!(error instanceof ExpressionError)) throw error;
+      throw this.source.error(
+        error.line ?? located.line,
+        `${error.reason} (in expression \`${error.expression}\`)`,
+      );
+    }
   }
 
   private selectJob(jobs: MapEntry[], requested: string | undefined, jobsEntry: MapEntry): string {

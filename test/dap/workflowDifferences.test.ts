@@ -1,0 +1,196 @@
+// What relay-dap runs differently from GitHub's runner is said at launch, never silent: one
+// console line per difference (a container, services, a Windows or macOS runner, permissions,
+// concurrency, an environment) before the first stop; a job whose `if:` is false is skipped as
+// GitHub skips it; a skipped setup action says what it would have done on GitHub. Each session
+// runs the real adapter over stdio with its embedded relay (real bash).
+import { describe, expect, it } from 'vitest';
+import { launchAndConfigure, outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
+import {
+  consoleLines,
+  continueJob,
+  ERR,
+  finish,
+  lineOf,
+  runToEnd,
+  stepResults,
+  stoppedAt,
+  stopReasons,
+  workflowFixture,
+} from '../support/jobSession.js';
+
+const ctx = useAdapterContext();
+const services = workflowFixture('integration-services.yml');
+const rust = workflowFixture('rust-setup.yml');
+
+/** `key (line N)` of the first line holding `text` (after line `after`). */
+function at(file: string, key: string, text: string, after = 0): string {
+  return `${key} (line ${lineOf(file, text, after)})`;
+}
+
+const PERMISSIONS = "not applied: they scope GitHub's GITHUB_TOKEN, which relay-dap does not issue";
+const CONCURRENCY = 'not applied: other runs in the same group are neither queued nor cancelled';
+/** The workflow-level `permissions:` and `concurrency:` of integration-services.yml: said for every job. */
+const WORKFLOW_LEVEL = [
+  `relay-dap: ${at(services, 'permissions', 'permissions:')}: ${PERMISSIONS}`,
+  `relay-dap: ${at(services, 'concurrency', 'concurrency:')}: ${CONCURRENCY}`,
+];
+
+/** A session launched with these arguments (in the test's workdir), paused on entry. */
+async function pausedOnEntry(args: Record<string, unknown>) {
+  const adapter = ctx.spawnStdio();
+  await launchAndConfigure(adapter.client, { cwd: ctx.workdir, ...args });
+  await stoppedAt(adapter.client, 'entry');
+  return adapter;
+}
+
+describe('differences from GitHub said at launch', () => {
+  it('container, services, workflow permissions and concurrency: one console line each, in file order, before the entry stop; setup actions say what they would have done', async () => {
+    const adapter = await pausedOnEntry({ program: services, job: 'integration' });
+    const { client } = adapter;
+    expect(consoleLines(client)).toEqual([
+      ...WORKFLOW_LEVEL,
+      `relay-dap: ${at(services, 'container', 'container: python:3.12-slim')}: python:3.12-slim is not used: the steps run where the relay server runs, not in that image`,
+      `relay-dap: ${at(services, 'services', 'services:')}: postgres (postgres:16), redis (redis:7) not started: the steps run where the relay server runs, without them`,
+    ]);
+    const atEntry = consoleLines(client).length;
+    await continueJob(client);
+    await runToEnd(client, 0);
+    // Each skipped setup action: its result line, and before it what it does on GitHub.
+    expect(consoleLines(client).slice(atEntry)).toEqual([
+      'actions/checkout@v4 skipped: on GitHub it clones the repository into the workspace; here the steps run in your checkout',
+      'actions/setup-python@v5 skipped: on GitHub it installs python and puts it on PATH; here the steps use the python found on PATH, if any',
+      'actions/cache@v4 skipped: on GitHub it restores and saves cached files between runs; here nothing is cached',
+      "actions/upload-artifact@v4 skipped: on GitHub it uploads files as the run's artifact; here the files stay where the steps wrote them",
+    ]);
+    expect(outputByCategory(client).stdout).toBe(
+      'pytest tests/integration against postgres://postgres:postgres@postgres:5432/app (stand-in)\n',
+    );
+    expect(stopReasons(client)).toEqual(['entry']);
+    await finish(ctx, adapter);
+  });
+
+  it('a Windows runner: said with its label, the steps run in Linux bash', async () => {
+    const adapter = await pausedOnEntry({ program: services, job: 'windows' });
+    const { client } = adapter;
+    const windows = lineOf(services, '  windows:');
+    expect(consoleLines(client)).toEqual([
+      ...WORKFLOW_LEVEL,
+      `relay-dap: ${at(services, 'runs-on', 'runs-on: windows-latest', windows)}: windows-latest is not used: the steps run in Linux bash on the relay server's side, not on Windows`,
+    ]);
+    await continueJob(client);
+    await runToEnd(client, 0);
+    expect(stepResults(client)).toEqual(['✓ Build: exit 0, T s']);
+    await finish(ctx, adapter);
+  });
+
+  it('an environment, job permissions and job concurrency; a job `if: success()` runs', async () => {
+    const adapter = await pausedOnEntry({ program: services, job: 'deploy' });
+    const { client } = adapter;
+    const deploy = lineOf(services, '  deploy:');
+    expect(consoleLines(client)).toEqual([
+      ...WORKFLOW_LEVEL,
+      `relay-dap: ${at(services, 'environment', 'environment:', deploy)}: production: its protection rules and environment secrets do not apply here`,
+      `relay-dap: ${at(services, 'permissions', 'permissions:', deploy)}: ${PERMISSIONS}`,
+      `relay-dap: ${at(services, 'concurrency', 'concurrency: deploy-production')}: ${CONCURRENCY}`,
+    ]);
+    await continueJob(client);
+    await runToEnd(client, 0);
+    expect(outputByCategory(client).stdout).toBe('deploying (stand-in)\n');
+    await finish(ctx, adapter);
+  });
+
+  it('a macOS runner from the matrix; every common setup action says what it does on GitHub, another action only that it is not run', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, {
+      program: rust,
+      matrix: { os: 'macos-14' },
+      cwd: ctx.workdir,
+      stopOnEntry: false,
+    });
+    await runToEnd(client, 0);
+    expect(consoleLines(client)).toEqual([
+      `relay-dap: ${at(rust, 'runs-on', 'runs-on:')}: macos-14 is not used: the steps run in Linux bash on the relay server's side, not on macOS`,
+      'actions/checkout@v4 skipped: on GitHub it clones the repository into the workspace; here the steps run in your checkout',
+      'dtolnay/rust-toolchain@stable skipped: on GitHub it installs a Rust toolchain with rustup; here the steps use the cargo and rustc on PATH',
+      'Swatinem/rust-cache@v2 skipped: on GitHub it restores and saves Cargo caches between runs; here nothing is cached',
+      'astral-sh/setup-uv@v5 skipped: on GitHub it installs uv and puts it on PATH; here the steps use the uv found on PATH, if any',
+      'actions/download-artifact@v4 skipped: on GitHub it downloads artifacts of earlier jobs; here none are downloaded',
+    ]);
+    // An action outside the table keeps the plain skip reason, with no guess at what it does.
+    expect(stepResults(client)).toContain(
+      '– Run octo-org/lint-action@v1: skipped (`uses: octo-org/lint-action@v1` runs an action, which relay-dap does not run)',
+    );
+    await finish(ctx, adapter);
+  });
+
+  it('the ubuntu combination of the same matrix says nothing about its runner', async () => {
+    const adapter = await pausedOnEntry({ program: rust, matrix: { os: 'ubuntu-latest' } });
+    expect(consoleLines(adapter.client)).toEqual([]);
+    await finish(ctx, adapter);
+  });
+});
+
+describe('a job-level if:', () => {
+  it('if: failure() is false for a job whose needs succeeded: the job is skipped, nothing runs, exited 0 and terminated', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    const { launch } = await launchAndConfigure(client, {
+      program: services,
+      job: 'notify-failure',
+      cwd: ctx.workdir,
+    });
+    expect(launch.success).toBe(true);
+    await runToEnd(client, 0);
+    const line = lineOf(services, 'if: failure()');
+    expect(consoleLines(client)).toEqual([
+      ...WORKFLOW_LEVEL,
+      `relay-dap: This job was skipped: its if: failure() (line ${line}) is false, so no step runs`,
+    ]);
+    // Nothing ran: no step started or ended, no output, no stop; the session ended as a job does.
+    expect(stepResults(client)).toEqual([]);
+    expect(client.output('console')).not.toContain('▶');
+    expect(outputByCategory(client).stdout).toBeUndefined();
+    const events = client
+      .transcriptSummary()
+      .filter((entry) => /event (stopped|exited|terminated|thread)/.test(entry));
+    expect(events.map((entry) => entry.replace(/^.*event /, ''))).toEqual([
+      expect.stringMatching(/^exited/),
+      expect.stringMatching(/^terminated/),
+    ]);
+    await finish(ctx, adapter);
+  });
+
+  it('if: ${{ always() && !cancelled() }} is true: the job runs', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await launchAndConfigure(client, {
+      program: services,
+      job: 'cleanup',
+      cwd: ctx.workdir,
+      stopOnEntry: false,
+    });
+    await runToEnd(client, 0);
+    expect(stepResults(client)).toEqual(['✓ Remove preview: exit 0, T s']);
+    expect(outputByCategory(client).stdout).toBe('cleaning up\n');
+    await finish(ctx, adapter);
+  });
+
+  it('an if: reading a context that is not there at launch refuses the launch, naming the context and its line', async () => {
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    const { launch } = await launchAndConfigure(
+      client,
+      { program: services, job: 'release', cwd: ctx.workdir },
+      {},
+      { allowLaunchFailure: true },
+    );
+    expect(launch.success).toBe(false);
+    expect((launch.body as { error?: { id?: number } } | undefined)?.error?.id).toBe(ERR.InvalidJob);
+    expect(launch.message).toContain(`${services}:${lineOf(services, "if: github.event_name == 'push'")}: `);
+    expect(launch.message).toContain("the 'github' context is not available");
+    expect(outputByCategory(client).stdout).toBeUndefined();
+    expect(client.transcriptSummary().filter((entry) => /event (stopped|exited)/.test(entry))).toEqual([]);
+    await finish(ctx, adapter);
+  });
+});
