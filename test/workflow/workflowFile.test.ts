@@ -705,3 +705,38 @@ describe('parsed expressions and their lines', () => {
     expect(third.expressions.condition.condition.text).toBe('success()');
   });
 });
+
+describe('differences from GitHub and the job-level if:', () => {
+  const path = fixture('integration-services.yml');
+  const load = (job: string): WorkflowJobDefinition => loadWorkflowJob(path, { job });
+
+  it('notes each difference with its key line, workflow level first, in file order', () => {
+    const notes = load('integration').workflow.launchNotes?.map(({ line, text }) => [
+      line,
+      text.split(':')[0],
+    ]);
+    expect(notes).toEqual([
+      [11, 'permissions (line 11)'],
+      [14, 'concurrency (line 14)'],
+      [21, 'container (line 21)'],
+      [22, 'services (line 22)'],
+    ]);
+  });
+
+  it('a job with nothing that differs has no notes', () => {
+    expect(loadWorkflowJob(fixture('node-ci.yml')).workflow.launchNotes).toBeUndefined();
+  });
+
+  it('decides the job if: as for a job whose needs succeeded', () => {
+    expect(load('deploy').workflow.skipped).toBeUndefined();
+    expect(load('cleanup').workflow.skipped).toBeUndefined();
+    expect(load('notify-failure').workflow.skipped).toEqual({ line: 69, condition: 'failure()' });
+  });
+
+  it('refuses a job if: reading a context that is not there at launch, with its line', () => {
+    expect(() => load('release')).toThrow(JobSourceError);
+    expect(() => load('release')).toThrow(
+      /integration-services\.yml:83: the 'github' context is not available/,
+    );
+  });
+});
