@@ -170,7 +170,7 @@ class WorkflowReader {
     );
     if (launchNotes.length > 0) workflow.launchNotes = launchNotes;
     const jobCondition = entry(jobEntries, 'if');
-    if (jobCondition !== undefined && !this.jobRuns(jobCondition, jobId, matrix)) {
+    if (jobCondition !== undefined && !this.jobRuns(jobCondition, jobId)) {
       workflow.skipped = {
         line: this.source.contentLine(jobCondition.value ?? jobCondition.keyNode),
         condition: this.string(jobCondition, `the if of job '${jobId}'`),
@@ -211,17 +211,31 @@ class WorkflowReader {
   /**
    * The job-level `if:`, decided as GitHub decides it for a job whose `needs` all succeeded:
    * `success()` and `always()` are true, `failure()` and `cancelled()` false. A context that is
-   * not there before the job starts is refused with its line, as in a step's `if:`.
+   * not there before the job starts is refused with its line, as in a step's `if:`; so are `env`,
+   * `matrix` and `steps`, which GitHub does not offer there (rather than read as empty, which
+   * would skip the job without a reason).
    */
-  private jobRuns(item: MapEntry, jobId: string, matrix: MatrixCombination): boolean {
+  private jobRuns(item: MapEntry, jobId: string): boolean {
     const located = this.condition(item, `job '${jobId}'`);
-    const context = expressionContext(
-      { origin: 'workflow', steps: [], workflow: { jobId, matrix } },
+    const { body } = located.condition;
+    const parts = body.kind === 'expression' ? [body] : body.parts;
+    for (const part of parts) {
+      if (part.kind === 'text') continue;
+      const [context] = referencedContexts(part.expr);
+      if (context !== undefined) {
+        throw this.source.error(
+          located.line,
+          `the '${context}' context is not available in a job-level if: (GitHub offers github, needs, vars and inputs there) (in expression \`${part.source}\`)`,
+        );
+      }
+    }
+    const noJobYet = expressionContext(
+      { origin: 'workflow', steps: [], workflow: { jobId, matrix: {} } },
       {},
       'success',
     );
     try {
-      return evaluateLocatedCondition(located, context);
+      return evaluateLocatedCondition(located, noJobYet);
     } catch (error) {
       if (!(error instanceof ExpressionError)) throw error;
       throw this.source.error(

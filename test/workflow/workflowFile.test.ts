@@ -505,6 +505,14 @@ describe('errors and edge cases', () => {
     ).toMatch(/:8: shell 'zsh' is neither a built-in shell/);
   });
 
+  it('refuses env, matrix and steps in a job-level if:, which GitHub does not offer there', () => {
+    const { error } = loadError(oneJob('      - run: a\n', "    if: env.DEPLOY == 'yes'\n"));
+    expect(error).toBeInstanceOf(JobSourceError);
+    expect(error.message).toMatch(
+      /:6: the 'env' context is not available in a job-level if: \(GitHub offers github, needs, vars and inputs there\) \(in expression `env.DEPLOY == 'yes'`\)$/,
+    );
+  });
+
   it('names the expression and its line for an unsupported context in a run block', () => {
     const steps =
       '      - name: Build\n        run: |\n          echo start\n          echo "${{ github.sha }}"\n';
