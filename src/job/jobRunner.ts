@@ -58,6 +58,8 @@ export interface StepPreparer {
   tolerates?(step: JobStep, runner: JobRunner): boolean;
   /** The contexts breakpoint conditions and log points see (default: env and step outcomes). */
   expressionContext?(runner: JobRunner): ExpressionContext;
+  /** Called once before the first step (and its entry pause): what to ask the far side up front. */
+  begin?(runner: JobRunner): Promise<void>;
   /** Called once when the job ends, to remove what the job left on the far side. */
   cleanup?(runner: JobRunner): Promise<void>;
   /** The job went back to step `index` (goto, restart): forget what steps from there on left. */
@@ -319,6 +321,9 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     const preparer = this.options.preparer ?? plainStepPreparer;
     let first = true;
     this.stateValue = 'running';
+    await preparer.begin?.(this).catch((error: unknown) => {
+      this.emit('message', `before the first step: ${(error as Error).message}`);
+    });
     while (this.positionValue < steps.length && (!this.cancelled || this.winding)) {
       const index = this.positionValue;
       const before = this.winding ? undefined : this.pauseBefore(index, first);

@@ -20,7 +20,7 @@ import {
   type StepContext,
 } from '../model/expressionContext.js';
 import { describeSkippedSetupAction } from '../workflow/setupActions.js';
-import { buildStepScript } from '../workflow/shells.js';
+import { buildStepScript, runsInPwsh } from '../workflow/shells.js';
 import { asWorkflowJob, type WorkflowJobDefinition, type WorkflowStep } from '../workflow/workflowFile.js';
 import { makeJobFolder } from './jobFolder.js';
 import type { JobDefinition, JobStep } from '../model/jobModel.js';
@@ -60,6 +60,27 @@ export class WorkflowSteps implements StepPreparer {
     const workflow = asWorkflowJob(job);
     if (workflow === undefined) throw new Error(`internal: ${job.name} was not loaded from a workflow file`);
     this.job = workflow;
+  }
+
+  /**
+   * Steps with `shell: pwsh` need PowerShell 7 where the steps run, which a Linux box often
+   * lacks: the far side is asked once, before the first stop, and a missing pwsh is said then
+   * (the steps still run, and fail as they would on a runner without it).
+   */
+  async begin(runner: JobRunner): Promise<void> {
+    const lines = this.job.steps
+      .filter((step) => step.run !== undefined && runsInPwsh(step.shell ?? this.job.workflow.defaultShell))
+      .map((step) => step.location.line);
+    if (lines.length === 0) return;
+    const asked = await runner.captureCommand(
+      withContext('command -v pwsh >/dev/null 2>&1', runner.contextFor({ env: {} })),
+    );
+    if (asked.exitCode === 0) return;
+    const where = lines.length === 1 ? `line ${lines[0]}` : `lines ${lines.join(', ')}`;
+    this.say(
+      `relay-dap: shell: pwsh (${where}): pwsh is not installed where the steps run (the relay server's side), ` +
+        'so those steps will fail; install PowerShell 7 there, or write them for bash',
+    );
   }
 
   expressionContext(runner: JobRunner): ExpressionContext {

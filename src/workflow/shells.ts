@@ -9,7 +9,20 @@ import { shellQuote } from './shellQuote.js';
 export interface ResolvedShell {
   /** A command line holding `{0}` where the script file's path goes. */
   template: string;
-  extension: '.sh' | '.py' | '';
+  extension: '.sh' | '.py' | '.ps1' | '';
+}
+
+/**
+ * `shell: pwsh` as GitHub's Linux runner runs it: `pwsh -command ". '{0}'"`, the script
+ * wrapped so that an error stops it and a native command's exit code is the step's.
+ */
+const PWSH: ResolvedShell = { template: `pwsh -command ". '{0}'"`, extension: '.ps1' };
+const PWSH_PROLOGUE = "$ErrorActionPreference = 'stop'\n";
+const PWSH_EPILOGUE = '\nif ((Test-Path -LiteralPath variable:\\LASTEXITCODE)) { exit $LASTEXITCODE }\n';
+
+/** Whether a step's shell (or the job's default) runs through PowerShell 7, which may be missing. */
+export function runsInPwsh(shell: string | undefined): boolean {
+  return shell?.trim().split(' ')[0] === 'pwsh';
 }
 
 export class ShellError extends Error {
@@ -19,11 +32,12 @@ export class ShellError extends Error {
   }
 }
 
-/** GitHub's built-in shells on Linux (`pwsh`, `powershell` and `cmd` are refused here). */
+/** GitHub's built-in shells on Linux (`powershell` and `cmd` exist only on Windows runners). */
 const BUILT_IN_SHELLS: Readonly<Record<string, ResolvedShell>> = {
   bash: { template: 'bash --noprofile --norc -eo pipefail {0}', extension: '.sh' },
   sh: { template: 'sh -e {0}', extension: '.sh' },
   python: { template: 'python {0}', extension: '.py' },
+  pwsh: PWSH,
 };
 
 /**
@@ -32,12 +46,13 @@ const BUILT_IN_SHELLS: Readonly<Record<string, ResolvedShell>> = {
  */
 const DEFAULT_SHELL: ResolvedShell = { template: 'bash -e {0}', extension: '.sh' };
 
-const UNSUPPORTED_SHELLS = new Set(['pwsh', 'powershell', 'cmd']);
+const WINDOWS_ONLY_SHELLS = new Set(['powershell', 'cmd']);
 
 /** The extension the runner gives the script file, from the command's name (`bash …` → `.sh`). */
 function extensionForCommand(command: string): ResolvedShell['extension'] {
   if (command === 'bash' || command === 'sh') return '.sh';
   if (command === 'python') return '.py';
+  if (command === 'pwsh') return '.ps1';
   return '';
 }
 
@@ -48,10 +63,10 @@ export function resolveShell(shell: string | undefined): ResolvedShell {
   const builtIn = BUILT_IN_SHELLS[written];
   if (builtIn !== undefined) return builtIn;
   const [command = '', ...rest] = written.split(' ');
-  if (UNSUPPORTED_SHELLS.has(command)) {
+  if (WINDOWS_ONLY_SHELLS.has(command)) {
     throw new ShellError(
-      `shell '${written}' is not supported when running steps through relay-dap (Linux shells only); ` +
-        "use 'bash', 'sh', 'python' or a command line holding {0}",
+      `shell '${written}' is not supported when running steps through relay-dap: it exists only on Windows runners ` +
+        "and the steps run in Linux; use 'pwsh' (PowerShell 7), 'bash', 'sh', 'python' or a command line holding {0}",
     );
   }
   const args = rest.join(' ').trim();
@@ -98,7 +113,13 @@ export function buildStepScript(options: StepScriptOptions): string {
   if (options.body.includes('\0')) throw new ShellError('a step script cannot contain a NUL character');
   const shell = resolveShell(options.shell);
   const scriptPath = `${options.tempDirectory.replace(/\/+$/, '') || '/'}/${options.scriptName}${shell.extension}`;
-  const command = shell.template.replaceAll('{0}', shellQuote(scriptPath));
+  const pwsh = shell === PWSH;
+  // GitHub's pwsh template quotes {0} for PowerShell inside bash's double quotes: built here
+  // as one bash word, the path's `'` doubled for PowerShell.
+  const command = pwsh
+    ? `pwsh -command ${shellQuote(`. '${scriptPath.replaceAll("'", "''")}'`)}`
+    : shell.template.replaceAll('{0}', shellQuote(scriptPath));
+  const body = pwsh ? `${PWSH_PROLOGUE}${options.body}${PWSH_EPILOGUE}` : options.body;
   const { files } = options;
   const directories = [
     options.tempDirectory,
@@ -106,7 +127,7 @@ export function buildStepScript(options: StepScriptOptions): string {
   ];
   const lines = [
     `mkdir -p ${[...new Set(directories)].map(shellQuote).join(' ')} || exit 1`,
-    `printf '%s' ${shellQuote(options.body)} > ${shellQuote(scriptPath)} || exit 1`,
+    `printf '%s' ${shellQuote(body)} > ${shellQuote(scriptPath)} || exit 1`,
     `: > ${shellQuote(files.env)} && : > ${shellQuote(files.output)} && : > ${shellQuote(files.path)} && : > ${shellQuote(files.stepSummary)} || exit 1`,
     `export GITHUB_ENV=${shellQuote(files.env)} GITHUB_OUTPUT=${shellQuote(files.output)} GITHUB_PATH=${shellQuote(files.path)} GITHUB_STEP_SUMMARY=${shellQuote(files.stepSummary)}`,
   ];

@@ -3,6 +3,8 @@
 // concurrency, an environment) before the first stop; a job whose `if:` is false is skipped as
 // GitHub skips it; a skipped setup action says what it would have done on GitHub. Each session
 // runs the real adapter over stdio with its embedded relay (real bash).
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { launchAndConfigure, outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
 import {
@@ -191,6 +193,61 @@ describe('a job-level if:', () => {
     expect(launch.message).toContain("the 'github' context is not available");
     expect(outputByCategory(client).stdout).toBeUndefined();
     expect(client.transcriptSummary().filter((entry) => /event (stopped|exited)/.test(entry))).toEqual([]);
+    await finish(ctx, adapter);
+  });
+});
+
+describe('shell: pwsh', () => {
+  const program = workflowFixture('powershell.yml');
+  const pwshLine = lineOf(program, '- name: Read the version');
+
+  /** Whether a `pwsh` is on this machine's PATH (the embedded relay runs the steps here). */
+  const hasPwsh = (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .some((dir) => fs.existsSync(path.join(dir, 'pwsh')));
+
+  it('missing where the steps run: said once before the entry stop, and the step fails as it would without pwsh', async ({
+    skip,
+  }) => {
+    if (hasPwsh) skip('pwsh is installed on this machine: the missing-pwsh path cannot be shown here');
+    const adapter = await pausedOnEntry({ program });
+    const { client } = adapter;
+    expect(consoleLines(client)).toEqual([
+      `relay-dap: shell: pwsh (line ${pwshLine}): pwsh is not installed where the steps run (the relay server's side), so those steps will fail; install PowerShell 7 there, or write them for bash`,
+    ]);
+    await continueJob(client);
+    // The failed step pauses (the `failed` filter is on by default): continue past it.
+    await stoppedAt(client, 'exception');
+    await continueJob(client);
+    await runToEnd(client, 127);
+    expect(stepResults(client)[1]).toBe('✗ Read the version: failed, exit 127, T s');
+    await finish(ctx, adapter);
+  });
+
+  it("there: the step runs as `pwsh -command \". '<script>.ps1'\"` with GitHub's wrapping of the script, and nothing is said", async () => {
+    // A stand-in pwsh on the steps' PATH records how it was called and the script it was given.
+    const bin = path.join(ctx.workdir, 'bin');
+    const record = path.join(ctx.workdir, 'pwsh-record');
+    fs.mkdirSync(bin);
+    fs.writeFileSync(
+      path.join(bin, 'pwsh'),
+      `#!/bin/bash\nprintf '%s\\n' "$@" > '${record}.args'\nscript=\${2#". '"}; cp "\${script%"'"}" '${record}.ps1'\necho "VERSION=9.9.9" >> "$GITHUB_ENV"\n`,
+      { mode: 0o755 },
+    );
+    const adapter = await pausedOnEntry({ program, env: { PATH: `${bin}:${process.env.PATH ?? ''}` } });
+    const { client } = adapter;
+    expect(consoleLines(client)).toEqual([]);
+    await continueJob(client);
+    await runToEnd(client, 0);
+    const [flag, argument] = fs.readFileSync(`${record}.args`, 'utf8').split('\n');
+    expect(flag).toBe('-command');
+    expect(argument).toMatch(/^\. '\/.+\/step-2\.ps1'$/);
+    expect(fs.readFileSync(`${record}.ps1`, 'utf8')).toBe(
+      "$ErrorActionPreference = 'stop'\n" +
+        '$version = (Get-Content version.txt).Trim()\n"VERSION=$version" >> $env:GITHUB_ENV\n' +
+        '\nif ((Test-Path -LiteralPath variable:\\LASTEXITCODE)) { exit $LASTEXITCODE }\n',
+    );
+    expect(outputByCategory(client).stdout).toBe('tagging v9.9.9\n');
     await finish(ctx, adapter);
   });
 });

@@ -32,11 +32,18 @@ describe('resolveShell', () => {
     expect(resolveShell('perl {0}')).toEqual({ template: 'perl {0}', extension: '' });
   });
 
-  it('refuses PowerShell and cmd', () => {
-    for (const shell of ['pwsh', 'powershell', 'cmd', 'pwsh -command ". {0}"']) {
+  it('refuses Windows PowerShell and cmd, which exist only on Windows runners', () => {
+    for (const shell of ['powershell', 'cmd', 'powershell -command ". {0}"']) {
       expect(() => resolveShell(shell)).toThrow(ShellError);
-      expect(() => resolveShell(shell)).toThrow(/is not supported when running steps through relay-dap/);
+      expect(() => resolveShell(shell)).toThrow(
+        /is not supported when running steps through relay-dap: it exists only on Windows runners/,
+      );
     }
+  });
+
+  it("maps pwsh to GitHub's Linux template, and a pwsh command line to .ps1", () => {
+    expect(resolveShell('pwsh')).toEqual({ template: `pwsh -command ". '{0}'"`, extension: '.ps1' });
+    expect(resolveShell('pwsh -File {0}')).toEqual({ template: 'pwsh -File {0}', extension: '.ps1' });
   });
 
   it('refuses a custom shell without {0}', () => {

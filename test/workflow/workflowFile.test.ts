@@ -497,8 +497,8 @@ describe('errors and edge cases', () => {
   });
 
   it('refuses unsupported shells with the line', () => {
-    expect(loadError(oneJob('      - run: a\n        shell: pwsh\n')).error.message).toMatch(
-      /:8: shell 'pwsh' is not supported when running steps through relay-dap/,
+    expect(loadError(oneJob('      - run: a\n        shell: powershell\n')).error.message).toMatch(
+      /:8: shell 'powershell' is not supported when running steps through relay-dap: it exists only on Windows runners/,
     );
     expect(
       loadError(oneJob('      - run: a\n', '    defaults:\n      run:\n        shell: zsh\n')).error.message,
