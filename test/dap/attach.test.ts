@@ -20,7 +20,8 @@ import {
   type StdioAdapter,
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import { ERR, finish, frames, runToEnd } from '../support/jobSession.js';
+import { finish, frames, runToEnd } from '../support/jobSession.js';
+import { ERR } from '../support/errorIds.js';
 import { processesWithMarker, relayDap, waitUntil, type Spawned } from '../support/relayHarness.js';
 
 let ctx: AdapterContext;

@@ -21,9 +21,8 @@ import {
   useAdapterContext,
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
+import { ERR } from '../support/errorIds.js';
 import { processesWithMarker, waitUntil } from '../support/relayHarness.js';
-
-const ERR = { InvalidArguments: 2001, WrongState: 2004, Evaluate: 2006, Cancelled: 2008 };
 
 const ctx = useAdapterContext();
 

@@ -15,7 +15,6 @@ import type { DapClient } from '../support/dapClient.js';
 import {
   consoleLines,
   continueJob,
-  ERR,
   finish,
   frameNames,
   frames,
@@ -28,6 +27,7 @@ import {
   stopReasons,
   writeFile,
 } from '../support/jobSession.js';
+import { ERR } from '../support/errorIds.js';
 import { processesWithMarker } from '../support/relayHarness.js';
 
 const ctx = useAdapterContext();

@@ -21,21 +21,8 @@ import {
   useAdapterContext,
 } from '../support/adapterHarness.js';
 import { encodeDapFrame, type DapClient } from '../support/dapClient.js';
+import { ERR } from '../support/errorIds.js';
 import { processesWithMarker, waitUntil } from '../support/relayHarness.js';
-
-/** ErrorId values of src/dap/errors.ts: part of the adapter's contract with clients. */
-const ERR = {
-  InvalidArguments: 2001,
-  RelayUnavailable: 2002,
-  NoJob: 2003,
-  WrongState: 2004,
-  UnknownReference: 2005,
-  Evaluate: 2006,
-  Unsupported: 2007,
-  Cancelled: 2008,
-  SessionEnded: 2010,
-  Internal: 2099,
-};
 
 const ctx = useAdapterContext();
 

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { errorId, launchAndConfigure, outputEvents, useAdapterContext } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import { ERR, finish, frameNames, frames, runToEnd, stoppedAt } from '../support/jobSession.js';
+import { finish, frameNames, frames, runToEnd, stoppedAt } from '../support/jobSession.js';
+import { ERR } from '../support/errorIds.js';
 
 const ctx = useAdapterContext();
 

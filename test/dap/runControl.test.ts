@@ -17,7 +17,6 @@ import {
 import type { DapClient } from '../support/dapClient.js';
 import {
   continueJob,
-  ERR,
   finish,
   frameNames,
   frames,
@@ -30,6 +29,7 @@ import {
   stopReasons,
   writeFile,
 } from '../support/jobSession.js';
+import { ERR } from '../support/errorIds.js';
 import { processesWithMarker } from '../support/relayHarness.js';
 
 const ctx = useAdapterContext();

@@ -17,7 +17,6 @@ import {
 import {
   consoleLines,
   continueJob,
-  ERR,
   finish,
   frameNames,
   frames,
@@ -31,6 +30,7 @@ import {
   workflowFixture,
   writeFile,
 } from '../support/jobSession.js';
+import { ERR } from '../support/errorIds.js';
 import { repoRoot } from '../support/relayHarness.js';
 
 const ctx = useAdapterContext();

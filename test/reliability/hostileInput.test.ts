@@ -37,11 +37,9 @@ import { describeInvalidId } from '../../src/relay/ids.js';
 import { OTHER_UID, otherUser, startAsOtherUser } from '../support/otherUser.js';
 import { connectAsOtherUser, type OtherUserAttempt } from '../support/otherUserClient.js';
 import { expectOneLine, finish, useRelayTestContext } from '../support/relayTestContext.js';
+import { ERR } from '../support/errorIds.js';
 import { reliabilityRow } from './report.js';
 import { parseRunningMarker } from '../../src/relay/runningMarker.js';
-
-/** ErrorId values of src/dap/errors.ts. */
-const ERR = { Unsupported: 2007, Internal: 2099 };
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers

@@ -22,19 +22,6 @@ import { processesWithMarker, repoRoot, waitUntil } from './relayHarness.js';
 export const workflowsDir = path.join(repoRoot, 'test', 'fixtures', 'workflows');
 export const jobsDir = path.join(repoRoot, 'test', 'fixtures', 'jobs');
 
-/** Stable error ids of src/dap/errors.ts: part of the adapter's contract with clients. */
-export const ERR = {
-  InvalidArguments: 2001,
-  RelayUnavailable: 2002,
-  NoJob: 2003,
-  WrongState: 2004,
-  UnknownReference: 2005,
-  Evaluate: 2006,
-  Unsupported: 2007,
-  Cancelled: 2008,
-  InvalidJob: 2009,
-} as const;
-
 export function workflowFixture(name: string): string {
   return path.join(workflowsDir, name);
 }
