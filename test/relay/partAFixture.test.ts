@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readIf, waitUntil } from '../support/relayHarness.js';
 
 const SCRIPT = fileURLToPath(new URL('../fixtures/part-a/relay.sh', import.meta.url));
 const ID = /^\d{19}_\d+$/;
@@ -115,15 +116,9 @@ function read(...parts: string[]): string {
   return fs.readFileSync(rel(...parts), 'utf8');
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}\n--- server output ---\n${ctx.serverOutput}`);
-    }
-    await sleep(50);
-  }
-}
+/** Up to 30 s; a timeout shows what the server said. */
+const waitFor = (what: string, condition: () => boolean) =>
+  waitUntil(condition, what, 30_000, () => `--- server output ---\n${ctx.serverOutput}`);
 
 /** Starts `relay.sh [--relay-dir R] ...args`; resolves when it has exited and closed its output. */
 function relay(args: string[]): { child: ChildProcess; done: Promise<Outcome> } {
@@ -152,7 +147,8 @@ async function startServer(): Promise<ChildProcess> {
   ctx.server = child;
   child.stdout?.on('data', (s: string) => (ctx.serverOutput += s));
   child.stderr?.on('data', (s: string) => (ctx.serverOutput += s));
-  await waitFor('server.ready', () => fs.existsSync(rel('server.ready')) || !running(child));
+  // relay.sh writes server.ready non-atomically (Part B, defect 11): wait for its whole line.
+  await waitFor('server.ready', () => /\n$/.test(readIf(rel('server.ready')) ?? '') || !running(child));
   expect(running(child), `server exited early:\n${ctx.serverOutput}`).toBe(true);
   return child;
 }

@@ -89,13 +89,9 @@ function serverOutput(): string {
   return ctx.servers.map((server) => `--- ${server.name} ---\n${server.output()}`).join('\n');
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  try {
-    await waitUntil(condition, what, timeoutMs);
-  } catch (error) {
-    throw new Error(`${(error as Error).message}\n${serverOutput()}`, { cause: error });
-  }
-}
+/** Up to 30 s; a timeout shows what the servers said. */
+const waitFor = (condition: () => boolean, what: string, timeoutMs = 30_000) =>
+  waitUntil(condition, what, timeoutMs, serverOutput);
 
 /** Our server, `relay-dap serve`, as a real process. */
 async function serveOurs(): Promise<number> {

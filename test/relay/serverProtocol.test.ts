@@ -97,18 +97,12 @@ async function serve(): Promise<ServerProcess> {
 }
 
 function serverOutput(): string {
-  return ctx.servers.map((server) => server.stderr()).join('\n');
+  return `--- server stderr ---\n${ctx.servers.map((server) => server.stderr()).join('\n')}`;
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  try {
-    await waitUntil(condition, what, timeoutMs);
-  } catch (error) {
-    throw new Error(`${(error as Error).message}\n--- server stderr ---\n${serverOutput()}`, {
-      cause: error,
-    });
-  }
-}
+/** Up to 30 s; a timeout shows what the servers said. */
+const waitFor = (condition: () => boolean, what: string, timeoutMs = 30_000) =>
+  waitUntil(condition, what, timeoutMs, serverOutput);
 
 function partAStamp(): string {
   // `date -Iseconds`, as a Part-A client writes it.

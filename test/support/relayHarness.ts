@@ -90,14 +90,22 @@ export async function reapMarked(marker: string, ms: number): Promise<string[]> 
   }
 }
 
+/**
+ * Polls `condition` until it holds; after `timeoutMs`, throws naming `what`, followed by
+ * `diagnostics()` (say, what the servers printed: it usually says why).
+ */
 export async function waitUntil(
   condition: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = 20_000,
+  diagnostics?: () => string,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const why = diagnostics ? `\n${diagnostics()}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
