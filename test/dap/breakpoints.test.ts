@@ -10,7 +10,6 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_CLIENT_CAPS,
   EVENT_TIMEOUT_MS,
-  launchAndConfigure,
   outputByCategory,
   useAdapterContext,
 } from '../support/adapterHarness.js';
@@ -85,9 +84,8 @@ function lineText(file: string, line: number): string {
 
 describe('breakpoints', () => {
   it('line breakpoints: on a step’s first line verified there, inside a step moved to its first line, elsewhere unverified with the reason; they pause before their step', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program: release, cwd: ctx.workdir });
     const { client } = adapter;
-    await launchAndConfigure(client, { program: release, cwd: ctx.workdir });
     await stoppedAt(client, 'entry');
 
     const insideTest = lineOf(release, 'test -f build.out');
@@ -162,9 +160,8 @@ describe('breakpoints', () => {
         '',
       ].join('\n'),
     );
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
-    await launchAndConfigure(client, { program, cwd: ctx.workdir, stopOnEntry: false });
     await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
 
     // While `Waits` runs: breakpoints on Third and Fourth.
@@ -190,9 +187,8 @@ describe('breakpoints', () => {
 
   it('conditions are expressions over the contexts of `if:` (env incl. GITHUB_ENV, steps.*.outputs), with or without ${{ }}; one that does not parse is unverified', async () => {
     const program = workflowFixture('data-passing.yml');
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await launchAndConfigure(client, { program, cwd: ctx.workdir });
     await stoppedAt(client, 'entry');
     const readBack = lineOf(program, '- name: Read them back');
     const addTool = lineOf(program, '- name: Add a tool directory');
@@ -239,9 +235,8 @@ describe('breakpoints', () => {
       number,
       number,
     ];
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await launchAndConfigure(client, { program, cwd: ctx.workdir });
     await stoppedAt(client, 'entry');
     const states = await setLineBreakpoints(client, program, [
       { line: b, hitCondition: '2' },
@@ -272,9 +267,8 @@ describe('breakpoints', () => {
 
   it('log points print their message with {expressions} interpolated, before their step, without pausing', async () => {
     const program = workflowFixture('data-passing.yml');
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await launchAndConfigure(client, { program, cwd: ctx.workdir });
     await stoppedAt(client, 'entry');
     const states = await setLineBreakpoints(client, program, [
       {
@@ -309,9 +303,8 @@ describe('breakpoints', () => {
 
   it('function breakpoints by step name and by step id pause before that step; an unknown one is unverified and lists the steps', async () => {
     const program = workflowFixture('failure-handling.yml');
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await launchAndConfigure(client, { program, cwd: ctx.workdir });
     await stoppedAt(client, 'entry');
     const response = await client.request('setFunctionBreakpoints', {
       breakpoints: [{ name: 'Runs after the tolerated failure' }, { name: 'broken' }, { name: 'deploy' }],

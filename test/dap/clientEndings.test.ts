@@ -180,9 +180,8 @@ describe("how sessions end with real editors' habits", () => {
   });
 
   it('stdio, a client that stops reading when the adapter exits (vimspector): after disconnect the adapter waits for its stdin to close', async () => {
-    const stdio = ctx.spawnStdio();
+    const stdio = await ctx.runJob({ command: ctx.mark('echo hi') });
     const { client, child } = stdio;
-    await launchAndConfigure(client, { command: ctx.mark('echo hi') });
     await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
     // Read nothing more until the adapter has exited, or a moment has passed (as a client busy
     // elsewhere would): then whatever it sent must still be readable by a live conversation.

@@ -12,7 +12,6 @@ import {
   EVENT_TIMEOUT_MS,
   isAnswered,
   lastRequestSeq,
-  launchAndConfigure,
   outputByCategory,
   outputEvents,
   stableSummary,
@@ -141,15 +140,14 @@ describe('adapter features', () => {
   });
 
   it('one thread; frames: the step about to run (or running) on top, finished steps beneath with results, each with a served source line', async () => {
-    const adapter = ctx.spawnStdio();
-    const { client } = adapter;
-    await launchAndConfigure(client, {
+    const adapter = await ctx.runJob({
       steps: [
         { name: 'first', run: ctx.mark('true') },
         { name: 'second', run: ctx.mark('exit 5'), continueOnError: true },
         waitingStep('third'),
       ],
     });
+    const { client } = adapter;
     await stoppedAt(client, 'entry');
     expect((await client.request('threads')).body.threads).toEqual([{ id: 1, name: 'job: steps' }]);
     const entry = await frames(client);
@@ -192,9 +190,7 @@ describe('adapter features', () => {
   });
 
   it('stopOnEntry false runs on to a failing step, which pauses (exception filter `failed`); the job then ends with its code', async () => {
-    const adapter = ctx.spawnStdio();
-    const { client } = adapter;
-    await launchAndConfigure(client, {
+    const adapter = await ctx.runJob({
       stopOnEntry: false,
       steps: [
         { name: 'ok', run: ctx.mark('echo ok') },
@@ -202,6 +198,7 @@ describe('adapter features', () => {
         { name: 'never', run: ctx.mark('echo never') },
       ],
     });
+    const { client } = adapter;
     const stopped = await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
     expect(stopped.body).toMatchObject({
       reason: 'exception',
@@ -241,15 +238,14 @@ describe('adapter features', () => {
   });
 
   it('scopes Step, Job and Environment, with their variables', async () => {
-    const adapter = ctx.spawnStdio();
-    const { client } = adapter;
-    await launchAndConfigure(client, {
+    const adapter = await ctx.runJob({
       env: { ZETA: 'last', ALPHA: 'first' },
       steps: [
         { name: 'one', run: ctx.mark('echo one') },
         { name: 'two', run: ctx.mark('echo two'), env: { STEP_ONLY: 'yes' } },
       ],
     });
+    const { client } = adapter;
     await stoppedAt(client, 'entry');
     await client.request('next', { threadId: 1 });
     await stoppedAt(client, 'step');
@@ -284,12 +280,11 @@ describe('adapter features', () => {
   });
 
   it('setVariable on an Environment entry changes what later steps and `!` commands get; other scopes refuse', async () => {
-    const adapter = ctx.spawnStdio();
-    const { client } = adapter;
-    await launchAndConfigure(client, {
+    const adapter = await ctx.runJob({
       env: { GREETING: 'hello' },
       steps: [{ name: 'greets', run: ctx.mark('echo "step:$GREETING"') }],
     });
+    const { client } = adapter;
     await stoppedAt(client, 'entry');
     const [top] = await frames(client);
     const refs = await scopeRefs(client, top!.id);
@@ -321,9 +316,8 @@ describe('adapter features', () => {
   it('`!CMD` runs in the job’s cwd and env; its output streams before a one-line result and is never repeated', async () => {
     const sub = path.join(ctx.workdir, 'sub dir');
     fs.mkdirSync(sub);
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ cwd: sub, env: { WHO: 'job-env' }, command: ctx.mark('true') });
     const { client } = adapter;
-    await launchAndConfigure(client, { cwd: sub, env: { WHO: 'job-env' }, command: ctx.mark('true') });
     await stoppedAt(client, 'entry');
 
     const ok = await client.request('evaluate', {
@@ -363,15 +357,14 @@ describe('adapter features', () => {
   });
 
   it('watch, hover and REPL evaluate job paths; anything else is an error that suggests `!`', async () => {
-    const adapter = ctx.spawnStdio();
-    const { client } = adapter;
-    await launchAndConfigure(client, {
+    const adapter = await ctx.runJob({
       env: { GREETING: 'hi' },
       steps: [
         { name: 'fails', run: ctx.mark('exit 3'), continueOnError: true },
         { name: 'second', run: ctx.mark('true') },
       ],
     });
+    const { client } = adapter;
     await stoppedAt(client, 'entry');
     await client.request('next', { threadId: 1 });
     await stoppedAt(client, 'step');
@@ -426,9 +419,8 @@ describe('adapter features', () => {
   });
 
   it('cancel of an in-flight `!sleep` cancels it through the relay: the evaluate fails with `cancelled`, the cancel has its own response', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ command: ctx.mark('echo job-step') });
     const { client } = adapter;
-    await launchAndConfigure(client, { command: ctx.mark('echo job-step') });
     await stoppedAt(client, 'entry');
     const evaluating = client.request('evaluate', {
       expression: `!${ctx.mark('echo sleeping; sleep 300')}`,
@@ -467,9 +459,8 @@ describe('adapter features', () => {
   });
 
   it('cancel of a `!CMD` queued behind a running step withdraws it: it never runs', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ stopOnEntry: false, steps: [waitingStep()] });
     const { client } = adapter;
-    await launchAndConfigure(client, { stopOnEntry: false, steps: [waitingStep()] });
     await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
     const evaluating = client.request('evaluate', {
       expression: `!${ctx.mark('touch queued-ran')}`,
@@ -504,13 +495,11 @@ describe('adapter features', () => {
     ['without supportsANSIStyling, escapes are stripped', false, 'red plain\n'],
     ['with supportsANSIStyling, escapes are kept', true, '\u001b[31mred\u001b[0m plain\n'],
   ])('ANSI: %s', async (_title, ansi, expected) => {
-    const adapter = ctx.spawnStdio();
-    const { client } = adapter;
-    await launchAndConfigure(
-      client,
+    const adapter = await ctx.runJob(
       { command: ctx.mark("printf '\\033[31mred\\033[0m plain\\n'"), stopOnEntry: false },
-      ansi ? { supportsANSIStyling: true } : {},
+      { caps: ansi ? { supportsANSIStyling: true } : {} },
     );
+    const { client } = adapter;
     await runToEnd(client, 0);
     expect(outputByCategory(client).stdout).toBe(expected);
     await finish(adapter);
@@ -518,10 +507,7 @@ describe('adapter features', () => {
 
   it('progressStart/progressEnd around each running step with supportsProgressReporting, none without', async () => {
     for (const progress of [true, false]) {
-      const adapter = ctx.spawnStdio();
-      const { client } = adapter;
-      await launchAndConfigure(
-        client,
+      const adapter = await ctx.runJob(
         {
           stopOnEntry: false,
           steps: [
@@ -529,8 +515,9 @@ describe('adapter features', () => {
             { name: 'second', run: ctx.mark('echo b') },
           ],
         },
-        progress ? { supportsProgressReporting: true } : {},
+        { caps: progress ? { supportsProgressReporting: true } : {} },
       );
+      const { client } = adapter;
       await runToEnd(client, 0);
       const events = client.transcript
         .filter((e) => e.direction === 'received' && e.message.type === 'event')
@@ -570,13 +557,11 @@ describe('adapter features', () => {
   });
 
   it('cancelling a step’s progress cancels the step: progressEnd says cancelled, its process is gone, the job ends 130', async () => {
-    const adapter = ctx.spawnStdio();
-    const { client } = adapter;
-    await launchAndConfigure(
-      client,
+    const adapter = await ctx.runJob(
       { command: ctx.mark('echo started; sleep 300'), stopOnEntry: false },
-      { supportsProgressReporting: true },
+      { caps: { supportsProgressReporting: true } },
     );
+    const { client } = adapter;
     const start = await client.waitForEvent('progressStart', undefined, EVENT_TIMEOUT_MS);
     await client.waitForEvent('output', (e) => e.body.output === 'started\n', EVENT_TIMEOUT_MS);
     const cancel = await client.request('cancel', { progressId: start.body.progressId });
@@ -591,14 +576,13 @@ describe('adapter features', () => {
   });
 
   it('each step’s output streams at the console’s top level: a header line with the step, its stdout, its result line; no output groups', async () => {
-    const adapter = ctx.spawnStdio();
-    const { client } = adapter;
-    await launchAndConfigure(client, {
+    const adapter = await ctx.runJob({
       steps: [
         { name: 'first', run: ctx.mark('echo a1; echo a2') },
         { name: 'second', run: ctx.mark("printf 'b1\\nb2\\n'; exit 2"), continueOnError: true },
       ],
     });
+    const { client } = adapter;
     await stoppedAt(client, 'entry');
     await client.request('evaluate', { expression: '!echo from-the-console', context: 'repl' });
     await client.request('continue', { threadId: 1 });
@@ -662,9 +646,8 @@ describe('adapter features', () => {
     fs.mkdirSync(served);
     const relayDir = path.join(ctx.workdir, 'relay');
     const server = await ctx.startRelayServer(relayDir, { workdir: served });
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ relayDir, command: ctx.mark('echo "ran in $(pwd)"') });
     const { client } = adapter;
-    await launchAndConfigure(client, { relayDir, command: ctx.mark('echo "ran in $(pwd)"') });
     await stoppedAt(client, 'entry');
     expect(ctx.embeddedRelayDirs()).toEqual([]);
     const [top] = await frames(client);

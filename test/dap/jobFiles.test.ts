@@ -5,12 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  errorId,
-  launchAndConfigure,
-  outputByCategory,
-  useAdapterContext,
-} from '../support/adapterHarness.js';
+import { errorId, outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
 import {
   consoleLines,
@@ -19,7 +14,6 @@ import {
   frameNames,
   frames,
   jobFixture,
-  launchWithFilters,
   lineOf,
   runToEnd,
   stepResults,
@@ -43,9 +37,8 @@ describe('job files end to end', () => {
     const program = jobFixture('build.yml');
     const text = fs.readFileSync(program, 'utf8');
     const fileLines = text.split('\n');
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await launchAndConfigure(client, { program, cwd: ctx.workdir });
     await stoppedAt(client, 'entry');
     expect((await client.request('threads')).body.threads).toEqual([{ id: 1, name: 'job: Build and test' }]);
 
@@ -122,10 +115,9 @@ describe('job files end to end', () => {
         '',
       ].join('\n'),
     );
-    const adapter = ctx.spawnStdio();
-    const { client } = adapter;
     // No failure pause: a step whose directory is wrong fails, and the job ends at once.
-    await launchWithFilters(client, { program, cwd: ctx.workdir }, []);
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir }, { filters: [] });
+    const { client } = adapter;
     await stoppedAt(client, 'entry');
     const console = await client.request('evaluate', { expression: '!echo "console=$PWD"', context: 'repl' });
     expect(console.body.result).toBe('exit 0');
@@ -161,14 +153,13 @@ describe('job files end to end', () => {
         '',
       ].join('\n'),
     );
-    const adapter = ctx.spawnStdio();
-    const { client } = adapter;
-    await launchAndConfigure(client, {
+    const adapter = await ctx.runJob({
       program,
       cwd: ctx.workdir,
       stopOnEntry: false,
       env: { WHO: 'launch', FROM_LAUNCH: 'yes' },
     });
+    const { client } = adapter;
     await runToEnd(client, 0);
     expect(outputByCategory(client).stdout).toBe(
       'WHO=job WHERE=job-file FROM_LAUNCH=yes RAW=${{ env.WHO }}\nWHO=step WHERE=job-file\nWHO=job\n',
@@ -197,9 +188,8 @@ describe('job files end to end', () => {
         '',
       ].join('\n'),
     );
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
-    await launchAndConfigure(client, { program, cwd: ctx.workdir, stopOnEntry: false });
     const stop = await stoppedAt(client, 'exception');
     expect(stop.body.description).toBe('Breaks failed with exit code 7');
     // The timed-out step's process is gone: the relay cancelled it.
@@ -232,9 +222,8 @@ describe('job files end to end', () => {
         '',
       ].join('\n'),
     );
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false }, { filters: [] });
     const { client } = adapter;
-    await launchWithFilters(client, { program, cwd: ctx.workdir, stopOnEntry: false }, []);
     await runToEnd(client, 124);
     expect(stepResults(client)).toEqual(['✗ Hangs: timed out, exit 124, T s']);
     expect(fs.existsSync(path.join(ctx.workdir, 'never-ran'))).toBe(false);
@@ -256,13 +245,8 @@ describe('job files end to end', () => {
         '',
       ].join('\n'),
     );
-    const adapter = ctx.spawnStdio();
-    const { launch } = await launchAndConfigure(
-      adapter.client,
-      { program, cwd: ctx.workdir },
-      {},
-      { allowLaunchFailure: true },
-    );
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir }, { allowLaunchFailure: true });
+    const { launch } = adapter;
     expect(launch.success).toBe(false);
     expect(errorId(launch)).toBe(ERR.InvalidJob);
     expect(launch.message).toContain(`${program}:${lineOf(program, '- name: No command')}:`);
@@ -271,14 +255,9 @@ describe('job files end to end', () => {
   });
 
   it('a program that does not exist is a launch error that says to give an absolute path', async () => {
-    const adapter = ctx.spawnStdio();
     const missing = path.join(ctx.workdir, 'no-such-job.yml');
-    const { launch } = await launchAndConfigure(
-      adapter.client,
-      { program: missing, cwd: ctx.workdir },
-      {},
-      { allowLaunchFailure: true },
-    );
+    const adapter = await ctx.runJob({ program: missing, cwd: ctx.workdir }, { allowLaunchFailure: true });
+    const { launch } = adapter;
     expect(launch.success).toBe(false);
     expect(errorId(launch)).toBe(ERR.InvalidJob);
     expect(launch.message).toContain(missing);

@@ -13,7 +13,6 @@ import {
   EVENT_TIMEOUT_MS,
   isAnswered,
   lastRequestSeq,
-  launchAndConfigure,
   outputByCategory,
   stableSummary,
   waitForExit,
@@ -36,8 +35,7 @@ async function markedProcessRuns(marker = ctx.marker): Promise<void> {
 
 /** A session whose only step runs `text` (already started when this resolves). */
 async function startRunningStep(text: string, extra: Record<string, unknown> = {}): Promise<StdioAdapter> {
-  const adapter = ctx.spawnStdio();
-  await launchAndConfigure(adapter.client, { command: ctx.mark(text), stopOnEntry: false, ...extra });
+  const adapter = await ctx.runJob({ command: ctx.mark(text), stopOnEntry: false, ...extra });
   await adapter.client.waitForEvent(
     'output',
     (e) => e.body.output.startsWith('▶ step 1/1'),
@@ -80,12 +78,11 @@ describe('session lifecycle', () => {
   ])(
     'EOF without disconnect %s ends the job: exited 130, terminated, exit 0, cleaned up',
     async (_when, paused) => {
-      const adapter = ctx.spawnStdio();
-      const { client } = adapter;
-      await launchAndConfigure(client, {
+      const adapter = await ctx.runJob({
         command: ctx.mark('touch ran; echo started; sleep 300'),
         stopOnEntry: paused,
       });
+      const { client } = adapter;
       if (paused) await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
       else await client.waitForEvent('output', (e) => e.body.output === 'started\n', EVENT_TIMEOUT_MS);
       client.end();
@@ -98,10 +95,9 @@ describe('session lifecycle', () => {
   );
 
   it('the adapter SIGKILLed mid-step: its embedded relay’s watchdog stops the step’s processes and removes the relay’s directory', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ command: ctx.mark('echo started; sleep 300'), stopOnEntry: false });
     const { client } = adapter;
     ctx.expectViolations(client, 'the adapter is killed mid-session: no exited or terminated');
-    await launchAndConfigure(client, { command: ctx.mark('echo started; sleep 300'), stopOnEntry: false });
     await client.waitForEvent('output', (e) => e.body.output === 'started\n', EVENT_TIMEOUT_MS);
     expect(ctx.embeddedRelayDirs()).toHaveLength(1);
     adapter.child.kill('SIGKILL');
@@ -135,9 +131,8 @@ describe('session lifecycle', () => {
   });
 
   it('terminate while paused at entry releases the pause: exited 130, terminated, nothing ran', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ command: ctx.mark('touch ran') });
     const { client } = adapter;
-    await launchAndConfigure(client, { command: ctx.mark('touch ran') });
     await client.waitForEvent('stopped', (e) => e.body.reason === 'entry', EVENT_TIMEOUT_MS);
     const response = await client.request('terminate', {});
     expect(response.success).toBe(true);
@@ -162,9 +157,8 @@ describe('session lifecycle', () => {
   });
 
   it('terminate while a `!CMD` runs: its last output, then the evaluate answered as cancelled, then exited 130, terminated, with none of its processes left', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ command: ctx.mark('true') });
     const { client } = adapter;
-    await launchAndConfigure(client, { command: ctx.mark('true') });
     await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
     // What it prints when cancelled (SIGTERM) is its last output, which the user must still see.
     const evaluating = client.request('evaluate', {
@@ -202,9 +196,8 @@ describe('session lifecycle', () => {
   });
 
   it('requests after terminate are answered "the session has ended", never with the relay client\'s internals', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ command: ctx.mark('true') });
     const { client } = adapter;
-    await launchAndConfigure(client, { command: ctx.mark('true') });
     await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
     expect((await client.request('terminate', {})).success).toBe(true);
     await expectEnd(client, 130);
@@ -257,8 +250,7 @@ describe('session lifecycle', () => {
   );
 
   it('SIGTERM to the stdio adapter while paused releases the pause: exited 130, terminated, exit 0', async () => {
-    const adapter = ctx.spawnStdio();
-    await launchAndConfigure(adapter.client, { command: ctx.mark('touch ran') });
+    const adapter = await ctx.runJob({ command: ctx.mark('touch ran') });
     await adapter.client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
     adapter.child.kill('SIGTERM');
     await expectEnd(adapter.client, 130);
@@ -278,8 +270,7 @@ describe('session lifecycle', () => {
   });
 
   it('the job timeout releases a pause: exited 130, terminated, the step never ran', async () => {
-    const adapter = ctx.spawnStdio();
-    await launchAndConfigure(adapter.client, { command: ctx.mark('touch ran'), timeout: 1 });
+    const adapter = await ctx.runJob({ command: ctx.mark('touch ran'), timeout: 1 });
     await adapter.client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
     await expectEnd(adapter.client, 130);
     expect(fs.existsSync(path.join(ctx.workdir, 'ran'))).toBe(false);
@@ -354,9 +345,8 @@ describe('session lifecycle', () => {
   });
 
   it('an unknown request gets an error response and the session goes on', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ command: ctx.mark('echo still-works') });
     const { client } = adapter;
-    await launchAndConfigure(client, { command: ctx.mark('echo still-works') });
     await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
     const unknown = await client.request('frobnicate', { please: true });
     expect(unknown.success).toBe(false);
@@ -376,9 +366,8 @@ describe('session lifecycle', () => {
   });
 
   it('failing handlers are answered with one error response each, and the session goes on', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ command: ctx.mark('echo after-failures') });
     const { client } = adapter;
-    await launchAndConfigure(client, { command: ctx.mark('echo after-failures') });
     await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
 
     const scopes = await client.request('scopes', { frameId: 9999 });
@@ -417,15 +406,14 @@ describe('session lifecycle', () => {
   });
 
   it('pause while a step runs stops at the next step boundary with reason `pause`', async () => {
-    const adapter = ctx.spawnStdio();
-    const { client } = adapter;
-    await launchAndConfigure(client, {
+    const adapter = await ctx.runJob({
       stopOnEntry: false,
       steps: [
         { name: 'waits', run: ctx.mark('echo waiting; while [ ! -e go ]; do sleep 0.05; done; echo went') },
         { name: 'after', run: ctx.mark('echo after') },
       ],
     });
+    const { client } = adapter;
     await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
     const pause = await client.request('pause', { threadId: 1 });
     expect(pause.success).toBe(true);
@@ -451,9 +439,8 @@ describe('session lifecycle', () => {
   });
 
   it('an evaluate still in flight when disconnect arrives is answered (as cancelled) before the adapter exits', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ command: ctx.mark('true') });
     const { client } = adapter;
-    await launchAndConfigure(client, { command: ctx.mark('true') });
     await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
     void client
       .request('evaluate', { expression: `!${ctx.mark('sleep 300')}`, context: 'repl' })
@@ -474,9 +461,8 @@ describe('session lifecycle', () => {
   });
 
   it('disconnect while paused releases the pause: its response, then exited 130 and terminated; nothing ran', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ command: ctx.mark('touch ran') });
     const { client } = adapter;
-    await launchAndConfigure(client, { command: ctx.mark('touch ran') });
     await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
     await disconnectAndExit(adapter);
     expect(stableSummary(client).slice(-5)).toEqual([

@@ -4,7 +4,7 @@
 // plainly as the step on top (VS Code folds `subtle` frames away), and a wrong launch
 // attribute named with its configuration and the value that is wrong.
 import { describe, expect, it } from 'vitest';
-import { errorId, launchAndConfigure, outputEvents, useAdapterContext } from '../support/adapterHarness.js';
+import { errorId, outputEvents, useAdapterContext } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
 import { finish, frameNames, frames, runToEnd, stoppedAt } from '../support/jobSession.js';
 import { ERR } from '../support/errorIds.js';
@@ -25,15 +25,14 @@ function topLevelText(client: DapClient): string {
 
 describe('what an editor shows', () => {
   it('each step is a header line, its output and its result line, all at the top level (no group, no empty line)', async () => {
-    const adapter = ctx.spawnStdio();
-    const { client } = adapter;
-    await launchAndConfigure(client, {
+    const adapter = await ctx.runJob({
       steps: [
         { name: 'first', run: ctx.mark('echo one') },
         { name: 'second', run: ctx.mark('echo two') },
       ],
       stopOnEntry: false,
     });
+    const { client } = adapter;
     await runToEnd(client, 0);
     const steps = topLevelText(client).replace(/\d+\.\d+ s/g, 'T s');
     expect(steps).toContain(
@@ -44,15 +43,14 @@ describe('what an editor shows', () => {
   });
 
   it('finished steps stay in the call stack as plainly as the step on top (no `subtle` frames to fold away)', async () => {
-    const adapter = ctx.spawnStdio();
-    const { client } = adapter;
-    await launchAndConfigure(client, {
+    const adapter = await ctx.runJob({
       steps: [
         { name: 'checkout', run: ctx.mark('true') },
         { name: 'build', run: ctx.mark('true') },
         { name: 'test', run: ctx.mark('true') },
       ],
     });
+    const { client } = adapter;
     await stoppedAt(client, 'entry');
     for (let step = 0; step < 2; step++) {
       const stopped = client.waitForEvent('stopped', (e) => e.body.reason === 'step', 30_000);

@@ -7,20 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { describe, expect, it } from 'vitest';
-import {
-  errorId,
-  EVENT_TIMEOUT_MS,
-  launchAndConfigure,
-  outputByCategory,
-  useAdapterContext,
-} from '../support/adapterHarness.js';
+import { errorId, EVENT_TIMEOUT_MS, outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
 import {
   continueJob,
   finish,
   frameNames,
   frames,
-  launchWithFilters,
   lineOf,
   nextStopOrEnd,
   runToEnd,
@@ -66,9 +59,8 @@ describe('run control', () => {
       '  - name: After',
       '    run: touch after-ran',
     ]);
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await launchAndConfigure(client, { program, cwd: ctx.workdir });
     await stoppedAt(client, 'entry');
     // Before any failure there is nothing to describe.
     const early = await client.request('exceptionInfo', { threadId: 1 });
@@ -120,9 +112,11 @@ describe('run control', () => {
       '  - name: Never',
       '    run: touch never-ran',
     ]);
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob(
+      { program, cwd: ctx.workdir, stopOnEntry: false },
+      { filters: ['cancelled'] },
+    );
     const { client } = adapter;
-    await launchWithFilters(client, { program, cwd: ctx.workdir, stopOnEntry: false }, ['cancelled']);
     // The filter's own description: "Pause after a step is cancelled (its timeout ran out, …)".
     const stop = await nextStopOrEnd(client);
     expect(stop.event).toBe('stopped');
@@ -201,9 +195,8 @@ describe('run control', () => {
         '  - name: Never',
         '    run: touch never-ran',
       ]);
-      const adapter = ctx.spawnStdio();
+      const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false }, { filters: [] });
       const { client } = adapter;
-      await launchWithFilters(client, { program, cwd: ctx.workdir, stopOnEntry: false }, []);
       await runToEnd(client, code);
       expect(stopReasons(client)).toEqual([]);
       expect(fs.existsSync(path.join(ctx.workdir, 'never-ran'))).toBe(false);
@@ -222,9 +215,8 @@ describe('run control', () => {
       '  - name: Use config',
       '    run: echo used',
     ]);
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
-    await launchAndConfigure(client, { program, cwd: ctx.workdir, stopOnEntry: false });
     await stoppedAt(client, 'exception');
     expect((await exceptionInfo(client)).exceptionId).toBe('exit 4');
 
@@ -277,9 +269,8 @@ describe('run control', () => {
         '',
       ].join('\n'),
     );
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
-    await launchAndConfigure(client, { program, cwd: ctx.workdir, stopOnEntry: false });
     await stoppedAt(client, 'exception');
     const fix = await client.request('evaluate', {
       expression: "!printf 'left-pad 1.3.0\\n' > deps.lock",
@@ -309,9 +300,8 @@ describe('run control', () => {
       '  - name: Then',
       '    run: echo then',
     ]);
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
-    await launchAndConfigure(client, { program, cwd: ctx.workdir, stopOnEntry: false });
     await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
     const [top] = await frames(client);
     expect(top!.name).toBe('running: Waits');
@@ -345,9 +335,8 @@ describe('run control', () => {
       '  - name: Deploy',
       '    run: echo deployed',
     ]);
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await launchAndConfigure(client, { program, cwd: ctx.workdir });
     await stoppedAt(client, 'entry');
     await client.request('next', { threadId: 1 });
     await stoppedAt(client, 'step');
@@ -388,9 +377,8 @@ describe('run control', () => {
 
   it('stepIn, stepOut, stepBack and reverseContinue are refused with a message that says to use Next or Restart Frame; the job goes on', async () => {
     const program = jobFile('simple.yml', ['steps:', '  - name: Only', '    run: echo only']);
-    const adapter = ctx.spawnStdio();
-    const { client } = adapter;
-    const { initialize } = await launchAndConfigure(client, { program, cwd: ctx.workdir });
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
+    const { client, initialize } = adapter;
     expect(initialize.body?.supportsStepBack).toBe(false);
     await stoppedAt(client, 'entry');
     for (const [command, what] of [

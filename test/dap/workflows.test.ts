@@ -9,7 +9,6 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   errorId,
-  launchAndConfigure,
   outputByCategory,
   type AdapterContext,
   useAdapterContext,
@@ -21,7 +20,6 @@ import {
   frameNames,
   frames,
   hasPython,
-  launchWithFilters,
   lineOf,
   runToEnd,
   stepResults,
@@ -37,9 +35,7 @@ const ctx = useAdapterContext();
 
 /** A session running `program` without pausing on entry; the `failed` filter stays on (the default). */
 async function runWorkflow(program: string, extra: Record<string, unknown> = {}) {
-  const adapter = ctx.spawnStdio();
-  await launchAndConfigure(adapter.client, { program, cwd: ctx.workdir, stopOnEntry: false, ...extra });
-  return adapter;
+  return ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false, ...extra });
 }
 
 async function threadName(adapter: ReturnType<AdapterContext['spawnStdio']>): Promise<string> {
@@ -53,14 +49,8 @@ async function threadName(adapter: ReturnType<AdapterContext['spawnStdio']>): Pr
  * Nothing may have run: no step output, no `stopped`, no `exited`.
  */
 async function failedLaunch(args: Record<string, unknown>) {
-  const adapter = ctx.spawnStdio();
-  const { client } = adapter;
-  const { launch } = await launchAndConfigure(
-    client,
-    { cwd: ctx.workdir, ...args },
-    {},
-    { allowLaunchFailure: true },
-  );
+  const adapter = await ctx.runJob({ cwd: ctx.workdir, ...args }, { allowLaunchFailure: true });
+  const { client, launch } = adapter;
   expect(launch.success).toBe(false);
   expect(outputByCategory(client).stdout).toBeUndefined();
   expect(client.transcriptSummary().filter((line) => /event (stopped|exited)/.test(line))).toEqual([]);
@@ -73,9 +63,8 @@ const NOT_RUN = 'runs an action, which relay-dap does not run';
 describe('workflows end to end', () => {
   it('node-ci.yml: uses: steps are skipped with a console line; job env over workflow env; step env; default step names', async () => {
     const program = workflowFixture('node-ci.yml');
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await launchAndConfigure(client, { program, cwd: ctx.workdir });
     await stoppedAt(client, 'entry');
     // The runner names a job `<workflow name> / <job name>`.
     expect(await threadName(adapter)).toBe('job: Node CI / Test');
@@ -185,9 +174,8 @@ describe('workflows end to end', () => {
 
   it('data-passing.yml: GITHUB_ENV, GITHUB_OUTPUT (with a heredoc) and GITHUB_PATH carry into later steps', async () => {
     const program = workflowFixture('data-passing.yml');
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await launchAndConfigure(client, { program, cwd: ctx.workdir });
     await stoppedAt(client, 'entry');
     await client.request('next', { threadId: 1 });
     await stoppedAt(client, 'step');
@@ -392,14 +380,12 @@ describe('workflows end to end', () => {
   });
 
   it('shells.yml: the default shell is `bash -e` (no pipefail), `shell: bash` adds pipefail, and a custom {0} template runs the script', async () => {
-    const adapter = ctx.spawnStdio();
-    const { client } = adapter;
     // No failure pauses: should a step fail the job, it ends at once and the outcomes show which.
-    await launchWithFilters(
-      client,
+    const adapter = await ctx.runJob(
       { program: workflowFixture('shells.yml'), cwd: ctx.workdir, stopOnEntry: false },
-      [],
+      { filters: [] },
     );
+    const { client } = adapter;
     await runToEnd(client, 0);
     expect(stepResults(client)).toEqual([
       '✓ Default shell has no pipefail: exit 0, T s',

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { afterEach, beforeEach } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { DapClient } from './dapClient.js';
 import {
   reapMarked,
@@ -82,6 +82,12 @@ export interface AdapterContext {
   newMarker(): string;
   /** `prefix`: a command that starts the adapter (setpriv …), before node. */
   spawnStdio(args?: readonly string[], options?: SpawnOptions): StdioAdapter;
+  /**
+   * The setup most DAP tests start from: a new stdio adapter with its job launched (initialize →
+   * `initialized` → launch and configurationDone; see `launchAndConfigure`, and
+   * `launchWithFilters` for `filters`). The responses come with the adapter.
+   */
+  runJob(launchArgs: Record<string, unknown>, options?: RunJobOptions): Promise<StdioAdapter & Launched>;
   spawnTcp(args?: readonly string[], options?: SpawnOptions): Promise<TcpAdapter>;
   /** `relay-dap --socket PATH ARGS…`, once it listens. */
   spawnSocket(socketPath: string, args?: readonly string[]): Promise<SocketAdapter>;
@@ -96,6 +102,15 @@ export interface AdapterContext {
   embeddedRelayDirs(): string[];
   /** Kill what is left; throw if a marked process was still alive or a client saw bad DAP. */
   cleanup(): Promise<void>;
+}
+
+export interface RunJobOptions {
+  /** Capabilities of the client, over DEFAULT_CLIENT_CAPS. */
+  caps?: Partial<DebugProtocol.InitializeRequestArguments>;
+  /** Resolve with a failed launch instead of throwing. */
+  allowLaunchFailure?: boolean;
+  /** setExceptionBreakpoints with these filters before configurationDone (absent: none sent). */
+  filters?: string[];
 }
 
 export interface SpawnOptions {
@@ -191,6 +206,13 @@ export function createAdapterContext(): AdapterContext {
       const client = DapClient.overStdio(spawned.child);
       clients.push(client);
       return Object.assign(spawned, { client });
+    },
+    async runJob(launchArgs, { caps = {}, allowLaunchFailure = false, filters } = {}) {
+      const adapter = this.spawnStdio();
+      const launched = filters
+        ? await launchWithFilters(adapter.client, launchArgs, filters)
+        : await launchAndConfigure(adapter.client, launchArgs, caps, { allowLaunchFailure });
+      return Object.assign(adapter, launched);
     },
     async spawnTcp(args = ['--server=0'], options = {}) {
       const spawned = spawnAdapter(args, options);
@@ -337,6 +359,28 @@ export async function launchAndConfigure(
   const launch = await launching;
   if (!launch.success && !options.allowLaunchFailure)
     throw new Error(`launch failed: ${launch.message} (${JSON.stringify(launch.body)})`);
+  return { initialize, configurationDone, launch };
+}
+
+/**
+ * initialize → `initialized` → launch, setExceptionBreakpoints with `filters`, configurationDone
+ * (the order VS Code uses); fails the test if any of them fails.
+ */
+export async function launchWithFilters(
+  client: DapClient,
+  launchArgs: Record<string, unknown>,
+  filters: string[],
+): Promise<Launched> {
+  const initialize = await client.request('initialize', DEFAULT_CLIENT_CAPS);
+  expect(initialize.success, initialize.message).toBe(true);
+  await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
+  const launching = client.request('launch', launchArgs, 60_000);
+  const set = await client.request('setExceptionBreakpoints', { filters });
+  expect(set.success, set.message).toBe(true);
+  const configurationDone = await client.request('configurationDone');
+  expect(configurationDone.success, configurationDone.message).toBe(true);
+  const launch = await launching;
+  expect(launch.success, launch.message).toBe(true);
   return { initialize, configurationDone, launch };
 }
 

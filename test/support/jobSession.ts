@@ -10,7 +10,6 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { expect } from 'vitest';
 import {
   assertResponsesMatchRequests,
-  DEFAULT_CLIENT_CAPS,
   EVENT_TIMEOUT_MS,
   waitForExit,
   type AdapterContext,
@@ -47,27 +46,6 @@ export function writeFile(dir: string, name: string, text: string): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text);
   return file;
-}
-
-/**
- * initialize → `initialized` → launch, setExceptionBreakpoints with `filters`, configurationDone
- * (the order VS Code uses); throws if the launch fails.
- */
-export async function launchWithFilters(
-  client: DapClient,
-  launchArgs: Record<string, unknown>,
-  filters: string[],
-): Promise<void> {
-  const initialize = await client.request('initialize', DEFAULT_CLIENT_CAPS);
-  expect(initialize.success, initialize.message).toBe(true);
-  await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
-  const launching = client.request('launch', launchArgs, 60_000);
-  const set = await client.request('setExceptionBreakpoints', { filters });
-  expect(set.success, set.message).toBe(true);
-  const done = await client.request('configurationDone');
-  expect(done.success, done.message).toBe(true);
-  const launch = await launching;
-  expect(launch.success, launch.message).toBe(true);
 }
 
 export async function stoppedAt(client: DapClient, reason: string): Promise<DebugProtocol.StoppedEvent> {
