@@ -3,7 +3,16 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
-import { DapWire, now, spawnAdapter, startTcpAdapter } from '../scripts/dapWire.mjs';
+import {
+  clientOverStdio,
+  connectTcp,
+  initialize,
+  launch,
+  nextEvent,
+  now,
+  spawnAdapter,
+  startTcpAdapter,
+} from '../scripts/adapterSession.mjs';
 import { ms, percentile, ratio, spawnBash, timed } from './measure.mjs';
 
 const REPL_ROUND_TRIPS = 100;
@@ -14,19 +23,20 @@ const replRoundTrip = {
   id: 'adapter-repl',
   async run() {
     const adapter = await startTcpAdapter();
-    const wire = await DapWire.tcp(adapter.port);
-    const stopped = wire.waitFor((m) => m.event === 'stopped');
-    await wire.launch({ command: 'true', stopOnEntry: true });
+    const { client, close } = await connectTcp(adapter.port);
+    const stopped = nextEvent(client, 'stopped');
+    await initialize(client);
+    await launch(client, { command: 'true', stopOnEntry: true });
     await stopped;
     const times = [];
     for (let i = 0; i < REPL_ROUND_TRIPS + 10; i++) {
       const begin = now();
-      const response = await wire.request('evaluate', { expression: '!true', context: 'repl' });
+      const response = await client.evaluateRequest({ expression: '!true', context: 'repl' });
       if (response.body?.result !== 'exit 0') throw new Error(`!true answered ${JSON.stringify(response)}`);
       if (i >= 10) times.push(now() - begin);
     }
-    await wire.request('disconnect', { terminateDebuggee: true });
-    wire.socket.destroy();
+    await client.disconnectRequest({ terminateDebuggee: true });
+    close();
     await adapter.stop();
     const direct = [];
     for (let i = 0; i < REPL_ROUND_TRIPS; i++) direct.push((await timed(() => spawnBash('true'))).ms);
@@ -50,18 +60,19 @@ const terminate = {
     const adapter = await startTcpAdapter();
     const times = [];
     for (let i = 0; i < TERMINATES; i++) {
-      const wire = await DapWire.tcp(adapter.port);
-      const started = wire.waitFor((m) => m.event === 'output' && m.body.output.includes('started'));
-      await wire.launch({ command: 'echo started; exec sleep 300', stopOnEntry: false });
+      const { client, close } = await connectTcp(adapter.port);
+      const started = nextEvent(client, 'output', (e) => e.body.output.includes('started'));
+      await initialize(client);
+      await launch(client, { command: 'echo started; exec sleep 300', stopOnEntry: false });
       await started;
-      const exited = wire.waitFor((m) => m.event === 'exited');
+      const exited = nextEvent(client, 'exited');
       const begin = now();
-      await wire.request('terminate');
+      await client.terminateRequest();
       const event = await exited;
       times.push(now() - begin);
       if (event.body.exitCode !== 130) throw new Error(`exited with ${event.body.exitCode}`);
-      await wire.request('disconnect');
-      wire.socket.destroy();
+      await client.disconnectRequest();
+      close();
     }
     await adapter.stop();
     const direct = [];
@@ -112,27 +123,28 @@ const bigOutput = {
     });
     const child = spawnAdapter();
     child.stderr.resume();
-    const wire = DapWire.stdio(child);
+    const client = clientOverStdio(child);
     const hash = createHash('sha256');
     let bytes = 0;
-    wire.onMessage((m) => {
-      if (m.event === 'output' && m.body.category === 'stdout') {
-        const chunk = Buffer.from(m.body.output, 'utf8');
+    client.on('output', (e) => {
+      if (e.body.category === 'stdout') {
+        const chunk = Buffer.from(e.body.output, 'utf8');
         bytes += chunk.length;
         hash.update(chunk);
       }
     });
     const idle = await (async () => {
-      await wire.request('initialize', { adapterID: 'relay' });
+      await initialize(client);
       return peakMemoryMiB(child.pid);
     })();
-    const terminated = wire.waitFor((m) => m.event === 'terminated');
+    const terminated = nextEvent(client, 'terminated');
     const begin = now();
-    wire.launch({ command, stopOnEntry: false });
+    const launched = launch(client, { command, stopOnEntry: false });
     await terminated;
+    await launched;
     const took = now() - begin;
     const peak = peakMemoryMiB(child.pid);
-    await wire.request('disconnect');
+    await client.disconnectRequest();
     child.stdin.end();
     const intact = bytes === OUTPUT_BYTES && hash.digest('hex') === expected;
     return [

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RelayClient } from '../dist/relay/client.js';
-import { DapWire, now } from '../scripts/dapWire.mjs';
+import { clientOverStdio, now } from '../scripts/adapterSession.mjs';
 import { bin, ms, percentile, startServer, tempDir } from './measure.mjs';
 
 const ROUNDS = 40;
@@ -56,8 +56,7 @@ function becomesReady(args, ready, options = {}) {
 async function initializeAnswered() {
   const begin = now();
   const child = spawn(process.execPath, [bin], { stdio: ['pipe', 'pipe', 'ignore'] });
-  const wire = DapWire.stdio(child);
-  await wire.request('initialize', { adapterID: 'relay' });
+  await clientOverStdio(child).initializeRequest({ adapterID: 'relay' });
   const elapsed = now() - begin;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.stdin.end();

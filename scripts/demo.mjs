@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DapWire, startTcpAdapter } from './dapWire.mjs';
+import { connectTcp, initialize, launch, nextEvent, startTcpAdapter } from './adapterSession.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const job = path.join(root, 'launch-configs', 'demo-job.yml');
@@ -37,11 +37,11 @@ function listening(portNumber) {
 // steps' directory here, since the finally below never runs. (An adapter of our own that is
 // still starting is stopped by startTcpAdapter's exit hook.)
 let ownAdapter;
-let wire;
+let connection;
 let workdir;
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, async () => {
-    wire?.socket.destroy();
+    connection?.close();
     await ownAdapter?.stop();
     if (workdir) fs.rmSync(workdir, { recursive: true, force: true });
     process.exit(130);
@@ -56,22 +56,21 @@ if (!(await listening(port))) {
 }
 
 workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-dap-demo-'));
-wire = await DapWire.tcp(target);
-wire.onMessage((message) => {
-  if (message.type !== 'event') return;
-  if (message.event === 'output') {
-    const text = message.body.output.replace(/\n$/, '');
-    if (text.trim() !== '') {
-      for (const line of text.split('\n'))
-        say(`   ${message.body.category === 'stdout' ? '│' : '·'} ${line}`);
-    }
+connection = await connectTcp(target);
+const { client } = connection;
+client.on('output', (event) => {
+  const text = event.body.output.replace(/\n$/, '');
+  if (text.trim() !== '') {
+    for (const line of text.split('\n')) say(`   ${event.body.category === 'stdout' ? '│' : '·'} ${line}`);
   }
 });
-const next = (predicate) => wire.nextEvent(predicate);
-const stopped = async (reason) => {
-  const event = await next((m) => m.event === 'stopped');
+/** Sends `request()` and waits for the `stopped` it causes, which must be for `reason`. */
+const stopsAfter = async (reason, request) => {
+  const stop = nextEvent(client, 'stopped');
+  await request();
+  const event = await stop;
   if (event.body.reason !== reason) throw new Error(`expected a ${reason} stop, got ${event.body.reason}`);
-  const { body } = await wire.request('stackTrace', { threadId: 1 });
+  const { body } = await client.stackTraceRequest({ threadId: 1 });
   say(
     `⏸  stopped (${event.body.reason}): ${event.body.description}; top frame "${body.stackFrames[0].name}" at line ${body.stackFrames[0].line}`,
   );
@@ -81,62 +80,56 @@ const stopped = async (reason) => {
 let exitCode;
 try {
   say(`▶  launch ${path.relative(root, job)} (steps run in ${workdir})`);
-  const initialized = next((m) => m.event === 'initialized');
-  await wire.request('initialize', { adapterID: 'relay', clientID: 'relay-dap-demo', linesStartAt1: true });
-  await initialized;
-  const launched = wire.request('launch', { program: job, cwd: workdir, stopOnEntry: true });
+  await initialize(client, { clientID: 'relay-dap-demo' });
   const buildLine =
     fs
       .readFileSync(job, 'utf8')
       .split('\n')
       .findIndex((line) => line.includes('name: Build')) + 1;
-  const breakpoints = await wire.request('setBreakpoints', {
-    source: { path: job },
-    breakpoints: [{ line: buildLine }],
-  });
-  say(
-    `●  breakpoint at line ${buildLine} (Build): ${breakpoints.body.breakpoints[0].verified ? 'verified' : 'not verified'}`,
+  await stopsAfter('entry', () =>
+    launch(client, { program: job, cwd: workdir, stopOnEntry: true }, async () => {
+      const breakpoints = await client.setBreakpointsRequest({
+        source: { path: job },
+        breakpoints: [{ line: buildLine }],
+      });
+      say(
+        `●  breakpoint at line ${buildLine} (Build): ${breakpoints.body.breakpoints[0].verified ? 'verified' : 'not verified'}`,
+      );
+    }),
   );
-  await wire.request('configurationDone');
-  await launched;
-
-  await stopped('entry');
   say('⌨  console: !uname -a');
-  const uname = await wire.request('evaluate', { expression: '!uname -a', context: 'repl' });
+  const uname = await client.evaluateRequest({ expression: '!uname -a', context: 'repl' });
   say(`   → ${uname.body.result}`);
 
   say('▶  continue');
-  await wire.request('continue', { threadId: 1 });
-  await stopped('breakpoint');
+  await stopsAfter('breakpoint', () => client.continueRequest({ threadId: 1 }));
 
   say('▶  continue');
-  await wire.request('continue', { threadId: 1 });
-  const failed = await stopped('exception');
-  const info = await wire.request('exceptionInfo', { threadId: 1 });
+  const failed = await stopsAfter('exception', () => client.continueRequest({ threadId: 1 }));
+  const info = await client.exceptionInfoRequest({ threadId: 1 });
   say(`✗  ${info.body.description}; last output: ${JSON.stringify(info.body.details.stackTrace.trim())}`);
 
   say('⌨  console: !touch build/fixed   (fix what the test wanted)');
-  const fix = await wire.request('evaluate', { expression: '!touch build/fixed', context: 'repl' });
+  const fix = await client.evaluateRequest({ expression: '!touch build/fixed', context: 'repl' });
   say(`   → ${fix.body.result}`);
   say('↻  restart frame: run Test again');
-  await wire.request('restartFrame', { frameId: failed.id });
-  await stopped('restart');
-  const deploying = next((m) => m.event === 'output' && m.body.output.includes('deploying'));
-  await wire.request('continue', { threadId: 1 });
+  await stopsAfter('restart', () => client.restartFrameRequest({ frameId: failed.id }));
+  const deploying = nextEvent(client, 'output', (e) => e.body.output.includes('deploying'));
+  await client.continueRequest({ threadId: 1 });
   await deploying;
 
   say('■  terminate while Deploy runs');
-  const exited = next((m) => m.event === 'exited');
-  const terminated = next((m) => m.event === 'terminated');
-  await wire.request('terminate');
+  const exited = nextEvent(client, 'exited');
+  const terminated = nextEvent(client, 'terminated');
+  await client.terminateRequest();
   exitCode = (await exited).body.exitCode;
   await terminated;
   say(`■  exited with code ${exitCode}, then terminated`);
-  await wire.request('disconnect');
+  await client.disconnectRequest();
 } catch (error) {
   say(`demo failed: ${error.message}`);
 } finally {
-  wire.socket.destroy();
+  connection.close();
   await ownAdapter?.stop();
   fs.rmSync(workdir, { recursive: true, force: true });
 }
