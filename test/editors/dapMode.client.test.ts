@@ -3,16 +3,15 @@
 // adapter already listening on a port (the template's :debugServer + :host).
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freePort } from '../support/adapterHarness.js';
 import { expectScenario, runEditor } from './clientRun.js';
 import {
   BREAKPOINT_LINE,
   CONSOLE_TEXT,
-  editorWorkspace,
+  useEditorWorkspace,
   launchConfigs,
   missingProgram,
-  type EditorWorkspace,
   listeningAdapter,
 } from './editorHarness.js';
 
@@ -24,11 +23,7 @@ const dapModeMissing =
     : 'dap-mode is not installed (Debian: apt-get install elpa-dap-mode)');
 const skipNote = dapModeMissing ? ` (skipped: ${dapModeMissing})` : '';
 
-let ws: EditorWorkspace;
-beforeEach(() => {
-  ws = editorWorkspace();
-});
-afterEach(() => ws.cleanup());
+const ws = useEditorWorkspace();
 
 /** Emacs in batch mode, driving the shipped dap-mode.el's `template` through the scenario. */
 function runEmacs(template: string, extra: NodeJS.ProcessEnv = {}, keepAdapter?: number) {

@@ -12,6 +12,7 @@ import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { afterEach, beforeEach } from 'vitest';
 import {
   processesWithMarker,
   relayDapBin,
@@ -118,6 +119,25 @@ export function editorWorkspace(): EditorWorkspace {
       fs.rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Call at the top of an editor test file: a fresh workspace before each test, removed after
+ * it. Returns a view that always reads the current test's workspace.
+ */
+export function useEditorWorkspace(): EditorWorkspace {
+  let current: EditorWorkspace | undefined;
+  beforeEach(() => {
+    current = editorWorkspace();
+  });
+  afterEach(() => current?.cleanup());
+  return new Proxy({} as EditorWorkspace, {
+    get(_target, key) {
+      if (!current) throw new Error('the editor workspace exists only while a test runs');
+      const value: unknown = Reflect.get(current, key);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(current) : value;
+    },
+  });
 }
 
 /** Why a client cannot run here (the missing program or plugin, and how to provide it), or undefined. */

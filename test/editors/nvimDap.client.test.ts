@@ -7,17 +7,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freePort } from '../support/adapterHarness.js';
 import { expectScenario, runEditor } from './clientRun.js';
 import {
   BREAKPOINT_LINE,
   CONSOLE_TEXT,
-  editorWorkspace,
+  useEditorWorkspace,
   findPackPlugin,
   launchConfigs,
   missingProgram,
-  type EditorWorkspace,
   listeningAdapter,
 } from './editorHarness.js';
 
@@ -34,11 +33,7 @@ const missing =
     : 'nvim-dap not found: set RELAY_DAP_NVIM_DAP=/path/to/nvim-dap (a checkout of github.com/mfussenegger/nvim-dap, 0.6.0 for Neovim 0.7) or install it under ~/.local/share/nvim/site/pack/*/start/nvim-dap');
 const skipNote = missing ? ` (skipped: ${missing})` : '';
 
-let ws: EditorWorkspace;
-beforeEach(() => {
-  ws = editorWorkspace();
-});
-afterEach(() => ws.cleanup());
+const ws = useEditorWorkspace();
 
 /** Headless Neovim: an init.lua that loads nvim-dap and the shipped nvim-dap.lua, then the driver. */
 function runNeovim(mode: 'stdio' | 'server' | 'tcp', extra: NodeJS.ProcessEnv = {}, keepAdapter?: number) {

@@ -7,16 +7,15 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectScenario, runEditor } from './clientRun.js';
 import {
   BREAKPOINT_LINE,
   CONSOLE_TEXT,
-  editorWorkspace,
+  useEditorWorkspace,
   findPackPlugin,
   launchConfigs,
   missingProgram,
-  type EditorWorkspace,
 } from './editorHarness.js';
 
 const packRoots = [path.join(os.homedir(), '.vim/pack'), '/usr/share/vim/vimfiles/pack'];
@@ -32,11 +31,7 @@ const missing =
     : 'vimspector not found: set RELAY_DAP_VIMSPECTOR=/path/to/vimspector (a checkout of github.com/puremourning/vimspector) or install it under ~/.vim/pack/*/start/vimspector');
 const skipNote = missing ? ` (skipped: ${missing})` : '';
 
-let ws: EditorWorkspace;
-beforeEach(() => {
-  ws = editorWorkspace();
-});
-afterEach(() => ws.cleanup());
+const ws = useEditorWorkspace();
 
 describe.skipIf(missing !== undefined)(
   `Vim vimspector with launch-configs/vimspector.json${skipNote}`,
