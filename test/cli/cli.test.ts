@@ -39,7 +39,7 @@ const SUBCOMMAND_OPTIONS: Record<string, string[]> = {
 };
 
 const context = useRelayTestContext();
-const { relayDirs, serve, launch } = context;
+const { relayDirs, serve, servedRelay, launch } = context;
 let ctx: RelayTestContext;
 beforeEach(() => {
   ctx = context.ctx();
@@ -49,20 +49,7 @@ async function cli(
   args: readonly string[],
   options: { env?: NodeJS.ProcessEnv; cwd?: string; ms?: number } = {},
 ): Promise<Finished & { out: string }> {
-  const spawned = launch(args, options);
-  const ms = options.ms ?? 30_000;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    spawned.child.kill('SIGKILL');
-  }, ms);
-  const result = await spawned.finished;
-  clearTimeout(timer);
-  if (timedOut) {
-    throw new Error(
-      `relay-dap ${args.join(' ')} did not end within ${ms} ms; stderr ${JSON.stringify(result.stderr)}`,
-    );
-  }
+  const result = await finish(launch(args, options), options.ms, `relay-dap ${args.join(' ')}`);
   return { ...result, out: result.stdout.toString() };
 }
 
@@ -143,8 +130,7 @@ describe('options before or after the subcommand, and $RELAY_DIR', () => {
   let workdir: string;
 
   beforeEach(async () => {
-    ({ relayDir, workdir } = relayDirs());
-    await serve(relayDir, workdir);
+    ({ relayDir, workdir } = await servedRelay());
   });
 
   it('relay-dap --relay-dir D status and relay-dap status --relay-dir D', async () => {

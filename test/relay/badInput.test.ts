@@ -30,7 +30,7 @@ import {
 } from '../support/relayTestContext.js';
 
 const context = useRelayTestContext();
-const { relayDirs, scratchDir, serve, launch } = context;
+const { relayDirs, scratchDir, serve, servedRelay, launch } = context;
 let ctx: RelayTestContext;
 beforeEach(() => {
   ctx = context.ctx();
@@ -323,8 +323,7 @@ describe('command texts', () => {
   let workdir: string;
 
   beforeEach(async () => {
-    ({ relayDir, workdir } = relayDirs());
-    await serve(relayDir, workdir);
+    ({ relayDir, workdir } = await servedRelay());
   });
 
   it('an empty command exits 0 with no output', async () => {
@@ -441,9 +440,7 @@ describe('leading dash and argument boundaries', () => {
   let relayDir: string;
 
   beforeEach(async () => {
-    let workdir: string;
-    ({ relayDir, workdir } = relayDirs());
-    await serve(relayDir, workdir);
+    ({ relayDir } = await servedRelay());
   });
 
   it('run -- -x reaches bash as a command name (command not found, exit 127)', async () => {

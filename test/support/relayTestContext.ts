@@ -72,6 +72,13 @@ export function useRelayTestContext() {
     return server;
   }
 
+  /** A new relay directory with `relay-dap serve` running in it (see `serve`). */
+  async function servedRelay(args: readonly string[] = []): Promise<{ relayDir: string; workdir: string }> {
+    const dirs = relayDirs();
+    await serve(dirs.relayDir, dirs.workdir, args);
+    return dirs;
+  }
+
   function launch(
     args: readonly string[],
     options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string | Buffer } = {},
@@ -81,7 +88,7 @@ export function useRelayTestContext() {
     return spawned;
   }
 
-  return { ctx: () => ctx, relayDirs, scratchDir, serve, launch };
+  return { ctx: () => ctx, relayDirs, scratchDir, serve, servedRelay, launch };
 }
 
 /** Wait for a process to end; SIGKILL it (and fail) if it takes longer than `ms`. */
