@@ -8,16 +8,16 @@ import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  type AdapterContext,
   createAdapterContext,
   DEFAULT_CLIENT_CAPS,
   errorId,
+  evaluateQueued,
   EVENT_TIMEOUT_MS,
   isAnswered,
-  lastRequestSeq,
   outputByCategory,
-  waitForExit,
-  type AdapterContext,
   type StdioAdapter,
+  waitForExit,
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
 import { finish, frames, runToEnd } from '../support/jobSession.js';
@@ -106,15 +106,9 @@ describe('attach', () => {
     });
     expect(listing.body.content).toContain(`# following command ${id}`);
 
-    const evaluating = client.request('evaluate', {
-      expression: '!echo console >> order.log; echo console-ran',
-      context: 'repl',
-    });
-    const evaluateSeq = lastRequestSeq(client);
-    await client.waitForEvent(
-      'output',
-      (e) => e.body.output.startsWith('relay-dap: queued behind the running step'),
-      EVENT_TIMEOUT_MS,
+    const { evaluating, evaluateSeq } = await evaluateQueued(
+      client,
+      '!echo console >> order.log; echo console-ran',
     );
     // The relay runs one command at a time: the followed one still waits for `go`.
     expect(isAnswered(client, evaluateSeq)).toBe(false);

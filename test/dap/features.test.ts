@@ -9,15 +9,16 @@ import { describe, expect, it } from 'vitest';
 import {
   assertResponsesMatchRequests,
   errorId,
+  evaluateQueued,
   EVENT_TIMEOUT_MS,
   isAnswered,
   lastRequestSeq,
   outputByCategory,
   outputEvents,
   stableSummary,
-  waitForExit,
   type StdioAdapter,
   useAdapterContext,
+  waitForExit,
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
 import { ERR } from '../support/errorIds.js';
@@ -462,16 +463,7 @@ describe('adapter features', () => {
     const adapter = await ctx.runJob({ stopOnEntry: false, steps: [waitingStep()] });
     const { client } = adapter;
     await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
-    const evaluating = client.request('evaluate', {
-      expression: `!${ctx.mark('touch queued-ran')}`,
-      context: 'repl',
-    });
-    const evaluateSeq = lastRequestSeq(client);
-    await client.waitForEvent(
-      'output',
-      (e) => e.body.output.startsWith('relay-dap: queued behind the running step'),
-      EVENT_TIMEOUT_MS,
-    );
+    const { evaluating, evaluateSeq } = await evaluateQueued(client, `!${ctx.mark('touch queued-ran')}`);
     const cancel = await client.request('cancel', { requestId: evaluateSeq });
     expect(cancel.success).toBe(true);
     const evaluate = await evaluating;

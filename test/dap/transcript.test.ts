@@ -14,6 +14,18 @@ import { processesWithMarker } from '../support/relayHarness.js';
 
 const ctx = useAdapterContext();
 
+/** How each session here starts: the handshake in VS Code's order, up to the entry stop. */
+const TO_ENTRY_STOP = [
+  '→ request 1 initialize',
+  '← response 1 initialize ok',
+  '← event initialized',
+  '→ request 2 launch',
+  '→ request 3 configurationDone',
+  '← response 3 configurationDone ok',
+  '← response 2 launch ok',
+  '← event stopped (entry)',
+];
+
 describe('exact DAP transcripts', () => {
   it('stdio: a two-step job from entry stop through console, next and continue to disconnect', async () => {
     const adapter = ctx.spawnStdio();
@@ -63,14 +75,7 @@ describe('exact DAP transcripts', () => {
     await client.closed;
 
     expect(stableSummary(client)).toEqual([
-      '→ request 1 initialize',
-      '← response 1 initialize ok',
-      '← event initialized',
-      '→ request 2 launch',
-      '→ request 3 configurationDone',
-      '← response 3 configurationDone ok',
-      '← response 2 launch ok',
-      '← event stopped (entry)',
+      ...TO_ENTRY_STOP,
       '→ request 4 threads',
       '← response 4 threads ok',
       '→ request 5 stackTrace',
@@ -121,14 +126,7 @@ describe('exact DAP transcripts', () => {
     expect(adapter.hasExited).toBe(false);
 
     expect(stableSummary(client)).toEqual([
-      '→ request 1 initialize',
-      '← response 1 initialize ok',
-      '← event initialized',
-      '→ request 2 launch',
-      '→ request 3 configurationDone',
-      '← response 3 configurationDone ok',
-      '← response 2 launch ok',
-      '← event stopped (entry)',
+      ...TO_ENTRY_STOP,
       '→ request 4 stackTrace',
       '← response 4 stackTrace ok',
       '→ request 5 continue',

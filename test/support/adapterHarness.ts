@@ -474,6 +474,36 @@ export function stableSummary(client: DapClient): string[] {
   return client.transcriptSummary().map((line) => line.replace(/\b\d+\.\d+ s\b/g, 'T s'));
 }
 
+/**
+ * Sends the console `expression` while a step runs, and waits for the adapter to say the command
+ * is queued behind that step. Returns the pending evaluate and its request's seq.
+ */
+export async function evaluateQueued(
+  client: DapClient,
+  expression: string,
+): Promise<{ evaluating: Promise<DebugProtocol.EvaluateResponse>; evaluateSeq: number }> {
+  const evaluating = client.request('evaluate', { expression, context: 'repl' });
+  const evaluateSeq = lastRequestSeq(client);
+  await client.waitForEvent(
+    'output',
+    (e) => e.body.output.startsWith('relay-dap: queued behind the running step'),
+    EVENT_TIMEOUT_MS,
+  );
+  return { evaluating, evaluateSeq };
+}
+
+/**
+ * The end of a session's stable transcript (`stableSummary`) after a disconnect while paused, as
+ * its fourth request: answered before `terminated`, which makes nvim-dap close the session unread.
+ */
+export const DISCONNECTED_WHILE_PAUSED = [
+  '→ request 4 disconnect',
+  '← event output [console] "relay-dap: cancelling: disconnect request\\n"',
+  '← response 4 disconnect ok',
+  '← event exited (exitCode 130)',
+  '← event terminated',
+];
+
 /** Whether a request with this seq has been answered yet. */
 export function isAnswered(client: DapClient, seq: number): boolean {
   return client.transcript.some(
