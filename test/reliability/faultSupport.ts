@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import type { Probe } from '../support/otherUser.js';
+import { probeFailure, probeSetpriv, type Probe } from '../support/otherUser.js';
 import { relayDap, relayDapBin, start, type Spawned } from '../support/relayHarness.js';
 
 /** `1.23 s`: how the figures in docs/reliability.md give times. */
@@ -91,12 +91,8 @@ function probeOtherHost(): Probe {
   if (which.status !== 0) return { ok: false, reason: 'util-linux unshare is not installed' };
   const prefix = [which.stdout.trim(), '--uts', 'sh', '-c', `hostname ${OTHER_HOST} && exec "$@"`, 'sh'];
   const probe = spawnSync(prefix[0]!, [...prefix.slice(1), 'hostname'], { encoding: 'utf8' });
-  if (probe.status !== 0 || probe.stdout.trim() !== OTHER_HOST) {
-    return {
-      ok: false,
-      reason: `cannot give a process its own hostname with unshare --uts (status ${probe.status}: ${probe.stderr.trim() || probe.error?.message})`,
-    };
-  }
+  if (probe.status !== 0 || probe.stdout.trim() !== OTHER_HOST)
+    return probeFailure('cannot give a process its own hostname with unshare --uts', probe);
   return { ok: true, prefix };
 }
 
@@ -124,12 +120,7 @@ function probeSmallDisk(): Probe {
   const dir = fs.mkdtempSync('/tmp/relay-disk-probe-');
   try {
     const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { encoding: 'utf8' });
-    if (mount.status !== 0) {
-      return {
-        ok: false,
-        reason: `cannot mount a tmpfs (status ${mount.status}: ${mount.stderr.trim() || mount.error?.message})`,
-      };
-    }
+    if (mount.status !== 0) return probeFailure('cannot mount a tmpfs', mount);
     spawnSync('umount', [dir]);
     return { ok: true, prefix: [] };
   } finally {
@@ -161,23 +152,19 @@ export function bytesFree(dir: string): number {
 // process that must share the test's uid (a TCP peer that is checked for it) still does.
 
 function probeNoDacOverride(): Probe {
-  if (process.getuid?.() !== 0)
-    return { ok: false, reason: 'not running as root: permission bits already apply' };
-  const which = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' });
-  if (which.status !== 0) return { ok: false, reason: 'util-linux setpriv is not installed' };
-  const prefix = [which.stdout.trim(), '--bounding-set=-dac_override,-dac_read_search'];
-  const probe = spawnSync(prefix[0]!, [...prefix.slice(1), 'grep', 'CapEff', '/proc/self/status'], {
-    encoding: 'utf8',
-  });
-  // CAP_DAC_OVERRIDE is bit 1, CAP_DAC_READ_SEARCH bit 2.
-  const effective = /CapEff:\s*([0-9a-f]+)/.exec(probe.stdout)?.[1];
-  if (probe.status !== 0 || effective === undefined || (BigInt(`0x${effective}`) & 0b110n) !== 0n) {
-    return {
-      ok: false,
-      reason: `cannot drop CAP_DAC_OVERRIDE with setpriv --bounding-set (status ${probe.status}: ${probe.stderr.trim() || probe.error?.message})`,
-    };
-  }
-  return { ok: true, prefix };
+  return probeSetpriv(
+    ['--bounding-set=-dac_override,-dac_read_search'],
+    ['grep', 'CapEff', '/proc/self/status'],
+    (stdout) => {
+      // CAP_DAC_OVERRIDE is bit 1, CAP_DAC_READ_SEARCH bit 2.
+      const effective = /CapEff:\s*([0-9a-f]+)/.exec(stdout)?.[1];
+      return effective !== undefined && (BigInt(`0x${effective}`) & 0b110n) === 0n;
+    },
+    {
+      notRoot: 'not running as root: permission bits already apply',
+      cannot: 'cannot drop CAP_DAC_OVERRIDE with setpriv --bounding-set',
+    },
+  );
 }
 
 /** `prefix`: runs a command as root without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH. */
