@@ -3,7 +3,7 @@
 // filters and case() in `if:` and `run:`. (hashFiles(), not supported yet, is refused at launch:
 // a row of workflows.test.ts's 'launch refuses' table.)
 import { describe, expect, it } from 'vitest';
-import { launchAndConfigure, outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
+import { outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
 import { finish, runToEnd, stepResults, writeFile } from '../support/jobSession.js';
 
 const ctx = useAdapterContext();
@@ -41,9 +41,8 @@ describe('GitHub expression functions and filters', () => {
       '          echo "labels=${{ join(fromJSON(env.LABELS)[*].name, \', \') }}"',
       "          echo \"tier=${{ case(steps.test.outcome == 'success', 'green', 'red') }}\"",
     ]);
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
-    await launchAndConfigure(client, { program, cwd: ctx.workdir, stopOnEntry: false });
     await runToEnd(client, 0);
     expect(stepResults(client)).toEqual([
       '✓ Run echo built: exit 0, T s',

@@ -8,12 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  assertResponsesMatchRequests,
-  launchAndConfigure,
-  useAdapterContext,
-  waitForExit,
-} from '../support/adapterHarness.js';
+import { assertResponsesMatchRequests, useAdapterContext, waitForExit } from '../support/adapterHarness.js';
 import { runToEnd, stoppedAt, stepResults, writeFile } from '../support/jobSession.js';
 import { OTHER_UID, otherUser } from '../support/otherUser.js';
 import { waitUntil } from '../support/relayHarness.js';
@@ -61,10 +56,9 @@ function deadPid(): number {
 /** Launches the workflow, pauses at step 2 (step 1 has run), SIGKILLs the adapter; returns its folder. */
 async function killedWhilePaused(program: string, extra: Record<string, unknown>): Promise<string> {
   const before = new Set(jobFolders());
-  const adapter = ctx.spawnStdio();
+  const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: true, ...extra });
   const { client } = adapter;
   ctx.expectViolations(client, 'the adapter is SIGKILLed while paused: no exited or terminated');
-  await launchAndConfigure(client, { program, cwd: ctx.workdir, stopOnEntry: true, ...extra });
   await stoppedAt(client, 'entry');
   expect((await client.request('next', { threadId: 1 })).success).toBe(true);
   await stoppedAt(client, 'step');
@@ -83,9 +77,8 @@ async function killedWhilePaused(program: string, extra: Record<string, unknown>
 
 /** Runs the workflow to its end through a new adapter and disconnects. */
 async function runAgain(program: string, extra: Record<string, unknown>): Promise<void> {
-  const adapter = ctx.spawnStdio();
+  const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false, ...extra });
   const { client } = adapter;
-  await launchAndConfigure(client, { program, cwd: ctx.workdir, stopOnEntry: false, ...extra });
   await runToEnd(client, 0);
   expect(stepResults(client)).toEqual([
     "✓ Keep state in the job's temp: exit 0, T s",

@@ -3,25 +3,16 @@
 // ambiguous choice whose error shows a choice that works, and matrices GitHub computes at run
 // time (`${{ fromJSON(...) }}`), which only the launch argument can name.
 import { describe, expect, it } from 'vitest';
-import {
-  errorId,
-  launchAndConfigure,
-  outputByCategory,
-  useAdapterContext,
-} from '../support/adapterHarness.js';
-import { ERR, finish, runToEnd, stepResults, workflowFixture } from '../support/jobSession.js';
+import { errorId, outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
+import { ERR } from '../support/errorIds.js';
+import { finish, runToEnd, stepResults, workflowFixture } from '../support/jobSession.js';
 
 const ctx = useAdapterContext();
 
 /** A launch that must fail before anything runs; returns the error response. */
 async function failedLaunch(args: Record<string, unknown>) {
-  const adapter = ctx.spawnStdio();
-  const { launch } = await launchAndConfigure(
-    adapter.client,
-    { cwd: ctx.workdir, ...args },
-    {},
-    { allowLaunchFailure: true },
-  );
+  const adapter = await ctx.runJob({ cwd: ctx.workdir, ...args }, { allowLaunchFailure: true });
+  const { launch } = adapter;
   expect(launch.success).toBe(false);
   expect(outputByCategory(adapter.client).stdout).toBeUndefined();
   await finish(ctx, adapter);
@@ -30,9 +21,8 @@ async function failedLaunch(args: Record<string, unknown>) {
 
 /** Runs the job to its end and returns its thread name and stdout. */
 async function run(args: Record<string, unknown>) {
-  const adapter = ctx.spawnStdio();
+  const adapter = await ctx.runJob({ cwd: ctx.workdir, stopOnEntry: false, ...args });
   const { client } = adapter;
-  await launchAndConfigure(client, { cwd: ctx.workdir, stopOnEntry: false, ...args });
   await runToEnd(client, 0);
   const threads = await client.request('threads');
   const result = {
