@@ -22,19 +22,10 @@ import {
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
 import { ERR } from '../support/errorIds.js';
+import { frames, stoppedAt } from '../support/jobSession.js';
 import { processesWithMarker, waitUntil } from '../support/relayHarness.js';
 
 const ctx = useAdapterContext();
-
-async function stoppedAt(client: DapClient, reason: string): Promise<void> {
-  await client.waitForEvent('stopped', (e) => e.body.reason === reason, EVENT_TIMEOUT_MS);
-}
-
-async function frames(client: DapClient): Promise<DebugProtocol.StackFrame[]> {
-  const response = await client.request('stackTrace', { threadId: 1 });
-  expect(response.success).toBe(true);
-  return response.body.stackFrames;
-}
 
 function names(stack: DebugProtocol.StackFrame[]): string[] {
   return stack.map((f) => f.name.replace(/\d+\.\d+ s/, 'T s'));
