@@ -244,17 +244,27 @@ describe('symlinks', () => {
     expectNoStack(result.stderr);
   }
 
+  /** serve and run on `relayDir` are both refused, naming `link` and its `target`. */
+  async function expectServeAndRunRefused(
+    relayDir: string,
+    workdir: string,
+    link: string,
+    target: string,
+  ): Promise<void> {
+    await expectRefused(['serve', '--relay-dir', relayDir, '--workdir', workdir], link, target);
+    await expectRefused(
+      ['run', '--relay-dir', relayDir, '--', `export ${ctx.marker}=1; echo never`],
+      link,
+      target,
+    );
+  }
+
   it('a relay directory that is a symlink to another directory is refused by serve and run; the target is untouched', async () => {
     const { root, workdir } = relayDirs();
     const link = path.join(root, 'relay');
     const { target, snapshot } = linkToElsewhere(link);
     const before = snapshot();
-    await expectRefused(['serve', '--relay-dir', link, '--workdir', workdir], link, target);
-    await expectRefused(
-      ['run', '--relay-dir', link, '--', `export ${ctx.marker}=1; echo never`],
-      link,
-      target,
-    );
+    await expectServeAndRunRefused(link, workdir, link, target);
     expect(snapshot()).toBe(before);
     expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
   });
@@ -268,12 +278,7 @@ describe('symlinks', () => {
       const link = path.join(relayDir, sub);
       const { target, snapshot } = linkToElsewhere(link);
       const before = snapshot();
-      await expectRefused(['serve', '--relay-dir', relayDir, '--workdir', workdir], link, target);
-      await expectRefused(
-        ['run', '--relay-dir', relayDir, '--', `export ${ctx.marker}=1; echo never`],
-        link,
-        target,
-      );
+      await expectServeAndRunRefused(relayDir, workdir, link, target);
       expect(snapshot()).toBe(before);
       expect(fs.readdirSync(relayDir).sort()).toEqual(['cmd', 'result']);
       expect(fs.readdirSync(path.join(relayDir, other))).toEqual([]);

@@ -147,19 +147,25 @@ describe('defect 3: a cancel kills only the process group — ours kills the who
   });
 });
 
+/** A server, and `relay-dap run` of a marked `sleep 300` that it runs (`running` written). */
+async function serverRunningASleep(): Promise<{ first: ServerProcess; run: ReturnType<typeof relayDap> }> {
+  const first = await server();
+  const run = relayDap([
+    'run',
+    '--relay-dir',
+    env.relayDir,
+    '--',
+    `export ${marker}=1; echo started; sleep 300`,
+  ]);
+  await waitUntil(() => run.stdout().toString().includes('started'), 'the command to start');
+  // `running` follows the start by a moment: what is tested is a server that died after writing it.
+  await waitUntil(() => fs.existsSync(path.join(env.relayDir, 'running')), 'the running marker');
+  return { first, run };
+}
+
 describe('defect 4: a SIGKILLed server leaks its markers — ours is seen as gone and is settled', () => {
   it('tells the waiting client within 5 s, reports gone, lets flush through, and a restart settles everything', async () => {
-    const first = await server();
-    const run = relayDap([
-      'run',
-      '--relay-dir',
-      env.relayDir,
-      '--',
-      `export ${marker}=1; echo started; sleep 300`,
-    ]);
-    await waitUntil(() => run.stdout().toString().includes('started'), 'the command to start');
-    // `running` follows the start by a moment: what is tested is a server that died after writing it.
-    await waitUntil(() => fs.existsSync(path.join(env.relayDir, 'running')), 'the running marker');
+    const { first, run } = await serverRunningASleep();
     const runningId = parseRunningMarker(readIf(path.join(env.relayDir, 'running'))!).id;
     // Two commands queued behind it, each counting its runs in a file.
     const counter = path.join(env.root, 'runs');
@@ -207,16 +213,7 @@ describe('defect 4: a SIGKILLed server leaks its markers — ours is seen as gon
   });
 
   it('lets flush clear a directory whose server died mid-command', async () => {
-    const first = await server();
-    const run = relayDap([
-      'run',
-      '--relay-dir',
-      env.relayDir,
-      '--',
-      `export ${marker}=1; echo started; sleep 300`,
-    ]);
-    await waitUntil(() => run.stdout().toString().includes('started'), 'the command to start');
-    await waitUntil(() => fs.existsSync(path.join(env.relayDir, 'running')), 'the running marker');
+    const { first, run } = await serverRunningASleep();
     first.child.kill('SIGKILL');
     await run.finished;
     const flush = await runRelayDap(['flush', '--relay-dir', env.relayDir]);
