@@ -5,18 +5,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RelayClient } from '../../src/relay/client.js';
 import {
-  reapMarked,
   partA,
   readIf,
   relayDap,
   startServer,
-  tempRelayDir,
-  uniqueMarker,
   waitUntil,
   type Finished,
   type Spawned,
@@ -24,6 +20,7 @@ import {
   stopProcess,
   partAId,
 } from '../support/relayHarness.js';
+import { useOneRelayDir } from '../support/relayTestContext.js';
 import { inotifyWatchedInodes, procStat } from '../reliability/faultSupport.js';
 import { OTHER_UID, otherUser, startAsOtherUser } from '../support/otherUser.js';
 import { parseRunningMarker } from '../../src/relay/runningMarker.js';
@@ -37,44 +34,10 @@ interface Stoppable {
   stop: () => Promise<unknown>;
 }
 
-interface Ctx {
-  dirs: ReturnType<typeof tempRelayDir>;
-  marker: string;
-  servers: Stoppable[];
-  clients: Spawned[];
-}
-
-let ctx: Ctx;
-
-beforeEach(() => {
-  ctx = { dirs: tempRelayDir(), marker: uniqueMarker(), servers: [], clients: [] };
-});
-
-afterEach(async () => {
-  try {
-    for (const server of ctx.servers) await server.stop();
-    for (const client of ctx.clients) await stopProcess(client);
-    // Nothing we started may outlive the test: no server, no client, no command.
-    const described = await reapMarked(ctx.marker, 10_000);
-    expect(described, 'processes that outlived the test').toEqual([]);
-  } finally {
-    ctx.dirs.cleanup();
-  }
-});
+const ctx = useOneRelayDir<Stoppable>();
+const { rel, work } = ctx;
 
 // ---------------------------------------------------------------- helpers
-
-function rel(...parts: string[]): string {
-  return path.join(ctx.dirs.relayDir, ...parts);
-}
-
-function work(...parts: string[]): string {
-  return path.join(ctx.dirs.workdir, ...parts);
-}
-
-function exists(file: string): boolean {
-  return fs.existsSync(file);
-}
 
 /** A command text that carries the test's marker, so that every process it starts can be found. */
 function text(body: string): string {
@@ -125,14 +88,14 @@ async function serveFixture(): Promise<Spawned> {
 /** `relay.sh --relay-dir R ARGS…` (the fixture client). */
 function fixture(...args: string[]): Spawned {
   const spawned = partA(['--relay-dir', ctx.dirs.relayDir, ...args], { env: markerEnv() });
-  ctx.clients.push(spawned);
+  ctx.processes.push(spawned);
   return spawned;
 }
 
 /** `relay-dap SUBCOMMAND --relay-dir R ARGS…` (our client, as a process). */
 function ours(subcommand: string, ...args: string[]): Spawned {
   const spawned = relayDap([subcommand, '--relay-dir', ctx.dirs.relayDir, ...args], { env: markerEnv() });
-  ctx.clients.push(spawned);
+  ctx.processes.push(spawned);
   return spawned;
 }
 
@@ -163,7 +126,7 @@ describe('the Part-A fixture client against our server', () => {
     const handshake = await fixture('handshake').finished;
     expect(handshake.code, handshake.stderr).toBe(0);
     expect(out(handshake)).toBe('Handshake done\n');
-    expect(exists(rel('handshake.done'))).toBe(true);
+    expect(fs.existsSync(rel('handshake.done'))).toBe(true);
 
     const run = await fixture('run', text('echo hello')).finished;
     expect(run.code, `${run.stderr}\n${serverOutput()}`).toBe(0);
@@ -216,7 +179,7 @@ describe('the Part-A fixture client against our server', () => {
     expect(lines(result).at(-1)).toBe('[cancelled]');
     expect(out(result)).toBe('started\n[cancelled]\n');
     await waitFor(
-      () => !exists(rel('running')) && !exists(rel('cancel')),
+      () => !fs.existsSync(rel('running')) && !fs.existsSync(rel('cancel')),
       'running and cancel to be removed',
     );
   });
@@ -230,17 +193,17 @@ describe('the Part-A fixture client against our server', () => {
     const refused = await fixture('flush').finished;
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/running/);
-    expect(exists(rel('handshake.done'))).toBe(true);
-    expect(exists(rel('client.ready'))).toBe(true);
+    expect(fs.existsSync(rel('handshake.done'))).toBe(true);
+    expect(fs.existsSync(rel('client.ready'))).toBe(true);
 
     expect((await fixture('cancel').finished).code).toBe(0);
     expect((await run.finished).code).toBe(130);
-    await waitFor(() => !exists(rel('running')), 'running to be removed');
+    await waitFor(() => !fs.existsSync(rel('running')), 'running to be removed');
 
     const flushed = await fixture('flush').finished;
     expect(flushed.code, flushed.stderr).toBe(0);
     expect(out(flushed)).toMatch(/^Flushed /);
-    for (const name of ['client.ready', 'handshake.done']) expect(exists(rel(name)), name).toBe(false);
+    for (const name of ['client.ready', 'handshake.done']) expect(fs.existsSync(rel(name)), name).toBe(false);
     expect(fs.readdirSync(rel('cmd'))).toEqual([]);
     expect(fs.readdirSync(rel('result'))).toEqual([]);
   });
@@ -251,12 +214,12 @@ describe('the Part-A fixture client against our server', () => {
 describe('our client against the Part-A fixture server', () => {
   it('relay-dap run does the handshake by itself and prints hi', async () => {
     const server = await serveFixture();
-    expect(exists(rel('handshake.done'))).toBe(false);
+    expect(fs.existsSync(rel('handshake.done'))).toBe(false);
     const run = await ours('run', '--', text('echo hi')).finished;
     expect(run.code, `${run.stderr}\n${serverOutput()}`).toBe(0);
     expect(out(run)).toBe('hi\n');
-    expect(exists(rel('client.ready'))).toBe(true);
-    expect(exists(rel('handshake.done'))).toBe(true);
+    expect(fs.existsSync(rel('client.ready'))).toBe(true);
+    expect(fs.existsSync(rel('handshake.done'))).toBe(true);
     expect(server.stdout().toString()).toMatch(/handshake done/);
     // Our client deletes what it has read.
     expect(fs.readdirSync(rel('result'))).toEqual([]);
@@ -325,7 +288,7 @@ describe('our client against the Part-A fixture server', () => {
       'the fixture server to write .exit 130',
     );
     await waitFor(
-      () => !exists(rel('running')) && !exists(rel('cancel')),
+      () => !fs.existsSync(rel('running')) && !fs.existsSync(rel('cancel')),
       'running and cancel to be removed',
     );
   });
@@ -350,8 +313,8 @@ describe('our client against the Part-A fixture server', () => {
     }
     const result = await run.finished;
     expect(result.code, `${result.stderr}\n${serverOutput()}`).toBe(130);
-    expect(exists(rel('result', `${id}.exit`))).toBe(false);
-    await waitFor(() => !exists(rel('running')), 'running to be removed');
+    expect(fs.existsSync(rel('result', `${id}.exit`))).toBe(false);
+    await waitFor(() => !fs.existsSync(rel('running')), 'running to be removed');
 
     process.kill(cancel.child.pid ?? -1, 'SIGCONT');
     const resumedAt = Date.now();
@@ -375,7 +338,7 @@ describe('our client against the Part-A fixture server', () => {
     expect(run.code, `${run.stderr}\n${serverOutput()}`).toBe(124);
     const id = /command (\d{19}_\d+) timed out/.exec(run.stderr)?.[1] ?? '';
     expect(id, run.stderr).toMatch(ID);
-    if (exists(startedFlag)) {
+    if (fs.existsSync(startedFlag)) {
       // It ran, printed, and was cancelled by the server: its output is kept, [cancelled] last.
       expect(out(run)).toBe('started\n[cancelled]\n');
       await waitFor(
@@ -387,7 +350,7 @@ describe('our client against the Part-A fixture server', () => {
       console.warn(`--timeout 1 ran out before ${id} had started; it was withdrawn instead of cancelled`);
       expect(out(run)).toBe('[cancelled]\n');
     }
-    await waitFor(() => !exists(rel('running')), 'running to be removed');
+    await waitFor(() => !fs.existsSync(rel('running')), 'running to be removed');
   });
 
   it('relay-dap status reports the fixture server as running, with no heartbeat', async () => {
@@ -418,8 +381,8 @@ describe('our client against the Part-A fixture server', () => {
       expect(outcome).toMatchObject({ id: command.id, exitCode: 5, cancelled: false });
       expect(outcome.record).toBeUndefined(); // a Part-A server writes no result/<id>.json
       expect(Buffer.concat(chunks).toString('utf8')).toBe('lib-out\nlib-err\n');
-      expect(exists(rel('handshake.done'))).toBe(true);
-      expect(exists(rel('result', `${command.id}.exit`))).toBe(false);
+      expect(fs.existsSync(rel('handshake.done'))).toBe(true);
+      expect(fs.existsSync(rel('result', `${command.id}.exit`))).toBe(false);
 
       // Cancel through the library: the fixture server stops it and reports 130.
       const long = client.submit(text('echo started; sleep 300'));
@@ -572,7 +535,7 @@ describe('our server on the directory of a Part-A server', () => {
       fs.writeFileSync(rel('result', `${id}.log`), '');
 
       await serveOurs();
-      await waitFor(() => exists(rel('result', `${id}.exit`)), 'the settled result');
+      await waitFor(() => fs.existsSync(rel('result', `${id}.exit`)), 'the settled result');
       expect(readIf(rel('result', `${id}.exit`))).toBe('125\n');
       expect(groupMembers(pgid), 'the unrelated process group').toEqual([pgid]);
       expect(serverOutput()).toMatch(
@@ -594,7 +557,7 @@ describe('our server on the directory of a Part-A server', () => {
     fs.mkdirSync(rel('result'));
     // setsid in place (not a group leader when spawned): pid = pgid = sid, as a relayed command's.
     const foreign = startAsOtherUser('setsid', ['sleep', '300'], { env: markerEnv() });
-    ctx.clients.push(foreign);
+    ctx.processes.push(foreign);
     const pgid = foreign.child.pid ?? -1;
     await waitFor(() => procStat(pgid)?.sid === pgid, "the other user's session");
     const deadPid = spawnSync('true').pid;
@@ -605,7 +568,7 @@ describe('our server on the directory of a Part-A server', () => {
     fs.writeFileSync(rel('result', `${id}.log`), '');
 
     await serveOurs();
-    await waitFor(() => exists(rel('result', `${id}.exit`)), 'the settled result');
+    await waitFor(() => fs.existsSync(rel('result', `${id}.exit`)), 'the settled result');
     expect(readIf(rel('result', `${id}.exit`))).toBe('125\n');
     expect(groupMembers(pgid), "the other user's process group").toEqual([pgid]);
     expect(serverOutput()).toContain(

@@ -5,65 +5,26 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  reapMarked,
   partAId,
   processesWithMarker,
   queueCommandFile,
   readIf,
   relayDap,
   startServer,
-  tempRelayDir,
-  uniqueMarker,
   waitUntil,
   type ServerProcess,
-  type Spawned,
-  stopProcess,
 } from '../support/relayHarness.js';
+import { useOneRelayDir } from '../support/relayTestContext.js';
 
 const HOST = os.hostname();
 const ISO = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)`;
 
-interface Ctx {
-  dirs: ReturnType<typeof tempRelayDir>;
-  marker: string;
-  servers: ServerProcess[];
-  /** Servers started without startServer. */
-  others: Spawned[];
-}
-
-let ctx: Ctx;
-
-beforeEach(() => {
-  ctx = { dirs: tempRelayDir(), marker: uniqueMarker(), servers: [], others: [] };
-});
-
-afterEach(async () => {
-  try {
-    for (const server of ctx.servers) await server.stop(15_000);
-    for (const other of ctx.others) await stopProcess(other);
-    // Nothing we started may outlive the test: not a server, not a command.
-    const described = await reapMarked(ctx.marker, 10_000);
-    expect(described, 'processes that outlived the test').toEqual([]);
-  } finally {
-    ctx.dirs.cleanup();
-  }
-});
+const ctx = useOneRelayDir<ServerProcess>();
+const { rel, work } = ctx;
 
 // ---------------------------------------------------------------- helpers
-
-function rel(...parts: string[]): string {
-  return path.join(ctx.dirs.relayDir, ...parts);
-}
-
-function work(...parts: string[]): string {
-  return path.join(ctx.dirs.workdir, ...parts);
-}
-
-function exists(file: string): boolean {
-  return fs.existsSync(file);
-}
 
 function read(file: string): string {
   return fs.readFileSync(file, 'utf8');
@@ -112,7 +73,7 @@ function partAStamp(): string {
 /** What a Part-A client does before `run`: write client.ready, wait for handshake.done. */
 async function handshake(): Promise<void> {
   fs.writeFileSync(rel('client.ready'), partAStamp());
-  await waitFor(() => exists(rel('handshake.done')), 'handshake.done');
+  await waitFor(() => fs.existsSync(rel('handshake.done')), 'handshake.done');
 }
 
 /** `cancel` holding `<id>\n`, written atomically (tmp, then rename), as a Part-A client does. */
@@ -122,7 +83,7 @@ function writeCancel(id: string): void {
 }
 
 async function waitForExit(id: string): Promise<string> {
-  await waitFor(() => exists(rel('result', `${id}.exit`)), `result/${id}.exit`);
+  await waitFor(() => fs.existsSync(rel('result', `${id}.exit`)), `result/${id}.exit`);
   return read(rel('result', `${id}.exit`));
 }
 
@@ -178,10 +139,10 @@ async function observeFinish(id: string, options: { cancelWritten?: boolean } = 
   let logAtExit: string | undefined;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const cancel = options.cancelWritten === true && exists(rel('cancel'));
-    const running = exists(rel('running'));
-    const exit = exists(exitFile);
-    const json = exists(jsonFile);
+    const cancel = options.cancelWritten === true && fs.existsSync(rel('cancel'));
+    const running = fs.existsSync(rel('running'));
+    const exit = fs.existsSync(exitFile);
+    const json = fs.existsSync(jsonFile);
     if (options.cancelWritten && !cancel && running)
       violations.add('cancel was removed while running still existed');
     if (!running && !exit) violations.add('running was removed before .exit existed');
@@ -249,12 +210,13 @@ describe('our server, driven by plain file operations as a Part-A client would',
 
   it('on SIGTERM removes server.ready, owner and heartbeat and exits 0', async () => {
     const server = await serve();
-    for (const file of ['server.ready', 'owner', 'heartbeat']) expect(exists(rel(file))).toBe(true);
+    for (const file of ['server.ready', 'owner', 'heartbeat']) expect(fs.existsSync(rel(file))).toBe(true);
     const finished = await server.stop();
     expect(finished.signal, finished.stderr).toBeNull();
     expect(finished.code, finished.stderr).toBe(0);
-    for (const file of ['server.ready', 'owner', 'heartbeat']) expect(exists(rel(file)), file).toBe(false);
-    expect(exists(rel())).toBe(true); // the directory itself stays
+    for (const file of ['server.ready', 'owner', 'heartbeat'])
+      expect(fs.existsSync(rel(file)), file).toBe(false);
+    expect(fs.existsSync(rel())).toBe(true); // the directory itself stays
   });
 
   it('on a SIGTERM that arrives as soon as server.ready appears, still removes its markers and exits 0', async () => {
@@ -267,10 +229,10 @@ describe('our server, driven by plain file operations as a Part-A client would',
       const server = relayDap(['serve', '--relay-dir', relayDir, '--workdir', ctx.dirs.workdir], {
         env: { [ctx.marker]: '1' },
       });
-      ctx.others.push(server);
+      ctx.processes.push(server);
       let signalled = false;
       const terminate = (): void => {
-        if (signalled || !exists(path.join(relayDir, 'server.ready'))) return;
+        if (signalled || !fs.existsSync(path.join(relayDir, 'server.ready'))) return;
         signalled = true;
         server.child.kill('SIGTERM');
       };
@@ -285,7 +247,9 @@ describe('our server, driven by plain file operations as a Part-A client would',
       const hung = setTimeout(() => server.child.kill('SIGKILL'), 15_000);
       const finished = await server.finished;
       clearTimeout(hung);
-      const left = ['server.ready', 'owner', 'heartbeat'].filter((name) => exists(path.join(relayDir, name)));
+      const left = ['server.ready', 'owner', 'heartbeat'].filter((name) =>
+        fs.existsSync(path.join(relayDir, name)),
+      );
       outcomes.push(`code=${finished.code} signal=${finished.signal} left=[${left.join(',')}]`);
     }
     expect(outcomes).toEqual(Array(3).fill('code=0 signal=null left=[]'));
@@ -293,7 +257,7 @@ describe('our server, driven by plain file operations as a Part-A client would',
 
   it('answers client.ready with handshake.done (host:pid:ISO)', async () => {
     const server = await serve();
-    expect(exists(rel('handshake.done'))).toBe(false);
+    expect(fs.existsSync(rel('handshake.done'))).toBe(false);
     await handshake();
     const done = read(rel('handshake.done'));
     const match = new RegExp(`^${HOST}:${server.child.pid}:(${ISO})\\n$`).exec(done);
@@ -310,9 +274,10 @@ describe('our server, driven by plain file operations as a Part-A client would',
     queueCommandFile(ctx.dirs.relayDir, id, text(`echo first\n${waitForFile(gate)}\necho second\nexit 3`));
 
     const pgid = await waitForRunning(id);
-    expect(exists(rel('cmd', `${id}.sh`)), 'the command file is deleted before the command starts').toBe(
-      false,
-    );
+    expect(
+      fs.existsSync(rel('cmd', `${id}.sh`)),
+      'the command file is deleted before the command starts',
+    ).toBe(false);
     expect(mode(rel('running'))).toBe(0o600);
 
     // The pgid is the command's bash, leader of its own process group and of its own session.
@@ -327,7 +292,7 @@ describe('our server, driven by plain file operations as a Part-A client would',
 
     // The log grows while the command runs.
     await waitFor(() => readIf(rel('result', `${id}.log`)) === 'first\n', 'the first line in the log');
-    expect(exists(rel('result', `${id}.exit`))).toBe(false);
+    expect(fs.existsSync(rel('result', `${id}.exit`))).toBe(false);
     expect(readIf(rel('running'))).toBe(`${id}:${pgid}\n`);
     expect(mode(rel('result', `${id}.log`))).toBe(0o600);
 
@@ -383,7 +348,7 @@ describe('our server, driven by plain file operations as a Part-A client would',
     fs.writeFileSync(gate, '');
     for (const id of ids) expect(await waitForExit(id), `.exit of ${id}`).toBe('0\n');
     expect(await waitForExit(blocker)).toBe('0\n');
-    await waitFor(() => !exists(rel('running')), 'running to be removed');
+    await waitFor(() => !fs.existsSync(rel('running')), 'running to be removed');
 
     const lines = read(order).trimEnd().split('\n');
     expect(lines).toEqual([blocker, blocker, ...ids.flatMap((id) => [id, id])]);
@@ -452,8 +417,8 @@ describe('our server, driven by plain file operations as a Part-A client would',
     expect(finish.exitText).toBe('130\n');
     expect(finish.logAtExit.trimEnd().split('\n').at(-1)).toBe('[cancelled]');
     expect(read(rel('result', `${id}.log`))).toBe('started\n[cancelled]\n');
-    expect(exists(rel('running'))).toBe(false);
-    expect(exists(rel('cancel'))).toBe(false);
+    expect(fs.existsSync(rel('running'))).toBe(false);
+    expect(fs.existsSync(rel('cancel'))).toBe(false);
 
     const record = JSON.parse(read(rel('result', `${id}.json`))) as Record<string, unknown>;
     expect(record).toMatchObject({ id, pid: pgid, exitCode: 130, cancelled: true });
@@ -481,11 +446,11 @@ describe('our server, driven by plain file operations as a Part-A client would',
 
     writeCancel(queued);
     expect(await waitForExit(queued)).toBe('130\n');
-    expect(exists(rel('cmd', `${queued}.sh`))).toBe(false);
-    await waitFor(() => !exists(rel('cancel')), 'the cancel to be removed');
+    expect(fs.existsSync(rel('cmd', `${queued}.sh`))).toBe(false);
+    await waitFor(() => !fs.existsSync(rel('cancel')), 'the cancel to be removed');
     // The running command is not the one cancelled.
     expect(readIf(rel('running'))?.startsWith(`${blocker}:`)).toBe(true);
-    expect(exists(rel('result', `${blocker}.exit`))).toBe(false);
+    expect(fs.existsSync(rel('result', `${blocker}.exit`))).toBe(false);
 
     fs.writeFileSync(gate, '');
     expect(await waitForExit(blocker)).toBe('0\n');
@@ -493,7 +458,7 @@ describe('our server, driven by plain file operations as a Part-A client would',
     // `after` sorts after `queued`: once it has run, `queued` would have run before it.
     expect(await waitForExit(after)).toBe('0\n');
     expect(read(rel('result', `${after}.log`))).toBe('after\n');
-    expect(exists(ranFile), 'the withdrawn command ran').toBe(false);
+    expect(fs.existsSync(ranFile), 'the withdrawn command ran').toBe(false);
     expect(read(rel('result', `${queued}.exit`))).toBe('130\n');
     expect(fs.readdirSync(rel('cmd'))).toEqual([]);
   });
@@ -504,7 +469,7 @@ describe('our server, driven by plain file operations as a Part-A client would',
 
     // Idle server.
     writeCancel(partAId());
-    await waitFor(() => !exists(rel('cancel')), 'a cancel for nothing to be deleted (idle)');
+    await waitFor(() => !fs.existsSync(rel('cancel')), 'a cancel for nothing to be deleted (idle)');
 
     // While a command runs.
     const gate = work('gate');
@@ -513,9 +478,9 @@ describe('our server, driven by plain file operations as a Part-A client would',
     await waitForRunning(id);
     const stranger = partAId();
     writeCancel(stranger);
-    await waitFor(() => !exists(rel('cancel')), 'a cancel for another id to be deleted (busy)');
+    await waitFor(() => !fs.existsSync(rel('cancel')), 'a cancel for another id to be deleted (busy)');
     expect(readIf(rel('running'))?.startsWith(`${id}:`)).toBe(true);
-    expect(exists(rel('result', `${stranger}.exit`))).toBe(false);
+    expect(fs.existsSync(rel('result', `${stranger}.exit`))).toBe(false);
 
     fs.writeFileSync(gate, '');
     expect(await waitForExit(id)).toBe('0\n');
@@ -539,8 +504,8 @@ describe('our server, driven by plain file operations as a Part-A client would',
     await serve();
     expect(await waitForExit(id)).toBe('0\n');
     expect(read(rel('result', `${id}.log`))).toBe('cancel=absent\n');
-    expect(exists(rel('cancel'))).toBe(false);
-    expect(exists(rel('result', `${old}.exit`))).toBe(false);
+    expect(fs.existsSync(rel('cancel'))).toBe(false);
+    expect(fs.existsSync(rel('result', `${old}.exit`))).toBe(false);
   });
 
   it('never runs cmd/ files that are not *.sh, nor *.sh files whose id is invalid', async () => {
@@ -563,10 +528,10 @@ describe('our server, driven by plain file operations as a Part-A client would',
     expect(await waitForExit(late[0] ?? '')).toBe('0\n');
     queueCommandFile(ctx.dirs.relayDir, late[1] ?? '', text('echo later'));
     expect(await waitForExit(late[1] ?? '')).toBe('0\n');
-    await waitFor(() => !exists(rel('running')), 'running to be removed');
+    await waitFor(() => !fs.existsSync(rel('running')), 'running to be removed');
 
     for (const [name, ranFile] of Object.entries(strays)) {
-      expect(exists(ranFile), `${name} ran`).toBe(false);
+      expect(fs.existsSync(ranFile), `${name} ran`).toBe(false);
       expect(read(path.join(cmd, name)), `${name} is left in place`).toBe(text(`touch ${q(ranFile)}`));
     }
     expect(fs.readdirSync(cmd).sort()).toEqual(Object.keys(strays).sort());

@@ -12,6 +12,7 @@ import {
   readIf,
   relayDap,
   startServer,
+  stopProcess,
   tempDir,
   tempRelayDir,
   uniqueMarker,
@@ -89,6 +90,66 @@ export function useRelayTestContext() {
   }
 
   return { ctx: () => ctx, relayDirs, scratchDir, serve, servedRelay, launch };
+}
+
+/** A test's own relay directory (see `useOneRelayDir`). */
+export interface OneRelayDir<Server extends { stop(): Promise<unknown> }> {
+  readonly dirs: { root: string; relayDir: string; workdir: string };
+  /** In the environment of what the test starts, so that every command it runs can be found. */
+  readonly marker: string;
+  /** Stopped first after the test. */
+  readonly servers: Server[];
+  /** Other processes the test started (clients, servers of other kinds): stopped after the servers. */
+  readonly processes: Spawned[];
+  /** A path in the relay directory. */
+  readonly rel: (...parts: string[]) => string;
+  /** A path in the workdir. */
+  readonly work: (...parts: string[]) => string;
+}
+
+/**
+ * Call at the top of a test file whose tests each use one relay directory: a fresh one, with a
+ * workdir and a marker, before each test; after it, its servers and then its clients are
+ * stopped, the test fails if a marked process outlived it, and the directories go. Returns a
+ * view that always reads the current test's.
+ */
+export function useOneRelayDir<Server extends { stop(): Promise<unknown> }>(): OneRelayDir<Server> {
+  let current: {
+    dirs: ReturnType<typeof tempRelayDir>;
+    marker: string;
+    servers: Server[];
+    processes: Spawned[];
+  };
+  beforeEach(() => {
+    current = { dirs: tempRelayDir(), marker: uniqueMarker(), servers: [], processes: [] };
+  });
+  afterEach(async () => {
+    try {
+      for (const server of current.servers) await server.stop();
+      for (const spawned of current.processes) await stopProcess(spawned);
+      // Nothing the test started may outlive it: no server, no client, no command.
+      const described = await reapMarked(current.marker, 10_000);
+      expect(described, 'processes that outlived the test').toEqual([]);
+    } finally {
+      current.dirs.cleanup();
+    }
+  });
+  return {
+    get dirs() {
+      return current.dirs;
+    },
+    get marker() {
+      return current.marker;
+    },
+    get servers() {
+      return current.servers;
+    },
+    get processes() {
+      return current.processes;
+    },
+    rel: (...parts) => path.join(current.dirs.relayDir, ...parts),
+    work: (...parts) => path.join(current.dirs.workdir, ...parts),
+  };
 }
 
 /** Wait for a process to end; SIGKILL it (and fail) if it takes longer than `ms`. */
