@@ -2,16 +2,8 @@
 // (real bash): a step that could not be prepared is not reported as a lost relay, and a console
 // command's output is closed when it ends, as a step's is.
 import { describe, expect, it } from 'vitest';
-import { launchAndConfigure, outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
-import {
-  consoleLines,
-  finish,
-  launchWithFilters,
-  runToEnd,
-  stepResults,
-  stoppedAt,
-  writeFile,
-} from '../support/jobSession.js';
+import { outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
+import { consoleLines, finish, runToEnd, stepResults, stoppedAt, writeFile } from '../support/jobSession.js';
 
 const ctx = useAdapterContext();
 
@@ -32,9 +24,8 @@ describe('the Job API through the adapter', () => {
         '',
       ].join('\n'),
     );
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false }, { filters: [] });
     const { client } = adapter;
-    await launchWithFilters(client, { program, cwd: ctx.workdir, stopOnEntry: false }, []);
     await runToEnd(client, 126);
     expect(stepResults(client)).toEqual(['✗ Parses: failed, exit 126, T s']);
     const complaint = consoleLines(client).find((line) => line.includes('fromJSON'));
@@ -46,14 +37,13 @@ describe('the Job API through the adapter', () => {
   });
 
   it('`!CMD` output that ends in the middle of a UTF-8 character is closed like a step’s: the last bytes show as U+FFFD', async () => {
-    const adapter = ctx.spawnStdio();
-    const { client } = adapter;
     // The step and the console command print the same bytes: "cut" and the first two bytes of "€".
-    await launchAndConfigure(client, {
+    const adapter = await ctx.runJob({
       cwd: ctx.workdir,
       command: ctx.mark("printf 'step-cut\\342\\202'"),
       stopOnEntry: true,
     });
+    const { client } = adapter;
     await stoppedAt(client, 'entry');
     const shell = await client.request('evaluate', {
       expression: "!printf 'console-cut\\342\\202'",

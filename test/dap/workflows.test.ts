@@ -211,9 +211,8 @@ describe('workflows end to end', () => {
 
   it('a console `!CMD` while paused sees what the next step would: GITHUB_ENV values and GITHUB_PATH directories of the steps before', async () => {
     const program = workflowFixture('data-passing.yml');
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await launchAndConfigure(client, { program, cwd: ctx.workdir });
     await stoppedAt(client, 'entry');
     for (let step = 0; step < 3; step++) {
       await client.request('next', { threadId: 1 });
