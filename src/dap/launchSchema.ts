@@ -80,6 +80,24 @@ export const launchSchema = {
       type: 'object',
       description: 'The matrix combination to run, for a workflow job with a strategy.matrix.',
     },
+    event: {
+      type: 'string',
+      pattern: '^[a-z_]+$',
+      default: 'push',
+      description:
+        'A workflow: the event that triggered the run (`github.event_name`, GITHUB_EVENT_NAME), e.g. push, pull_request, workflow_dispatch.',
+    },
+    eventPath: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'A workflow: a JSON file with the webhook payload (`github.event`); written where the steps run, GITHUB_EVENT_PATH points at it.',
+    },
+    github: {
+      type: 'object',
+      description:
+        'A workflow: fields of the `github` context to set (sha, ref, repository, actor, …), over what the git checkout and the event give.',
+    },
     cwd: { type: 'string', description: "Working directory of the job on the relay server's side." },
     env: env,
     relayDir: relayDir,

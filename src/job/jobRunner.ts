@@ -24,6 +24,7 @@ import type { JobDefinition, JobStep } from '../model/jobModel.js';
 import { blocks, type JobStatus, type StepResult, type StopReason } from '../model/stepResult.js';
 import { PauseGate, type ResumeAction } from './pauseGate.js';
 import { addPathEntries } from '../workflow/envFiles.js';
+import { withDefaultVariables } from '../workflow/githubContext.js';
 import { stepDirectory, withContext, type CommandContext } from './stepCommand.js';
 
 /** The exit code of a cancelled job (as of a cancelled relay command). */
@@ -58,7 +59,10 @@ export interface StepPreparer {
   tolerates?(step: JobStep, runner: JobRunner): boolean;
   /** The contexts breakpoint conditions and log points see (default: env and step outcomes). */
   expressionContext?(runner: JobRunner): ExpressionContext;
-  /** Called once before the first step (and its entry pause): what to ask the far side up front. */
+  /**
+   * Called once before the first step (and its entry pause): what to ask the far side up front
+   * (a workflow's `github` and `runner` contexts); a throw ends the job, its message said.
+   */
   begin?(runner: JobRunner): Promise<void>;
   /** Called once when the job ends, to remove what the job left on the far side. */
   cleanup?(runner: JobRunner): Promise<void>;
@@ -119,6 +123,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   readonly results: (StepResult | undefined)[];
   /** The environment steps and console commands get on top of the server's (launch env, job env, edits). */
   readonly env: Record<string, string>;
+  /** A workflow's default variables (GITHUB_*, RUNNER_*, CI), under and over `env` by GitHub's rule. */
+  private defaultVariables: Record<string, string> = {};
   /** Directories steps added to PATH (a workflow's GITHUB_PATH), oldest first. */
   private pathEntries: string[] = [];
   private readonly gate = new PauseGate();
@@ -194,11 +200,19 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
    * are put together, for a step (its own cwd and env on top of the job's) and for a console
    * command (no step: the job's own), so that a `!CMD` sees exactly what the next step would.
    */
-  contextFor(step?: { cwd?: string; env?: Readonly<Record<string, string>> }): CommandContext {
+  contextFor(step?: {
+    cwd?: string;
+    env?: Readonly<Record<string, string>>;
+    /** The step's own default variables (GITHUB_ACTION), over the job's. */
+    defaults?: Readonly<Record<string, string>>;
+  }): CommandContext {
     const cwd = stepDirectory(this.jobDirectory, step?.cwd);
     return {
       ...(cwd !== undefined ? { cwd } : {}),
-      env: { ...this.env, ...step?.env },
+      env: withDefaultVariables(
+        { ...this.env, ...step?.env },
+        { ...this.defaultVariables, ...step?.defaults },
+      ),
       // The directory added last is searched first, as on GitHub's runner.
       pathPrepend: [...this.pathEntries].reverse(),
     };
@@ -284,6 +298,11 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     this.gate.resume({ kind: 'continue' });
   }
 
+  /** The default variables every step and console command gets from now on (a workflow's). */
+  setDefaultVariables(variables: Readonly<Record<string, string>>): void {
+    this.defaultVariables = { ...variables };
+  }
+
   setEnv(name: string, value: string): void {
     this.env[name] = value;
   }
@@ -321,9 +340,13 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     const preparer = this.options.preparer ?? plainStepPreparer;
     let first = true;
     this.stateValue = 'running';
-    await preparer.begin?.(this).catch((error: unknown) => {
+    try {
+      await preparer.begin?.(this);
+    } catch (error) {
       this.emit('message', `before the first step: ${(error as Error).message}`);
-    });
+      await preparer.cleanup?.(this).catch(() => undefined);
+      return this.end(EXIT_RELAY_LOST, 'failed');
+    }
     while (this.positionValue < steps.length && (!this.cancelled || this.winding)) {
       const index = this.positionValue;
       const before = this.winding ? undefined : this.pauseBefore(index, first);

@@ -20,6 +20,7 @@ import { jobFromCommand, jobFromSteps, type InlineStep } from './jobFromLaunch.j
 import { JobError } from './jobErrors.js';
 import type { JobDefinition } from '../model/jobModel.js';
 import { JobRunner, type OutputSink, type StepPreparer } from './jobRunner.js';
+import type { GithubFacts } from './githubFacts.js';
 import { StagedBreakpoints, type ChangedBreakpoint, type SourceRef } from './stagedBreakpoints.js';
 
 /** A launch: what to run (`command`, `steps` or `program`), where, and how. */
@@ -30,6 +31,10 @@ export interface LaunchRequest {
   program?: string;
   job?: string;
   matrix?: Record<string, unknown>;
+  /** A workflow's `github.event_name` (default push), payload file and `github` overrides. */
+  event?: string;
+  eventPath?: string;
+  github?: Record<string, unknown>;
   cwd?: string;
   env?: Record<string, string>;
   /** Absent: an embedded relay server in a private temporary directory. */
@@ -89,7 +94,7 @@ function embeddedWorkdir(request: LaunchRequest, job: JobDefinition): string {
 
 export class JobSession<S extends SourceRef> {
   readonly breakpoints: StagedBreakpoints<S>;
-  private loaded: JobDefinition | undefined;
+  private loaded: { job: JobDefinition; facts: GithubFacts | undefined } | undefined;
   private opened: Opened | undefined;
   private released: Promise<void> | undefined;
 
@@ -117,8 +122,8 @@ export class JobSession<S extends SourceRef> {
    */
   async load(request: JobRequest): Promise<ChangedBreakpoint<S>[]> {
     if (request.kind === 'attach') return [];
-    const job = await buildJob(request);
-    this.loaded = job;
+    this.loaded = await buildJob(request);
+    const { job } = this.loaded;
     // What differs from GitHub's runner is said before anything runs (see runnerDifferences.ts).
     for (const note of job.workflow?.launchNotes ?? []) this.hooks.console(`relay-dap: ${note.text}`);
     return this.breakpoints.load(
@@ -133,7 +138,7 @@ export class JobSession<S extends SourceRef> {
    * so nothing is opened or run, and the session ends at once (exit 0). Undefined otherwise.
    */
   get skipped(): string | undefined {
-    const skipped = this.loaded?.workflow?.skipped;
+    const skipped = this.loaded?.job.workflow?.skipped;
     if (skipped === undefined) return undefined;
     return `relay-dap: This job was skipped: its if: ${skipped.condition} (line ${skipped.line}) is false, so no step runs`;
   }
@@ -190,10 +195,14 @@ export class JobSession<S extends SourceRef> {
   }
 
   private async connectLaunch(request: LaunchRequest): Promise<Connected> {
-    const job = this.loaded ?? (await buildJob(request));
+    const { job, facts } = this.loaded ?? (await buildJob(request));
     const preparer: StepPreparer | undefined =
       job.origin === 'workflow'
-        ? new (await import('./workflowSteps.js')).WorkflowSteps(job, (text) => this.hooks.console(text))
+        ? new (await import('./workflowSteps.js')).WorkflowSteps(
+            job,
+            (text) => this.hooks.console(text),
+            facts,
+          )
         : undefined;
     const { RelayClient } = await import('../relay/client.js');
     if (request.relayDir === undefined) {
@@ -267,16 +276,28 @@ interface Connected {
   following?: string;
 }
 
-async function buildJob(request: LaunchRequest): Promise<JobDefinition> {
-  if (request.command !== undefined) return jobFromCommand(request.command, request.cwd);
-  if (request.steps !== undefined) return jobFromSteps(request.steps, request.cwd);
+/** The job, and for a workflow what the editor's side knows of its run (git, event). */
+async function buildJob(
+  request: LaunchRequest,
+): Promise<{ job: JobDefinition; facts: GithubFacts | undefined }> {
+  if (request.command !== undefined)
+    return { job: jobFromCommand(request.command, request.cwd), facts: undefined };
+  if (request.steps !== undefined) return { job: jobFromSteps(request.steps, request.cwd), facts: undefined };
   // The YAML and workflow code loads only for a job file: start-up stays short.
   const { loadProgram } = await import('./jobFromProgram.js');
   try {
-    return await loadProgram(request.program!, {
+    const job = await loadProgram(request.program!, {
       ...(request.job !== undefined ? { job: request.job } : {}),
       ...(request.matrix !== undefined ? { matrix: request.matrix } : {}),
     });
+    if (job.origin !== 'workflow' || job.sourcePath === undefined) return { job, facts: undefined };
+    const { readGithubFacts } = await import('./githubFacts.js');
+    const facts = await readGithubFacts(job.sourcePath, {
+      ...(request.event !== undefined ? { event: request.event } : {}),
+      ...(request.eventPath !== undefined ? { eventPath: request.eventPath } : {}),
+      ...(request.github !== undefined ? { github: request.github } : {}),
+    });
+    return { job, facts };
   } catch (error) {
     throw new JobError('invalid-job', (error as Error).message, { cause: error });
   }

@@ -4,7 +4,9 @@
  * `${{ }}` is substituted in run, env and working-directory, the step runs through its
  * shell, and the file commands it wrote (GITHUB_ENV, GITHUB_OUTPUT, GITHUB_PATH,
  * GITHUB_STEP_SUMMARY) are read back — they live where the step ran, on the far side of
- * the relay — and carried into the steps that follow.
+ * the relay — and carried into the steps that follow. Before the first step, the far side is
+ * asked once for what the `github` and `runner` contexts need from there (the workspace, the
+ * machine's arch); the event payload is written into the job folder for GITHUB_EVENT_PATH.
  */
 import { parseEnvFile, parsePathFile } from '../workflow/envFiles.js';
 import { ExpressionError, isTruthy } from '../workflow/expressions.js';
@@ -21,7 +23,19 @@ import {
 } from '../model/expressionContext.js';
 import { describeSkippedSetupAction } from '../workflow/setupActions.js';
 import { buildStepScript, runsInPwsh } from '../workflow/shells.js';
-import { asWorkflowJob, type WorkflowJobDefinition, type WorkflowStep } from '../workflow/workflowFile.js';
+import {
+  asWorkflowJob,
+  evaluateJobEnv,
+  type WorkflowJobDefinition,
+  type WorkflowStep,
+} from '../workflow/workflowFile.js';
+import {
+  buildJobContexts,
+  stepActionNames,
+  withAction,
+  type JobContexts,
+} from '../workflow/githubContext.js';
+import type { GithubFacts } from './githubFacts.js';
 import { makeJobFolder } from './jobFolder.js';
 import type { JobDefinition, JobStep } from '../model/jobModel.js';
 import type { StepResult } from '../model/stepResult.js';
@@ -51,15 +65,92 @@ export class WorkflowSteps implements StepPreparer {
   private tempDirectory: string | undefined;
   private readonly summaries: string[] = [];
   private readonly job: WorkflowJobDefinition;
+  /** The `github` and `runner` contexts and default variables, once `start` asked the far side. */
+  private run: JobContexts | undefined;
+  /** GITHUB_ACTION of each step. */
+  private readonly actionNames: string[];
 
   constructor(
     job: JobDefinition,
     /** Where step summaries and notes go (the debug console). */
     private readonly say: (text: string) => void,
+    /** What the editor's side knows (git checkout, event); without it, act's defaults. */
+    private readonly facts: GithubFacts = {
+      git: undefined,
+      workflowPath: job.sourcePath?.split(/[/\\]/).pop() ?? '',
+      eventName: 'push',
+      event: {},
+      overrides: {},
+    },
   ) {
     const workflow = asWorkflowJob(job);
     if (workflow === undefined) throw new Error(`internal: ${job.name} was not loaded from a workflow file`);
     this.job = workflow;
+    this.actionNames = stepActionNames(workflow.steps);
+  }
+
+  expressionContext(runner: JobRunner, run: JobContexts | undefined = this.run): ExpressionContext {
+    return expressionContext(
+      this.job,
+      runner.env,
+      runner.status,
+      this.contexts,
+      run === undefined ? undefined : { github: run.github, runner: run.runner },
+    );
+  }
+
+  /**
+   * What the far side is asked before the first stop: what the `github` and `runner` contexts
+   * need (a failure ends the job: no step could run as written), then whether pwsh is there.
+   */
+  async begin(runner: JobRunner): Promise<void> {
+    await this.learnContexts(runner);
+    await this.checkPwsh(runner).catch((error: unknown) => {
+      this.say(`before the first step: ${(error as Error).message}`);
+    });
+  }
+
+  /**
+   * Asks the far side once for the workspace (the job's directory, where steps run), the
+   * machine's arch and the tool cache, writes the event payload into the job folder, and from
+   * then on every step and console command has the default variables; the job env is evaluated
+   * again with `github` and `runner` there.
+   */
+  private async learnContexts(runner: JobRunner): Promise<void> {
+    const temp = await this.ensureTempDirectory(runner);
+    const eventPath = `${temp}/event.json`;
+    const directory = runner.contextFor().cwd;
+    const probe = [
+      `printf '%s' ${shellQuote(JSON.stringify(this.facts.overrides.event ?? this.facts.event))} > ${shellQuote(eventPath)} || exit 1`,
+      directory === undefined
+        ? 'pwd'
+        : `(cd -- ${shellQuote(directory)} 2>/dev/null && pwd) || printf '%s\\n' ${shellQuote(directory)}`,
+      'uname -m',
+      `printf '%s\\n' "\${RUNNER_TOOL_CACHE:-\${HOME:-/tmp}/.cache/act/tool_cache}"`,
+    ].join('\n');
+    const answer = await runner.captureCommand(probe);
+    const [workspace = '', machine = '', toolCache = ''] = answer.output.toString('utf8').split('\n');
+    if (answer.exitCode !== 0 || workspace === '') {
+      throw new WorkflowStepError(
+        `could not prepare the job on the relay server's side (the event payload, the workspace): ${answer.output.toString('utf8').trim() || `exit code ${answer.exitCode}`}`,
+      );
+    }
+    const { workflow } = this.job;
+    this.run = buildJobContexts({
+      git: this.facts.git,
+      job: workflow.jobId,
+      workflow: workflow.workflowName ?? this.facts.workflowPath,
+      workflowPath: this.facts.workflowPath,
+      workspace,
+      eventPath,
+      eventName: this.facts.eventName,
+      event: this.facts.event,
+      runner: { arch: runnerArch(machine), temp, toolCache },
+      overrides: this.facts.overrides,
+    });
+    for (const [name, value] of Object.entries(located(() => evaluateJobEnv(this.job, this.run))))
+      runner.setEnv(name, value);
+    runner.setDefaultVariables(this.run.env);
   }
 
   /**
@@ -67,7 +158,7 @@ export class WorkflowSteps implements StepPreparer {
    * lacks: the far side is asked once, before the first stop, and a missing pwsh is said then
    * (the steps still run, and fail as they would on a runner without it).
    */
-  async begin(runner: JobRunner): Promise<void> {
+  private async checkPwsh(runner: JobRunner): Promise<void> {
     const lines = this.job.steps
       .filter((step) => step.run !== undefined && runsInPwsh(step.shell ?? this.job.workflow.defaultShell))
       .map((step) => step.location.line);
@@ -83,14 +174,14 @@ export class WorkflowSteps implements StepPreparer {
     );
   }
 
-  expressionContext(runner: JobRunner): ExpressionContext {
-    return expressionContext(this.job, runner.env, runner.status, this.contexts);
-  }
-
   async prepare(jobStep: JobStep, runner: JobRunner): Promise<{ skip: string } | { text: string }> {
     const step = this.stepOf(jobStep);
     const { expressions } = step;
-    const context = this.expressionContext(runner);
+    const action = this.actionNames[step.index] ?? '';
+    const context = this.expressionContext(
+      runner,
+      this.run === undefined ? undefined : withAction(this.run, action),
+    );
     if (!located(() => evaluateLocatedCondition(expressions.condition, context))) {
       return { skip: `if: ${step.condition ?? 'success()'} is false` };
     }
@@ -114,7 +205,8 @@ export class WorkflowSteps implements StepPreparer {
     const temp = await this.ensureTempDirectory(runner);
     const command = runner.contextFor({
       ...(substituted !== undefined ? { cwd: substituted } : {}),
-      env: { ...stepEnv, CI: 'true', RUNNER_TEMP: temp },
+      env: stepEnv,
+      defaults: { GITHUB_ACTION: action },
     });
     const files = this.filesOf(step, temp);
     const shell = step.shell ?? this.job.workflow.defaultShell;
@@ -213,6 +305,15 @@ export class WorkflowSteps implements StepPreparer {
   private stepOf(step: JobStep): WorkflowStep {
     return this.job.steps[step.index]!;
   }
+}
+
+/** RUNNER_ARCH from `uname -m`: X86, X64, ARM or ARM64, as GitHub names them. */
+function runnerArch(machine: string): string {
+  if (/^(x86_64|amd64)$/i.test(machine)) return 'X64';
+  if (/^(aarch64|arm64|armv8)/i.test(machine)) return 'ARM64';
+  if (/^(i[3-6]86|x86)$/i.test(machine)) return 'X86';
+  if (/^arm/i.test(machine)) return 'ARM';
+  return machine.toUpperCase();
 }
 
 /** Runs an evaluation, turning an expression error (it names the file and line) into a step error. */

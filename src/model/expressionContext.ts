@@ -1,6 +1,6 @@
 /**
- * The contexts a workflow expression reads (`env`, `matrix`, `steps`, and the job status behind
- * the status functions): the same for a step's `if:`, its `${{ }}` and a breakpoint condition.
+ * The contexts a workflow expression reads (`env`, `matrix`, `steps`, `github`, `runner`, and the
+ * job status behind the status functions): the same for a step's `if:`, its `${{ }}` and a breakpoint condition.
  */
 import type { JobDefinition, JobStep } from './jobModel.js';
 import { conclusionOf, type JobStatus, type StepOutcome, type StepResult } from './stepResult.js';
@@ -17,6 +17,9 @@ export interface ExpressionContext {
   steps: Record<string, StepContext>;
   /** What the status functions see: the job's state before the step being decided. */
   jobStatus: JobStatus;
+  /** A workflow job's `github` and `runner` contexts, once known (githubContext.ts); else empty. */
+  github?: Record<string, unknown>;
+  runner?: Record<string, unknown>;
 }
 
 /** What a finished step shows as `steps.<id>`. */
@@ -34,13 +37,20 @@ export function expressionContext(
   env: Readonly<Record<string, string>>,
   jobStatus: JobStatus,
   steps: ReadonlyMap<number, StepContext> = new Map(),
+  run?: { github: Record<string, unknown>; runner: Record<string, unknown> },
 ): ExpressionContext {
   const byKey: Record<string, StepContext> = {};
   for (const [index, context] of steps) {
     const step = job.steps[index];
     if (step !== undefined) byKey[stepKey(job, step)] = context;
   }
-  return { env: { ...env }, matrix: job.workflow?.matrix ?? {}, steps: byKey, jobStatus };
+  return {
+    env: { ...env },
+    matrix: job.workflow?.matrix ?? {},
+    steps: byKey,
+    jobStatus,
+    ...(run !== undefined ? { github: run.github, runner: run.runner } : {}),
+  };
 }
 
 /**

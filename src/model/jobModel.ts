@@ -53,6 +53,8 @@ export interface JobDefinition {
 export interface WorkflowJob {
   /** The job's key under `jobs:`. */
   jobId: string;
+  /** The workflow's `name:`, when it has one (`github.workflow`). */
+  workflowName?: string;
   /** `defaults.run` merged from workflow and job level (job wins). */
   defaultShell?: string;
   defaultWorkingDirectory?: string;

@@ -34,24 +34,14 @@ import { isStatusFunction, STATUS_FUNCTIONS, statusFunctions } from './statusFun
 
 export type { Expr } from '@actions/expressions/ast';
 
-export type ContextName = 'env' | 'matrix' | 'steps';
-const CONTEXTS: readonly ContextName[] = ['env', 'matrix', 'steps'];
+export type ContextName = 'env' | 'matrix' | 'steps' | 'github' | 'runner';
+const CONTEXTS: readonly ContextName[] = ['env', 'matrix', 'steps', 'github', 'runner'];
 
 export const SUPPORTED_CONTEXTS_TEXT =
-  'env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>';
+  'env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>, github.*, runner.*';
 
 /** Contexts GitHub has that relay-dap cannot provide; named so their error says exactly that. */
-const UNAVAILABLE_CONTEXTS = new Set([
-  'github',
-  'secrets',
-  'runner',
-  'inputs',
-  'vars',
-  'needs',
-  'job',
-  'jobs',
-  'strategy',
-]);
+const UNAVAILABLE_CONTEXTS = new Set(['secrets', 'inputs', 'vars', 'needs', 'job', 'jobs', 'strategy']);
 
 const STEP_PROPERTIES = new Set(['outcome', 'conclusion', 'outputs']);
 
@@ -148,6 +138,8 @@ export function evaluateNamed(expr: Expr, expression: string, context: Expressio
     { key: 'env', value: toData(context.env, true) },
     { key: 'matrix', value: toData(context.matrix) },
     { key: 'steps', value: toData(context.steps) },
+    { key: 'github', value: toData(context.github ?? {}) },
+    { key: 'runner', value: toData(context.runner ?? {}) },
   );
   const functions = statusFunctions(context.jobStatus);
   for (const [name, definition] of WORDED_FUNCTIONS) functions.set(name, definition);

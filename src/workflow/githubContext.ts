@@ -305,3 +305,18 @@ export function withAction(contexts: JobContexts, action: string): JobContexts {
     env: { ...contexts.env, GITHUB_ACTION: action },
   };
 }
+
+/**
+ * A command's environment with the default variables in: GitHub's rule ("Variables reference":
+ * the `GITHUB_*` and `RUNNER_*` defaults cannot be overwritten; `CI` currently can), so `env`
+ * (the workflow's, a step's, GITHUB_ENV, the launch's) may set CI but never GITHUB_SHA.
+ */
+export function withDefaultVariables(
+  env: Readonly<Record<string, string>>,
+  defaults: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const fixed = (name: string): boolean => name.startsWith('GITHUB_') || name.startsWith('RUNNER_');
+  const overridable = Object.entries(defaults).filter(([name]) => !fixed(name));
+  const reserved = Object.entries(defaults).filter(([name]) => fixed(name));
+  return { ...Object.fromEntries(overridable), ...env, ...Object.fromEntries(reserved) };
+}

@@ -63,13 +63,17 @@ export function asWorkflowJob(job: JobDefinition): WorkflowJobDefinition | undef
 }
 
 /**
- * The job's env with its `${{ }}` evaluated: before any step ran, so only the matrix and the
- * variables above each one are there to read. Throws an ExpressionError naming file and line.
+ * The job's env with its `${{ }}` evaluated: before any step ran, so only the matrix, the
+ * variables above each one and (once the far side was asked) `github` and `runner` are there to
+ * read. Throws an ExpressionError naming file and line.
  */
-export function evaluateJobEnv(job: WorkflowJobDefinition): Record<string, string> {
+export function evaluateJobEnv(
+  job: WorkflowJobDefinition,
+  run?: { github: Record<string, unknown>; runner: Record<string, unknown> },
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(job.envExpressions)) {
-    env[name] = evaluateTemplate(value, expressionContext(job, env, 'success'));
+    env[name] = evaluateTemplate(value, expressionContext(job, env, 'success', new Map(), run));
   }
   return env;
 }
@@ -140,8 +144,8 @@ class WorkflowReader {
     }
 
     const matrix = this.matrix(jobEntries, jobEntry.value, jobId, options.matrix);
-    const workflowName =
-      this.optionalString(entry(rootEntries, 'name'), 'the workflow name') ?? basename(source.path);
+    const writtenWorkflowName = this.optionalString(entry(rootEntries, 'name'), 'the workflow name');
+    const workflowName = writtenWorkflowName ?? basename(source.path);
     const writtenJobName = this.optionalString(entry(jobEntries, 'name'), `the name of job '${jobId}'`);
     // Like GitHub: a matrix job's name gets its values appended unless the name uses the matrix itself.
     const baseJobName = writtenJobName ?? jobId;
@@ -158,6 +162,7 @@ class WorkflowReader {
     const jobDefaults = this.runDefaults(entry(jobEntries, 'defaults'), `defaults of job '${jobId}'`);
 
     const workflow: WorkflowJob = { jobId, matrix };
+    if (writtenWorkflowName !== undefined) workflow.workflowName = writtenWorkflowName;
     const defaultShell = jobDefaults.shell ?? workflowDefaults.shell;
     const defaultWorkingDirectory = jobDefaults.workingDirectory ?? workflowDefaults.workingDirectory;
     if (defaultShell !== undefined) workflow.defaultShell = defaultShell;

@@ -404,9 +404,13 @@ describe('workflows end to end', () => {
   it.each([
     [
       'an unavailable context in if:',
-      ['      - name: Deploy', "        if: github.ref == 'refs/heads/main'", '        run: echo deploy'],
-      "if: github.ref == 'refs/heads/main'",
-      'github.ref',
+      [
+        '      - name: Deploy',
+        "        if: vars.DEPLOY_REF == 'refs/heads/main'",
+        '        run: echo deploy',
+      ],
+      "if: vars.DEPLOY_REF == 'refs/heads/main'",
+      'vars.DEPLOY_REF',
     ],
     [
       'secrets in a step env',

@@ -1011,7 +1011,8 @@ describe('a workflow job', () => {
         'console "step summary of Write the files:\\n## Build report\\n- result: 42\\n"',
         'stepEnded 0 success exit 0',
         'stopped function breakpoint at 1 (fn Read the environment) "Paused at a breakpoint before Read the environment"',
-        'output console 1 "LEVEL=job SHARED=from-GITHUB_ENV FROM_FILE=first CI=unset\\n"',
+        // A console command gets the default variables a step gets (CI among them), as the next step would.
+        'output console 1 "LEVEL=job SHARED=from-GITHUB_ENV FROM_FILE=first CI=true\\n"',
         'message "cancelling: seen enough"',
         'ended cancelled 130',
       ),

@@ -338,8 +338,8 @@ describe('syntax errors', () => {
     ['env.A $ 1', 7, "unexpected symbol '$'"],
     ['', 1, 'an expression was expected'],
     // Columns count over the whole expression, also after a string literal spanning lines.
-    ["'a\nb' == github.sha", 10, "the 'github' context is not available"],
-    ["'a\nb' == 'x' &&\n github.sha", 18, "the 'github' context is not available"],
+    ["'a\nb' == inputs.sha", 10, "the 'inputs' context is not available"],
+    ["'a\nb' == 'x' &&\n inputs.sha", 18, "the 'inputs' context is not available"],
   ])('%s → column %i', (text, column, reason) => {
     const error = parseError(text);
     expect(error.column).toBe(column);
@@ -371,14 +371,14 @@ describe('syntax errors', () => {
 });
 
 describe('unsupported contexts', () => {
-  it.each(['github', 'secrets', 'runner', 'inputs', 'vars', 'needs', 'job', 'strategy'])(
+  it.each(['secrets', 'inputs', 'vars', 'needs', 'job', 'strategy'])(
     '%s is refused with the expression and the supported list',
     (name) => {
       const text = `${name}.something == 'x'`;
       const error = parseError(text);
       expect(error.reason).toBe(
         `the '${name}' context is not available when running a workflow step by step through relay-dap; ` +
-          'supported: env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>',
+          'supported: env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>, github.*, runner.*',
       );
       expect(error.column).toBe(1);
       expect(error.message).toContain(`\`${text}\``);
@@ -394,15 +394,15 @@ describe('unsupported contexts', () => {
   });
 
   it('withLine adds the line (and file) to the message', () => {
-    const located = withLine(parseError('github.ref'), 12, '/w/ci.yml');
+    const located = withLine(parseError('inputs.ref'), 12, '/w/ci.yml');
     expect(located).toBeInstanceOf(ExpressionError);
     expect(located.line).toBe(12);
     expect(located.message).toBe(
-      "/w/ci.yml:12: the 'github' context is not available when running a workflow step by step through relay-dap; " +
-        'supported: env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name> ' +
-        '(in expression `github.ref` at column 1)',
+      "/w/ci.yml:12: the 'inputs' context is not available when running a workflow step by step through relay-dap; " +
+        'supported: env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>, github.*, runner.* ' +
+        '(in expression `inputs.ref` at column 1)',
     );
-    expect(withLine(parseError('runner.os'), 3).message).toMatch(/^line 3: the 'runner' context/);
+    expect(withLine(parseError('vars.os'), 3).message).toMatch(/^line 3: the 'vars' context/);
   });
 
   it('reports which contexts an expression reads', () => {
@@ -452,12 +452,12 @@ describe('substitute', () => {
 
   it('reports syntax errors with the offset of the failing ${{', () => {
     try {
-      substitute('${{ env.A }} and ${{ github.sha }}', context);
+      substitute('${{ env.A }} and ${{ inputs.sha }}', context);
       expect.unreachable();
     } catch (error) {
       const expressionError = error as ExpressionError;
       expect(expressionError.templateOffset).toBe(17);
-      expect(expressionError.expression).toBe('github.sha');
+      expect(expressionError.expression).toBe('inputs.sha');
     }
   });
 
@@ -512,8 +512,8 @@ describe('if: conditions', () => {
   });
 
   it('refuses unsupported contexts with the expression', () => {
-    expect(() => evaluateCondition("github.event_name == 'push'", ok)).toThrow(
-      /the 'github' context is not available when running a workflow step by step through relay-dap.*`github.event_name == 'push'` at column 1/,
+    expect(() => evaluateCondition("inputs.event_name == 'push'", ok)).toThrow(
+      /the 'inputs' context is not available when running a workflow step by step through relay-dap.*`inputs.event_name == 'push'` at column 1/,
     );
   });
 });

@@ -40,7 +40,7 @@ describe('fixtures', () => {
       origin: 'workflow',
       sourcePath: path,
       env: { CI: 'true', NODE_ENV: 'ci', NPM_CONFIG_LOGLEVEL: 'warn' },
-      workflow: { jobId: 'test', matrix: {} },
+      workflow: { jobId: 'test', workflowName: 'Node CI', matrix: {} },
       steps: [
         {
           index: 0,
@@ -94,7 +94,11 @@ describe('fixtures', () => {
       origin: 'workflow',
       sourcePath: path,
       env: {},
-      workflow: { jobId: 'test', matrix: { os: 'ubuntu-latest', 'python-version': '3.12' } },
+      workflow: {
+        jobId: 'test',
+        workflowName: 'Python package',
+        matrix: { os: 'ubuntu-latest', 'python-version': '3.12' },
+      },
       steps: [
         {
           index: 0,
@@ -158,7 +162,7 @@ describe('fixtures', () => {
       origin: 'workflow',
       sourcePath: path,
       env: {},
-      workflow: { jobId: 'pass-data', matrix: {} },
+      workflow: { jobId: 'pass-data', workflowName: 'Pass data between steps', matrix: {} },
       steps: [
         {
           index: 0,
@@ -232,7 +236,7 @@ describe('fixtures', () => {
       origin: 'workflow',
       sourcePath: path,
       env: {},
-      workflow: { jobId: 'flaky', matrix: {} },
+      workflow: { jobId: 'flaky', workflowName: 'Failure handling', matrix: {} },
       steps: [
         {
           index: 0,
@@ -299,6 +303,7 @@ describe('fixtures', () => {
       env: { DEPLOY: 'yes' },
       workflow: {
         jobId: 'conditional',
+        workflowName: 'Conditions and defaults',
         matrix: { flavor: 'minimal', experimental: false },
         defaultShell: 'bash',
         defaultWorkingDirectory: '/tmp',
@@ -515,20 +520,20 @@ describe('errors and edge cases', () => {
 
   it('names the expression and its line for an unsupported context in a run block', () => {
     const steps =
-      '      - name: Build\n        run: |\n          echo start\n          echo "${{ github.sha }}"\n';
+      '      - name: Build\n        run: |\n          echo start\n          echo "${{ inputs.sha }}"\n';
     const { error, path } = loadError(oneJob(steps));
     expect(error).toBeInstanceOf(JobSourceError);
     expect(error.message).toBe(
-      `${path}:10: the 'github' context is not available when running a workflow step by step through relay-dap; ` +
-        'supported: env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name> ' +
-        '(in expression `github.sha` at column 1)',
+      `${path}:10: the 'inputs' context is not available when running a workflow step by step through relay-dap; ` +
+        'supported: env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>, github.*, runner.* ' +
+        '(in expression `inputs.sha` at column 1)',
     );
     const located = (error as JobSourceError).expressionError;
     expect(located).toBeInstanceOf(ExpressionError);
     expect([located?.line, located?.column, located?.expression, located?.file]).toEqual([
       10,
       1,
-      'github.sha',
+      'inputs.sha',
       path,
     ]);
     expect(error.cause).toBe(located);
@@ -548,16 +553,16 @@ describe('errors and edge cases', () => {
       loadError(oneJob('      - run: a\n        env:\n          T: ${{ secrets.TOKEN }}\n')).error.message,
     ).toMatch(/:9: the 'secrets' context is not available.*`secrets.TOKEN`/);
     expect(
-      loadError('on: push\nenv:\n  R: ${{ github.ref }}\njobs:\n  b:\n    steps:\n      - run: a\n').error
+      loadError('on: push\nenv:\n  R: ${{ vars.ref }}\njobs:\n  b:\n    steps:\n      - run: a\n').error
         .message,
-    ).toMatch(/:3: the 'github' context/);
+    ).toMatch(/:3: the 'vars' context/);
     expect(
-      loadError(oneJob('      - run: a\n        working-directory: ${{ runner.temp }}\n')).error.message,
-    ).toMatch(/:8: the 'runner' context/);
+      loadError(oneJob('      - run: a\n        working-directory: ${{ needs.temp }}\n')).error.message,
+    ).toMatch(/:8: the 'needs' context/);
     expect(
-      loadError(oneJob("      - run: a\n        if: github.event_name == 'push'\n")).error.message,
+      loadError(oneJob("      - run: a\n        if: inputs.event_name == 'push'\n")).error.message,
     ).toMatch(
-      /:8: the 'github' context is not available.*\(in expression `github.event_name == 'push'` at column 1\)$/,
+      /:8: the 'inputs' context is not available.*\(in expression `inputs.event_name == 'push'` at column 1\)$/,
     );
     expect(loadError(oneJob("      - run: a\n        if: ${{ env.A = 'x' }}\n")).error.message).toMatch(
       /:8: unexpected '='; compare with '==' \(in expression `env.A = 'x'` at column 7\)$/,

@@ -1,0 +1,76 @@
+/**
+ * What the editor's side knows of the run GitHub would make of a workflow job, read at launch
+ * where the workflow file is: its git checkout (gitCheckout.ts), the event payload named by the
+ * launch argument `eventPath`, the event's name and the `github: {...}` overrides. The far
+ * side's part (workspace, runner arch, the job folder) is asked once the relay is open
+ * (workflowSteps.ts); buildJobContexts puts the two together.
+ */
+import path from 'node:path';
+import { JOB_FILE_LIMIT, readUserFile, UserFileError } from '../io/userFile.js';
+import { readGitCheckout, type GitCheckout } from '../workflow/gitCheckout.js';
+
+export interface GithubFacts {
+  git: GitCheckout | undefined;
+  /** The workflow file's path in the repository (.github/workflows/ci.yml), or its file name. */
+  workflowPath: string;
+  eventName: string;
+  event: Record<string, unknown>;
+  overrides: Record<string, unknown>;
+}
+
+export interface GithubLaunchArguments {
+  event?: string;
+  eventPath?: string;
+  github?: Record<string, unknown>;
+}
+
+/** Reads the checkout and the event payload. Throws an Error naming `eventPath` when it is not a JSON object. */
+export async function readGithubFacts(
+  workflowFile: string,
+  given: GithubLaunchArguments,
+): Promise<GithubFacts> {
+  const git = await readGitCheckout(workflowFile);
+  const root = git?.root;
+  const relative = root === undefined ? undefined : path.relative(root, workflowFile);
+  const workflowPath =
+    relative === undefined || relative.startsWith('..')
+      ? path.basename(workflowFile)
+      : relative.split(path.sep).join('/');
+  return {
+    git,
+    workflowPath,
+    eventName: given.event ?? 'push',
+    event: given.eventPath === undefined ? {} : await readEventPayload(given.eventPath),
+    overrides: given.github ?? {},
+  };
+}
+
+async function readEventPayload(eventPath: string): Promise<Record<string, unknown>> {
+  const file = path.resolve(eventPath);
+  let text: string;
+  try {
+    text = (await readUserFile(file, 'event payload (eventPath)', JOB_FILE_LIMIT)).toString('utf8');
+  } catch (error) {
+    if (error instanceof UserFileError) throw error;
+    throw new Error(
+      `cannot read the event payload (eventPath) ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ` +
+        'give `eventPath` as the absolute path of a JSON file, as a webhook delivers it',
+      { cause: error },
+    );
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(text);
+  } catch (error) {
+    throw new Error(
+      `the event payload (eventPath) ${file} is not valid JSON (${(error as Error).message}): give a webhook payload, a JSON object`,
+      { cause: error },
+    );
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new Error(
+      `the event payload (eventPath) ${file} is not a JSON object: give a webhook payload such as {"pull_request": {...}}`,
+    );
+  }
+  return payload as Record<string, unknown>;
+}
