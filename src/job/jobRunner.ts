@@ -125,6 +125,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   readonly env: Record<string, string>;
   /** A workflow's default variables (GITHUB_*, RUNNER_*, CI), under and over `env` by GitHub's rule. */
   private defaultVariables: Record<string, string> = {};
+  /** The preparer's `begin`: a console command waits for it, to get the default variables too. */
+  private started: Promise<void> | undefined;
   /** Directories steps added to PATH (a workflow's GITHUB_PATH), oldest first. */
   private pathEntries: string[] = [];
   private readonly gate = new PauseGate();
@@ -341,7 +343,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     let first = true;
     this.stateValue = 'running';
     try {
-      await preparer.begin?.(this);
+      this.started = preparer.begin?.(this);
+      await this.started;
     } catch (error) {
       this.emit('message', `before the first step: ${(error as Error).message}`);
       await preparer.cleanup?.(this).catch(() => undefined);
@@ -595,6 +598,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     text: string,
     signal: AbortSignal,
   ): Promise<{ exitCode: number; cancelled: boolean }> {
+    // Typed while the job is being prepared: it runs once the default variables are known.
+    await this.started?.catch(() => undefined);
     const command = this.options.relay.submit(withContext(text, this.contextFor()), {
       signal,
       lease: this.options.lease ?? false,
