@@ -7,7 +7,12 @@
  */
 import path from 'node:path';
 import { JOB_FILE_LIMIT, readUserFile, UserFileError } from '../io/userFile.js';
+import { expressionContext } from '../model/expressionContext.js';
 import { readGitCheckout, type GitCheckout } from '../workflow/gitCheckout.js';
+import { buildJobContexts } from '../workflow/githubContext.js';
+import { evaluateLocatedCondition } from '../workflow/locatedExpressions.js';
+import { asWorkflowJob } from '../workflow/workflowFile.js';
+import type { JobDefinition } from '../model/jobModel.js';
 
 export interface GithubFacts {
   git: GitCheckout | undefined;
@@ -73,4 +78,37 @@ async function readEventPayload(eventPath: string): Promise<Record<string, unkno
     );
   }
   return payload as Record<string, unknown>;
+}
+
+/**
+ * A job-level `if:` reading `github` (`github.repository == 'owner/repo'`, `github.event_name
+ * == 'push'`): decided now, with the github context of the checkout and the launch arguments,
+ * as GitHub decides it before the job starts; false marks the job skipped. The far side's
+ * fields (workspace, event_path) are not known yet and read as empty.
+ */
+export function decideGithubCondition(loaded: JobDefinition, facts: GithubFacts): void {
+  const job = asWorkflowJob(loaded);
+  const pending = job?.githubCondition;
+  if (job === undefined || pending === undefined) return;
+  const { github } = buildJobContexts({
+    git: facts.git,
+    job: job.workflow.jobId,
+    workflow: job.workflow.workflowName ?? facts.workflowPath,
+    workflowPath: facts.workflowPath,
+    workspace: '',
+    eventPath: '',
+    eventName: facts.eventName,
+    event: facts.event,
+    runner: { arch: '', temp: '', toolCache: '' },
+    overrides: facts.overrides,
+  });
+  const context = expressionContext(
+    { origin: 'workflow', steps: [], workflow: { jobId: job.workflow.jobId, matrix: {} } },
+    {},
+    'success',
+    new Map(),
+    { github, runner: {} },
+  );
+  if (!evaluateLocatedCondition(pending.located, context))
+    job.workflow.skipped = { line: pending.line, condition: pending.condition };
 }

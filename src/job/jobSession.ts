@@ -291,12 +291,13 @@ async function buildJob(
       ...(request.matrix !== undefined ? { matrix: request.matrix } : {}),
     });
     if (job.origin !== 'workflow' || job.sourcePath === undefined) return { job, facts: undefined };
-    const { readGithubFacts } = await import('./githubFacts.js');
+    const { readGithubFacts, decideGithubCondition } = await import('./githubFacts.js');
     const facts = await readGithubFacts(job.sourcePath, {
       ...(request.event !== undefined ? { event: request.event } : {}),
       ...(request.eventPath !== undefined ? { eventPath: request.eventPath } : {}),
       ...(request.github !== undefined ? { github: request.github } : {}),
     });
+    decideGithubCondition(job, facts);
     return { job, facts };
   } catch (error) {
     throw new JobError('invalid-job', (error as Error).message, { cause: error });

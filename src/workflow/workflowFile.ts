@@ -55,6 +55,11 @@ export interface WorkflowJobDefinition extends JobDefinition {
   steps: WorkflowStep[];
   /** The job's env (workflow and job level merged), parsed. */
   envExpressions: Record<string, LocatedTemplate>;
+  /**
+   * A job-level `if:` reading `github`: decided at launch, once the git checkout and the event
+   * are read (decideGithubCondition in src/job/githubFacts.ts), not here.
+   */
+  githubCondition?: { located: LocatedCondition; line: number; condition: string };
 }
 
 /** The workflow job of a job definition, when it was loaded from a workflow file. */
@@ -175,12 +180,15 @@ class WorkflowReader {
     );
     if (launchNotes.length > 0) workflow.launchNotes = launchNotes;
     const jobCondition = entry(jobEntries, 'if');
-    if (jobCondition !== undefined && !this.jobRuns(jobCondition, jobId)) {
-      workflow.skipped = {
-        line: this.source.contentLine(jobCondition.value ?? jobCondition.keyNode),
-        condition: this.string(jobCondition, `the if of job '${jobId}'`),
-      };
-    }
+    const decided = jobCondition === undefined ? true : this.jobRuns(jobCondition, jobId);
+    const conditionAt =
+      jobCondition === undefined
+        ? undefined
+        : {
+            line: this.source.contentLine(jobCondition.value ?? jobCondition.keyNode),
+            condition: this.string(jobCondition, `the if of job '${jobId}'`),
+          };
+    if (decided === false) workflow.skipped = conditionAt;
 
     const stepsEntry = entry(jobEntries, 'steps');
     if (stepsEntry === undefined) {
@@ -210,6 +218,9 @@ class WorkflowReader {
       steps,
       workflow,
       envExpressions,
+      ...(typeof decided === 'object' && conditionAt !== undefined
+        ? { githubCondition: { located: decided, ...conditionAt } }
+        : {}),
     };
   }
 
@@ -218,15 +229,19 @@ class WorkflowReader {
    * `success()` and `always()` are true, `failure()` and `cancelled()` false. A context that is
    * not there before the job starts is refused with its line, as in a step's `if:`; so are `env`,
    * `matrix` and `steps`, which GitHub does not offer there (rather than read as empty, which
-   * would skip the job without a reason).
+   * would skip the job without a reason). One reading `github` is returned, parsed, to be
+   * decided at launch with the github context.
    */
-  private jobRuns(item: MapEntry, jobId: string): boolean {
+  private jobRuns(item: MapEntry, jobId: string): boolean | LocatedCondition {
     const located = this.condition(item, `job '${jobId}'`);
     const { body } = located.condition;
     const parts = body.kind === 'expression' ? [body] : body.parts;
+    let readsGithub = false;
     for (const part of parts) {
       if (part.kind === 'text') continue;
-      const [context] = referencedContexts(part.expr);
+      const contexts = [...referencedContexts(part.expr)];
+      if (contexts.includes('github')) readsGithub = true;
+      const context = contexts.find((name) => name !== 'github');
       if (context !== undefined) {
         throw this.source.error(
           located.line,
@@ -234,6 +249,8 @@ class WorkflowReader {
         );
       }
     }
+    // `github` comes from the checkout and the launch arguments: decided at launch (githubFacts.ts).
+    if (readsGithub) return located;
     const noJobYet = expressionContext(
       { origin: 'workflow', steps: [], workflow: { jobId, matrix: {} } },
       {},

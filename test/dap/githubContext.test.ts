@@ -15,7 +15,16 @@ import {
   useAdapterContext,
 } from '../support/adapterHarness.js';
 import { git } from '../support/git.js';
-import { ERR, finish, runToEnd, stoppedAt, continueJob, workflowFixture } from '../support/jobSession.js';
+import {
+  consoleLines,
+  continueJob,
+  ERR,
+  finish,
+  lineOf,
+  runToEnd,
+  stoppedAt,
+  workflowFixture,
+} from '../support/jobSession.js';
 
 const ctx = useAdapterContext();
 
@@ -161,6 +170,29 @@ describe('github and runner contexts, default variables', () => {
     await continueJob(client);
     await runToEnd(client, 0);
     await finish(ctx, adapter);
+  });
+
+  it('a job-level if: reading github is decided from the checkout and the launch arguments: runs upstream, skipped in a fork', async () => {
+    const { program, sha, root } = checkout('guarded-deploy.yml');
+    const upstream = ctx.spawnStdio();
+    await launchAndConfigure(upstream.client, { program, cwd: root, stopOnEntry: false });
+    await runToEnd(upstream.client, 0);
+    expect(outputByCategory(upstream.client).stdout).toBe(`deploying ${sha} from acme/widgets\n`);
+    await finish(ctx, upstream);
+    // The same job with `github.repository` of a fork (a launch override): GitHub skips it.
+    const fork = ctx.spawnStdio();
+    await launchAndConfigure(fork.client, {
+      program,
+      cwd: root,
+      stopOnEntry: false,
+      github: { repository: 'someone/widgets' },
+    });
+    await runToEnd(fork.client, 0);
+    expect(outputByCategory(fork.client).stdout).toBeUndefined();
+    expect(consoleLines(fork.client)).toContain(
+      `relay-dap: This job was skipped: its if: ${fs.readFileSync(program, 'utf8').match(/if: (.*)/)![1]} (line ${lineOf(program, 'if: github')}) is false, so no step runs`,
+    );
+    await finish(ctx, fork);
   });
 
   it.each([

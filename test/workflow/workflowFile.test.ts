@@ -746,10 +746,12 @@ describe('differences from GitHub and the job-level if:', () => {
     expect(load('notify-failure').workflow.skipped).toEqual({ line: 69, condition: 'failure()' });
   });
 
-  it('refuses a job if: reading a context that is not there at launch, with its line', () => {
-    expect(() => load('release')).toThrow(JobSourceError);
-    expect(() => load('release')).toThrow(
-      /integration-services\.yml:83: the 'github' context is not available/,
-    );
+  it('leaves a job if: reading github to the launch (the checkout and the event decide it), with its line', () => {
+    const release = load('release');
+    expect(release.workflow.skipped).toBeUndefined();
+    expect([release.githubCondition?.line, release.githubCondition?.condition]).toEqual([
+      83,
+      "github.event_name == 'push' && startsWith(github.ref, 'refs/tags/')",
+    ]);
   });
 });
