@@ -14,11 +14,11 @@ import {
   outputByCategory,
   useAdapterContext,
 } from '../support/adapterHarness.js';
+import { ERR } from '../support/errorIds.js';
 import { git } from '../support/git.js';
 import {
   consoleLines,
   continueJob,
-  ERR,
   finish,
   lineOf,
   runToEnd,

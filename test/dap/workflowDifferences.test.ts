@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { launchAndConfigure, outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
-import { ERR } from '../support/errorIds.js';
 import {
   consoleLines,
   continueJob,
