@@ -120,8 +120,24 @@ export class WorkflowSteps implements StepPreparer {
     const temp = await this.ensureTempDirectory(runner);
     const eventPath = `${temp}/event.json`;
     const directory = runner.contextFor().cwd;
+    const { workflow } = this.job;
+    const contextsWith = (workspace: string, machine: string, toolCache: string): JobContexts =>
+      buildJobContexts({
+        git: this.facts.git,
+        job: workflow.jobId,
+        workflow: workflow.workflowName ?? this.facts.workflowPath,
+        workflowPath: this.facts.workflowPath,
+        workspace,
+        eventPath,
+        eventName: this.facts.eventName,
+        event: this.facts.event,
+        runner: { arch: runnerArch(machine), temp, toolCache },
+        overrides: this.facts.overrides,
+      });
+    // The file holds `github.event` as the expressions see it (act's filled-in default_branch too).
+    const payload = contextsWith('', '', '').github.event;
     const probe = [
-      `printf '%s' ${shellQuote(JSON.stringify(this.facts.overrides.event ?? this.facts.event))} > ${shellQuote(eventPath)} || exit 1`,
+      `printf '%s' ${shellQuote(JSON.stringify(payload))} > ${shellQuote(eventPath)} || exit 1`,
       directory === undefined
         ? 'pwd'
         : `(cd -- ${shellQuote(directory)} 2>/dev/null && pwd) || printf '%s\\n' ${shellQuote(directory)}`,
@@ -135,19 +151,7 @@ export class WorkflowSteps implements StepPreparer {
         `could not prepare the job on the relay server's side (the event payload, the workspace): ${answer.output.toString('utf8').trim() || `exit code ${answer.exitCode}`}`,
       );
     }
-    const { workflow } = this.job;
-    this.run = buildJobContexts({
-      git: this.facts.git,
-      job: workflow.jobId,
-      workflow: workflow.workflowName ?? this.facts.workflowPath,
-      workflowPath: this.facts.workflowPath,
-      workspace,
-      eventPath,
-      eventName: this.facts.eventName,
-      event: this.facts.event,
-      runner: { arch: runnerArch(machine), temp, toolCache },
-      overrides: this.facts.overrides,
-    });
+    this.run = contextsWith(workspace, machine, toolCache);
     for (const [name, value] of Object.entries(located(() => evaluateJobEnv(this.job, this.run))))
       runner.setEnv(name, value);
     runner.setDefaultVariables(this.run.env);
