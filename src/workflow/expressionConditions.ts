@@ -19,8 +19,11 @@ export interface ParsedCondition {
   implicitSuccess: boolean;
 }
 
-/** Parses an `if:` value; the `${{ }}` wrapper is optional. Throws ExpressionError. */
-export function parseCondition(ifText: string): ParsedCondition {
+/**
+ * Parses an `if:` value; the `${{ }}` wrapper is optional. Throws ExpressionError.
+ * `alsoContexts`: as for parseExpression.
+ */
+export function parseCondition(ifText: string, alsoContexts: readonly string[] = []): ParsedCondition {
   const text = ifText.trim();
   if (text === '') {
     return {
@@ -30,14 +33,14 @@ export function parseCondition(ifText: string): ParsedCondition {
     };
   }
   if (!hasExpressions(text)) {
-    const expr = parseExpression(text);
+    const expr = parseExpression(text, alsoContexts);
     return {
       text: ifText,
       body: { kind: 'expression', source: text, expr },
       implicitSuccess: !usesStatusFunction(expr),
     };
   }
-  const parts = parseTemplate(text);
+  const parts = parseTemplate(text, alsoContexts);
   const [only] = parts;
   if (parts.length === 1 && only?.kind === 'expression') {
     return {

@@ -80,8 +80,12 @@ const WORDING: ErrorWording = {
 /** The text each parsed tree came from, so evaluation errors can name the expression. */
 const expressionSources = new WeakMap<Expr, string>();
 
-/** Parses the text inside `${{ }}` (without the wrapper). Throws ExpressionError. */
-export function parseExpression(text: string): Expr {
+/**
+ * Parses the text inside `${{ }}` (without the wrapper). Throws ExpressionError. `alsoContexts`:
+ * contexts accepted here beyond those relay-dap evaluates, for a caller that decides what to do
+ * with them before evaluating (a job-level `if:` reading `needs`).
+ */
+export function parseExpression(text: string, alsoContexts: readonly string[] = []): Expr {
   const expression = text.trim();
   let tokens: Token[];
   try {
@@ -91,7 +95,7 @@ export function parseExpression(text: string): Expr {
   }
   let expr: Expr | undefined;
   try {
-    expr = new Parser(tokens, [...CONTEXTS], [...STATUS_FUNCTIONS]).parse();
+    expr = new Parser(tokens, [...CONTEXTS, ...alsoContexts], [...STATUS_FUNCTIONS]).parse();
   } catch (error) {
     throw fromParserError(error, expression, tokens, WORDING) ?? error;
   }
@@ -204,10 +208,10 @@ function runtimeReason(error: unknown): string {
 }
 
 /** The contexts an expression reads, e.g. to know whether it can be evaluated before any step ran. */
-export function referencedContexts(expr: Expr): Set<ContextName> {
-  const found = new Set<ContextName>();
+export function referencedContexts(expr: Expr): Set<string> {
+  const found = new Set<string>();
   walk(expr, (node) => {
-    if (node instanceof ContextAccess) found.add(node.name.lexeme.toLowerCase() as ContextName);
+    if (node instanceof ContextAccess) found.add(node.name.lexeme.toLowerCase());
   });
   return found;
 }

@@ -24,7 +24,7 @@ export type TemplatePart =
  * one outside a string literal, so `${{ format('{{0}}', 1) }}` works. Throws ExpressionError with
  * `templateOffset` set, so a loader can find the line of the failing expression.
  */
-export function parseTemplate(text: string): TemplatePart[] {
+export function parseTemplate(text: string, alsoContexts: readonly string[] = []): TemplatePart[] {
   const parts: TemplatePart[] = [];
   let position = 0;
   for (;;) {
@@ -44,7 +44,7 @@ export function parseTemplate(text: string): TemplatePart[] {
     }
     const source = text.slice(open + 3, close).trim();
     try {
-      parts.push({ kind: 'expression', source, expr: parseExpression(source), offset: open });
+      parts.push({ kind: 'expression', source, expr: parseExpression(source, alsoContexts), offset: open });
     } catch (error) {
       if (!(error instanceof ExpressionError)) throw error;
       throw new ExpressionError(error.reason, error.expression, error.column, undefined, undefined, open);

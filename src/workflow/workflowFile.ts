@@ -21,13 +21,9 @@ import {
   toDisplayString,
   usesStatusFunction,
 } from './expressions.js';
-import {
-  evaluateLocatedCondition,
-  evaluateTemplate,
-  type LocatedCondition,
-  type LocatedTemplate,
-} from './locatedExpressions.js';
+import { evaluateTemplate, type LocatedCondition, type LocatedTemplate } from './locatedExpressions.js';
 import { MatrixError, selectMatrixCombination, type MatrixCombination } from './matrix.js';
+import { decideJobCondition, NOT_KNOWN_AT_LAUNCH } from './jobCondition.js';
 import { runnerDifferences } from './runnerDifferences.js';
 import { resolveShell, ShellError } from './shells.js';
 import { firstLineOf, type MapEntry, YamlSource } from './yamlSource.js';
@@ -178,9 +174,18 @@ class WorkflowReader {
     const launchNotes = runnerDifferences(source, rootEntries, jobEntries, (text) =>
       this.staticText(text, matrix),
     );
-    if (launchNotes.length > 0) workflow.launchNotes = launchNotes;
     const jobCondition = entry(jobEntries, 'if');
-    const decided = jobCondition === undefined ? true : this.jobRuns(jobCondition, jobId);
+    const decided =
+      jobCondition === undefined
+        ? true
+        : decideJobCondition(
+            this.source,
+            this.condition(jobCondition, `job '${jobId}'`, NOT_KNOWN_AT_LAUNCH),
+            jobId,
+          );
+    if (typeof decided === 'object' && 'assumed' in decided) launchNotes.push(decided.assumed);
+    launchNotes.sort((a, b) => a.line - b.line);
+    if (launchNotes.length > 0) workflow.launchNotes = launchNotes;
     const conditionAt =
       jobCondition === undefined
         ? undefined
@@ -218,53 +223,10 @@ class WorkflowReader {
       steps,
       workflow,
       envExpressions,
-      ...(typeof decided === 'object' && conditionAt !== undefined
-        ? { githubCondition: { located: decided, ...conditionAt } }
+      ...(typeof decided === 'object' && 'located' in decided && conditionAt !== undefined
+        ? { githubCondition: { located: decided.located, ...conditionAt } }
         : {}),
     };
-  }
-
-  /**
-   * The job-level `if:`, decided as GitHub decides it for a job whose `needs` all succeeded:
-   * `success()` and `always()` are true, `failure()` and `cancelled()` false. A context that is
-   * not there before the job starts is refused with its line, as in a step's `if:`; so are `env`,
-   * `matrix` and `steps`, which GitHub does not offer there (rather than read as empty, which
-   * would skip the job without a reason). One reading `github` is returned, parsed, to be
-   * decided at launch with the github context.
-   */
-  private jobRuns(item: MapEntry, jobId: string): boolean | LocatedCondition {
-    const located = this.condition(item, `job '${jobId}'`);
-    const { body } = located.condition;
-    const parts = body.kind === 'expression' ? [body] : body.parts;
-    let readsGithub = false;
-    for (const part of parts) {
-      if (part.kind === 'text') continue;
-      const contexts = [...referencedContexts(part.expr)];
-      if (contexts.includes('github')) readsGithub = true;
-      const context = contexts.find((name) => name !== 'github');
-      if (context !== undefined) {
-        throw this.source.error(
-          located.line,
-          `the '${context}' context is not available in a job-level if: (GitHub offers github, needs, vars and inputs there) (in expression \`${part.source}\`)`,
-        );
-      }
-    }
-    // `github` comes from the checkout and the launch arguments: decided at launch (githubFacts.ts).
-    if (readsGithub) return located;
-    const noJobYet = expressionContext(
-      { origin: 'workflow', steps: [], workflow: { jobId, matrix: {} } },
-      {},
-      'success',
-    );
-    try {
-      return evaluateLocatedCondition(located, noJobYet);
-    } catch (error) {
-      if (!(error instanceof ExpressionError)) throw error;
-      throw this.source.error(
-        error.line ?? located.line,
-        `${error.reason} (in expression \`${error.expression}\`)`,
-      );
-    }
   }
 
   private selectJob(jobs: MapEntry[], requested: string | undefined, jobsEntry: MapEntry): string {
@@ -571,20 +533,28 @@ class WorkflowReader {
     throw this.source.error(node ?? item.keyNode, `timeout-minutes of ${what} ${reason}`);
   }
 
-  /** `if:` as written (booleans and numbers keep their spelling), parsed with GitHub's if-rules. */
-  private condition(item: MapEntry, what: string): LocatedCondition {
+  /**
+   * `if:` as written (booleans and numbers keep their spelling), parsed with GitHub's if-rules.
+   * `alsoContexts`: accepted beyond those relay-dap evaluates (see parseExpression).
+   */
+  private condition(item: MapEntry, what: string, alsoContexts: readonly string[] = []): LocatedCondition {
     const node = item.value ?? item.keyNode;
     const text = this.string(item, `the if of ${what}`);
     try {
-      return this.locatedCondition(text, this.source.contentLine(node), node);
+      return this.locatedCondition(text, this.source.contentLine(node), node, alsoContexts);
     } catch (error) {
       if (error instanceof ExpressionError) throw this.source.expressionError(node, text, error);
       throw error;
     }
   }
 
-  private locatedCondition(text: string, line: number, node: ParsedNode | undefined): LocatedCondition {
-    const condition = parseCondition(text);
+  private locatedCondition(
+    text: string,
+    line: number,
+    node: ParsedNode | undefined,
+    alsoContexts: readonly string[] = [],
+  ): LocatedCondition {
+    const condition = parseCondition(text, alsoContexts);
     const parts = condition.body.kind === 'template' ? condition.body.parts : [];
     return {
       condition,

@@ -746,6 +746,29 @@ describe('differences from GitHub and the job-level if:', () => {
     expect(load('notify-failure').workflow.skipped).toEqual({ line: 69, condition: 'failure()' });
   });
 
+  it('runs a job whose if: reads needs, vars or inputs (unknown at launch), with a note saying it was assumed true', () => {
+    const text = [
+      'name: Deploy',
+      'on: push',
+      'jobs:',
+      '  deploy:',
+      '    needs: [build]',
+      "    if: needs.build.result == 'success' && vars.DEPLOY == 'yes'",
+      '    runs-on: ubuntu-latest',
+      '    steps:',
+      '      - run: echo deploying',
+      '',
+    ].join('\n');
+    const job = loadWorkflowText('/repo/.github/workflows/deploy.yml', {}, text);
+    expect(job.workflow.skipped).toBeUndefined();
+    expect(job.workflow.launchNotes).toEqual([
+      {
+        line: 6,
+        text: 'if (line 6): reads needs and vars, which relay-dap does not know at launch: the job runs as if the condition were true',
+      },
+    ]);
+  });
+
   it('leaves a job if: reading github to the launch (the checkout and the event decide it), with its line', () => {
     const release = load('release');
     expect(release.workflow.skipped).toBeUndefined();
