@@ -210,13 +210,11 @@ export class RelayDebugSession extends RequestHandlingSession {
     await this.configuration.promise;
     const tooLate = `the session ended before ${job.kind === 'launch' ? 'the job started' : 'it attached'}`;
     if (this.finishing) throw new RequestError(ErrorId.Cancelled, tooLate);
-    const skipped = this.jobs.skipped;
-    if (skipped !== undefined) {
+    if (this.jobs.skipped !== undefined) {
       // A job-level `if:` that is false: nothing to open or run; the run goes on (exit 0).
       this.sendResponse(response);
-      this.output!.console(skipped);
-      this.sendEnd(0);
-      return;
+      this.output!.console(this.jobs.skipped);
+      return this.sendEnd(0);
     }
     const runner = await this.jobs.open(job);
     if (this.finishing) {
@@ -483,10 +481,10 @@ export class RelayDebugSession extends RequestHandlingSession {
     if (!this.disconnecting) this.conclude();
   }
 
-  private sendEnd(exitCode: number): void {
+  private sendEnd(exitCode: number | undefined): void {
     if (this.terminatedSent) return;
     this.terminatedSent = true;
-    this.sendEvent(new ExitedEvent(exitCode));
+    if (exitCode !== undefined) this.sendEvent(new ExitedEvent(exitCode));
     this.sendEvent(new TerminatedEvent());
   }
 
@@ -494,10 +492,9 @@ export class RelayDebugSession extends RequestHandlingSession {
   private conclude(): void {
     if (this.concluded) return;
     this.concluded = true;
-    if (this.detached && !this.terminatedSent) {
-      this.terminatedSent = true;
-      this.sendEvent(new TerminatedEvent());
-    } else if (this.active) this.sendEnd(this.jobExitCode ?? EXIT_CANCELLED);
+    // A detached session sends `terminated` alone: the job goes on, so it has no exit code.
+    if (this.detached) this.sendEnd(undefined);
+    else if (this.active) this.sendEnd(this.jobExitCode ?? EXIT_CANCELLED);
     this.trace?.close();
   }
 }
