@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { relayScenarios } from './relayScenarios.mjs';
 import { adapterScenarios } from './adapterScenarios.mjs';
 import { startupScenarios } from './startupScenarios.mjs';
+import { workflowScenarios } from './workflowScenarios.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
@@ -34,7 +35,7 @@ function table(rows) {
   return [fmt(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...lines.map(fmt)].join('\n');
 }
 
-const scenarios = [...relayScenarios, ...adapterScenarios, ...startupScenarios].filter(
+const scenarios = [...relayScenarios, ...adapterScenarios, ...workflowScenarios, ...startupScenarios].filter(
   (s) => !only || s.id.includes(only),
 );
 const results = [];
