@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { heldCommand, runArgs } from '../support/heldRun.js';
 import {
   partAId,
   processesWithMarker,
@@ -256,13 +257,7 @@ describe('status', () => {
     const { relayDir, workdir } = relayDirs();
     await serve(relayDir, workdir);
     const go = path.join(workdir, 'go');
-    const client = launch([
-      'run',
-      '--relay-dir',
-      relayDir,
-      '--',
-      `export ${ctx.marker}=1; echo started; while [ ! -e ${go} ]; do sleep 0.05; done`,
-    ]);
+    const client = launch(runArgs(relayDir, heldCommand(`export ${ctx.marker}=1; echo started`, go)));
     const running = await commandStarted(relayDir, client, 'started');
     const queued = partAId();
     queueCommandFile(relayDir, queued, `export ${ctx.marker}=1; true`);
@@ -321,13 +316,9 @@ describe('flush', () => {
     );
 
     const go = path.join(workdir, 'go');
-    const client = launch([
-      'run',
-      '--relay-dir',
-      relayDir,
-      '--',
-      `export ${ctx.marker}=1; echo started; while [ ! -e ${go} ]; do sleep 0.05; done; echo finished`,
-    ]);
+    const client = launch(
+      runArgs(relayDir, heldCommand(`export ${ctx.marker}=1; echo started`, go, `echo finished`)),
+    );
     const id = await commandStarted(relayDir, client, 'started');
 
     const refused = await cli(['flush', '--relay-dir', relayDir]);

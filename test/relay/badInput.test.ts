@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { heldCommand, runArgs } from '../support/heldRun.js';
 import { OTHER_UID, otherUser } from '../support/otherUser.js';
 import {
   partAId,
@@ -484,6 +485,21 @@ describe('two clients cancelling at once', () => {
   const RUNNING_TEXT = (marker: string): string =>
     `export ${marker}=1; trap '' TERM; echo A-started; while :; do sleep 0.1; done`;
 
+  /** Both cancellers (of the running A, of the queued B) exit 0 and the relay is idle again. */
+  async function expectCancellersDone(
+    relayDir: string,
+    round: number,
+    [cancelA, idA]: [Spawned, string],
+    [cancelB, idB]: [Spawned, string],
+  ): Promise<void> {
+    const [ca, cb] = await Promise.all([
+      finish(cancelA, 10_000, `round ${round}: relay-dap cancel ${idA} (running)`),
+      finish(cancelB, 10_000, `round ${round}: relay-dap cancel ${idB} (queued)`),
+    ]);
+    expect({ round, cancelA: ca.code, cancelB: cb.code }).toEqual({ round, cancelA: 0, cancelB: 0 });
+    await waitUntil(() => runningId(relayDir) === undefined, `round ${round}: running to be removed`);
+  }
+
   it('relay-dap run clients: the running and the queued command both end with 130; the queued one never runs', async () => {
     const { relayDir, workdir } = relayDirs();
     await serve(relayDir, workdir, ['--grace', '2']);
@@ -517,12 +533,7 @@ describe('two clients cancelling at once', () => {
       expect(b.stdout.toString()).not.toContain('B-ran');
       // The cancellers themselves must learn that their command ended, though its own client
       // consumed (deleted) the result files at once.
-      const [ca, cb] = await Promise.all([
-        finish(cancelA, 10_000, `round ${round}: relay-dap cancel ${idA} (running)`),
-        finish(cancelB, 10_000, `round ${round}: relay-dap cancel ${idB} (queued)`),
-      ]);
-      expect({ round, cancelA: ca.code, cancelB: cb.code }).toEqual({ round, cancelA: 0, cancelB: 0 });
-      await waitUntil(() => runningId(relayDir) === undefined, `round ${round}: running to be removed`);
+      await expectCancellersDone(relayDir, round, [cancelA, idA], [cancelB, idB]);
     }
   }, 180_000);
 
@@ -552,12 +563,7 @@ describe('two clients cancelling at once', () => {
         bRan: false,
       });
       expect(readIf(path.join(relayDir, 'result', `${idB}.log`))).not.toContain('B-ran');
-      const [ca, cb] = await Promise.all([
-        finish(cancelA, 10_000, `round ${round}: relay-dap cancel ${idA} (running)`),
-        finish(cancelB, 10_000, `round ${round}: relay-dap cancel ${idB} (queued)`),
-      ]);
-      expect({ round, cancelA: ca.code, cancelB: cb.code }).toEqual({ round, cancelA: 0, cancelB: 0 });
-      await waitUntil(() => runningId(relayDir) === undefined, `round ${round}: running to be removed`);
+      await expectCancellersDone(relayDir, round, [cancelA, idA], [cancelB, idB]);
     }
   }, 180_000);
 });
@@ -571,7 +577,7 @@ describe('a result file deleted by its client mid-run', () => {
     queueCommandFile(
       relayDir,
       id,
-      `export ${ctx.marker}=1; echo before; while [ ! -e ${go} ]; do sleep 0.05; done; echo after; exit 7`,
+      heldCommand(`export ${ctx.marker}=1; echo before`, go, `echo after; exit 7`),
     );
     const log = path.join(relayDir, 'result', `${id}.log`);
     await waitUntil(
@@ -595,13 +601,9 @@ describe('a result file deleted by its client mid-run', () => {
     const { relayDir, workdir } = relayDirs();
     const server = await serve(relayDir, workdir);
     const go = path.join(workdir, 'go');
-    const client = launch([
-      'run',
-      '--relay-dir',
-      relayDir,
-      '--',
-      `export ${ctx.marker}=1; echo before; while [ ! -e ${go} ]; do sleep 0.05; done; echo after; exit 3`,
-    ]);
+    const client = launch(
+      runArgs(relayDir, heldCommand(`export ${ctx.marker}=1; echo before`, go, `echo after; exit 3`)),
+    );
     const id = await commandStarted(relayDir, client, 'before');
     fs.unlinkSync(path.join(relayDir, 'result', `${id}.log`));
     fs.writeFileSync(go, '');
@@ -618,7 +620,7 @@ describe('a result file deleted by its client mid-run', () => {
 describe('privacy', () => {
   function secretCommand(secret: string, go: string): string {
     // The secret is in the text but never in the command's output.
-    return `export ${ctx.marker}=1; : ${secret}; echo visible-output; while [ ! -e ${go} ]; do sleep 0.05; done`;
+    return heldCommand(`export ${ctx.marker}=1; : ${secret}; echo visible-output`, go);
   }
 
   it('no console shows a command text; relay files are 0600 and directories 0700, while running and after', async () => {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RelayClient } from '../../src/relay/client.js';
+import { heldCommand, runArgs } from '../support/heldRun.js';
 import {
   killMarked,
   partA,
@@ -94,13 +95,9 @@ describe('defect 2: output is not streamed — ours streams it while the command
   it('delivers the first line before the command ends', async () => {
     await server();
     const gate = path.join(env.root, 'gate');
-    const run = relayDap([
-      'run',
-      '--relay-dir',
-      env.relayDir,
-      '--',
-      `export ${marker}=1; echo first; while [ ! -e ${gate} ]; do sleep 0.02; done; echo second`,
-    ]);
+    const run = relayDap(
+      runArgs(env.relayDir, heldCommand(`export ${marker}=1; echo first`, gate, `echo second`)),
+    );
     await waitUntil(() => run.stdout().toString() === 'first\n', 'the first line on the client stdout');
     fs.writeFileSync(gate, '');
     const done = await run.finished;
@@ -264,9 +261,7 @@ describe('defect 6: startup deletes the relay directory — ours keeps everythin
     const first = await server();
     const gate = path.join(env.root, 'gate');
     const c = await client();
-    const command = c.submit(
-      `export ${marker}=1; echo started; while [ ! -e ${gate} ]; do sleep 0.02; done; echo end`,
-    );
+    const command = c.submit(heldCommand(`export ${marker}=1; echo started`, gate, `echo end`));
     const output = collect(command.output);
     await waitUntil(() => output.text().includes('started'), 'the command to start');
     const second = await server();
@@ -352,13 +347,7 @@ describe('defect 9: command texts on both consoles, world-readable results — o
     const s = await server();
     const secret = `hunter2-${marker}`;
     const gate = path.join(env.root, 'gate');
-    const run = relayDap([
-      'run',
-      '--relay-dir',
-      env.relayDir,
-      '--',
-      `SECRET=${secret}; echo started; while [ ! -e ${gate} ]; do sleep 0.02; done`,
-    ]);
+    const run = relayDap(runArgs(env.relayDir, heldCommand(`SECRET=${secret}; echo started`, gate)));
     await waitUntil(() => run.stdout().toString().includes('started'), 'the command to start');
     const modes: string[] = [];
     const walk = (dir: string): void => {
