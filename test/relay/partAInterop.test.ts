@@ -417,6 +417,18 @@ function serveOursAlongside(): Spawned {
 }
 
 /** Live (non-zombie) members of process group `pgid`. */
+/**
+ * A dead server left `id` running in `pgid`, which is no longer its: ours, started now, settles
+ * the command (exit 125) and leaves that process group (`who`) alone.
+ */
+async function expectSettledSparing(id: string, pgid: number, who: string): Promise<void> {
+  fs.writeFileSync(rel('result', `${id}.log`), '');
+  await serveOurs();
+  await waitFor(() => fs.existsSync(rel('result', `${id}.exit`)), 'the settled result');
+  expect(readIf(rel('result', `${id}.exit`))).toBe('125\n');
+  expect(groupMembers(pgid), who).toEqual([pgid]);
+}
+
 function groupMembers(pgid: number): number[] {
   return fs
     .readdirSync('/proc')
@@ -532,12 +544,7 @@ describe('our server on the directory of a Part-A server', () => {
       fs.writeFileSync(rel('running'), `${id}:${pgid}\n`);
       const recordedAt = new Date(Date.now() - 60_000);
       fs.utimesSync(rel('running'), recordedAt, recordedAt);
-      fs.writeFileSync(rel('result', `${id}.log`), '');
-
-      await serveOurs();
-      await waitFor(() => fs.existsSync(rel('result', `${id}.exit`)), 'the settled result');
-      expect(readIf(rel('result', `${id}.exit`))).toBe('125\n');
-      expect(groupMembers(pgid), 'the unrelated process group').toEqual([pgid]);
+      await expectSettledSparing(id, pgid, 'the unrelated process group');
       expect(serverOutput()).toMatch(
         new RegExp(
           `\\[${id}\\] settled after relay server ${HOST}:${deadPid} died: none of its processes was still running; ` +
@@ -565,12 +572,7 @@ describe('our server on the directory of a Part-A server', () => {
     const id = partAId();
     // Written now, after that process started: only the user tells them apart.
     fs.writeFileSync(rel('running'), `${id}:${pgid}\n`);
-    fs.writeFileSync(rel('result', `${id}.log`), '');
-
-    await serveOurs();
-    await waitFor(() => fs.existsSync(rel('result', `${id}.exit`)), 'the settled result');
-    expect(readIf(rel('result', `${id}.exit`))).toBe('125\n');
-    expect(groupMembers(pgid), "the other user's process group").toEqual([pgid]);
+    await expectSettledSparing(id, pgid, "the other user's process group");
     expect(serverOutput()).toContain(
       `process group ${pgid} was left alone: its processes run as uid ${OTHER_UID}, not as uid ${process.getuid?.()} that recorded the command`,
     );

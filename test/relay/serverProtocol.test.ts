@@ -82,6 +82,13 @@ function writeCancel(id: string): void {
   fs.renameSync(rel('cancel.tmp'), rel('cancel'));
 }
 
+/** Creates `gate`: the command `id` held on it ends with 0, having printed `log`. */
+async function expectReleased(gate: string, id: string, log: string): Promise<void> {
+  fs.writeFileSync(gate, '');
+  expect(await waitForExit(id)).toBe('0\n');
+  expect(read(rel('result', `${id}.log`))).toBe(log);
+}
+
 async function waitForExit(id: string): Promise<string> {
   await waitFor(() => fs.existsSync(rel('result', `${id}.exit`)), `result/${id}.exit`);
   return read(rel('result', `${id}.exit`));
@@ -452,9 +459,7 @@ describe('our server, driven by plain file operations as a Part-A client would',
     expect(readIf(rel('running'))?.startsWith(`${blocker}:`)).toBe(true);
     expect(fs.existsSync(rel('result', `${blocker}.exit`))).toBe(false);
 
-    fs.writeFileSync(gate, '');
-    expect(await waitForExit(blocker)).toBe('0\n');
-    expect(read(rel('result', `${blocker}.log`))).toBe('blocking\n');
+    await expectReleased(gate, blocker, 'blocking\n');
     // `after` sorts after `queued`: once it has run, `queued` would have run before it.
     expect(await waitForExit(after)).toBe('0\n');
     expect(read(rel('result', `${after}.log`))).toBe('after\n');
@@ -482,9 +487,7 @@ describe('our server, driven by plain file operations as a Part-A client would',
     expect(readIf(rel('running'))?.startsWith(`${id}:`)).toBe(true);
     expect(fs.existsSync(rel('result', `${stranger}.exit`))).toBe(false);
 
-    fs.writeFileSync(gate, '');
-    expect(await waitForExit(id)).toBe('0\n');
-    expect(read(rel('result', `${id}.log`))).toBe('running\ndone\n');
+    await expectReleased(gate, id, 'running\ndone\n');
   });
 
   it('a stale cancel is gone once the next command starts', async () => {
