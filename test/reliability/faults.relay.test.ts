@@ -33,6 +33,7 @@ import {
   seconds,
   smallDisk,
 } from './faultSupport.js';
+import { heldCommand, runArgs } from '../support/heldRun.js';
 import { OTHER_UID, otherUser, relayDapAsOtherUser } from '../support/otherUser.js';
 import { reliabilityRow } from './report.js';
 import { RelayClient } from '../../src/relay/client.js';
@@ -676,13 +677,9 @@ describe('the relay directory taken away under a running server', () => {
       const server = await serve(['--grace', '1'], true);
       const asNobody = (args: readonly string[]): Spawned => track(relayDapAsOtherUser(args));
       const gate = path.join(env.workdir, 'gate');
-      const inflight = asNobody([
-        'run',
-        '--relay-dir',
-        env.relayDir,
-        '--',
-        `export ${env.marker}=1; echo started; while [ ! -e ${gate} ]; do sleep 0.05; done; echo finished`,
-      ]);
+      const inflight = asNobody(
+        runArgs(env.relayDir, heldCommand(`export ${env.marker}=1; echo started`, gate, `echo finished`)),
+      );
       await waitUntil(() => inflight.stdout().toString().includes('started'), 'the in-flight command');
       await waitUntil(() => /\] started/.test(server.stderr()), 'the server to log the start');
       const inflightId = firstStartedId(server.stderr());
@@ -915,13 +912,9 @@ describe('permission faults under a waiting client (issue 9, items 5 and 12)', (
     await serve(['--grace', '1'], true);
     const gate = path.join(env.workdir, 'gate');
     const run = track(
-      relayDapAsOtherUser([
-        'run',
-        '--relay-dir',
-        env.relayDir,
-        '--',
-        `export ${env.marker}=1; echo started; while [ ! -e ${gate} ]; do sleep 0.05; done; echo finished`,
-      ]),
+      relayDapAsOtherUser(
+        runArgs(env.relayDir, heldCommand(`export ${env.marker}=1; echo started`, gate, `echo finished`)),
+      ),
     );
     await waitUntil(() => run.stdout().toString().includes('started'), 'the command to start');
     const faultAt = performance.now();

@@ -18,6 +18,7 @@ import {
   type AdapterContext,
   type SpawnedAdapter,
 } from '../support/adapterHarness.js';
+import { heldCommand, runArgs } from '../support/heldRun.js';
 import { encodeDapFrame, type DapClient } from '../support/dapClient.js';
 import {
   partA,
@@ -842,11 +843,7 @@ describe('hostile input: the relay directory', () => {
     fs.mkdirSync(target);
     const id = partAId();
     const go = path.join(workdir, 'go');
-    queueCommandFile(
-      relayDir,
-      id,
-      `export ${marker()}=1; echo started; while [ ! -e ${go} ]; do sleep 0.05; done; exit 4`,
-    );
+    queueCommandFile(relayDir, id, heldCommand(`export ${marker()}=1; echo started`, go, `exit 4`));
     await waitUntil(() => runningText(relayDir)?.startsWith(`${id}:`) === true, 'the command to start');
     const result = path.join(relayDir, 'result');
     fs.renameSync(result, `${result}.real`);
@@ -893,13 +890,9 @@ describe('hostile input: the relay directory', () => {
     const { relayDir, workdir } = relayDirs();
     const server = await serve(relayDir, workdir);
     const go = path.join(workdir, 'go');
-    const client = launch([
-      'run',
-      '--relay-dir',
-      relayDir,
-      '--',
-      `export ${marker()}=1; echo started; while [ ! -e ${go} ]; do sleep 0.05; done; echo finished; exit 7`,
-    ]);
+    const client = launch(
+      runArgs(relayDir, heldCommand(`export ${marker()}=1; echo started`, go, `echo finished; exit 7`)),
+    );
     await waitUntil(
       () => client.stdout().toString().includes('started') && runningText(relayDir) !== undefined,
       'the command to start',
@@ -1373,14 +1366,9 @@ describe('hostile input: exposure', () => {
     const { relayDir, workdir } = relayDirs();
     await serve(relayDir, workdir);
     const go = path.join(workdir, 'go');
-    const client = launch([
-      'run',
-      '--relay-dir',
-      relayDir,
-      '--lease',
-      '--',
-      `export ${marker()}=1; echo started; while [ ! -e ${go} ]; do sleep 0.05; done`,
-    ]);
+    const client = launch(
+      runArgs(relayDir, heldCommand(`export ${marker()}=1; echo started`, go), ['--lease']),
+    );
     await waitUntil(() => client.stdout().toString().includes('started'), 'the command to start');
     const during = notPrivate(relayDir);
     expect(during.wrong, 'relay-dap serve/run entries while running').toEqual([]);
@@ -1396,7 +1384,7 @@ describe('hostile input: exposure', () => {
     const adapter = ctx.spawnStdio(['--log-file', logFile]);
     const stop = path.join(ctx.workdir, 'stop');
     await launchAndConfigure(adapter.client, {
-      command: ctx.mark(`echo step-started; while [ ! -e ${stop} ]; do sleep 0.05; done`),
+      command: ctx.mark(heldCommand(`echo step-started`, stop)),
       stopOnEntry: false,
       trace: traceFile,
     });
