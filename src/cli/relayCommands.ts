@@ -109,6 +109,19 @@ async function withClient<T>(
   }
 }
 
+/** withClient for a command that a relay error ends: one line on stderr, and the exit status of its kind. */
+async function withClientReporting(
+  args: ParsedArgs,
+  io: Console,
+  use: (client: RelayClient) => Promise<number>,
+): Promise<number> {
+  try {
+    return await withClient(args, io, use);
+  } catch (error) {
+    return reportRelayError(error, io);
+  }
+}
+
 /** A timeout option: at most MAX_TIMEOUT_SECONDS (longer ones run on a long timer: see longTimeout). */
 function timeoutOption(args: ParsedArgs, name: string): number | undefined {
   const seconds = optionNumber(args, name, 'seconds');
@@ -365,31 +378,24 @@ without running (exit code 130). Waits until the command has a result.`,
   options: [RELAY_DIR, POLL],
   async run(args, io) {
     if (args.positionals.length > 1) throw new UsageError('cancel takes at most one command id', 'cancel');
-    try {
-      return await withClient(args, io, async (client) => {
-        const id = args.positionals[0] ?? client.status().running?.id;
-        if (id === undefined) {
-          const queued = client.status().pending.length;
-          throw new RelayError(
-            'NOTHING_RUNNING',
-            `nothing is running in ${client.layout.root}` +
-              (queued ? ` (${queued} queued: cancel one with relay-dap cancel ID)` : ''),
-          );
-        }
-        const server = client.serverLiveness();
-        if (server.state !== 'alive') {
-          throw new RelayError(
-            'SERVER_GONE',
-            `${server.detail}: no server can carry out the cancel of ${id}.`,
-          );
-        }
-        const code = await client.cancel(id);
-        io.error(`cancelled ${id}${code === undefined ? '' : ` (exit ${code})`}`);
-        return 0;
-      });
-    } catch (error) {
-      return reportRelayError(error, io);
-    }
+    return withClientReporting(args, io, async (client) => {
+      const id = args.positionals[0] ?? client.status().running?.id;
+      if (id === undefined) {
+        const queued = client.status().pending.length;
+        throw new RelayError(
+          'NOTHING_RUNNING',
+          `nothing is running in ${client.layout.root}` +
+            (queued ? ` (${queued} queued: cancel one with relay-dap cancel ID)` : ''),
+        );
+      }
+      const server = client.serverLiveness();
+      if (server.state !== 'alive') {
+        throw new RelayError('SERVER_GONE', `${server.detail}: no server can carry out the cancel of ${id}.`);
+      }
+      const code = await client.cancel(id);
+      io.error(`cancelled ${id}${code === undefined ? '' : ` (exit ${code})`}`);
+      return 0;
+    });
   },
 };
 
@@ -402,38 +408,34 @@ with --json. Exit status 0 if a live server is there, 3 if not (none, or one tha
 answering: a dead server's leftovers are reported as such, not as healthy).`,
   options: [RELAY_DIR, { name: 'json', description: 'print one JSON object' }, POLL],
   async run(args, io) {
-    try {
-      return await withClient(args, io, (client) => {
-        const s = client.status();
-        if (optionFlag(args, 'json')) {
-          io.stdout.write(JSON.stringify(s, null, 2) + '\n');
-        } else {
-          const server =
-            s.server.state === 'alive'
-              ? `running (${s.server.detail})`
-              : s.server.state === 'gone'
-                ? `gone (${s.server.detail})`
-                : s.server.state === 'starting'
-                  ? `starting (${s.server.detail})`
-                  : `not running (${s.server.detail})`;
-          const handshake =
-            s.handshake === 'done'
-              ? 'done'
-              : s.handshake === 'requested'
-                ? 'requested, not answered yet'
-                : 'not done';
-          const running = s.running
-            ? `${s.running.id}${s.running.pgid ? ` (pgid ${s.running.pgid})` : ''}${s.server.state === 'alive' ? '' : ' (stale: its server is gone)'}`
-            : 'none';
-          io.stdout.write(
-            `Server: ${server}\nHandshake: ${handshake}\nRunning: ${running}\nPending commands: ${s.pending.length}\n`,
-          );
-        }
-        return Promise.resolve(s.server.state === 'alive' ? 0 : EXIT_NO_SERVER);
-      });
-    } catch (error) {
-      return reportRelayError(error, io);
-    }
+    return withClientReporting(args, io, (client) => {
+      const s = client.status();
+      if (optionFlag(args, 'json')) {
+        io.stdout.write(JSON.stringify(s, null, 2) + '\n');
+      } else {
+        const server =
+          s.server.state === 'alive'
+            ? `running (${s.server.detail})`
+            : s.server.state === 'gone'
+              ? `gone (${s.server.detail})`
+              : s.server.state === 'starting'
+                ? `starting (${s.server.detail})`
+                : `not running (${s.server.detail})`;
+        const handshake =
+          s.handshake === 'done'
+            ? 'done'
+            : s.handshake === 'requested'
+              ? 'requested, not answered yet'
+              : 'not done';
+        const running = s.running
+          ? `${s.running.id}${s.running.pgid ? ` (pgid ${s.running.pgid})` : ''}${s.server.state === 'alive' ? '' : ' (stale: its server is gone)'}`
+          : 'none';
+        io.stdout.write(
+          `Server: ${server}\nHandshake: ${handshake}\nRunning: ${running}\nPending commands: ${s.pending.length}\n`,
+        );
+      }
+      return Promise.resolve(s.server.state === 'alive' ? 0 : EXIT_NO_SERVER);
+    });
   },
 };
 
@@ -445,18 +447,14 @@ const flush: RelayCommandSpec = {
 does not block it.`,
   options: [RELAY_DIR, POLL],
   async run(args, io) {
-    try {
-      return await withClient(args, io, (client) => {
-        const report = client.flush();
-        io.error(
-          `flushed ${client.layout.root}: ${report.removedCommands} queued command file(s), ${report.removedResults} result file(s)` +
-            (report.staleRunning ? `; removed the stale running marker of ${report.staleRunning}` : ''),
-        );
-        return Promise.resolve(0);
-      });
-    } catch (error) {
-      return reportRelayError(error, io);
-    }
+    return withClientReporting(args, io, (client) => {
+      const report = client.flush();
+      io.error(
+        `flushed ${client.layout.root}: ${report.removedCommands} queued command file(s), ${report.removedResults} result file(s)` +
+          (report.staleRunning ? `; removed the stale running marker of ${report.staleRunning}` : ''),
+      );
+      return Promise.resolve(0);
+    });
   },
 };
 
@@ -469,15 +467,11 @@ itself when needed. Exit status 3 if no server answers within --timeout (default
   options: [RELAY_DIR, { name: 'timeout', value: 'S', description: 'seconds to wait (default 10)' }, POLL],
   async run(args, io) {
     const timeout = timeoutOption(args, 'timeout') ?? 10;
-    try {
-      return await withClient(args, io, async (client) => {
-        const marker = await client.handshake(timeout * 1000);
-        io.error(`handshake done (${marker})`);
-        return 0;
-      });
-    } catch (error) {
-      return reportRelayError(error, io);
-    }
+    return withClientReporting(args, io, async (client) => {
+      const marker = await client.handshake(timeout * 1000);
+      io.error(`handshake done (${marker})`);
+      return 0;
+    });
   },
 };
 
