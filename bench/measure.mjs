@@ -21,6 +21,12 @@ export function tempDir(prefix) {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/** A fresh temporary folder `dir` and the relay directory inside it (not created: the server does). */
+export function tempRelayDir(prefix) {
+  const dir = tempDir(prefix);
+  return { dir, relayDir: path.join(dir, 'relay') };
+}
+
 /** `bash -c TEXT` spawned directly: the baseline a relayed command is compared with. */
 export function spawnBash(text, stdio = 'ignore') {
   return new Promise((resolve, reject) => {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RelayClient } from '../dist/relay/client.js';
 import { newCommandId } from '../dist/relay/ids.js';
-import { ms, percentile, ratio, spawnBash, startServer, tempDir, timed } from './measure.mjs';
+import { ms, percentile, ratio, spawnBash, startServer, tempRelayDir, timed } from './measure.mjs';
 
 const ROUND_TRIPS = 200;
 const CANCELS = 30;
@@ -14,8 +14,7 @@ const STREAM_BYTES = 200 * 2 ** 20;
 const QUEUED = 1000;
 
 async function withRelay(serverArgs, clientOptions, use) {
-  const dir = tempDir('relay-bench-');
-  const relayDir = path.join(dir, 'relay');
+  const { dir, relayDir } = tempRelayDir('relay-bench-');
   const server = await startServer(relayDir, serverArgs);
   const client = await RelayClient.open({ relayDir, ...clientOptions });
   try {
@@ -190,8 +189,7 @@ const streaming = {
 const drain = {
   id: 'relay-drain',
   async run() {
-    const dir = tempDir('relay-bench-');
-    const relayDir = path.join(dir, 'relay');
+    const { dir, relayDir } = tempRelayDir('relay-bench-');
     const order = path.join(dir, 'order');
     fs.mkdirSync(path.join(relayDir, 'cmd'), { recursive: true, mode: 0o700 });
     const ids = [];

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RelayClient } from '../dist/relay/client.js';
 import { clientOverStdio, now } from '../scripts/adapterSession.mjs';
-import { bin, ms, percentile, startServer, tempDir } from './measure.mjs';
+import { bin, ms, percentile, startServer, tempRelayDir } from './measure.mjs';
 
 const ROUNDS = 40;
 const TARGET = 1.2;
@@ -67,8 +67,7 @@ async function initializeAnswered() {
 const startup = {
   id: 'startup',
   async run() {
-    const root = tempDir('relay-dap-bench-startup-');
-    const relayDir = path.join(root, 'relay');
+    const { dir: root, relayDir } = tempRelayDir('relay-dap-bench-startup-');
     const idle = path.join(root, 'idle');
     const server = await startServer(relayDir);
     const client = await RelayClient.open({ relayDir });
