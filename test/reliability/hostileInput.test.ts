@@ -16,6 +16,7 @@ import {
   launchAndConfigure,
   waitForExit,
   type AdapterContext,
+  useAdapterContext,
   type SpawnedAdapter,
 } from '../support/adapterHarness.js';
 import { heldCommand, runArgs } from '../support/heldRun.js';
@@ -147,13 +148,7 @@ async function expectRefusedEverywhere(
 // DAP
 
 describe('hostile input: DAP', () => {
-  let ctx: AdapterContext;
-  beforeEach(() => {
-    ctx = createAdapterContext();
-  });
-  afterEach(async () => {
-    await ctx.cleanup();
-  });
+  const ctx = useAdapterContext();
 
   /** Waits for the connection to close; false if it is still open after `ms`. */
   async function closesWithin(client: DapClient, ms: number): Promise<boolean> {

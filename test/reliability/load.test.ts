@@ -11,12 +11,11 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   assertResponsesMatchRequests,
-  createAdapterContext,
   DEFAULT_CLIENT_CAPS,
   EVENT_TIMEOUT_MS,
   lastRequestSeq,
   launchAndConfigure,
-  type AdapterContext,
+  useAdapterContext,
 } from '../support/adapterHarness.js';
 import { DapFrameParser, encodeDapFrame } from '../support/dapClient.js';
 import {
@@ -250,13 +249,7 @@ describe('load: the relay', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('load: the debug adapter', () => {
-  let ctx: AdapterContext;
-  beforeEach(() => {
-    ctx = createAdapterContext();
-  });
-  afterEach(async () => {
-    await ctx.cleanup();
-  });
+  const ctx = useAdapterContext();
 
   const SESSIONS = 20;
 
