@@ -14,6 +14,7 @@ import {
   jobFixture,
   lineIn,
   lineOf,
+  expectEnded,
   numbered,
   processesWithMarker,
   ran,
@@ -37,16 +38,15 @@ describe('plain steps: moving through the job', () => {
     expect(run.runner.state).toBe('paused');
     expect(run.transcript()).toEqual(['1 stopped entry at 0 "Paused before the first step"']);
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        'stopped entry at 0 "Paused before the first step"',
-        'continued',
-        ran(0, 'greet', 'hello\n'),
-        ran(1, 'count', '1\n'),
-        ran(2, 'bye', 'bye\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      'stopped entry at 0 "Paused before the first step"',
+      'continued',
+      ran(0, 'greet', 'hello\n'),
+      ran(1, 'count', '1\n'),
+      ran(2, 'bye', 'bye\n'),
+      'ended finished 0',
     );
   });
 
@@ -59,33 +59,31 @@ describe('plain steps: moving through the job', () => {
     run.runner.next();
     await run.stop(3);
     run.runner.next();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        'stopped entry at 0 "Paused before the first step"',
-        'continued',
-        ran(0, 'greet', 'hello\n'),
-        'stopped step at 1 "Paused before the next step"',
-        'continued',
-        ran(1, 'count', '1\n'),
-        'stopped step at 2 "Paused before the next step"',
-        'continued',
-        ran(2, 'bye', 'bye\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      'stopped entry at 0 "Paused before the first step"',
+      'continued',
+      ran(0, 'greet', 'hello\n'),
+      'stopped step at 1 "Paused before the next step"',
+      'continued',
+      ran(1, 'count', '1\n'),
+      'stopped step at 2 "Paused before the next step"',
+      'continued',
+      ran(2, 'bye', 'bye\n'),
+      'ended finished 0',
     );
   });
 
   it('without stopOnEntry, continue is the default: the job runs through and its files stay', async () => {
     const run = await h.open(h.steps(threeSteps), { stopOnEntry: false });
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        ran(0, 'greet', 'hello\n'),
-        ran(1, 'count', '1\n'),
-        ran(2, 'bye', 'bye\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      ran(0, 'greet', 'hello\n'),
+      ran(1, 'count', '1\n'),
+      ran(2, 'bye', 'bye\n'),
+      'ended finished 0',
     );
     expect(fs.readFileSync(path.join(run.workdir, 'runs.txt'), 'utf8')).toBe('run\n');
   });
@@ -104,15 +102,14 @@ describe('plain steps: moving through the job', () => {
     const stop = await run.stop(1);
     expect(stop).toMatchObject({ reason: 'pause', stepIndex: 1 });
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        ran(0, 'wait for go', 'waiting\nwent\n'),
-        'stopped pause at 1 "Paused between steps"',
-        'continued',
-        ran(1, 'after', 'after\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      ran(0, 'wait for go', 'waiting\nwent\n'),
+      'stopped pause at 1 "Paused between steps"',
+      'continued',
+      ran(1, 'after', 'after\n'),
+      'ended finished 0',
     );
   });
 
@@ -122,16 +119,15 @@ describe('plain steps: moving through the job', () => {
     expect(run.runner.goto(2)).toBe(true);
     await run.stop(2);
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        'stopped entry at 0 "Paused before the first step"',
-        'continued',
-        'stopped goto at 2 "Moved to bye"',
-        'continued',
-        ran(2, 'bye', 'bye\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      'stopped entry at 0 "Paused before the first step"',
+      'continued',
+      'stopped goto at 2 "Moved to bye"',
+      'continued',
+      ran(2, 'bye', 'bye\n'),
+      'ended finished 0',
     );
     expect(fs.existsSync(path.join(run.workdir, 'runs.txt'))).toBe(false);
   });
@@ -146,23 +142,22 @@ describe('plain steps: moving through the job', () => {
     expect(run.runner.goto(1, 'restart')).toBe(true);
     await run.stop(4);
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        'stopped entry at 0 "Paused before the first step"',
-        'continued',
-        ran(0, 'greet', 'hello\n'),
-        'stopped step at 1 "Paused before the next step"',
-        'continued',
-        ran(1, 'count', '1\n'),
-        'stopped step at 2 "Paused before the next step"',
-        'continued',
-        'stopped restart at 1 "Ready to run count again"',
-        'continued',
-        ran(1, 'count', '2\n'),
-        ran(2, 'bye', 'bye\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      'stopped entry at 0 "Paused before the first step"',
+      'continued',
+      ran(0, 'greet', 'hello\n'),
+      'stopped step at 1 "Paused before the next step"',
+      'continued',
+      ran(1, 'count', '1\n'),
+      'stopped step at 2 "Paused before the next step"',
+      'continued',
+      'stopped restart at 1 "Ready to run count again"',
+      'continued',
+      ran(1, 'count', '2\n'),
+      ran(2, 'bye', 'bye\n'),
+      'ended finished 0',
     );
     expect(fs.readFileSync(path.join(run.workdir, 'runs.txt'), 'utf8')).toBe('run\nrun\n');
   });
@@ -177,17 +172,16 @@ describe('plain steps: moving through the job', () => {
     expect(run.runner.goto(0, 'restart')).toBe(true);
     await run.stop(2);
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        ran(0, 'flaky', 'broken\n', 'failure exit 4'),
-        'stopped exception at 0 "flaky failed with exit code 4"',
-        'continued',
-        'stopped restart at 0 "Ready to run flaky again"',
-        'continued',
-        ran(0, 'flaky', 'fixed\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      ran(0, 'flaky', 'broken\n', 'failure exit 4'),
+      'stopped exception at 0 "flaky failed with exit code 4"',
+      'continued',
+      'stopped restart at 0 "Ready to run flaky again"',
+      'continued',
+      ran(0, 'flaky', 'fixed\n'),
+      'ended finished 0',
     );
   });
 
@@ -224,18 +218,17 @@ describe('plain steps: where the job pauses', () => {
     run.runner.continue();
     await run.stop(2);
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        'stopped entry at 0 "Paused before the first step"',
-        'continued',
-        ran(0, 'greet', 'hello\n'),
-        ran(1, 'count', '1\n'),
-        'stopped breakpoint at 2 (line 12) "Paused at a breakpoint before bye"',
-        'continued',
-        ran(2, 'bye', 'bye\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      'stopped entry at 0 "Paused before the first step"',
+      'continued',
+      ran(0, 'greet', 'hello\n'),
+      ran(1, 'count', '1\n'),
+      'stopped breakpoint at 2 (line 12) "Paused at a breakpoint before bye"',
+      'continued',
+      ran(2, 'bye', 'bye\n'),
+      'ended finished 0',
     );
   });
 
@@ -254,17 +247,16 @@ describe('plain steps: where the job pauses', () => {
     run.start();
     await run.stop(1);
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        'log "FLAG is yes"',
-        ran(0, 'greet', 'hello\n'),
-        ran(1, 'count', '1\n'),
-        'stopped breakpoint at 2 (line 10) "Paused at a breakpoint before bye"',
-        'continued',
-        ran(2, 'bye', 'bye\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      'log "FLAG is yes"',
+      ran(0, 'greet', 'hello\n'),
+      ran(1, 'count', '1\n'),
+      'stopped breakpoint at 2 (line 10) "Paused at a breakpoint before bye"',
+      'continued',
+      ran(2, 'bye', 'bye\n'),
+      'ended finished 0',
     );
   });
 
@@ -275,17 +267,16 @@ describe('plain steps: where the job pauses', () => {
     run.start();
     await run.stop(1);
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        'log "first step"',
-        'stopped entry at 0 "Paused before the first step"',
-        'continued',
-        ran(0, 'greet', 'hello\n'),
-        ran(1, 'count', '1\n'),
-        ran(2, 'bye', 'bye\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      'log "first step"',
+      'stopped entry at 0 "Paused before the first step"',
+      'continued',
+      ran(0, 'greet', 'hello\n'),
+      ran(1, 'count', '1\n'),
+      ran(2, 'bye', 'bye\n'),
+      'ended finished 0',
     );
   });
 
@@ -299,16 +290,15 @@ describe('plain steps: where the job pauses', () => {
     const stop = await run.stop(1);
     expect(stop.hitBreakpointIds).toHaveLength(1);
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        `stopped breakpoint at 0 (line ${first}) "Paused at a breakpoint before greet"`,
-        'continued',
-        ran(0, 'greet', 'hello\n'),
-        ran(1, 'count', '1\n'),
-        ran(2, 'bye', 'bye\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      `stopped breakpoint at 0 (line ${first}) "Paused at a breakpoint before greet"`,
+      'continued',
+      ran(0, 'greet', 'hello\n'),
+      ran(1, 'count', '1\n'),
+      ran(2, 'bye', 'bye\n'),
+      'ended finished 0',
     );
   });
 
@@ -325,16 +315,15 @@ describe('plain steps: where the job pauses', () => {
     fs.writeFileSync(path.join(run.workdir, 'go'), '');
     await run.stop(1);
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        ran(0, 'wait for go', 'waiting\n'),
-        'log "before after"',
-        'stopped pause at 1 "Paused between steps"',
-        'continued',
-        ran(1, 'after', 'after\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      ran(0, 'wait for go', 'waiting\n'),
+      'log "before after"',
+      'stopped pause at 1 "Paused between steps"',
+      'continued',
+      ran(1, 'after', 'after\n'),
+      'ended finished 0',
     );
   });
 
@@ -351,22 +340,21 @@ describe('plain steps: where the job pauses', () => {
     await run.stop(3);
     run.setFunctionBreakpoints([]);
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        ran(0, 'greet', 'hello\n'),
-        ran(1, 'count', '1\n'),
-        'stopped function breakpoint at 2 (fn bye) "Paused at a breakpoint before bye"',
-        'continued',
-        'stopped goto at 0 "Moved to greet"',
-        'continued',
-        ran(0, 'greet', 'hello\n'),
-        'stopped breakpoint at 1 (line 7) "Paused at a breakpoint before count"',
-        'continued',
-        ran(1, 'count', '2\n'),
-        ran(2, 'bye', 'bye\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      ran(0, 'greet', 'hello\n'),
+      ran(1, 'count', '1\n'),
+      'stopped function breakpoint at 2 (fn bye) "Paused at a breakpoint before bye"',
+      'continued',
+      'stopped goto at 0 "Moved to greet"',
+      'continued',
+      ran(0, 'greet', 'hello\n'),
+      'stopped breakpoint at 1 (line 7) "Paused at a breakpoint before count"',
+      'continued',
+      ran(1, 'count', '2\n'),
+      ran(2, 'bye', 'bye\n'),
+      'ended finished 0',
     );
   });
 
@@ -380,16 +368,15 @@ describe('plain steps: where the job pauses', () => {
     run.start();
     await run.stop(1);
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        ran(0, 'greet', 'hello\n'),
-        'stopped function breakpoint at 1 (fn count) "Paused at a breakpoint before count"',
-        'continued',
-        ran(1, 'count', '1\n'),
-        ran(2, 'bye', 'bye\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      ran(0, 'greet', 'hello\n'),
+      'stopped function breakpoint at 1 (fn count) "Paused at a breakpoint before count"',
+      'continued',
+      ran(1, 'count', '1\n'),
+      ran(2, 'bye', 'bye\n'),
+      'ended finished 0',
     );
   });
 
@@ -405,15 +392,14 @@ describe('plain steps: where the job pauses', () => {
     await run.stop(1);
     expect(run.runner.pausedAfterIndex).toBe(1);
     run.runner.continue();
-    expect(await run.ended()).toBe(3);
-    expect(run.transcript()).toEqual(
-      numbered(
-        ran(0, 'ok', 'ok\n'),
-        ran(1, 'fail', 'about to fail\n', 'failure exit 3'),
-        'stopped exception at 1 "fail failed with exit code 3"',
-        'continued',
-        'ended failed 3',
-      ),
+    await expectEnded(
+      run,
+      3,
+      ran(0, 'ok', 'ok\n'),
+      ran(1, 'fail', 'about to fail\n', 'failure exit 3'),
+      'stopped exception at 1 "fail failed with exit code 3"',
+      'continued',
+      'ended failed 3',
     );
   });
 
@@ -426,13 +412,12 @@ describe('plain steps: where the job pauses', () => {
       ]),
       { stopOnEntry: false, exceptionFilters: [] },
     );
-    expect(await run.ended()).toBe(3);
-    expect(run.transcript()).toEqual(
-      numbered(
-        ran(0, 'tolerated', undefined, 'failure exit 5 tolerated'),
-        ran(1, 'fail', undefined, 'failure exit 3'),
-        'ended failed 3',
-      ),
+    await expectEnded(
+      run,
+      3,
+      ran(0, 'tolerated', undefined, 'failure exit 5 tolerated'),
+      ran(1, 'fail', undefined, 'failure exit 3'),
+      'ended failed 3',
     );
   });
 
@@ -448,14 +433,13 @@ describe('plain steps: where the job pauses', () => {
     expect(run.runner.cancelStep()).toBe(true);
     await run.stop(1);
     run.runner.continue();
-    expect(await run.ended()).toBe(130);
-    expect(run.transcript()).toEqual(
-      numbered(
-        ran(0, 'long', 'started\n[cancelled]\n', 'cancelled exit 130'),
-        'stopped exception at 0 "long was cancelled"',
-        'continued',
-        'ended failed 130',
-      ),
+    await expectEnded(
+      run,
+      130,
+      ran(0, 'long', 'started\n[cancelled]\n', 'cancelled exit 130'),
+      'stopped exception at 0 "long was cancelled"',
+      'continued',
+      'ended failed 130',
     );
   });
 
@@ -493,17 +477,16 @@ describe('plain steps: console and cancel', () => {
     expect(result).toEqual({ exitCode: 7, cancelled: false });
     expect(run.runner.state).toBe('paused');
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        'stopped entry at 0 "Paused before the first step"',
-        'output console 1 "hi from <workdir>\\nto-stderr\\n"',
-        'continued',
-        ran(0, 'greet', 'hello\n'),
-        ran(1, 'count', '1\n'),
-        ran(2, 'bye', 'bye\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      'stopped entry at 0 "Paused before the first step"',
+      'output console 1 "hi from <workdir>\\nto-stderr\\n"',
+      'continued',
+      ran(0, 'greet', 'hello\n'),
+      ran(1, 'count', '1\n'),
+      ran(2, 'bye', 'bye\n'),
+      'ended finished 0',
     );
   });
 
@@ -593,23 +576,22 @@ describe('a job file', () => {
       await run.stop(stop);
     }
     run.runner.next();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        'stopped entry at 0 "Paused before the first step"',
-        'continued',
-        ran(0, 'Check out', 'checking out\n'),
-        'stopped step at 1 "Paused before the next step"',
-        'continued',
-        ran(1, 'Build', 'building for beta\n'),
-        'stopped step at 2 "Paused before the next step"',
-        'continued',
-        ran(2, 'Test', 'tests passed\n'),
-        'stopped step at 3 "Paused before the next step"',
-        'continued',
-        ran(3, 'Publish', 'publishing to beta\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      'stopped entry at 0 "Paused before the first step"',
+      'continued',
+      ran(0, 'Check out', 'checking out\n'),
+      'stopped step at 1 "Paused before the next step"',
+      'continued',
+      ran(1, 'Build', 'building for beta\n'),
+      'stopped step at 2 "Paused before the next step"',
+      'continued',
+      ran(2, 'Test', 'tests passed\n'),
+      'stopped step at 3 "Paused before the next step"',
+      'continued',
+      ran(3, 'Publish', 'publishing to beta\n'),
+      'ended finished 0',
     );
     expect(fs.readFileSync(path.join(run.workdir, 'build.out'), 'utf8')).toBe('built\n');
   });
@@ -623,17 +605,16 @@ describe('a job file', () => {
     run.start();
     await run.stop(1);
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        ran(0, 'Check out', 'checking out\n'),
-        ran(1, 'Build', 'building for beta\n'),
-        'stopped breakpoint at 2 (line 19) "Paused at a breakpoint before Test"',
-        'continued',
-        ran(2, 'Test', 'tests passed\n'),
-        ran(3, 'Publish', 'publishing to beta\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      ran(0, 'Check out', 'checking out\n'),
+      ran(1, 'Build', 'building for beta\n'),
+      'stopped breakpoint at 2 (line 19) "Paused at a breakpoint before Test"',
+      'continued',
+      ran(2, 'Test', 'tests passed\n'),
+      ran(3, 'Publish', 'publishing to beta\n'),
+      'ended finished 0',
     );
   });
 
@@ -647,18 +628,17 @@ describe('a job file', () => {
       cancelled: false,
     });
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        ran(0, 'Check out', 'checking out\n'),
-        ran(1, 'Build', 'building for beta\n'),
-        ran(2, 'Test', 'tests passed\n'),
-        'stopped function breakpoint at 3 (fn Publish) "Paused at a breakpoint before Publish"',
-        'output console 1 "channel beta\\nbuilt\\n"',
-        'continued',
-        ran(3, 'Publish', 'publishing to beta\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      ran(0, 'Check out', 'checking out\n'),
+      ran(1, 'Build', 'building for beta\n'),
+      ran(2, 'Test', 'tests passed\n'),
+      'stopped function breakpoint at 3 (fn Publish) "Paused at a breakpoint before Publish"',
+      'output console 1 "channel beta\\nbuilt\\n"',
+      'continued',
+      ran(3, 'Publish', 'publishing to beta\n'),
+      'ended finished 0',
     );
   });
 
@@ -670,17 +650,16 @@ describe('a job file', () => {
     run.runner.continue();
     // A job file's step is `bash -c TEXT` (no -e): its last command decides, so the failed
     // `test -f build.out` goes unnoticed and "tests passed" is printed.
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        'stopped entry at 0 "Paused before the first step"',
-        'continued',
-        'stopped goto at 2 "Moved to Test"',
-        'continued',
-        ran(2, 'Test', 'tests passed\n'),
-        ran(3, 'Publish', 'publishing to beta\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      'stopped entry at 0 "Paused before the first step"',
+      'continued',
+      'stopped goto at 2 "Moved to Test"',
+      'continued',
+      ran(2, 'Test', 'tests passed\n'),
+      ran(3, 'Publish', 'publishing to beta\n'),
+      'ended finished 0',
     );
     expect(fs.existsSync(path.join(run.workdir, 'build.out'))).toBe(false);
   });
@@ -700,23 +679,22 @@ describe('a job file', () => {
     run.runner.continue();
     await run.stop(3);
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        ran(0, 'Check out', 'checking out\n'),
-        ran(1, 'Build', 'building for beta\n'),
-        'stopped function breakpoint at 2 (fn Test) "Paused at a breakpoint before Test"',
-        'output console 1 "built\\n"',
-        'continued',
-        'stopped restart at 1 "Ready to run Build again"',
-        'continued',
-        ran(1, 'Build', 'building for beta\n'),
-        'stopped function breakpoint at 2 (fn Test) "Paused at a breakpoint before Test"',
-        'continued',
-        ran(2, 'Test', 'tests passed\n'),
-        ran(3, 'Publish', 'publishing to beta\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      ran(0, 'Check out', 'checking out\n'),
+      ran(1, 'Build', 'building for beta\n'),
+      'stopped function breakpoint at 2 (fn Test) "Paused at a breakpoint before Test"',
+      'output console 1 "built\\n"',
+      'continued',
+      'stopped restart at 1 "Ready to run Build again"',
+      'continued',
+      ran(1, 'Build', 'building for beta\n'),
+      'stopped function breakpoint at 2 (fn Test) "Paused at a breakpoint before Test"',
+      'continued',
+      ran(2, 'Test', 'tests passed\n'),
+      ran(3, 'Publish', 'publishing to beta\n'),
+      'ended finished 0',
     );
     expect(fs.readFileSync(path.join(run.workdir, 'build.out'), 'utf8')).toBe('built\n');
   });
@@ -759,15 +737,14 @@ describe('a job file', () => {
     await run.stop(1);
     expect(run.runner.pausedAfterIndex).toBe(1);
     run.runner.continue();
-    expect(await run.ended()).toBe(2);
-    expect(run.transcript()).toEqual(
-      numbered(
-        ran(0, 'Prepare', 'prepared\n'),
-        ran(1, 'Check', 'checking\n', 'failure exit 2'),
-        'stopped exception at 1 "Check failed with exit code 2"',
-        'continued',
-        'ended failed 2',
-      ),
+    await expectEnded(
+      run,
+      2,
+      ran(0, 'Prepare', 'prepared\n'),
+      ran(1, 'Check', 'checking\n', 'failure exit 2'),
+      'stopped exception at 1 "Check failed with exit code 2"',
+      'continued',
+      'ended failed 2',
     );
   });
 
@@ -778,18 +755,17 @@ describe('a job file', () => {
     await run.stop(1);
     expect(await run.console('echo "$GREETING $LEVEL in $PWD"')).toEqual({ exitCode: 0, cancelled: false });
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        ran(0, 'Configure', 'configuring with LEVEL=3\n'),
-        ran(1, 'Run echo "$GREETING from the second step"', 'hello from the second step\n'),
-        ran(2, 'Allowed to fail', undefined, 'failure exit 1 tolerated'),
-        'stopped function breakpoint at 3 (fn Last step) "Paused at a breakpoint before Last step"',
-        'output console 1 "hello 3 in /tmp\\n"',
-        'continued',
-        ran(3, 'Last step', '/\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      ran(0, 'Configure', 'configuring with LEVEL=3\n'),
+      ran(1, 'Run echo "$GREETING from the second step"', 'hello from the second step\n'),
+      ran(2, 'Allowed to fail', undefined, 'failure exit 1 tolerated'),
+      'stopped function breakpoint at 3 (fn Last step) "Paused at a breakpoint before Last step"',
+      'output console 1 "hello 3 in /tmp\\n"',
+      'continued',
+      ran(3, 'Last step', '/\n'),
+      'ended finished 0',
     );
   });
 });
@@ -804,24 +780,18 @@ describe('a workflow job', () => {
     await run.stop(1);
     expect(run.runner.pausedAfterIndex).toBe(2);
     run.runner.continue();
-    expect(await run.ended()).toBe(3);
-    expect(run.transcript()).toEqual(
-      numbered(
-        ran(0, 'Tolerated failure', 'this step fails but the job goes on\n', 'failure exit 1 tolerated'),
-        ran(1, 'Runs after the tolerated failure', 'outcome=failure conclusion=success\n'),
-        ran(2, 'Real failure', undefined, 'failure exit 3'),
-        'stopped exception at 2 "Real failure failed with exit code 3"',
-        'continued',
-        ran(
-          3,
-          'Skipped because the job failed',
-          undefined,
-          'skipped exit none note "if: success() is false"',
-        ),
-        ran(4, 'Report the failure', 'step broken ended with failure\n'),
-        ran(5, 'Clean up', 'cleaning up\n'),
-        'ended failed 3',
-      ),
+    await expectEnded(
+      run,
+      3,
+      ran(0, 'Tolerated failure', 'this step fails but the job goes on\n', 'failure exit 1 tolerated'),
+      ran(1, 'Runs after the tolerated failure', 'outcome=failure conclusion=success\n'),
+      ran(2, 'Real failure', undefined, 'failure exit 3'),
+      'stopped exception at 2 "Real failure failed with exit code 3"',
+      'continued',
+      ran(3, 'Skipped because the job failed', undefined, 'skipped exit none note "if: success() is false"'),
+      ran(4, 'Report the failure', 'step broken ended with failure\n'),
+      ran(5, 'Clean up', 'cleaning up\n'),
+      'ended failed 3',
     );
   });
 
@@ -869,27 +839,21 @@ describe('a workflow job', () => {
     run.runner.continue();
     await run.stop(2);
     run.runner.continue();
-    expect(await run.ended()).toBe(3);
-    expect(run.transcript()).toEqual(
-      numbered(
-        ran(0, 'Tolerated failure', 'this step fails but the job goes on\n', 'failure exit 1 tolerated'),
-        ran(1, 'Runs after the tolerated failure', 'outcome=failure conclusion=success\n'),
-        'stopped function breakpoint at 2 (fn broken) "Paused at a breakpoint before Real failure"',
-        'continued',
-        ran(2, 'Real failure', undefined, 'failure exit 3'),
-        ran(
-          3,
-          'Skipped because the job failed',
-          undefined,
-          'skipped exit none note "if: success() is false"',
-        ),
-        'stopped breakpoint at 4 (line 22) "Paused at a breakpoint before Report the failure"',
-        'continued',
-        ran(4, 'Report the failure', 'step broken ended with failure\n'),
-        'log "tolerated failure, concluded success"',
-        ran(5, 'Clean up', 'cleaning up\n'),
-        'ended failed 3',
-      ),
+    await expectEnded(
+      run,
+      3,
+      ran(0, 'Tolerated failure', 'this step fails but the job goes on\n', 'failure exit 1 tolerated'),
+      ran(1, 'Runs after the tolerated failure', 'outcome=failure conclusion=success\n'),
+      'stopped function breakpoint at 2 (fn broken) "Paused at a breakpoint before Real failure"',
+      'continued',
+      ran(2, 'Real failure', undefined, 'failure exit 3'),
+      ran(3, 'Skipped because the job failed', undefined, 'skipped exit none note "if: success() is false"'),
+      'stopped breakpoint at 4 (line 22) "Paused at a breakpoint before Report the failure"',
+      'continued',
+      ran(4, 'Report the failure', 'step broken ended with failure\n'),
+      'log "tolerated failure, concluded success"',
+      ran(5, 'Clean up', 'cleaning up\n'),
+      'ended failed 3',
     );
   });
 
@@ -899,17 +863,16 @@ describe('a workflow job', () => {
     expect(run.runner.goto(4)).toBe(true);
     await run.stop(2);
     run.runner.continue();
-    expect(await run.ended()).toBe(0);
-    expect(run.transcript()).toEqual(
-      numbered(
-        'stopped entry at 0 "Paused before the first step"',
-        'continued',
-        'stopped goto at 4 "Moved to Report the failure"',
-        'continued',
-        ran(4, 'Report the failure', undefined, 'skipped exit none note "if: failure() is false"'),
-        ran(5, 'Clean up', 'cleaning up\n'),
-        'ended finished 0',
-      ),
+    await expectEnded(
+      run,
+      0,
+      'stopped entry at 0 "Paused before the first step"',
+      'continued',
+      'stopped goto at 4 "Moved to Report the failure"',
+      'continued',
+      ran(4, 'Report the failure', undefined, 'skipped exit none note "if: failure() is false"'),
+      ran(5, 'Clean up', 'cleaning up\n'),
+      'ended finished 0',
     );
   });
 
@@ -926,31 +889,25 @@ describe('a workflow job', () => {
     await run.stop(3);
     expect(run.runner.pausedAfterIndex).toBe(2);
     run.runner.continue();
-    expect(await run.ended()).toBe(3);
-    expect(run.transcript()).toEqual(
-      numbered(
-        ran(0, 'Tolerated failure', 'this step fails but the job goes on\n', 'failure exit 1 tolerated'),
-        ran(1, 'Runs after the tolerated failure', 'outcome=failure conclusion=success\n'),
-        ran(2, 'Real failure', undefined, 'failure exit 3'),
-        'stopped exception at 2 "Real failure failed with exit code 3"',
-        'continued',
-        'stopped restart at 0 "Ready to run Tolerated failure again"',
-        'continued',
-        ran(0, 'Tolerated failure', 'this step fails but the job goes on\n', 'failure exit 1 tolerated'),
-        ran(1, 'Runs after the tolerated failure', 'outcome=failure conclusion=success\n'),
-        ran(2, 'Real failure', undefined, 'failure exit 3'),
-        'stopped exception at 2 "Real failure failed with exit code 3"',
-        'continued',
-        ran(
-          3,
-          'Skipped because the job failed',
-          undefined,
-          'skipped exit none note "if: success() is false"',
-        ),
-        ran(4, 'Report the failure', 'step broken ended with failure\n'),
-        ran(5, 'Clean up', 'cleaning up\n'),
-        'ended failed 3',
-      ),
+    await expectEnded(
+      run,
+      3,
+      ran(0, 'Tolerated failure', 'this step fails but the job goes on\n', 'failure exit 1 tolerated'),
+      ran(1, 'Runs after the tolerated failure', 'outcome=failure conclusion=success\n'),
+      ran(2, 'Real failure', undefined, 'failure exit 3'),
+      'stopped exception at 2 "Real failure failed with exit code 3"',
+      'continued',
+      'stopped restart at 0 "Ready to run Tolerated failure again"',
+      'continued',
+      ran(0, 'Tolerated failure', 'this step fails but the job goes on\n', 'failure exit 1 tolerated'),
+      ran(1, 'Runs after the tolerated failure', 'outcome=failure conclusion=success\n'),
+      ran(2, 'Real failure', undefined, 'failure exit 3'),
+      'stopped exception at 2 "Real failure failed with exit code 3"',
+      'continued',
+      ran(3, 'Skipped because the job failed', undefined, 'skipped exit none note "if: success() is false"'),
+      ran(4, 'Report the failure', 'step broken ended with failure\n'),
+      ran(5, 'Clean up', 'cleaning up\n'),
+      'ended failed 3',
     );
   });
 

@@ -290,6 +290,16 @@ export function numbered(...lines: Array<string | string[]>): string[] {
   return lines.flat().map((line, i) => `${i + 1} ${line}`);
 }
 
+/** `run` ends with exit `code`, and its transcript is `lines` (numbered as by `numbered`). */
+export async function expectEnded(
+  run: Pick<JobRun, 'ended' | 'transcript'>,
+  code: number,
+  ...lines: Array<string | string[]>
+): Promise<void> {
+  expect(await run.ended()).toBe(code);
+  expect(run.transcript()).toEqual(numbered(...lines));
+}
+
 /**
  * The lines of one step that ran from start to end with nothing in between: `stepStarted`,
  * its output (if any) and `stepEnded` with `end` (outcome and exit code; default a success).
