@@ -20,7 +20,7 @@ import {
   waitForExit,
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import { finish, frames, runToEnd } from '../support/jobSession.js';
+import * as session from '../support/jobSession.js';
 import { ERR } from '../support/errorIds.js';
 import { processesWithMarker, relayDap, waitUntil, type Spawned } from '../support/relayHarness.js';
 
@@ -98,7 +98,7 @@ describe('attach', () => {
     expect(thread.id).toBe(1);
     const id = /^job: attached: (\d{19}_\d+)$/.exec(thread.name)?.[1];
     expect(id, thread.name).toBeDefined();
-    const [top] = await frames(client);
+    const [top] = await session.frames(client);
     expect(top).toMatchObject({ name: `running: command ${id}` });
     const listing = await client.request('source', {
       source: top!.source!,
@@ -129,7 +129,7 @@ describe('attach', () => {
     // The console command ran after the followed one, in the relay server's workdir.
     expect(fs.readFileSync(path.join(ctx.workdir, 'order.log'), 'utf8')).toBe('followed\nconsole\n');
     expect(outputByCategory(client).stdout).toBe('first line\nlast line\nconsole-ran\n');
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('terminate cancels the command through the relay: the `run` client that started it sees `[cancelled]` and exits 130, and its processes are gone', async () => {
@@ -140,13 +140,13 @@ describe('attach', () => {
 
     const terminate = await client.request('terminate');
     expect(terminate.success).toBe(true);
-    await runToEnd(client, 130);
+    await session.runToEnd(client, 130);
     const other = await run.finished;
     expect(other.code).toBe(130);
     expect(other.stdout.toString()).toBe('started\n[cancelled]\n');
     expect(processesWithMarker(ctx.marker)).toEqual([]);
     expect(outputByCategory(client).stdout).toBe('started\n[cancelled]\n');
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('disconnect leaves the command running (it belongs to whoever started it); its client still gets all of its output and its code', async () => {
@@ -196,7 +196,7 @@ describe('attach', () => {
     expect(refused.message).toContain(`nothing is running in ${relayDir}`);
     expect(refused.message).toContain('use launch');
     expect(ctx.embeddedRelayDirs()).toEqual([]);
-    await finish(ctx, idle);
+    await session.finish(ctx, idle);
 
     const nowhere = path.join(ctx.workdir, 'no-server');
     fs.mkdirSync(nowhere);
@@ -205,6 +205,6 @@ describe('attach', () => {
     expect(unavailable.success).toBe(false);
     expect(errorId(unavailable)).toBe(ERR.RelayUnavailable);
     expect(unavailable.message).toContain(nowhere);
-    await finish(ctx, lonely);
+    await session.finish(ctx, lonely);
   });
 });

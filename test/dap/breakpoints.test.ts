@@ -14,29 +14,17 @@ import {
   useAdapterContext,
 } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import {
-  continueJob,
-  finish,
-  frames,
-  jobFixture,
-  lineOf,
-  runToEnd,
-  stepResults,
-  stoppedAt,
-  stopReasons,
-  workflowFixture,
-  writeFile,
-} from '../support/jobSession.js';
+import * as session from '../support/jobSession.js';
 
 const ctx = useAdapterContext();
 
-const release = jobFixture('release.yml');
+const release = session.jobFixture('release.yml');
 /** First lines of the steps of release.yml. */
 const RELEASE = {
-  checkOut: lineOf(release, '- name: Check out'),
-  build: lineOf(release, '- name: Build'),
-  test: lineOf(release, '- name: Test'),
-  publish: lineOf(release, '- name: Publish'),
+  checkOut: session.lineOf(release, '- name: Check out'),
+  build: session.lineOf(release, '- name: Build'),
+  test: session.lineOf(release, '- name: Test'),
+  publish: session.lineOf(release, '- name: Publish'),
 };
 
 async function setLineBreakpoints(
@@ -60,7 +48,7 @@ async function continueToBreakpoint(
   ids: (number | undefined)[],
   reason = 'breakpoint',
 ): Promise<void> {
-  await continueJob(client);
+  await session.continueJob(client);
   await expectBreakpointStop(client, line, ids, reason);
 }
 
@@ -73,7 +61,7 @@ async function expectBreakpointStop(
   const stop = await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
   expect(stop.body.reason).toBe(reason);
   expect(stop.body.hitBreakpointIds).toEqual(ids);
-  const [top] = await frames(client);
+  const [top] = await session.frames(client);
   expect(top!.line).toBe(line);
   expect(top!.name).toMatch(/^next: /);
 }
@@ -86,14 +74,14 @@ describe('breakpoints', () => {
   it('line breakpoints: on a step’s first line verified there, inside a step moved to its first line, elsewhere unverified with the reason; they pause before their step', async () => {
     const adapter = await ctx.runJob({ program: release, cwd: ctx.workdir });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
 
-    const insideTest = lineOf(release, 'test -f build.out');
-    const comment = lineOf(release, '# The tests read');
+    const insideTest = session.lineOf(release, 'test -f build.out');
+    const comment = session.lineOf(release, '# The tests read');
     const states = await setLineBreakpoints(client, release, [
       { line: RELEASE.build },
       { line: insideTest },
-      { line: lineOf(release, 'name: Release') },
+      { line: session.lineOf(release, 'name: Release') },
       { line: comment },
       { line: RELEASE.publish - 1 },
     ]);
@@ -127,23 +115,23 @@ describe('breakpoints', () => {
 
     await continueToBreakpoint(client, RELEASE.build, [states[0]!.id]);
     await continueToBreakpoint(client, RELEASE.test, [states[1]!.id]);
-    await continueJob(client);
-    await runToEnd(client, 0);
-    expect(stepResults(client)).toEqual([
+    await session.continueJob(client);
+    await session.runToEnd(client, 0);
+    expect(session.stepResults(client)).toEqual([
       '✓ Check out: exit 0, T s',
       '✓ Build: exit 0, T s',
       '✓ Test: exit 0, T s',
       '✓ Publish: exit 0, T s',
     ]);
-    expect(stopReasons(client)).toEqual(['entry', 'breakpoint', 'breakpoint']);
+    expect(session.stopReasons(client)).toEqual(['entry', 'breakpoint', 'breakpoint']);
     expect(outputByCategory(client).stdout).toBe(
       'checking out\nbuilding for beta\ntests passed\npublishing to beta\n',
     );
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('breakpoints changed while a step runs take effect at the next step boundary: added ones pause, removed ones do not', async () => {
-    const program = writeFile(
+    const program = session.writeFile(
       ctx.workdir,
       'changing.yml',
       [
@@ -165,8 +153,8 @@ describe('breakpoints', () => {
     await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
 
     // While `Waits` runs: breakpoints on Third and Fourth.
-    const third = lineOf(program, '- name: Third');
-    const fourth = lineOf(program, '- name: Fourth');
+    const third = session.lineOf(program, '- name: Third');
+    const fourth = session.lineOf(program, '- name: Fourth');
     const added = await setLineBreakpoints(client, program, [{ line: third }, { line: fourth + 1 }]);
     expect(added.map((b) => [b.verified, b.line])).toEqual([
       [true, third],
@@ -178,22 +166,22 @@ describe('breakpoints', () => {
     // Paused at Third: remove Fourth's breakpoint; the job then runs to its end.
     const kept = await setLineBreakpoints(client, program, []);
     expect(kept).toEqual([]);
-    await continueJob(client);
-    await runToEnd(client, 0);
-    expect(stopReasons(client)).toEqual(['breakpoint']);
+    await session.continueJob(client);
+    await session.runToEnd(client, 0);
+    expect(session.stopReasons(client)).toEqual(['breakpoint']);
     expect(outputByCategory(client).stdout).toBe('waiting\nsecond\nthird\nfourth\n');
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('conditions are expressions over the contexts of `if:` (env incl. GITHUB_ENV, steps.*.outputs), with or without ${{ }}; one that does not parse is unverified', async () => {
-    const program = workflowFixture('data-passing.yml');
+    const program = session.workflowFixture('data-passing.yml');
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
-    const readBack = lineOf(program, '- name: Read them back');
-    const addTool = lineOf(program, '- name: Add a tool directory');
-    const useTool = lineOf(program, '- name: Use the tool');
-    const useOutput = lineOf(program, '- name: Use an output');
+    await session.stoppedAt(client, 'entry');
+    const readBack = session.lineOf(program, '- name: Read them back');
+    const addTool = session.lineOf(program, '- name: Add a tool directory');
+    const useTool = session.lineOf(program, '- name: Use the tool');
+    const useOutput = session.lineOf(program, '- name: Use an output');
     const states = await setLineBreakpoints(client, program, [
       { line: readBack, condition: "steps.produce.outputs.version == '1.2.3'" },
       { line: addTool, condition: "env.GREETING == 'something else'" },
@@ -208,14 +196,14 @@ describe('breakpoints', () => {
     expect(states[2]!.line).toBe(useTool);
     await continueToBreakpoint(client, readBack, [states[0]!.id]);
     await continueToBreakpoint(client, useOutput, [states[3]!.id]);
-    await continueJob(client);
-    await runToEnd(client, 0);
-    expect(stopReasons(client)).toEqual(['entry', 'breakpoint', 'breakpoint']);
-    await finish(ctx, adapter);
+    await session.continueJob(client);
+    await session.runToEnd(client, 0);
+    expect(session.stopReasons(client)).toEqual(['entry', 'breakpoint', 'breakpoint']);
+    await session.finish(ctx, adapter);
   });
 
   it('hitCondition: `2` pauses the second time the step is reached (after a goto back), not the first; one that is not a count is unverified', async () => {
-    const program = writeFile(
+    const program = session.writeFile(
       ctx.workdir,
       'hits.yml',
       [
@@ -230,14 +218,12 @@ describe('breakpoints', () => {
         '',
       ].join('\n'),
     );
-    const [a, b, c] = ['- name: A', '- name: B', '- name: C'].map((text) => lineOf(program, text)) as [
-      number,
-      number,
-      number,
-    ];
+    const [a, b, c] = ['- name: A', '- name: B', '- name: C'].map((text) =>
+      session.lineOf(program, text),
+    ) as [number, number, number];
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     const states = await setLineBreakpoints(client, program, [
       { line: b, hitCondition: '2' },
       { line: c },
@@ -254,40 +240,40 @@ describe('breakpoints', () => {
     expect(
       (await client.request('goto', { threadId: 1, targetId: targets.body.targets[0]!.id })).success,
     ).toBe(true);
-    await stoppedAt(client, 'goto');
+    await session.stoppedAt(client, 'goto');
     await continueToBreakpoint(client, b, [states[0]!.id]);
     await continueToBreakpoint(client, c, [states[1]!.id]);
-    await continueJob(client);
-    await runToEnd(client, 0);
-    expect(stopReasons(client)).toEqual(['entry', 'breakpoint', 'goto', 'breakpoint', 'breakpoint']);
+    await session.continueJob(client);
+    await session.runToEnd(client, 0);
+    expect(session.stopReasons(client)).toEqual(['entry', 'breakpoint', 'goto', 'breakpoint', 'breakpoint']);
     // Paused before C the first time, so C ran once, after the second B.
     expect(outputByCategory(client).stdout).toBe('A\nB\nA\nB\nC\n');
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('log points print their message with {expressions} interpolated, before their step, without pausing', async () => {
-    const program = workflowFixture('data-passing.yml');
+    const program = session.workflowFixture('data-passing.yml');
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     const states = await setLineBreakpoints(client, program, [
       {
-        line: lineOf(program, '- name: Read them back'),
+        line: session.lineOf(program, '- name: Read them back'),
         logMessage:
           'version={steps.produce.outputs.version} greeting={env.GREETING} outcome={steps.produce.outcome}',
       },
       {
-        line: lineOf(program, '- name: Use the tool'),
+        line: session.lineOf(program, '- name: Use the tool'),
         logMessage: 'not logged: its condition is false',
         condition: "env.GREETING == 'bye'",
       },
-      { line: lineOf(program, '- name: Use an output'), logMessage: 'broken {nope.x} stays visible' },
+      { line: session.lineOf(program, '- name: Use an output'), logMessage: 'broken {nope.x} stays visible' },
     ]);
     expect(states.map((s) => s.verified)).toEqual([true, true, true]);
-    await continueJob(client);
-    await runToEnd(client, 0);
+    await session.continueJob(client);
+    await session.runToEnd(client, 0);
     // No pause but the entry.
-    expect(stopReasons(client)).toEqual(['entry']);
+    expect(session.stopReasons(client)).toEqual(['entry']);
     const console = client.output('console').split('\n');
     const logged = 'version=1.2.3 greeting=hello from step one outcome=success';
     expect(console).toContain(logged);
@@ -298,23 +284,23 @@ describe('breakpoints', () => {
     // An expression that cannot be evaluated is shown as such, not silently dropped.
     const broken = console.find((line) => line.startsWith('broken '));
     expect(broken).toMatch(/^broken \{nope\.x: .+\} stays visible$/);
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('function breakpoints by step name and by step id pause before that step; an unknown one is unverified and lists the steps', async () => {
-    const program = workflowFixture('failure-handling.yml');
+    const program = session.workflowFixture('failure-handling.yml');
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     const response = await client.request('setFunctionBreakpoints', {
       breakpoints: [{ name: 'Runs after the tolerated failure' }, { name: 'broken' }, { name: 'deploy' }],
     });
     expect(response.success).toBe(true);
     const [byName, byId, unknown] = response.body.breakpoints;
-    const realFailure = lineOf(program, '- name: Real failure');
+    const realFailure = session.lineOf(program, '- name: Real failure');
     expect(byName).toMatchObject({
       verified: true,
-      line: lineOf(program, '- name: Runs after the tolerated'),
+      line: session.lineOf(program, '- name: Runs after the tolerated'),
     });
     expect(byId).toMatchObject({ verified: true, line: realFailure });
     expect(unknown).toMatchObject({ verified: false });
@@ -323,19 +309,24 @@ describe('breakpoints', () => {
 
     await continueToBreakpoint(
       client,
-      lineOf(program, '- name: Runs after the tolerated'),
+      session.lineOf(program, '- name: Runs after the tolerated'),
       [byName!.id],
       'function breakpoint',
     );
     await continueToBreakpoint(client, realFailure, [byId!.id], 'function breakpoint');
     // Paused before it: it has not run yet.
-    expect(stepResults(client)).toHaveLength(2);
-    await continueJob(client);
-    await stoppedAt(client, 'exception');
-    await continueJob(client);
-    await runToEnd(client, 3);
-    expect(stopReasons(client)).toEqual(['entry', 'function breakpoint', 'function breakpoint', 'exception']);
-    await finish(ctx, adapter);
+    expect(session.stepResults(client)).toHaveLength(2);
+    await session.continueJob(client);
+    await session.stoppedAt(client, 'exception');
+    await session.continueJob(client);
+    await session.runToEnd(client, 3);
+    expect(session.stopReasons(client)).toEqual([
+      'entry',
+      'function breakpoint',
+      'function breakpoint',
+      'exception',
+    ]);
+    await session.finish(ctx, adapter);
   });
 
   it('breakpoints set before launch are answered unverified, then verified (or not, with the reason) by `breakpoint` events with the same ids, and hit', async () => {
@@ -347,7 +338,7 @@ describe('breakpoints', () => {
 
     const early = await setLineBreakpoints(client, release, [
       { line: RELEASE.build },
-      { line: lineOf(release, 'echo "tests passed"') },
+      { line: session.lineOf(release, 'echo "tests passed"') },
       { line: 1 },
     ]);
     const functions = await client.request('setFunctionBreakpoints', { breakpoints: [{ name: 'Publish' }] });
@@ -379,9 +370,9 @@ describe('breakpoints', () => {
     await expectBreakpointStop(client, RELEASE.build, [ids[0]]);
     await continueToBreakpoint(client, RELEASE.test, [ids[1]]);
     await continueToBreakpoint(client, RELEASE.publish, [ids[3]], 'function breakpoint');
-    await continueJob(client);
-    await runToEnd(client, 0);
-    await finish(ctx, adapter);
+    await session.continueJob(client);
+    await session.runToEnd(client, 0);
+    await session.finish(ctx, adapter);
   });
 
   it('stopOnEntry with a breakpoint and a log point on the first step: one stop, reason `breakpoint` naming it (not `entry`), after the log point printed', async () => {
@@ -395,7 +386,7 @@ describe('breakpoints', () => {
     // `== 1` holds only if reaching the step on entry counts as the breakpoint's first hit.
     const [logPoint, breakpoint] = await setLineBreakpoints(client, release, [
       { line: RELEASE.checkOut, logMessage: 'reached {env.CHANNEL}' },
-      { line: lineOf(release, 'echo "checking out"'), hitCondition: '== 1' },
+      { line: session.lineOf(release, 'echo "checking out"'), hitCondition: '== 1' },
     ]);
     expect((await client.request('configurationDone')).success).toBe(true);
     expect((await launching).success).toBe(true);
@@ -411,16 +402,16 @@ describe('breakpoints', () => {
 
     await expectBreakpointStop(client, RELEASE.checkOut, [breakpoint!.id]);
     expect(client.output('console').split('\n')).toContain('reached beta');
-    await continueJob(client);
-    await runToEnd(client, 0);
-    expect(stopReasons(client)).toEqual(['breakpoint']);
+    await session.continueJob(client);
+    await session.runToEnd(client, 0);
+    expect(session.stopReasons(client)).toEqual(['breakpoint']);
     expect(
       client
         .output('console')
         .split('\n')
         .filter((line) => line === 'reached beta'),
     ).toHaveLength(1);
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('breakpoints set before launch in two files (as an editor sends one setBreakpoints per file): the job file’s still count, the other file’s are told they are not in the job', async () => {
@@ -435,7 +426,7 @@ describe('breakpoints', () => {
     const launching = client.request('launch', { program: release, cwd: ctx.workdir });
     await client.request('configurationDone');
     expect((await launching).success).toBe(true);
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     // The job is loaded and paused before its first step: what the early breakpoints became has
     // been told by now.
     const told = (id: number | undefined) =>
@@ -451,8 +442,8 @@ describe('breakpoints', () => {
     expect(other[0]!.verified).toBe(false);
     expect(other[0]!.message).not.toBe('verified once the job is loaded');
     await continueToBreakpoint(client, RELEASE.test, [inJob!.id]);
-    await continueJob(client);
-    await runToEnd(client, 0);
-    await finish(ctx, adapter);
+    await session.continueJob(client);
+    await session.runToEnd(client, 0);
+    await session.finish(ctx, adapter);
   });
 });

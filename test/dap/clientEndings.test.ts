@@ -9,19 +9,11 @@ import fs from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { describe, expect, it } from 'vitest';
-import {
-  DISCONNECTED_WHILE_PAUSED,
-  EVENT_TIMEOUT_MS,
-  freePort,
-  launchAndConfigure,
-  portIsFree,
-  stableSummary,
-  useAdapterContext,
-} from '../support/adapterHarness.js';
+import * as harness from '../support/adapterHarness.js';
 import { DapClient, DapFrameParser, encodeDapFrame } from '../support/dapClient.js';
 import { processesWithMarker, relayDapBin, waitUntil } from '../support/relayHarness.js';
 
-const ctx = useAdapterContext();
+const ctx = harness.useAdapterContext();
 
 function isAlive(pid: number): boolean {
   return (
@@ -83,19 +75,19 @@ describe("how sessions end with real editors' habits", () => {
   it('TCP (nvim-dap closes the session on `terminated`): disconnect is answered before exited 130 and terminated', async () => {
     const adapter = await ctx.spawnTcp(['--server=0']);
     const client = await adapter.connect();
-    await launchAndConfigure(client, { command: ctx.mark('touch ran') });
-    await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    await harness.launchAndConfigure(client, { command: ctx.mark('touch ran') });
+    await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     const response = await client.request('disconnect', { terminateDebuggee: true });
     expect(response.success).toBe(true);
-    await client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+    await client.waitForEvent('terminated', undefined, harness.EVENT_TIMEOUT_MS);
     await client.closed;
-    expect(stableSummary(client).slice(-5)).toEqual(DISCONNECTED_WHILE_PAUSED);
+    expect(harness.stableSummary(client).slice(-5)).toEqual(harness.DISCONNECTED_WHILE_PAUSED);
     expect(fs.existsSync(`${ctx.workdir}/ran`)).toBe(false);
     client.assertClean();
   });
 
   it('--exit-with-client, spawned as nvim-dap does: after its session is disconnected the adapter exits and frees its port', async () => {
-    const port = await freePort();
+    const port = await harness.freePort();
     // nvim-dap: `relay-dap --server=${port} --exit-with-client`, detached, then connect.
     const adapter = spawn(process.execPath, [relayDapBin, `--server=${port}`, '--exit-with-client'], {
       cwd: ctx.workdir,
@@ -109,16 +101,16 @@ describe("how sessions end with real editors' habits", () => {
     await waitUntil(
       () => stdout.includes(`listening on 127.0.0.1:${port}`),
       'the adapter to listen',
-      EVENT_TIMEOUT_MS,
+      harness.EVENT_TIMEOUT_MS,
     );
     const client = await DapClient.connectTcp(port);
-    await launchAndConfigure(client, { command: ctx.mark('echo spawned') });
-    await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    await harness.launchAndConfigure(client, { command: ctx.mark('echo spawned') });
+    await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     await client.request('continue', { threadId: 1 });
-    await client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+    await client.waitForEvent('terminated', undefined, harness.EVENT_TIMEOUT_MS);
     expect((await client.request('disconnect', {})).success).toBe(true);
     expect(await exited).toEqual({ code: 0, signal: null });
-    expect(await portIsFree(port)).toBe(true);
+    expect(await harness.portIsFree(port)).toBe(true);
     expect(processesWithMarker(ctx.adapterMarker)).toEqual([]);
     client.assertClean();
   });
@@ -137,18 +129,22 @@ describe("how sessions end with real editors' habits", () => {
     );
     let out = '';
     editor.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    await waitUntil(() => /^\d+\n/.test(out), 'the adapter’s pid', EVENT_TIMEOUT_MS);
+    await waitUntil(() => /^\d+\n/.test(out), 'the adapter’s pid', harness.EVENT_TIMEOUT_MS);
     const pid = Number(out.trim());
     const listening = (): string => fs.readFileSync(`${ctx.workdir}/listening`, 'utf8');
-    await waitUntil(() => listening().includes('listening on'), 'the adapter to listen', EVENT_TIMEOUT_MS);
+    await waitUntil(
+      () => listening().includes('listening on'),
+      'the adapter to listen',
+      harness.EVENT_TIMEOUT_MS,
+    );
     editor.kill('SIGKILL');
-    await waitUntil(() => !isAlive(pid), 'the adapter to exit after its parent', EVENT_TIMEOUT_MS);
+    await waitUntil(() => !isAlive(pid), 'the adapter to exit after its parent', harness.EVENT_TIMEOUT_MS);
   });
 
   it('stdio, a client that kills the adapter’s group on `exited` (dap-mode): the job’s end finds the relay already cleaned up', async () => {
     const { client, adapter, killed } = spawnLikeDapMode();
     ctx.expectViolations(client, 'the client kills the adapter as soon as it reads exited');
-    await launchAndConfigure(client, { command: ctx.mark('echo done'), stopOnEntry: false });
+    await harness.launchAndConfigure(client, { command: ctx.mark('echo done'), stopOnEntry: false });
     await killed;
     expect(await exitOf(adapter)).toEqual({ code: null, signal: 'SIGKILL' });
     // Nothing was left for the kill to interrupt: no relay directory, no watchdog, no step.
@@ -161,8 +157,8 @@ describe("how sessions end with real editors' habits", () => {
   it('stdio, a client that kills the adapter’s group on `exited` (dap-mode): Stop while paused still gets its disconnect answered', async () => {
     const { client, adapter, killed } = spawnLikeDapMode();
     ctx.expectViolations(client, 'the client kills the adapter as soon as it reads exited');
-    await launchAndConfigure(client, { command: ctx.mark('touch ran') });
-    await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    await harness.launchAndConfigure(client, { command: ctx.mark('touch ran') });
+    await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     const disconnect = client.request('disconnect', { restart: false }).catch((error: Error) => error);
     await killed;
     const response = await disconnect;
@@ -177,7 +173,7 @@ describe("how sessions end with real editors' habits", () => {
   it('stdio, a client that stops reading when the adapter exits (vimspector): after disconnect the adapter waits for its stdin to close', async () => {
     const stdio = await ctx.runJob({ command: ctx.mark('echo hi') });
     const { client, child } = stdio;
-    await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     // Read nothing more until the adapter has exited, or a moment has passed (as a client busy
     // elsewhere would): then whatever it sent must still be readable by a live conversation.
     child.stdout!.pause();
@@ -193,7 +189,7 @@ describe("how sessions end with real editors' habits", () => {
     await client.closed;
     client.end();
     expect(await exitOf(child)).toEqual({ code: 0, signal: null });
-    expect(stableSummary(client).slice(-3)).toEqual([
+    expect(harness.stableSummary(client).slice(-3)).toEqual([
       '← response 4 disconnect ok',
       '← event exited (exitCode 130)',
       '← event terminated',

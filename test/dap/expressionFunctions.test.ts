@@ -4,12 +4,12 @@
 // a row of workflows.test.ts's 'launch refuses' table.)
 import { describe, expect, it } from 'vitest';
 import { outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
-import { finish, runToEnd, stepResults, writeFile } from '../support/jobSession.js';
+import * as session from '../support/jobSession.js';
 
 const ctx = useAdapterContext();
 
 function workflow(name: string, steps: string[]): string {
-  return writeFile(
+  return session.writeFile(
     ctx.workdir,
     name,
     [
@@ -43,8 +43,8 @@ describe('GitHub expression functions and filters', () => {
     ]);
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
-    await runToEnd(client, 0);
-    expect(stepResults(client)).toEqual([
+    await session.runToEnd(client, 0);
+    expect(session.stepResults(client)).toEqual([
       '✓ Run echo built: exit 0, T s',
       '✓ Run echo tested: exit 0, T s',
       '✓ Report: exit 0, T s',
@@ -52,6 +52,6 @@ describe('GitHub expression functions and filters', () => {
     expect(outputByCategory(client).stdout).toBe(
       'built\ntested\noutcomes=success,success\nlabels=bug, help wanted\ntier=green\n',
     );
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 });

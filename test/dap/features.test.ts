@@ -6,26 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { describe, expect, it } from 'vitest';
-import {
-  assertResponsesMatchRequests,
-  errorId,
-  evaluateQueued,
-  EVENT_TIMEOUT_MS,
-  isAnswered,
-  lastRequestSeq,
-  outputByCategory,
-  outputEvents,
-  stableSummary,
-  type StdioAdapter,
-  useAdapterContext,
-  waitForExit,
-} from '../support/adapterHarness.js';
+import * as harness from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
 import { ERR } from '../support/errorIds.js';
-import { frames, stoppedAt } from '../support/jobSession.js';
+import * as session from '../support/jobSession.js';
 import { processesWithMarker, waitUntil } from '../support/relayHarness.js';
 
-const ctx = useAdapterContext();
+const ctx = harness.useAdapterContext();
 
 function names(stack: DebugProtocol.StackFrame[]): string[] {
   return stack.map((f) => f.name.replace(/\d+\.\d+ s/, 'T s'));
@@ -44,17 +31,17 @@ async function variables(client: DapClient, reference: number): Promise<Record<s
 }
 
 async function runToEnd(client: DapClient, exitCode: number): Promise<void> {
-  const exited = await client.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS);
+  const exited = await client.waitForEvent('exited', undefined, harness.EVENT_TIMEOUT_MS);
   expect(exited.body.exitCode).toBe(exitCode);
-  await client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+  await client.waitForEvent('terminated', undefined, harness.EVENT_TIMEOUT_MS);
 }
 
-async function finish(adapter: StdioAdapter): Promise<void> {
+async function finish(adapter: harness.StdioAdapter): Promise<void> {
   expect((await adapter.client.request('disconnect', {})).success).toBe(true);
-  expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+  expect(await harness.waitForExit(adapter)).toEqual({ code: 0, signal: null });
   expect(ctx.embeddedRelayDirs()).toEqual([]);
   expect(processesWithMarker(ctx.marker)).toEqual([]);
-  assertResponsesMatchRequests(adapter.client);
+  harness.assertResponsesMatchRequests(adapter.client);
   adapter.client.assertClean();
 }
 
@@ -82,27 +69,27 @@ describe('adapter features', () => {
       supportsANSIStyling: true,
     });
     await client.waitForEvent('initialized');
-    expect(stableSummary(client)).toEqual([
+    expect(harness.stableSummary(client)).toEqual([
       '→ request 1 initialize',
       '← response 1 initialize ok',
       '← event initialized',
     ]);
 
     const launching = client.request('launch', { command: ctx.mark('echo hi') });
-    const launchSeq = lastRequestSeq(client);
+    const launchSeq = harness.lastRequestSeq(client);
     // Requests are handled in order: once `threads` is answered the launch handler has begun.
     expect((await client.request('threads')).body.threads).toEqual([]);
     // An observation window, not a wait for a condition: the launch must stay unanswered
     // and no relay may start before configurationDone, however long that takes.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(isAnswered(client, launchSeq)).toBe(false);
+    expect(harness.isAnswered(client, launchSeq)).toBe(false);
     expect(ctx.embeddedRelayDirs()).toEqual([]);
-    expect(stableSummary(client).filter((l) => l.includes('event stopped'))).toEqual([]);
+    expect(harness.stableSummary(client).filter((l) => l.includes('event stopped'))).toEqual([]);
 
     await client.request('configurationDone');
     expect((await launching).success).toBe(true);
-    await stoppedAt(client, 'entry');
-    expect(stableSummary(client).slice(3)).toEqual([
+    await session.stoppedAt(client, 'entry');
+    expect(harness.stableSummary(client).slice(3)).toEqual([
       '→ request 2 launch',
       '→ request 3 threads',
       '← response 3 threads ok',
@@ -123,11 +110,11 @@ describe('adapter features', () => {
     const launching = client.request('launch', { command: ctx.mark('echo no-path-format') });
     await client.request('configurationDone');
     expect((await launching).success).toBe(true);
-    await stoppedAt(client, 'entry');
-    expect((await frames(client)).map((f) => f.line)).toEqual([3]);
+    await session.stoppedAt(client, 'entry');
+    expect((await session.frames(client)).map((f) => f.line)).toEqual([3]);
     await client.request('continue', { threadId: 1 });
     await runToEnd(client, 0);
-    expect(outputByCategory(client).stdout).toBe('no-path-format\n');
+    expect(harness.outputByCategory(client).stdout).toBe('no-path-format\n');
     await finish(adapter);
   });
 
@@ -140,16 +127,16 @@ describe('adapter features', () => {
       ],
     });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     expect((await client.request('threads')).body.threads).toEqual([{ id: 1, name: 'job: steps' }]);
-    const entry = await frames(client);
+    const entry = await session.frames(client);
     expect(names(entry)).toEqual(['next: first']);
 
     await client.request('next', { threadId: 1 });
-    await stoppedAt(client, 'step');
+    await session.stoppedAt(client, 'step');
     await client.request('next', { threadId: 1 });
-    await stoppedAt(client, 'step');
-    const paused = await frames(client);
+    await session.stoppedAt(client, 'step');
+    const paused = await session.frames(client);
     expect(names(paused)).toEqual([
       'next: third',
       '✗ second: failed (continue-on-error), exit 5, T s',
@@ -174,8 +161,8 @@ describe('adapter features', () => {
 
     // While a step runs it is on top, marked running.
     await client.request('continue', { threadId: 1 });
-    await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
-    expect(names(await frames(client))[0]).toBe('running: third');
+    await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', harness.EVENT_TIMEOUT_MS);
+    expect(names(await session.frames(client))[0]).toBe('running: third');
     releaseWaitingStep();
     await runToEnd(client, 0);
     await finish(adapter);
@@ -191,7 +178,7 @@ describe('adapter features', () => {
       ],
     });
     const { client } = adapter;
-    const stopped = await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    const stopped = await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     expect(stopped.body).toMatchObject({
       reason: 'exception',
       description: 'breaks failed with exit code 4',
@@ -200,8 +187,8 @@ describe('adapter features', () => {
     expect(info.body).toMatchObject({ exceptionId: 'exit 4', breakMode: 'always' });
     await client.request('continue', { threadId: 1 });
     await runToEnd(client, 4);
-    expect(outputByCategory(client).stdout).toBe('ok\nbroken\n');
-    expect(stableSummary(client).filter((l) => l.includes('event stopped'))).toEqual([
+    expect(harness.outputByCategory(client).stdout).toBe('ok\nbroken\n');
+    expect(harness.stableSummary(client).filter((l) => l.includes('event stopped'))).toEqual([
       '← event stopped (exception)',
     ]);
     await finish(adapter);
@@ -224,8 +211,8 @@ describe('adapter features', () => {
     await client.request('configurationDone');
     expect((await launching).success).toBe(true);
     await runToEnd(client, 4);
-    expect(outputByCategory(client).stdout).toBe('ok\n');
-    expect(stableSummary(client).filter((l) => l.includes('event stopped'))).toEqual([]);
+    expect(harness.outputByCategory(client).stdout).toBe('ok\n');
+    expect(harness.stableSummary(client).filter((l) => l.includes('event stopped'))).toEqual([]);
     await finish(adapter);
   });
 
@@ -238,10 +225,10 @@ describe('adapter features', () => {
       ],
     });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     await client.request('next', { threadId: 1 });
-    await stoppedAt(client, 'step');
-    const [top, finished] = await frames(client);
+    await session.stoppedAt(client, 'step');
+    const [top, finished] = await session.frames(client);
     const refs = await scopeRefs(client, top!.id);
     expect(Object.keys(refs)).toEqual(['Step', 'Job', 'Environment']);
 
@@ -277,8 +264,8 @@ describe('adapter features', () => {
       steps: [{ name: 'greets', run: ctx.mark('echo "step:$GREETING"') }],
     });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
-    const [top] = await frames(client);
+    await session.stoppedAt(client, 'entry');
+    const [top] = await session.frames(client);
     const refs = await scopeRefs(client, top!.id);
     const set = await client.request('setVariable', {
       variablesReference: refs.Environment!,
@@ -295,13 +282,13 @@ describe('adapter features', () => {
       value: 'x',
     });
     expect(refused.success).toBe(false);
-    expect(errorId(refused)).toBe(ERR.WrongState);
+    expect(harness.errorId(refused)).toBe(ERR.WrongState);
 
     const shell = await client.request('evaluate', { expression: '!echo "cmd:$GREETING"', context: 'repl' });
     expect(shell.body.result).toBe('exit 0');
     await client.request('continue', { threadId: 1 });
     await runToEnd(client, 0);
-    expect(outputByCategory(client).stdout).toBe('cmd:changed value\nstep:changed value\n');
+    expect(harness.outputByCategory(client).stdout).toBe('cmd:changed value\nstep:changed value\n');
     await finish(adapter);
   });
 
@@ -310,7 +297,7 @@ describe('adapter features', () => {
     fs.mkdirSync(sub);
     const adapter = await ctx.runJob({ cwd: sub, env: { WHO: 'job-env' }, command: ctx.mark('true') });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
 
     const ok = await client.request('evaluate', {
       expression: '!printf \'%s who=%s\\n\' "$(pwd)" "$WHO"',
@@ -326,12 +313,12 @@ describe('adapter features', () => {
     expect(failing.body.result).toBe('exit 3');
     const empty = await client.request('evaluate', { expression: '!', context: 'repl' });
     expect(empty.success).toBe(false);
-    expect(errorId(empty)).toBe(ERR.Evaluate);
+    expect(harness.errorId(empty)).toBe(ERR.Evaluate);
 
     // Each command's output arrives as stdout events before its response, exactly once (each
     // command writes one line, so each is one event: bash writes its stdout a line at a time,
     // and two lines may be read apart).
-    const summary = stableSummary(client);
+    const summary = harness.stableSummary(client);
     expect(summary.slice(summary.indexOf('→ request 4 evaluate'))).toEqual([
       '→ request 4 evaluate',
       `← event output [stdout] ${JSON.stringify(`${sub} who=job-env\n`)}`,
@@ -342,7 +329,7 @@ describe('adapter features', () => {
       '→ request 6 evaluate',
       '← response 6 evaluate failed "type a shell command after !, e.g. !ls -la"',
     ]);
-    expect(outputByCategory(client).stdout).toBe(`${sub} who=job-env\nfailing\n`);
+    expect(harness.outputByCategory(client).stdout).toBe(`${sub} who=job-env\nfailing\n`);
     await client.request('continue', { threadId: 1 });
     await runToEnd(client, 0);
     await finish(adapter);
@@ -357,10 +344,10 @@ describe('adapter features', () => {
       ],
     });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     await client.request('next', { threadId: 1 });
-    await stoppedAt(client, 'step');
-    const finishedFrame = (await frames(client))[1]!;
+    await session.stoppedAt(client, 'step');
+    const finishedFrame = (await session.frames(client))[1]!;
 
     const evaluate = async (expression: string, context: string, frameId?: number) =>
       client.request('evaluate', { expression, context, ...(frameId !== undefined ? { frameId } : {}) });
@@ -389,7 +376,7 @@ describe('adapter features', () => {
     ] as const) {
       const response = await evaluate(expression, context);
       expect(response.success, `${expression} (${context})`).toBe(false);
-      expect(errorId(response), `${expression} (${context})`).toBe(ERR.Evaluate);
+      expect(harness.errorId(response), `${expression} (${context})`).toBe(ERR.Evaluate);
       expect(response.message, `${expression} (${context})`).toContain('type !');
     }
     // A shell command from hover or watch (dap-mode's M-x dap-eval sends `hover`) is not run,
@@ -397,7 +384,7 @@ describe('adapter features', () => {
     for (const context of ['hover', 'watch']) {
       const response = await evaluate('!echo not-run', context);
       expect(response.success, context).toBe(false);
-      expect(errorId(response), context).toBe(ERR.Evaluate);
+      expect(harness.errorId(response), context).toBe(ERR.Evaluate);
       expect(response.message, context).toBe(
         `!echo not-run: shell commands run only from the debug console (this came as "${context}"): type it there (in Emacs: M-x dap-ui-repl)`,
       );
@@ -406,20 +393,20 @@ describe('adapter features', () => {
     expect(suggestion.message).toContain('type !ls -la');
     await client.request('continue', { threadId: 1 });
     await runToEnd(client, 0);
-    expect(outputByCategory(client).stdout ?? '').not.toContain('not-run');
+    expect(harness.outputByCategory(client).stdout ?? '').not.toContain('not-run');
     await finish(adapter);
   });
 
   it('cancel of an in-flight `!sleep` cancels it through the relay: the evaluate fails with `cancelled`, the cancel has its own response', async () => {
     const adapter = await ctx.runJob({ command: ctx.mark('echo job-step') });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     const evaluating = client.request('evaluate', {
       expression: `!${ctx.mark('echo sleeping; sleep 300')}`,
       context: 'repl',
     });
-    const evaluateSeq = lastRequestSeq(client);
-    await client.waitForEvent('output', (e) => e.body.output === 'sleeping\n', EVENT_TIMEOUT_MS);
+    const evaluateSeq = harness.lastRequestSeq(client);
+    await client.waitForEvent('output', (e) => e.body.output === 'sleeping\n', harness.EVENT_TIMEOUT_MS);
     // The marker is in the environment of the command's processes (bash gets its text on a
     // descriptor, so its command line holds none): `sleep` carries it once it has started.
     await waitUntil(() => processesWithMarker(ctx.marker).length > 0, 'the `sleep` of the !CMD has started');
@@ -429,11 +416,11 @@ describe('adapter features', () => {
     const evaluate = await evaluating;
     expect(evaluate.success).toBe(false);
     expect(evaluate.message).toBe('cancelled');
-    expect(errorId(evaluate)).toBe(ERR.Cancelled);
+    expect(harness.errorId(evaluate)).toBe(ERR.Cancelled);
     // The relay reports the command ended only once it is killed.
     expect(processesWithMarker(ctx.marker)).toEqual([]);
-    const cancelSeq = lastRequestSeq(client);
-    expect(stableSummary(client).filter((l) => l.startsWith('← response'))).toEqual(
+    const cancelSeq = harness.lastRequestSeq(client);
+    expect(harness.stableSummary(client).filter((l) => l.startsWith('← response'))).toEqual(
       expect.arrayContaining([
         `← response ${cancelSeq} cancel ok`,
         `← response ${evaluateSeq} evaluate failed "cancelled"`,
@@ -446,15 +433,18 @@ describe('adapter features', () => {
     await client.request('continue', { threadId: 1 });
     await runToEnd(client, 0);
     // `[cancelled]` is the relay's own last log line of a cancelled command (Part A).
-    expect(outputByCategory(client).stdout).toBe('sleeping\n[cancelled]\nafter-cancel\njob-step\n');
+    expect(harness.outputByCategory(client).stdout).toBe('sleeping\n[cancelled]\nafter-cancel\njob-step\n');
     await finish(adapter);
   });
 
   it('cancel of a `!CMD` queued behind a running step withdraws it: it never runs', async () => {
     const adapter = await ctx.runJob({ stopOnEntry: false, steps: [waitingStep()] });
     const { client } = adapter;
-    await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
-    const { evaluating, evaluateSeq } = await evaluateQueued(client, `!${ctx.mark('touch queued-ran')}`);
+    await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', harness.EVENT_TIMEOUT_MS);
+    const { evaluating, evaluateSeq } = await harness.evaluateQueued(
+      client,
+      `!${ctx.mark('touch queued-ran')}`,
+    );
     const cancel = await client.request('cancel', { requestId: evaluateSeq });
     expect(cancel.success).toBe(true);
     const evaluate = await evaluating;
@@ -484,7 +474,7 @@ describe('adapter features', () => {
     );
     const { client } = adapter;
     await runToEnd(client, 0);
-    expect(outputByCategory(client).stdout).toBe(expected);
+    expect(harness.outputByCategory(client).stdout).toBe(expected);
     await finish(adapter);
   });
 
@@ -545,16 +535,16 @@ describe('adapter features', () => {
       { caps: { supportsProgressReporting: true } },
     );
     const { client } = adapter;
-    const start = await client.waitForEvent('progressStart', undefined, EVENT_TIMEOUT_MS);
-    await client.waitForEvent('output', (e) => e.body.output === 'started\n', EVENT_TIMEOUT_MS);
+    const start = await client.waitForEvent('progressStart', undefined, harness.EVENT_TIMEOUT_MS);
+    await client.waitForEvent('output', (e) => e.body.output === 'started\n', harness.EVENT_TIMEOUT_MS);
     const cancel = await client.request('cancel', { progressId: start.body.progressId });
     expect(cancel.success).toBe(true);
-    const end = await client.waitForEvent('progressEnd', undefined, EVENT_TIMEOUT_MS);
+    const end = await client.waitForEvent('progressEnd', undefined, harness.EVENT_TIMEOUT_MS);
     expect(end.body.progressId).toBe(start.body.progressId);
     expect(end.body.message).toMatch(/^cancelled, exit 130/);
     await runToEnd(client, 130);
     expect(processesWithMarker(ctx.marker)).toEqual([]);
-    expect(outputByCategory(client).console).toMatch(/✗ command: cancelled, exit 130/);
+    expect(harness.outputByCategory(client).console).toMatch(/✗ command: cancelled, exit 130/);
     await finish(adapter);
   });
 
@@ -566,11 +556,11 @@ describe('adapter features', () => {
       ],
     });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     await client.request('evaluate', { expression: '!echo from-the-console', context: 'repl' });
     await client.request('continue', { threadId: 1 });
     await runToEnd(client, 0);
-    const events = outputEvents(client);
+    const events = harness.outputEvents(client);
     // VS Code draws an open group's later lines only when the console is shown again (issue 12, item 2).
     expect(events.filter((event) => event.body.group !== undefined)).toEqual([]);
     const steps = events
@@ -613,14 +603,14 @@ describe('adapter features', () => {
     for (const [args, expected] of cases) {
       const response = await client.request('launch', args);
       expect(response.success, JSON.stringify(args)).toBe(false);
-      expect(errorId(response), JSON.stringify(args)).toBe(ERR.InvalidArguments);
+      expect(harness.errorId(response), JSON.stringify(args)).toBe(ERR.InvalidArguments);
       expect(response.message, JSON.stringify(args)).toContain(expected);
     }
     const launching = client.request('launch', { command: ctx.mark('echo valid'), stopOnEntry: false });
     await client.request('configurationDone');
     expect((await launching).success).toBe(true);
     await runToEnd(client, 0);
-    expect(outputByCategory(client).stdout).toBe('valid\n');
+    expect(harness.outputByCategory(client).stdout).toBe('valid\n');
     await finish(adapter);
   });
 
@@ -631,9 +621,9 @@ describe('adapter features', () => {
     const server = await ctx.startRelayServer(relayDir, { workdir: served });
     const adapter = await ctx.runJob({ relayDir, command: ctx.mark('echo "ran in $(pwd)"') });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     expect(ctx.embeddedRelayDirs()).toEqual([]);
-    const [top] = await frames(client);
+    const [top] = await session.frames(client);
     const job = await variables(client, (await scopeRefs(client, top!.id)).Job!);
     expect(job.relayDir).toBe(relayDir);
     const shell = await client.request('evaluate', {
@@ -643,7 +633,7 @@ describe('adapter features', () => {
     expect(shell.body.result).toBe('exit 0');
     await client.request('continue', { threadId: 1 });
     await runToEnd(client, 0);
-    expect(outputByCategory(client).stdout).toBe(`console in ${served}\nran in ${served}\n`);
+    expect(harness.outputByCategory(client).stdout).toBe(`console in ${served}\nran in ${served}\n`);
     await finish(adapter);
     expect(fs.existsSync(path.join(relayDir, 'server.ready'))).toBe(true);
     expect(server.child.exitCode).toBe(null);

@@ -3,13 +3,13 @@
 // command's output is closed when it ends, as a step's is.
 import { describe, expect, it } from 'vitest';
 import { outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
-import { consoleLines, finish, runToEnd, stepResults, stoppedAt, writeFile } from '../support/jobSession.js';
+import * as session from '../support/jobSession.js';
 
 const ctx = useAdapterContext();
 
 describe('the Job API through the adapter', () => {
   it('a workflow step whose ${{ }} fails when evaluated ends the job with 126 (never run), not 125 (relay lost)', async () => {
-    const program = writeFile(
+    const program = session.writeFile(
       ctx.workdir,
       'bad-expression.yml',
       [
@@ -26,14 +26,14 @@ describe('the Job API through the adapter', () => {
     );
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false }, { filters: [] });
     const { client } = adapter;
-    await runToEnd(client, 126);
-    expect(stepResults(client)).toEqual(['✗ Parses: failed, exit 126, T s']);
-    const complaint = consoleLines(client).find((line) => line.includes('fromJSON'));
+    await session.runToEnd(client, 126);
+    expect(session.stepResults(client)).toEqual(['✗ Parses: failed, exit 126, T s']);
+    const complaint = session.consoleLines(client).find((line) => line.includes('fromJSON'));
     expect(complaint).toContain(`${program}:8:`);
     // Nothing says the relay lost anything: it never had the command.
     expect(client.output('console')).not.toMatch(/relay lost|lost the command|\b125\b/);
     expect(outputByCategory(client).stdout).toBeUndefined();
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('`!CMD` output that ends in the middle of a UTF-8 character is closed like a step’s: the last bytes show as U+FFFD', async () => {
@@ -44,7 +44,7 @@ describe('the Job API through the adapter', () => {
       stopOnEntry: true,
     });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     const shell = await client.request('evaluate', {
       expression: "!printf 'console-cut\\342\\202'",
       context: 'repl',
@@ -53,8 +53,8 @@ describe('the Job API through the adapter', () => {
     expect(shell.body.result).toBe('exit 0');
     expect(outputByCategory(client).stdout).toBe('console-cut\uFFFD');
     await client.request('continue', { threadId: 1 });
-    await runToEnd(client, 0);
+    await session.runToEnd(client, 0);
     expect(outputByCategory(client).stdout).toBe('console-cut\uFFFDstep-cut\uFFFD');
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 });

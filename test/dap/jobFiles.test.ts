@@ -7,20 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { errorId, outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import {
-  consoleLines,
-  continueJob,
-  finish,
-  frameNames,
-  frames,
-  jobFixture,
-  lineOf,
-  runToEnd,
-  stepResults,
-  stoppedAt,
-  stopReasons,
-  writeFile,
-} from '../support/jobSession.js';
+import * as session from '../support/jobSession.js';
 import { ERR } from '../support/errorIds.js';
 import { processesWithMarker } from '../support/relayHarness.js';
 
@@ -29,26 +16,26 @@ const ctx = useAdapterContext();
 async function next(client: DapClient): Promise<void> {
   const response = await client.request('next', { threadId: 1 });
   expect(response.success, response.message).toBe(true);
-  await stoppedAt(client, 'step');
+  await session.stoppedAt(client, 'step');
 }
 
 describe('job files end to end', () => {
   it('build.yml: every frame points into the file at its step’s first line, with the file as its source; `source` serves the file', async () => {
-    const program = jobFixture('build.yml');
+    const program = session.jobFixture('build.yml');
     const text = fs.readFileSync(program, 'utf8');
     const fileLines = text.split('\n');
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     expect((await client.request('threads')).body.threads).toEqual([{ id: 1, name: 'job: Build and test' }]);
 
-    const configure = lineOf(program, '- name: Configure');
-    const second = lineOf(program, '- run: |');
-    const allowed = lineOf(program, '- name: Allowed to fail');
-    const last = lineOf(program, '- name: Last step');
+    const configure = session.lineOf(program, '- name: Configure');
+    const second = session.lineOf(program, '- run: |');
+    const allowed = session.lineOf(program, '- name: Allowed to fail');
+    const last = session.lineOf(program, '- name: Last step');
     const source = { name: 'build.yml', path: program };
 
-    const entry = await frames(client);
+    const entry = await session.frames(client);
     expect(entry).toEqual([
       { id: 1, name: 'next: Configure', source, line: configure, column: 1, presentationHint: 'normal' },
     ]);
@@ -56,8 +43,8 @@ describe('job files end to end', () => {
     await next(client);
     await next(client);
     await next(client);
-    const paused = await frames(client);
-    expect(frameNames(paused)).toEqual([
+    const paused = await session.frames(client);
+    expect(session.frameNames(paused)).toEqual([
       'next: Last step',
       '✗ Allowed to fail: failed (continue-on-error), exit 1, T s',
       // A step without a name is named after the first line of its script.
@@ -79,9 +66,9 @@ describe('job files end to end', () => {
     expect(served.success).toBe(true);
     expect(served.body).toEqual({ content: text, mimeType: 'text/yaml' });
 
-    await continueJob(client);
-    await runToEnd(client, 0);
-    expect(stepResults(client)).toEqual([
+    await session.continueJob(client);
+    await session.runToEnd(client, 0);
+    expect(session.stepResults(client)).toEqual([
       '✓ Configure: exit 0, T s',
       '✓ Run echo "$GREETING from the second step": exit 0, T s',
       '✗ Allowed to fail: failed (continue-on-error), exit 1, T s',
@@ -91,13 +78,13 @@ describe('job files end to end', () => {
     // the last step's absolute cwd.
     expect(outputByCategory(client).stdout).toBe('configuring with LEVEL=3\nhello from the second step\n/\n');
     // A tolerated failure does not pause (the `failed` filter is for failures that fail the job).
-    expect(stopReasons(client)).toEqual(['entry', 'step', 'step', 'step']);
-    await finish(ctx, adapter);
+    expect(session.stopReasons(client)).toEqual(['entry', 'step', 'step', 'step']);
+    await session.finish(ctx, adapter);
   });
 
   it('the job’s cwd is relative to the launch cwd, a step’s cwd relative to the job’s, an absolute one as given; `!CMD` runs in the job’s', async () => {
     fs.mkdirSync(path.join(ctx.workdir, 'build', 'sub'), { recursive: true });
-    const program = writeFile(
+    const program = session.writeFile(
       ctx.workdir,
       'cwd-job.yml',
       [
@@ -118,21 +105,21 @@ describe('job files end to end', () => {
     // No failure pause: a step whose directory is wrong fails, and the job ends at once.
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir }, { filters: [] });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     const console = await client.request('evaluate', { expression: '!echo "console=$PWD"', context: 'repl' });
     expect(console.body.result).toBe('exit 0');
-    await continueJob(client);
+    await session.continueJob(client);
     // A missing directory would fail a step (`cd` fails): the job must succeed.
-    await runToEnd(client, 0);
+    await session.runToEnd(client, 0);
     const build = path.join(ctx.workdir, 'build');
     expect(outputByCategory(client).stdout).toBe(
       `console=${build}\njob=${build}\nstep=${path.join(build, 'sub')}\nabsolute=/\n`,
     );
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('env: the job’s env over the launch’s, a step’s over the job’s; `${{ }}` in a job file is plain text', async () => {
-    const program = writeFile(
+    const program = session.writeFile(
       ctx.workdir,
       'env-job.yml',
       [
@@ -160,15 +147,15 @@ describe('job files end to end', () => {
       env: { WHO: 'launch', FROM_LAUNCH: 'yes' },
     });
     const { client } = adapter;
-    await runToEnd(client, 0);
+    await session.runToEnd(client, 0);
     expect(outputByCategory(client).stdout).toBe(
       'WHO=job WHERE=job-file FROM_LAUNCH=yes RAW=${{ env.WHO }}\nWHO=step WHERE=job-file\nWHO=job\n',
     );
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('continue-on-error lets the job go on; a step over its timeout is cancelled (exit 124, its process gone); an untolerated failure ends the job with its code', async () => {
-    const program = writeFile(
+    const program = session.writeFile(
       ctx.workdir,
       'failing-job.yml',
       [
@@ -190,27 +177,29 @@ describe('job files end to end', () => {
     );
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
-    const stop = await stoppedAt(client, 'exception');
+    const stop = await session.stoppedAt(client, 'exception');
     expect(stop.body.description).toBe('Breaks failed with exit code 7');
     // The timed-out step's process is gone: the relay cancelled it.
     expect(processesWithMarker(ctx.marker)).toEqual([]);
-    await continueJob(client);
-    await runToEnd(client, 7);
-    expect(stepResults(client)).toEqual([
+    await session.continueJob(client);
+    await session.runToEnd(client, 7);
+    expect(session.stepResults(client)).toEqual([
       '✗ Tolerated: failed (continue-on-error), exit 9, T s',
       '✗ Slow: timed out (continue-on-error), exit 124, T s',
       '✗ Breaks: failed, exit 7, T s',
     ]);
-    expect(consoleLines(client)).toContain('relay-dap: step 2 (Slow) timed out after 1 s; cancelling it');
+    expect(session.consoleLines(client)).toContain(
+      'relay-dap: step 2 (Slow) timed out after 1 s; cancelling it',
+    );
     // `[cancelled]` is the relay's last log line of a cancelled command.
     expect(outputByCategory(client).stdout).toBe('tolerated\nslow started\n[cancelled]\nbreaking\n');
     expect(fs.existsSync(path.join(ctx.workdir, 'never-ran'))).toBe(false);
-    expect(stopReasons(client)).toEqual(['exception']);
-    await finish(ctx, adapter);
+    expect(session.stopReasons(client)).toEqual(['exception']);
+    await session.finish(ctx, adapter);
   });
 
   it('a step over its timeout without continue-on-error ends the job with 124', async () => {
-    const program = writeFile(
+    const program = session.writeFile(
       ctx.workdir,
       'timeout-job.yml',
       [
@@ -224,15 +213,15 @@ describe('job files end to end', () => {
     );
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false }, { filters: [] });
     const { client } = adapter;
-    await runToEnd(client, 124);
-    expect(stepResults(client)).toEqual(['✗ Hangs: timed out, exit 124, T s']);
+    await session.runToEnd(client, 124);
+    expect(session.stepResults(client)).toEqual(['✗ Hangs: timed out, exit 124, T s']);
     expect(fs.existsSync(path.join(ctx.workdir, 'never-ran'))).toBe(false);
-    expect(stopReasons(client)).toEqual([]);
-    await finish(ctx, adapter);
+    expect(session.stopReasons(client)).toEqual([]);
+    await session.finish(ctx, adapter);
   });
 
   it('a job file that cannot be used is a launch error naming the file and line', async () => {
-    const program = writeFile(
+    const program = session.writeFile(
       ctx.workdir,
       'broken-job.yml',
       [
@@ -249,9 +238,9 @@ describe('job files end to end', () => {
     const { launch } = adapter;
     expect(launch.success).toBe(false);
     expect(errorId(launch)).toBe(ERR.InvalidJob);
-    expect(launch.message).toContain(`${program}:${lineOf(program, '- name: No command')}:`);
+    expect(launch.message).toContain(`${program}:${session.lineOf(program, '- name: No command')}:`);
     expect(launch.message).toContain("has no 'run:'");
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('a program that does not exist is a launch error that says to give an absolute path', async () => {
@@ -263,6 +252,6 @@ describe('job files end to end', () => {
     expect(launch.message).toContain(missing);
     expect(launch.message).toContain('ENOENT');
     expect(launch.message).toContain('give `program` as an absolute path');
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 });

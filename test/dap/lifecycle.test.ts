@@ -7,40 +7,31 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { describe, expect, it } from 'vitest';
-import {
-  assertResponsesMatchRequests,
-  DISCONNECTED_WHILE_PAUSED,
-  errorId,
-  EVENT_TIMEOUT_MS,
-  isAnswered,
-  lastRequestSeq,
-  outputByCategory,
-  stableSummary,
-  type StdioAdapter,
-  useAdapterContext,
-  waitForExit,
-} from '../support/adapterHarness.js';
+import * as harness from '../support/adapterHarness.js';
 import { encodeDapFrame, type DapClient } from '../support/dapClient.js';
 import { ERR } from '../support/errorIds.js';
 import { processesWithMarker, waitUntil } from '../support/relayHarness.js';
 
-const ctx = useAdapterContext();
+const ctx = harness.useAdapterContext();
 
 async function markedProcessRuns(marker = ctx.marker): Promise<void> {
   await waitUntil(
     () => processesWithMarker(marker).length > 0,
     `a process marked ${marker}`,
-    EVENT_TIMEOUT_MS,
+    harness.EVENT_TIMEOUT_MS,
   );
 }
 
 /** A session whose only step runs `text` (already started when this resolves). */
-async function startRunningStep(text: string, extra: Record<string, unknown> = {}): Promise<StdioAdapter> {
+async function startRunningStep(
+  text: string,
+  extra: Record<string, unknown> = {},
+): Promise<harness.StdioAdapter> {
   const adapter = await ctx.runJob({ command: ctx.mark(text), stopOnEntry: false, ...extra });
   await adapter.client.waitForEvent(
     'output',
     (e) => e.body.output.startsWith('▶ step 1/1'),
-    EVENT_TIMEOUT_MS,
+    harness.EVENT_TIMEOUT_MS,
   );
   await markedProcessRuns();
   return adapter;
@@ -48,10 +39,10 @@ async function startRunningStep(text: string, extra: Record<string, unknown> = {
 
 /** `exited` with this code, then `terminated`, as the last two events. */
 async function expectEnd(client: DapClient, exitCode: number): Promise<void> {
-  const exited = await client.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS);
+  const exited = await client.waitForEvent('exited', undefined, harness.EVENT_TIMEOUT_MS);
   expect(exited.body.exitCode).toBe(exitCode);
-  await client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
-  const events = stableSummary(client).filter((line) => line.startsWith('← event '));
+  await client.waitForEvent('terminated', undefined, harness.EVENT_TIMEOUT_MS);
+  const events = harness.stableSummary(client).filter((line) => line.startsWith('← event '));
   expect(events.filter((line) => /exited|terminated/.test(line))).toEqual([
     `← event exited (exitCode ${exitCode})`,
     '← event terminated',
@@ -65,10 +56,10 @@ function expectCleanedUp(): void {
   expect(processesWithMarker(ctx.adapterMarker)).toEqual([]);
 }
 
-async function disconnectAndExit(adapter: StdioAdapter): Promise<void> {
+async function disconnectAndExit(adapter: harness.StdioAdapter): Promise<void> {
   const response = await adapter.client.request('disconnect', {});
   expect(response.success).toBe(true);
-  expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+  expect(await harness.waitForExit(adapter)).toEqual({ code: 0, signal: null });
   expectCleanedUp();
 }
 
@@ -84,11 +75,12 @@ describe('session lifecycle', () => {
         stopOnEntry: paused,
       });
       const { client } = adapter;
-      if (paused) await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
-      else await client.waitForEvent('output', (e) => e.body.output === 'started\n', EVENT_TIMEOUT_MS);
+      if (paused) await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
+      else
+        await client.waitForEvent('output', (e) => e.body.output === 'started\n', harness.EVENT_TIMEOUT_MS);
       client.end();
       await expectEnd(client, 130);
-      expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+      expect(await harness.waitForExit(adapter)).toEqual({ code: 0, signal: null });
       expect(fs.existsSync(path.join(ctx.workdir, 'ran'))).toBe(!paused);
       expectCleanedUp();
       client.assertClean();
@@ -99,10 +91,10 @@ describe('session lifecycle', () => {
     const adapter = await ctx.runJob({ command: ctx.mark('echo started; sleep 300'), stopOnEntry: false });
     const { client } = adapter;
     ctx.expectViolations(client, 'the adapter is killed mid-session: no exited or terminated');
-    await client.waitForEvent('output', (e) => e.body.output === 'started\n', EVENT_TIMEOUT_MS);
+    await client.waitForEvent('output', (e) => e.body.output === 'started\n', harness.EVENT_TIMEOUT_MS);
     expect(ctx.embeddedRelayDirs()).toHaveLength(1);
     adapter.child.kill('SIGKILL');
-    expect(await waitForExit(adapter)).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await harness.waitForExit(adapter)).toEqual({ code: null, signal: 'SIGKILL' });
     await waitUntil(
       () => processesWithMarker(ctx.marker).length === 0,
       'the orphaned step’s processes to be stopped',
@@ -121,8 +113,8 @@ describe('session lifecycle', () => {
     expect(init.success).toBe(true);
     await adapter.client.waitForEvent('initialized');
     adapter.client.end();
-    expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
-    expect(stableSummary(adapter.client)).toEqual([
+    expect(await harness.waitForExit(adapter)).toEqual({ code: 0, signal: null });
+    expect(harness.stableSummary(adapter.client)).toEqual([
       '→ request 1 initialize',
       '← response 1 initialize ok',
       '← event initialized',
@@ -134,7 +126,7 @@ describe('session lifecycle', () => {
   it('terminate while paused at entry releases the pause: exited 130, terminated, nothing ran', async () => {
     const adapter = await ctx.runJob({ command: ctx.mark('touch ran') });
     const { client } = adapter;
-    await client.waitForEvent('stopped', (e) => e.body.reason === 'entry', EVENT_TIMEOUT_MS);
+    await client.waitForEvent('stopped', (e) => e.body.reason === 'entry', harness.EVENT_TIMEOUT_MS);
     const response = await client.request('terminate', {});
     expect(response.success).toBe(true);
     await expectEnd(client, 130);
@@ -151,35 +143,39 @@ describe('session lifecycle', () => {
     await expectEnd(client, 130);
     // The job ended because its command ended: the step's processes are gone already.
     expect(processesWithMarker(ctx.marker)).toEqual([]);
-    expect(outputByCategory(client).console).toMatch(/✗ command: cancelled, exit 130/);
+    expect(harness.outputByCategory(client).console).toMatch(/✗ command: cancelled, exit 130/);
     await disconnectAndExit(adapter);
-    assertResponsesMatchRequests(client);
+    harness.assertResponsesMatchRequests(client);
     client.assertClean();
   });
 
   it('terminate while a `!CMD` runs: its last output, then the evaluate answered as cancelled, then exited 130, terminated, with none of its processes left', async () => {
     const adapter = await ctx.runJob({ command: ctx.mark('true') });
     const { client } = adapter;
-    await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     // What it prints when cancelled (SIGTERM) is its last output, which the user must still see.
     const evaluating = client.request('evaluate', {
       expression: `!${ctx.mark("trap 'echo console-ending; exit 7' TERM; echo console-started; sleep 300 & wait")}`,
       context: 'repl',
     });
-    await client.waitForEvent('output', (e) => e.body.output === 'console-started\n', EVENT_TIMEOUT_MS);
+    await client.waitForEvent(
+      'output',
+      (e) => e.body.output === 'console-started\n',
+      harness.EVENT_TIMEOUT_MS,
+    );
     await markedProcessRuns();
     const response = await client.request('terminate', {});
     expect(response.success).toBe(true);
-    const exited = await client.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS);
+    const exited = await client.waitForEvent('exited', undefined, harness.EVENT_TIMEOUT_MS);
     expect(exited.body.exitCode).toBe(130);
     // When the session says the job has exited, nothing of the console command runs any more.
     expect(processesWithMarker(ctx.marker)).toEqual([]);
-    await client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+    await client.waitForEvent('terminated', undefined, harness.EVENT_TIMEOUT_MS);
     const evaluate = await evaluating;
     expect(evaluate.success).toBe(false);
     expect(evaluate.message).toBe('cancelled');
     // In this order (output may come in any chunks): its last words, its answer, the end.
-    const seen = stableSummary(client);
+    const seen = harness.stableSummary(client);
     const first = (pattern: RegExp): number => seen.findIndex((line) => pattern.test(line));
     const order = [
       first(/← event output \[stdout\] .*console-ending/),
@@ -192,14 +188,14 @@ describe('session lifecycle', () => {
       seen.join('\n'),
     ).toBe(true);
     await disconnectAndExit(adapter);
-    assertResponsesMatchRequests(client);
+    harness.assertResponsesMatchRequests(client);
     client.assertClean();
   });
 
   it('requests after terminate are answered "the session has ended", never with the relay client\'s internals', async () => {
     const adapter = await ctx.runJob({ command: ctx.mark('true') });
     const { client } = adapter;
-    await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     expect((await client.request('terminate', {})).success).toBe(true);
     await expectEnd(client, 130);
     const late = [
@@ -213,7 +209,7 @@ describe('session lifecycle', () => {
     ];
     for (const response of late) {
       expect(response.success, response.command).toBe(false);
-      expect(errorId(response), response.command).toBe(ERR.SessionEnded);
+      expect(harness.errorId(response), response.command).toBe(ERR.SessionEnded);
       expect(response.message).toBe(
         'the session has ended (terminate request): start a new debug session to run the job again',
       );
@@ -221,7 +217,7 @@ describe('session lifecycle', () => {
     expect(adapter.stderr()).not.toMatch(/RelayClient|closed|at .*\.js:\d+/);
     expect(fs.existsSync(path.join(ctx.workdir, 'ran-after-end'))).toBe(false);
     await disconnectAndExit(adapter);
-    assertResponsesMatchRequests(client);
+    harness.assertResponsesMatchRequests(client);
     client.assertClean();
   });
 
@@ -229,7 +225,7 @@ describe('session lifecycle', () => {
     // The embedded relay's grace period is 5 s: SIGTERM, then SIGKILL.
     const adapter = await startRunningStep("trap '' TERM; echo trapped; sleep 300");
     const { client } = adapter;
-    await client.waitForEvent('output', (e) => e.body.output === 'trapped\n', EVENT_TIMEOUT_MS);
+    await client.waitForEvent('output', (e) => e.body.output === 'trapped\n', harness.EVENT_TIMEOUT_MS);
     const response = await client.request('terminate', {});
     expect(response.success).toBe(true);
     await expectEnd(client, 130);
@@ -244,7 +240,7 @@ describe('session lifecycle', () => {
       const adapter = await startRunningStep('sleep 300');
       adapter.child.kill(signal);
       await expectEnd(adapter.client, 130);
-      expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+      expect(await harness.waitForExit(adapter)).toEqual({ code: 0, signal: null });
       expectCleanedUp();
       adapter.client.assertClean();
     },
@@ -252,10 +248,10 @@ describe('session lifecycle', () => {
 
   it('SIGTERM to the stdio adapter while paused releases the pause: exited 130, terminated, exit 0', async () => {
     const adapter = await ctx.runJob({ command: ctx.mark('touch ran') });
-    await adapter.client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    await adapter.client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     adapter.child.kill('SIGTERM');
     await expectEnd(adapter.client, 130);
-    expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+    expect(await harness.waitForExit(adapter)).toEqual({ code: 0, signal: null });
     expect(fs.existsSync(path.join(ctx.workdir, 'ran'))).toBe(false);
     expectCleanedUp();
     adapter.client.assertClean();
@@ -265,14 +261,14 @@ describe('session lifecycle', () => {
     const adapter = await startRunningStep('sleep 300', { timeout: 1 });
     await expectEnd(adapter.client, 130);
     expect(processesWithMarker(ctx.marker)).toEqual([]);
-    expect(outputByCategory(adapter.client).console).toContain('the job timed out after 1 s');
+    expect(harness.outputByCategory(adapter.client).console).toContain('the job timed out after 1 s');
     await disconnectAndExit(adapter);
     adapter.client.assertClean();
   });
 
   it('the job timeout releases a pause: exited 130, terminated, the step never ran', async () => {
     const adapter = await ctx.runJob({ command: ctx.mark('touch ran'), timeout: 1 });
-    await adapter.client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    await adapter.client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     await expectEnd(adapter.client, 130);
     expect(fs.existsSync(path.join(ctx.workdir, 'ran'))).toBe(false);
     await disconnectAndExit(adapter);
@@ -300,7 +296,7 @@ describe('session lifecycle', () => {
     ] as const) {
       const response = await client.request(command, args);
       expect(response.success, `${command} before launch`).toBe(false);
-      expect(errorId(response), `${command} before launch`).toBe(ERR.NoJob);
+      expect(harness.errorId(response), `${command} before launch`).toBe(ERR.NoJob);
       expect(response.message).toMatch(/launch/);
     }
     // The session is not harmed: a job launches and runs to its end.
@@ -308,10 +304,10 @@ describe('session lifecycle', () => {
     await client.request('configurationDone');
     expect((await launching).success).toBe(true);
     await expectEnd(client, 0);
-    expect(outputByCategory(client).stdout).toBe('late\n');
-    expect(outputByCategory(client).stdout).not.toContain('too early');
+    expect(harness.outputByCategory(client).stdout).toBe('late\n');
+    expect(harness.outputByCategory(client).stdout).not.toContain('too early');
     await disconnectAndExit(adapter);
-    assertResponsesMatchRequests(client);
+    harness.assertResponsesMatchRequests(client);
     client.assertClean();
   });
 
@@ -332,7 +328,7 @@ describe('session lifecycle', () => {
     const launch = await launching;
     const elapsed = performance.now() - began;
     expect(launch.success).toBe(false);
-    expect(errorId(launch)).toBe(ERR.RelayUnavailable);
+    expect(harness.errorId(launch)).toBe(ERR.RelayUnavailable);
     expect(launch.message).toContain(relayDir);
     expect(launch.message).toContain(`relay-dap serve --relay-dir ${relayDir}`);
     // Only a server creates a relay directory (issue 9, item 13): a mistyped path leaves no litter.
@@ -340,7 +336,7 @@ describe('session lifecycle', () => {
     // connectTimeout is 1 s; the margin is for a loaded machine, not for a wait that ignores it.
     expect(elapsed).toBeGreaterThanOrEqual(950);
     expect(elapsed).toBeLessThan(8_000);
-    expect(stableSummary(client).some((line) => /event (stopped|exited)/.test(line))).toBe(false);
+    expect(harness.stableSummary(client).some((line) => /event (stopped|exited)/.test(line))).toBe(false);
     await disconnectAndExit(adapter);
     client.assertClean();
   });
@@ -348,52 +344,52 @@ describe('session lifecycle', () => {
   it('an unknown request gets an error response and the session goes on', async () => {
     const adapter = await ctx.runJob({ command: ctx.mark('echo still-works') });
     const { client } = adapter;
-    await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     const unknown = await client.request('frobnicate', { please: true });
     expect(unknown.success).toBe(false);
     expect(unknown.command).toBe('frobnicate');
-    expect(errorId(unknown)).toBe(ERR.Unsupported);
+    expect(harness.errorId(unknown)).toBe(ERR.Unsupported);
     expect(unknown.message).toContain('frobnicate');
     const stepIn = await client.request('stepIn', { threadId: 1 });
     expect(stepIn.success).toBe(false);
-    expect(errorId(stepIn)).toBe(ERR.Unsupported);
+    expect(harness.errorId(stepIn)).toBe(ERR.Unsupported);
     expect(stepIn.message).toMatch(/Next/);
     await client.request('continue', { threadId: 1 });
     await expectEnd(client, 0);
-    expect(outputByCategory(client).stdout).toBe('still-works\n');
+    expect(harness.outputByCategory(client).stdout).toBe('still-works\n');
     await disconnectAndExit(adapter);
-    assertResponsesMatchRequests(client);
+    harness.assertResponsesMatchRequests(client);
     client.assertClean();
   });
 
   it('failing handlers are answered with one error response each, and the session goes on', async () => {
     const adapter = await ctx.runJob({ command: ctx.mark('echo after-failures') });
     const { client } = adapter;
-    await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
 
     const scopes = await client.request('scopes', { frameId: 9999 });
     expect(scopes.success).toBe(false);
-    expect(errorId(scopes)).toBe(ERR.UnknownReference);
+    expect(harness.errorId(scopes)).toBe(ERR.UnknownReference);
     expect(scopes.message).toContain('9999');
     const variables = await client.request('variables', { variablesReference: 424242 });
     expect(variables.success).toBe(false);
-    expect(errorId(variables)).toBe(ERR.UnknownReference);
+    expect(harness.errorId(variables)).toBe(ERR.UnknownReference);
     const next = await client.request('next', { threadId: 1 });
     expect(next.success).toBe(true);
-    await client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+    await client.waitForEvent('terminated', undefined, harness.EVENT_TIMEOUT_MS);
     // `next` when nothing is paused any more.
     const again = await client.request('next', { threadId: 1 });
     expect(again.success).toBe(false);
-    expect(errorId(again)).toBe(ERR.WrongState);
+    expect(harness.errorId(again)).toBe(ERR.WrongState);
 
     // A request the schema would refuse (no arguments at all): the handler throws, and the
     // failure still becomes exactly one error response.
     const seq = client.allocateSeq();
     client.sendRaw(encodeDapFrame({ seq, type: 'request', command: 'scopes' }));
-    const raw = await client.waitForResponse(seq, EVENT_TIMEOUT_MS);
+    const raw = await client.waitForResponse(seq, harness.EVENT_TIMEOUT_MS);
     expect(raw.success).toBe(false);
     expect(raw.command).toBe('scopes');
-    expect(typeof errorId(raw)).toBe('number');
+    expect(typeof harness.errorId(raw)).toBe('number');
 
     const threads = await client.request('threads');
     expect(threads.success).toBe(true);
@@ -415,18 +411,18 @@ describe('session lifecycle', () => {
       ],
     });
     const { client } = adapter;
-    await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
+    await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', harness.EVENT_TIMEOUT_MS);
     const pause = await client.request('pause', { threadId: 1 });
     expect(pause.success).toBe(true);
     await client.waitForEvent(
       'output',
       (e) => e.body.output.startsWith('relay-dap: the job pauses before its next step'),
-      EVENT_TIMEOUT_MS,
+      harness.EVENT_TIMEOUT_MS,
     );
     fs.writeFileSync(path.join(ctx.workdir, 'go'), '');
-    const stopped = await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    const stopped = await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     expect(stopped.body).toMatchObject({ reason: 'pause', threadId: 1, allThreadsStopped: true });
-    expect(outputByCategory(client).stdout).toBe('waiting\nwent\n');
+    expect(harness.outputByCategory(client).stdout).toBe('waiting\nwent\n');
     const stack = await client.request('stackTrace', { threadId: 1 });
     expect(stack.body.stackFrames.map((f) => f.name.replace(/\d+\.\d+ s/, 'T s'))).toEqual([
       'next: after',
@@ -434,7 +430,7 @@ describe('session lifecycle', () => {
     ]);
     await client.request('continue', { threadId: 1 });
     await expectEnd(client, 0);
-    expect(outputByCategory(client).stdout).toBe('waiting\nwent\nafter\n');
+    expect(harness.outputByCategory(client).stdout).toBe('waiting\nwent\nafter\n');
     await disconnectAndExit(adapter);
     client.assertClean();
   });
@@ -442,14 +438,14 @@ describe('session lifecycle', () => {
   it('an evaluate still in flight when disconnect arrives is answered (as cancelled) before the adapter exits', async () => {
     const adapter = await ctx.runJob({ command: ctx.mark('true') });
     const { client } = adapter;
-    await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     void client
       .request('evaluate', { expression: `!${ctx.mark('sleep 300')}`, context: 'repl' })
       .catch(() => undefined);
-    const seq = lastRequestSeq(client);
+    const seq = harness.lastRequestSeq(client);
     await markedProcessRuns();
     await disconnectAndExit(adapter);
-    expect(isAnswered(client, seq), 'the evaluate was never answered').toBe(true);
+    expect(harness.isAnswered(client, seq), 'the evaluate was never answered').toBe(true);
     const evaluate = client.transcript
       .map((entry) => entry.message)
       .find(
@@ -457,16 +453,16 @@ describe('session lifecycle', () => {
       ) as DebugProtocol.Response;
     expect(evaluate.success).toBe(false);
     expect(evaluate.message).toBe('cancelled');
-    assertResponsesMatchRequests(client);
+    harness.assertResponsesMatchRequests(client);
     client.assertClean();
   });
 
   it('disconnect while paused releases the pause: its response, then exited 130 and terminated; nothing ran', async () => {
     const adapter = await ctx.runJob({ command: ctx.mark('touch ran') });
     const { client } = adapter;
-    await client.waitForEvent('stopped', undefined, EVENT_TIMEOUT_MS);
+    await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     await disconnectAndExit(adapter);
-    expect(stableSummary(client).slice(-5)).toEqual(DISCONNECTED_WHILE_PAUSED);
+    expect(harness.stableSummary(client).slice(-5)).toEqual(harness.DISCONNECTED_WHILE_PAUSED);
     expect(fs.existsSync(path.join(ctx.workdir, 'ran'))).toBe(false);
     client.assertClean();
   });
@@ -483,10 +479,10 @@ describe('session lifecycle', () => {
     const response = await client.request('disconnect', args);
     expect(response.success).toBe(true);
     await expectEnd(client, 130);
-    expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+    expect(await harness.waitForExit(adapter)).toEqual({ code: 0, signal: null });
     expectCleanedUp();
     if ('terminateDebuggee' in args)
-      expect(outputByCategory(client).console).toContain('the embedded relay ends with the session');
+      expect(harness.outputByCategory(client).console).toContain('the embedded relay ends with the session');
     client.assertClean();
   });
 });

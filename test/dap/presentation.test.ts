@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { errorId, outputEvents, useAdapterContext } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import { finish, frameNames, frames, runToEnd, stoppedAt } from '../support/jobSession.js';
+import * as session from '../support/jobSession.js';
 import { ERR } from '../support/errorIds.js';
 
 const ctx = useAdapterContext();
@@ -33,13 +33,13 @@ describe('what an editor shows', () => {
       stopOnEntry: false,
     });
     const { client } = adapter;
-    await runToEnd(client, 0);
+    await session.runToEnd(client, 0);
     const steps = topLevelText(client).replace(/\d+\.\d+ s/g, 'T s');
     expect(steps).toContain(
       '▶ step 1/2: first\none\n✓ first: exit 0, T s\n▶ step 2/2: second\ntwo\n✓ second: exit 0, T s\n',
     );
     expect(steps).not.toMatch(/^\n|\n\n/m);
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('finished steps stay in the call stack as plainly as the step on top (no `subtle` frames to fold away)', async () => {
@@ -51,18 +51,22 @@ describe('what an editor shows', () => {
       ],
     });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     for (let step = 0; step < 2; step++) {
       const stopped = client.waitForEvent('stopped', (e) => e.body.reason === 'step', 30_000);
       expect((await client.request('next', { threadId: 1 })).success).toBe(true);
       await stopped;
     }
-    const stack = await frames(client);
-    expect(frameNames(stack)).toEqual(['next: test', '✓ build: exit 0, T s', '✓ checkout: exit 0, T s']);
+    const stack = await session.frames(client);
+    expect(session.frameNames(stack)).toEqual([
+      'next: test',
+      '✓ build: exit 0, T s',
+      '✓ checkout: exit 0, T s',
+    ]);
     expect(stack.map((frame) => frame.presentationHint)).toEqual(['normal', 'normal', 'normal']);
     await client.request('continue', { threadId: 1 });
-    await runToEnd(client, 0);
-    await finish(ctx, adapter);
+    await session.runToEnd(client, 0);
+    await session.finish(ctx, adapter);
   });
 
   it('a wrong launch or attach attribute is named with its configuration and the value that is wrong', async () => {
@@ -104,6 +108,6 @@ describe('what an editor shows', () => {
       expect(errorId(response), JSON.stringify(args)).toBe(ERR.InvalidArguments);
       expect(response.message, JSON.stringify(args)).toContain(expected);
     }
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 });

@@ -9,19 +9,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { describe, expect, it } from 'vitest';
 import { errorId, EVENT_TIMEOUT_MS, outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
-import {
-  continueJob,
-  finish,
-  frameNames,
-  frames,
-  lineOf,
-  nextStopOrEnd,
-  runToEnd,
-  stepResults,
-  stoppedAt,
-  stopReasons,
-  writeFile,
-} from '../support/jobSession.js';
+import * as session from '../support/jobSession.js';
 import { ERR } from '../support/errorIds.js';
 import { processesWithMarker } from '../support/relayHarness.js';
 
@@ -29,7 +17,7 @@ const ctx = useAdapterContext();
 
 /** A job file in the workdir from `name` and step lines. */
 function jobFile(file: string, lines: string[]): string {
-  return writeFile(ctx.workdir, file, [...lines, ''].join('\n'));
+  return session.writeFile(ctx.workdir, file, [...lines, ''].join('\n'));
 }
 
 async function exceptionInfo(client: DapClient) {
@@ -39,7 +27,7 @@ async function exceptionInfo(client: DapClient) {
 }
 
 async function restartTopFrame(client: DapClient): Promise<void> {
-  const [top] = await frames(client);
+  const [top] = await session.frames(client);
   const response = await client.request('restartFrame', { frameId: top!.id });
   expect(response.success, response.message).toBe(true);
 }
@@ -61,22 +49,22 @@ describe('run control', () => {
     ]);
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     // Before any failure there is nothing to describe.
     const early = await client.request('exceptionInfo', { threadId: 1 });
     expect(early.success).toBe(false);
     expect(errorId(early)).toBe(ERR.WrongState);
 
-    await continueJob(client);
-    const stop = await stoppedAt(client, 'exception');
+    await session.continueJob(client);
+    const stop = await session.stoppedAt(client, 'exception');
     expect(stop.body).toMatchObject({
       description: 'Compile failed with exit code 2',
       threadId: 1,
       allThreadsStopped: true,
     });
-    const stack = await frames(client);
-    expect(frameNames(stack)).toEqual(['✗ Compile: failed, exit 2, T s', '✓ Prepare: exit 0, T s']);
-    expect(stack[0]!.line).toBe(lineOf(program, '- name: Compile'));
+    const stack = await session.frames(client);
+    expect(session.frameNames(stack)).toEqual(['✗ Compile: failed, exit 2, T s', '✓ Prepare: exit 0, T s']);
+    expect(stack[0]!.line).toBe(session.lineOf(program, '- name: Compile'));
     expect(stack[0]!.presentationHint).toBe('normal');
 
     const info = await exceptionInfo(client);
@@ -95,12 +83,12 @@ describe('run control', () => {
     expect(tail).toContain('log line 15');
 
     // Continue from the pause: a plain job ends with the failed step's code; nothing after it runs.
-    await continueJob(client);
-    await runToEnd(client, 2);
-    expect(stepResults(client)).toEqual(['✓ Prepare: exit 0, T s', '✗ Compile: failed, exit 2, T s']);
+    await session.continueJob(client);
+    await session.runToEnd(client, 2);
+    expect(session.stepResults(client)).toEqual(['✓ Prepare: exit 0, T s', '✗ Compile: failed, exit 2, T s']);
     expect(fs.existsSync(path.join(ctx.workdir, 'after-ran'))).toBe(false);
-    expect(stopReasons(client)).toEqual(['entry', 'exception']);
-    await finish(ctx, adapter);
+    expect(session.stopReasons(client)).toEqual(['entry', 'exception']);
+    await session.finish(ctx, adapter);
   });
 
   it('filter `cancelled` alone: a step whose timeout runs out pauses after it, and exceptionInfo says it timed out', async () => {
@@ -118,7 +106,7 @@ describe('run control', () => {
     );
     const { client } = adapter;
     // The filter's own description: "Pause after a step is cancelled (its timeout ran out, …)".
-    const stop = await nextStopOrEnd(client);
+    const stop = await session.nextStopOrEnd(client);
     expect(stop.event).toBe('stopped');
     expect(stop.body).toMatchObject({ reason: 'exception' });
     expect((stop as DebugProtocol.StoppedEvent).body.description).toContain('Slow');
@@ -128,10 +116,10 @@ describe('run control', () => {
     expect(info.exceptionId).toBe('timed out');
     expect(info.description).toBe('Slow timed out');
     expect(info.details!.stackTrace).toContain('started');
-    await continueJob(client);
-    await runToEnd(client, 124);
+    await session.continueJob(client);
+    await session.runToEnd(client, 124);
     expect(fs.existsSync(path.join(ctx.workdir, 'never-ran'))).toBe(false);
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('filter `cancelled`: a step cancelled from its progress pauses after it (exceptionInfo: cancelled); with `failed` alone it does not', async () => {
@@ -165,20 +153,20 @@ describe('run control', () => {
       const cancel = await client.request('cancel', { progressId: progress.body.progressId });
       expect(cancel.success).toBe(true);
       if (pauses) {
-        await stoppedAt(client, 'exception');
+        await session.stoppedAt(client, 'exception');
         const info = await exceptionInfo(client);
         expect(info).toMatchObject({
           exceptionId: 'cancelled',
           description: 'Long was cancelled',
           details: { typeName: 'cancelled step' },
         });
-        await continueJob(client);
+        await session.continueJob(client);
       }
-      await runToEnd(client, 130);
-      expect(stopReasons(client), JSON.stringify(filters)).toEqual(pauses ? ['exception'] : []);
-      expect(stepResults(client)).toEqual(['✗ Long: cancelled, exit 130, T s']);
+      await session.runToEnd(client, 130);
+      expect(session.stopReasons(client), JSON.stringify(filters)).toEqual(pauses ? ['exception'] : []);
+      expect(session.stepResults(client)).toEqual(['✗ Long: cancelled, exit 130, T s']);
       expect(fs.existsSync(path.join(ctx.workdir, 'never-ran'))).toBe(false);
-      await finish(ctx, adapter);
+      await session.finish(ctx, adapter);
     }
   });
 
@@ -197,10 +185,10 @@ describe('run control', () => {
       ]);
       const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false }, { filters: [] });
       const { client } = adapter;
-      await runToEnd(client, code);
-      expect(stopReasons(client)).toEqual([]);
+      await session.runToEnd(client, code);
+      expect(session.stopReasons(client)).toEqual([]);
       expect(fs.existsSync(path.join(ctx.workdir, 'never-ran'))).toBe(false);
-      await finish(ctx, adapter);
+      await session.finish(ctx, adapter);
     }
   });
 
@@ -217,7 +205,7 @@ describe('run control', () => {
     ]);
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
-    await stoppedAt(client, 'exception');
+    await session.stoppedAt(client, 'exception');
     expect((await exceptionInfo(client)).exceptionId).toBe('exit 4');
 
     // Fix it from the debug console: the command runs through the relay in the job's directory.
@@ -229,24 +217,27 @@ describe('run control', () => {
     expect(fs.readFileSync(path.join(ctx.workdir, 'config.env'), 'utf8')).toBe('MODE=fixed\n');
 
     await restartTopFrame(client);
-    const stop = await stoppedAt(client, 'restart');
+    const stop = await session.stoppedAt(client, 'restart');
     expect(stop.body.description).toBe('Ready to run Check config again');
-    const [top] = await frames(client);
-    expect(top).toMatchObject({ name: 'next: Check config', line: lineOf(program, '- name: Check config') });
-    await continueJob(client);
-    await runToEnd(client, 0);
-    expect(stepResults(client)).toEqual([
+    const [top] = await session.frames(client);
+    expect(top).toMatchObject({
+      name: 'next: Check config',
+      line: session.lineOf(program, '- name: Check config'),
+    });
+    await session.continueJob(client);
+    await session.runToEnd(client, 0);
+    expect(session.stepResults(client)).toEqual([
       '✗ Check config: failed, exit 4, T s',
       '✓ Check config: exit 0, T s',
       '✓ Use config: exit 0, T s',
     ]);
     expect(outputByCategory(client).stdout).toBe('config.env is missing\nconfig found: MODE=fixed\nused\n');
-    expect(stopReasons(client)).toEqual(['exception', 'restart']);
-    await finish(ctx, adapter);
+    expect(session.stopReasons(client)).toEqual(['exception', 'restart']);
+    await session.finish(ctx, adapter);
   });
 
   it('restartFrame on a failed workflow step: once it succeeds, later steps see success() again (the old failure no longer counts)', async () => {
-    const program = writeFile(
+    const program = session.writeFile(
       ctx.workdir,
       'flow.yml',
       [
@@ -271,17 +262,17 @@ describe('run control', () => {
     );
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
-    await stoppedAt(client, 'exception');
+    await session.stoppedAt(client, 'exception');
     const fix = await client.request('evaluate', {
       expression: "!printf 'left-pad 1.3.0\\n' > deps.lock",
       context: 'repl',
     });
     expect(fix.body.result).toBe('exit 0');
     await restartTopFrame(client);
-    await stoppedAt(client, 'restart');
-    await continueJob(client);
-    await runToEnd(client, 0);
-    expect(stepResults(client)).toEqual([
+    await session.stoppedAt(client, 'restart');
+    await session.continueJob(client);
+    await session.runToEnd(client, 0);
+    expect(session.stepResults(client)).toEqual([
       '✗ Needs the lock file: failed, exit 1, T s',
       '✓ Needs the lock file: exit 0, T s',
       '✓ Build: exit 0, T s',
@@ -289,7 +280,7 @@ describe('run control', () => {
     ]);
     const stdout = outputByCategory(client).stdout ?? '';
     expect(stdout).toMatch(/^deps\.lock missing\nbuilding with success lock \d+\n$/);
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('restartFrame and goto are refused while a step runs', async () => {
@@ -303,7 +294,7 @@ describe('run control', () => {
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
     await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
-    const [top] = await frames(client);
+    const [top] = await session.frames(client);
     expect(top!.name).toBe('running: Waits');
     const restart = await client.request('restartFrame', { frameId: top!.id });
     expect(restart.success).toBe(false);
@@ -311,15 +302,15 @@ describe('run control', () => {
     expect(restart.message).toContain('paused');
     const targets = await client.request('gotoTargets', {
       source: { path: program },
-      line: lineOf(program, '- name: Then'),
+      line: session.lineOf(program, '- name: Then'),
     });
     const goto = await client.request('goto', { threadId: 1, targetId: targets.body.targets[0]!.id });
     expect(goto.success).toBe(false);
     expect(errorId(goto)).toBe(ERR.WrongState);
     fs.writeFileSync(path.join(ctx.workdir, 'go'), '');
-    await runToEnd(client, 0);
+    await session.runToEnd(client, 0);
     expect(outputByCategory(client).stdout).toBe('waiting\nthen\n');
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('gotoTargets/goto jump to a later step, skipping the ones between: their side effects never happen', async () => {
@@ -337,16 +328,16 @@ describe('run control', () => {
     ]);
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     await client.request('next', { threadId: 1 });
-    await stoppedAt(client, 'step');
-    expect((await frames(client))[0]!.name).toBe('next: Slow tests');
+    await session.stoppedAt(client, 'step');
+    expect((await session.frames(client))[0]!.name).toBe('next: Slow tests');
 
     // A line inside a step (its run line) targets that step, at its first line.
-    const deploy = lineOf(program, '- name: Deploy');
+    const deploy = session.lineOf(program, '- name: Deploy');
     const targets = await client.request('gotoTargets', {
       source: { name: 'deploy.yml', path: program },
-      line: lineOf(program, 'run: echo deployed'),
+      line: session.lineOf(program, 'run: echo deployed'),
     });
     expect(targets.success).toBe(true);
     expect(targets.body.targets).toEqual([
@@ -362,17 +353,17 @@ describe('run control', () => {
 
     const goto = await client.request('goto', { threadId: 1, targetId: targets.body.targets[0]!.id });
     expect(goto.success).toBe(true);
-    const stop = await stoppedAt(client, 'goto');
+    const stop = await session.stoppedAt(client, 'goto');
     expect(stop.body.description).toBe('Moved to Deploy');
-    const [top] = await frames(client);
+    const [top] = await session.frames(client);
     expect(top).toMatchObject({ name: 'next: Deploy', line: deploy });
-    await continueJob(client);
-    await runToEnd(client, 0);
-    expect(stepResults(client)).toEqual(['✓ Build: exit 0, T s', '✓ Deploy: exit 0, T s']);
+    await session.continueJob(client);
+    await session.runToEnd(client, 0);
+    expect(session.stepResults(client)).toEqual(['✓ Build: exit 0, T s', '✓ Deploy: exit 0, T s']);
     expect(outputByCategory(client).stdout).toBe('built\ndeployed\n');
     expect(fs.existsSync(path.join(ctx.workdir, 'slow-tests-ran'))).toBe(false);
-    expect(stopReasons(client)).toEqual(['entry', 'step', 'goto']);
-    await finish(ctx, adapter);
+    expect(session.stopReasons(client)).toEqual(['entry', 'step', 'goto']);
+    await session.finish(ctx, adapter);
   });
 
   it('stepIn, stepOut, stepBack and reverseContinue are refused with a message that says to use Next or Restart Frame; the job goes on', async () => {
@@ -380,7 +371,7 @@ describe('run control', () => {
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client, initialize } = adapter;
     expect(initialize.body?.supportsStepBack).toBe(false);
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     for (const [command, what] of [
       ['stepIn', 'Step Into'],
       ['stepOut', 'Step Out'],
@@ -395,10 +386,10 @@ describe('run control', () => {
       expect(response.message, command).toContain('Restart Frame');
     }
     // Still paused where it was.
-    expect(frameNames(await frames(client))).toEqual(['next: Only']);
-    await continueJob(client);
-    await runToEnd(client, 0);
+    expect(session.frameNames(await session.frames(client))).toEqual(['next: Only']);
+    await session.continueJob(client);
+    await session.runToEnd(client, 0);
     expect(outputByCategory(client).stdout).toBe('only\n');
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 });

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assertResponsesMatchRequests, useAdapterContext, waitForExit } from '../support/adapterHarness.js';
-import { runToEnd, stoppedAt, stepResults, writeFile } from '../support/jobSession.js';
+import * as session from '../support/jobSession.js';
 import { OTHER_UID, otherUser } from '../support/otherUser.js';
 import { waitUntil } from '../support/relayHarness.js';
 import { processStartEpochMs } from '../../src/relay/processTree.js';
@@ -59,9 +59,9 @@ async function killedWhilePaused(program: string, extra: Record<string, unknown>
   const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: true, ...extra });
   const { client } = adapter;
   ctx.expectViolations(client, 'the adapter is SIGKILLed while paused: no exited or terminated');
-  await stoppedAt(client, 'entry');
+  await session.stoppedAt(client, 'entry');
   expect((await client.request('next', { threadId: 1 })).success).toBe(true);
-  await stoppedAt(client, 'step');
+  await session.stoppedAt(client, 'step');
   const made = jobFolders().filter((name) => !before.has(name));
   expect(made).toHaveLength(1);
   const folder = path.join(ctx.tmp, made[0]!);
@@ -79,8 +79,8 @@ async function killedWhilePaused(program: string, extra: Record<string, unknown>
 async function runAgain(program: string, extra: Record<string, unknown>): Promise<void> {
   const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false, ...extra });
   const { client } = adapter;
-  await runToEnd(client, 0);
-  expect(stepResults(client)).toEqual([
+  await session.runToEnd(client, 0);
+  expect(session.stepResults(client)).toEqual([
     "✓ Keep state in the job's temp: exit 0, T s",
     '✓ Second: exit 0, T s',
     '✓ Third: exit 0, T s',
@@ -93,7 +93,7 @@ async function runAgain(program: string, extra: Record<string, unknown>): Promis
 
 describe('the job folder of an adapter killed while paused', () => {
   it('is removed by the next workflow launch (embedded relay and a relay server); folders of live adapters, of other hosts, without a record, and links stay', async () => {
-    const program = writeFile(ctx.workdir, '.github/workflows/folder.yml', WORKFLOW);
+    const program = session.writeFile(ctx.workdir, '.github/workflows/folder.yml', WORKFLOW);
     const relayDir = path.join(ctx.workdir, '.relay');
     await ctx.startRelayServer(relayDir);
 
@@ -141,7 +141,7 @@ describe('the job folder of an adapter killed while paused', () => {
   it.skipIf(!otherUser.ok)(
     `a folder of another user (uid ${OTHER_UID}) naming a dead adapter of this host stays${otherUser.ok ? '' : ` (skipped: ${otherUser.reason})`}`,
     async () => {
-      const program = writeFile(ctx.workdir, '.github/workflows/folder.yml', WORKFLOW);
+      const program = session.writeFile(ctx.workdir, '.github/workflows/folder.yml', WORKFLOW);
       const theirs = plantFolder('relay-dap-job.Them0001', `${os.hostname()}:${deadPid()}:1`);
       for (const file of [theirs, ...fs.readdirSync(theirs).map((name) => path.join(theirs, name))]) {
         fs.chownSync(file, OTHER_UID, OTHER_UID);

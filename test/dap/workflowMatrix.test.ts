@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { errorId, outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
 import { ERR } from '../support/errorIds.js';
-import { finish, runToEnd, stepResults, workflowFixture } from '../support/jobSession.js';
+import * as session from '../support/jobSession.js';
 
 const ctx = useAdapterContext();
 
@@ -15,7 +15,7 @@ async function failedLaunch(args: Record<string, unknown>) {
   const { launch } = adapter;
   expect(launch.success).toBe(false);
   expect(outputByCategory(adapter.client).stdout).toBeUndefined();
-  await finish(ctx, adapter);
+  await session.finish(ctx, adapter);
   return launch;
 }
 
@@ -23,14 +23,14 @@ async function failedLaunch(args: Record<string, unknown>) {
 async function run(args: Record<string, unknown>) {
   const adapter = await ctx.runJob({ cwd: ctx.workdir, stopOnEntry: false, ...args });
   const { client } = adapter;
-  await runToEnd(client, 0);
+  await session.runToEnd(client, 0);
   const threads = await client.request('threads');
   const result = {
     thread: threads.body.threads[0]?.name,
-    steps: stepResults(client),
+    steps: session.stepResults(client),
     stdout: outputByCategory(client).stdout,
   };
-  await finish(ctx, adapter);
+  await session.finish(ctx, adapter);
   return result;
 }
 
@@ -44,7 +44,7 @@ function suggestedMatrices(message: string): Array<Record<string, unknown>> {
 
 describe('the launch `matrix` of a workflow job', () => {
   it('include-matrix.yml: a combination that is a subset of another is selected exactly, as GitHub runs it as its own job', async () => {
-    const program = workflowFixture('include-matrix.yml');
+    const program = session.workflowFixture('include-matrix.yml');
     // GitHub runs every include entry of a matrix without vectors as its own job: `{python: '3.14'}`
     // is one of them, beside `{name: Oldest deps, python: '3.14', tox: min}`.
     const exact = await run({ program, matrix: { python: '3.14' } });
@@ -57,7 +57,7 @@ describe('the launch `matrix` of a workflow job', () => {
   });
 
   it('include-matrix.yml: an ambiguous choice names the keys that tell the combinations apart, and the suggested argument launches', async () => {
-    const program = workflowFixture('include-matrix.yml');
+    const program = session.workflowFixture('include-matrix.yml');
     const ambiguous = await failedLaunch({ program, matrix: { python: '3.12' } });
     expect(errorId(ambiguous)).toBe(ERR.InvalidJob);
     expect(ambiguous.message).toBe(
@@ -72,7 +72,7 @@ describe('the launch `matrix` of a workflow job', () => {
   });
 
   it('computed-matrix.yml: `matrix: ${{ fromJSON(needs…) }}` says it is computed at run time on GitHub and shows the launch argument; given one, the job runs', async () => {
-    const program = workflowFixture('computed-matrix.yml');
+    const program = session.workflowFixture('computed-matrix.yml');
     const refused = await failedLaunch({ program, job: 'build' });
     expect(errorId(refused)).toBe(ERR.InvalidJob);
     // The example names the key the job reads (`matrix.target`).
@@ -87,7 +87,7 @@ describe('the launch `matrix` of a workflow job', () => {
   });
 
   it('computed-matrix.yml: `include: ${{ fromJSON(vars…) }}` says the same, with the written vector in the example; given one, the job runs', async () => {
-    const program = workflowFixture('computed-matrix.yml');
+    const program = session.workflowFixture('computed-matrix.yml');
     const refused = await failedLaunch({ program, job: 'package' });
     expect(errorId(refused)).toBe(ERR.InvalidJob);
     expect(refused.message).toBe(

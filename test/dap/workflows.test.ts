@@ -13,21 +13,7 @@ import {
   type AdapterContext,
   useAdapterContext,
 } from '../support/adapterHarness.js';
-import {
-  consoleLines,
-  continueJob,
-  finish,
-  frameNames,
-  frames,
-  hasPython,
-  lineOf,
-  runToEnd,
-  stepResults,
-  stoppedAt,
-  stopReasons,
-  workflowFixture,
-  writeFile,
-} from '../support/jobSession.js';
+import * as session from '../support/jobSession.js';
 import { ERR } from '../support/errorIds.js';
 import { repoRoot } from '../support/relayHarness.js';
 
@@ -54,7 +40,7 @@ async function failedLaunch(args: Record<string, unknown>) {
   expect(launch.success).toBe(false);
   expect(outputByCategory(client).stdout).toBeUndefined();
   expect(client.transcriptSummary().filter((line) => /event (stopped|exited)/.test(line))).toEqual([]);
-  await finish(ctx, adapter);
+  await session.finish(ctx, adapter);
   return launch;
 }
 
@@ -62,22 +48,22 @@ const NOT_RUN = 'runs an action, which relay-dap does not run';
 
 describe('workflows end to end', () => {
   it('node-ci.yml: uses: steps are skipped with a console line; job env over workflow env; step env; default step names', async () => {
-    const program = workflowFixture('node-ci.yml');
+    const program = session.workflowFixture('node-ci.yml');
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     // The runner names a job `<workflow name> / <job name>`.
     expect(await threadName(adapter)).toBe('job: Node CI / Test');
-    const [entry] = await frames(client);
+    const [entry] = await session.frames(client);
     expect(entry).toMatchObject({
       name: 'next: Run actions/checkout@v4',
-      line: lineOf(program, '- uses: actions/checkout@v4'),
+      line: session.lineOf(program, '- uses: actions/checkout@v4'),
       source: { name: 'node-ci.yml', path: program },
     });
-    await continueJob(client);
-    await runToEnd(client, 0);
+    await session.continueJob(client);
+    await session.runToEnd(client, 0);
 
-    expect(stepResults(client)).toEqual([
+    expect(session.stepResults(client)).toEqual([
       // A step without `name:` is called "Run <action>" / "Run <first line of run>", as on GitHub.
       `– Run actions/checkout@v4: skipped (\`uses: actions/checkout@v4\` ${NOT_RUN})`,
       `– Set up Node.js: skipped (\`uses: actions/setup-node@v4\` ${NOT_RUN})`,
@@ -90,8 +76,8 @@ describe('workflows end to end', () => {
     expect(outputByCategory(client).stdout).toBe(
       'npm ci (stand-in)\nnpm test (stand-in)\nNODE_ENV=ci FORCE_COLOR=0\nnpm run lint (stand-in)\n',
     );
-    expect(stopReasons(client)).toEqual(['entry']);
-    await finish(ctx, adapter);
+    expect(session.stopReasons(client)).toEqual(['entry']);
+    await session.finish(ctx, adapter);
   });
 
   it('a Node project’s CI (copied into the workspace, as actions/checkout would): real `node --test`, `job` chosen, a partial `matrix` completed, working-directory from the matrix, a step summary', async () => {
@@ -112,11 +98,11 @@ describe('workflows end to end', () => {
       matrix: { 'node-version': '20.x' },
     });
     const { client } = adapter;
-    await runToEnd(client, 0);
+    await session.runToEnd(client, 0);
     // The `node` the steps found on PATH (not necessarily the one running these tests).
     const nodeVersion = execFileSync('node', ['--version'], { env: ctx.env, encoding: 'utf8' }).trim();
     expect(await threadName(adapter)).toBe('job: Node app CI / test (20.x, app)');
-    expect(stepResults(client)).toEqual([
+    expect(session.stepResults(client)).toEqual([
       `– Run actions/checkout@v4: skipped (\`uses: actions/checkout@v4\` ${NOT_RUN})`,
       // `${{ matrix.* }}` in a step name is evaluated, as GitHub shows it.
       `– Use Node.js 20.x: skipped (\`uses: actions/setup-node@v4\` ${NOT_RUN})`,
@@ -135,11 +121,11 @@ describe('workflows end to end', () => {
     expect(client.output('console')).toContain(
       `step summary of Test summary:\n### Unit tests: success\nNode ${nodeVersion}, package app\n`,
     );
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('python-matrix.yml: the launch `matrix` chooses the combination; without one, or with an ambiguous one, launch says how', async () => {
-    const program = workflowFixture('python-matrix.yml');
+    const program = session.workflowFixture('python-matrix.yml');
     const none = await failedLaunch({ program });
     expect(errorId(none)).toBe(ERR.InvalidJob);
     // The runner would start 2 × 3 jobs; a debugging session runs one and says how to pick it.
@@ -154,10 +140,10 @@ describe('workflows end to end', () => {
       matrix: { os: 'ubuntu-22.04', 'python-version': '3.12' },
     });
     const { client } = adapter;
-    await runToEnd(client, 0);
+    await session.runToEnd(client, 0);
     // The job's name gets its matrix values appended, as GitHub does.
     expect(await threadName(adapter)).toBe('job: Python package / test (ubuntu-22.04, 3.12)');
-    expect(stepResults(client)).toEqual([
+    expect(session.stepResults(client)).toEqual([
       `– Run actions/checkout@v4: skipped (\`uses: actions/checkout@v4\` ${NOT_RUN})`,
       `– Set up Python 3.12: skipped (\`uses: actions/setup-python@v5\` ${NOT_RUN})`,
       '✓ Install dependencies: exit 0, T s',
@@ -169,24 +155,24 @@ describe('workflows end to end', () => {
         'pip install -r requirements.txt (stand-in)\n' +
         'pytest (stand-in) for Python 3.12 on ubuntu-22.04\n',
     );
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('data-passing.yml: GITHUB_ENV, GITHUB_OUTPUT (with a heredoc) and GITHUB_PATH carry into later steps', async () => {
-    const program = workflowFixture('data-passing.yml');
+    const program = session.workflowFixture('data-passing.yml');
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     await client.request('next', { threadId: 1 });
-    await stoppedAt(client, 'step');
+    await session.stoppedAt(client, 'step');
     // After the step that wrote GITHUB_ENV, the job's environment has the value, as the runner's
     // env context does for every later step.
     const watch = await client.request('evaluate', { expression: 'env.GREETING', context: 'watch' });
     expect(watch.body.result).toBe('hello from step one');
-    await continueJob(client);
-    await runToEnd(client, 0);
+    await session.continueJob(client);
+    await session.runToEnd(client, 0);
 
-    expect(stepResults(client)).toEqual([
+    expect(session.stepResults(client)).toEqual([
       '✓ Produce env and outputs: exit 0, T s',
       '✓ Read them back: exit 0, T s',
       '✓ Add a tool directory to PATH: exit 0, T s',
@@ -206,19 +192,19 @@ describe('workflows end to end', () => {
     expect(fs.existsSync(path.join(ctx.workdir, '.fixture-tools', 'hello-tool'))).toBe(true);
     expect(fs.existsSync(path.join(repoRoot, '.fixture-tools'))).toBe(false);
     expect(fs.existsSync(path.join(repoRoot, 'test', 'fixtures', '.fixture-tools'))).toBe(false);
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('a console `!CMD` while paused sees what the next step would: GITHUB_ENV values and GITHUB_PATH directories of the steps before', async () => {
-    const program = workflowFixture('data-passing.yml');
+    const program = session.workflowFixture('data-passing.yml');
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
-    await stoppedAt(client, 'entry');
+    await session.stoppedAt(client, 'entry');
     for (let step = 0; step < 3; step++) {
       await client.request('next', { threadId: 1 });
-      await stoppedAt(client, 'step');
+      await session.stoppedAt(client, 'step');
     }
-    expect(frameNames(await frames(client))[0]).toBe('next: Use the tool');
+    expect(session.frameNames(await session.frames(client))[0]).toBe('next: Use the tool');
     // The step about to run calls hello-tool, found through the GITHUB_PATH entry step 3 wrote;
     // a command typed now must find it the same way, and see step 1's GITHUB_ENV value.
     const shell = await client.request('evaluate', {
@@ -226,8 +212,8 @@ describe('workflows end to end', () => {
       context: 'repl',
     });
     expect(shell.body.result).toBe('exit 0');
-    await continueJob(client);
-    await runToEnd(client, 0);
+    await session.continueJob(client);
+    await session.runToEnd(client, 0);
     expect(outputByCategory(client).stdout).toBe(
       'first line\nsecond line\n' +
         // The console command: the tool ran, the env value is there, and the step's directory
@@ -236,17 +222,17 @@ describe('workflows end to end', () => {
         'hello-tool ran\n' +
         'version is 1.2.3\n',
     );
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
-  it.skipIf(!hasPython())(
+  it.skipIf(!session.hasPython())(
     'env-files.yml: precedence of GITHUB_ENV, job, workflow and step env; the writing step does not see its own GITHUB_ENV; GITHUB_PATH order; step summary; a python step’s output' +
-      (hasPython() ? '' : ' (skipped: needs python or python3 on PATH)'),
+      (session.hasPython() ? '' : ' (skipped: needs python or python3 on PATH)'),
     async () => {
-      const adapter = await runWorkflow(workflowFixture('env-files.yml'));
+      const adapter = await runWorkflow(session.workflowFixture('env-files.yml'));
       const { client } = adapter;
-      await runToEnd(client, 0);
-      expect(stepResults(client)).toEqual([
+      await session.runToEnd(client, 0);
+      expect(session.stepResults(client)).toEqual([
         '✓ Write the files: exit 0, T s',
         '✓ Read the environment: exit 0, T s',
         '✓ Step env wins: exit 0, T s',
@@ -276,32 +262,32 @@ describe('workflows end to end', () => {
       expect(client.output('console')).toContain(
         'step summary of Write the files:\n## Build report\n- result: 42\n',
       );
-      await finish(ctx, adapter);
+      await session.finish(ctx, adapter);
     },
   );
 
   it('failure-handling.yml: continue-on-error, a failed-step pause at its line, then success()/failure()/always() decide the rest; the job fails with the step’s code', async () => {
-    const program = workflowFixture('failure-handling.yml');
+    const program = session.workflowFixture('failure-handling.yml');
     const adapter = await runWorkflow(program);
     const { client } = adapter;
-    const stop = await stoppedAt(client, 'exception');
+    const stop = await session.stoppedAt(client, 'exception');
     expect(stop.body.description).toBe('Real failure failed with exit code 3');
-    const stack = await frames(client);
-    expect(frameNames(stack)).toEqual([
+    const stack = await session.frames(client);
+    expect(session.frameNames(stack)).toEqual([
       '✗ Real failure: failed, exit 3, T s',
       '✓ Runs after the tolerated failure: exit 0, T s',
       '✗ Tolerated failure: failed (continue-on-error), exit 1, T s',
     ]);
     expect(stack.map((f) => f.line)).toEqual([
-      lineOf(program, '- name: Real failure'),
-      lineOf(program, '- name: Runs after the tolerated failure'),
-      lineOf(program, '- name: Tolerated failure'),
+      session.lineOf(program, '- name: Real failure'),
+      session.lineOf(program, '- name: Runs after the tolerated failure'),
+      session.lineOf(program, '- name: Tolerated failure'),
     ]);
-    await continueJob(client);
+    await session.continueJob(client);
     // A failed step fails the job, whatever runs after it.
-    await runToEnd(client, 3);
+    await session.runToEnd(client, 3);
 
-    expect(stepResults(client)).toEqual([
+    expect(session.stepResults(client)).toEqual([
       '✗ Tolerated failure: failed (continue-on-error), exit 1, T s',
       '✓ Runs after the tolerated failure: exit 0, T s',
       '✗ Real failure: failed, exit 3, T s',
@@ -318,17 +304,17 @@ describe('workflows end to end', () => {
         'step broken ended with failure\n' +
         'cleaning up\n',
     );
-    expect(stopReasons(client)).toEqual(['exception']);
-    await finish(ctx, adapter);
+    expect(session.stopReasons(client)).toEqual(['exception']);
+    await session.finish(ctx, adapter);
   });
 
   it('conditions.yml: if: over env, matrix and steps; defaults.run (shell, working-directory) and step overrides; python and custom shells', async () => {
-    const adapter = await runWorkflow(workflowFixture('conditions.yml'));
+    const adapter = await runWorkflow(session.workflowFixture('conditions.yml'));
     const { client } = adapter;
-    await runToEnd(client, 0);
+    await session.runToEnd(client, 0);
     expect(await threadName(adapter)).toBe('job: Conditions and defaults / conditional (minimal, false)');
-    const python = hasPython();
-    expect(stepResults(client)).toEqual([
+    const python = session.hasPython();
+    expect(session.stepResults(client)).toEqual([
       '✓ Show where we are: exit 0, T s',
       // env.DEPLOY from workflow env.
       '✓ Deploy when DEPLOY is yes: exit 0, T s',
@@ -349,15 +335,15 @@ describe('workflows end to end', () => {
         // `${{ matrix.flavor }}` in the script of a custom `sh -eu {0}` shell.
         'custom shell for the minimal flavor\n',
     );
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('timeouts.yml: a step over its timeout-minutes fails (tolerated here); a job over its timeout-minutes is cancelled, and then only cancelled()/always() steps run', async () => {
-    const adapter = await runWorkflow(workflowFixture('timeouts.yml'));
+    const adapter = await runWorkflow(session.workflowFixture('timeouts.yml'));
     const { client } = adapter;
     // The job was cancelled (exit 130, as a cancelled relay command), not failed.
-    await runToEnd(client, 130);
-    expect(stepResults(client)).toEqual([
+    await session.runToEnd(client, 130);
+    expect(session.stepResults(client)).toEqual([
       '✗ Step over its own timeout: timed out (continue-on-error), exit 124, T s',
       '✓ Sees the timed-out step: exit 0, T s',
       "✗ Runs past the job's timeout: cancelled, exit 130, T s",
@@ -375,18 +361,18 @@ describe('workflows end to end', () => {
         'cleaning up after the cancel\n' +
         'always runs\n',
     );
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('shells.yml: the default shell is `bash -e` (no pipefail), `shell: bash` adds pipefail, and a custom {0} template runs the script', async () => {
     // No failure pauses: should a step fail the job, it ends at once and the outcomes show which.
     const adapter = await ctx.runJob(
-      { program: workflowFixture('shells.yml'), cwd: ctx.workdir, stopOnEntry: false },
+      { program: session.workflowFixture('shells.yml'), cwd: ctx.workdir, stopOnEntry: false },
       { filters: [] },
     );
     const { client } = adapter;
-    await runToEnd(client, 0);
-    expect(stepResults(client)).toEqual([
+    await session.runToEnd(client, 0);
+    expect(session.stepResults(client)).toEqual([
       '✓ Default shell has no pipefail: exit 0, T s',
       '✗ Explicit bash uses pipefail: failed (continue-on-error), exit 1, T s',
       '✗ Default shell stops at the first failing command: failed (continue-on-error), exit 1, T s',
@@ -398,7 +384,7 @@ describe('workflows end to end', () => {
         // outcome is failure, conclusion success, for a continue-on-error step.
         'custom template ran failure/success\n',
     );
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 
   it.each([
@@ -444,7 +430,7 @@ describe('workflows end to end', () => {
   ])(
     'launch refuses %s, naming the expression and its line',
     async (_title, stepLines, lineText, expression) => {
-      const program = writeFile(
+      const program = session.writeFile(
         ctx.workdir,
         'bad.yml',
         [
@@ -461,13 +447,13 @@ describe('workflows end to end', () => {
       );
       const launch = await failedLaunch({ program });
       expect(errorId(launch)).toBe(ERR.InvalidJob);
-      expect(launch.message).toContain(`${program}:${lineOf(program, lineText)}:`);
+      expect(launch.message).toContain(`${program}:${session.lineOf(program, lineText)}:`);
       expect(launch.message).toContain(expression);
     },
   );
 
   it('an expression that fails only when evaluated (fromJSON of bad JSON) fails its step with a console line naming it and its line; no silent guess', async () => {
-    const program = writeFile(
+    const program = session.writeFile(
       ctx.workdir,
       'runtime.yml',
       [
@@ -490,20 +476,20 @@ describe('workflows end to end', () => {
     );
     const adapter = await runWorkflow(program);
     const { client } = adapter;
-    const stop = await stoppedAt(client, 'exception');
+    const stop = await session.stoppedAt(client, 'exception');
     expect(stop.body.description).toMatch(/^Reads settings failed/);
-    const complaint = consoleLines(client).find((line) => line.includes('fromJSON'));
+    const complaint = session.consoleLines(client).find((line) => line.includes('fromJSON'));
     expect(complaint).toBeDefined();
-    expect(complaint).toContain(`${program}:${lineOf(program, 'fromJSON(env.SETTINGS)')}:`);
+    expect(complaint).toContain(`${program}:${session.lineOf(program, 'fromJSON(env.SETTINGS)')}:`);
     expect(complaint).toContain('fromJSON(env.SETTINGS).level');
-    await continueJob(client);
-    await runToEnd(client, 126);
-    expect(stepResults(client)).toEqual([
+    await session.continueJob(client);
+    await session.runToEnd(client, 126);
+    expect(session.stepResults(client)).toEqual([
       '✗ Reads settings: failed, exit 126, T s',
       '– After: skipped (if: success() is false)',
     ]);
     // The step's script never ran with a guessed value.
     expect(outputByCategory(client).stdout).toBeUndefined();
-    await finish(ctx, adapter);
+    await session.finish(ctx, adapter);
   });
 });
