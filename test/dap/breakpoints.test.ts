@@ -131,23 +131,9 @@ describe('breakpoints', () => {
   });
 
   it('breakpoints changed while a step runs take effect at the next step boundary: added ones pause, removed ones do not', async () => {
-    const program = session.writeFile(
-      ctx.workdir,
-      'changing.yml',
-      [
-        'name: Changing',
-        'steps:',
-        '  - name: Waits',
-        `    run: ${ctx.mark('echo waiting; while [ ! -e go ]; do sleep 0.05; done')}`,
-        '  - name: Second',
-        '    run: echo second',
-        '  - name: Third',
-        '    run: echo third',
-        '  - name: Fourth',
-        '    run: echo fourth',
-        '',
-      ].join('\n'),
-    );
+    const program = session.copyToWorkdir(ctx, session.jobFixture('breakpoints/changing.yml'), {
+      markCommands: true,
+    });
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
     await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
@@ -203,21 +189,7 @@ describe('breakpoints', () => {
   });
 
   it('hitCondition: `2` pauses the second time the step is reached (after a goto back), not the first; one that is not a count is unverified', async () => {
-    const program = session.writeFile(
-      ctx.workdir,
-      'hits.yml',
-      [
-        'name: Hits',
-        'steps:',
-        '  - name: A',
-        '    run: echo A',
-        '  - name: B',
-        '    run: echo B',
-        '  - name: C',
-        '    run: echo C',
-        '',
-      ].join('\n'),
-    );
+    const program = session.copyToWorkdir(ctx, session.jobFixture('breakpoints/hits.yml'));
     const [a, b, c] = ['- name: A', '- name: B', '- name: C'].map((text) =>
       session.lineOf(program, text),
     ) as [number, number, number];

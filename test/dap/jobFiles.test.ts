@@ -84,24 +84,7 @@ describe('job files end to end', () => {
 
   it('the job’s cwd is relative to the launch cwd, a step’s cwd relative to the job’s, an absolute one as given; `!CMD` runs in the job’s', async () => {
     fs.mkdirSync(path.join(ctx.workdir, 'build', 'sub'), { recursive: true });
-    const program = session.writeFile(
-      ctx.workdir,
-      'cwd-job.yml',
-      [
-        'name: Directories',
-        'cwd: build',
-        'steps:',
-        '  - name: In the job directory',
-        '    run: echo "job=$PWD"',
-        '  - name: In a subdirectory',
-        '    cwd: sub',
-        '    run: echo "step=$PWD"',
-        '  - name: Absolute',
-        '    cwd: /',
-        '    run: echo "absolute=$PWD"',
-        '',
-      ].join('\n'),
-    );
+    const program = session.copyToWorkdir(ctx, session.jobFixture('jobFiles/cwd-job.yml'));
     // No failure pause: a step whose directory is wrong fails, and the job ends at once.
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir }, { filters: [] });
     const { client } = adapter;
@@ -119,27 +102,7 @@ describe('job files end to end', () => {
   });
 
   it('env: the job’s env over the launch’s, a step’s over the job’s; `${{ }}` in a job file is plain text', async () => {
-    const program = session.writeFile(
-      ctx.workdir,
-      'env-job.yml',
-      [
-        'name: Environment',
-        'env:',
-        '  WHO: job',
-        '  WHERE: job-file',
-        "  RAW: '${{ env.WHO }}'",
-        'steps:',
-        '  - name: Job env',
-        '    run: echo "WHO=$WHO WHERE=$WHERE FROM_LAUNCH=$FROM_LAUNCH RAW=$RAW"',
-        '  - name: Step env',
-        '    env:',
-        '      WHO: step',
-        '    run: echo "WHO=$WHO WHERE=$WHERE"',
-        '  - name: Step env is only for its step',
-        '    run: echo "WHO=$WHO"',
-        '',
-      ].join('\n'),
-    );
+    const program = session.copyToWorkdir(ctx, session.jobFixture('jobFiles/env-job.yml'));
     const adapter = await ctx.runJob({
       program,
       cwd: ctx.workdir,
@@ -155,26 +118,9 @@ describe('job files end to end', () => {
   });
 
   it('continue-on-error lets the job go on; a step over its timeout is cancelled (exit 124, its process gone); an untolerated failure ends the job with its code', async () => {
-    const program = session.writeFile(
-      ctx.workdir,
-      'failing-job.yml',
-      [
-        'name: Failing',
-        'steps:',
-        '  - name: Tolerated',
-        `    run: ${ctx.mark('echo tolerated; exit 9')}`,
-        '    continue-on-error: true',
-        '  - name: Slow',
-        `    run: ${ctx.mark('echo slow started; sleep 300')}`,
-        '    timeout: 1',
-        '    continue-on-error: true',
-        '  - name: Breaks',
-        `    run: ${ctx.mark('echo breaking; exit 7')}`,
-        '  - name: Never',
-        `    run: ${ctx.mark('touch never-ran')}`,
-        '',
-      ].join('\n'),
-    );
+    const program = session.copyToWorkdir(ctx, session.jobFixture('jobFiles/failing-job.yml'), {
+      markCommands: true,
+    });
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
     const stop = await session.stoppedAt(client, 'exception');
@@ -199,18 +145,9 @@ describe('job files end to end', () => {
   });
 
   it('a step over its timeout without continue-on-error ends the job with 124', async () => {
-    const program = session.writeFile(
-      ctx.workdir,
-      'timeout-job.yml',
-      [
-        'steps:',
-        '  - name: Hangs',
-        `    run: ${ctx.mark('echo hanging; sleep 300')}`,
-        '    timeout: 1',
-        '  - run: touch never-ran',
-        '',
-      ].join('\n'),
-    );
+    const program = session.copyToWorkdir(ctx, session.jobFixture('jobFiles/timeout-job.yml'), {
+      markCommands: true,
+    });
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false }, { filters: [] });
     const { client } = adapter;
     await session.runToEnd(client, 124);
@@ -221,19 +158,7 @@ describe('job files end to end', () => {
   });
 
   it('a job file that cannot be used is a launch error naming the file and line', async () => {
-    const program = session.writeFile(
-      ctx.workdir,
-      'broken-job.yml',
-      [
-        'name: Broken',
-        'steps:',
-        '  - name: Fine',
-        '    run: true',
-        '  - name: No command',
-        '    cwd: /',
-        '',
-      ].join('\n'),
-    );
+    const program = session.copyToWorkdir(ctx, session.jobFixture('jobFiles/broken-job.yml'));
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir }, { allowLaunchFailure: true });
     const { launch } = adapter;
     expect(launch.success).toBe(false);

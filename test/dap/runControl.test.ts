@@ -34,19 +34,7 @@ async function restartTopFrame(client: DapClient): Promise<void> {
 
 describe('run control', () => {
   it('a failed step pauses right after it (filter `failed`, on by default): it is on top with its result, and exceptionInfo has its exit code and the last lines of its output', async () => {
-    const program = jobFile('compile.yml', [
-      'name: Compile',
-      'steps:',
-      '  - name: Prepare',
-      '    run: echo prepared',
-      '  - name: Compile',
-      '    run: |',
-      '      for i in $(seq 1 30); do echo "log line $i"; done',
-      '      echo "error: missing symbol" >&2',
-      '      exit 2',
-      '  - name: After',
-      '    run: touch after-ran',
-    ]);
+    const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/compile.yml'));
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
     await session.stoppedAt(client, 'entry');
@@ -92,14 +80,9 @@ describe('run control', () => {
   });
 
   it('filter `cancelled` alone: a step whose timeout runs out pauses after it, and exceptionInfo says it timed out', async () => {
-    const program = jobFile('slow.yml', [
-      'steps:',
-      '  - name: Slow',
-      `    run: ${ctx.mark('echo started; sleep 300')}`,
-      '    timeout: 1',
-      '  - name: Never',
-      '    run: touch never-ran',
-    ]);
+    const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/slow.yml'), {
+      markCommands: true,
+    });
     const adapter = await ctx.runJob(
       { program, cwd: ctx.workdir, stopOnEntry: false },
       { filters: ['cancelled'] },
@@ -127,13 +110,9 @@ describe('run control', () => {
       [['cancelled'], true],
       [['failed'], false],
     ] as const) {
-      const program = jobFile('cancellable.yml', [
-        'steps:',
-        '  - name: Long',
-        `    run: ${ctx.mark('echo long started; sleep 300')}`,
-        '  - name: Never',
-        '    run: touch never-ran',
-      ]);
+      const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/cancellable.yml'), {
+        markCommands: true,
+      });
       const adapter = ctx.spawnStdio();
       const { client } = adapter;
       const initialize = await client.request('initialize', {
@@ -193,16 +172,7 @@ describe('run control', () => {
   });
 
   it('restartFrame on a failed step after fixing its cause from the console (`!CMD`): it runs again, and once it succeeds the job no longer fails', async () => {
-    const program = jobFile('config.yml', [
-      'name: Needs config',
-      'steps:',
-      '  - name: Check config',
-      '    run: |',
-      '      test -f config.env || { echo "config.env is missing" >&2; exit 4; }',
-      '      echo "config found: $(cat config.env)"',
-      '  - name: Use config',
-      '    run: echo used',
-    ]);
+    const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/config.yml'));
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
     await session.stoppedAt(client, 'exception');
@@ -237,29 +207,7 @@ describe('run control', () => {
   });
 
   it('restartFrame on a failed workflow step: once it succeeds, later steps see success() again (the old failure no longer counts)', async () => {
-    const program = session.writeFile(
-      ctx.workdir,
-      'flow.yml',
-      [
-        'name: Restartable',
-        'on: push',
-        'jobs:',
-        '  build:',
-        '    runs-on: ubuntu-latest',
-        '    steps:',
-        '      - name: Needs the lock file',
-        '        id: lock',
-        '        run: |',
-        '          test -f deps.lock || { echo "deps.lock missing"; exit 1; }',
-        '          echo "hash=$(cksum < deps.lock | cut -d" " -f1)" >> "$GITHUB_OUTPUT"',
-        '      - name: Build',
-        '        run: echo "building with ${{ steps.lock.outcome }} lock ${{ steps.lock.outputs.hash }}"',
-        '      - name: Report a failure',
-        '        if: failure()',
-        '        run: echo "reporting a failure"',
-        '',
-      ].join('\n'),
-    );
+    const program = session.copyToWorkdir(ctx, session.workflowFixture('runControl/flow.yml'));
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
     await session.stoppedAt(client, 'exception');
@@ -284,13 +232,9 @@ describe('run control', () => {
   });
 
   it('restartFrame and goto are refused while a step runs', async () => {
-    const program = jobFile('running.yml', [
-      'steps:',
-      '  - name: Waits',
-      `    run: ${ctx.mark('echo waiting; while [ ! -e go ]; do sleep 0.05; done')}`,
-      '  - name: Then',
-      '    run: echo then',
-    ]);
+    const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/running.yml'), {
+      markCommands: true,
+    });
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
     await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
@@ -314,18 +258,7 @@ describe('run control', () => {
   });
 
   it('gotoTargets/goto jump to a later step, skipping the ones between: their side effects never happen', async () => {
-    const program = jobFile('deploy.yml', [
-      'name: Deploy',
-      'steps:',
-      '  - name: Build',
-      '    run: echo built',
-      '  - name: Slow tests',
-      '    run: |',
-      '      touch slow-tests-ran',
-      '      echo tested',
-      '  - name: Deploy',
-      '    run: echo deployed',
-    ]);
+    const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/deploy.yml'));
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client } = adapter;
     await session.stoppedAt(client, 'entry');
@@ -367,7 +300,7 @@ describe('run control', () => {
   });
 
   it('stepIn, stepOut, stepBack and reverseContinue are refused with a message that says to use Next or Restart Frame; the job goes on', async () => {
-    const program = jobFile('simple.yml', ['steps:', '  - name: Only', '    run: echo only']);
+    const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/simple.yml'));
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client, initialize } = adapter;
     expect(initialize.body?.supportsStepBack).toBe(false);

@@ -453,27 +453,7 @@ describe('workflows end to end', () => {
   );
 
   it('an expression that fails only when evaluated (fromJSON of bad JSON) fails its step with a console line naming it and its line; no silent guess', async () => {
-    const program = session.writeFile(
-      ctx.workdir,
-      'runtime.yml',
-      [
-        'name: Runtime expression error',
-        'on: push',
-        'jobs:',
-        '  build:',
-        '    runs-on: ubuntu-latest',
-        '    env:',
-        "      SETTINGS: '{not json'",
-        '    steps:',
-        '      - name: Reads settings',
-        '        run: |',
-        '          echo "before"',
-        '          echo "${{ fromJSON(env.SETTINGS).level }}"',
-        '      - name: After',
-        '        run: echo after',
-        '',
-      ].join('\n'),
-    );
+    const program = session.copyToWorkdir(ctx, session.workflowFixture('runtime.yml'));
     const adapter = await runWorkflow(program);
     const { client } = adapter;
     const stop = await session.stoppedAt(client, 'exception');

@@ -48,6 +48,22 @@ export function writeFile(dir: string, name: string, text: string): string {
   return file;
 }
 
+/**
+ * Copies a fixture (a job file or workflow) into `ctx.workdir` under its own name and returns the
+ * copy's path. With `markCommands`, every one-line `run:` is marked (`ctx.mark`), so that a
+ * step's process that outlives its job is found at cleanup (step names and lines stay as in the
+ * fixture; the `run:` texts change).
+ */
+export function copyToWorkdir(ctx: AdapterContext, fixture: string, { markCommands = false } = {}): string {
+  let text = fs.readFileSync(fixture, 'utf8');
+  if (markCommands)
+    text = text.replace(
+      /^(\s*(?:- )?run: )(?![|>])(.+)$/gm,
+      (_line, key: string, command: string) => key + ctx.mark(command),
+    );
+  return writeFile(ctx.workdir, path.basename(fixture), text);
+}
+
 export async function stoppedAt(client: DapClient, reason: string): Promise<DebugProtocol.StoppedEvent> {
   return client.waitForEvent('stopped', (e) => e.body.reason === reason, EVENT_TIMEOUT_MS);
 }
