@@ -2,13 +2,15 @@
  * Runs one editor through the scenario and hands back what its driver saw, after checking —
  * while the editor still runs, as a user's would — that Stop left no adapter or job process.
  * The driver writes its result to `resultFile`, then waits for `resultFile.ack` before exiting.
+ * Every driver gets the scenario in its environment: RELAY_TEST_JOB, RELAY_TEST_LINE (the
+ * breakpoint) and RELAY_TEST_CONSOLE (the console command's text).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { waitUntil } from '../support/relayHarness.js';
-import type { EditorWorkspace } from './editorHarness.js';
+import { BREAKPOINT_LINE, CONSOLE_TEXT, type EditorWorkspace } from './editorHarness.js';
 
 export interface DriverResult {
   events: [string, string | number | null][];
@@ -24,12 +26,20 @@ export async function runEditor(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-  options: { keepAdapter?: number } = {},
+  /** An adapter this test started itself, which may outlive the editor. */
+  keepAdapter?: number,
 ): Promise<DriverResult> {
   const resultFile = path.join(ws.dir, '..', 'result.json');
   const editor = spawn(command, args, {
     cwd: ws.dir,
-    env: { ...ws.env, ...env, RELAY_TEST_RESULT: resultFile },
+    env: {
+      ...ws.env,
+      RELAY_TEST_JOB: ws.jobFile,
+      RELAY_TEST_LINE: String(BREAKPOINT_LINE),
+      RELAY_TEST_CONSOLE: CONSOLE_TEXT,
+      ...env,
+      RELAY_TEST_RESULT: resultFile,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -58,7 +68,7 @@ export async function runEditor(
     // After Stop, with the editor still open: no adapter (but a fixed-port one the test runs),
     // no step, no embedded relay directory.
     await waitUntil(
-      () => ws.adapters().filter((pid) => pid !== options.keepAdapter).length === 0,
+      () => ws.adapters().filter((pid) => pid !== keepAdapter).length === 0,
       'the adapter to exit after Stop',
       30_000,
     );

@@ -6,24 +6,16 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../support/adapterHarness.js';
 import { expectScenario, runEditor } from './clientRun.js';
-import {
-  BREAKPOINT_LINE,
-  CONSOLE_TEXT,
-  useEditorWorkspace,
-  launchConfigs,
-  missingProgram,
-  listeningAdapter,
-} from './editorHarness.js';
+import * as editor from './editorHarness.js';
 
 const dapModeMissing =
-  missingProgram('emacs', 'emacs-nox elpa-dap-mode') ??
+  editor.missingProgram('emacs', 'emacs-nox elpa-dap-mode') ??
   (fs.existsSync('/usr/share/emacs/site-lisp/elpa-src') &&
   fs.readdirSync('/usr/share/emacs/site-lisp/elpa-src').some((name) => name.startsWith('dap-mode-'))
     ? undefined
     : 'dap-mode is not installed (Debian: apt-get install elpa-dap-mode)');
-const skipNote = dapModeMissing ? ` (skipped: ${dapModeMissing})` : '';
 
-const ws = useEditorWorkspace();
+const ws = editor.useEditorWorkspace();
 
 /** Emacs in batch mode, driving the shipped dap-mode.el's `template` through the scenario. */
 function runEmacs(template: string, extra: NodeJS.ProcessEnv = {}, keepAdapter?: number) {
@@ -32,24 +24,21 @@ function runEmacs(template: string, extra: NodeJS.ProcessEnv = {}, keepAdapter?:
     'emacs',
     ['--batch', '-l', path.join(import.meta.dirname, 'dap-mode-driver.el')],
     {
-      RELAY_TEST_CONFIG: path.join(launchConfigs, 'dap-mode.el'),
-      RELAY_TEST_JOB: ws.jobFile,
-      RELAY_TEST_LINE: String(BREAKPOINT_LINE),
+      RELAY_TEST_CONFIG: path.join(editor.launchConfigs, 'dap-mode.el'),
       RELAY_TEST_TEMPLATE: template,
-      RELAY_TEST_CONSOLE: CONSOLE_TEXT,
       ...extra,
     },
-    keepAdapter === undefined ? {} : { keepAdapter },
+    keepAdapter,
   );
 }
 
 describe.skipIf(dapModeMissing !== undefined)(
-  `Emacs dap-mode with launch-configs/dap-mode.el${skipNote}`,
+  `Emacs dap-mode with launch-configs/dap-mode.el${editor.skipNote(dapModeMissing)}`,
   () => {
     it('stdio ("this job file or workflow"): entry, !echo, Next, breakpoint, failed step, Stop, nothing left', async () => {
       const result = await runEmacs('relay-dap: this job file or workflow');
       expectScenario(result);
-      expect(result.repl).toContain(`!echo ${CONSOLE_TEXT}\nexit 0\n`);
+      expect(result.repl).toContain(`!echo ${editor.CONSOLE_TEXT}\nexit 0\n`);
       // Stop: the disconnect was answered (no response handler left waiting).
       expect(result.pendingResponses).toBe(0);
       expect(result.state).toBe('terminated');
@@ -57,7 +46,7 @@ describe.skipIf(dapModeMissing !== undefined)(
 
     it('TCP ("through the adapter on port 4711", on a free port): the same, and the adapter goes on listening', async () => {
       const port = await freePort();
-      const adapter = await listeningAdapter(ws, port);
+      const adapter = await editor.listeningAdapter(ws, port);
       try {
         const result = await runEmacs(
           'relay-dap: through the adapter on port 4711',

@@ -167,6 +167,27 @@ export function findPackPlugin(
   return candidates.find((dir) => fs.existsSync(path.join(dir, probe)));
 }
 
+/**
+ * Why a plugin `findPackPlugin` did not find is missing and how to provide it (a checkout named
+ * by `$variable`, or a package under `packDir`), or undefined when `found`.
+ */
+export function missingPlugin(
+  found: string | undefined,
+  name: string,
+  variable: string,
+  checkout: string,
+  packDir: string,
+): string | undefined {
+  return found
+    ? undefined
+    : `${name} not found: set ${variable}=/path/to/${name} (a checkout of ${checkout}) or install it under ${packDir}/*/start/${name}`;
+}
+
+/** What a suite's name says when it cannot run here: ` (skipped: <why>)`, or nothing. */
+export function skipNote(missing: string | undefined): string {
+  return missing ? ` (skipped: ${missing})` : '';
+}
+
 /** `relay-dap --server=PORT` as a user starts it by hand for a fixed-port configuration, once it listens. */
 export async function listeningAdapter(
   ws: EditorWorkspace,

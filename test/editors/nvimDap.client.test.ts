@@ -10,74 +10,66 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../support/adapterHarness.js';
 import { expectScenario, runEditor } from './clientRun.js';
-import {
-  BREAKPOINT_LINE,
-  CONSOLE_TEXT,
-  useEditorWorkspace,
-  findPackPlugin,
-  launchConfigs,
-  missingProgram,
-  listeningAdapter,
-} from './editorHarness.js';
+import * as editor from './editorHarness.js';
 
 const packRoots = [
   path.join(os.homedir(), '.local/share/nvim/site/pack'),
   '/usr/share/nvim/site/pack',
   '/usr/local/share/nvim/site/pack',
 ];
-const nvimDap = findPackPlugin('RELAY_DAP_NVIM_DAP', packRoots, 'nvim-dap', 'lua/dap.lua');
+const nvimDap = editor.findPackPlugin('RELAY_DAP_NVIM_DAP', packRoots, 'nvim-dap', 'lua/dap.lua');
 const missing =
-  missingProgram('nvim', 'neovim') ??
-  (nvimDap
-    ? undefined
-    : 'nvim-dap not found: set RELAY_DAP_NVIM_DAP=/path/to/nvim-dap (a checkout of github.com/mfussenegger/nvim-dap, 0.6.0 for Neovim 0.7) or install it under ~/.local/share/nvim/site/pack/*/start/nvim-dap');
-const skipNote = missing ? ` (skipped: ${missing})` : '';
+  editor.missingProgram('nvim', 'neovim') ??
+  editor.missingPlugin(
+    nvimDap,
+    'nvim-dap',
+    'RELAY_DAP_NVIM_DAP',
+    'github.com/mfussenegger/nvim-dap, 0.6.0 for Neovim 0.7',
+    '~/.local/share/nvim/site/pack',
+  );
 
-const ws = useEditorWorkspace();
+const ws = editor.useEditorWorkspace();
 
 /** Headless Neovim: an init.lua that loads nvim-dap and the shipped nvim-dap.lua, then the driver. */
 function runNeovim(mode: 'stdio' | 'server' | 'tcp', extra: NodeJS.ProcessEnv = {}, keepAdapter?: number) {
   const init = path.join(ws.dir, '..', 'init.lua');
   fs.writeFileSync(
     init,
-    `vim.opt.rtp:prepend(${JSON.stringify(nvimDap)})\ndofile(${JSON.stringify(path.join(launchConfigs, 'nvim-dap.lua'))})\n`,
+    `vim.opt.rtp:prepend(${JSON.stringify(nvimDap)})\ndofile(${JSON.stringify(path.join(editor.launchConfigs, 'nvim-dap.lua'))})\n`,
   );
   return runEditor(
     ws,
     'nvim',
     ['--headless', '-u', init, '-c', `luafile ${path.join(import.meta.dirname, 'nvim-dap-driver.lua')}`],
-    {
-      RELAY_TEST_MODE: mode,
-      RELAY_TEST_JOB: ws.jobFile,
-      RELAY_TEST_LINE: String(BREAKPOINT_LINE),
-      RELAY_TEST_CONSOLE: CONSOLE_TEXT,
-      ...extra,
-    },
-    keepAdapter === undefined ? {} : { keepAdapter },
+    { RELAY_TEST_MODE: mode, ...extra },
+    keepAdapter,
   );
 }
 
-describe.skipIf(missing !== undefined)(`Neovim nvim-dap with launch-configs/nvim-dap.lua${skipNote}`, () => {
-  it('stdio (adapter `relay`): entry, !echo, Next, breakpoint, failed step, Stop answered, nothing left', async () => {
-    const result = await runNeovim('stdio');
-    expectScenario(result);
-    // The failed-step pause has its exception (nvim-dap asks before it shows the pause).
-    expect(result.events).toContainEqual(['exceptionInfo', 'exit 3']);
-  });
+describe.skipIf(missing !== undefined)(
+  `Neovim nvim-dap with launch-configs/nvim-dap.lua${editor.skipNote(missing)}`,
+  () => {
+    it('stdio (adapter `relay`): entry, !echo, Next, breakpoint, failed step, Stop answered, nothing left', async () => {
+      const result = await runNeovim('stdio');
+      expectScenario(result);
+      // The failed-step pause has its exception (nvim-dap asks before it shows the pause).
+      expect(result.events).toContainEqual(['exceptionInfo', 'exit 3']);
+    });
 
-  it('spawned server (adapter `relay_server`): the same, and the adapter nvim-dap started exits after Stop', async () => {
-    // runEditor waits for every adapter started by this Neovim to be gone while it still runs.
-    expectScenario(await runNeovim('server'));
-  });
+    it('spawned server (adapter `relay_server`): the same, and the adapter nvim-dap started exits after Stop', async () => {
+      // runEditor waits for every adapter started by this Neovim to be gone while it still runs.
+      expectScenario(await runNeovim('server'));
+    });
 
-  it('fixed port (adapter `relay_tcp`, on a free port): the same; disconnect is answered, the adapter goes on', async () => {
-    const port = await freePort();
-    const adapter = await listeningAdapter(ws, port);
-    try {
-      expectScenario(await runNeovim('tcp', { RELAY_TEST_PORT: String(port) }, adapter.pid));
-      expect(adapter.exitCode).toBe(null);
-    } finally {
-      adapter.kill('SIGTERM');
-    }
-  });
-});
+    it('fixed port (adapter `relay_tcp`, on a free port): the same; disconnect is answered, the adapter goes on', async () => {
+      const port = await freePort();
+      const adapter = await editor.listeningAdapter(ws, port);
+      try {
+        expectScenario(await runNeovim('tcp', { RELAY_TEST_PORT: String(port) }, adapter.pid));
+        expect(adapter.exitCode).toBe(null);
+      } finally {
+        adapter.kill('SIGTERM');
+      }
+    });
+  },
+);

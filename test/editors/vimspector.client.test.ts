@@ -9,35 +9,39 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectScenario, runEditor } from './clientRun.js';
-import {
-  BREAKPOINT_LINE,
-  CONSOLE_TEXT,
-  useEditorWorkspace,
-  findPackPlugin,
-  launchConfigs,
-  missingProgram,
-} from './editorHarness.js';
+import * as editor from './editorHarness.js';
 
 const packRoots = [path.join(os.homedir(), '.vim/pack'), '/usr/share/vim/vimfiles/pack'];
-const vimspector = findPackPlugin('RELAY_DAP_VIMSPECTOR', packRoots, 'vimspector', 'plugin/vimspector.vim');
+const vimspector = editor.findPackPlugin(
+  'RELAY_DAP_VIMSPECTOR',
+  packRoots,
+  'vimspector',
+  'plugin/vimspector.vim',
+);
 const missing =
-  missingProgram('vim', 'vim-nox') ??
+  editor.missingProgram('vim', 'vim-nox') ??
   (/\+python3\b/.test(spawnSync('vim', ['--version'], { encoding: 'utf8' }).stdout ?? '')
     ? undefined
     : 'vim has no +python3, which vimspector needs (Debian: apt-get install vim-nox)') ??
-  missingProgram('script', 'bsdutils') ??
-  (vimspector
-    ? undefined
-    : 'vimspector not found: set RELAY_DAP_VIMSPECTOR=/path/to/vimspector (a checkout of github.com/puremourning/vimspector) or install it under ~/.vim/pack/*/start/vimspector');
-const skipNote = missing ? ` (skipped: ${missing})` : '';
+  editor.missingProgram('script', 'bsdutils') ??
+  editor.missingPlugin(
+    vimspector,
+    'vimspector',
+    'RELAY_DAP_VIMSPECTOR',
+    'github.com/puremourning/vimspector',
+    '~/.vim/pack',
+  );
 
-const ws = useEditorWorkspace();
+const ws = editor.useEditorWorkspace();
 
 describe.skipIf(missing !== undefined)(
-  `Vim vimspector with launch-configs/vimspector.json${skipNote}`,
+  `Vim vimspector with launch-configs/vimspector.json${editor.skipNote(missing)}`,
   () => {
     it('stdio ("this job file or workflow"): no launch questions; entry, !echo, Next, breakpoint, failed step, Stop, nothing left', async () => {
-      fs.copyFileSync(path.join(launchConfigs, 'vimspector.json'), path.join(ws.dir, '.vimspector.json'));
+      fs.copyFileSync(
+        path.join(editor.launchConfigs, 'vimspector.json'),
+        path.join(ws.dir, '.vimspector.json'),
+      );
       const vimrc = path.join(ws.dir, '..', 'vimrc');
       fs.writeFileSync(
         vimrc,
@@ -46,9 +50,6 @@ describe.skipIf(missing !== undefined)(
       const vim = `vim -Nu ${vimrc} -S ${path.join(import.meta.dirname, 'vimspector-driver.vim')}`;
       const result = await runEditor(ws, 'script', ['-qefc', vim, '/dev/null'], {
         TERM: 'xterm',
-        RELAY_TEST_JOB: ws.jobFile,
-        RELAY_TEST_LINE: String(BREAKPOINT_LINE),
-        RELAY_TEST_CONSOLE: CONSOLE_TEXT,
       });
       expectScenario(result);
       expect(result.disconnectAnswered).toBe(1);

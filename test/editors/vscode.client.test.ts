@@ -28,6 +28,7 @@ import {
   editorWorkspace,
   launchConfigs,
   missingProgram,
+  skipNote,
   type EditorWorkspace,
 } from './editorHarness.js';
 
@@ -41,7 +42,6 @@ const missing =
   missingProgram('chromium', 'chromium') ??
   (fs.existsSync(codeServer) ? undefined : `code-server (npm) not found in ${tools}: run ${install}`) ??
   (fs.existsSync(playwrightDir) ? undefined : `playwright-core (npm) not found in ${tools}: run ${install}`);
-const skipNote = missing ? ` (skipped: ${missing})` : '';
 
 const screenshots = path.join(repoRoot, 'test-results', 'editors', 'vscode');
 const CONFIGURATION = 'relay-dap: debug a workflow job';
@@ -228,7 +228,7 @@ function workbench(page: Page) {
 }
 
 describe.skipIf(missing !== undefined)(
-  `VS Code (code-server + chromium) with the .vsix and launch-configs/vscode-launch.json${skipNote}`,
+  `VS Code (code-server + chromium) with the .vsix and launch-configs/vscode-launch.json${skipNote(missing)}`,
   () => {
     it('workflow job: breakpoint, !echo, Step Over, breakpoint, failed step, Stop, each step’s output live in the open console; then `run a command` paused on entry; nothing left', async () => {
       fs.mkdirSync(path.join(ws.dir, '.vscode'));
