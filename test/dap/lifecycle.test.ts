@@ -63,6 +63,13 @@ async function disconnectAndExit(adapter: harness.StdioAdapter): Promise<void> {
   expectCleanedUp();
 }
 
+/** `disconnectAndExit`, then every request was answered once and the DAP stream was clean. */
+async function endsCleanly(adapter: harness.StdioAdapter): Promise<void> {
+  await disconnectAndExit(adapter);
+  harness.assertResponsesMatchRequests(adapter.client);
+  adapter.client.assertClean();
+}
+
 describe('session lifecycle', () => {
   it.each([
     ['paused at entry', true],
@@ -144,9 +151,7 @@ describe('session lifecycle', () => {
     // The job ended because its command ended: the step's processes are gone already.
     expect(processesWithMarker(ctx.marker)).toEqual([]);
     expect(harness.outputByCategory(client).console).toMatch(/✗ command: cancelled, exit 130/);
-    await disconnectAndExit(adapter);
-    harness.assertResponsesMatchRequests(client);
-    client.assertClean();
+    await endsCleanly(adapter);
   });
 
   it('terminate while a `!CMD` runs: its last output, then the evaluate answered as cancelled, then exited 130, terminated, with none of its processes left', async () => {
@@ -187,9 +192,7 @@ describe('session lifecycle', () => {
       order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!)),
       seen.join('\n'),
     ).toBe(true);
-    await disconnectAndExit(adapter);
-    harness.assertResponsesMatchRequests(client);
-    client.assertClean();
+    await endsCleanly(adapter);
   });
 
   it('requests after terminate are answered "the session has ended", never with the relay client\'s internals', async () => {
@@ -216,9 +219,7 @@ describe('session lifecycle', () => {
     }
     expect(adapter.stderr()).not.toMatch(/RelayClient|closed|at .*\.js:\d+/);
     expect(fs.existsSync(path.join(ctx.workdir, 'ran-after-end'))).toBe(false);
-    await disconnectAndExit(adapter);
-    harness.assertResponsesMatchRequests(client);
-    client.assertClean();
+    await endsCleanly(adapter);
   });
 
   it('a step that ignores SIGTERM: terminate still ends with exited 130 and no process left', async () => {
@@ -306,9 +307,7 @@ describe('session lifecycle', () => {
     await expectEnd(client, 0);
     expect(harness.outputByCategory(client).stdout).toBe('late\n');
     expect(harness.outputByCategory(client).stdout).not.toContain('too early');
-    await disconnectAndExit(adapter);
-    harness.assertResponsesMatchRequests(client);
-    client.assertClean();
+    await endsCleanly(adapter);
   });
 
   it('a relayDir with no server fails launch within connectTimeout, naming the directory and `relay-dap serve`', async () => {
@@ -357,9 +356,7 @@ describe('session lifecycle', () => {
     await client.request('continue', { threadId: 1 });
     await expectEnd(client, 0);
     expect(harness.outputByCategory(client).stdout).toBe('still-works\n');
-    await disconnectAndExit(adapter);
-    harness.assertResponsesMatchRequests(client);
-    client.assertClean();
+    await endsCleanly(adapter);
   });
 
   it('failing handlers are answered with one error response each, and the session goes on', async () => {

@@ -43,18 +43,24 @@ async function expectEnd(client: DapClient, exitCode: number): Promise<void> {
   await client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
 }
 
+/** A new connection runs `echo <text>` as its job to exit 0 and prints it; then disconnects. */
+async function echoSession(adapter: TcpAdapter, text: string): Promise<DapClient> {
+  const client = await adapter.connect();
+  await launchAndConfigure(client, { command: ctx.mark(`echo ${text}`), stopOnEntry: false });
+  await expectEnd(client, 0);
+  expect(outputByCategory(client).stdout).toBe(`${text}\n`);
+  await client.request('disconnect', {});
+  await client.closed;
+  return client;
+}
+
 describe('DAP over TCP', () => {
   it('--server=0 picks a free port and prints it on stdout, which carries nothing else', async () => {
     const adapter = await ctx.spawnTcp(['--server=0']);
     expect(adapter.host).toBe('127.0.0.1');
     expect(adapter.port).toBeGreaterThan(0);
     expect(adapter.stdout()).toBe(`relay-dap: DAP server listening on 127.0.0.1:${adapter.port}\n`);
-    const client = await adapter.connect();
-    await launchAndConfigure(client, { command: ctx.mark('echo hello'), stopOnEntry: false });
-    await expectEnd(client, 0);
-    expect(outputByCategory(client).stdout).toBe('hello\n');
-    await client.request('disconnect', {});
-    await client.closed;
+    const client = await echoSession(adapter, 'hello');
     adapter.child.kill('SIGTERM');
     expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
     expect(adapter.stdout()).toBe(`relay-dap: DAP server listening on 127.0.0.1:${adapter.port}\n`);
@@ -222,12 +228,7 @@ describe('DAP over TCP', () => {
       EVENT_TIMEOUT_MS,
     );
 
-    const client = await adapter.connect();
-    await launchAndConfigure(client, { command: ctx.mark('echo still-serving'), stopOnEntry: false });
-    await expectEnd(client, 0);
-    expect(outputByCategory(client).stdout).toBe('still-serving\n');
-    await client.request('disconnect', {});
-    await client.closed;
+    const client = await echoSession(adapter, 'still-serving');
     client.assertClean();
     adapter.child.kill('SIGTERM');
     expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });

@@ -12,15 +12,15 @@ import {
 import { compareWithOfficial, keywordsBesideRef } from './dapSchemaAgreement.js';
 import { generateDapSchema } from './dapSchemaSource.js';
 
+/** A response message to `command`: `fields` add to (or override) seq 1 and request_seq 1. */
+function responseTo(command: string, success: boolean, fields: Record<string, unknown> = {}) {
+  return { seq: 1, type: 'response', request_seq: 1, command, success, ...fields };
+}
+
 describe('DAP schema validation', () => {
-  const initializeResponse = {
-    seq: 1,
-    type: 'response',
-    request_seq: 1,
-    command: 'initialize',
-    success: true,
+  const initializeResponse = responseTo('initialize', true, {
     body: { supportsConfigurationDoneRequest: true, supportsTerminateRequest: true },
-  };
+  });
 
   it('accepts a valid initialize response', () => {
     expect(dapDefinitionFor(initializeResponse)).toBe('InitializeResponse');
@@ -44,21 +44,18 @@ describe('DAP schema validation', () => {
   });
 
   it('rejects a successful stackTrace response without a body', () => {
-    const response = { seq: 4, type: 'response', request_seq: 3, command: 'stackTrace', success: true };
+    const response = responseTo('stackTrace', true, { seq: 4, request_seq: 3 });
     expect(dapDefinitionFor(response)).toBe('StackTraceResponse');
     expect(validateDapMessage(response)).toEqual([expect.stringMatching(/required property 'body'/)]);
   });
 
   it('accepts an error response with a message', () => {
-    const response = {
+    const response = responseTo('stackTrace', false, {
       seq: 5,
-      type: 'response',
       request_seq: 4,
-      command: 'stackTrace',
-      success: false,
       message: 'notStopped',
       body: { error: { id: 1, format: 'the job is still running' } },
-    };
+    });
     expect(dapDefinitionFor(response)).toBe('ErrorResponse');
     expect(validateDapMessage(response)).toEqual([]);
   });
@@ -66,41 +63,24 @@ describe('DAP schema validation', () => {
   it('validates error responses against ErrorResponse, which requires a body', () => {
     // The official schema (and DebugProtocol.ErrorResponse) make `body` mandatory on failures;
     // @vscode/debugadapter's sendErrorResponse always sends one.
-    const response = {
-      seq: 5,
-      type: 'response',
-      request_seq: 4,
-      command: 'next',
-      success: false,
-      message: 'x',
-    };
+    const response = responseTo('next', false, { seq: 5, request_seq: 4, message: 'x' });
     expect(validateDapMessage(response)).toEqual([expect.stringMatching(/^\[ErrorResponse\].*'body'/)]);
     const badError = { ...response, body: { error: { id: 'one', format: 'x' } } };
     expect(validateDapMessage(badError)).toEqual(['[ErrorResponse] /body/error/id must be integer']);
   });
 
   it('accepts an error response to an unknown command', () => {
-    const response = {
+    const response = responseTo('relayFlush', false, {
       seq: 6,
-      type: 'response',
       request_seq: 5,
-      command: 'relayFlush',
-      success: false,
       message: 'unrecognized request',
       body: { error: { id: 1014, format: 'unrecognized request', sendTelemetry: true } },
-    };
+    });
     expect(validateDapMessage(response)).toEqual([]);
   });
 
   it('validates a successful response to an unknown command as a generic Response', () => {
-    const response = {
-      seq: 7,
-      type: 'response',
-      request_seq: 6,
-      command: 'relayFlush',
-      success: true,
-      body: 1,
-    };
+    const response = responseTo('relayFlush', true, { seq: 7, request_seq: 6, body: 1 });
     expect(dapDefinitionFor(response)).toBe('Response');
     expect(validateDapMessage(response)).toEqual([]);
     expect(validateDapMessage({ ...response, request_seq: 0 })).toEqual([
@@ -118,13 +98,7 @@ describe('DAP schema validation', () => {
     const event = (name: string) => ({ seq: 1, type: 'event', event: name });
     expect(dapDefinitionFor(event('exited'))).toBe('ExitedEvent');
     expect(dapDefinitionFor(event('progressStart'))).toBe('ProgressStartEvent');
-    const response = {
-      seq: 1,
-      type: 'response',
-      request_seq: 1,
-      success: true,
-      command: 'configurationDone',
-    };
+    const response = responseTo('configurationDone', true);
     expect(dapDefinitionFor(response)).toBe('ConfigurationDoneResponse');
     expect(dapDefinitionFor({ seq: 1, type: 'request', command: 'runInTerminal' })).toBe(
       'RunInTerminalRequest',
@@ -152,14 +126,11 @@ describe('DAP schema validation', () => {
   });
 
   it('checks the integer formats as ranges', () => {
-    const stackTrace = {
+    const stackTrace = responseTo('stackTrace', true, {
       seq: 9,
-      type: 'response',
       request_seq: 8,
-      command: 'stackTrace',
-      success: true,
       body: { stackFrames: [{ id: 1, name: 'main', line: -1, column: 0 }] },
-    };
+    });
     expect(validateDapMessage(stackTrace)).toEqual([
       '[StackTraceResponse] /body/stackFrames/0/line must match format "uint64"',
     ]);
