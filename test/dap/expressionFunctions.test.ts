@@ -43,8 +43,7 @@ describe('GitHub expression functions and filters', () => {
     ]);
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
-    await session.runToEnd(client, 0);
-    expect(session.stepResults(client)).toEqual([
+    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
       '✓ Run echo built: exit 0, T s',
       '✓ Run echo tested: exit 0, T s',
       '✓ Report: exit 0, T s',

@@ -26,8 +26,7 @@ describe('the Job API through the adapter', () => {
     );
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false }, { filters: [] });
     const { client } = adapter;
-    await session.runToEnd(client, 126);
-    expect(session.stepResults(client)).toEqual(['✗ Parses: failed, exit 126, T s']);
+    expect(await session.stepResultsAtEnd(client, 126)).toEqual(['✗ Parses: failed, exit 126, T s']);
     const complaint = session.consoleLines(client).find((line) => line.includes('fromJSON'));
     expect(complaint).toContain(`${program}:8:`);
     // Nothing says the relay lost anything: it never had the command.

@@ -67,8 +67,7 @@ describe('job files end to end', () => {
     expect(served.body).toEqual({ content: text, mimeType: 'text/yaml' });
 
     await session.continueJob(client);
-    await session.runToEnd(client, 0);
-    expect(session.stepResults(client)).toEqual([
+    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
       '✓ Configure: exit 0, T s',
       '✓ Run echo "$GREETING from the second step": exit 0, T s',
       '✗ Allowed to fail: failed (continue-on-error), exit 1, T s',
@@ -128,8 +127,7 @@ describe('job files end to end', () => {
     // The timed-out step's process is gone: the relay cancelled it.
     expect(processesWithMarker(ctx.marker)).toEqual([]);
     await session.continueJob(client);
-    await session.runToEnd(client, 7);
-    expect(session.stepResults(client)).toEqual([
+    expect(await session.stepResultsAtEnd(client, 7)).toEqual([
       '✗ Tolerated: failed (continue-on-error), exit 9, T s',
       '✗ Slow: timed out (continue-on-error), exit 124, T s',
       '✗ Breaks: failed, exit 7, T s',
@@ -150,8 +148,7 @@ describe('job files end to end', () => {
     });
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false }, { filters: [] });
     const { client } = adapter;
-    await session.runToEnd(client, 124);
-    expect(session.stepResults(client)).toEqual(['✗ Hangs: timed out, exit 124, T s']);
+    expect(await session.stepResultsAtEnd(client, 124)).toEqual(['✗ Hangs: timed out, exit 124, T s']);
     expect(fs.existsSync(path.join(ctx.workdir, 'never-ran'))).toBe(false);
     expect(session.stopReasons(client)).toEqual([]);
     await session.finish(ctx, adapter);

@@ -158,8 +158,7 @@ describe('a job-level if:', () => {
       stopOnEntry: false,
     });
     const { client } = adapter;
-    await session.runToEnd(client, 0);
-    expect(session.stepResults(client)).toEqual(['✓ Remove preview: exit 0, T s']);
+    expect(await session.stepResultsAtEnd(client, 0)).toEqual(['✓ Remove preview: exit 0, T s']);
     expect(outputByCategory(client).stdout).toBe('cleaning up\n');
     await session.finish(ctx, adapter);
   });

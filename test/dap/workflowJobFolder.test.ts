@@ -79,8 +79,7 @@ async function killedWhilePaused(program: string, extra: Record<string, unknown>
 async function runAgain(program: string, extra: Record<string, unknown>): Promise<void> {
   const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false, ...extra });
   const { client } = adapter;
-  await session.runToEnd(client, 0);
-  expect(session.stepResults(client)).toEqual([
+  expect(await session.stepResultsAtEnd(client, 0)).toEqual([
     "✓ Keep state in the job's temp: exit 0, T s",
     '✓ Second: exit 0, T s',
     '✓ Third: exit 0, T s',

@@ -61,9 +61,7 @@ describe('workflows end to end', () => {
       source: { name: 'node-ci.yml', path: program },
     });
     await session.continueJob(client);
-    await session.runToEnd(client, 0);
-
-    expect(session.stepResults(client)).toEqual([
+    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
       // A step without `name:` is called "Run <action>" / "Run <first line of run>", as on GitHub.
       `– Run actions/checkout@v4: skipped (\`uses: actions/checkout@v4\` ${NOT_RUN})`,
       `– Set up Node.js: skipped (\`uses: actions/setup-node@v4\` ${NOT_RUN})`,
@@ -170,9 +168,7 @@ describe('workflows end to end', () => {
     const watch = await client.request('evaluate', { expression: 'env.GREETING', context: 'watch' });
     expect(watch.body.result).toBe('hello from step one');
     await session.continueJob(client);
-    await session.runToEnd(client, 0);
-
-    expect(session.stepResults(client)).toEqual([
+    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
       '✓ Produce env and outputs: exit 0, T s',
       '✓ Read them back: exit 0, T s',
       '✓ Add a tool directory to PATH: exit 0, T s',
@@ -231,8 +227,7 @@ describe('workflows end to end', () => {
     async () => {
       const adapter = await runWorkflow(session.workflowFixture('env-files.yml'));
       const { client } = adapter;
-      await session.runToEnd(client, 0);
-      expect(session.stepResults(client)).toEqual([
+      expect(await session.stepResultsAtEnd(client, 0)).toEqual([
         '✓ Write the files: exit 0, T s',
         '✓ Read the environment: exit 0, T s',
         '✓ Step env wins: exit 0, T s',
@@ -285,9 +280,7 @@ describe('workflows end to end', () => {
     ]);
     await session.continueJob(client);
     // A failed step fails the job, whatever runs after it.
-    await session.runToEnd(client, 3);
-
-    expect(session.stepResults(client)).toEqual([
+    expect(await session.stepResultsAtEnd(client, 3)).toEqual([
       '✗ Tolerated failure: failed (continue-on-error), exit 1, T s',
       '✓ Runs after the tolerated failure: exit 0, T s',
       '✗ Real failure: failed, exit 3, T s',
@@ -342,8 +335,7 @@ describe('workflows end to end', () => {
     const adapter = await runWorkflow(session.workflowFixture('timeouts.yml'));
     const { client } = adapter;
     // The job was cancelled (exit 130, as a cancelled relay command), not failed.
-    await session.runToEnd(client, 130);
-    expect(session.stepResults(client)).toEqual([
+    expect(await session.stepResultsAtEnd(client, 130)).toEqual([
       '✗ Step over its own timeout: timed out (continue-on-error), exit 124, T s',
       '✓ Sees the timed-out step: exit 0, T s',
       "✗ Runs past the job's timeout: cancelled, exit 130, T s",
@@ -371,8 +363,7 @@ describe('workflows end to end', () => {
       { filters: [] },
     );
     const { client } = adapter;
-    await session.runToEnd(client, 0);
-    expect(session.stepResults(client)).toEqual([
+    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
       '✓ Default shell has no pipefail: exit 0, T s',
       '✗ Explicit bash uses pipefail: failed (continue-on-error), exit 1, T s',
       '✗ Default shell stops at the first failing command: failed (continue-on-error), exit 1, T s',
@@ -463,8 +454,7 @@ describe('workflows end to end', () => {
     expect(complaint).toContain(`${program}:${session.lineOf(program, 'fromJSON(env.SETTINGS)')}:`);
     expect(complaint).toContain('fromJSON(env.SETTINGS).level');
     await session.continueJob(client);
-    await session.runToEnd(client, 126);
-    expect(session.stepResults(client)).toEqual([
+    expect(await session.stepResultsAtEnd(client, 126)).toEqual([
       '✗ Reads settings: failed, exit 126, T s',
       '– After: skipped (if: success() is false)',
     ]);

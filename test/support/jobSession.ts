@@ -92,6 +92,12 @@ export async function runToEnd(client: DapClient, exitCode: number): Promise<voi
   await client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
 }
 
+/** `runToEnd`, then the results of the steps that ran (`stepResults`), for the test to check. */
+export async function stepResultsAtEnd(client: DapClient, exitCode: number): Promise<string[]> {
+  await runToEnd(client, exitCode);
+  return stepResults(client);
+}
+
 /**
  * The first `stopped` or `exited` event received after transcript position `from` (default: the
  * start), whichever comes first: for tests where a pause is expected but the job might end
