@@ -37,6 +37,13 @@ async function startRunningStep(
   return adapter;
 }
 
+/** A session whose only step runs `text` (marked), paused at its entry stop. */
+async function pausedAtEntry(text: string): Promise<harness.StdioAdapter> {
+  const adapter = await ctx.runJob({ command: ctx.mark(text) });
+  await adapter.client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
+  return adapter;
+}
+
 /** `exited` with this code, then `terminated`, as the last two events. */
 async function expectEnd(client: DapClient, exitCode: number): Promise<void> {
   const exited = await client.waitForEvent('exited', undefined, harness.EVENT_TIMEOUT_MS);
@@ -155,9 +162,8 @@ describe('session lifecycle', () => {
   });
 
   it('terminate while a `!CMD` runs: its last output, then the evaluate answered as cancelled, then exited 130, terminated, with none of its processes left', async () => {
-    const adapter = await ctx.runJob({ command: ctx.mark('true') });
+    const adapter = await pausedAtEntry('true');
     const { client } = adapter;
-    await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     // What it prints when cancelled (SIGTERM) is its last output, which the user must still see.
     const evaluating = client.request('evaluate', {
       expression: `!${ctx.mark("trap 'echo console-ending; exit 7' TERM; echo console-started; sleep 300 & wait")}`,
@@ -196,9 +202,8 @@ describe('session lifecycle', () => {
   });
 
   it('requests after terminate are answered "the session has ended", never with the relay client\'s internals', async () => {
-    const adapter = await ctx.runJob({ command: ctx.mark('true') });
+    const adapter = await pausedAtEntry('true');
     const { client } = adapter;
-    await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     expect((await client.request('terminate', {})).success).toBe(true);
     await expectEnd(client, 130);
     const late = [
@@ -341,9 +346,8 @@ describe('session lifecycle', () => {
   });
 
   it('an unknown request gets an error response and the session goes on', async () => {
-    const adapter = await ctx.runJob({ command: ctx.mark('echo still-works') });
+    const adapter = await pausedAtEntry('echo still-works');
     const { client } = adapter;
-    await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     const unknown = await client.request('frobnicate', { please: true });
     expect(unknown.success).toBe(false);
     expect(unknown.command).toBe('frobnicate');
@@ -360,9 +364,8 @@ describe('session lifecycle', () => {
   });
 
   it('failing handlers are answered with one error response each, and the session goes on', async () => {
-    const adapter = await ctx.runJob({ command: ctx.mark('echo after-failures') });
+    const adapter = await pausedAtEntry('echo after-failures');
     const { client } = adapter;
-    await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
 
     const scopes = await client.request('scopes', { frameId: 9999 });
     expect(scopes.success).toBe(false);
@@ -433,9 +436,8 @@ describe('session lifecycle', () => {
   });
 
   it('an evaluate still in flight when disconnect arrives is answered (as cancelled) before the adapter exits', async () => {
-    const adapter = await ctx.runJob({ command: ctx.mark('true') });
+    const adapter = await pausedAtEntry('true');
     const { client } = adapter;
-    await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     void client
       .request('evaluate', { expression: `!${ctx.mark('sleep 300')}`, context: 'repl' })
       .catch(() => undefined);
@@ -455,9 +457,8 @@ describe('session lifecycle', () => {
   });
 
   it('disconnect while paused releases the pause: its response, then exited 130 and terminated; nothing ran', async () => {
-    const adapter = await ctx.runJob({ command: ctx.mark('touch ran') });
+    const adapter = await pausedAtEntry('touch ran');
     const { client } = adapter;
-    await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
     await disconnectAndExit(adapter);
     expect(harness.stableSummary(client).slice(-5)).toEqual(harness.DISCONNECTED_WHILE_PAUSED);
     expect(fs.existsSync(path.join(ctx.workdir, 'ran'))).toBe(false);

@@ -32,6 +32,12 @@ async function restartTopFrame(client: DapClient): Promise<void> {
   expect(response.success, response.message).toBe(true);
 }
 
+/** Runs `command` (a `!CMD`) in the debug console; it must exit 0. */
+async function fixFromConsole(client: DapClient, command: string): Promise<void> {
+  const fix = await client.request('evaluate', { expression: command, context: 'repl' });
+  expect(fix.body.result).toBe('exit 0');
+}
+
 describe('run control', () => {
   it('a failed step pauses right after it (filter `failed`, on by default): it is on top with its result, and exceptionInfo has its exit code and the last lines of its output', async () => {
     const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/compile.yml'));
@@ -72,8 +78,10 @@ describe('run control', () => {
 
     // Continue from the pause: a plain job ends with the failed step's code; nothing after it runs.
     await session.continueJob(client);
-    await session.runToEnd(client, 2);
-    expect(session.stepResults(client)).toEqual(['✓ Prepare: exit 0, T s', '✗ Compile: failed, exit 2, T s']);
+    expect(await session.stepResultsAtEnd(client, 2)).toEqual([
+      '✓ Prepare: exit 0, T s',
+      '✗ Compile: failed, exit 2, T s',
+    ]);
     expect(fs.existsSync(path.join(ctx.workdir, 'after-ran'))).toBe(false);
     expect(session.stopReasons(client)).toEqual(['entry', 'exception']);
     await session.finish(ctx, adapter);
@@ -179,11 +187,7 @@ describe('run control', () => {
     expect((await exceptionInfo(client)).exceptionId).toBe('exit 4');
 
     // Fix it from the debug console: the command runs through the relay in the job's directory.
-    const fix = await client.request('evaluate', {
-      expression: '!echo MODE=fixed > config.env',
-      context: 'repl',
-    });
-    expect(fix.body.result).toBe('exit 0');
+    await fixFromConsole(client, '!echo MODE=fixed > config.env');
     expect(fs.readFileSync(path.join(ctx.workdir, 'config.env'), 'utf8')).toBe('MODE=fixed\n');
 
     await restartTopFrame(client);
@@ -195,8 +199,7 @@ describe('run control', () => {
       line: session.lineOf(program, '- name: Check config'),
     });
     await session.continueJob(client);
-    await session.runToEnd(client, 0);
-    expect(session.stepResults(client)).toEqual([
+    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
       '✗ Check config: failed, exit 4, T s',
       '✓ Check config: exit 0, T s',
       '✓ Use config: exit 0, T s',
@@ -211,16 +214,11 @@ describe('run control', () => {
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
     const { client } = adapter;
     await session.stoppedAt(client, 'exception');
-    const fix = await client.request('evaluate', {
-      expression: "!printf 'left-pad 1.3.0\\n' > deps.lock",
-      context: 'repl',
-    });
-    expect(fix.body.result).toBe('exit 0');
+    await fixFromConsole(client, "!printf 'left-pad 1.3.0\\n' > deps.lock");
     await restartTopFrame(client);
     await session.stoppedAt(client, 'restart');
     await session.continueJob(client);
-    await session.runToEnd(client, 0);
-    expect(session.stepResults(client)).toEqual([
+    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
       '✗ Needs the lock file: failed, exit 1, T s',
       '✓ Needs the lock file: exit 0, T s',
       '✓ Build: exit 0, T s',
@@ -291,8 +289,10 @@ describe('run control', () => {
     const [top] = await session.frames(client);
     expect(top).toMatchObject({ name: 'next: Deploy', line: deploy });
     await session.continueJob(client);
-    await session.runToEnd(client, 0);
-    expect(session.stepResults(client)).toEqual(['✓ Build: exit 0, T s', '✓ Deploy: exit 0, T s']);
+    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
+      '✓ Build: exit 0, T s',
+      '✓ Deploy: exit 0, T s',
+    ]);
     expect(outputByCategory(client).stdout).toBe('built\ndeployed\n');
     expect(fs.existsSync(path.join(ctx.workdir, 'slow-tests-ran'))).toBe(false);
     expect(session.stopReasons(client)).toEqual(['entry', 'step', 'goto']);
