@@ -123,11 +123,7 @@ describe('differences from GitHub said at launch', () => {
 
 describe('a job-level if:', () => {
   it('if: failure() is false for a job whose needs succeeded: the job is skipped, nothing runs, exited 0 and terminated', async () => {
-    const adapter = await ctx.runJob({
-      program: services,
-      job: 'notify-failure',
-      cwd: ctx.workdir,
-    });
+    const adapter = await ctx.runJob({ program: services, job: 'notify-failure', cwd: ctx.workdir });
     const { client, launch } = adapter;
     expect(launch.success).toBe(true);
     await session.runToEnd(client, 0);
