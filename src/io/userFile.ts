@@ -101,3 +101,22 @@ export async function readUserFile(file: string, what: string, limit: number): P
     await handle.close();
   }
 }
+
+/**
+ * `file` as UTF-8 text, read as readUserFile reads it; an open's own error (ENOENT, EACCES)
+ * becomes one line naming `what`, the file, the reason and `nextStep`.
+ */
+export async function readUserText(
+  file: string,
+  what: string,
+  limit: number,
+  nextStep: string,
+): Promise<string> {
+  try {
+    return (await readUserFile(file, what, limit)).toString('utf8');
+  } catch (error) {
+    if (error instanceof UserFileError) throw error;
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new Error(`cannot read the ${what} ${file} (${reason}): ${nextStep}`, { cause: error });
+  }
+}

@@ -6,7 +6,7 @@
  * (workflowSteps.ts); buildJobContexts puts the two together.
  */
 import path from 'node:path';
-import { JOB_FILE_LIMIT, readUserFile, UserFileError } from '../io/userFile.js';
+import { JOB_FILE_LIMIT, readUserText } from '../io/userFile.js';
 import { expressionContext } from '../model/expressionContext.js';
 import { readGitCheckout, type GitCheckout } from '../workflow/gitCheckout.js';
 import { buildJobContexts } from '../workflow/githubContext.js';
@@ -52,17 +52,12 @@ export async function readGithubFacts(
 
 async function readEventPayload(eventPath: string): Promise<Record<string, unknown>> {
   const file = path.resolve(eventPath);
-  let text: string;
-  try {
-    text = (await readUserFile(file, 'event payload (eventPath)', JOB_FILE_LIMIT)).toString('utf8');
-  } catch (error) {
-    if (error instanceof UserFileError) throw error;
-    throw new Error(
-      `cannot read the event payload (eventPath) ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ` +
-        'give `eventPath` as the absolute path of a JSON file, as a webhook delivers it',
-      { cause: error },
-    );
-  }
+  const text = await readUserText(
+    file,
+    'event payload (eventPath)',
+    JOB_FILE_LIMIT,
+    'give `eventPath` as the absolute path of a JSON file, as a webhook delivers it',
+  );
   let payload: unknown;
   try {
     payload = JSON.parse(text);

@@ -4,7 +4,7 @@
  * into the file itself, at the steps' real lines.
  */
 import path from 'node:path';
-import { JOB_FILE_LIMIT, readUserFile, UserFileError } from '../io/userFile.js';
+import { JOB_FILE_LIMIT, readUserText } from '../io/userFile.js';
 import { loadJobFile } from '../workflow/jobFile.js';
 import { evaluateJobEnv, loadWorkflowJob } from '../workflow/workflowFile.js';
 import type { JobDefinition } from '../model/jobModel.js';
@@ -23,18 +23,13 @@ export function isWorkflowFile(file: string, text: string): boolean {
 
 export async function loadProgram(program: string, options: ProgramOptions = {}): Promise<JobDefinition> {
   const file = path.resolve(program);
-  let text: string;
-  try {
-    // Never a blocking read: `program` may name a FIFO or /dev/zero (refused, as is a huge file).
-    text = (await readUserFile(file, 'job file', JOB_FILE_LIMIT)).toString('utf8');
-  } catch (error) {
-    if (error instanceof UserFileError) throw error;
-    throw new Error(
-      `cannot read the job file ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ` +
-        'give `program` as an absolute path (for example "${workspaceFolder}/.github/workflows/ci.yml")',
-      { cause: error },
-    );
-  }
+  // Never a blocking read: `program` may name a FIFO or /dev/zero (refused, as is a huge file).
+  const text = await readUserText(
+    file,
+    'job file',
+    JOB_FILE_LIMIT,
+    'give `program` as an absolute path (for example "${workspaceFolder}/.github/workflows/ci.yml")',
+  );
   if (!isWorkflowFile(file, text)) return loadJobFile(file, text);
   const job = loadWorkflowJob(file, options, text);
   // Job-level env may use the matrix; it is the same for every step, so evaluate it once.
