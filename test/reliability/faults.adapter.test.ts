@@ -31,7 +31,7 @@ import {
   seconds,
   smallDisk,
 } from './faultSupport.js';
-import { reliabilityRow } from './report.js';
+import { itNeeds, reliabilityRow } from './report.js';
 import { parseRunningMarker } from '../../src/relay/runningMarker.js';
 
 const ctx = useAdapterContext();
@@ -527,93 +527,99 @@ describe('a relay directory made unreadable (chmod 000) under a debug session', 
   });
   const unusable = /relay-dap: relay (result )?directory \S+ is not writable \(EACCES\).*Still waiting/;
 
-  it('stdio adapter, result/ at 0000 mid-step: the adapter says so in the console, keeps the session, and the step ends with its own code once the mode is back', async ({
-    skip,
-  }) => {
-    if (!rootWithoutDacOverride.ok) return skip(rootWithoutDacOverride.reason);
-    const row = reliabilityRow(
-      'fault',
-      'result/ made unreadable (chmod 000) mid-step under the stdio adapter (adapter as root without CAP_DAC_OVERRIDE)',
-    );
-    const relayDir = relayDirOf(ctx);
-    await ctx.startRelayServer(relayDir, { args: ['--grace', '1'] });
-    const adapter = ctx.spawnStdio([], { prefix: rootWithoutDacOverride.prefix });
-    const gate = path.join(ctx.workdir, 'gate');
-    await launchAndConfigure(adapter.client, gatedStep(relayDir, gate, 'step'));
-    await adapter.client.waitForEvent('output', (e) => e.body.output === 'step-started\n', EVENT_TIMEOUT_MS);
-    const result = path.join(relayDir, 'result');
-    const faultAt = performance.now();
-    fs.chmodSync(result, 0o000);
-    const said = adapter.client.waitForEvent('output', (e) => unusable.test(e.body.output), EVENT_TIMEOUT_MS);
-    await Promise.race([said, adapter.exited]);
-    const saidMs = performance.now() - faultAt;
-    expect(adapter.hasExited, `the adapter died:\n${adapter.stderr()}`).toBe(false);
-    fs.writeFileSync(gate, '');
-    await waitUntil(() => processesWithMarker(ctx.marker).length === 0, 'the step to end');
-    expect(adapter.hasExited, `the adapter died:\n${adapter.stderr()}`).toBe(false);
-    fs.chmodSync(result, 0o700);
-    const exited = await adapter.client.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS);
-    expect(exited.body.exitCode).toBe(0);
-    expect(outputByCategory(adapter.client).stdout).toContain('step-started\nstep-finished\n');
-    await adapter.client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
-    expect((await adapter.client.request('disconnect', {})).success).toBe(true);
-    expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
-    expect(adapter.stderr()).not.toMatch(/\n\s+at |Uncaught|Unhandled/);
-    row.figure = `said so in the console after ${seconds(saidMs)}; the step ended with exit 0 and its whole output once the mode was back; the adapter exited 0`;
-  });
+  itNeeds(
+    rootWithoutDacOverride,
+    'stdio adapter, result/ at 0000 mid-step: the adapter says so in the console, keeps the session, and the step ends with its own code once the mode is back',
+    'fault',
+    'result/ made unreadable (chmod 000) mid-step under the stdio adapter (adapter as root without CAP_DAC_OVERRIDE)',
+    async (row, { prefix }) => {
+      const relayDir = relayDirOf(ctx);
+      await ctx.startRelayServer(relayDir, { args: ['--grace', '1'] });
+      const adapter = ctx.spawnStdio([], { prefix });
+      const gate = path.join(ctx.workdir, 'gate');
+      await launchAndConfigure(adapter.client, gatedStep(relayDir, gate, 'step'));
+      await adapter.client.waitForEvent(
+        'output',
+        (e) => e.body.output === 'step-started\n',
+        EVENT_TIMEOUT_MS,
+      );
+      const result = path.join(relayDir, 'result');
+      const faultAt = performance.now();
+      fs.chmodSync(result, 0o000);
+      const said = adapter.client.waitForEvent(
+        'output',
+        (e) => unusable.test(e.body.output),
+        EVENT_TIMEOUT_MS,
+      );
+      await Promise.race([said, adapter.exited]);
+      const saidMs = performance.now() - faultAt;
+      expect(adapter.hasExited, `the adapter died:\n${adapter.stderr()}`).toBe(false);
+      fs.writeFileSync(gate, '');
+      await waitUntil(() => processesWithMarker(ctx.marker).length === 0, 'the step to end');
+      expect(adapter.hasExited, `the adapter died:\n${adapter.stderr()}`).toBe(false);
+      fs.chmodSync(result, 0o700);
+      const exited = await adapter.client.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS);
+      expect(exited.body.exitCode).toBe(0);
+      expect(outputByCategory(adapter.client).stdout).toContain('step-started\nstep-finished\n');
+      await adapter.client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+      expect((await adapter.client.request('disconnect', {})).success).toBe(true);
+      expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+      expect(adapter.stderr()).not.toMatch(/\n\s+at |Uncaught|Unhandled/);
+      row.figure = `said so in the console after ${seconds(saidMs)}; the step ended with exit 0 and its whole output once the mode was back; the adapter exited 0`;
+    },
+  );
 
-  it('TCP adapter, two sessions: one session’s relay directory goes 0000; the other session runs its job to the end, and the first recovers', async ({
-    skip,
-  }) => {
-    if (!rootWithoutDacOverride.ok) return skip(rootWithoutDacOverride.reason);
-    const row = reliabilityRow(
-      'fault',
-      'TCP adapter with two sessions, one session’s relay directory made unreadable (chmod 000): the other session (adapter as root without CAP_DAC_OVERRIDE)',
-    );
-    const broken = relayDirOf(ctx);
-    const healthy = path.join(path.dirname(ctx.tmp), 'relay-healthy');
-    await ctx.startRelayServer(broken, { args: ['--grace', '1'] });
-    await ctx.startRelayServer(healthy, { args: ['--grace', '1'] });
-    const adapter = await ctx.spawnTcp(['--server=0'], { prefix: rootWithoutDacOverride.prefix });
-    const first = await adapter.connect();
-    const firstGate = path.join(ctx.workdir, 'gate-first');
-    await launchAndConfigure(first, gatedStep(broken, firstGate, 'first'));
-    await first.waitForEvent('output', (e) => e.body.output === 'first-started\n', EVENT_TIMEOUT_MS);
+  itNeeds(
+    rootWithoutDacOverride,
+    'TCP adapter, two sessions: one session’s relay directory goes 0000; the other session runs its job to the end, and the first recovers',
+    'fault',
+    'TCP adapter with two sessions, one session’s relay directory made unreadable (chmod 000): the other session (adapter as root without CAP_DAC_OVERRIDE)',
+    async (row, { prefix }) => {
+      const broken = relayDirOf(ctx);
+      const healthy = path.join(path.dirname(ctx.tmp), 'relay-healthy');
+      await ctx.startRelayServer(broken, { args: ['--grace', '1'] });
+      await ctx.startRelayServer(healthy, { args: ['--grace', '1'] });
+      const adapter = await ctx.spawnTcp(['--server=0'], { prefix });
+      const first = await adapter.connect();
+      const firstGate = path.join(ctx.workdir, 'gate-first');
+      await launchAndConfigure(first, gatedStep(broken, firstGate, 'first'));
+      await first.waitForEvent('output', (e) => e.body.output === 'first-started\n', EVENT_TIMEOUT_MS);
 
-    const faultAt = performance.now();
-    fs.chmodSync(broken, 0o000);
-    await Promise.race([
-      first.waitForEvent('output', (e) => unusable.test(e.body.output), EVENT_TIMEOUT_MS),
-      adapter.exited,
-    ]);
-    const saidMs = performance.now() - faultAt;
-    expect(adapter.hasExited, `the adapter died:\n${adapter.stderr()}`).toBe(false);
+      const faultAt = performance.now();
+      fs.chmodSync(broken, 0o000);
+      await Promise.race([
+        first.waitForEvent('output', (e) => unusable.test(e.body.output), EVENT_TIMEOUT_MS),
+        adapter.exited,
+      ]);
+      const saidMs = performance.now() - faultAt;
+      expect(adapter.hasExited, `the adapter died:\n${adapter.stderr()}`).toBe(false);
 
-    // The other session, on a healthy relay, from launch to its end.
-    const secondMarker = ctx.newMarker();
-    const second = await adapter.connect();
-    const secondGate = path.join(ctx.workdir, 'gate-second');
-    fs.writeFileSync(secondGate, '');
-    const secondAt = performance.now();
-    await launchAndConfigure(second, gatedStep(healthy, secondGate, 'second', secondMarker));
-    const secondExit = await second.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS);
-    const secondMs = performance.now() - secondAt;
-    expect(secondExit.body.exitCode).toBe(0);
-    expect(outputByCategory(second).stdout).toContain('second-started\nsecond-finished\n');
-    await second.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
-    expect((await second.request('disconnect', {})).success).toBe(true);
-    expect(adapter.hasExited, `the adapter died:\n${adapter.stderr()}`).toBe(false);
+      // The other session, on a healthy relay, from launch to its end.
+      const secondMarker = ctx.newMarker();
+      const second = await adapter.connect();
+      const secondGate = path.join(ctx.workdir, 'gate-second');
+      fs.writeFileSync(secondGate, '');
+      const secondAt = performance.now();
+      await launchAndConfigure(second, gatedStep(healthy, secondGate, 'second', secondMarker));
+      const secondExit = await second.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS);
+      const secondMs = performance.now() - secondAt;
+      expect(secondExit.body.exitCode).toBe(0);
+      expect(outputByCategory(second).stdout).toContain('second-started\nsecond-finished\n');
+      await second.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+      expect((await second.request('disconnect', {})).success).toBe(true);
+      expect(adapter.hasExited, `the adapter died:\n${adapter.stderr()}`).toBe(false);
 
-    // The first session comes back with its directory.
-    fs.chmodSync(broken, 0o700);
-    fs.writeFileSync(firstGate, '');
-    const firstExit = await first.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS);
-    expect(firstExit.body.exitCode).toBe(0);
-    expect(outputByCategory(first).stdout).toContain('first-started\nfirst-finished\n');
-    await first.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
-    expect((await first.request('disconnect', {})).success).toBe(true);
-    expect(adapter.hasExited).toBe(false);
-    expect(adapter.stderr()).not.toMatch(/\n\s+at |Uncaught|Unhandled/);
-    row.figure = `the broken session said so after ${seconds(saidMs)}; the other session ran its job to exit 0 in ${seconds(secondMs)}; the broken one ended with exit 0 once the mode was back; the adapter never died`;
-  });
+      // The first session comes back with its directory.
+      fs.chmodSync(broken, 0o700);
+      fs.writeFileSync(firstGate, '');
+      const firstExit = await first.waitForEvent('exited', undefined, EVENT_TIMEOUT_MS);
+      expect(firstExit.body.exitCode).toBe(0);
+      expect(outputByCategory(first).stdout).toContain('first-started\nfirst-finished\n');
+      await first.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+      expect((await first.request('disconnect', {})).success).toBe(true);
+      expect(adapter.hasExited).toBe(false);
+      expect(adapter.stderr()).not.toMatch(/\n\s+at |Uncaught|Unhandled/);
+      row.figure = `the broken session said so after ${seconds(saidMs)}; the other session ran its job to exit 0 in ${seconds(secondMs)}; the broken one ended with exit 0 once the mode was back; the adapter never died`;
+    },
+  );
 });

@@ -35,7 +35,7 @@ import {
 } from './faultSupport.js';
 import { heldCommand, runArgs } from '../support/heldRun.js';
 import { OTHER_UID, otherUser, relayDapAsOtherUser } from '../support/otherUser.js';
-import { reliabilityRow } from './report.js';
+import { itNeeds, reliabilityRow } from './report.js';
 import { RelayClient } from '../../src/relay/client.js';
 import { parseRunningMarker } from '../../src/relay/runningMarker.js';
 
@@ -900,113 +900,111 @@ describe('the disk holding the relay directory filled up by a command', () => {
 });
 
 describe('permission faults under a waiting client (issue 9, items 5 and 12)', () => {
-  it('result/ made unreadable (chmod 000) while `run` waits (client and server as uid 65534): one line, it keeps waiting, and ends with the command once the mode is back', async ({
-    skip,
-  }) => {
-    if (!otherUser.ok) return skip(otherUser.reason);
-    const row = reliabilityRow(
-      'fault',
-      'result/ made unreadable (chmod 000) while `relay-dap run` waits (client and server as uid 65534)',
-    );
-    chownTree(env.root);
-    await serve(['--grace', '1'], true);
-    const gate = path.join(env.workdir, 'gate');
-    const run = track(
-      relayDapAsOtherUser(
-        runArgs(env.relayDir, heldCommand(`export ${env.marker}=1; echo started`, gate, `echo finished`)),
-      ),
-    );
-    await waitUntil(() => run.stdout().toString().includes('started'), 'the command to start');
-    const faultAt = performance.now();
-    fs.chmodSync(relayFile('result'), 0o000);
-    const said =
-      /relay result directory \S+ is not writable \(EACCES\): fix its permissions \(mode 0000: chmod 700 \S+\).*Still waiting/;
-    await waitUntil(() => said.test(run.stderr()) || !isAlive(run), 'run to say so');
-    const saidMs = performance.now() - faultAt;
-    expect(isAlive(run), `run ended:\n${run.stderr()}`).toBe(true);
-    // The command ends during the outage; its client keeps waiting for the result.
-    fs.writeFileSync(gate, '');
-    // (run's own command line holds the marker too.)
-    await waitUntil(
-      () => processesWithMarker(env.marker).every((pid) => pid === run.child.pid),
-      'the command to end',
-    );
-    expect(isAlive(run), `run ended:\n${run.stderr()}`).toBe(true);
-    const restoredAt = performance.now();
-    fs.chmodSync(relayFile('result'), 0o700);
-    const finished = await run.finished;
-    const answeredMs = performance.now() - restoredAt;
-    expect(finished.code, finished.stderr).toBe(0);
-    expect(finished.stdout.toString()).toBe('started\nfinished\n');
-    expect(finished.stderr).not.toMatch(/\n\s+at |Uncaught|Unhandled/);
-    const lines = finished.stderr.trimEnd().split('\n');
-    expect(lines, finished.stderr).toHaveLength(2);
-    expect(lines[1]).toMatch(/is usable again/);
-    row.figure = `said so after ${seconds(saidMs)}; exit 0 with the whole output ${seconds(answeredMs)} after the mode came back; no stack trace`;
-  });
+  itNeeds(
+    otherUser,
+    'result/ made unreadable (chmod 000) while `run` waits (client and server as uid 65534): one line, it keeps waiting, and ends with the command once the mode is back',
+    'fault',
+    'result/ made unreadable (chmod 000) while `relay-dap run` waits (client and server as uid 65534)',
+    async (row) => {
+      chownTree(env.root);
+      await serve(['--grace', '1'], true);
+      const gate = path.join(env.workdir, 'gate');
+      const run = track(
+        relayDapAsOtherUser(
+          runArgs(env.relayDir, heldCommand(`export ${env.marker}=1; echo started`, gate, `echo finished`)),
+        ),
+      );
+      await waitUntil(() => run.stdout().toString().includes('started'), 'the command to start');
+      const faultAt = performance.now();
+      fs.chmodSync(relayFile('result'), 0o000);
+      const said =
+        /relay result directory \S+ is not writable \(EACCES\): fix its permissions \(mode 0000: chmod 700 \S+\).*Still waiting/;
+      await waitUntil(() => said.test(run.stderr()) || !isAlive(run), 'run to say so');
+      const saidMs = performance.now() - faultAt;
+      expect(isAlive(run), `run ended:\n${run.stderr()}`).toBe(true);
+      // The command ends during the outage; its client keeps waiting for the result.
+      fs.writeFileSync(gate, '');
+      // (run's own command line holds the marker too.)
+      await waitUntil(
+        () => processesWithMarker(env.marker).every((pid) => pid === run.child.pid),
+        'the command to end',
+      );
+      expect(isAlive(run), `run ended:\n${run.stderr()}`).toBe(true);
+      const restoredAt = performance.now();
+      fs.chmodSync(relayFile('result'), 0o700);
+      const finished = await run.finished;
+      const answeredMs = performance.now() - restoredAt;
+      expect(finished.code, finished.stderr).toBe(0);
+      expect(finished.stdout.toString()).toBe('started\nfinished\n');
+      expect(finished.stderr).not.toMatch(/\n\s+at |Uncaught|Unhandled/);
+      const lines = finished.stderr.trimEnd().split('\n');
+      expect(lines, finished.stderr).toHaveLength(2);
+      expect(lines[1]).toMatch(/is usable again/);
+      row.figure = `said so after ${seconds(saidMs)}; exit 0 with the whole output ${seconds(answeredMs)} after the mode came back; no stack trace`;
+    },
+  );
 
-  it('client as root, server as uid 65534 (`docker run --user`): root’s `run` is refused at once naming both uids; a root-owned 0600 command (a Part-A client as root) is answered 126 naming both uids, not run, never waited on', async ({
-    skip,
-  }) => {
-    if (!otherUser.ok) return skip(otherUser.reason);
-    const row = reliabilityRow(
-      'fault',
-      'uid mismatch: client as root, server as uid 65534 (docker run --user): our client and a Part-A client',
-    );
-    chownTree(env.root);
-    await serve(['--grace', '1'], true);
-    const planted = path.join(env.workdir, 'ran-as-root-client');
+  itNeeds(
+    otherUser,
+    'client as root, server as uid 65534 (`docker run --user`): root’s `run` is refused at once naming both uids; a root-owned 0600 command (a Part-A client as root) is answered 126 naming both uids, not run, never waited on',
+    'fault',
+    'uid mismatch: client as root, server as uid 65534 (docker run --user): our client and a Part-A client',
+    async (row) => {
+      chownTree(env.root);
+      await serve(['--grace', '1'], true);
+      const planted = path.join(env.workdir, 'ran-as-root-client');
 
-    // Our client: refused up front, before it writes anything.
-    const ourAt = performance.now();
-    const ours = await runRelayDap(['run', '--relay-dir', env.relayDir, '--', `touch ${planted}`]);
-    const ourMs = performance.now() - ourAt;
-    expect(ours.code, ours.stderr).toBe(1);
-    const line = ours.stderr.trimEnd();
-    expect(line.split('\n')).toHaveLength(1);
-    expect(line).toContain(env.relayDir);
-    expect(line).toContain(`uid ${OTHER_UID}`);
-    expect(line).toContain('uid 0');
-    expect(line).toMatch(/--user/);
-    expect(queuedCommandFiles()).toEqual([]);
+      // Our client: refused up front, before it writes anything.
+      const ourAt = performance.now();
+      const ours = await runRelayDap(['run', '--relay-dir', env.relayDir, '--', `touch ${planted}`]);
+      const ourMs = performance.now() - ourAt;
+      expect(ours.code, ours.stderr).toBe(1);
+      const line = ours.stderr.trimEnd();
+      expect(line.split('\n')).toHaveLength(1);
+      expect(line).toContain(env.relayDir);
+      expect(line).toContain(`uid ${OTHER_UID}`);
+      expect(line).toContain('uid 0');
+      expect(line).toMatch(/--user/);
+      expect(queuedCommandFiles()).toEqual([]);
 
-    // A Part-A client as root (umask 077: its command file is root's, 0600): the server cannot
-    // read it. Before: it retried forever and the client waited out its whole timeout.
-    const handshake = await partA(['--relay-dir', env.relayDir, 'handshake']).finished;
-    expect(handshake.code, handshake.stderr).toBe(0);
-    const partAAt = performance.now();
-    const partARun = track(
-      start(
-        'bash',
-        [
-          '-c',
-          'umask 077; exec bash "$@"',
+      // A Part-A client as root (umask 077: its command file is root's, 0600): the server cannot
+      // read it. Before: it retried forever and the client waited out its whole timeout.
+      const handshake = await partA(['--relay-dir', env.relayDir, 'handshake']).finished;
+      expect(handshake.code, handshake.stderr).toBe(0);
+      const partAAt = performance.now();
+      const partARun = track(
+        start(
           'bash',
-          partAScript,
-          '--relay-dir',
-          env.relayDir,
-          '--timeout',
-          '300',
-          'run',
-          `touch ${planted}`,
-        ],
-        {
-          env: { PARTA_POLL_SECONDS: '0.1' },
-        },
-      ),
-    );
-    const answered = await partARun.finished;
-    const partAMs = performance.now() - partAAt;
-    expect(answered.code, answered.stderr).toBe(126);
-    const told = answered.stdout.toString().trimEnd();
-    expect(told.split('\n')).toHaveLength(1);
-    expect(told).toMatch(
-      /^\[relay\] not run: cmd\/\d{19}_\d+\.sh belongs to uid 0 \(root\), but this relay server runs as uid 65534/,
-    );
-    expect(told).toMatch(/--user/);
-    expect(fs.existsSync(planted), 'the root-owned command ran').toBe(false);
-    expect(queuedCommandFiles()).toEqual([]);
-    const shown = told.replace(/\d{19}_\d+/, '<id>').split(' and runs only')[0];
-    row.figure = `our client refused in ${seconds(ourMs)} (exit 1, one line naming uid 0 and uid ${OTHER_UID} and docker's --user); the Part-A client answered in ${seconds(partAMs)}: exit 126, "${shown}"; the command did not run`;
-  });
+          [
+            '-c',
+            'umask 077; exec bash "$@"',
+            'bash',
+            partAScript,
+            '--relay-dir',
+            env.relayDir,
+            '--timeout',
+            '300',
+            'run',
+            `touch ${planted}`,
+          ],
+          {
+            env: { PARTA_POLL_SECONDS: '0.1' },
+          },
+        ),
+      );
+      const answered = await partARun.finished;
+      const partAMs = performance.now() - partAAt;
+      expect(answered.code, answered.stderr).toBe(126);
+      const told = answered.stdout.toString().trimEnd();
+      expect(told.split('\n')).toHaveLength(1);
+      expect(told).toMatch(
+        /^\[relay\] not run: cmd\/\d{19}_\d+\.sh belongs to uid 0 \(root\), but this relay server runs as uid 65534/,
+      );
+      expect(told).toMatch(/--user/);
+      expect(fs.existsSync(planted), 'the root-owned command ran').toBe(false);
+      expect(queuedCommandFiles()).toEqual([]);
+      const shown = told.replace(/\d{19}_\d+/, '<id>').split(' and runs only')[0];
+      row.figure = `our client refused in ${seconds(ourMs)} (exit 1, one line naming uid 0 and uid ${OTHER_UID} and docker's --user); the Part-A client answered in ${seconds(partAMs)}: exit 126, "${shown}"; the command did not run`;
+    },
+  );
 });

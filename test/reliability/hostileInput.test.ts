@@ -40,7 +40,7 @@ import { OTHER_UID, otherUser, startAsOtherUser } from '../support/otherUser.js'
 import { connectAsOtherUser, type OtherUserAttempt } from '../support/otherUserClient.js';
 import { expectOneLine, finish, useRelayTestContext } from '../support/relayTestContext.js';
 import { ERR } from '../support/errorIds.js';
-import { reliabilityRow } from './report.js';
+import { itNeeds, reliabilityRow } from './report.js';
 import { parseRunningMarker } from '../../src/relay/runningMarker.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -658,122 +658,125 @@ describe('hostile input: the relay directory', () => {
 
   // Issue 9, item 2: as ssh's StrictModes. Before the fix, root's server ran the other user's
   // planted command as root.
-  it('a relay directory another user prepared (/tmp/x/.relay 0777, a planted cmd/<id>.sh): root’s serve, run, status and a debug launch refuse it naming owner, mode and fix; the planted command never runs', async ({
-    skip,
-  }) => {
-    if (!otherUser.ok) return skip(otherUser.reason);
-    const row = reliabilityRow(
-      'hostile input',
-      'a relay directory another user prepared (0777, owned by uid 65534, with a planted `cmd/<id>.sh`), or root’s own left 0777: root’s `serve`, `run`, `status` and a DAP launch with relayDir',
-    );
-    const seen: string[] = [];
-    for (const owner of ['another user', 'root, but 0777'] as const) {
-      const base = scratch();
-      fs.chmodSync(base, 0o755);
-      const x = path.join(base, 'x');
-      const relayDir = path.join(x, '.relay');
-      const workdir = path.join(base, 'work');
-      fs.mkdirSync(workdir);
-      const planted = path.join(base, `ran-${randomBytes(4).toString('hex')}`);
-      const id = partAId();
-      const prepare =
-        `mkdir -p ${relayDir}/cmd ${relayDir}/result && chmod 777 ${x} ${relayDir} ${relayDir}/cmd ${relayDir}/result && ` +
-        `printf 'touch ${planted}\n' > ${relayDir}/cmd/${id}.sh`;
-      if (owner === 'another user') {
-        fs.chmodSync(base, 0o777); // where uid 65534 may create x/
-        const made = await startAsOtherUser('sh', ['-c', prepare]).finished;
-        expect(made.code, made.stderr).toBe(0);
-      } else {
-        expect(spawnSync('sh', ['-c', prepare]).status).toBe(0);
-      }
-      const expectClear = (text: string, who: string): void => {
-        expect(text, who).toContain(relayDir);
-        expect(text, who).toContain(
-          owner === 'another user' ? `belongs to uid ${OTHER_UID}` : 'is writable by its group and others',
+  itNeeds(
+    otherUser,
+    'a relay directory another user prepared (/tmp/x/.relay 0777, a planted cmd/<id>.sh): root’s serve, run, status and a debug launch refuse it naming owner, mode and fix; the planted command never runs',
+    'hostile input',
+    'a relay directory another user prepared (0777, owned by uid 65534, with a planted `cmd/<id>.sh`), or root’s own left 0777: root’s `serve`, `run`, `status` and a DAP launch with relayDir',
+    async (row) => {
+      const seen: string[] = [];
+      for (const owner of ['another user', 'root, but 0777'] as const) {
+        const base = scratch();
+        fs.chmodSync(base, 0o755);
+        const x = path.join(base, 'x');
+        const relayDir = path.join(x, '.relay');
+        const workdir = path.join(base, 'work');
+        fs.mkdirSync(workdir);
+        const planted = path.join(base, `ran-${randomBytes(4).toString('hex')}`);
+        const id = partAId();
+        const prepare =
+          `mkdir -p ${relayDir}/cmd ${relayDir}/result && chmod 777 ${x} ${relayDir} ${relayDir}/cmd ${relayDir}/result && ` +
+          `printf 'touch ${planted}\n' > ${relayDir}/cmd/${id}.sh`;
+        if (owner === 'another user') {
+          fs.chmodSync(base, 0o777); // where uid 65534 may create x/
+          const made = await startAsOtherUser('sh', ['-c', prepare]).finished;
+          expect(made.code, made.stderr).toBe(0);
+        } else {
+          expect(spawnSync('sh', ['-c', prepare]).status).toBe(0);
+        }
+        const expectClear = (text: string, who: string): void => {
+          expect(text, who).toContain(relayDir);
+          expect(text, who).toContain(
+            owner === 'another user' ? `belongs to uid ${OTHER_UID}` : 'is writable by its group and others',
+          );
+          expect(text, who).toMatch(/mode 0777/);
+          expect(text, who).toContain(`chmod 700 ${relayDir}`);
+          expectNoStack(text, who);
+        };
+        const [serveSaid] = await expectRefusedEverywhere(
+          relayDir,
+          workdir,
+          ['serve', 'run', 'status'],
+          expectClear,
         );
-        expect(text, who).toMatch(/mode 0777/);
-        expect(text, who).toContain(`chmod 700 ${relayDir}`);
-        expectNoStack(text, who);
-      };
-      const [serveSaid] = await expectRefusedEverywhere(
-        relayDir,
-        workdir,
-        ['serve', 'run', 'status'],
-        expectClear,
-      );
-      expect(fs.existsSync(planted), 'the planted command ran').toBe(false);
-      expect(fs.readdirSync(path.join(relayDir, 'cmd'))).toEqual([`${id}.sh`]);
-      expect(fs.readdirSync(relayDir).sort()).toEqual(['cmd', 'result']);
-      const shown = serveSaid!.replaceAll(base, '/tmp').split(', so ')[0]!.split(': another')[0];
-      seen.push(`${owner}: serve, run, status exit 1 ("${shown}"; the fix: chmod 700), launch refused`);
-    }
-    row.figure = `${seen.join('; ')}; the planted command ran 0 times; nothing written`;
-  }, 120_000);
+        expect(fs.existsSync(planted), 'the planted command ran').toBe(false);
+        expect(fs.readdirSync(path.join(relayDir, 'cmd'))).toEqual([`${id}.sh`]);
+        expect(fs.readdirSync(relayDir).sort()).toEqual(['cmd', 'result']);
+        const shown = serveSaid!.replaceAll(base, '/tmp').split(', so ')[0]!.split(': another')[0];
+        seen.push(`${owner}: serve, run, status exit 1 ("${shown}"; the fix: chmod 700), launch refused`);
+      }
+      row.figure = `${seen.join('; ')}; the planted command ran 0 times; nothing written`;
+    },
+    120_000,
+  );
 
   // Found by the red team after issue 9: the directory's own owner and mode were checked, not
   // those of the directories above it. Whoever owns the parent can rename ours away and put
   // theirs in its place between two checks: root's server then wrote its heartbeat, owner and
   // space.reserve into the other user's directory, and root's waiting `run` said "no relay
   // server" (exit 3) while its command ran on.
-  it('a relay directory of ours below a directory another user owns (or one open to all, not sticky): serve, run, status and a launch refuse it naming that directory, its owner and the fix; serve creates nothing there', async ({
-    skip,
-  }) => {
-    if (!otherUser.ok) return skip(otherUser.reason);
-    const row = reliabilityRow(
-      'hostile input',
-      'root’s own private relay directory (0700) below a directory of uid 65534’s (`/tmp/x/.relay`, x theirs), or below a root-owned 0777 one without the sticky bit: `serve`, `run`, `status`, a DAP launch with relayDir; and `serve` on a missing one there',
-    );
-    const seen: string[] = [];
-    for (const parentIs of ['another user’s', 'open to all, not sticky'] as const) {
-      const base = scratch();
-      fs.chmodSync(base, 0o1777); // sticky, as /tmp: only x (below) is at fault
-      const x = path.join(base, 'x');
-      if (parentIs === 'another user’s') {
-        const made = await startAsOtherUser('mkdir', ['-m', '755', x]).finished;
-        expect(made.code, made.stderr).toBe(0);
-      } else {
-        fs.mkdirSync(x);
-        fs.chmodSync(x, 0o777);
-      }
-      const relayDir = path.join(x, '.relay');
-      const workdir = path.join(base, 'work');
-      fs.mkdirSync(workdir);
-      for (const dir of [relayDir, path.join(relayDir, 'cmd'), path.join(relayDir, 'result')])
-        fs.mkdirSync(dir, { mode: 0o700 });
-      const expectClear = (text: string, who: string): void => {
-        expect(text, who).toContain(`relay directory ${relayDir} is not used: ${x}, above it,`);
-        expect(text, who).toContain(
-          parentIs === 'another user’s'
-            ? `belongs to uid ${OTHER_UID}`
-            : 'is writable by others and not sticky',
+  itNeeds(
+    otherUser,
+    'a relay directory of ours below a directory another user owns (or one open to all, not sticky): serve, run, status and a launch refuse it naming that directory, its owner and the fix; serve creates nothing there',
+    'hostile input',
+    'root’s own private relay directory (0700) below a directory of uid 65534’s (`/tmp/x/.relay`, x theirs), or below a root-owned 0777 one without the sticky bit: `serve`, `run`, `status`, a DAP launch with relayDir; and `serve` on a missing one there',
+    async (row) => {
+      const seen: string[] = [];
+      for (const parentIs of ['another user’s', 'open to all, not sticky'] as const) {
+        const base = scratch();
+        fs.chmodSync(base, 0o1777); // sticky, as /tmp: only x (below) is at fault
+        const x = path.join(base, 'x');
+        if (parentIs === 'another user’s') {
+          const made = await startAsOtherUser('mkdir', ['-m', '755', x]).finished;
+          expect(made.code, made.stderr).toBe(0);
+        } else {
+          fs.mkdirSync(x);
+          fs.chmodSync(x, 0o777);
+        }
+        const relayDir = path.join(x, '.relay');
+        const workdir = path.join(base, 'work');
+        fs.mkdirSync(workdir);
+        for (const dir of [relayDir, path.join(relayDir, 'cmd'), path.join(relayDir, 'result')])
+          fs.mkdirSync(dir, { mode: 0o700 });
+        const expectClear = (text: string, who: string): void => {
+          expect(text, who).toContain(`relay directory ${relayDir} is not used: ${x}, above it,`);
+          expect(text, who).toContain(
+            parentIs === 'another user’s'
+              ? `belongs to uid ${OTHER_UID}`
+              : 'is writable by others and not sticky',
+          );
+          expect(text, who).toContain('swap the relay directory for one of theirs');
+          expect(text, who).toContain('Choose a relay directory under a directory of your own');
+          expectNoStack(text, who);
+        };
+        const [serveSaid] = await expectRefusedEverywhere(
+          relayDir,
+          workdir,
+          ['serve', 'run', 'status'],
+          expectClear,
         );
-        expect(text, who).toContain('swap the relay directory for one of theirs');
-        expect(text, who).toContain('Choose a relay directory under a directory of your own');
-        expectNoStack(text, who);
-      };
-      const [serveSaid] = await expectRefusedEverywhere(
-        relayDir,
-        workdir,
-        ['serve', 'run', 'status'],
-        expectClear,
-      );
-      expect(fs.readdirSync(relayDir).sort(), 'written into the relay directory').toEqual(['cmd', 'result']);
-      // Missing: serve creates nothing in a directory another user controls.
-      fs.rmSync(relayDir, { recursive: true });
-      const fresh = await finish(
-        launch(['serve', '--relay-dir', relayDir, '--workdir', workdir]),
-        20_000,
-        'relay-dap serve (missing)',
-      );
-      expect(fresh.code, fresh.stderr).toBe(1);
-      expectClear(fresh.stderr, 'serve on a missing relay directory');
-      expect(fs.readdirSync(x), 'created below x').toEqual([]);
-      seen.push(
-        `${parentIs} x: serve, run, status exit 1 ("${serveSaid!.replaceAll(base, '/tmp').split(' — ')[0]}"), launch refused`,
-      );
-    }
-    row.figure = `${seen.join('; ')}; nothing created or written below x`;
-  }, 120_000);
+        expect(fs.readdirSync(relayDir).sort(), 'written into the relay directory').toEqual([
+          'cmd',
+          'result',
+        ]);
+        // Missing: serve creates nothing in a directory another user controls.
+        fs.rmSync(relayDir, { recursive: true });
+        const fresh = await finish(
+          launch(['serve', '--relay-dir', relayDir, '--workdir', workdir]),
+          20_000,
+          'relay-dap serve (missing)',
+        );
+        expect(fresh.code, fresh.stderr).toBe(1);
+        expectClear(fresh.stderr, 'serve on a missing relay directory');
+        expect(fs.readdirSync(x), 'created below x').toEqual([]);
+        seen.push(
+          `${parentIs} x: serve, run, status exit 1 ("${serveSaid!.replaceAll(base, '/tmp').split(' — ')[0]}"), launch refused`,
+        );
+      }
+      row.figure = `${seen.join('; ')}; nothing created or written below x`;
+    },
+    120_000,
+  );
 
   it('relay directories at 0755 (a Part-A server’s mkdir -p, then a Part-A flush, before or under our server) end 0700 once our server serves them; a group-writable cmd/ under a running server stops it until fixed', async () => {
     const row = reliabilityRow(
@@ -1248,31 +1251,33 @@ describe('hostile input: exposure', () => {
   // vimspector's and dap-mode's shipped configurations) can be taken first by another user,
   // whose program then receives every launch (env values included) that editor sends. Ours
   // said only "in use", which reads as "your old adapter is still running: connect to it".
-  it('a port held by another user’s program: relay-dap --port says who holds it and not to point an editor at it', async ({
-    skip,
-  }) => {
-    if (!otherUser.ok) return skip(otherUser.reason);
-    const row = reliabilityRow(
-      'hostile input',
-      'exposure: uid 65534 listens first on the port an editor is configured for (0.0.0.0:PORT); root’s `relay-dap --port PORT`',
-    );
-    const squatter = startAsOtherUser(process.execPath, [
-      '-e',
-      'require("net").createServer(s => s.destroy()).listen(0, "0.0.0.0", function () { console.log(this.address().port) })',
-    ]);
-    relay.ctx().spawned.push(squatter);
-    await waitUntil(() => /^\d+\n/.test(squatter.stdout().toString()), 'the other user’s listener');
-    const port = Number(squatter.stdout().toString().trim());
-    const refused = await finish(launch(['--port', String(port)]), 20_000, 'relay-dap --port');
-    expect(refused.code, refused.stderr).toBe(1);
-    expectOneLine(refused.stderr);
-    expect(refused.stderr).toContain(`port ${port} on 127.0.0.1 is in use by another user, uid ${OTHER_UID}`);
-    expect(refused.stderr).toContain(
-      'would send their program its launch configurations (env values included)',
-    );
-    expectNoStack(refused.stderr, 'relay-dap --port');
-    row.figure = `exit 1: "${refused.stderr.trim().replaceAll(String(port), 'PORT')}"`;
-  }, 60_000);
+  itNeeds(
+    otherUser,
+    'a port held by another user’s program: relay-dap --port says who holds it and not to point an editor at it',
+    'hostile input',
+    'exposure: uid 65534 listens first on the port an editor is configured for (0.0.0.0:PORT); root’s `relay-dap --port PORT`',
+    async (row) => {
+      const squatter = startAsOtherUser(process.execPath, [
+        '-e',
+        'require("net").createServer(s => s.destroy()).listen(0, "0.0.0.0", function () { console.log(this.address().port) })',
+      ]);
+      relay.ctx().spawned.push(squatter);
+      await waitUntil(() => /^\d+\n/.test(squatter.stdout().toString()), 'the other user’s listener');
+      const port = Number(squatter.stdout().toString().trim());
+      const refused = await finish(launch(['--port', String(port)]), 20_000, 'relay-dap --port');
+      expect(refused.code, refused.stderr).toBe(1);
+      expectOneLine(refused.stderr);
+      expect(refused.stderr).toContain(
+        `port ${port} on 127.0.0.1 is in use by another user, uid ${OTHER_UID}`,
+      );
+      expect(refused.stderr).toContain(
+        'would send their program its launch configurations (env values included)',
+      );
+      expectNoStack(refused.stderr, 'relay-dap --port');
+      row.figure = `exit 1: "${refused.stderr.trim().replaceAll(String(port), 'PORT')}"`;
+    },
+    60_000,
+  );
 
   it('no adapter log (stderr, --log-file) holds a command text or an environment secret, unless tracing is asked for', async () => {
     const row = reliabilityRow(
@@ -1432,83 +1437,86 @@ describe('hostile input: exposure', () => {
     return dir;
   }
 
-  it('a trace or --log-file path planted by another user (0666 file, symlink) or left readable is refused with one line; a new one is created 0600', async ({
-    skip,
-  }) => {
-    if (!otherUser.ok) return skip(otherUser.reason);
-    const row = reliabilityRow(
-      'hostile input',
-      'trace and `--log-file` paths in a shared 1777 directory: a file another user pre-created 0666, a symlink they planted to a file of ours, our own file left 0644; then a new path',
-    );
-    const shared = sharedDirectory();
-    const planted = path.join(shared, 'dap.log');
-    const link = path.join(shared, 'link.log');
-    const victim = path.join(ctx.tmp, 'victim.txt');
-    fs.writeFileSync(victim, 'untouched\n', { mode: 0o600 });
-    const plant = startAsOtherUser('sh', ['-c', `umask 0; : > ${planted}; ln -s ${victim} ${link}`]);
-    expect((await finish(plant, 20_000, 'planting as uid 65534')).code).toBe(0);
-    expect(fs.statSync(planted).uid).toBe(OTHER_UID);
-    const loose = path.join(ctx.tmp, 'loose.log');
-    fs.writeFileSync(loose, '');
-    fs.chmodSync(loose, 0o644);
-    const secret = `SECRET_TRACE_${randomBytes(6).toString('hex')}`;
-    const outcomes: string[] = [];
+  itNeeds(
+    otherUser,
+    'a trace or --log-file path planted by another user (0666 file, symlink) or left readable is refused with one line; a new one is created 0600',
+    'hostile input',
+    'trace and `--log-file` paths in a shared 1777 directory: a file another user pre-created 0666, a symlink they planted to a file of ours, our own file left 0644; then a new path',
+    async (row) => {
+      const shared = sharedDirectory();
+      const planted = path.join(shared, 'dap.log');
+      const link = path.join(shared, 'link.log');
+      const victim = path.join(ctx.tmp, 'victim.txt');
+      fs.writeFileSync(victim, 'untouched\n', { mode: 0o600 });
+      const plant = startAsOtherUser('sh', ['-c', `umask 0; : > ${planted}; ln -s ${victim} ${link}`]);
+      expect((await finish(plant, 20_000, 'planting as uid 65534')).code).toBe(0);
+      expect(fs.statSync(planted).uid).toBe(OTHER_UID);
+      const loose = path.join(ctx.tmp, 'loose.log');
+      fs.writeFileSync(loose, '');
+      fs.chmodSync(loose, 0o644);
+      const secret = `SECRET_TRACE_${randomBytes(6).toString('hex')}`;
+      const outcomes: string[] = [];
 
-    const traceTo = async (file: string): Promise<DebugProtocol.LaunchResponse> => {
-      const adapter = ctx.spawnStdio();
-      const { launch } = await launchAndConfigure(
-        adapter.client,
-        { command: ctx.mark('echo traced'), stopOnEntry: false, env: { API_TOKEN: secret }, trace: file },
-        {},
-        { allowLaunchFailure: true },
-      );
-      if (launch.success) await adapter.client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
-      await adapter.client.request('disconnect', {});
-      await adapter.client.closed;
-      await waitForExit(adapter);
-      return launch;
-    };
-    for (const [name, file, said] of [
-      ['a file of uid 65534, mode 0666', planted, /belongs to uid 65534.*mode 0666.*remove it/],
-      ['a symlink to a file of ours', link, /is a symbolic link.*does not follow/],
-      ['our own file, mode 0644', loose, /mode 0644.*chmod 600/],
-    ] as const) {
-      const launch = await traceTo(file);
-      expect(launch.success, `launch with trace: ${name}`).toBe(false);
-      expect(launch.message).toContain(file);
-      expect(launch.message).toMatch(said);
-      expect(launch.message).not.toContain('\n');
-      const shown = launch.message!.replace(file, path.basename(file)).split(', so ')[0]!.split(', and ')[0];
-      outcomes.push(`trace to ${name}: launch refused ("${shown}")`);
-    }
-    expect(fs.readFileSync(planted, 'utf8'), 'the planted file').toBe('');
-    expect(fs.readFileSync(victim, 'utf8'), 'the symlink target').toBe('untouched\n');
-    expect(fs.readFileSync(loose, 'utf8'), 'the loose file').toBe('');
+      const traceTo = async (file: string): Promise<DebugProtocol.LaunchResponse> => {
+        const adapter = ctx.spawnStdio();
+        const { launch } = await launchAndConfigure(
+          adapter.client,
+          { command: ctx.mark('echo traced'), stopOnEntry: false, env: { API_TOKEN: secret }, trace: file },
+          {},
+          { allowLaunchFailure: true },
+        );
+        if (launch.success) await adapter.client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
+        await adapter.client.request('disconnect', {});
+        await adapter.client.closed;
+        await waitForExit(adapter);
+        return launch;
+      };
+      for (const [name, file, said] of [
+        ['a file of uid 65534, mode 0666', planted, /belongs to uid 65534.*mode 0666.*remove it/],
+        ['a symlink to a file of ours', link, /is a symbolic link.*does not follow/],
+        ['our own file, mode 0644', loose, /mode 0644.*chmod 600/],
+      ] as const) {
+        const launch = await traceTo(file);
+        expect(launch.success, `launch with trace: ${name}`).toBe(false);
+        expect(launch.message).toContain(file);
+        expect(launch.message).toMatch(said);
+        expect(launch.message).not.toContain('\n');
+        const shown = launch
+          .message!.replace(file, path.basename(file))
+          .split(', so ')[0]!
+          .split(', and ')[0];
+        outcomes.push(`trace to ${name}: launch refused ("${shown}")`);
+      }
+      expect(fs.readFileSync(planted, 'utf8'), 'the planted file').toBe('');
+      expect(fs.readFileSync(victim, 'utf8'), 'the symlink target').toBe('untouched\n');
+      expect(fs.readFileSync(loose, 'utf8'), 'the loose file').toBe('');
 
-    for (const [name, file] of [
-      ['a file of uid 65534, mode 0666', planted],
-      ['a symlink to a file of ours', link],
-    ] as const) {
-      const adapter = ctx.spawnStdio(['--log-file', file]);
-      const exit = await waitForExit(adapter);
-      expect(exit.code, `--log-file ${name}`).toBe(1);
-      const line = expectOneLine(adapter.stderr());
-      expect(line).toContain(file);
-      expectNoStack(line, `--log-file ${name}`);
-      outcomes.push(`--log-file ${name}: exit 1, one line`);
-    }
-    expect(fs.readFileSync(planted, 'utf8')).toBe('');
-    expect(fs.readFileSync(victim, 'utf8')).toBe('untouched\n');
+      for (const [name, file] of [
+        ['a file of uid 65534, mode 0666', planted],
+        ['a symlink to a file of ours', link],
+      ] as const) {
+        const adapter = ctx.spawnStdio(['--log-file', file]);
+        const exit = await waitForExit(adapter);
+        expect(exit.code, `--log-file ${name}`).toBe(1);
+        const line = expectOneLine(adapter.stderr());
+        expect(line).toContain(file);
+        expectNoStack(line, `--log-file ${name}`);
+        outcomes.push(`--log-file ${name}: exit 1, one line`);
+      }
+      expect(fs.readFileSync(planted, 'utf8')).toBe('');
+      expect(fs.readFileSync(victim, 'utf8')).toBe('untouched\n');
 
-    // The control: a new path is created 0600 and holds the trace (secrets included, as documented).
-    const fresh = path.join(shared, 'fresh.log');
-    const previous = process.umask(0);
-    relay.ctx().cleanups.push(() => process.umask(previous));
-    expect((await traceTo(fresh)).success).toBe(true);
-    expect(fs.statSync(fresh).mode & 0o777).toBe(0o600);
-    expect(fs.readFileSync(fresh, 'utf8')).toContain(secret);
-    row.figure = `${outcomes.join('; ')}; nothing written to any of them; a new path under umask 000: created 0600`;
-  }, 120_000);
+      // The control: a new path is created 0600 and holds the trace (secrets included, as documented).
+      const fresh = path.join(shared, 'fresh.log');
+      const previous = process.umask(0);
+      relay.ctx().cleanups.push(() => process.umask(previous));
+      expect((await traceTo(fresh)).success).toBe(true);
+      expect(fs.statSync(fresh).mode & 0o777).toBe(0o600);
+      expect(fs.readFileSync(fresh, 'utf8')).toContain(secret);
+      row.figure = `${outcomes.join('; ')}; nothing written to any of them; a new path under umask 000: created 0600`;
+    },
+    120_000,
+  );
 
   // Found by the red team after issue 9: O_NOFOLLOW stops a symbolic link, not a hard link.
   // Where fs.protected_hardlinks is off (a sysctl, on by default on most distributions, not

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { onTestFinished } from 'vitest';
+import { it, onTestFinished } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const resultsDir = path.join(root, 'test', 'reliability', '.results');
@@ -31,6 +31,30 @@ export function reliabilityRow(area: Area, scenario: string): Row {
     fs.appendFileSync(path.join(resultsDir, `${process.pid}.jsonl`), JSON.stringify(row) + '\n');
   });
   return row;
+}
+
+/**
+ * A row's test that needs something of the machine (another user, root without
+ * CAP_DAC_OVERRIDE…): where `probe` found it missing, the test is skipped with the probe's
+ * reason, so the report says why instead of passing silently; otherwise `body` runs with the
+ * test's row and what the probe found.
+ */
+export function itNeeds<P extends { ok: true } | { ok: false; reason: string }>(
+  probe: P,
+  name: string,
+  area: Area,
+  scenario: string,
+  body: (row: Row, found: Extract<P, { ok: true }>) => Promise<void>,
+  timeout?: number,
+): void {
+  it(
+    name,
+    async ({ skip }) => {
+      if (!probe.ok) return skip((probe as { reason: string }).reason);
+      await body(reliabilityRow(area, scenario), probe as Extract<P, { ok: true }>);
+    },
+    timeout,
+  );
 }
 
 function machine(): string {
