@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { JobDefinition } from '../../src/model/jobModel.js';
 import { loadJobFile as loadJobText } from '../../src/workflow/jobFile.js';
 import { JobSourceError } from '../../src/workflow/yamlSource.js';
+import { expectedStep } from '../support/expectedStep.js';
 
 function fixture(name: string): string {
   return fileURLToPath(new URL(`../fixtures/jobs/${name}`, import.meta.url));
@@ -28,40 +29,17 @@ describe('loadJobFile', () => {
       env: { GREETING: 'hello', LEVEL: '3' },
       cwd: '/tmp',
       steps: [
-        {
-          index: 0,
-          name: 'Configure',
-          run: 'echo "configuring with LEVEL=$LEVEL"',
-          env: {},
-          continueOnError: false,
-          location: { line: 7, endLine: 8 },
-        },
-        {
-          index: 1,
-          name: 'Run echo "$GREETING from the second step"',
+        expectedStep(0, 'Configure', [7, 8], { run: 'echo "configuring with LEVEL=$LEVEL"' }),
+        expectedStep(1, 'Run echo "$GREETING from the second step"', [9, 13], {
           run: 'echo "$GREETING from the second step"\ntest "$GREETING" = hello\n',
           env: { EXTRA: 'quoted value' },
-          continueOnError: false,
-          location: { line: 9, endLine: 13 },
-        },
-        {
-          index: 2,
-          name: 'Allowed to fail',
+        }),
+        expectedStep(2, 'Allowed to fail', [14, 17], {
           run: 'exit 1',
-          env: {},
           continueOnError: true,
           timeoutSeconds: 30,
-          location: { line: 14, endLine: 17 },
-        },
-        {
-          index: 3,
-          name: 'Last step',
-          cwd: '/',
-          run: 'pwd',
-          env: {},
-          continueOnError: false,
-          location: { line: 19, endLine: 21 },
-        },
+        }),
+        expectedStep(3, 'Last step', [19, 21], { cwd: '/', run: 'pwd' }),
       ],
     });
   });
@@ -73,14 +51,7 @@ describe('loadJobFile', () => {
     expect(job.env).toEqual({});
     expect(job.cwd).toBeUndefined();
     expect(job.steps).toEqual([
-      {
-        index: 0,
-        name: 'Run echo "just one step"',
-        run: 'echo "just one step"',
-        env: {},
-        continueOnError: false,
-        location: { line: 2, endLine: 2 },
-      },
+      expectedStep(0, 'Run echo "just one step"', [2, 2], { run: 'echo "just one step"' }),
     ]);
   });
 

@@ -11,6 +11,7 @@ import {
   type WorkflowJobOptions,
 } from '../../src/workflow/workflowFile.js';
 import { JobSourceError } from '../../src/workflow/yamlSource.js';
+import { expectedStep } from '../support/expectedStep.js';
 
 function fixture(name: string): string {
   return fileURLToPath(new URL(`../fixtures/workflows/${name}`, import.meta.url));
@@ -42,46 +43,16 @@ describe('fixtures', () => {
       env: { CI: 'true', NODE_ENV: 'ci', NPM_CONFIG_LOGLEVEL: 'warn' },
       workflow: { jobId: 'test', workflowName: 'Node CI', matrix: {} },
       steps: [
-        {
-          index: 0,
-          name: 'Run actions/checkout@v4',
-          uses: 'actions/checkout@v4',
-          env: {},
-          continueOnError: false,
-          location: { line: 20, endLine: 20 },
-        },
-        {
-          index: 1,
-          name: 'Set up Node.js',
-          uses: 'actions/setup-node@v4',
-          env: {},
-          continueOnError: false,
-          location: { line: 21, endLine: 25 },
-        },
-        {
-          index: 2,
-          name: 'Install dependencies',
-          run: 'echo "npm ci (stand-in)"',
-          env: {},
-          continueOnError: false,
-          location: { line: 26, endLine: 27 },
-        },
-        {
-          index: 3,
-          name: 'Run tests',
+        expectedStep(0, 'Run actions/checkout@v4', [20, 20], { uses: 'actions/checkout@v4' }),
+        expectedStep(1, 'Set up Node.js', [21, 25], { uses: 'actions/setup-node@v4' }),
+        expectedStep(2, 'Install dependencies', [26, 27], { run: 'echo "npm ci (stand-in)"' }),
+        expectedStep(3, 'Run tests', [28, 33], {
           run: 'echo "npm test (stand-in)"\necho "NODE_ENV=$NODE_ENV FORCE_COLOR=$FORCE_COLOR"\n',
           env: { FORCE_COLOR: '0' },
-          continueOnError: false,
-          location: { line: 28, endLine: 33 },
-        },
-        {
-          index: 4,
-          name: 'Run echo "npm run lint (stand-in)"',
+        }),
+        expectedStep(4, 'Run echo "npm run lint (stand-in)"', [34, 34], {
           run: 'echo "npm run lint (stand-in)"',
-          env: {},
-          continueOnError: false,
-          location: { line: 34, endLine: 34 },
-        },
+        }),
       ],
     });
   });
@@ -100,38 +71,14 @@ describe('fixtures', () => {
         matrix: { os: 'ubuntu-latest', 'python-version': '3.12' },
       },
       steps: [
-        {
-          index: 0,
-          name: 'Run actions/checkout@v4',
-          uses: 'actions/checkout@v4',
-          env: {},
-          continueOnError: false,
-          location: { line: 14, endLine: 14 },
-        },
-        {
-          index: 1,
-          name: 'Set up Python 3.12',
-          uses: 'actions/setup-python@v5',
-          env: {},
-          continueOnError: false,
-          location: { line: 15, endLine: 18 },
-        },
-        {
-          index: 2,
-          name: 'Install dependencies',
+        expectedStep(0, 'Run actions/checkout@v4', [14, 14], { uses: 'actions/checkout@v4' }),
+        expectedStep(1, 'Set up Python 3.12', [15, 18], { uses: 'actions/setup-python@v5' }),
+        expectedStep(2, 'Install dependencies', [19, 22], {
           run: 'echo "python -m pip install --upgrade pip (stand-in)"\necho "pip install -r requirements.txt (stand-in)"\n',
-          env: {},
-          continueOnError: false,
-          location: { line: 19, endLine: 22 },
-        },
-        {
-          index: 3,
-          name: 'Test with pytest on ubuntu-latest',
+        }),
+        expectedStep(3, 'Test with pytest on ubuntu-latest', [23, 24], {
           run: 'echo "pytest (stand-in) for Python ${{ matrix.python-version }} on ${{ matrix.os }}"',
-          env: {},
-          continueOnError: false,
-          location: { line: 23, endLine: 24 },
-        },
+        }),
       ],
     });
   });
@@ -208,23 +155,11 @@ describe('fixtures', () => {
           continueOnError: false,
           location: { line: 29, endLine: 34 },
         },
-        {
-          index: 3,
-          name: 'Use the tool',
-          run: 'hello-tool',
-          env: {},
-          continueOnError: false,
-          location: { line: 35, endLine: 36 },
-        },
-        {
-          index: 4,
-          name: 'Use an output in the script',
+        expectedStep(3, 'Use the tool', [35, 36], { run: 'hello-tool' }),
+        expectedStep(4, 'Use an output in the script', [37, 39], {
           condition: "steps.produce.outputs.version == '1.2.3'",
           run: 'echo "version is ${{ steps.produce.outputs.version }}"',
-          env: {},
-          continueOnError: false,
-          location: { line: 37, endLine: 39 },
-        },
+        }),
       ],
     });
   });
@@ -238,58 +173,21 @@ describe('fixtures', () => {
       env: {},
       workflow: { jobId: 'flaky', workflowName: 'Failure handling', matrix: {} },
       steps: [
-        {
-          index: 0,
-          name: 'Tolerated failure',
+        expectedStep(0, 'Tolerated failure', [9, 14], {
           id: 'tolerated',
           run: 'echo "this step fails but the job goes on"\nfalse\n',
-          env: {},
           continueOnError: true,
-          location: { line: 9, endLine: 14 },
-        },
-        {
-          index: 1,
-          name: 'Runs after the tolerated failure',
+        }),
+        expectedStep(1, 'Runs after the tolerated failure', [15, 16], {
           run: 'echo "outcome=${{ steps.tolerated.outcome }} conclusion=${{ steps.tolerated.conclusion }}"',
-          env: {},
-          continueOnError: false,
-          location: { line: 15, endLine: 16 },
-        },
-        {
-          index: 2,
-          name: 'Real failure',
-          id: 'broken',
-          run: 'exit 3',
-          env: {},
-          continueOnError: false,
-          location: { line: 17, endLine: 19 },
-        },
-        {
-          index: 3,
-          name: 'Skipped because the job failed',
-          run: 'echo "never printed"',
-          env: {},
-          continueOnError: false,
-          location: { line: 20, endLine: 21 },
-        },
-        {
-          index: 4,
-          name: 'Report the failure',
+        }),
+        expectedStep(2, 'Real failure', [17, 19], { id: 'broken', run: 'exit 3' }),
+        expectedStep(3, 'Skipped because the job failed', [20, 21], { run: 'echo "never printed"' }),
+        expectedStep(4, 'Report the failure', [22, 24], {
           condition: 'failure()',
           run: 'echo "step broken ended with ${{ steps.broken.outcome }}"',
-          env: {},
-          continueOnError: false,
-          location: { line: 22, endLine: 24 },
-        },
-        {
-          index: 5,
-          name: 'Clean up',
-          condition: '${{ always() }}',
-          run: 'echo "cleaning up"',
-          env: {},
-          continueOnError: false,
-          location: { line: 25, endLine: 27 },
-        },
+        }),
+        expectedStep(5, 'Clean up', [25, 27], { condition: '${{ always() }}', run: 'echo "cleaning up"' }),
       ],
     });
   });
@@ -310,62 +208,30 @@ describe('fixtures', () => {
         timeoutSeconds: 600,
       },
       steps: [
-        {
-          index: 0,
-          name: 'Show where we are',
-          id: 'locate',
-          run: 'echo "running in $PWD"',
-          env: {},
-          continueOnError: false,
-          location: { line: 24, endLine: 26 },
-        },
-        {
-          index: 1,
-          name: 'Deploy when DEPLOY is yes',
+        expectedStep(0, 'Show where we are', [24, 26], { id: 'locate', run: 'echo "running in $PWD"' }),
+        expectedStep(1, 'Deploy when DEPLOY is yes', [27, 29], {
           condition: "env.DEPLOY == 'yes'",
           run: 'echo "deploying"',
-          env: {},
-          continueOnError: false,
-          location: { line: 27, endLine: 29 },
-        },
-        {
-          index: 2,
-          name: 'Only for the full flavor',
+        }),
+        expectedStep(2, 'Only for the full flavor', [30, 32], {
           condition: "${{ matrix.flavor == 'full' }}",
           run: 'echo "full flavor"',
-          env: {},
-          continueOnError: false,
-          location: { line: 30, endLine: 32 },
-        },
-        {
-          index: 3,
-          name: 'After a successful first step',
+        }),
+        expectedStep(3, 'After a successful first step', [33, 37], {
           condition: "steps.locate.outcome == 'success' && !matrix.experimental",
           timeoutSeconds: 60,
           cwd: '/',
           run: 'echo "first step succeeded; now in $PWD"',
-          env: {},
-          continueOnError: false,
-          location: { line: 33, endLine: 37 },
-        },
-        {
-          index: 4,
-          name: 'Python step',
+        }),
+        expectedStep(4, 'Python step', [39, 44], {
           shell: 'python',
           run: 'import os\nprint("python says hello from", os.getcwd())\n',
-          env: {},
           continueOnError: true,
-          location: { line: 39, endLine: 44 },
-        },
-        {
-          index: 5,
-          name: 'Custom shell template',
+        }),
+        expectedStep(5, 'Custom shell template', [45, 47], {
           shell: 'sh -eu {0}',
           run: 'echo "custom shell for the ${{ matrix.flavor }} flavor"',
-          env: {},
-          continueOnError: false,
-          location: { line: 45, endLine: 47 },
-        },
+        }),
       ],
     });
   });
