@@ -76,6 +76,11 @@ const relayDirs = () => relay.relayDirs();
 const scratch = () => relay.scratchDir();
 const serve = (relayDir: string, workdir: string, args: readonly string[] = []) =>
   relay.serve(relayDir, workdir, args);
+/** Fresh relay and work directories, and a server already serving them. */
+async function serving() {
+  const { relayDir, workdir } = relayDirs();
+  return { relayDir, workdir, server: await serve(relayDir, workdir) };
+}
 const launch = (args: readonly string[]) => relay.launch(args);
 const marker = () => relay.ctx().marker;
 
@@ -468,8 +473,7 @@ describe('hostile input: the relay directory', () => {
       'hostile input',
       'cmd/ entries whose names are not ids (`..sh`, `.sh`, `a:b.sh`, `with space.sh`, a newline, `$(touch x).sh`, 250 characters, `a/b.sh`) while 40 valid commands run; 10 KB and `../` ids given to `relay-dap cancel`',
     );
-    const { relayDir, workdir } = relayDirs();
-    const server = await serve(relayDir, workdir);
+    const { relayDir, workdir, server } = await serving();
     const cmd = path.join(relayDir, 'cmd');
     const bad = [
       '..sh',
@@ -532,8 +536,7 @@ describe('hostile input: the relay directory', () => {
       'hostile input',
       'a cmd/ name holding a newline and a fake log line (`x⏎2026-01-01T00:00:00.000Z [forged] exit 0.sh`)',
     );
-    const { relayDir, workdir } = relayDirs();
-    const server = await serve(relayDir, workdir);
+    const { relayDir, server } = await serving();
     const forged = '2026-01-01T00:00:00.000Z [forged] exit 0';
     fs.writeFileSync(path.join(relayDir, 'cmd', `x\n${forged}.sh`), `export ${marker()}=1; echo never`, {
       mode: 0o600,
@@ -554,8 +557,7 @@ describe('hostile input: the relay directory', () => {
       'hostile input',
       'a directory named like a command (`cmd/<id>.sh/`), sorting before every valid command',
     );
-    const { relayDir, workdir } = relayDirs();
-    const server = await serve(relayDir, workdir);
+    const { relayDir, server } = await serving();
     const name = '0000000000000000001_1.sh';
     const dir = path.join(relayDir, 'cmd', name);
     fs.mkdirSync(dir, { mode: 0o700 });
@@ -593,8 +595,7 @@ describe('hostile input: the relay directory', () => {
 
   it('a FIFO named like a command in cmd/ does not stall the server: it is left alone, logged, and valid commands run', async () => {
     const row = reliabilityRow('hostile input', 'a FIFO named like a command (`mkfifo cmd/<id>.sh`)');
-    const { relayDir, workdir } = relayDirs();
-    const server = await serve(relayDir, workdir);
+    const { relayDir, server } = await serving();
     const id = '0000000000000000002_1';
     const fifo = path.join(relayDir, 'cmd', `${id}.sh`);
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
@@ -835,8 +836,7 @@ describe('hostile input: the relay directory', () => {
       'hostile input',
       '`result/` replaced by a symlink to another directory while the server runs a command',
     );
-    const { relayDir, workdir } = relayDirs();
-    const server = await serve(relayDir, workdir);
+    const { relayDir, workdir, server } = await serving();
     const target = path.join(scratch(), 'elsewhere');
     fs.mkdirSync(target);
     const id = partAId();
@@ -862,8 +862,7 @@ describe('hostile input: the relay directory', () => {
       'hostile input',
       '`cmd/` replaced by a symlink to a directory holding a planted command, while the server runs',
     );
-    const { relayDir, workdir } = relayDirs();
-    const server = await serve(relayDir, workdir);
+    const { relayDir, workdir, server } = await serving();
     expect((await run(relayDir, `export ${marker()}=1; echo first`)).stdout.toString()).toBe('first\n');
     const target = path.join(scratch(), 'elsewhere');
     fs.mkdirSync(target);
@@ -885,8 +884,7 @@ describe('hostile input: the relay directory', () => {
       'hostile input',
       'a `cancel` file holding garbage: binary bytes, 10 KB of text, `../../etc/passwd`, an absolute path, `<running id>:1`, `<running id>` + NUL; while a command runs',
     );
-    const { relayDir, workdir } = relayDirs();
-    const server = await serve(relayDir, workdir);
+    const { relayDir, workdir, server } = await serving();
     const go = path.join(workdir, 'go');
     const client = launch(
       runArgs(relayDir, heldCommand(`export ${marker()}=1; echo started`, go, `echo finished; exit 7`)),
