@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRemoteUrl, readGitCheckout } from '../../src/workflow/gitCheckout.js';
+import { type GitCheckout, parseRemoteUrl, readGitCheckout } from '../../src/workflow/gitCheckout.js';
 import { git } from '../support/git.js';
 
 const octoOrigin = {
@@ -11,6 +11,16 @@ const octoOrigin = {
   owner: 'octo-org',
   name: 'octo-repo',
 };
+
+/** What readGitCheckout finds with a branch checked out; a bare clone has no work tree, so no root. */
+function onBranch(
+  root: string | undefined,
+  sha: string | undefined,
+  ref: string,
+  origin: GitCheckout['origin'],
+): GitCheckout {
+  return { root, bare: root === undefined, sha, ref, detached: false, origin };
+}
 
 let temp: string;
 /** A checkout on `main` with one commit, a workflow file and an https origin. */
@@ -35,14 +45,7 @@ afterAll(() => fs.rmSync(temp, { recursive: true, force: true }));
 
 describe('readGitCheckout', () => {
   it('reads sha, branch ref and origin of a checkout on a branch, from the workflow file', async () => {
-    expect(await readGitCheckout(workflow)).toEqual({
-      root: repo,
-      bare: false,
-      sha: firstSha,
-      ref: 'refs/heads/main',
-      detached: false,
-      origin: octoOrigin,
-    });
+    expect(await readGitCheckout(workflow)).toEqual(onBranch(repo, firstSha, 'refs/heads/main', octoOrigin));
     expect(firstSha).toMatch(/^[0-9a-f]{40}$/);
   });
 
@@ -76,14 +79,7 @@ describe('readGitCheckout', () => {
     const fresh = path.join(temp, 'fresh');
     fs.mkdirSync(fresh);
     git(fresh, 'init', '-q', '-b', 'trunk');
-    expect(await readGitCheckout(fresh)).toEqual({
-      root: fresh,
-      bare: false,
-      sha: undefined,
-      ref: 'refs/heads/trunk',
-      detached: false,
-      origin: undefined,
-    });
+    expect(await readGitCheckout(fresh)).toEqual(onBranch(fresh, undefined, 'refs/heads/trunk', undefined));
   });
 
   describe('detached HEAD, as act chooses (tag first, then a local branch, else none)', () => {
@@ -140,33 +136,23 @@ describe('readGitCheckout', () => {
     const tree = path.join(temp, 'feature-tree');
     git(repo, 'worktree', 'add', '-q', '-b', 'feature/x', tree);
     expect(fs.statSync(path.join(tree, '.git')).isFile()).toBe(true);
-    expect(await readGitCheckout(path.join(tree, '.github', 'workflows', 'ci.yml'))).toEqual({
-      root: tree,
-      bare: false,
-      sha: firstSha,
-      ref: 'refs/heads/feature/x',
-      detached: false,
-      origin: octoOrigin,
-    });
+    expect(await readGitCheckout(path.join(tree, '.github', 'workflows', 'ci.yml'))).toEqual(
+      onBranch(tree, firstSha, 'refs/heads/feature/x', octoOrigin),
+    );
   });
 
   it('reads a bare clone: no work tree, HEAD branch and commit', async () => {
     const bare = path.join(temp, 'bare.git');
     git(temp, 'clone', '-q', '--bare', repo, bare);
     git(bare, 'remote', 'set-url', 'origin', 'git@ghe.example.com:team/tool.git');
-    expect(await readGitCheckout(bare)).toEqual({
-      root: undefined,
-      bare: true,
-      sha: firstSha,
-      ref: 'refs/heads/main',
-      detached: false,
-      origin: {
+    expect(await readGitCheckout(bare)).toEqual(
+      onBranch(undefined, firstSha, 'refs/heads/main', {
         url: 'git@ghe.example.com:team/tool.git',
         host: 'ghe.example.com',
         owner: 'team',
         name: 'tool',
-      },
-    });
+      }),
+    );
   });
 });
 
