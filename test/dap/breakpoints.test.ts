@@ -72,9 +72,10 @@ function lineText(file: string, line: number): string {
 
 describe('breakpoints', () => {
   it('line breakpoints: on a step’s first line verified there, inside a step moved to its first line, elsewhere unverified with the reason; they pause before their step', async () => {
-    const adapter = await ctx.runJob({ program: release, cwd: ctx.workdir });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', {
+      program: release,
+      cwd: ctx.workdir,
+    });
 
     const insideTest = session.lineOf(release, 'test -f build.out');
     const comment = session.lineOf(release, '# The tests read');
@@ -160,9 +161,7 @@ describe('breakpoints', () => {
 
   it('conditions are expressions over the contexts of `if:` (env incl. GITHUB_ENV, steps.*.outputs), with or without ${{ }}; one that does not parse is unverified', async () => {
     const program = session.workflowFixture('data-passing.yml');
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', { program, cwd: ctx.workdir });
     const readBack = session.lineOf(program, '- name: Read them back');
     const addTool = session.lineOf(program, '- name: Add a tool directory');
     const useTool = session.lineOf(program, '- name: Use the tool');
@@ -192,9 +191,7 @@ describe('breakpoints', () => {
     const [a, b, c] = ['- name: A', '- name: B', '- name: C'].map((text) =>
       session.lineOf(program, text),
     ) as [number, number, number];
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', { program, cwd: ctx.workdir });
     const states = await setLineBreakpoints(client, program, [
       { line: b, hitCondition: '2' },
       { line: c },
@@ -224,9 +221,7 @@ describe('breakpoints', () => {
 
   it('log points print their message with {expressions} interpolated, before their step, without pausing', async () => {
     const program = session.workflowFixture('data-passing.yml');
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', { program, cwd: ctx.workdir });
     const states = await setLineBreakpoints(client, program, [
       {
         line: session.lineOf(program, '- name: Read them back'),
@@ -260,9 +255,7 @@ describe('breakpoints', () => {
 
   it('function breakpoints by step name and by step id pause before that step; an unknown one is unverified and lists the steps', async () => {
     const program = session.workflowFixture('failure-handling.yml');
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', { program, cwd: ctx.workdir });
     const response = await client.request('setFunctionBreakpoints', {
       breakpoints: [{ name: 'Runs after the tolerated failure' }, { name: 'broken' }, { name: 'deploy' }],
     });

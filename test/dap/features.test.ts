@@ -119,15 +119,13 @@ describe('adapter features', () => {
   });
 
   it('one thread; frames: the step about to run (or running) on top, finished steps beneath with results, each with a served source line', async () => {
-    const adapter = await ctx.runJob({
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', {
       steps: [
         { name: 'first', run: ctx.mark('true') },
         { name: 'second', run: ctx.mark('exit 5'), continueOnError: true },
         waitingStep('third'),
       ],
     });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
     expect((await client.request('threads')).body.threads).toEqual([{ id: 1, name: 'job: steps' }]);
     const entry = await session.frames(client);
     expect(names(entry)).toEqual(['next: first']);
@@ -217,15 +215,13 @@ describe('adapter features', () => {
   });
 
   it('scopes Step, Job and Environment, with their variables', async () => {
-    const adapter = await ctx.runJob({
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', {
       env: { ZETA: 'last', ALPHA: 'first' },
       steps: [
         { name: 'one', run: ctx.mark('echo one') },
         { name: 'two', run: ctx.mark('echo two'), env: { STEP_ONLY: 'yes' } },
       ],
     });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
     await client.request('next', { threadId: 1 });
     await session.stoppedAt(client, 'step');
     const [top, finished] = await session.frames(client);
@@ -259,12 +255,10 @@ describe('adapter features', () => {
   });
 
   it('setVariable on an Environment entry changes what later steps and `!` commands get; other scopes refuse', async () => {
-    const adapter = await ctx.runJob({
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', {
       env: { GREETING: 'hello' },
       steps: [{ name: 'greets', run: ctx.mark('echo "step:$GREETING"') }],
     });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
     const [top] = await session.frames(client);
     const refs = await scopeRefs(client, top!.id);
     const set = await client.request('setVariable', {
@@ -295,9 +289,11 @@ describe('adapter features', () => {
   it('`!CMD` runs in the job’s cwd and env; its output streams before a one-line result and is never repeated', async () => {
     const sub = path.join(ctx.workdir, 'sub dir');
     fs.mkdirSync(sub);
-    const adapter = await ctx.runJob({ cwd: sub, env: { WHO: 'job-env' }, command: ctx.mark('true') });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', {
+      cwd: sub,
+      env: { WHO: 'job-env' },
+      command: ctx.mark('true'),
+    });
 
     const ok = await client.request('evaluate', {
       expression: '!printf \'%s who=%s\\n\' "$(pwd)" "$WHO"',
@@ -336,15 +332,13 @@ describe('adapter features', () => {
   });
 
   it('watch, hover and REPL evaluate job paths; anything else is an error that suggests `!`', async () => {
-    const adapter = await ctx.runJob({
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', {
       env: { GREETING: 'hi' },
       steps: [
         { name: 'fails', run: ctx.mark('exit 3'), continueOnError: true },
         { name: 'second', run: ctx.mark('true') },
       ],
     });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
     await client.request('next', { threadId: 1 });
     await session.stoppedAt(client, 'step');
     const finishedFrame = (await session.frames(client))[1]!;
@@ -398,9 +392,9 @@ describe('adapter features', () => {
   });
 
   it('cancel of an in-flight `!sleep` cancels it through the relay: the evaluate fails with `cancelled`, the cancel has its own response', async () => {
-    const adapter = await ctx.runJob({ command: ctx.mark('echo job-step') });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', {
+      command: ctx.mark('echo job-step'),
+    });
     const evaluating = client.request('evaluate', {
       expression: `!${ctx.mark('echo sleeping; sleep 300')}`,
       context: 'repl',
@@ -619,9 +613,10 @@ describe('adapter features', () => {
     fs.mkdirSync(served);
     const relayDir = path.join(ctx.workdir, 'relay');
     const server = await ctx.startRelayServer(relayDir, { workdir: served });
-    const adapter = await ctx.runJob({ relayDir, command: ctx.mark('echo "ran in $(pwd)"') });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', {
+      relayDir,
+      command: ctx.mark('echo "ran in $(pwd)"'),
+    });
     expect(ctx.embeddedRelayDirs()).toEqual([]);
     const [top] = await session.frames(client);
     const job = await variables(client, (await scopeRefs(client, top!.id)).Job!);

@@ -24,9 +24,7 @@ describe('job files end to end', () => {
     const program = session.jobFixture('build.yml');
     const text = fs.readFileSync(program, 'utf8');
     const fileLines = text.split('\n');
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', { program, cwd: ctx.workdir });
     expect((await client.request('threads')).body.threads).toEqual([{ id: 1, name: 'job: Build and test' }]);
 
     const configure = session.lineOf(program, '- name: Configure');
@@ -85,9 +83,12 @@ describe('job files end to end', () => {
     fs.mkdirSync(path.join(ctx.workdir, 'build', 'sub'), { recursive: true });
     const program = session.copyToWorkdir(ctx, session.jobFixture('jobFiles/cwd-job.yml'));
     // No failure pause: a step whose directory is wrong fails, and the job ends at once.
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir }, { filters: [] });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
+    const { adapter, client } = await session.runUntilStop(
+      ctx,
+      'entry',
+      { program, cwd: ctx.workdir },
+      { filters: [] },
+    );
     const console = await client.request('evaluate', { expression: '!echo "console=$PWD"', context: 'repl' });
     expect(console.body.result).toBe('exit 0');
     await session.continueJob(client);
@@ -120,9 +121,11 @@ describe('job files end to end', () => {
     const program = session.copyToWorkdir(ctx, session.jobFixture('jobFiles/failing-job.yml'), {
       markCommands: true,
     });
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
-    const { client } = adapter;
-    const stop = await session.stoppedAt(client, 'exception');
+    const { adapter, client, stop } = await session.runUntilStop(ctx, 'exception', {
+      program,
+      cwd: ctx.workdir,
+      stopOnEntry: false,
+    });
     expect(stop.body.description).toBe('Breaks failed with exit code 7');
     // The timed-out step's process is gone: the relay cancelled it.
     expect(processesWithMarker(ctx.marker)).toEqual([]);

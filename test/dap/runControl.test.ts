@@ -41,9 +41,7 @@ async function fixFromConsole(client: DapClient, command: string): Promise<void>
 describe('run control', () => {
   it('a failed step pauses right after it (filter `failed`, on by default): it is on top with its result, and exceptionInfo has its exit code and the last lines of its output', async () => {
     const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/compile.yml'));
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', { program, cwd: ctx.workdir });
     // Before any failure there is nothing to describe.
     const early = await client.request('exceptionInfo', { threadId: 1 });
     expect(early.success).toBe(false);
@@ -181,9 +179,11 @@ describe('run control', () => {
 
   it('restartFrame on a failed step after fixing its cause from the console (`!CMD`): it runs again, and once it succeeds the job no longer fails', async () => {
     const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/config.yml'));
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'exception');
+    const { adapter, client } = await session.runUntilStop(ctx, 'exception', {
+      program,
+      cwd: ctx.workdir,
+      stopOnEntry: false,
+    });
     expect((await exceptionInfo(client)).exceptionId).toBe('exit 4');
 
     // Fix it from the debug console: the command runs through the relay in the job's directory.
@@ -211,9 +211,11 @@ describe('run control', () => {
 
   it('restartFrame on a failed workflow step: once it succeeds, later steps see success() again (the old failure no longer counts)', async () => {
     const program = session.copyToWorkdir(ctx, session.workflowFixture('runControl/flow.yml'));
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'exception');
+    const { adapter, client } = await session.runUntilStop(ctx, 'exception', {
+      program,
+      cwd: ctx.workdir,
+      stopOnEntry: false,
+    });
     await fixFromConsole(client, "!printf 'left-pad 1.3.0\\n' > deps.lock");
     await restartTopFrame(client);
     await session.stoppedAt(client, 'restart');
@@ -257,9 +259,7 @@ describe('run control', () => {
 
   it('gotoTargets/goto jump to a later step, skipping the ones between: their side effects never happen', async () => {
     const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/deploy.yml'));
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', { program, cwd: ctx.workdir });
     await client.request('next', { threadId: 1 });
     await session.stoppedAt(client, 'step');
     expect((await session.frames(client))[0]!.name).toBe('next: Slow tests');

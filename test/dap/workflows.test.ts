@@ -49,9 +49,7 @@ const NOT_RUN = 'runs an action, which relay-dap does not run';
 describe('workflows end to end', () => {
   it('node-ci.yml: uses: steps are skipped with a console line; job env over workflow env; step env; default step names', async () => {
     const program = session.workflowFixture('node-ci.yml');
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', { program, cwd: ctx.workdir });
     // The runner names a job `<workflow name> / <job name>`.
     expect(await threadName(adapter)).toBe('job: Node CI / Test');
     const [entry] = await session.frames(client);
@@ -158,9 +156,7 @@ describe('workflows end to end', () => {
 
   it('data-passing.yml: GITHUB_ENV, GITHUB_OUTPUT (with a heredoc) and GITHUB_PATH carry into later steps', async () => {
     const program = session.workflowFixture('data-passing.yml');
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', { program, cwd: ctx.workdir });
     await client.request('next', { threadId: 1 });
     await session.stoppedAt(client, 'step');
     // After the step that wrote GITHUB_ENV, the job's environment has the value, as the runner's
@@ -193,9 +189,7 @@ describe('workflows end to end', () => {
 
   it('a console `!CMD` while paused sees what the next step would: GITHUB_ENV values and GITHUB_PATH directories of the steps before', async () => {
     const program = session.workflowFixture('data-passing.yml');
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
-    const { client } = adapter;
-    await session.stoppedAt(client, 'entry');
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', { program, cwd: ctx.workdir });
     for (let step = 0; step < 3; step++) {
       await client.request('next', { threadId: 1 });
       await session.stoppedAt(client, 'step');

@@ -13,6 +13,7 @@ import {
   EVENT_TIMEOUT_MS,
   waitForExit,
   type AdapterContext,
+  type RunJobOptions,
   type StdioAdapter,
 } from './adapterHarness.js';
 import type { DapClient } from './dapClient.js';
@@ -66,6 +67,25 @@ export function copyToWorkdir(ctx: AdapterContext, fixture: string, { markComman
 
 export async function stoppedAt(client: DapClient, reason: string): Promise<DebugProtocol.StoppedEvent> {
   return client.waitForEvent('stopped', (e) => e.body.reason === reason, EVENT_TIMEOUT_MS);
+}
+
+/**
+ * Launches a job (`ctx.runJob(launchArgs, options)`) and waits for its first `stopped` event with
+ * `reason`: the opening of most tests, in one call so that each test starts with what it checks.
+ */
+export async function runUntilStop(
+  ctx: AdapterContext,
+  reason: string,
+  launchArgs: Record<string, unknown>,
+  options?: RunJobOptions,
+): Promise<{
+  adapter: Awaited<ReturnType<AdapterContext['runJob']>>;
+  client: DapClient;
+  stop: DebugProtocol.StoppedEvent;
+}> {
+  const adapter = await ctx.runJob(launchArgs, options);
+  const stop = await stoppedAt(adapter.client, reason);
+  return { adapter, client: adapter.client, stop };
 }
 
 export async function frames(client: DapClient): Promise<DebugProtocol.StackFrame[]> {
