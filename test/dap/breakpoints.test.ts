@@ -116,8 +116,7 @@ describe('breakpoints', () => {
 
     await continueToBreakpoint(client, RELEASE.build, [states[0]!.id]);
     await continueToBreakpoint(client, RELEASE.test, [states[1]!.id]);
-    await session.continueJob(client);
-    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
+    expect(await session.continueToEnd(client, 0)).toEqual([
       '✓ Check out: exit 0, T s',
       '✓ Build: exit 0, T s',
       '✓ Test: exit 0, T s',

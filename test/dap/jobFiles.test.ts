@@ -64,8 +64,7 @@ describe('job files end to end', () => {
     expect(served.success).toBe(true);
     expect(served.body).toEqual({ content: text, mimeType: 'text/yaml' });
 
-    await session.continueJob(client);
-    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
+    expect(await session.continueToEnd(client, 0)).toEqual([
       '✓ Configure: exit 0, T s',
       '✓ Run echo "$GREETING from the second step": exit 0, T s',
       '✗ Allowed to fail: failed (continue-on-error), exit 1, T s',
@@ -129,8 +128,7 @@ describe('job files end to end', () => {
     expect(stop.body.description).toBe('Breaks failed with exit code 7');
     // The timed-out step's process is gone: the relay cancelled it.
     expect(processesWithMarker(ctx.marker)).toEqual([]);
-    await session.continueJob(client);
-    expect(await session.stepResultsAtEnd(client, 7)).toEqual([
+    expect(await session.continueToEnd(client, 7)).toEqual([
       '✗ Tolerated: failed (continue-on-error), exit 9, T s',
       '✗ Slow: timed out (continue-on-error), exit 124, T s',
       '✗ Breaks: failed, exit 7, T s',

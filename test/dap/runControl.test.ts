@@ -75,8 +75,7 @@ describe('run control', () => {
     expect(tail).toContain('log line 15');
 
     // Continue from the pause: a plain job ends with the failed step's code; nothing after it runs.
-    await session.continueJob(client);
-    expect(await session.stepResultsAtEnd(client, 2)).toEqual([
+    expect(await session.continueToEnd(client, 2)).toEqual([
       '✓ Prepare: exit 0, T s',
       '✗ Compile: failed, exit 2, T s',
     ]);
@@ -198,8 +197,7 @@ describe('run control', () => {
       name: 'next: Check config',
       line: session.lineOf(program, '- name: Check config'),
     });
-    await session.continueJob(client);
-    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
+    expect(await session.continueToEnd(client, 0)).toEqual([
       '✗ Check config: failed, exit 4, T s',
       '✓ Check config: exit 0, T s',
       '✓ Use config: exit 0, T s',
@@ -219,8 +217,7 @@ describe('run control', () => {
     await fixFromConsole(client, "!printf 'left-pad 1.3.0\\n' > deps.lock");
     await restartTopFrame(client);
     await session.stoppedAt(client, 'restart');
-    await session.continueJob(client);
-    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
+    expect(await session.continueToEnd(client, 0)).toEqual([
       '✗ Needs the lock file: failed, exit 1, T s',
       '✓ Needs the lock file: exit 0, T s',
       '✓ Build: exit 0, T s',
@@ -288,11 +285,7 @@ describe('run control', () => {
     expect(stop.body.description).toBe('Moved to Deploy');
     const [top] = await session.frames(client);
     expect(top).toMatchObject({ name: 'next: Deploy', line: deploy });
-    await session.continueJob(client);
-    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
-      '✓ Build: exit 0, T s',
-      '✓ Deploy: exit 0, T s',
-    ]);
+    expect(await session.continueToEnd(client, 0)).toEqual(['✓ Build: exit 0, T s', '✓ Deploy: exit 0, T s']);
     expect(outputByCategory(client).stdout).toBe('built\ndeployed\n');
     expect(fs.existsSync(path.join(ctx.workdir, 'slow-tests-ran'))).toBe(false);
     expect(session.stopReasons(client)).toEqual(['entry', 'step', 'goto']);

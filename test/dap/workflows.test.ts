@@ -58,8 +58,7 @@ describe('workflows end to end', () => {
       line: session.lineOf(program, '- uses: actions/checkout@v4'),
       source: { name: 'node-ci.yml', path: program },
     });
-    await session.continueJob(client);
-    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
+    expect(await session.continueToEnd(client, 0)).toEqual([
       // A step without `name:` is called "Run <action>" / "Run <first line of run>", as on GitHub.
       `– Run actions/checkout@v4: skipped (\`uses: actions/checkout@v4\` ${NOT_RUN})`,
       `– Set up Node.js: skipped (\`uses: actions/setup-node@v4\` ${NOT_RUN})`,
@@ -163,8 +162,7 @@ describe('workflows end to end', () => {
     // env context does for every later step.
     const watch = await client.request('evaluate', { expression: 'env.GREETING', context: 'watch' });
     expect(watch.body.result).toBe('hello from step one');
-    await session.continueJob(client);
-    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
+    expect(await session.continueToEnd(client, 0)).toEqual([
       '✓ Produce env and outputs: exit 0, T s',
       '✓ Read them back: exit 0, T s',
       '✓ Add a tool directory to PATH: exit 0, T s',
@@ -447,8 +445,7 @@ describe('workflows end to end', () => {
     expect(complaint).toBeDefined();
     expect(complaint).toContain(`${program}:${session.lineOf(program, 'fromJSON(env.SETTINGS)')}:`);
     expect(complaint).toContain('fromJSON(env.SETTINGS).level');
-    await session.continueJob(client);
-    expect(await session.stepResultsAtEnd(client, 126)).toEqual([
+    expect(await session.continueToEnd(client, 126)).toEqual([
       '✗ Reads settings: failed, exit 126, T s',
       '– After: skipped (if: success() is false)',
     ]);

@@ -112,6 +112,12 @@ export async function runToEnd(client: DapClient, exitCode: number): Promise<voi
   await client.waitForEvent('terminated', undefined, EVENT_TIMEOUT_MS);
 }
 
+/** `continue`, then `stepResultsAtEnd`: the job runs on from a pause to its end with `exitCode`. */
+export async function continueToEnd(client: DapClient, exitCode: number): Promise<string[]> {
+  await continueJob(client);
+  return stepResultsAtEnd(client, exitCode);
+}
+
 /** `runToEnd`, then the results of the steps that ran (`stepResults`), for the test to check. */
 export async function stepResultsAtEnd(client: DapClient, exitCode: number): Promise<string[]> {
   await runToEnd(client, exitCode);
