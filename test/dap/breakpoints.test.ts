@@ -133,7 +133,7 @@ describe('breakpoints', () => {
     const program = session.copyToWorkdir(ctx, session.jobFixture('breakpoints/changing.yml'), {
       markCommands: true,
     });
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
+    const adapter = await ctx.runJob(session.pastEntry(ctx, program));
     const { client } = adapter;
     await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
 

@@ -120,11 +120,11 @@ describe('job files end to end', () => {
     const program = session.copyToWorkdir(ctx, session.jobFixture('jobFiles/failing-job.yml'), {
       markCommands: true,
     });
-    const { adapter, client, stop } = await session.runUntilStop(ctx, 'exception', {
-      program,
-      cwd: ctx.workdir,
-      stopOnEntry: false,
-    });
+    const { adapter, client, stop } = await session.runUntilStop(
+      ctx,
+      'exception',
+      session.pastEntry(ctx, program),
+    );
     expect(stop.body.description).toBe('Breaks failed with exit code 7');
     // The timed-out step's process is gone: the relay cancelled it.
     expect(processesWithMarker(ctx.marker)).toEqual([]);
@@ -147,7 +147,7 @@ describe('job files end to end', () => {
     const program = session.copyToWorkdir(ctx, session.jobFixture('jobFiles/timeout-job.yml'), {
       markCommands: true,
     });
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false }, { filters: [] });
+    const adapter = await ctx.runJob(session.pastEntry(ctx, program), { filters: [] });
     const { client } = adapter;
     expect(await session.stepResultsAtEnd(client, 124)).toEqual(['✗ Hangs: timed out, exit 124, T s']);
     expect(fs.existsSync(path.join(ctx.workdir, 'never-ran'))).toBe(false);

@@ -167,7 +167,7 @@ describe('run control', () => {
         '  - name: Never',
         '    run: touch never-ran',
       ]);
-      const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false }, { filters: [] });
+      const adapter = await ctx.runJob(session.pastEntry(ctx, program), { filters: [] });
       const { client } = adapter;
       await session.runToEnd(client, code);
       expect(session.stopReasons(client)).toEqual([]);
@@ -178,11 +178,7 @@ describe('run control', () => {
 
   it('restartFrame on a failed step after fixing its cause from the console (`!CMD`): it runs again, and once it succeeds the job no longer fails', async () => {
     const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/config.yml'));
-    const { adapter, client } = await session.runUntilStop(ctx, 'exception', {
-      program,
-      cwd: ctx.workdir,
-      stopOnEntry: false,
-    });
+    const { adapter, client } = await session.runUntilStop(ctx, 'exception', session.pastEntry(ctx, program));
     expect((await exceptionInfo(client)).exceptionId).toBe('exit 4');
 
     // Fix it from the debug console: the command runs through the relay in the job's directory.
@@ -209,11 +205,7 @@ describe('run control', () => {
 
   it('restartFrame on a failed workflow step: once it succeeds, later steps see success() again (the old failure no longer counts)', async () => {
     const program = session.copyToWorkdir(ctx, session.workflowFixture('runControl/flow.yml'));
-    const { adapter, client } = await session.runUntilStop(ctx, 'exception', {
-      program,
-      cwd: ctx.workdir,
-      stopOnEntry: false,
-    });
+    const { adapter, client } = await session.runUntilStop(ctx, 'exception', session.pastEntry(ctx, program));
     await fixFromConsole(client, "!printf 'left-pad 1.3.0\\n' > deps.lock");
     await restartTopFrame(client);
     await session.stoppedAt(client, 'restart');
@@ -232,7 +224,7 @@ describe('run control', () => {
     const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/running.yml'), {
       markCommands: true,
     });
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false });
+    const adapter = await ctx.runJob(session.pastEntry(ctx, program));
     const { client } = adapter;
     await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
     const [top] = await session.frames(client);

@@ -21,7 +21,7 @@ const ctx = useAdapterContext();
 
 /** A session running `program` without pausing on entry; the `failed` filter stays on (the default). */
 async function runWorkflow(program: string, extra: Record<string, unknown> = {}) {
-  return ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false, ...extra });
+  return ctx.runJob({ ...session.pastEntry(ctx, program), ...extra });
 }
 
 async function threadName(adapter: ReturnType<AdapterContext['spawnStdio']>): Promise<string> {

@@ -69,6 +69,11 @@ export async function stoppedAt(client: DapClient, reason: string): Promise<Debu
   return client.waitForEvent('stopped', (e) => e.body.reason === reason, EVENT_TIMEOUT_MS);
 }
 
+/** Launch arguments that run `program` from `ctx.workdir` without the pause on entry. */
+export function pastEntry(ctx: AdapterContext, program: string): Record<string, unknown> {
+  return { program, cwd: ctx.workdir, stopOnEntry: false };
+}
+
 /**
  * Launches a job (`ctx.runJob(launchArgs, options)`) and waits for its first `stopped` event with
  * `reason`: the opening of most tests, in one call so that each test starts with what it checks.
