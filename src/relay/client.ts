@@ -90,7 +90,7 @@ export class RelayClient implements CommandHost {
   private problem: string | undefined;
 
   private constructor(private readonly options: RelayClientOptions) {
-    this.layout = openRelayDirectory(options.relayDir);
+    this.layout = openRelayDirectory(options.relayDir, options.connectTimeoutMs);
     this.watchChoice = chooseWatchMode(this.layout.root, options.pollMs);
     this.judge = new ServerLivenessJudge(this.layout, options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS);
   }
@@ -304,9 +304,11 @@ export class RelayClient implements CommandHost {
       );
     }
     if (liveness.state !== 'alive') {
+      // Saying how long we waited tells a user whether a longer connectTimeout could help.
+      const waited = connectTimeoutMs > 0 ? ` after waiting ${connectTimeoutMs / 1000} s` : '';
       throw new RelayError(
         liveness.state === 'gone' ? 'SERVER_GONE' : 'NO_SERVER',
-        `${liveness.detail}: ${startServerHint(this.layout.root)}.`,
+        `${liveness.detail}${waited}: ${startServerHint(this.layout.root)}.`,
       );
     }
     if (!existsNoFollow(this.layout.handshakeDone)) await this.handshake();

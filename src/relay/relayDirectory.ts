@@ -189,15 +189,18 @@ export function verifyRelayDirectory(
 /**
  * For clients (run, status, cancel, flush, handshake, the adapter): the directory must exist
  * and be trusted; nothing is created, so that a mistyped or relative path leaves no litter.
+ * `waitedMs`: how long the caller waited for a server to create it, said in the error.
  * A missing cmd/ or result/ is left for the server to create (until one serves, there is no
  * work to see and none can be done).
  */
-export function openRelayDirectory(root: string): RelayLayout {
+export function openRelayDirectory(root: string, waitedMs = 0): RelayLayout {
   const layout = relayLayout(root);
   if (checkDirectory(layout.root, 'relay directory', { writable: true }) === 'missing') {
+    // Saying how long we waited tells a user whether a longer connectTimeout could help.
+    const waited = waitedMs > 0 ? ` after waiting ${waitedMs / 1000} s` : '';
     throw new RelayError(
       'RELAY_DIR',
-      `relay directory ${layout.root} does not exist: start a server with \`relay-dap serve --relay-dir ${layout.root}\`, or point --relay-dir (or $RELAY_DIR) at the right place.`,
+      `relay directory ${layout.root} does not exist${waited}: start a server with \`relay-dap serve --relay-dir ${layout.root}\`, or point --relay-dir (or $RELAY_DIR) at the right place.`,
     );
   }
   checkAncestors(layout.root);

@@ -337,9 +337,10 @@ describe('session lifecycle', () => {
     expect(launch.message).toContain(`relay-dap serve --relay-dir ${relayDir}`);
     // Only a server creates a relay directory (issue 9, item 13): a mistyped path leaves no litter.
     expect(fs.existsSync(relayDir)).toBe(false);
-    // connectTimeout is 1 s; the margin is for a loaded machine, not for a wait that ignores it.
+    // connectTimeout is 1 s: the launch waited that long, and says so. (No upper bound: on a
+    // loaded machine a wait can run long; a launch that never gives up fails by the test timeout.)
     expect(elapsed).toBeGreaterThanOrEqual(950);
-    expect(elapsed).toBeLessThan(8_000);
+    expect(launch.message).toContain('after waiting 1 s');
     expect(harness.stableSummary(client).some((line) => /event (stopped|exited)/.test(line))).toBe(false);
     await disconnectAndExit(adapter);
     client.assertClean();
