@@ -3,6 +3,10 @@
  * finished ones below with their results), scopes and variables (the job, a step, the
  * environment), and the small path language of the watch and hover panes
  * (`exitCode`, `env.PATH`, `steps[0].exitCode`, `steps.build.outcome`).
+ *
+ * Every text it shows of the job's state (a variable, an evaluation, a hover, a step's last
+ * output in Exception Info) is masked first: an env value may hold a secret, and a step's output
+ * may hold one or a value it masked with `::add-mask::`.
  */
 import { Handles } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
@@ -87,6 +91,8 @@ export class JobView {
     private readonly runner: JobRunner,
     private readonly source: DebugProtocol.Source,
     private readonly line: (line: number) => number,
+    /** The job's secrets and `::add-mask::` values become `***` (SecretMasker.mask). */
+    private readonly mask: (text: string) => string,
   ) {
     runner.on('stepEnded', (result) => {
       this.finishedOrder = this.finishedOrder.filter((index) => index !== result.index);
@@ -127,14 +133,15 @@ export class JobView {
       : result.timedOut
         ? 'timed out'
         : `failed with exit code ${result.exitCode ?? '?'}`;
+    const described = this.mask(`${step.name} ${what}`);
     return {
       exceptionId: cancelled ? 'cancelled' : result.timedOut ? 'timed out' : `exit ${result.exitCode ?? '?'}`,
-      description: `${step.name} ${what}`,
+      description: described,
       breakMode: 'always',
       details: {
-        message: `${step.name} ${what}. Fix what you need from the console (!CMD), then Restart Frame to run it again, or Continue.`,
+        message: `${described}. Fix what you need from the console (!CMD), then Restart Frame to run it again, or Continue.`,
         typeName: cancelled ? 'cancelled step' : 'failed step',
-        stackTrace: result.outputTail.split('\n').slice(-20).join('\n'),
+        stackTrace: this.mask(result.outputTail.split('\n').slice(-20).join('\n')),
       },
     };
   }
@@ -187,7 +194,7 @@ export class JobView {
   private frame(id: number, name: string, step: JobStep): DebugProtocol.StackFrame {
     return {
       id,
-      name,
+      name: this.mask(name),
       source: this.source,
       line: this.line(step.location.line),
       column: 1,
@@ -231,7 +238,12 @@ export class JobView {
       case 'environment':
         return Object.entries(this.runner.env)
           .sort(([a], [b]) => a.localeCompare(b))
-          .map(([name, value]) => ({ name, value, variablesReference: 0, evaluateName: `env.${name}` }));
+          .map(([name, value]) => ({
+            name,
+            value: this.mask(value),
+            variablesReference: 0,
+            evaluateName: `env.${name}`,
+          }));
       case 'step':
         return this.toVariables(this.stepValue(container.index), `steps[${container.index}]`);
       case 'value':
@@ -256,7 +268,7 @@ export class JobView {
       }
     }
     this.runner.setEnv(name, text);
-    return { value: text, variablesReference: 0 };
+    return { value: this.mask(text), variablesReference: 0 };
   }
 
   /** `exitCode`, `env.NAME`, `steps[0].exitCode`, `steps.<id or name>.outcome`, `step.cwd`, `job.state`. */
@@ -358,7 +370,11 @@ export class JobView {
     }
     return {
       result:
-        value === null || value === undefined ? 'null' : typeof value === 'string' ? value : String(value),
+        value === null || value === undefined
+          ? 'null'
+          : typeof value === 'string'
+            ? this.mask(value)
+            : String(value),
       variablesReference: 0,
     };
   }

@@ -98,6 +98,41 @@ export const launchSchema = {
       description:
         'A workflow: fields of the `github` context to set (sha, ref, repository, actor, …), over what the git checkout and the event give.',
     },
+    secrets: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description:
+        'A workflow: the `secrets` context (NAME: value), over the secrets file. `github.token` is GITHUB_TOKEN. Every secret value is shown as *** in output, variables, traces and logs.',
+    },
+    vars: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description:
+        'A workflow: the `vars` context (configuration variables, NAME: value), over the vars file.',
+    },
+    inputs: {
+      type: 'object',
+      description:
+        'A workflow: the `inputs` context (name: value), over the inputs file and the defaults of on.workflow_dispatch.inputs and on.workflow_call.inputs.',
+    },
+    secretsFile: {
+      type: 'string',
+      minLength: 1,
+      description:
+        "A workflow: a dotenv file of secrets, as act's --secret-file (NAME=value lines); relative to the repository root. Default: .secrets there, if present.",
+    },
+    varsFile: {
+      type: 'string',
+      minLength: 1,
+      description:
+        "A workflow: a dotenv file of `vars`, as act's --var-file; relative to the repository root. Default: .vars there, if present.",
+    },
+    inputsFile: {
+      type: 'string',
+      minLength: 1,
+      description:
+        "A workflow: a dotenv file of `inputs`, as act's --input-file; relative to the repository root. Default: .input there, if present.",
+    },
     cwd: { type: 'string', description: "Working directory of the job on the relay server's side." },
     env: env,
     relayDir: relayDir,
@@ -192,6 +227,8 @@ function describe(error: ErrorObject): string {
 /** `, not 42`: the value the user wrote, where it is the problem (shortened: it may be long). */
 function badValue(error: ErrorObject): string {
   if (['required', 'additionalProperties', 'propertyNames'].includes(error.keyword)) return '';
+  // A wrong secret is still a secret: the message names it, never its value.
+  if (error.instancePath === '/secrets' || error.instancePath.startsWith('/secrets/')) return '';
   const text = JSON.stringify(error.data) ?? String(error.data);
   return `, not ${text.length > 60 ? `${text.slice(0, 57)}…` : text}`;
 }

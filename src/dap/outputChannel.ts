@@ -1,12 +1,17 @@
 /**
  * Turns relayed bytes into `output` events: decoded as UTF-8 per stream (a character split
- * across two reads stays whole), ANSI escapes stripped unless the client renders them,
- * split into events of bounded size, and slowed down when the client reads slower than the
+ * across two reads stays whole), secrets masked, ANSI escapes stripped unless the client renders
+ * them, split into events of bounded size, and slowed down when the client reads slower than the
  * job writes, so that memory stays flat however much a step prints.
+ *
+ * Every `output` event of a session is made here, so this is where secrets are masked for the
+ * debug console: each stream through its own masking state (a secret split across two reads is
+ * still caught, and a stream's `::add-mask::VALUE` line masks VALUE from then on, in every
+ * channel, as on GitHub), and each line of the adapter's own (log points, notes) whole.
  */
-import { StringDecoder } from 'node:string_decoder';
 import { OutputEvent } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import type { SecretMasker } from '../job/jobSession.js';
 import { stripAnsi } from './ansi.js';
 
 const MAX_EVENT_CHARS = 64 * 1024;
@@ -18,35 +23,37 @@ export interface OutputTransport {
 }
 
 export class OutputChannel {
-  private readonly decoders = new Map<string, StringDecoder>();
+  private readonly streams = new Map<string, ReturnType<SecretMasker['stream']>>();
 
   constructor(
     private readonly transport: OutputTransport,
     private readonly keepAnsi: boolean,
+    private readonly masker: SecretMasker,
   ) {}
 
   /** Bytes of stream `key` (a step, a console command); resolves when the client has caught up. */
   write(key: string, chunk: Buffer, category: 'stdout' | 'stderr' = 'stdout'): Promise<void> | undefined {
-    let decoder = this.decoders.get(key);
-    if (!decoder) {
-      decoder = new StringDecoder('utf8');
-      this.decoders.set(key, decoder);
+    let stream = this.streams.get(key);
+    if (!stream) {
+      stream = this.masker.stream({ addMaskCommands: true });
+      this.streams.set(key, stream);
     }
-    this.text(decoder.write(chunk), category);
+    this.text(stream.write(chunk), category);
     return this.transport.congested ? this.transport.drained() : undefined;
   }
 
-  /** The stream ended: whatever partial character was held back is written. */
+  /** The stream ended: whatever was held back (a partial character, a possible secret) is written. */
   end(key: string, category: 'stdout' | 'stderr' = 'stdout'): void {
-    const decoder = this.decoders.get(key);
-    if (!decoder) return;
-    this.decoders.delete(key);
-    this.text(decoder.end(), category);
+    const stream = this.streams.get(key);
+    if (!stream) return;
+    this.streams.delete(key);
+    this.text(stream.end(), category);
   }
 
   /** A line from the adapter itself. */
   console(line: string, category: 'console' | 'important' = 'console'): void {
-    this.send({ category, output: line.endsWith('\n') ? line : `${line}\n` });
+    const masked = this.masker.mask(line);
+    this.send({ category, output: masked.endsWith('\n') ? masked : `${masked}\n` });
   }
 
   /**

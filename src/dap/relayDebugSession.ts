@@ -120,7 +120,7 @@ export class RelayDebugSession extends RequestHandlingSession {
     this.setDebuggerColumnsStartAt1(true);
     this.jobs = new JobSession<DebugProtocol.Source>(
       {
-        log: (line) => this.host.log(line),
+        log: (line) => this.log(line),
         console: (line, category) => this.output?.console(line, category),
         output: (chunk, origin) => this.output?.write(outputKey(origin), chunk),
       },
@@ -130,8 +130,13 @@ export class RelayDebugSession extends RequestHandlingSession {
 
   private readonly toClientLine = (line: number): number => this.convertDebuggerLineToClient(line);
 
+  /** The adapter's log (a file, stderr) shows no secret either. */
   protected log(line: string): void {
-    this.host.log(line);
+    this.host.log(this.mask(line));
+  }
+
+  protected override mask(text: string): string {
+    return this.jobs.masker.mask(text);
   }
 
   /** The answer to a request that needs a session that has ended. */
@@ -171,7 +176,11 @@ export class RelayDebugSession extends RequestHandlingSession {
       },
       drained: () => host.drained(),
     };
-    this.output = new OutputChannel(transport, this.clientCaps.supportsANSIStyling === true);
+    this.output = new OutputChannel(
+      transport,
+      this.clientCaps.supportsANSIStyling === true,
+      this.jobs.masker,
+    );
     this.sendResponse(response);
     this.sendEvent(new InitializedEvent());
   }
@@ -202,7 +211,7 @@ export class RelayDebugSession extends RequestHandlingSession {
   /** Launch and attach: read the job, wait for configurationDone, open it, answer, run it. */
   private async startJob(request: Request, response: Answer, job: JobRequest & Traced): Promise<void> {
     this.starting = true;
-    this.trace ??= SessionTrace.open(job.trace, this.label, this.host);
+    this.trace ??= SessionTrace.open(job.trace, this.label, this.host, this.jobs.masker);
     this.trace?.record('from client', request);
     // A launch's job is read now, so that breakpoints set before configurationDone are verified at once.
     this.announceBreakpoints(await this.jobs.load(job));
@@ -222,11 +231,11 @@ export class RelayDebugSession extends RequestHandlingSession {
       throw new RequestError(ErrorId.Cancelled, tooLate);
     }
     const progressBars = this.clientCaps.supportsProgressReporting === true;
-    const view = new JobView(runner, sourceOf(runner.job), this.toClientLine);
+    const view = new JobView(runner, sourceOf(runner.job), this.toClientLine, (text) => this.mask(text));
     const events = new JobEvents(runner, view, this.output!, (event) => this.sendEvent(event), progressBars);
     this.wire(runner);
     this.active = { runner, view, events, finished: Promise.resolve(0) };
-    this.host.log(this.jobs.describe(job));
+    this.log(this.jobs.describe(job));
     this.sendResponse(response);
     this.active.finished = runner.start();
   }
@@ -477,7 +486,7 @@ export class RelayDebugSession extends RequestHandlingSession {
     await this.settleInflight(true);
     // Cleanup before `exited`: a client may kill the adapter as soon as it reads it.
     await this.jobs.dispose();
-    this.host.log(`session ended (${reason})`);
+    this.log(`session ended (${reason})`);
     if (!this.disconnecting) this.conclude();
   }
 

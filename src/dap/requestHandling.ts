@@ -47,6 +47,10 @@ export abstract class RequestHandlingSession extends DebugSession {
   protected abstract log(line: string): void;
   /** The error of a request that came after the session ended. */
   protected abstract sessionEnded(): RequestError;
+  /** A text the client or a log will show, with the job's secrets masked (none by default). */
+  protected mask(text: string): string {
+    return text;
+  }
 
   override sendEvent(event: DebugProtocol.Event): void {
     this.trace?.record('to client', event);
@@ -123,7 +127,7 @@ export abstract class RequestHandlingSession extends DebugSession {
 
   private fail(response: DebugProtocol.Response, error: unknown): void {
     const { id, message, showUser } = this.toRequestError(response.command, error);
-    this.sendErrorResponse(response, { id, format: message, showUser });
+    this.sendErrorResponse(response, { id, format: this.mask(message), showUser });
   }
 
   private toRequestError(command: string, error: unknown): RequestError {

@@ -13,6 +13,7 @@ import { buildJobContexts } from '../workflow/githubContext.js';
 import { evaluateLocatedCondition } from '../workflow/locatedExpressions.js';
 import { asWorkflowJob } from '../workflow/workflowFile.js';
 import type { JobDefinition } from '../model/jobModel.js';
+import { NO_LAUNCH_CONTEXTS, secretNamed, type LaunchContexts } from './launchContexts.js';
 
 export interface GithubFacts {
   git: GitCheckout | undefined;
@@ -21,6 +22,8 @@ export interface GithubFacts {
   eventName: string;
   event: Record<string, unknown>;
   overrides: Record<string, unknown>;
+  /** The launch's `secrets`, `vars` and `inputs` (launchContexts.ts); `github.token` is secrets.GITHUB_TOKEN. */
+  values: LaunchContexts;
 }
 
 export interface GithubLaunchArguments {
@@ -47,7 +50,13 @@ export async function readGithubFacts(
     eventName: given.event ?? 'push',
     event: given.eventPath === undefined ? {} : await readEventPayload(given.eventPath),
     overrides: given.github ?? {},
+    values: NO_LAUNCH_CONTEXTS,
   };
+}
+
+/** `github.token`: secrets.GITHUB_TOKEN, or empty (GitHub's rule; act's too). */
+export function githubToken(facts: Pick<GithubFacts, 'values'>): string {
+  return secretNamed(facts.values.secrets, 'GITHUB_TOKEN') ?? '';
 }
 
 async function readEventPayload(eventPath: string): Promise<Record<string, unknown>> {
@@ -94,6 +103,7 @@ export function decideGithubCondition(loaded: JobDefinition, facts: GithubFacts)
     eventPath: '',
     eventName: facts.eventName,
     event: facts.event,
+    token: githubToken(facts),
     runner: { arch: '', temp: '', toolCache: '' },
     overrides: facts.overrides,
   });
@@ -102,7 +112,7 @@ export function decideGithubCondition(loaded: JobDefinition, facts: GithubFacts)
     {},
     'success',
     new Map(),
-    { github, runner: {} },
+    { ...facts.values, github, runner: {} },
   );
   if (!evaluateLocatedCondition(pending.located, context))
     job.workflow.skipped = { line: pending.line, condition: pending.condition };

@@ -22,6 +22,9 @@ import type { JobDefinition } from '../model/jobModel.js';
 import { JobRunner, type OutputSink, type StepPreparer } from './jobRunner.js';
 import type { GithubFacts } from './githubFacts.js';
 import { StagedBreakpoints, type ChangedBreakpoint, type SourceRef } from './stagedBreakpoints.js';
+import { SecretMasker } from '../workflow/secretMasker.js';
+
+export type { SecretMasker };
 
 /** A launch: what to run (`command`, `steps` or `program`), where, and how. */
 export interface LaunchRequest {
@@ -35,6 +38,13 @@ export interface LaunchRequest {
   event?: string;
   eventPath?: string;
   github?: Record<string, unknown>;
+  /** A workflow's `secrets`, `vars` and `inputs`, over the files named here (launchValues.ts). */
+  secrets?: Record<string, string>;
+  vars?: Record<string, string>;
+  inputs?: Record<string, unknown>;
+  secretsFile?: string;
+  varsFile?: string;
+  inputsFile?: string;
   cwd?: string;
   env?: Record<string, string>;
   /** Absent: an embedded relay server in a private temporary directory. */
@@ -94,7 +104,12 @@ function embeddedWorkdir(request: LaunchRequest, job: JobDefinition): string {
 
 export class JobSession<S extends SourceRef> {
   readonly breakpoints: StagedBreakpoints<S>;
-  private loaded: { job: JobDefinition; facts: GithubFacts | undefined } | undefined;
+  /**
+   * Every secret of the launch, and every value a step masks with `::add-mask::`: whatever the
+   * session shows (output, console, variables, traces, logs) goes through it first.
+   */
+  readonly masker = new SecretMasker();
+  private loaded: Built | undefined;
   private opened: Opened | undefined;
   private released: Promise<void> | undefined;
 
@@ -122,10 +137,13 @@ export class JobSession<S extends SourceRef> {
    */
   async load(request: JobRequest): Promise<ChangedBreakpoint<S>[]> {
     if (request.kind === 'attach') return [];
+    for (const value of Object.values(request.secrets ?? {})) this.masker.add(value);
     this.loaded = await buildJob(request);
-    const { job } = this.loaded;
+    const { job, facts, notes } = this.loaded;
+    for (const value of Object.values(facts?.values.secrets ?? {})) this.masker.add(value);
     // What differs from GitHub's runner is said before anything runs (see runnerDifferences.ts).
     for (const note of job.workflow?.launchNotes ?? []) this.hooks.console(`relay-dap: ${note.text}`);
+    for (const note of notes) this.hooks.console(`relay-dap: ${note}`);
     return this.breakpoints.load(
       job,
       (runner) => runner.expressionContext(),
@@ -276,13 +294,20 @@ interface Connected {
   following?: string;
 }
 
-/** The job, and for a workflow what the editor's side knows of its run (git, event). */
-async function buildJob(
-  request: LaunchRequest,
-): Promise<{ job: JobDefinition; facts: GithubFacts | undefined }> {
+/** A launch's job, what the editor's side knows of its run, and what to say of it at launch. */
+interface Built {
+  job: JobDefinition;
+  facts: GithubFacts | undefined;
+  /** Console lines: a secrets file open to others, a secret the job reads that is not given. */
+  notes: string[];
+}
+
+/** The job, and for a workflow what the editor's side knows of its run (git, event, secrets). */
+async function buildJob(request: LaunchRequest): Promise<Built> {
   if (request.command !== undefined)
-    return { job: jobFromCommand(request.command, request.cwd), facts: undefined };
-  if (request.steps !== undefined) return { job: jobFromSteps(request.steps, request.cwd), facts: undefined };
+    return { job: jobFromCommand(request.command, request.cwd), facts: undefined, notes: [] };
+  if (request.steps !== undefined)
+    return { job: jobFromSteps(request.steps, request.cwd), facts: undefined, notes: [] };
   // The YAML and workflow code loads only for a job file: start-up stays short.
   const { loadProgram } = await import('./jobFromProgram.js');
   try {
@@ -290,15 +315,19 @@ async function buildJob(
       ...(request.job !== undefined ? { job: request.job } : {}),
       ...(request.matrix !== undefined ? { matrix: request.matrix } : {}),
     });
-    if (job.origin !== 'workflow' || job.sourcePath === undefined) return { job, facts: undefined };
+    const workflow = (await import('../workflow/workflowFile.js')).asWorkflowJob(job);
+    if (workflow === undefined || job.sourcePath === undefined) return { job, facts: undefined, notes: [] };
     const { readGithubFacts, decideGithubCondition } = await import('./githubFacts.js');
-    const facts = await readGithubFacts(job.sourcePath, {
+    const github = await readGithubFacts(job.sourcePath, {
       ...(request.event !== undefined ? { event: request.event } : {}),
       ...(request.eventPath !== undefined ? { eventPath: request.eventPath } : {}),
       ...(request.github !== undefined ? { github: request.github } : {}),
     });
+    const { readLaunchContexts, repositoryRoot } = await import('./launchContexts.js');
+    const values = await readLaunchContexts(workflow, repositoryRoot(job.sourcePath, github.git), request);
+    const facts = { ...github, values: values.contexts };
     decideGithubCondition(job, facts);
-    return { job, facts };
+    return { job, facts, notes: values.lines };
   } catch (error) {
     throw new JobError('invalid-job', (error as Error).message, { cause: error });
   }

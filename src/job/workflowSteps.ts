@@ -35,7 +35,8 @@ import {
   withAction,
   type JobContexts,
 } from '../workflow/githubContext.js';
-import type { GithubFacts } from './githubFacts.js';
+import { githubToken, type GithubFacts } from './githubFacts.js';
+import { NO_LAUNCH_CONTEXTS } from './launchContexts.js';
 import { makeJobFolder } from './jobFolder.js';
 import type { JobDefinition, JobStep } from '../model/jobModel.js';
 import type { StepResult } from '../model/stepResult.js';
@@ -81,6 +82,7 @@ export class WorkflowSteps implements StepPreparer {
       eventName: 'push',
       event: {},
       overrides: {},
+      values: NO_LAUNCH_CONTEXTS,
     },
   ) {
     const workflow = asWorkflowJob(job);
@@ -90,13 +92,10 @@ export class WorkflowSteps implements StepPreparer {
   }
 
   expressionContext(runner: JobRunner, run: JobContexts | undefined = this.run): ExpressionContext {
-    return expressionContext(
-      this.job,
-      runner.env,
-      runner.status,
-      this.contexts,
-      run === undefined ? undefined : { github: run.github, runner: run.runner },
-    );
+    return expressionContext(this.job, runner.env, runner.status, this.contexts, {
+      ...this.facts.values,
+      ...(run === undefined ? {} : { github: run.github, runner: run.runner }),
+    });
   }
 
   /**
@@ -131,6 +130,7 @@ export class WorkflowSteps implements StepPreparer {
         eventPath,
         eventName: this.facts.eventName,
         event: this.facts.event,
+        token: githubToken(this.facts),
         runner: { arch: runnerArch(machine), temp, toolCache },
         overrides: this.facts.overrides,
       });
@@ -152,7 +152,9 @@ export class WorkflowSteps implements StepPreparer {
       );
     }
     this.run = contextsWith(workspace, machine, toolCache);
-    for (const [name, value] of Object.entries(located(() => evaluateJobEnv(this.job, this.run))))
+    for (const [name, value] of Object.entries(
+      located(() => evaluateJobEnv(this.job, { ...this.facts.values, ...this.run })),
+    ))
       runner.setEnv(name, value);
     runner.setDefaultVariables(this.run.env);
   }

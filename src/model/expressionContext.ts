@@ -1,6 +1,6 @@
 /**
- * The contexts a workflow expression reads (`env`, `matrix`, `steps`, `github`, `runner`, and the
- * job status behind the status functions): the same for a step's `if:`, its `${{ }}` and a breakpoint condition.
+ * The contexts a workflow expression reads (`env`, `matrix`, `steps`, `github`, `runner`, `secrets`,
+ * `vars`, `inputs`, and the job status behind the status functions): the same for a step's `if:`, its `${{ }}` and a breakpoint condition.
  */
 import type { JobDefinition, JobStep } from './jobModel.js';
 import { conclusionOf, type JobStatus, type StepOutcome, type StepResult } from './stepResult.js';
@@ -20,7 +20,14 @@ export interface ExpressionContext {
   /** A workflow job's `github` and `runner` contexts, once known (githubContext.ts); else empty. */
   github?: Record<string, unknown>;
   runner?: Record<string, unknown>;
+  /** A workflow launch's `secrets`, `vars` and `inputs` (launch arguments and files); else empty. */
+  secrets?: Record<string, string>;
+  vars?: Record<string, string>;
+  inputs?: Record<string, unknown>;
 }
+
+/** The contexts of a run that do not change from step to step: each as far as it is known. */
+export type RunContexts = Pick<ExpressionContext, 'github' | 'runner' | 'secrets' | 'vars' | 'inputs'>;
 
 /** What a finished step shows as `steps.<id>`. */
 export function stepContext(result: StepResult, outputs: Record<string, string> = {}): StepContext {
@@ -37,7 +44,7 @@ export function expressionContext(
   env: Readonly<Record<string, string>>,
   jobStatus: JobStatus,
   steps: ReadonlyMap<number, StepContext> = new Map(),
-  run?: { github: Record<string, unknown>; runner: Record<string, unknown> },
+  run: RunContexts = {},
 ): ExpressionContext {
   const byKey: Record<string, StepContext> = {};
   for (const [index, context] of steps) {
@@ -49,8 +56,17 @@ export function expressionContext(
     matrix: job.workflow?.matrix ?? {},
     steps: byKey,
     jobStatus,
-    ...(run !== undefined ? { github: run.github, runner: run.runner } : {}),
+    ...definedOnly(run),
   };
+}
+
+const RUN_CONTEXTS = ['github', 'runner', 'secrets', 'vars', 'inputs'] as const;
+
+/** The run's contexts that are known, and nothing else of `run` (a JobContexts carries `env` too). */
+function definedOnly(run: RunContexts): RunContexts {
+  return Object.fromEntries(
+    RUN_CONTEXTS.filter((key) => run[key] !== undefined).map((key) => [key, run[key]]),
+  );
 }
 
 /**

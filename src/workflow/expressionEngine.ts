@@ -34,14 +34,23 @@ import { isStatusFunction, STATUS_FUNCTIONS, statusFunctions } from './statusFun
 
 export type { Expr } from '@actions/expressions/ast';
 
-export type ContextName = 'env' | 'matrix' | 'steps' | 'github' | 'runner';
-const CONTEXTS: readonly ContextName[] = ['env', 'matrix', 'steps', 'github', 'runner'];
+export type ContextName = 'env' | 'matrix' | 'steps' | 'github' | 'runner' | 'secrets' | 'vars' | 'inputs';
+const CONTEXTS: readonly ContextName[] = [
+  'env',
+  'matrix',
+  'steps',
+  'github',
+  'runner',
+  'secrets',
+  'vars',
+  'inputs',
+];
 
 export const SUPPORTED_CONTEXTS_TEXT =
-  'env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>, github.*, runner.*';
+  'env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>, github.*, runner.*, secrets.*, vars.*, inputs.*';
 
 /** Contexts GitHub has that relay-dap cannot provide; named so their error says exactly that. */
-const UNAVAILABLE_CONTEXTS = new Set(['secrets', 'inputs', 'vars', 'needs', 'job', 'jobs', 'strategy']);
+const UNAVAILABLE_CONTEXTS = new Set(['needs', 'job', 'jobs', 'strategy']);
 
 const STEP_PROPERTIES = new Set(['outcome', 'conclusion', 'outputs']);
 
@@ -144,6 +153,9 @@ export function evaluateNamed(expr: Expr, expression: string, context: Expressio
     { key: 'steps', value: toData(context.steps) },
     { key: 'github', value: toData(context.github ?? {}) },
     { key: 'runner', value: toData(context.runner ?? {}) },
+    { key: 'secrets', value: toData(context.secrets ?? {}) },
+    { key: 'vars', value: toData(context.vars ?? {}) },
+    { key: 'inputs', value: toData(context.inputs ?? {}) },
   );
   const functions = statusFunctions(context.jobStatus);
   for (const [name, definition] of WORDED_FUNCTIONS) functions.set(name, definition);
@@ -205,6 +217,21 @@ function runtimeReason(error: unknown): string {
     return `format(): invalid format string '${invalid[1]}' (placeholders are {0}, {1}, …; write {{ and }} for braces)`;
   if (message.startsWith('case predicate')) return 'case(): every condition must be true or false';
   return message;
+}
+
+/**
+ * The names an expression reads directly under `context` (`secrets.TOKEN`, `secrets['TOKEN']`),
+ * as written; a computed name (`secrets[format(...)]`) cannot be known before it runs.
+ */
+export function namesReadFrom(expr: Expr, context: ContextName): Set<string> {
+  const found = new Set<string>();
+  walk(expr, (node) => {
+    if (!(node instanceof IndexAccess) || !(node.expr instanceof ContextAccess)) return;
+    if (node.expr.name.lexeme.toLowerCase() !== context) return;
+    const name = node.index instanceof Literal ? node.index.literal : undefined;
+    if (name?.kind === data.Kind.String) found.add(name.value);
+  });
+  return found;
 }
 
 /** The contexts an expression reads, e.g. to know whether it can be evaluated before any step ran. */

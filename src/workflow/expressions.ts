@@ -7,16 +7,17 @@
  * expression, the line and the next step (expressionErrors.ts). docs/expressions.md lists where
  * the switch to the library changed a result.
  *
- * Only the contexts that make sense when a workflow job runs step by step through relay-dap are
- * known (`env`, `matrix`, `steps`). Anything else (`github`, `secrets`, `runner`, …) is refused when
- * the expression is parsed, so a workflow that needs it fails at load time with its line, never
- * with a silently empty value.
+ * Only the contexts relay-dap fills in are known (`env`, `matrix`, `steps`, `github`, `runner`,
+ * `secrets`, `vars`, `inputs`). Anything else (`needs`, `job`, `strategy`, …) is refused when the
+ * expression is parsed, so a workflow that needs it fails at load time with its line, never with a
+ * silently empty value.
  */
 
 export {
   type ContextName,
   type Expr,
   evaluate,
+  namesReadFrom,
   parseExpression,
   referencedContexts,
   SUPPORTED_CONTEXTS_TEXT,

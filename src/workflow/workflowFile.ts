@@ -8,7 +8,7 @@
  */
 import { basename } from 'node:path';
 import { isScalar, type ParsedNode } from 'yaml';
-import { expressionContext } from '../model/expressionContext.js';
+import { expressionContext, type RunContexts } from '../model/expressionContext.js';
 import type { JobDefinition, JobStep, WorkflowJob } from '../model/jobModel.js';
 import { MAX_TIMEOUT_SECONDS } from '../time/longTimeout.js';
 import {
@@ -56,6 +56,8 @@ export interface WorkflowJobDefinition extends JobDefinition {
    * are read (decideGithubCondition in src/job/githubFacts.ts), not here.
    */
   githubCondition?: { located: LocatedCondition; line: number; condition: string };
+  /** The workflow's `on:` as plain data: the inputs it declares give `inputs` their defaults. */
+  on?: unknown;
 }
 
 /** The workflow job of a job definition, when it was loaded from a workflow file. */
@@ -65,13 +67,10 @@ export function asWorkflowJob(job: JobDefinition): WorkflowJobDefinition | undef
 
 /**
  * The job's env with its `${{ }}` evaluated: before any step ran, so only the matrix, the
- * variables above each one and (once the far side was asked) `github` and `runner` are there to
- * read. Throws an ExpressionError naming file and line.
+ * variables above each one, the launch's `secrets`, `vars` and `inputs`, and (once the far side
+ * was asked) `github` and `runner` are there to read. Throws an ExpressionError naming file and line.
  */
-export function evaluateJobEnv(
-  job: WorkflowJobDefinition,
-  run?: { github: Record<string, unknown>; runner: Record<string, unknown> },
-): Record<string, string> {
+export function evaluateJobEnv(job: WorkflowJobDefinition, run?: RunContexts): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(job.envExpressions)) {
     env[name] = evaluateTemplate(value, expressionContext(job, env, 'success', new Map(), run));
@@ -214,6 +213,7 @@ class WorkflowReader {
       this.step(node, index, matrix, seenIds, defaultWorkingDirectory),
     );
 
+    const on = entry(rootEntries, 'on')?.value;
     return {
       name: `${this.staticText(workflowName, matrix)} / ${jobName}`,
       origin: 'workflow',
@@ -223,6 +223,7 @@ class WorkflowReader {
       steps,
       workflow,
       envExpressions,
+      ...(on !== undefined && on !== null ? { on: source.plainValue(on) } : {}),
       ...(typeof decided === 'object' && 'located' in decided && conditionAt !== undefined
         ? { githubCondition: { located: decided.located, ...conditionAt } }
         : {}),

@@ -338,8 +338,8 @@ describe('syntax errors', () => {
     ['env.A $ 1', 7, "unexpected symbol '$'"],
     ['', 1, 'an expression was expected'],
     // Columns count over the whole expression, also after a string literal spanning lines.
-    ["'a\nb' == inputs.sha", 10, "the 'inputs' context is not available"],
-    ["'a\nb' == 'x' &&\n inputs.sha", 18, "the 'inputs' context is not available"],
+    ["'a\nb' == needs.sha", 10, "the 'needs' context is not available"],
+    ["'a\nb' == 'x' &&\n needs.sha", 18, "the 'needs' context is not available"],
   ])('%s → column %i', (text, column, reason) => {
     const error = parseError(text);
     expect(error.column).toBe(column);
@@ -371,14 +371,14 @@ describe('syntax errors', () => {
 });
 
 describe('unsupported contexts', () => {
-  it.each(['secrets', 'inputs', 'vars', 'needs', 'job', 'strategy'])(
+  it.each(['needs', 'job', 'strategy'])(
     '%s is refused with the expression and the supported list',
     (name) => {
       const text = `${name}.something == 'x'`;
       const error = parseError(text);
       expect(error.reason).toBe(
         `the '${name}' context is not available when running a workflow step by step through relay-dap; ` +
-          'supported: env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>, github.*, runner.*',
+          'supported: env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>, github.*, runner.*, secrets.*, vars.*, inputs.*',
       );
       expect(error.column).toBe(1);
       expect(error.message).toContain(`\`${text}\``);
@@ -394,15 +394,15 @@ describe('unsupported contexts', () => {
   });
 
   it('withLine adds the line (and file) to the message', () => {
-    const located = withLine(parseError('inputs.ref'), 12, '/w/ci.yml');
+    const located = withLine(parseError('strategy.ref'), 12, '/w/ci.yml');
     expect(located).toBeInstanceOf(ExpressionError);
     expect(located.line).toBe(12);
     expect(located.message).toBe(
-      "/w/ci.yml:12: the 'inputs' context is not available when running a workflow step by step through relay-dap; " +
-        'supported: env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>, github.*, runner.* ' +
-        '(in expression `inputs.ref` at column 1)',
+      "/w/ci.yml:12: the 'strategy' context is not available when running a workflow step by step through relay-dap; " +
+        'supported: env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>, github.*, runner.*, secrets.*, vars.*, inputs.* ' +
+        '(in expression `strategy.ref` at column 1)',
     );
-    expect(withLine(parseError('vars.os'), 3).message).toMatch(/^line 3: the 'vars' context/);
+    expect(withLine(parseError('job.os'), 3).message).toMatch(/^line 3: the 'job' context/);
   });
 
   it('reports which contexts an expression reads', () => {
@@ -452,12 +452,12 @@ describe('substitute', () => {
 
   it('reports syntax errors with the offset of the failing ${{', () => {
     try {
-      substitute('${{ env.A }} and ${{ inputs.sha }}', context);
+      substitute('${{ env.A }} and ${{ needs.sha }}', context);
       expect.unreachable();
     } catch (error) {
       const expressionError = error as ExpressionError;
       expect(expressionError.templateOffset).toBe(17);
-      expect(expressionError.expression).toBe('inputs.sha');
+      expect(expressionError.expression).toBe('needs.sha');
     }
   });
 
@@ -512,8 +512,8 @@ describe('if: conditions', () => {
   });
 
   it('refuses unsupported contexts with the expression', () => {
-    expect(() => evaluateCondition("inputs.event_name == 'push'", ok)).toThrow(
-      /the 'inputs' context is not available when running a workflow step by step through relay-dap.*`inputs.event_name == 'push'` at column 1/,
+    expect(() => evaluateCondition("strategy.event_name == 'push'", ok)).toThrow(
+      /the 'strategy' context is not available when running a workflow step by step through relay-dap.*`strategy.event_name == 'push'` at column 1/,
     );
   });
 });

@@ -27,7 +27,7 @@ function loadWorkflowJob(path: string, options: WorkflowJobOptions = {}): Workfl
  * tests below, 'parsed expressions and their lines').
  */
 function withoutText(job: WorkflowJobDefinition): Omit<JobDefinition, 'sourceText'> {
-  const { sourceText: _sourceText, envExpressions: _env, steps, ...rest } = job;
+  const { sourceText: _sourceText, envExpressions: _env, on: _on, steps, ...rest } = job;
   return { ...rest, steps: steps.map(({ expressions: _expressions, ...step }) => step) };
 }
 
@@ -386,20 +386,20 @@ describe('errors and edge cases', () => {
 
   it('names the expression and its line for an unsupported context in a run block', () => {
     const steps =
-      '      - name: Build\n        run: |\n          echo start\n          echo "${{ inputs.sha }}"\n';
+      '      - name: Build\n        run: |\n          echo start\n          echo "${{ strategy.job-index }}"\n';
     const { error, path } = loadError(oneJob(steps));
     expect(error).toBeInstanceOf(JobSourceError);
     expect(error.message).toBe(
-      `${path}:10: the 'inputs' context is not available when running a workflow step by step through relay-dap; ` +
-        'supported: env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>, github.*, runner.* ' +
-        '(in expression `inputs.sha` at column 1)',
+      `${path}:10: the 'strategy' context is not available when running a workflow step by step through relay-dap; ` +
+        'supported: env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>, github.*, runner.*, secrets.*, vars.*, inputs.* ' +
+        '(in expression `strategy.job-index` at column 1)',
     );
     const located = (error as JobSourceError).expressionError;
     expect(located).toBeInstanceOf(ExpressionError);
     expect([located?.line, located?.column, located?.expression, located?.file]).toEqual([
       10,
       1,
-      'inputs.sha',
+      'strategy.job-index',
       path,
     ]);
     expect(error.cause).toBe(located);
@@ -407,28 +407,27 @@ describe('errors and edge cases', () => {
 
   it('finds the right occurrence when an earlier expression on the value is fine', () => {
     const steps =
-      '      - run: |\n          echo ${{ env.A }}\n          echo ${{ env.B }} ${{ secrets.TOKEN }}\n';
+      '      - run: |\n          echo ${{ env.A }}\n          echo ${{ env.B }} ${{ strategy.job-total }}\n';
     const { error, path } = loadError(oneJob(steps));
     expect(error.message).toMatch(
-      new RegExp(`^${path.replaceAll('.', '\\.')}:9: the 'secrets' context is not available`),
+      new RegExp(`^${path.replaceAll('.', '\\.')}:9: the 'strategy' context is not available`),
     );
   });
 
   it('checks env values, working directories and conditions', () => {
     expect(
-      loadError(oneJob('      - run: a\n        env:\n          T: ${{ secrets.TOKEN }}\n')).error.message,
-    ).toMatch(/:9: the 'secrets' context is not available.*`secrets.TOKEN`/);
-    expect(
-      loadError('on: push\nenv:\n  R: ${{ vars.ref }}\njobs:\n  b:\n    steps:\n      - run: a\n').error
+      loadError(oneJob('      - run: a\n        env:\n          T: ${{ strategy.max-parallel }}\n')).error
         .message,
-    ).toMatch(/:3: the 'vars' context/);
+    ).toMatch(/:9: the 'strategy' context is not available.*`strategy.max-parallel`/);
+    expect(
+      loadError('on: push\nenv:\n  R: ${{ strategy.fail-fast }}\njobs:\n  b:\n    steps:\n      - run: a\n')
+        .error.message,
+    ).toMatch(/:3: the 'strategy' context/);
     expect(
       loadError(oneJob('      - run: a\n        working-directory: ${{ needs.temp }}\n')).error.message,
     ).toMatch(/:8: the 'needs' context/);
-    expect(
-      loadError(oneJob("      - run: a\n        if: inputs.event_name == 'push'\n")).error.message,
-    ).toMatch(
-      /:8: the 'inputs' context is not available.*\(in expression `inputs.event_name == 'push'` at column 1\)$/,
+    expect(loadError(oneJob('      - run: a\n        if: strategy.job-index == 0\n')).error.message).toMatch(
+      /:8: the 'strategy' context is not available.*\(in expression `strategy.job-index == 0` at column 1\)$/,
     );
     expect(loadError(oneJob("      - run: a\n        if: ${{ env.A = 'x' }}\n")).error.message).toMatch(
       /:8: unexpected '='; compare with '==' \(in expression `env.A = 'x'` at column 7\)$/,
