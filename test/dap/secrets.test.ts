@@ -22,6 +22,7 @@ import type { DapClient } from '../support/dapClient.js';
 import { ERR } from '../support/errorIds.js';
 import * as session from '../support/jobSession.js';
 import { waitUntil } from '../support/relayHarness.js';
+import { leaks, receivedMessages } from '../support/secretLeaks.js';
 
 const ctx = useAdapterContext();
 
@@ -37,23 +38,6 @@ const unique = (prefix: string): string => `${prefix}${randomBytes(12).toString(
 /** The deploy key release-deploy.yml derives from the registry password, and masks. */
 const deployKey = (password: string): string =>
   createHash('sha256').update(password).digest('hex').slice(0, 32);
-
-/** Every message the adapter sent this client (events and responses), as JSON lines. */
-function received(client: DapClient): string {
-  return client.transcript
-    .filter(({ direction }) => direction === 'received')
-    .map(({ message }) => JSON.stringify(message))
-    .join('\n');
-}
-
-/** `channel: value` for each value that a channel shows: what a test expects to be empty. */
-function leaks(channels: Record<string, string>, values: Record<string, string>): string[] {
-  return Object.entries(channels).flatMap(([channel, text]) =>
-    Object.entries(values)
-      .filter(([, value]) => text.includes(value))
-      .map(([what]) => `${channel}: ${what}`),
-  );
-}
 
 async function ok<T extends DebugProtocol.Response>(response: Promise<T>): Promise<T> {
   const answer = await response;
@@ -190,7 +174,7 @@ describe('secrets, vars and inputs of a workflow', () => {
     expect(
       leaks(
         {
-          'messages to the client': received(client),
+          'messages to the client': receivedMessages(client),
           'stderr (trace: true)': adapter.stderr(),
           'log file': fs.readFileSync(logFile, 'utf8'),
         },
@@ -252,7 +236,7 @@ describe('secrets, vars and inputs of a workflow', () => {
     expect(trace).toContain('"command":"launch"');
     expect(
       leaks(
-        { 'messages to the client': received(client), 'trace file': trace, stderr: adapter.stderr() },
+        { 'messages to the client': receivedMessages(client), 'trace file': trace, stderr: adapter.stderr() },
         {
           fileToken,
           filePassword,
@@ -275,6 +259,6 @@ describe('secrets, vars and inputs of a workflow', () => {
     expect(errorId(launch)).toBe(ERR.InvalidArguments);
     expect(launch.message).toContain('`secrets.GITHUB_TOKEN` must be string');
     await session.finish(ctx, adapter);
-    expect(received(client)).not.toContain(String(value));
+    expect(receivedMessages(client)).not.toContain(String(value));
   });
 });
