@@ -43,7 +43,7 @@ jobs:
 `;
 
 describe('secrets in every channel', () => {
-  it('a secret cut at every position between two reads, an ::add-mask:: value echoed by a later step, and a failure showing both appear in no output event, response, stderr trace, log file or trace file', async () => {
+  it('a secret cut at every position between two reads, an ::add-mask:: value echoed by a later step, and a failure showing both appear in no output event, response, stderr, log file or trace file', async () => {
     const row = reliabilityRow(
       'hostile input',
       'exposure: a secret cut at every position between two reads of a step’s output, an `::add-mask::` value printed by a later step, then evaluate, hover, variables, exceptionInfo and `!CMD` at the failure: searched for in every message to the client, stderr, --log-file and the trace file',

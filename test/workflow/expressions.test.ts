@@ -6,6 +6,7 @@ import {
   evaluateTemplateValue,
   ExpressionError,
   isTruthy,
+  namesReadFrom,
   parseCondition,
   parseExpression,
   parseNumberText,
@@ -403,6 +404,30 @@ describe('unsupported contexts', () => {
         '(in expression `strategy.ref` at column 1)',
     );
     expect(withLine(parseError('job.os'), 3).message).toMatch(/^line 3: the 'job' context/);
+  });
+
+  it('reads secrets, vars and inputs from the launch (names ignore case, as on GitHub); one not given is empty', () => {
+    const context = makeContext({
+      secrets: { GITHUB_TOKEN: 'ghs_x', NPM_TOKEN: 'npm_y' },
+      vars: { REGISTRY: 'ghcr.io/acme' },
+      inputs: { environment: 'staging', dry_run: true, replicas: 2 },
+    });
+    expect(run('secrets.GITHUB_TOKEN', context)).toBe('ghs_x');
+    expect(run("secrets['npm_token']", context)).toBe('npm_y');
+    expect(run('secrets.SLACK_WEBHOOK', context)).toBeNull();
+    expect(run("format('{0}/widgets', vars.registry)", context)).toBe('ghcr.io/acme/widgets');
+    expect(run('inputs.dry_run && inputs.replicas > 1', context)).toBe(true);
+    expect(run("inputs.environment == 'STAGING'", context)).toBe(true);
+  });
+
+  it('names the secrets an expression reads, as written; a computed name cannot be known', () => {
+    const names = (text: string): string[] => [...namesReadFrom(parseExpression(text), 'secrets')];
+    expect(names("secrets.GITHUB_TOKEN || secrets['NPM_TOKEN'] && vars.X")).toEqual([
+      'GITHUB_TOKEN',
+      'NPM_TOKEN',
+    ]);
+    expect(names("secrets[format('{0}_TOKEN', inputs.env)]")).toEqual([]);
+    expect(names('toJSON(secrets)')).toEqual([]);
   });
 
   it('reports which contexts an expression reads', () => {
