@@ -4,10 +4,10 @@
  *
  * What it may read is GitHub's rule: `github`, `needs`, `vars` and `inputs`. `env`, `matrix` and
  * `steps` are refused with the line (GitHub refuses them too; read as empty they would skip the
- * job without a reason). One reading `github` is returned parsed, to be decided at launch with
- * the github context (src/job/githubFacts.ts). `needs`, `vars` and `inputs` have no value at
- * launch yet: the job one launched to debug runs, and a console line says the condition was
- * assumed true — a difference said, never silent.
+ * job without a reason). One reading `github`, `vars` or `inputs` is returned parsed, to be
+ * decided at launch with the github context and the launch's values (src/job/githubFacts.ts).
+ * `needs` has no value at launch yet: the job one launched to debug runs, and a console line
+ * says the condition was assumed true — a difference said, never silent.
  */
 import { expressionContext } from '../model/expressionContext.js';
 import type { LaunchNote } from '../model/jobModel.js';
@@ -16,9 +16,12 @@ import { evaluateLocatedCondition, type LocatedCondition } from './locatedExpres
 import type { YamlSource } from './yamlSource.js';
 
 /** GitHub offers these in a job-level `if:`; relay-dap cannot fill them in at launch yet. */
-export const NOT_KNOWN_AT_LAUNCH: readonly string[] = ['needs', 'vars', 'inputs'];
+export const NOT_KNOWN_AT_LAUNCH: readonly string[] = ['needs'];
 
-/** Whether the job runs; or its condition, to decide with `github`; or the assumption made. */
+/** Known once the launch is read (the checkout, the event, the launch's vars and inputs). */
+const KNOWN_AT_LAUNCH: ReadonlySet<string> = new Set(['github', 'vars', 'inputs']);
+
+/** Whether the job runs; or its condition, to decide at launch; or the assumption made. */
 export type JobConditionDecision = boolean | { located: LocatedCondition } | { assumed: LaunchNote };
 
 export function decideJobCondition(
@@ -28,12 +31,12 @@ export function decideJobCondition(
 ): JobConditionDecision {
   const { body } = located.condition;
   const parts = body.kind === 'expression' ? [body] : body.parts;
-  let readsGithub = false;
+  let readsLaunch = false;
   const unknown = new Set<string>();
   for (const part of parts) {
     if (part.kind === 'text') continue;
     for (const context of referencedContexts(part.expr)) {
-      if (context === 'github') readsGithub = true;
+      if (KNOWN_AT_LAUNCH.has(context)) readsLaunch = true;
       else if (NOT_KNOWN_AT_LAUNCH.includes(context)) unknown.add(context);
       else
         throw source.error(
@@ -48,7 +51,7 @@ export function decideJobCondition(
     const text = `if (line ${line}): reads ${names}, which relay-dap does not know at launch: the job runs as if the condition were true`;
     return { assumed: { line, text } };
   }
-  if (readsGithub) return { located };
+  if (readsLaunch) return { located };
   const noJobYet = expressionContext(
     { origin: 'workflow', steps: [], workflow: { jobId, matrix: {} } },
     {},

@@ -52,8 +52,9 @@ export interface WorkflowJobDefinition extends JobDefinition {
   /** The job's env (workflow and job level merged), parsed. */
   envExpressions: Record<string, LocatedTemplate>;
   /**
-   * A job-level `if:` reading `github`: decided at launch, once the git checkout and the event
-   * are read (decideGithubCondition in src/job/githubFacts.ts), not here.
+   * A job-level `if:` reading `github`, `vars` or `inputs`: decided at launch, once the git
+   * checkout, the event and the launch's values are read (decideGithubCondition in
+   * src/job/githubFacts.ts), not here.
    */
   githubCondition?: { located: LocatedCondition; line: number; condition: string };
   /** The workflow's `on:` as plain data: the inputs it declares give `inputs` their defaults. */

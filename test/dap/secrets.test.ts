@@ -78,6 +78,7 @@ describe('secrets, vars and inputs of a workflow', () => {
     const { client } = adapter;
     await launchAndConfigure(client, {
       program,
+      job: 'release',
       cwd: root,
       trace: true,
       secrets: { GITHUB_TOKEN: token, REGISTRY_PASSWORD: password },
@@ -199,6 +200,7 @@ describe('secrets, vars and inputs of a workflow', () => {
     const adapter = await ctx.runJob(
       {
         ...session.pastEntry(ctx, program),
+        job: 'release',
         cwd: root,
         trace: traceFile,
         secrets: { REGISTRY_PASSWORD: launchPassword },
@@ -247,11 +249,35 @@ describe('secrets, vars and inputs of a workflow', () => {
     ).toEqual([]);
   });
 
+  it('a job-level if: reading inputs and vars is decided at launch: skipped with the default input, run when the launch asks for production', async () => {
+    const { program, root } = repository();
+    const line = session.lineOf(program, "if: inputs.environment == 'production'");
+    const skipped = await ctx.runJob({ ...session.pastEntry(ctx, program), job: 'production', cwd: root });
+    await session.runToEnd(skipped.client, 0);
+    expect(session.consoleLines(skipped.client)).toContain(
+      `relay-dap: This job was skipped: its if: inputs.environment == 'production' && vars.DEPLOYS_ENABLED == 'true' (line ${line}) is false, so no step runs`,
+    );
+    expect(session.stepResults(skipped.client)).toEqual([]);
+    await session.finish(ctx, skipped);
+
+    const runs = await ctx.runJob({
+      ...session.pastEntry(ctx, program),
+      job: 'production',
+      cwd: root,
+      inputs: { environment: 'production', replicas: 5 },
+      vars: { DEPLOYS_ENABLED: 'true', REGISTRY: 'ghcr.io/acme' },
+    });
+    expect(await session.stepResultsAtEnd(runs.client, 0)).toEqual(['✓ Roll out: exit 0, T s']);
+    expect(outputByCategory(runs.client).stdout).toBe('rolling out 5 replicas of ghcr.io/acme/widgets\n');
+    expect(session.consoleLines(runs.client).join('\n')).not.toContain('as if the condition were true');
+    await session.finish(ctx, runs);
+  });
+
   it('a launch argument secret of the wrong type is refused naming it, never showing its value', async () => {
     const { program } = repository();
     const value = 31415926535;
     const adapter = await ctx.runJob(
-      { program, secrets: { GITHUB_TOKEN: value } },
+      { program, job: 'release', secrets: { GITHUB_TOKEN: value } },
       { allowLaunchFailure: true },
     );
     const { client, launch } = adapter;

@@ -611,7 +611,7 @@ describe('differences from GitHub and the job-level if:', () => {
     expect(load('notify-failure').workflow.skipped).toEqual({ line: 69, condition: 'failure()' });
   });
 
-  it('runs a job whose if: reads needs, vars or inputs (unknown at launch), with a note saying it was assumed true', () => {
+  it('runs a job whose if: reads needs (unknown at launch), with a note saying it was assumed true', () => {
     const text = [
       'name: Deploy',
       'on: push',
@@ -629,7 +629,7 @@ describe('differences from GitHub and the job-level if:', () => {
     expect(job.workflow.launchNotes).toEqual([
       {
         line: 6,
-        text: 'if (line 6): reads needs and vars, which relay-dap does not know at launch: the job runs as if the condition were true',
+        text: 'if (line 6): reads needs, which relay-dap does not know at launch: the job runs as if the condition were true',
       },
     ]);
   });
