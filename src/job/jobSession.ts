@@ -22,12 +22,16 @@ import type { JobDefinition } from '../model/jobModel.js';
 import { JobRunner, type OutputSink, type StepPreparer } from './jobRunner.js';
 import type { GithubFacts } from './githubFacts.js';
 import { StagedBreakpoints, type ChangedBreakpoint, type SourceRef } from './stagedBreakpoints.js';
+import type { LaunchValueArguments } from '../workflow/launchValues.js';
 import { SecretMasker } from '../workflow/secretMasker.js';
 
 export type { SecretMasker };
 
-/** A launch: what to run (`command`, `steps` or `program`), where, and how. */
-export interface LaunchRequest {
+/**
+ * A launch: what to run (`command`, `steps` or `program`), where, and how; for a workflow, its
+ * `secrets`, `vars` and `inputs` and the files they come from (launchValues.ts).
+ */
+export interface LaunchRequest extends LaunchValueArguments {
   kind: 'launch';
   command?: string;
   steps?: InlineStep[];
@@ -38,13 +42,6 @@ export interface LaunchRequest {
   event?: string;
   eventPath?: string;
   github?: Record<string, unknown>;
-  /** A workflow's `secrets`, `vars` and `inputs`, over the files named here (launchValues.ts). */
-  secrets?: Record<string, string>;
-  vars?: Record<string, string>;
-  inputs?: Record<string, unknown>;
-  secretsFile?: string;
-  varsFile?: string;
-  inputsFile?: string;
   cwd?: string;
   env?: Record<string, string>;
   /** Absent: an embedded relay server in a private temporary directory. */
