@@ -320,9 +320,10 @@ async function buildJob(request: LaunchRequest): Promise<Built> {
       ...(request.eventPath !== undefined ? { eventPath: request.eventPath } : {}),
       ...(request.github !== undefined ? { github: request.github } : {}),
     });
-    const { readLaunchContexts, repositoryRoot } = await import('./launchContexts.js');
+    const { readLaunchContexts, repositoryRoot, withDispatchInputs } = await import('./launchContexts.js');
     const values = await readLaunchContexts(workflow, repositoryRoot(job.sourcePath, github.git), request);
-    const facts = { ...github, values: values.contexts };
+    const event = withDispatchInputs(github.eventName, github.event, values.contexts.inputs);
+    const facts = { ...github, event, values: values.contexts };
     decideGithubCondition(job, facts);
     return { job, facts, notes: values.lines };
   } catch (error) {

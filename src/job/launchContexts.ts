@@ -39,6 +39,24 @@ export async function readLaunchContexts(
   };
 }
 
+/**
+ * The event payload of a `workflow_dispatch` run: GitHub's holds the run's inputs under `inputs`
+ * (`github.event.inputs`, every value a string), so one without them gets the launch's. A payload
+ * that has its own `inputs` (launch argument `eventPath`) is left as given.
+ */
+export function withDispatchInputs(
+  eventName: string,
+  event: Record<string, unknown>,
+  inputs: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  if (eventName !== 'workflow_dispatch' || event.inputs !== undefined) return event;
+  const asText = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+  return {
+    ...event,
+    inputs: Object.fromEntries(Object.entries(inputs).map(([name, value]) => [name, asText(value)])),
+  };
+}
+
 /** A secret by name, as GitHub looks names up (case does not matter); undefined when not given. */
 export function secretNamed(secrets: Readonly<Record<string, string>>, name: string): string | undefined {
   const key = Object.keys(secrets).find((candidate) => candidate.toUpperCase() === name.toUpperCase());

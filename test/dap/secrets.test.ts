@@ -249,7 +249,7 @@ describe('secrets, vars and inputs of a workflow', () => {
     ).toEqual([]);
   });
 
-  it('a job-level if: reading inputs and vars is decided at launch: skipped with the default input, run when the launch asks for production', async () => {
+  it('a job-level if: reading inputs and vars is decided at launch: skipped with the default input, run when a workflow_dispatch launch asks for production, whose payload holds the inputs', async () => {
     const { program, root } = repository();
     const line = session.lineOf(program, "if: inputs.environment == 'production'");
     const skipped = await ctx.runJob({ ...session.pastEntry(ctx, program), job: 'production', cwd: root });
@@ -264,11 +264,15 @@ describe('secrets, vars and inputs of a workflow', () => {
       ...session.pastEntry(ctx, program),
       job: 'production',
       cwd: root,
+      event: 'workflow_dispatch',
       inputs: { environment: 'production', replicas: 5 },
       vars: { DEPLOYS_ENABLED: 'true', REGISTRY: 'ghcr.io/acme' },
     });
     expect(await session.stepResultsAtEnd(runs.client, 0)).toEqual(['✓ Roll out: exit 0, T s']);
-    expect(outputByCategory(runs.client).stdout).toBe('rolling out 5 replicas of ghcr.io/acme/widgets\n');
+    // A workflow_dispatch payload holds the inputs too, as strings (github.event.inputs).
+    expect(outputByCategory(runs.client).stdout).toBe(
+      "rolling out 5 replicas of ghcr.io/acme/widgets\nrequested in the run's event: production, 5 replicas\n",
+    );
     expect(session.consoleLines(runs.client).join('\n')).not.toContain('as if the condition were true');
     await session.finish(ctx, runs);
   });
