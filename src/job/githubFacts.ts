@@ -88,8 +88,8 @@ async function readEventPayload(eventPath: string): Promise<Record<string, unkno
  * A job-level `if:` reading `github` (`github.repository == 'owner/repo'`, `github.event_name
  * == 'push'`), `vars` or `inputs` (`inputs.deploy`): decided now, with the github context of the
  * checkout and the launch arguments and the launch's values, as GitHub decides it before the job
- * starts; false marks the job skipped. The far side's
- * fields (workspace, event_path) are not known yet and read as empty.
+ * starts; false marks the job skipped. The far side's fields (workspace, event_path) are not
+ * known yet and read as empty.
  */
 export function decideGithubCondition(loaded: JobDefinition, facts: GithubFacts): void {
   const job = asWorkflowJob(loaded);
