@@ -38,6 +38,8 @@ import {
 import { githubToken, type GithubFacts } from './githubFacts.js';
 import { NO_LAUNCH_CONTEXTS } from './launchContexts.js';
 import { makeJobFolder } from './jobFolder.js';
+import { expressionsOf, FileHashes } from './fileHashes.js';
+import { HashFilesError } from '../workflow/hashFiles.js';
 import type { JobDefinition, JobStep } from '../model/jobModel.js';
 import type { StepResult } from '../model/stepResult.js';
 import type { JobRunner, StepPreparer } from './jobRunner.js';
@@ -70,6 +72,7 @@ export class WorkflowSteps implements StepPreparer {
   private run: JobContexts | undefined;
   /** GITHUB_ACTION of each step. */
   private readonly actionNames: string[];
+  private readonly fileHashes = new FileHashes();
 
   constructor(
     job: JobDefinition,
@@ -184,9 +187,10 @@ export class WorkflowSteps implements StepPreparer {
     const step = this.stepOf(jobStep);
     const { expressions } = step;
     const action = this.actionNames[step.index] ?? '';
-    const context = this.expressionContext(
+    const context = await this.withFileHashes(
+      step,
+      this.expressionContext(runner, this.run === undefined ? undefined : withAction(this.run, action)),
       runner,
-      this.run === undefined ? undefined : withAction(this.run, action),
     );
     if (!located(() => evaluateLocatedCondition(expressions.condition, context))) {
       return { skip: `if: ${step.condition ?? 'success()'} is false` };
@@ -224,6 +228,27 @@ export class WorkflowSteps implements StepPreparer {
       files,
     });
     return { text: withContext(script, command) };
+  }
+
+  /** The context with the step's `hashFiles(…)` computed on the far side (fileHashes.ts). */
+  private async withFileHashes(
+    step: WorkflowStep,
+    context: ExpressionContext,
+    runner: JobRunner,
+  ): Promise<ExpressionContext> {
+    const { condition, env, run, cwd } = step.expressions;
+    const expressions = expressionsOf([condition, ...Object.values(env), run, cwd]);
+    const written = context.github?.workspace;
+    const workspace =
+      typeof written === 'string' && written !== '' ? written : (runner.contextFor().cwd ?? '.');
+    try {
+      const fileHashes = await this.fileHashes.compute(expressions, context, runner, workspace);
+      return fileHashes.size === 0 ? context : { ...context, fileHashes };
+    } catch (error) {
+      if (error instanceof HashFilesError || error instanceof ExpressionError)
+        throw new WorkflowStepError(error.message, { cause: error });
+      throw error;
+    }
   }
 
   tolerates(jobStep: JobStep, runner: JobRunner): boolean {

@@ -24,6 +24,8 @@ export interface ExpressionContext {
   secrets?: Record<string, string>;
   vars?: Record<string, string>;
   inputs?: Record<string, unknown>;
+  /** `hashFiles(…)` results computed before this evaluation, by their arguments (hashFilesKey). */
+  fileHashes?: ReadonlyMap<string, string>;
 }
 
 /** The contexts of a run that do not change from step to step: each as far as it is known. */

@@ -30,6 +30,7 @@ import {
   tokenColumn,
 } from './expressionErrors.js';
 import { fromData, toData } from './expressionValues.js';
+import { HASH_FILES, hashFilesFunction } from './hashFilesFunction.js';
 import { isStatusFunction, STATUS_FUNCTIONS, statusFunctions } from './statusFunctions.js';
 
 export type { Expr } from '@actions/expressions/ast';
@@ -55,12 +56,13 @@ const UNAVAILABLE_CONTEXTS = new Set(['needs', 'job', 'jobs', 'strategy']);
 const STEP_PROPERTIES = new Set(['outcome', 'conclusion', 'outputs']);
 
 const SUPPORTED_FUNCTIONS_TEXT =
-  'success(), failure(), always(), cancelled(), contains, startsWith, endsWith, format, join, toJSON, fromJSON, case';
+  'success(), failure(), always(), cancelled(), contains, startsWith, endsWith, format, join, toJSON, fromJSON, case, hashFiles';
 
 /** Every function by lower-case name, for the arity in error messages. */
 const FUNCTIONS: ReadonlyMap<string, FunctionInfo> = new Map<string, FunctionInfo>([
   ...Object.entries(wellKnownFunctions),
   ...STATUS_FUNCTIONS.map((definition) => [definition.name, definition] as const),
+  [HASH_FILES.name.toLowerCase(), HASH_FILES],
 ]);
 
 const WORDING: ErrorWording = {
@@ -71,11 +73,7 @@ const WORDING: ErrorWording = {
     return `${reason}; supported: ${SUPPORTED_CONTEXTS_TEXT}`;
   },
   unknownFunction(written) {
-    const reason =
-      written.toLowerCase() === 'hashfiles'
-        ? 'hashFiles() is not supported yet when running a workflow step by step through relay-dap'
-        : `unknown function '${written}'`;
-    return `${reason}; supported functions: ${SUPPORTED_FUNCTIONS_TEXT}`;
+    return `unknown function '${written}'; supported functions: ${SUPPORTED_FUNCTIONS_TEXT}`;
   },
   arity(written, got) {
     const { minArgs: min = 0, maxArgs: max = 0 } = FUNCTIONS.get(written.toLowerCase()) ?? {};
@@ -104,7 +102,7 @@ export function parseExpression(text: string, alsoContexts: readonly string[] = 
   }
   let expr: Expr | undefined;
   try {
-    expr = new Parser(tokens, [...CONTEXTS, ...alsoContexts], [...STATUS_FUNCTIONS]).parse();
+    expr = new Parser(tokens, [...CONTEXTS, ...alsoContexts], [...STATUS_FUNCTIONS, HASH_FILES]).parse();
   } catch (error) {
     throw fromParserError(error, expression, tokens, WORDING) ?? error;
   }
@@ -147,6 +145,10 @@ export function evaluate(expr: Expr, context: ExpressionContext): unknown {
 
 /** Evaluates, naming the expression in runtime errors (fromJSON, format, case). */
 export function evaluateNamed(expr: Expr, expression: string, context: ExpressionContext): unknown {
+  return fromData(evaluateData(expr, expression, context));
+}
+
+function evaluateData(expr: Expr, expression: string, context: ExpressionContext): data.ExpressionData {
   const contexts = new data.Dictionary(
     { key: 'env', value: toData(context.env, true) },
     { key: 'matrix', value: toData(context.matrix) },
@@ -159,12 +161,27 @@ export function evaluateNamed(expr: Expr, expression: string, context: Expressio
   );
   const functions = statusFunctions(context.jobStatus);
   for (const [name, definition] of WORDED_FUNCTIONS) functions.set(name, definition);
+  functions.set('hashfiles', hashFilesFunction(context.fileHashes));
   try {
-    return fromData(new Evaluator(expr, contexts, functions).evaluate());
+    return new Evaluator(expr, contexts, functions).evaluate();
   } catch (error) {
     if (error instanceof ExpressionError) throw error;
     throw new ExpressionError(runtimeReason(error), expression);
   }
+}
+
+/**
+ * The arguments of each `hashFiles(…)` call in an expression, evaluated to strings as the
+ * runner converts them, so that the files can be hashed before the expression is evaluated.
+ */
+export function hashFilesArguments(expr: Expr, context: ExpressionContext): string[][] {
+  const calls: Expr[][] = [];
+  walk(expr, (node) => {
+    if (node instanceof FunctionCall && node.functionName.lexeme.toLowerCase() === 'hashfiles')
+      calls.push(node.args);
+  });
+  const expression = expressionSources.get(expr) ?? '';
+  return calls.map((args) => args.map((arg) => evaluateData(arg, expression, context).coerceString()));
 }
 
 /** An evaluation error already in the project's wording. */

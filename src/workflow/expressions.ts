@@ -17,6 +17,7 @@ export {
   type ContextName,
   type Expr,
   evaluate,
+  hashFilesArguments,
   namesReadFrom,
   parseExpression,
   referencedContexts,

@@ -1,7 +1,7 @@
 // What came with GitHub's own expression implementation (@actions/expressions), end to end
 // through the adapter (a real process over stdio) and its embedded relay (real bash): object
-// filters and case() in `if:` and `run:`. (hashFiles(), not supported yet, is refused at launch:
-// a row of workflows.test.ts's 'launch refuses' table.)
+// filters and case() in `if:` and `run:`. (hashFiles(), computed on the relay server's side, has
+// its own file: hashFiles.test.ts.)
 import { describe, expect, it } from 'vitest';
 import { outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
 import * as session from '../support/jobSession.js';

@@ -395,12 +395,6 @@ describe('workflows end to end', () => {
       'env.A ==',
     ],
     [
-      'hashFiles(), not supported yet',
-      ['      - name: Cache key', "        run: echo ${{ hashFiles('**/package-lock.json') }}"],
-      'hashFiles(',
-      "hashFiles() is not supported yet when running a workflow step by step through relay-dap; supported functions: success(), failure(), always(), cancelled(), contains, startsWith, endsWith, format, join, toJSON, fromJSON, case (in expression `hashFiles('**/package-lock.json')`",
-    ],
-    [
       'an unknown function in working-directory',
       ['      - name: Odd', '        working-directory: ${{ toUpper(env.A) }}', '        run: pwd'],
       'working-directory: ${{ toUpper(env.A) }}',

@@ -5,6 +5,7 @@ import {
   evaluateCondition,
   evaluateTemplateValue,
   ExpressionError,
+  hashFilesArguments,
   isTruthy,
   namesReadFrom,
   parseCondition,
@@ -16,6 +17,7 @@ import {
   toDisplayString,
   withLine,
 } from '../../src/workflow/expressions.js';
+import { hashFilesKey } from '../../src/workflow/hashFiles.js';
 
 function makeContext(overrides: Partial<ExpressionContext> = {}): ExpressionContext {
   return {
@@ -352,9 +354,7 @@ describe('syntax errors', () => {
 
   it('checks function names and argument counts', () => {
     expect(parseError("nope('a')").message).toContain("unknown function 'nope'");
-    expect(parseError("hashFiles('**/package-lock.json')").message).toContain(
-      'hashFiles() is not supported yet when running a workflow step by step through relay-dap',
-    );
+    expect(parseError('hashFiles()').message).toContain('hashFiles() takes at least 1 argument(s), got 0');
     expect(parseError("case(true, 'a')").message).toContain('case() takes at least 3 argument(s), got 2');
     expect(parseError("case(true, 'a', false, 'b')").message).toContain(
       'case() takes an odd number of arguments (condition, value, …, default), got 4',
@@ -539,6 +539,24 @@ describe('if: conditions', () => {
   it('refuses unsupported contexts with the expression', () => {
     expect(() => evaluateCondition("strategy.event_name == 'push'", ok)).toThrow(
       /the 'strategy' context is not available when running a workflow step by step through relay-dap.*`strategy.event_name == 'push'` at column 1/,
+    );
+  });
+});
+
+describe('hashFiles()', () => {
+  it('reads the hash computed before the evaluation, by its arguments as strings', () => {
+    const fileHashes = new Map([[hashFilesKey(['**/Cargo.lock', '1']), 'abc123']]);
+    expect(run("format('k-{0}', hashFiles('**/Cargo.lock', 1))", makeContext({ fileHashes }))).toBe(
+      'k-abc123',
+    );
+    expect(
+      hashFilesArguments(parseExpression("hashFiles(format('{0}/go.sum', matrix.os)) != ''"), makeContext()),
+    ).toEqual([['ubuntu-latest/go.sum']]);
+  });
+
+  it('says where it can be used when nothing was computed (a job-level key, a breakpoint condition)', () => {
+    expect(() => run("hashFiles('x')")).toThrow(
+      "hashFiles() is computed where the files are, just before a step runs: use it in a step's if, run, env, working-directory or timeout-minutes (as on GitHub), not here (in expression `hashFiles('x')`)",
     );
   });
 });
