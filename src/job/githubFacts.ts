@@ -11,7 +11,8 @@ import { expressionContext } from '../model/expressionContext.js';
 import { readGitCheckout, type GitCheckout } from '../workflow/gitCheckout.js';
 import { buildJobContexts } from '../workflow/githubContext.js';
 import { evaluateLocatedCondition } from '../workflow/locatedExpressions.js';
-import { asWorkflowJob } from '../workflow/workflowFile.js';
+import { jobTimeoutSeconds } from '../workflow/jobTimeout.js';
+import { asWorkflowJob, type WorkflowJobDefinition } from '../workflow/workflowFile.js';
 import type { JobDefinition } from '../model/jobModel.js';
 import { NO_LAUNCH_CONTEXTS, secretNamed, type LaunchContexts } from './launchContexts.js';
 
@@ -95,6 +96,35 @@ export function decideGithubCondition(loaded: JobDefinition, facts: GithubFacts)
   const job = asWorkflowJob(loaded);
   const pending = job?.githubCondition;
   if (job === undefined || pending === undefined) return;
+  const github = launchGithub(job, facts);
+  const context = expressionContext(
+    { origin: 'workflow', steps: [], workflow: { jobId: job.workflow.jobId, matrix: {} } },
+    {},
+    'success',
+    new Map(),
+    { ...facts.values, github, runner: {} },
+  );
+  if (!evaluateLocatedCondition(pending.located, context))
+    job.workflow.skipped = { line: pending.line, condition: pending.condition };
+}
+
+/**
+ * A job-level `timeout-minutes:` reading `github`, `vars` or `inputs`, evaluated now with the
+ * launch's values, as GitHub evaluates it before the job starts.
+ */
+export function settleGithubTimeout(loaded: JobDefinition, facts: GithubFacts): void {
+  const job = asWorkflowJob(loaded);
+  const pending = job?.githubTimeout;
+  if (job === undefined || pending === undefined) return;
+  job.workflow.timeoutSeconds = jobTimeoutSeconds(pending, job.workflow.matrix, {
+    ...facts.values,
+    github: launchGithub(job, facts),
+    runner: {},
+  });
+}
+
+/** The `github` context as known at launch: the far side's fields (workspace, event_path) read as empty. */
+function launchGithub(job: WorkflowJobDefinition, facts: GithubFacts): Record<string, unknown> {
   const { github } = buildJobContexts({
     git: facts.git,
     job: job.workflow.jobId,
@@ -108,13 +138,5 @@ export function decideGithubCondition(loaded: JobDefinition, facts: GithubFacts)
     runner: { arch: '', temp: '', toolCache: '' },
     overrides: facts.overrides,
   });
-  const context = expressionContext(
-    { origin: 'workflow', steps: [], workflow: { jobId: job.workflow.jobId, matrix: {} } },
-    {},
-    'success',
-    new Map(),
-    { ...facts.values, github, runner: {} },
-  );
-  if (!evaluateLocatedCondition(pending.located, context))
-    job.workflow.skipped = { line: pending.line, condition: pending.condition };
+  return github;
 }

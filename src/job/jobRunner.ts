@@ -68,11 +68,14 @@ export interface StepPreparer {
   cleanup?(runner: JobRunner): Promise<void>;
   /** The job went back to step `index` (goto, restart): forget what steps from there on left. */
   rewind?(index: number): void;
-  /** `skip` with a reason, the text to run, or (attach) the id of a command already running to follow. */
+  /**
+   * `skip` with a reason, the text to run (and its timeout, when the step's is computed as it
+   * starts), or (attach) the id of a command already running to follow.
+   */
   prepare(
     step: JobStep,
     runner: JobRunner,
-  ): Promise<{ skip: string } | { text: string } | { follow: string }>;
+  ): Promise<{ skip: string } | { text: string; timeoutSeconds?: number } | { follow: string }>;
   finish?(step: JobStep, result: StepResult, runner: JobRunner): Promise<void>;
 }
 
@@ -488,23 +491,25 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   private async runRelayed(
     index: number,
     step: JobStep,
-    what: { text: string } | { follow: string },
+    what: { text: string; timeoutSeconds?: number } | { follow: string },
     began: number,
   ): Promise<StepResult> {
     const controller = new AbortController();
     this.stepAbort = controller;
     let timedOut = false;
+    const timeoutSeconds =
+      ('timeoutSeconds' in what ? what.timeoutSeconds : undefined) ?? step.timeoutSeconds;
     const timer =
-      step.timeoutSeconds === undefined
+      timeoutSeconds === undefined
         ? undefined
         : longTimeout(() => {
             timedOut = true;
             this.emit(
               'message',
-              `step ${index + 1} (${step.name}) timed out after ${step.timeoutSeconds} s; cancelling it`,
+              `step ${index + 1} (${step.name}) timed out after ${timeoutSeconds} s; cancelling it`,
             );
             controller.abort();
-          }, step.timeoutSeconds * 1000);
+          }, timeoutSeconds * 1000);
     try {
       const command =
         'follow' in what

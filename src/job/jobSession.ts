@@ -314,7 +314,7 @@ async function buildJob(request: LaunchRequest): Promise<Built> {
     });
     const workflow = (await import('../workflow/workflowFile.js')).asWorkflowJob(job);
     if (workflow === undefined || job.sourcePath === undefined) return { job, facts: undefined, notes: [] };
-    const { readGithubFacts, decideGithubCondition } = await import('./githubFacts.js');
+    const { readGithubFacts, decideGithubCondition, settleGithubTimeout } = await import('./githubFacts.js');
     const github = await readGithubFacts(job.sourcePath, {
       ...(request.event !== undefined ? { event: request.event } : {}),
       ...(request.eventPath !== undefined ? { eventPath: request.eventPath } : {}),
@@ -325,6 +325,7 @@ async function buildJob(request: LaunchRequest): Promise<Built> {
     const event = withDispatchInputs(github.eventName, github.event, values.contexts.inputs);
     const facts = { ...github, event, values: values.contexts };
     decideGithubCondition(job, facts);
+    settleGithubTimeout(job, facts);
     return { job, facts, notes: values.lines };
   } catch (error) {
     throw new JobError('invalid-job', (error as Error).message, { cause: error });

@@ -22,7 +22,7 @@ import {
   type StepContext,
 } from '../model/expressionContext.js';
 import { describeSkippedSetupAction } from '../workflow/setupActions.js';
-import { buildStepScript, runsInPwsh } from '../workflow/shells.js';
+import { buildStepScript } from '../workflow/shells.js';
 import {
   asWorkflowJob,
   evaluateJobEnv,
@@ -39,7 +39,9 @@ import { githubToken, type GithubFacts } from './githubFacts.js';
 import { NO_LAUNCH_CONTEXTS } from './launchContexts.js';
 import { makeJobFolder } from './jobFolder.js';
 import { expressionsOf, FileHashes } from './fileHashes.js';
+import { checkShells } from './shellCheck.js';
 import { HashFilesError } from '../workflow/hashFiles.js';
+import { evaluateTimeoutSeconds } from '../workflow/timeoutMinutes.js';
 import type { JobDefinition, JobStep } from '../model/jobModel.js';
 import type { StepResult } from '../model/stepResult.js';
 import type { JobRunner, StepPreparer } from './jobRunner.js';
@@ -103,13 +105,16 @@ export class WorkflowSteps implements StepPreparer {
 
   /**
    * What the far side is asked before the first stop: what the `github` and `runner` contexts
-   * need (a failure ends the job: no step could run as written), then whether pwsh is there.
+   * need (a failure ends the job: no step could run as written), then whether the steps' shells
+   * are there (pwsh, powershell, cmd).
    */
   async begin(runner: JobRunner): Promise<void> {
     await this.learnContexts(runner);
-    await this.checkPwsh(runner).catch((error: unknown) => {
-      this.say(`before the first step: ${(error as Error).message}`);
-    });
+    await checkShells(this.job.steps, this.job.workflow.defaultShell, runner, this.say).catch(
+      (error: unknown) => {
+        this.say(`before the first step: ${(error as Error).message}`);
+      },
+    );
   }
 
   /**
@@ -162,28 +167,10 @@ export class WorkflowSteps implements StepPreparer {
     runner.setDefaultVariables(this.run.env);
   }
 
-  /**
-   * Steps with `shell: pwsh` need PowerShell 7 where the steps run, which a Linux box often
-   * lacks: the far side is asked once, before the first stop, and a missing pwsh is said then
-   * (the steps still run, and fail as they would on a runner without it).
-   */
-  private async checkPwsh(runner: JobRunner): Promise<void> {
-    const lines = this.job.steps
-      .filter((step) => step.run !== undefined && runsInPwsh(step.shell ?? this.job.workflow.defaultShell))
-      .map((step) => step.location.line);
-    if (lines.length === 0) return;
-    const asked = await runner.captureCommand(
-      withContext('command -v pwsh >/dev/null 2>&1', runner.contextFor({ env: {} })),
-    );
-    if (asked.exitCode === 0) return;
-    const where = lines.length === 1 ? `line ${lines[0]}` : `lines ${lines.join(', ')}`;
-    this.say(
-      `relay-dap: shell: pwsh (${where}): pwsh is not installed where the steps run (the relay server's side), ` +
-        'so those steps will fail; install PowerShell 7 there, or write them for bash',
-    );
-  }
-
-  async prepare(jobStep: JobStep, runner: JobRunner): Promise<{ skip: string } | { text: string }> {
+  async prepare(
+    jobStep: JobStep,
+    runner: JobRunner,
+  ): Promise<{ skip: string } | { text: string; timeoutSeconds?: number }> {
     const step = this.stepOf(jobStep);
     const { expressions } = step;
     const action = this.actionNames[step.index] ?? '';
@@ -227,7 +214,14 @@ export class WorkflowSteps implements StepPreparer {
       scriptName: `step-${step.index + 1}`,
       files,
     });
-    return { text: withContext(script, command) };
+    const timeoutSeconds =
+      expressions.timeout === undefined
+        ? undefined
+        : located(() => evaluateTimeoutSeconds(expressions.timeout!, scoped));
+    return {
+      text: withContext(script, command),
+      ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+    };
   }
 
   /** The context with the step's `hashFiles(…)` computed on the far side (fileHashes.ts). */
@@ -236,8 +230,8 @@ export class WorkflowSteps implements StepPreparer {
     context: ExpressionContext,
     runner: JobRunner,
   ): Promise<ExpressionContext> {
-    const { condition, env, run, cwd } = step.expressions;
-    const expressions = expressionsOf([condition, ...Object.values(env), run, cwd]);
+    const { condition, env, run, cwd, timeout } = step.expressions;
+    const expressions = expressionsOf([condition, ...Object.values(env), run, cwd, timeout]);
     const written = context.github?.workspace;
     const workspace =
       typeof written === 'string' && written !== '' ? written : (runner.contextFor().cwd ?? '.');

@@ -47,7 +47,12 @@ export function runnerDifferences(
       }
       case 'runs-on': {
         const system = nonLinuxSystem(source, item.value, resolve);
-        if (system !== undefined)
+        if (system !== undefined && system.name === undefined)
+          note(
+            item,
+            `${system.label} is decided on GitHub when the run starts; whatever it names, the steps run in Linux bash on the relay server's side`,
+          );
+        else if (system !== undefined)
           note(
             item,
             `${system.label} is not used: the steps run in Linux bash on the relay server's side, not on ${system.name}`,
@@ -96,12 +101,16 @@ function serviceNames(source: YamlSource, node: ParsedNode | null): string {
     .join(', ');
 }
 
-/** A Windows or macOS runner label (`windows-latest`, `[self-hosted, macOS]`, `{labels: …}`). */
+/**
+ * A Windows or macOS runner label (`windows-latest`, `[self-hosted, macOS]`, `{labels: …}`), or
+ * (no `name`) a label computed by an expression that cannot be evaluated before the run (it reads
+ * `needs` or `inputs`): GitHub may pick any runner for it.
+ */
 function nonLinuxSystem(
   source: YamlSource,
   node: ParsedNode | null,
   resolve: (text: string) => string,
-): { label: string; name: string } | undefined {
+): { label: string; name?: string } | undefined {
   const value = node === null ? undefined : source.plainValue(node);
   const labels = isRecord(value) ? value.labels : value;
   const list = (Array.isArray(labels) ? labels : [labels])
@@ -111,7 +120,8 @@ function nonLinuxSystem(
     if (/^windows/i.test(label)) return { label, name: 'Windows' };
     if (/^macos/i.test(label)) return { label, name: 'macOS' };
   }
-  return undefined;
+  const computed = list.find((label) => label.includes('${{'));
+  return computed === undefined ? undefined : { label: computed };
 }
 
 /** `environment: production` or `environment: {name: production, url: …}`. */

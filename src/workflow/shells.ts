@@ -9,7 +9,7 @@ import { shellQuote } from './shellQuote.js';
 export interface ResolvedShell {
   /** A command line holding `{0}` where the script file's path goes. */
   template: string;
-  extension: '.sh' | '.py' | '.ps1' | '';
+  extension: '.sh' | '.py' | '.ps1' | '.cmd' | '';
 }
 
 /**
@@ -20,9 +20,27 @@ const PWSH: ResolvedShell = { template: `pwsh -command ". '{0}'"`, extension: '.
 const PWSH_PROLOGUE = "$ErrorActionPreference = 'stop'\n";
 const PWSH_EPILOGUE = '\nif ((Test-Path -LiteralPath variable:\\LASTEXITCODE)) { exit $LASTEXITCODE }\n';
 
-/** Whether a step's shell (or the job's default) runs through PowerShell 7, which may be missing. */
-export function runsInPwsh(shell: string | undefined): boolean {
-  return shell?.trim().split(' ')[0] === 'pwsh';
+/**
+ * `shell: powershell` as GitHub's Windows runner runs it: the same wrapping, Windows PowerShell's
+ * command. A Linux box has no `powershell` unless someone put one there; if it is there, it runs.
+ */
+const POWERSHELL: ResolvedShell = { template: `powershell -command ". '{0}'"`, extension: '.ps1' };
+
+/** `shell: cmd` as GitHub's Windows runner runs it; it never runs here (see buildStepScript). */
+const CMD: ResolvedShell = { template: '%ComSpec% /D /E:ON /V:OFF /S /C "CALL "{0}""', extension: '.cmd' };
+
+/** The program a step's shell (or the job's default) runs, when it may be missing where the steps run. */
+export function shellProgram(shell: string | undefined): 'pwsh' | 'powershell' | 'cmd' | undefined {
+  const command = shell?.trim().split(' ')[0];
+  return command === 'pwsh' || command === 'powershell' || command === 'cmd' ? command : undefined;
+}
+
+/** cmd.exe exists only on Windows runners: a step written for it cannot run where relay-dap runs steps. */
+export function cmdMessage(shell: string): string {
+  return (
+    `shell '${shell}' runs cmd.exe, which exists only on Windows runners; the steps run in Linux on the relay server's side, ` +
+    "so this step cannot run here: skip it (Set Next Step), or write it for 'bash' or 'pwsh'"
+  );
 }
 
 export class ShellError extends Error {
@@ -32,12 +50,14 @@ export class ShellError extends Error {
   }
 }
 
-/** GitHub's built-in shells on Linux (`powershell` and `cmd` exist only on Windows runners). */
+/** GitHub's built-in shells (`powershell` and `cmd` are those of its Windows runners). */
 const BUILT_IN_SHELLS: Readonly<Record<string, ResolvedShell>> = {
   bash: { template: 'bash --noprofile --norc -eo pipefail {0}', extension: '.sh' },
   sh: { template: 'sh -e {0}', extension: '.sh' },
   python: { template: 'python {0}', extension: '.py' },
   pwsh: PWSH,
+  powershell: POWERSHELL,
+  cmd: CMD,
 };
 
 /**
@@ -46,13 +66,12 @@ const BUILT_IN_SHELLS: Readonly<Record<string, ResolvedShell>> = {
  */
 const DEFAULT_SHELL: ResolvedShell = { template: 'bash -e {0}', extension: '.sh' };
 
-const WINDOWS_ONLY_SHELLS = new Set(['powershell', 'cmd']);
-
 /** The extension the runner gives the script file, from the command's name (`bash …` → `.sh`). */
 function extensionForCommand(command: string): ResolvedShell['extension'] {
   if (command === 'bash' || command === 'sh') return '.sh';
   if (command === 'python') return '.py';
-  if (command === 'pwsh') return '.ps1';
+  if (command === 'pwsh' || command === 'powershell') return '.ps1';
+  if (command === 'cmd') return '.cmd';
   return '';
 }
 
@@ -63,12 +82,6 @@ export function resolveShell(shell: string | undefined): ResolvedShell {
   const builtIn = BUILT_IN_SHELLS[written];
   if (builtIn !== undefined) return builtIn;
   const [command = '', ...rest] = written.split(' ');
-  if (WINDOWS_ONLY_SHELLS.has(command)) {
-    throw new ShellError(
-      `shell '${written}' is not supported when running steps through relay-dap: it exists only on Windows runners ` +
-        "and the steps run in Linux; use 'pwsh' (PowerShell 7), 'bash', 'sh', 'python' or a command line holding {0}",
-    );
-  }
   const args = rest.join(' ').trim();
   if (!args.includes('{0}')) {
     throw new ShellError(
@@ -112,12 +125,14 @@ export interface StepScriptOptions {
 export function buildStepScript(options: StepScriptOptions): string {
   if (options.body.includes('\0')) throw new ShellError('a step script cannot contain a NUL character');
   const shell = resolveShell(options.shell);
+  const program = shellProgram(options.shell);
+  if (program === 'cmd') throw new ShellError(cmdMessage(options.shell?.trim() ?? 'cmd'));
   const scriptPath = `${options.tempDirectory.replace(/\/+$/, '') || '/'}/${options.scriptName}${shell.extension}`;
-  const pwsh = shell === PWSH;
+  const pwsh = shell === PWSH || shell === POWERSHELL;
   // GitHub's pwsh template quotes {0} for PowerShell inside bash's double quotes: built here
   // as one bash word, the path's `'` doubled for PowerShell.
   const command = pwsh
-    ? `pwsh -command ${shellQuote(`. '${scriptPath.replaceAll("'", "''")}'`)}`
+    ? `${program} -command ${shellQuote(`. '${scriptPath.replaceAll("'", "''")}'`)}`
     : shell.template.replaceAll('{0}', shellQuote(scriptPath));
   const body = pwsh ? `${PWSH_PROLOGUE}${options.body}${PWSH_EPILOGUE}` : options.body;
   const { files } = options;
@@ -134,6 +149,13 @@ export function buildStepScript(options: StepScriptOptions): string {
   if (/^python\s/.test(shell.template)) {
     // Many images ship only python3; GitHub's hosted runners have `python`. Fall back quietly.
     lines.push('command -v python >/dev/null 2>&1 || python() { python3 "$@"; }');
+  }
+  if (program !== undefined) {
+    // Said before the first step too (once); here the step itself says why it failed.
+    const missing = `relay-dap: shell: ${program}: ${program} is not installed where the steps run (the relay server's side): install it there, or write this step for bash`;
+    lines.push(
+      `command -v ${program} >/dev/null 2>&1 || { printf '%s\n' ${shellQuote(missing)} >&2; exit 127; }`,
+    );
   }
   lines.push(command, 'exit $?');
   return lines.join('\n') + '\n';

@@ -10,7 +10,6 @@ import { basename } from 'node:path';
 import { isScalar, type ParsedNode } from 'yaml';
 import { expressionContext, type RunContexts } from '../model/expressionContext.js';
 import type { JobDefinition, JobStep, WorkflowJob } from '../model/jobModel.js';
-import { MAX_TIMEOUT_SECONDS } from '../time/longTimeout.js';
 import {
   ExpressionError,
   hasExpressions,
@@ -24,7 +23,10 @@ import {
 import { evaluateTemplate, type LocatedCondition, type LocatedTemplate } from './locatedExpressions.js';
 import { MatrixError, selectMatrixCombination, type MatrixCombination } from './matrix.js';
 import { decideJobCondition, NOT_KNOWN_AT_LAUNCH } from './jobCondition.js';
+import { parallelGroups } from './parallelSteps.js';
 import { runnerDifferences } from './runnerDifferences.js';
+import { decideJobTimeout } from './jobTimeout.js';
+import { timeoutProblem } from './timeoutMinutes.js';
 import { resolveShell, ShellError } from './shells.js';
 import { firstLineOf, type MapEntry, YamlSource } from './yamlSource.js';
 
@@ -43,6 +45,8 @@ export interface StepExpressions {
   cwd?: LocatedTemplate;
   /** `continue-on-error:` when it is an expression. */
   continueOnError?: LocatedTemplate;
+  /** `timeout-minutes:` when it is an expression: evaluated as the step starts, as GitHub does. */
+  timeout?: LocatedTemplate;
 }
 
 /** A workflow job: the model's job and its steps with their expressions. */
@@ -59,6 +63,8 @@ export interface WorkflowJobDefinition extends JobDefinition {
   githubCondition?: { located: LocatedCondition; line: number; condition: string };
   /** The workflow's `on:` as plain data: the inputs it declares give `inputs` their defaults. */
   on?: unknown;
+  /** A job-level `timeout-minutes:` reading `github`, `vars` or `inputs`: evaluated at launch (settleGithubTimeout). */
+  githubTimeout?: LocatedTemplate;
 }
 
 /** The workflow job of a job definition, when it was loaded from a workflow file. */
@@ -170,10 +176,17 @@ class WorkflowReader {
     if (defaultWorkingDirectory !== undefined)
       workflow.defaultWorkingDirectory = defaultWorkingDirectory.text;
     const timeout = entry(jobEntries, 'timeout-minutes');
-    if (timeout !== undefined) workflow.timeoutSeconds = this.timeoutSeconds(timeout, `job '${jobId}'`);
     const launchNotes = runnerDifferences(source, rootEntries, jobEntries, (text) =>
       this.staticText(text, matrix),
     );
+    let githubTimeout: LocatedTemplate | undefined;
+    if (timeout !== undefined) {
+      const written = this.timeoutMinutes(timeout, `job '${jobId}'`, NOT_KNOWN_AT_LAUNCH);
+      const decided = typeof written === 'number' ? { seconds: written } : decideJobTimeout(written, matrix);
+      if ('seconds' in decided) workflow.timeoutSeconds = decided.seconds;
+      else if ('note' in decided) launchNotes.push(decided.note);
+      else githubTimeout = decided.pending;
+    }
     const jobCondition = entry(jobEntries, 'if');
     const decided =
       jobCondition === undefined
@@ -210,9 +223,15 @@ class WorkflowReader {
       );
     }
     const seenIds = new Map<string, number>();
-    const steps = stepNodes.map((node, index) =>
+    const groups = parallelGroups(source, stepNodes);
+    const steps = groups.steps.map((node, index) =>
       this.step(node, index, matrix, seenIds, defaultWorkingDirectory),
     );
+    if (groups.notes.length > 0) {
+      launchNotes.push(...groups.notes);
+      launchNotes.sort((a, b) => a.line - b.line);
+      workflow.launchNotes = launchNotes;
+    }
 
     const on = entry(rootEntries, 'on')?.value;
     return {
@@ -225,6 +244,7 @@ class WorkflowReader {
       workflow,
       envExpressions,
       ...(on !== undefined && on !== null ? { on: source.plainValue(on) } : {}),
+      ...(githubTimeout !== undefined ? { githubTimeout } : {}),
       ...(typeof decided === 'object' && 'located' in decided && conditionAt !== undefined
         ? { githubCondition: { located: decided.located, ...conditionAt } }
         : {}),
@@ -387,7 +407,11 @@ class WorkflowReader {
     }
 
     const timeout = entry(entries, 'timeout-minutes');
-    if (timeout !== undefined) step.timeoutSeconds = this.timeoutSeconds(timeout, what);
+    if (timeout !== undefined) {
+      const written = this.timeoutMinutes(timeout, what);
+      if (typeof written === 'number') step.timeoutSeconds = written;
+      else step.expressions.timeout = written;
+    }
 
     const condition = entry(entries, 'if');
     if (condition !== undefined) {
@@ -410,9 +434,9 @@ class WorkflowReader {
     return this.locate(item.value ?? item.keyNode, this.string(item, what));
   }
 
-  private locate(node: ParsedNode, text: string): LocatedTemplate {
+  private locate(node: ParsedNode, text: string, alsoContexts: readonly string[] = []): LocatedTemplate {
     try {
-      const parts = parseTemplate(text);
+      const parts = parseTemplate(text, alsoContexts);
       return {
         text,
         parts,
@@ -522,17 +546,22 @@ class WorkflowReader {
     );
   }
 
-  private timeoutSeconds(item: MapEntry, what: string): number {
+  /**
+   * Seconds of a `timeout-minutes:` written as a number, or the expression that computes it
+   * (evaluated where GitHub evaluates it). `alsoContexts`: accepted beyond those relay-dap evaluates.
+   */
+  private timeoutMinutes(
+    item: MapEntry,
+    what: string,
+    alsoContexts: readonly string[] = [],
+  ): number | LocatedTemplate {
     const node = item.value;
     const value = node !== null && isScalar(node) ? node.value : undefined;
-    const maxMinutes = MAX_TIMEOUT_SECONDS / 60;
-    if (typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= maxMinutes)
-      return value * 60;
-    const reason =
-      typeof value === 'string' && hasExpressions(value)
-        ? 'is an expression, which relay-dap does not evaluate for timeouts; write the number of minutes'
-        : `must be a positive number of minutes, at most ${maxMinutes} (365 days)`;
-    throw this.source.error(node ?? item.keyNode, `timeout-minutes of ${what} ${reason}`);
+    if (typeof value === 'string' && hasExpressions(value))
+      return this.locate(node ?? item.keyNode, value, alsoContexts);
+    const problem = timeoutProblem(value);
+    if (problem === undefined) return (value as number) * 60;
+    throw this.source.error(node ?? item.keyNode, `timeout-minutes of ${what} ${problem}`);
   }
 
   /**

@@ -32,13 +32,19 @@ describe('resolveShell', () => {
     expect(resolveShell('perl {0}')).toEqual({ template: 'perl {0}', extension: '' });
   });
 
-  it('refuses Windows PowerShell and cmd, which exist only on Windows runners', () => {
-    for (const shell of ['powershell', 'cmd', 'powershell -command ". {0}"']) {
-      expect(() => resolveShell(shell)).toThrow(ShellError);
-      expect(() => resolveShell(shell)).toThrow(
-        /is not supported when running steps through relay-dap: it exists only on Windows runners/,
-      );
-    }
+  it("maps Windows PowerShell and cmd to the Windows runner's templates (they run only where they exist)", () => {
+    expect(resolveShell('powershell')).toEqual({
+      template: `powershell -command ". '{0}'"`,
+      extension: '.ps1',
+    });
+    expect(resolveShell('cmd')).toEqual({
+      template: '%ComSpec% /D /E:ON /V:OFF /S /C "CALL "{0}""',
+      extension: '.cmd',
+    });
+    expect(resolveShell('powershell -command ". {0}"')).toEqual({
+      template: 'powershell -command ". {0}"',
+      extension: '.ps1',
+    });
   });
 
   it("maps pwsh to GitHub's Linux template, and a pwsh command line to .ps1", () => {
@@ -106,6 +112,23 @@ describe('buildStepScript run with real bash', () => {
       "it's $HOME and `backticks`\na line with $dollar, `tick` and 'quote'\nEOF\n%s %d\n",
     );
     expect(result.status).toBe(0);
+  });
+
+  it('a step for cmd cannot be built (cmd.exe exists only on Windows); one for a missing powershell says so and exits 127', () => {
+    expect(() => buildStepScript(options('dir', 'cmd'))).toThrow(ShellError);
+    expect(() => buildStepScript(options('dir', 'cmd'))).toThrow(
+      "shell 'cmd' runs cmd.exe, which exists only on Windows runners; the steps run in Linux on the relay server's side, so this step cannot run here: skip it (Set Next Step), or write it for 'bash' or 'pwsh'",
+    );
+    const script = buildStepScript(options('Write-Output hi', 'powershell'));
+    const result = spawnSync('bash', ['-c', script], {
+      cwd: directory,
+      encoding: 'utf8',
+      env: { ...process.env, PATH: '/usr/bin:/bin' },
+    });
+    expect(result.stderr).toBe(
+      "relay-dap: shell: powershell: powershell is not installed where the steps run (the relay server's side): install it there, or write this step for bash\n",
+    );
+    expect(result.status).toBe(127);
   });
 
   it('writes the script file byte for byte with the shell extension', () => {

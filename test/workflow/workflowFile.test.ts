@@ -350,11 +350,48 @@ describe('errors and edge cases', () => {
     );
   });
 
-  it('refuses timeout-minutes given as an expression', () => {
+  it('keeps a step timeout-minutes expression for the step to evaluate as it starts', () => {
+    const job = loadWorkflowJob(
+      write(oneJob('      - run: a\n        timeout-minutes: ${{ fromJSON(env.T) }}\n')),
+    );
+    expect(job.steps[0]?.timeoutSeconds).toBeUndefined();
+    expect(job.steps[0]?.expressions.timeout?.text).toBe('${{ fromJSON(env.T) }}');
+    expect(job.steps[0]?.expressions.timeout?.line).toBe(8);
+  });
+
+  it('decides a job timeout-minutes expression where GitHub does: the matrix at load, github at launch, needs not at all', () => {
+    const matrix = '    strategy:\n      matrix:\n        budget: [0.5]\n';
+    const fromMatrix = loadWorkflowJob(
+      write(oneJob('      - run: a\n', `${matrix}    timeout-minutes: \${{ matrix.budget }}\n`)),
+    );
+    expect(fromMatrix.workflow.timeoutSeconds).toBe(30);
+    const fromGithub = loadWorkflowJob(
+      write(
+        oneJob('      - run: a\n', "    timeout-minutes: ${{ github.event_name == 'push' && 5 || 60 }}\n"),
+      ),
+    );
+    expect(fromGithub.workflow.timeoutSeconds).toBeUndefined();
+    expect(fromGithub.githubTimeout?.line).toBe(6);
+    const fromNeeds = loadWorkflowJob(
+      write(oneJob('      - run: a\n', '    timeout-minutes: ${{ needs.plan.outputs.minutes }}\n')),
+    );
+    expect(fromNeeds.workflow.timeoutSeconds).toBeUndefined();
+    expect(fromNeeds.workflow.launchNotes).toEqual([
+      {
+        line: 6,
+        text: 'timeout-minutes (line 6): reads needs, which relay-dap does not know at launch: the job runs without that timeout',
+      },
+    ]);
     expect(
-      loadError(oneJob('      - run: a\n        timeout-minutes: ${{ matrix.t }}\n')).error.message,
+      loadError(oneJob('      - run: a\n', '    timeout-minutes: ${{ env.MINUTES }}\n')).error.message,
     ).toMatch(
-      /:8: timeout-minutes of step 1 is an expression, which relay-dap does not evaluate for timeouts; write the number of minutes$/,
+      /:6: the 'env' context is not available in a job's timeout-minutes \(GitHub offers github, needs, strategy, matrix, vars, inputs there\) \(in expression `env\.MINUTES`\)$/,
+    );
+    expect(
+      loadError(oneJob('      - run: a\n', `${matrix}    timeout-minutes: \${{ matrix.missing }}\n`)).error
+        .message,
+    ).toMatch(
+      /:9: timeout-minutes is '': it must be a positive number of minutes, at most 525600 \(365 days\) \(in expression `matrix\.missing`\)$/,
     );
   });
 
@@ -367,13 +404,42 @@ describe('errors and edge cases', () => {
     ).toMatch(/:9: step id 'a' is already used by the step at line 7$/);
   });
 
-  it('refuses unsupported shells with the line', () => {
-    expect(loadError(oneJob('      - run: a\n        shell: powershell\n')).error.message).toMatch(
-      /:8: shell 'powershell' is not supported when running steps through relay-dap: it exists only on Windows runners/,
+  it('loads Windows PowerShell and cmd steps (they are said at launch and fail when run); refuses a shell without {0}', () => {
+    const job = loadWorkflowJob(
+      write(oneJob('      - run: a\n        shell: powershell\n      - run: b\n        shell: cmd\n')),
     );
+    expect(job.steps.map((step) => step.shell)).toEqual(['powershell', 'cmd']);
     expect(
       loadError(oneJob('      - run: a\n', '    defaults:\n      run:\n        shell: zsh\n')).error.message,
     ).toMatch(/:8: shell 'zsh' is neither a built-in shell/);
+  });
+
+  it('runs the steps of a parallel: group in order, each a step of its own, with a note', () => {
+    const job = loadWorkflowJob(
+      write(
+        oneJob(
+          '      - run: a\n      - parallel:\n          - run: b\n          - id: c\n            run: c\n      - run: d\n',
+        ),
+      ),
+    );
+    expect(job.steps.map((step) => [step.index, step.run, step.location.line])).toEqual([
+      [0, 'a', 7],
+      [1, 'b', 9],
+      [2, 'c', 10],
+      [3, 'd', 12],
+    ]);
+    expect(job.workflow.launchNotes).toEqual([
+      {
+        line: 8,
+        text: 'parallel (line 8): its 2 steps run one after another here, in the order written, not at the same time as on GitHub',
+      },
+    ]);
+    expect(loadError(oneJob('      - parallel: []\n')).error.message).toMatch(
+      /:7: the parallel group of step 1 is empty; list the steps it runs$/,
+    );
+    expect(
+      loadError(oneJob('      - parallel:\n          - run: a\n        name: x\n')).error.message,
+    ).toMatch(/:9: unknown key 'name' in the parallel group of step 1; the keys allowed there are parallel$/);
   });
 
   it('refuses env, matrix and steps in a job-level if:, which GitHub does not offer there', () => {
@@ -485,6 +551,14 @@ describe('errors and edge cases', () => {
     const job = loadWorkflowJob(write(oneJob('      - run: a\n', strategy)));
     expect(job.workflow?.matrix).toEqual({ os: 'linux', extra: 'yes' });
     expect(job.name).toBe('W / build (linux, yes)');
+  });
+
+  it('needs the combination for an include computed by an expression, saying the launch argument works', () => {
+    const strategy =
+      '    strategy:\n      matrix:\n        os: [linux]\n        include: ${{ fromJSON(needs.plan.outputs.include) }}\n';
+    expect(loadError(oneJob('      - run: a\n', strategy)).error.message).toMatch(
+      /:7: matrix 'include' of job 'build' is computed at run time on GitHub \(\$\{\{ fromJSON\(needs\.plan\.outputs\.include\) \}\}\), so relay-dap cannot list its combinations: give the combination to debug with the launch argument "matrix", e\.g\. "matrix": \{"os":"linux"\}$/,
+    );
   });
 
   it('needs the combination for a matrix computed by an expression', () => {
@@ -599,6 +673,32 @@ describe('differences from GitHub and the job-level if:', () => {
       [21, 'container (line 21)'],
       [22, 'services (line 22)'],
     ]);
+  });
+
+  it('evaluates a runs-on expression that reads the matrix; says one computed on GitHub (needs) is decided there', () => {
+    const job = (runsOn: string, matrix = ''): WorkflowJobDefinition =>
+      loadWorkflowText(
+        '/repo/.github/workflows/ci.yml',
+        {},
+        `on: push\njobs:\n  t:\n${matrix}    runs-on: ${runsOn}\n    steps:\n      - run: a\n`,
+      );
+    const matrix = '    strategy:\n      matrix:\n        os: [windows-2022]\n';
+    expect(job("${{ matrix.os || 'ubuntu-latest' }}", matrix).workflow.launchNotes).toEqual([
+      {
+        line: 7,
+        text: "runs-on (line 7): windows-2022 is not used: the steps run in Linux bash on the relay server's side, not on Windows",
+      },
+    ]);
+    expect(job('${{ needs.prepare.outputs.runner }}').workflow.launchNotes).toEqual([
+      {
+        line: 4,
+        text: "runs-on (line 4): ${{ needs.prepare.outputs.runner }} is decided on GitHub when the run starts; whatever it names, the steps run in Linux bash on the relay server's side",
+      },
+    ]);
+    expect(
+      job('${{ matrix.os }}', '    strategy:\n      matrix:\n        os: [ubuntu-24.04]\n').workflow
+        .launchNotes,
+    ).toBeUndefined();
   });
 
   it('a job with nothing that differs has no notes', () => {

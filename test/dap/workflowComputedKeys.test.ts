@@ -1,0 +1,127 @@
+// What GitHub accepts in a job and relay-dap used to refuse at launch, end to end through the
+// adapter (a real process over stdio) and its embedded relay (real bash): timeouts and
+// continue-on-error computed by expressions, evaluated where GitHub evaluates them; steps for
+// Windows PowerShell and cmd, said at launch and failing with a message of their own; a
+// `parallel:` group, run one step after another.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
+import * as session from '../support/jobSession.js';
+
+const ctx = useAdapterContext();
+
+describe('keys computed by expressions', () => {
+  it("computed-timeouts.yml: a step's timeout-minutes from env ends the step, and a job's from github cancels the job", async () => {
+    const program = session.workflowFixture('computed-timeouts.yml');
+    const adapter = await ctx.runJob(session.pastEntry(ctx, program));
+    const { client } = adapter;
+    expect(await session.stepResultsAtEnd(client, 130)).toEqual([
+      '✗ Slow suite: timed out (continue-on-error), exit 124, T s',
+      '✓ Report: exit 0, T s',
+      "✗ Runs past the job's timeout: cancelled, exit 130, T s",
+      '✓ Always runs: exit 0, T s',
+    ]);
+    expect(outputByCategory(client).stdout).toBe(
+      'slow suite started\n[cancelled]\n' +
+        'slow suite failure, job goes on\n' +
+        'still going\n[cancelled]\n' +
+        'always runs\n',
+    );
+    expect(session.consoleLines(client)).toEqual([
+      'relay-dap: step 1 (Slow suite) timed out after 1.2 s; cancelling it',
+      'relay-dap: cancelling: the job timed out after 6 s; steps with always() or cancelled() still run',
+    ]);
+    await session.finish(ctx, adapter);
+  });
+
+  it('a step timeout that is not a number fails that step with the line, and the job goes on', async () => {
+    const program = session.writeFile(
+      ctx.workdir,
+      'bad-timeout.yml',
+      [
+        'on: push',
+        'jobs:',
+        '  j:',
+        '    runs-on: ubuntu-latest',
+        '    steps:',
+        '      - name: Budget from a typo',
+        '        timeout-minutes: ${{ env.MISSING }}',
+        '        run: echo "never"',
+        '      - if: always()',
+        '        run: echo "after"',
+        '',
+      ].join('\n'),
+    );
+    const adapter = await ctx.runJob(session.pastEntry(ctx, program), { filters: [] });
+    const { client } = adapter;
+    expect(await session.stepResultsAtEnd(client, 126)).toEqual([
+      '✗ Budget from a typo: failed, exit 126, T s',
+      '✓ Run echo "after": exit 0, T s',
+    ]);
+    expect(session.consoleLines(client)).toContain(
+      `relay-dap: step 1 (Budget from a typo): ${program}:7: timeout-minutes is '': it must be a positive number of minutes, at most 525600 (365 days) (in expression \`env.MISSING\`)`,
+    );
+    expect(outputByCategory(client).stdout).toBe('after\n');
+    await session.finish(ctx, adapter);
+  });
+});
+
+describe('Windows shells', () => {
+  const program = session.workflowFixture('windows-shells.yml');
+  const hasPowershell = (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .some((dir) => fs.existsSync(path.join(dir, 'powershell')));
+
+  it('windows-shells.yml loads; each missing shell is said once at launch, and its step fails with a message of its own', async ({
+    skip,
+  }) => {
+    if (hasPowershell)
+      skip('a powershell is installed on this machine: the missing-shell path cannot be shown here');
+    const adapter = await ctx.runJob(session.pastEntry(ctx, program), { filters: [] });
+    const { client } = adapter;
+    const powershellLine = session.lineOf(program, '- name: Install the MSI');
+    const cmdLine = session.lineOf(program, '- name: Register the service');
+    expect(await session.stepResultsAtEnd(client, 126)).toEqual([
+      '✓ Build: exit 0, T s',
+      '✗ Install the MSI: failed (continue-on-error), exit 127, T s',
+      '✗ Register the service: failed, exit 126, T s',
+      '✓ Summary: exit 0, T s',
+    ]);
+    const lines = session.consoleLines(client);
+    expect(lines.slice(0, 2)).toEqual([
+      `relay-dap: shell: powershell (line ${powershellLine}): powershell is not installed where the steps run (the relay server's side), so those steps will fail; install Windows PowerShell (a Windows runner has it) there, or write them for bash`,
+      `relay-dap: shell: cmd (line ${cmdLine}): shell 'cmd' runs cmd.exe, which exists only on Windows runners; the steps run in Linux on the relay server's side, so this step cannot run here: skip it (Set Next Step), or write it for 'bash' or 'pwsh'`,
+    ]);
+    expect(lines).toContain(
+      "relay-dap: step 3 (Register the service): shell 'cmd' runs cmd.exe, which exists only on Windows runners; the steps run in Linux on the relay server's side, so this step cannot run here: skip it (Set Next Step), or write it for 'bash' or 'pwsh'",
+    );
+    // The step's own output (the relay carries stdout and stderr as one stream) says why it failed.
+    expect(outputByCategory(client).stdout).toBe(
+      'built on Linux\n' +
+        "relay-dap: shell: powershell: powershell is not installed where the steps run (the relay server's side): install it there, or write this step for bash\n" +
+        'summary\n',
+    );
+    await session.finish(ctx, adapter);
+  });
+});
+
+describe('parallel steps', () => {
+  it('parallel-checks.yml: the group runs its steps one after another, each a step of its own, said at launch', async () => {
+    const program = session.workflowFixture('parallel-checks.yml');
+    const adapter = await ctx.runJob(session.pastEntry(ctx, program));
+    const { client } = adapter;
+    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
+      '✓ Install: exit 0, T s',
+      '✓ Lint: exit 0, T s',
+      '✓ Type check: exit 0, T s',
+      '✓ Test: exit 0, T s',
+    ]);
+    const line = session.lineOf(program, '- parallel:');
+    expect(session.consoleLines(client)).toContain(
+      `relay-dap: parallel (line ${line}): its 2 steps run one after another here, in the order written, not at the same time as on GitHub`,
+    );
+    expect(outputByCategory(client).stdout).toBe('installed\nlint clean\ntypes clean\ntests pass\n');
+    await session.finish(ctx, adapter);
+  });
+});
