@@ -3,11 +3,9 @@
 // with a value computed here the way GitHub documents it (a SHA-256 per file, then a SHA-256 over
 // those digests), for a realistic layout: lock files in subfolders, requirements files, and a
 // vendored lock under node_modules that the exclusion leaves out.
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
+import { documentedHashFiles } from '../support/documentedHash.js';
 import * as session from '../support/jobSession.js';
 
 const ctx = useAdapterContext();
@@ -23,18 +21,6 @@ const LAYOUT: Record<string, string> = {
   'tools/requirements-lint.txt': 'ruff==0.5.0\n',
 };
 
-/** GitHub's documented hashFiles value for these files, in this order. */
-function documented(root: string, files: string[]): string {
-  const all = createHash('sha256');
-  for (const file of files)
-    all.update(
-      createHash('sha256')
-        .update(fs.readFileSync(path.join(root, file)))
-        .digest(),
-    );
-  return all.digest('hex');
-}
-
 describe('hashFiles()', () => {
   it('cache-keys.yml: the key a step prints is the hash of the matched files, and an if: on a missing lock is false', async () => {
     for (const [name, content] of Object.entries(LAYOUT)) session.writeFile(ctx.workdir, name, content);
@@ -48,7 +34,7 @@ describe('hashFiles()', () => {
       '✓ No poetry lock: exit 0, T s',
     ]);
     // The order the runner's globber walks the workspace in: depth first, names by byte value.
-    const key = documented(ctx.workdir, [
+    const key = documentedHashFiles(ctx.workdir, [
       'Cargo.lock',
       'crates/cli/Cargo.lock',
       'docs/package-lock.json',
@@ -57,7 +43,7 @@ describe('hashFiles()', () => {
       'tools/requirements-lint.txt',
       'web/package-lock.json',
     ]);
-    const web = documented(ctx.workdir, ['web/package-lock.json']);
+    const web = documentedHashFiles(ctx.workdir, ['web/package-lock.json']);
     expect(outputByCategory(client).stdout).toBe(
       `deps-${key}\nno poetry lock; web lock ${web.slice(0, 12)}\n`,
     );

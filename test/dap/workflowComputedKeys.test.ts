@@ -3,8 +3,6 @@
 // continue-on-error computed by expressions, evaluated where GitHub evaluates them; steps for
 // Windows PowerShell and cmd, said at launch and failing with a message of their own; a
 // `parallel:` group, run one step after another.
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
 import * as session from '../support/jobSession.js';
@@ -69,9 +67,7 @@ describe('keys computed by expressions', () => {
 
 describe('Windows shells', () => {
   const program = session.workflowFixture('windows-shells.yml');
-  const hasPowershell = (process.env.PATH ?? '')
-    .split(path.delimiter)
-    .some((dir) => fs.existsSync(path.join(dir, 'powershell')));
+  const hasPowershell = session.onPath('powershell');
 
   it('windows-shells.yml loads; each missing shell is said once at launch, and its step fails with a message of its own', async ({
     skip,

@@ -183,10 +183,7 @@ describe('shell: pwsh', () => {
   const program = session.workflowFixture('powershell.yml');
   const pwshLine = session.lineOf(program, '- name: Read the version');
 
-  /** Whether a `pwsh` is on this machine's PATH (the embedded relay runs the steps here). */
-  const hasPwsh = (process.env.PATH ?? '')
-    .split(path.delimiter)
-    .some((dir) => fs.existsSync(path.join(dir, 'pwsh')));
+  const hasPwsh = session.onPath('pwsh');
 
   it('missing where the steps run: said once before the entry stop, and the step fails as it would without pwsh', async ({
     skip,

@@ -199,11 +199,11 @@ export async function finish(ctx: AdapterContext, adapter: StdioAdapter): Promis
   adapter.client.assertClean();
 }
 
-/** Whether `python` or `python3` can run here (the workflow `shell: python` needs one). */
-export function hasPython(): boolean {
+/** Whether any of `names` can run here (on PATH, executable): the embedded relay runs the steps here. */
+export function onPath(...names: string[]): boolean {
   const dirs = (process.env.PATH ?? '').split(path.delimiter);
   return dirs.some((dir) =>
-    ['python', 'python3'].some((name) => {
+    names.some((name) => {
       try {
         fs.accessSync(path.join(dir, name), fs.constants.X_OK);
         return true;
@@ -212,4 +212,9 @@ export function hasPython(): boolean {
       }
     }),
   );
+}
+
+/** Whether `python` or `python3` can run here (the workflow `shell: python` needs one). */
+export function hasPython(): boolean {
+  return onPath('python', 'python3');
 }

@@ -5,7 +5,6 @@
 // uses those hashes to calculate a final SHA-256 hash for the set of files"), with the files in
 // the order the runner's globber walks them.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +18,7 @@ import {
   planHashFiles,
   selectFiles,
 } from '../../src/workflow/hashFiles.js';
+import { documentedHashFiles } from '../support/documentedHash.js';
 
 let workspace: string;
 
@@ -54,18 +54,6 @@ function write(files: Record<string, string>): void {
   }
 }
 
-/** GitHub's documented computation: SHA-256 of each file, then SHA-256 over those digests. */
-function documented(files: string[]): string {
-  const all = createHash('sha256');
-  for (const file of files)
-    all.update(
-      createHash('sha256')
-        .update(fs.readFileSync(path.join(workspace, file)))
-        .digest(),
-    );
-  return all.digest('hex');
-}
-
 describe('hashFiles', () => {
   beforeEach(() =>
     write({
@@ -90,7 +78,7 @@ describe('hashFiles', () => {
       'tools/requirements-lint.txt',
     ]);
     expect(hashFiles('**/requirements*.txt')).toBe(
-      documented([
+      documentedHashFiles(workspace, [
         '.github/requirements-ci.txt',
         'requirements-dev.txt',
         'requirements.txt',
@@ -103,7 +91,7 @@ describe('hashFiles', () => {
     const args = ['**/Cargo.lock', '**/package-lock.json', '!**/node_modules/**'];
     const files = ['Cargo.lock', 'crates/cli/Cargo.lock', 'docs/package-lock.json', 'web/package-lock.json'];
     expect(selected(...args)).toEqual(files);
-    expect(hashFiles(...args)).toBe(documented(files));
+    expect(hashFiles(...args)).toBe(documentedHashFiles(workspace, files));
   });
 
   it('a directory named alone hashes every file below it; a later pattern adds back what a ! removed', () => {
@@ -118,7 +106,7 @@ describe('hashFiles', () => {
       'docs/package-lock.json',
     ]);
     expect(hashFiles('web/package-lock.json', 'docs/package-lock.json')).toBe(
-      documented(['web/package-lock.json', 'docs/package-lock.json']),
+      documentedHashFiles(workspace, ['web/package-lock.json', 'docs/package-lock.json']),
     );
   });
 
@@ -130,7 +118,7 @@ describe('hashFiles', () => {
   it('no file matched: the empty string; a ./ pattern is the same as a relative one', () => {
     expect(hashFiles('**/go.sum')).toBe('');
     expect(hashFiles('./Cargo.lock')).toBe(hashFiles('Cargo.lock'));
-    expect(hashFiles('Cargo.lock')).toBe(documented(['Cargo.lock']));
+    expect(hashFiles('Cargo.lock')).toBe(documentedHashFiles(workspace, ['Cargo.lock']));
   });
 
   it('a file outside the workspace is not hashed, as the runner ignores it; a pattern above it reaches into it', () => {
