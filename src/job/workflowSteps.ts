@@ -21,6 +21,7 @@ import {
   type ExpressionContext,
   type StepContext,
 } from '../model/expressionContext.js';
+import { controlSkipReason } from '../workflow/backgroundSteps.js';
 import { describeSkippedSetupAction } from '../workflow/setupActions.js';
 import { buildStepScript } from '../workflow/shells.js';
 import {
@@ -182,6 +183,7 @@ export class WorkflowSteps implements StepPreparer {
     if (!located(() => evaluateLocatedCondition(expressions.condition, context))) {
       return { skip: `if: ${step.condition ?? 'success()'} is false` };
     }
+    if (expressions.control !== undefined) return { skip: controlSkipReason(expressions.control) };
     const run = expressions.run;
     if (run === undefined) {
       const setup = describeSkippedSetupAction(step.uses ?? '');

@@ -9,7 +9,7 @@
 import { basename } from 'node:path';
 import { isScalar, type ParsedNode } from 'yaml';
 import { expressionContext, type RunContexts } from '../model/expressionContext.js';
-import type { JobDefinition, JobStep, WorkflowJob } from '../model/jobModel.js';
+import type { JobDefinition, JobStep, LaunchNote, WorkflowJob } from '../model/jobModel.js';
 import {
   ExpressionError,
   hasExpressions,
@@ -23,6 +23,13 @@ import {
 import { evaluateTemplate, type LocatedCondition, type LocatedTemplate } from './locatedExpressions.js';
 import { MatrixError, selectMatrixCombination, type MatrixCombination } from './matrix.js';
 import { decideJobCondition, NOT_KNOWN_AT_LAUNCH } from './jobCondition.js';
+import {
+  backgroundNote,
+  BACKGROUND_KEYS,
+  controlName,
+  readControl,
+  type ControlStep,
+} from './backgroundSteps.js';
 import { parallelGroups } from './parallelSteps.js';
 import { runnerDifferences } from './runnerDifferences.js';
 import { decideJobTimeout } from './jobTimeout.js';
@@ -47,6 +54,8 @@ export interface StepExpressions {
   continueOnError?: LocatedTemplate;
   /** `timeout-minutes:` when it is an expression: evaluated as the step starts, as GitHub does. */
   timeout?: LocatedTemplate;
+  /** A `wait:`, `wait-all:` or `cancel:` step (backgroundSteps.ts): it runs nothing. */
+  control?: ControlStep;
 }
 
 /** A workflow job: the model's job and its steps with their expressions. */
@@ -104,7 +113,11 @@ const STEP_KEYS = [
   'working-directory',
   'continue-on-error',
   'timeout-minutes',
+  ...BACKGROUND_KEYS,
 ] as const;
+
+/** A key GitHub's workflow schema does not have: GitHub refuses the workflow too. */
+const GITHUB_REFUSES_TOO = (key: string): string => ` (GitHub refuses it too: "Unexpected value '${key}'")`;
 
 const STEP_ID_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
@@ -126,6 +139,9 @@ function entry(entries: MapEntry[], key: string): MapEntry | undefined {
 }
 
 class WorkflowReader {
+  /** What the steps read so far run differently here (a background step), one line each. */
+  private readonly stepNotes: LaunchNote[] = [];
+
   constructor(private readonly source: YamlSource) {}
 
   read(options: WorkflowJobOptions): WorkflowJobDefinition {
@@ -227,8 +243,8 @@ class WorkflowReader {
     const steps = groups.steps.map((node, index) =>
       this.step(node, index, matrix, seenIds, defaultWorkingDirectory),
     );
-    if (groups.notes.length > 0) {
-      launchNotes.push(...groups.notes);
+    if (groups.notes.length > 0 || this.stepNotes.length > 0) {
+      launchNotes.push(...groups.notes, ...this.stepNotes);
       launchNotes.sort((a, b) => a.line - b.line);
       workflow.launchNotes = launchNotes;
     }
@@ -326,7 +342,7 @@ class WorkflowReader {
     const { source } = this;
     const what = `step ${index + 1}`;
     const entries = source.entries(source.map(node, what), what);
-    source.checkKeys(entries, STEP_KEYS, what);
+    source.checkKeys(entries, STEP_KEYS, what, GITHUB_REFUSES_TOO);
 
     const run = entry(entries, 'run');
     const uses = entry(entries, 'uses');
@@ -336,7 +352,10 @@ class WorkflowReader {
         `${what} has both 'run:' and 'uses:'; a step does one or the other, split it in two`,
       );
     }
-    if (run === undefined && uses === undefined) {
+    const control = readControl(source, entries, what);
+    const background = backgroundNote(source, entries);
+    if (background !== undefined) this.stepNotes.push(background);
+    if (run === undefined && uses === undefined && control === undefined) {
       throw source.error(node, `${what} has neither 'run:' nor 'uses:'; add the command to run with 'run:'`);
     }
 
@@ -382,7 +401,13 @@ class WorkflowReader {
 
     const name = entry(entries, 'name');
     const writtenName = name !== undefined ? this.string(name, `the name of ${what}`) : undefined;
-    const defaultName = step.run !== undefined ? `Run ${firstLineOf(step.run)}` : `Run ${step.uses ?? ''}`;
+    if (control !== undefined) step.expressions.control = control;
+    const defaultName =
+      control !== undefined
+        ? controlName(control)
+        : step.run !== undefined
+          ? `Run ${firstLineOf(step.run)}`
+          : `Run ${step.uses ?? ''}`;
     step.name = this.staticText(writtenName ?? defaultName, matrix);
 
     const shell = entry(entries, 'shell');
@@ -506,11 +531,11 @@ class WorkflowReader {
     if (item === undefined) return {};
     const { source } = this;
     const defaults = source.entries(source.map(item.value, what), what);
-    source.checkKeys(defaults, ['run'], what);
+    source.checkKeys(defaults, ['run'], what, GITHUB_REFUSES_TOO);
     const run = entry(defaults, 'run');
     if (run === undefined) return {};
     const runEntries = source.entries(source.map(run.value, `${what}.run`), `${what}.run`);
-    source.checkKeys(runEntries, ['shell', 'working-directory'], `${what}.run`);
+    source.checkKeys(runEntries, ['shell', 'working-directory'], `${what}.run`, GITHUB_REFUSES_TOO);
     const result: { shell?: string; workingDirectory?: LocatedTemplate } = {};
     const shell = entry(runEntries, 'shell');
     if (shell !== undefined) result.shell = this.shell(shell, `${what}.run.shell`);

@@ -212,12 +212,18 @@ export class YamlSource {
   }
 
   /** Refuses keys a format does not know, so a typo is reported instead of silently ignored. */
-  checkKeys(entries: MapEntry[], allowed: readonly string[], what: string): void {
+  checkKeys(
+    entries: MapEntry[],
+    allowed: readonly string[],
+    what: string,
+    /** What else to say of an unknown key (a workflow: that GitHub refuses it as well). */
+    also: (key: string) => string = () => '',
+  ): void {
     for (const entry of entries) {
       if (!allowed.includes(entry.key)) {
         throw this.error(
           entry.keyNode,
-          `unknown key '${entry.key}' in ${what}; the keys allowed there are ${allowed.join(', ')}`,
+          `unknown key '${entry.key}' in ${what}; the keys allowed there are ${allowed.join(', ')}${also(entry.key)}`,
         );
       }
     }

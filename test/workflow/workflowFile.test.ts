@@ -328,7 +328,7 @@ describe('errors and edge cases', () => {
 
   it('refuses unknown step keys and wrong types', () => {
     expect(loadError(oneJob('      - run: a\n        timeout: 5\n')).error.message).toMatch(
-      /:8: unknown key 'timeout' in step 1; the keys allowed there are id, name, if, uses, run, shell, with, env, working-directory, continue-on-error, timeout-minutes$/,
+      /:8: unknown key 'timeout' in step 1; the keys allowed there are id, name, if, uses, run, shell, with, env, working-directory, continue-on-error, timeout-minutes, background, wait, wait-all, cancel \(GitHub refuses it too: "Unexpected value 'timeout'"\)$/,
     );
     expect(loadError(oneJob('      - run:\n          - a\n')).error.message).toMatch(
       /:8: the run script of step 1 must be text$/,
@@ -412,6 +412,25 @@ describe('errors and edge cases', () => {
     expect(
       loadError(oneJob('      - run: a\n', '    defaults:\n      run:\n        shell: zsh\n')).error.message,
     ).toMatch(/:8: shell 'zsh' is neither a built-in shell/);
+  });
+
+  it('reads wait, wait-all and cancel as control steps that run nothing; refuses one that also runs something', () => {
+    const job = loadWorkflowJob(
+      write(
+        oneJob(
+          '      - id: a\n        background: true\n        run: a\n      - wait: [a]\n      - name: Stop\n        cancel: a\n',
+        ),
+      ),
+    );
+    expect(job.steps.map((step) => [step.name, step.run, step.expressions.control])).toEqual([
+      ['Run a', 'a', undefined],
+      ['Wait for a', undefined, { key: 'wait', ids: ['a'] }],
+      ['Stop', undefined, { key: 'cancel', ids: ['a'] }],
+    ]);
+    expect(job.workflow.launchNotes?.map((note) => note.text.split(':')[0])).toEqual(['background (line 8)']);
+    expect(loadError(oneJob('      - wait: a\n        run: b\n')).error.message).toMatch(
+      /:8: step 1 has 'wait:' and 'run:'; a wait step runs nothing itself, split it in two$/,
+    );
   });
 
   it('runs the steps of a parallel: group in order, each a step of its own, with a note', () => {
