@@ -14,6 +14,8 @@ import {
   evaluateLocatedCondition,
   evaluateTemplate,
   evaluateTemplateValue,
+  type LocatedCondition,
+  type LocatedTemplate,
 } from '../workflow/locatedExpressions.js';
 import {
   expressionContext,
@@ -175,12 +177,13 @@ export class WorkflowSteps implements StepPreparer {
     const step = this.stepOf(jobStep);
     const { expressions } = step;
     const action = this.actionNames[step.index] ?? '';
-    const context = await this.withFileHashes(
-      step,
+    // hashFiles() of the if: first: a skipped step's other values are never evaluated, as on GitHub.
+    const decides = await this.withFileHashes(
+      [expressions.condition],
       this.expressionContext(runner, this.run === undefined ? undefined : withAction(this.run, action)),
       runner,
     );
-    if (!located(() => evaluateLocatedCondition(expressions.condition, context))) {
+    if (!located(() => evaluateLocatedCondition(expressions.condition, decides))) {
       return { skip: `if: ${step.condition ?? 'success()'} is false` };
     }
     if (expressions.control !== undefined) return { skip: controlSkipReason(expressions.control) };
@@ -190,6 +193,8 @@ export class WorkflowSteps implements StepPreparer {
       if (setup !== undefined) this.say(setup);
       return { skip: `\`uses: ${step.uses ?? '?'}\` runs an action, which relay-dap does not run` };
     }
+    const { env, cwd, timeout } = expressions;
+    const context = await this.withFileHashes([...Object.values(env), run, cwd, timeout], decides, runner);
     const stepEnv: Record<string, string> = {};
     for (const [name, value] of Object.entries(expressions.env)) {
       stepEnv[name] = located(() =>
@@ -226,20 +231,19 @@ export class WorkflowSteps implements StepPreparer {
     };
   }
 
-  /** The context with the step's `hashFiles(…)` computed on the far side (fileHashes.ts). */
+  /** The context with the `hashFiles(…)` of `values` computed on the far side (fileHashes.ts). */
   private async withFileHashes(
-    step: WorkflowStep,
+    values: readonly (LocatedTemplate | LocatedCondition | undefined)[],
     context: ExpressionContext,
     runner: JobRunner,
   ): Promise<ExpressionContext> {
-    const { condition, env, run, cwd, timeout } = step.expressions;
-    const expressions = expressionsOf([condition, ...Object.values(env), run, cwd, timeout]);
     const written = context.github?.workspace;
     const workspace =
       typeof written === 'string' && written !== '' ? written : (runner.contextFor().cwd ?? '.');
     try {
-      const fileHashes = await this.fileHashes.compute(expressions, context, runner, workspace);
-      return fileHashes.size === 0 ? context : { ...context, fileHashes };
+      const computed = await this.fileHashes.compute(expressionsOf(values), context, runner, workspace);
+      if (computed.size === 0) return context;
+      return { ...context, fileHashes: new Map([...(context.fileHashes ?? []), ...computed]) };
     } catch (error) {
       if (error instanceof HashFilesError || error instanceof ExpressionError)
         throw new WorkflowStepError(error.message, { cause: error });

@@ -49,4 +49,35 @@ describe('hashFiles()', () => {
     );
     await session.finish(ctx, adapter);
   });
+
+  it("a skipped step's run is not hashed (as on GitHub); a pattern GitHub refuses fails only the step that runs it", async () => {
+    const program = session.writeFile(
+      ctx.workdir,
+      'patterns.yml',
+      [
+        'on: push',
+        'jobs:',
+        '  j:',
+        '    runs-on: ubuntu-latest',
+        '    steps:',
+        "      - if: hashFiles('**/*.lock') != ''",
+        "        run: echo ${{ hashFiles('../outside.lock') }}",
+        "      - run: echo ${{ hashFiles('../outside.lock') }}",
+        '      - if: always()',
+        '        run: echo after',
+        '',
+      ].join('\n'),
+    );
+    const adapter = await ctx.runJob(session.pastEntry(ctx, program), { filters: [] });
+    const { client } = adapter;
+    expect(await session.stepResultsAtEnd(client, 126)).toEqual([
+      "– Run echo ${{ hashFiles('../outside.lock') }}: skipped (if: hashFiles('**/*.lock') != '' is false)",
+      "✗ Run echo ${{ hashFiles('../outside.lock') }}: failed, exit 126, T s",
+      '✓ Run echo after: exit 0, T s',
+    ]);
+    expect(session.consoleLines(client)).toEqual([
+      "relay-dap: step 2 (Run echo ${{ hashFiles('../outside.lock') }}): hashFiles(): invalid pattern '../outside.lock': relative pathing '.' and '..' is not allowed (as on GitHub)",
+    ]);
+    await session.finish(ctx, adapter);
+  });
 });
