@@ -9,7 +9,6 @@ import type { ExpressionContext } from '../model/expressionContext.js';
 import {
   combineDigests,
   hashFilesCommand,
-  hashFilesKey,
   hashFilesRequest,
   HashFilesError,
   listFilesCommand,
@@ -18,6 +17,7 @@ import {
   selectFiles,
 } from '../workflow/hashFiles.js';
 import { type Expr, hashFilesArguments } from '../workflow/expressions.js';
+import { hashFilesKey } from '../workflow/hashFilesFunction.js';
 import type { LocatedCondition, LocatedTemplate } from '../workflow/locatedExpressions.js';
 import type { JobRunner } from './jobRunner.js';
 

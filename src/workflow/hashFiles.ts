@@ -61,11 +61,6 @@ export function hashFilesRequest(args: readonly string[]): HashFilesRequest {
   return { patterns: [...args], followSymbolicLinks: false };
 }
 
-/** The text a call's result is remembered by (the same arguments give the same hash in one step). */
-export function hashFilesKey(args: readonly string[]): string {
-  return JSON.stringify(args);
-}
-
 interface GlobPattern {
   negate: boolean;
   segments: string[];

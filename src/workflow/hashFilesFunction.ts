@@ -6,7 +6,14 @@
  */
 import { StringData } from '@actions/expressions/data/index';
 import type { FunctionDefinition, FunctionInfo } from '@actions/expressions/funcs/info';
-import { hashFilesKey } from './hashFiles.js';
+
+/**
+ * The text a call's result is remembered by (the same arguments give the same hash in one step).
+ * Here, not in hashFiles.ts, so that parsing and evaluating expressions does not load minimatch.
+ */
+export function hashFilesKey(args: readonly string[]): string {
+  return JSON.stringify(args);
+}
 
 /** At least one pattern; as many as GitHub's parser takes. */
 export const HASH_FILES: FunctionInfo = { name: 'hashFiles', minArgs: 1, maxArgs: 255 };

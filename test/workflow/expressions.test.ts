@@ -17,7 +17,7 @@ import {
   toDisplayString,
   withLine,
 } from '../../src/workflow/expressions.js';
-import { hashFilesKey } from '../../src/workflow/hashFiles.js';
+import { hashFilesKey } from '../../src/workflow/hashFilesFunction.js';
 
 function makeContext(overrides: Partial<ExpressionContext> = {}): ExpressionContext {
   return {
