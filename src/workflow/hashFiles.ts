@@ -271,13 +271,15 @@ export function physicalDirectoryCommand(directory: string): string {
  * --follow-symbolic-links a link is an entry of its own, as `lstat` sees it.
  */
 export function listFilesCommand(plan: HashFilesPlan): string {
-  const follow = plan.request.followSymbolicLinks ? '-L' : '-P';
+  // No -P for the default (BusyBox find, in minimal images, knows only -H and -L): find does not
+  // follow links unless told to.
+  const follow = plan.request.followSymbolicLinks ? '-L ' : '';
   const roots = plan.roots.map(shellQuote).join(' ');
   if (roots === '') return 'true';
   return [
     `for root in ${roots}; do`,
     '  [ -e "$root" ] || [ -L "$root" ] || continue',
-    `  find ${follow} "$root" ! -type d -print0 || exit 1`,
+    `  find ${follow}"$root" ! -type d -print0 || exit 1`,
     'done',
   ].join('\n');
 }

@@ -133,6 +133,17 @@ describe('hashFiles', () => {
     }
   });
 
+  it('follows a link to a directory only with --follow-symbolic-links, as the runner does', () => {
+    write({ 'real/r.lock': 'r\n' });
+    fs.symlinkSync('real', path.join(workspace, 'linked'));
+    expect(selected('**/r.lock')).toEqual(['real/r.lock']);
+    expect(selected('--follow-symbolic-links', '**/r.lock')).toEqual(['linked/r.lock', 'real/r.lock']);
+    expect(hashFiles('--follow-symbolic-links', 'linked')).toBe(
+      documentedHashFiles(workspace, ['real/r.lock']),
+    );
+    expect(hashFiles('linked')).toBe('');
+  });
+
   it("refuses '..' and an unknown option, as the runner does", () => {
     expect(() => hashFilesRequest(['--follow', 'x'])).toThrow(
       "hashFiles(): invalid glob option --follow; the only option is '--follow-symbolic-links'",
