@@ -33,6 +33,32 @@ describe('keys computed by expressions', () => {
     await session.finish(ctx, adapter);
   });
 
+  it("a job's timeout-minutes reading vars is evaluated at launch with the launch's vars", async () => {
+    const program = session.writeFile(
+      ctx.workdir,
+      'vars-timeout.yml',
+      [
+        'on: push',
+        'jobs:',
+        '  j:',
+        '    runs-on: ubuntu-latest',
+        '    timeout-minutes: ${{ fromJSON(vars.JOB_MINUTES) }}',
+        '    steps:',
+        '      - run: sleep 300',
+        '',
+      ].join('\n'),
+    );
+    const adapter = await ctx.runJob({ ...session.pastEntry(ctx, program), vars: { JOB_MINUTES: '0.05' } });
+    const { client } = adapter;
+    expect(await session.stepResultsAtEnd(client, 130)).toEqual([
+      '✗ Run sleep 300: cancelled, exit 130, T s',
+    ]);
+    expect(session.consoleLines(client)).toEqual([
+      'relay-dap: cancelling: the job timed out after 3 s; steps with always() or cancelled() still run',
+    ]);
+    await session.finish(ctx, adapter);
+  });
+
   it('a step timeout that is not a number fails that step with the line, and the job goes on', async () => {
     const program = session.writeFile(
       ctx.workdir,
