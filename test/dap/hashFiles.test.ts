@@ -51,23 +51,14 @@ describe('hashFiles()', () => {
   });
 
   it("a skipped step's run is not hashed (as on GitHub); a pattern GitHub refuses fails only the step that runs it", async () => {
-    const program = session.writeFile(
-      ctx.workdir,
-      'patterns.yml',
-      [
-        'on: push',
-        'jobs:',
-        '  j:',
-        '    runs-on: ubuntu-latest',
-        '    steps:',
-        "      - if: hashFiles('**/*.lock') != ''",
-        "        run: echo ${{ hashFiles('../outside.lock') }}",
-        "      - run: echo ${{ hashFiles('../outside.lock') }}",
-        '      - if: always()',
-        '        run: echo after',
-        '',
-      ].join('\n'),
-    );
+    const program = session.writeOneJobWorkflow(ctx.workdir, 'patterns.yml', [
+      '    steps:',
+      "      - if: hashFiles('**/*.lock') != ''",
+      "        run: echo ${{ hashFiles('../outside.lock') }}",
+      "      - run: echo ${{ hashFiles('../outside.lock') }}",
+      '      - if: always()',
+      '        run: echo after',
+    ]);
     const adapter = await ctx.runJob(session.pastEntry(ctx, program), { filters: [] });
     const { client } = adapter;
     expect(await session.stepResultsAtEnd(client, 126)).toEqual([

@@ -34,20 +34,11 @@ describe('keys computed by expressions', () => {
   });
 
   it("a job's timeout-minutes reading vars is evaluated at launch with the launch's vars", async () => {
-    const program = session.writeFile(
-      ctx.workdir,
-      'vars-timeout.yml',
-      [
-        'on: push',
-        'jobs:',
-        '  j:',
-        '    runs-on: ubuntu-latest',
-        '    timeout-minutes: ${{ fromJSON(vars.JOB_MINUTES) }}',
-        '    steps:',
-        '      - run: sleep 300',
-        '',
-      ].join('\n'),
-    );
+    const program = session.writeOneJobWorkflow(ctx.workdir, 'vars-timeout.yml', [
+      '    timeout-minutes: ${{ fromJSON(vars.JOB_MINUTES) }}',
+      '    steps:',
+      '      - run: sleep 300',
+    ]);
     const adapter = await ctx.runJob({ ...session.pastEntry(ctx, program), vars: { JOB_MINUTES: '0.05' } });
     const { client } = adapter;
     expect(await session.stepResultsAtEnd(client, 130)).toEqual([
@@ -60,23 +51,14 @@ describe('keys computed by expressions', () => {
   });
 
   it('a step timeout that is not a number fails that step with the line, and the job goes on', async () => {
-    const program = session.writeFile(
-      ctx.workdir,
-      'bad-timeout.yml',
-      [
-        'on: push',
-        'jobs:',
-        '  j:',
-        '    runs-on: ubuntu-latest',
-        '    steps:',
-        '      - name: Budget from a typo',
-        '        timeout-minutes: ${{ env.MISSING }}',
-        '        run: echo "never"',
-        '      - if: always()',
-        '        run: echo "after"',
-        '',
-      ].join('\n'),
-    );
+    const program = session.writeOneJobWorkflow(ctx.workdir, 'bad-timeout.yml', [
+      '    steps:',
+      '      - name: Budget from a typo',
+      '        timeout-minutes: ${{ env.MISSING }}',
+      '        run: echo "never"',
+      '      - if: always()',
+      '        run: echo "after"',
+    ]);
     const adapter = await ctx.runJob(session.pastEntry(ctx, program), { filters: [] });
     const { client } = adapter;
     expect(await session.stepResultsAtEnd(client, 126)).toEqual([

@@ -50,6 +50,18 @@ export function writeFile(dir: string, name: string, text: string): string {
 }
 
 /**
+ * Writes a one-job workflow (`on: push`, job `j` on ubuntu-latest) under `dir`: `jobLines` are
+ * the job's own lines after `runs-on:` (a `timeout-minutes:`, then `    steps:` and the steps).
+ */
+export function writeOneJobWorkflow(dir: string, name: string, jobLines: readonly string[]): string {
+  return writeFile(
+    dir,
+    name,
+    ['on: push', 'jobs:', '  j:', '    runs-on: ubuntu-latest', ...jobLines, ''].join('\n'),
+  );
+}
+
+/**
  * Copies a fixture (a job file or workflow) into `ctx.workdir` under its own name and returns the
  * copy's path. With `markCommands`, every one-line `run:` is marked (`ctx.mark`), so that a
  * step's process that outlives its job is found at cleanup (step names and lines stay as in the
