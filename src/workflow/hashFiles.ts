@@ -63,6 +63,8 @@ export function hashFilesRequest(args: readonly string[]): HashFilesRequest {
 
 interface GlobPattern {
   negate: boolean;
+  /** One of @actions/glob's implicit descendants (`<pattern>/**`), not a pattern as written. */
+  implicit: boolean;
   segments: string[];
   /** The pattern ends with `/`: it matches directories only, so never a file. */
   directoriesOnly: boolean;
@@ -137,7 +139,7 @@ const MINIMATCH_OPTIONS = {
   nonegate: true,
 };
 
-function makePattern(negate: boolean, absolute: string): GlobPattern {
+function makePattern(negate: boolean, absolute: string, implicit = false): GlobPattern {
   const normalized = absolute.replace(/\/\/+/g, '/');
   const directoriesOnly = normalized.endsWith('/') && normalized !== '/';
   const trimmed = directoriesOnly ? normalized.slice(0, -1) : normalized;
@@ -148,6 +150,7 @@ function makePattern(negate: boolean, absolute: string): GlobPattern {
     .filter((literal) => !foundGlob && !(foundGlob = literal === ''));
   return {
     negate,
+    implicit,
     segments,
     directoriesOnly,
     searchPath: joinSegments(searchSegments),
@@ -184,7 +187,7 @@ function parsePatterns(patterns: readonly string[], workspace: string): GlobPatt
     const pattern = makePattern(negate, absolute);
     parsed.push(pattern);
     if (pattern.directoriesOnly || pattern.segments[pattern.segments.length - 1] !== '**') {
-      parsed.push(makePattern(negate, joinSegments([...pattern.segments, '**'])));
+      parsed.push(makePattern(negate, joinSegments([...pattern.segments, '**']), true));
     }
   }
   return parsed;
@@ -276,12 +279,37 @@ export function listFilesCommand(plan: HashFilesPlan): string {
   const follow = plan.request.followSymbolicLinks ? '-L ' : '';
   const roots = plan.roots.map(shellQuote).join(' ');
   if (roots === '') return 'true';
+  const filter = candidateFilter(plan.patterns);
   return [
     `for root in ${roots}; do`,
     '  [ -e "$root" ] || [ -L "$root" ] || continue',
-    `  find ${follow}"$root" ! -type d -print0 || exit 1`,
+    `  find ${follow}"$root" ! -type d${filter} -print0 || exit 1`,
     'done',
   ].join('\n');
+}
+
+/**
+ * A `find` test keeping every file a pattern as written could select, so that `**\/Cargo.lock`
+ * does not send the name of every file under node_modules through the relay: a pattern ending
+ * in a name (or a name with `*` and `?`) selects a file of that name, or (its implicit
+ * descendants) a file below a directory of that name. find's globs let `*` match `/` in -path,
+ * so this keeps a superset; the exact choice is selectFiles'. '' (no test) when a pattern ends
+ * in `**` or uses a bracket or an escape.
+ */
+function candidateFilter(patterns: readonly GlobPattern[]): string {
+  const names = new Set<string>();
+  for (const pattern of patterns) {
+    if (pattern.negate || pattern.implicit) continue;
+    const last = pattern.segments[pattern.segments.length - 1] ?? '**';
+    if (last === '**' || /[[\]\\]/.test(last) || pattern.segments.length < 2) return '';
+    names.add(last);
+  }
+  if (names.size === 0) return '';
+  const tests = [...names].flatMap((name) => [
+    `-name ${shellQuote(name)}`,
+    `-path ${shellQuote(`*/${name}/*`)}`,
+  ]);
+  return ` \\( ${tests.join(' -o ')} \\)`;
 }
 
 /** The files to hash, in the runner's order, from the far side's listing. */

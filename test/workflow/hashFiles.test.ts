@@ -133,6 +133,21 @@ describe('hashFiles', () => {
     }
   });
 
+  it('the far side lists only the candidates of a pattern ending in a name, a directory of that name included', () => {
+    write({ 'odd/Cargo.lock/inner.txt': 'a directory named like the lock\n' });
+    const plan = planHashFiles(hashFilesRequest(['**/Cargo.lock']), fs.realpathSync(workspace));
+    const listed = bash(listFilesCommand(plan))
+      .split('\0')
+      .filter((file) => file !== '')
+      .map((file) => path.relative(fs.realpathSync(workspace), file))
+      .sort();
+    expect(listed).toEqual(['Cargo.lock', 'crates/cli/Cargo.lock', 'odd/Cargo.lock/inner.txt']);
+    // As the runner: the implicit `**/Cargo.lock/**` selects the file inside that directory too.
+    expect(hashFiles('**/Cargo.lock')).toBe(
+      documentedHashFiles(workspace, ['Cargo.lock', 'crates/cli/Cargo.lock', 'odd/Cargo.lock/inner.txt']),
+    );
+  });
+
   it('follows a link to a directory only with --follow-symbolic-links, as the runner does', () => {
     write({ 'real/r.lock': 'r\n' });
     fs.symlinkSync('real', path.join(workspace, 'linked'));
