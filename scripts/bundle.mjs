@@ -12,6 +12,7 @@
 //                            only when it is one
 //   dist/yaml.cjs, ajv.cjs   two packages that the adapter needs only from its first launch
 //   dist/embeddedReaper.js   the embedded relay's watchdog, a process of its own
+//   dist/channelReaper.js    a relay server's channel watchdog (Part D), a process of its own
 //
 // CommonJS, not ESM: desktop VS Code starts a `runtime: node` adapter by forking its own
 // Electron with `-e "…;require(process.argv[1])"`, and its Node cannot require() an ES module.
@@ -189,21 +190,25 @@ const vendored = await Promise.all(
 // Copied as it is: plain CommonJS, with nothing to bundle.
 fs.copyFileSync(path.join(root, 'src', 'cli', 'launcher.cjs'), path.join(dist, 'relay-dap.cjs'));
 
-const reaper = await esbuild.build({
-  ...common,
-  entryPoints: ['src/relay/embeddedReaper.ts'],
-  outfile: path.join(dist, 'embeddedReaper.js'),
-  format: 'esm',
-  // tree-kill, a CommonJS module inside this ES module, requires node:child_process: give it
-  // a require (only Node's own modules are left to it; everything else is bundled).
-  banner: {
-    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-  },
-});
+const reapers = await Promise.all(
+  ['embeddedReaper', 'channelReaper'].map((name) =>
+    esbuild.build({
+      ...common,
+      entryPoints: [`src/relay/${name}.ts`],
+      outfile: path.join(dist, `${name}.js`),
+      format: 'esm',
+      // tree-kill, a CommonJS module inside this ES module, requires node:child_process: give it
+      // a require (only Node's own modules are left to it; everything else is bundled).
+      banner: {
+        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      },
+    }),
+  ),
+);
 
 // The bundle carries other people's code: their licences go with it.
 const packages = new Set();
-for (const { metafile } of [main, adapter, ...vendored, reaper])
+for (const { metafile } of [main, adapter, ...vendored, ...reapers])
   for (const input of Object.keys(metafile.inputs)) {
     const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
     if (match) packages.add(match[1]);

@@ -11,6 +11,8 @@ export interface OptionSpec {
   description: string;
   /** A number option's allowed values: checked while parsing, for every option alike. */
   range?: NumberRange;
+  /** May be given more than once (`--env A=1 --env B=2`): every value is kept, in order (see optionList). */
+  repeatable?: boolean;
 }
 
 export interface NumberRange {
@@ -47,6 +49,8 @@ export class UsageError extends Error {
 export interface ParsedArgs {
   command: string | undefined;
   options: Map<string, string | true>;
+  /** Every value of a repeatable option, in the order given. */
+  lists: Map<string, string[]>;
   positionals: string[];
 }
 
@@ -94,6 +98,7 @@ export function parseArgs(
   // Checked at the end: an option given before its subcommand is only known once it is seen.
   const specs = specsFor(command);
   const options = new Map<string, string | true>();
+  const lists = new Map<string, string[]>();
   for (const { name, value } of seen) {
     const spec = specs.find((s) => s.name === name);
     const where = command ? `relay-dap ${command}` : 'relay-dap';
@@ -103,8 +108,10 @@ export function parseArgs(
     }
     if (spec.range && value !== undefined) checkRange(spec.name, value, spec.range, command);
     options.set(spec.name, value ?? true);
+    if (spec.repeatable && value !== undefined)
+      lists.set(spec.name, [...(lists.get(spec.name) ?? []), value]);
   }
-  return { command, options, positionals };
+  return { command, options, lists, positionals };
 }
 
 /** "--poll takes a whole number of milliseconds from 10 to 60000, not "0"". */
@@ -143,6 +150,10 @@ function findSpec(
 export function optionString(args: ParsedArgs, name: string): string | undefined {
   const value = args.options.get(name);
   return typeof value === 'string' ? value : undefined;
+}
+
+export function optionList(args: ParsedArgs, name: string): string[] {
+  return args.lists.get(name) ?? [];
 }
 
 export function optionFlag(args: ParsedArgs, name: string): boolean {

@@ -14,6 +14,7 @@ import { shellJoin } from '../workflow/shellQuote.js';
 import { longTimeout, MAX_TIMEOUT_SECONDS, MAX_TIMEOUT_TEXT } from '../time/longTimeout.js';
 import {
   optionFlag,
+  optionList,
   optionNumber,
   optionString,
   UsageError,
@@ -475,4 +476,74 @@ itself when needed. Exit status 3 if no server answers within --timeout (default
   },
 };
 
-export const RELAY_COMMANDS: readonly RelayCommandSpec[] = [serve, run, cancel, status, flush, handshake];
+/** `--env NAME=VALUE`, each checked: a name, an `=`, no NUL. */
+function environmentOf(args: ParsedArgs): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of optionList(args, 'env')) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0 || entry.includes('\0')) {
+      throw new UsageError(`--env takes NAME=VALUE, not ${JSON.stringify(entry.slice(0, 40))}`, args.command);
+    }
+    env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return env;
+}
+
+const shell: RelayCommandSpec = {
+  name: 'shell',
+  synopsis: 'relay-dap shell [--relay-dir DIR] [--cwd DIR] [--env NAME=VALUE]… [-- COMMAND…]',
+  summary: "open an interactive shell (or COMMAND) on the relay server's side, in a terminal",
+  details: `Starts $SHELL (else bash), or COMMAND, on the relay server's side in a pseudo-terminal
+and joins this terminal to it: what you type goes there, Ctrl-C and Ctrl-Z reach its
+foreground job, the window size follows this terminal's, and full-screen programs (top, vim,
+htop) work. It runs beside the server's queue, through a channel of the relay directory
+(relay-dap serve opens them; a Part-A shell server does not, and this says so). The far side
+needs python3 (its pty module gives the terminal). Closing this terminal (SIGHUP) or SIGTERM
+hangs the far terminal up and stops everything it started.
+--cwd DIR is relative to the server's --workdir; --env NAME=VALUE (repeatable) adds to the
+server's environment; TERM is this terminal's.
+Exit status: the shell's (or COMMAND's); 127 if it cannot start there; 3 if there is no relay
+server or it stopped answering; 1 if the server does not open channels.`,
+  options: [
+    RELAY_DIR,
+    { name: 'cwd', value: 'DIR', description: "where the shell starts (default: the server's --workdir)" },
+    {
+      name: 'env',
+      value: 'NAME=VALUE',
+      description: 'set NAME to VALUE in the shell (repeatable)',
+      repeatable: true,
+    },
+    POLL,
+  ],
+  takesCommandLine: true,
+  async run(args, io) {
+    const env = environmentOf(args);
+    const cwd = optionString(args, 'cwd');
+    const [{ ptyShellRequest }, { joinRemoteTerminal, localWindowSize }] = await Promise.all([
+      import('../relay/ptyShell.js'),
+      import('./remoteTerminal.js'),
+    ]);
+    const terminal = { stdin: process.stdin, stdout: process.stdout };
+    return withClientReporting(args, io, async (client) => {
+      const channel = await client.openChannel(
+        ptyShellRequest({
+          ...(args.positionals.length > 0 ? { argv: args.positionals } : {}),
+          ...localWindowSize(terminal),
+          ...(cwd !== undefined ? { cwd } : {}),
+          env: { TERM: process.env.TERM || 'xterm-256color', ...env },
+        }),
+      );
+      return joinRemoteTerminal(channel, terminal);
+    });
+  },
+};
+
+export const RELAY_COMMANDS: readonly RelayCommandSpec[] = [
+  serve,
+  run,
+  cancel,
+  status,
+  flush,
+  handshake,
+  shell,
+];

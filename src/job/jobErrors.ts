@@ -35,6 +35,7 @@ const RELAY_KINDS: Record<RelayErrorCode, JobErrorKind> = {
   BAD_RESULT: 'relay-unavailable',
   BAD_COMMAND: 'relay-unavailable',
   DISK_FULL: 'relay-unavailable',
+  NO_CHANNELS: 'relay-unavailable',
   BUSY: 'wrong-state',
   NOTHING_RUNNING: 'wrong-state',
   CLOSED: 'closed',

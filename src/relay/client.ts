@@ -31,6 +31,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { longTimeout } from '../time/longTimeout.js';
 import { ChangeWatcher } from './changeWatcher.js';
+import { RelayChannel, type ChannelRequest } from './channel.js';
 import { diskFullError, freeSpaceHint } from './diskSpace.js';
 import { RelayError, startServerHint } from './errors.js';
 import { existsNoFollow, listDirectory, readTextIfExists, writeFileAtomic } from './files.js';
@@ -54,6 +55,7 @@ import { withdrawQueuedCommand } from './withdraw.js';
 
 export type { CommandOutcome, RelayCommand, SubmitOptions } from './relayCommand.js';
 export type { FlushReport, RelayStatus } from './relayStatus.js';
+export type { ChannelExit, ChannelRequest, RelayChannel } from './channel.js';
 
 export interface RelayClientOptions {
   relayDir: string;
@@ -157,6 +159,28 @@ export class RelayClient implements CommandHost {
     this.pending.set(command.id, command);
     void command.submit(text, options);
     return command;
+  }
+
+  /**
+   * Open a channel (Part D): a byte stream to a process the server starts now, beside its
+   * queue. Fails with NO_CHANNELS, saying so, when the server does not announce channels.
+   */
+  async openChannel(request: ChannelRequest): Promise<RelayChannel> {
+    if (this.closed) throw this.closedError();
+    await this.ensureServer();
+    const server = this.judge.judge();
+    const announced = readTextIfExists(this.layout.channelsReady);
+    if (server.state === 'alive' && (server.partA || announced?.trim() !== server.marker.raw)) {
+      throw new RelayError(
+        'NO_CHANNELS',
+        `${server.detail} does not open channels (${server.partA ? 'a Part-A shell server' : 'no channels.ready from it: a relay-dap older than channels'}): ` +
+          `serve ${this.layout.root} with a current relay-dap (relay-dap serve --relay-dir ${this.layout.root}) to use channels and relay-dap shell.`,
+      );
+    }
+    return new RelayChannel(
+      { layout: this.layout, watchChoice: this.watchChoice, serverLiveness: () => this.judge.judge() },
+      request,
+    );
   }
 
   /**

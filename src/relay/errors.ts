@@ -12,6 +12,7 @@ export type RelayErrorCode =
   | 'BUSY' // flush while a command runs
   | 'DISK_FULL' // the disk holding the relay directory has no room (ENOSPC, EDQUOT)
   | 'CLOSED' // the RelayClient was closed (its session ended) before this request
+  | 'NO_CHANNELS' // the relay server does not open channels (a Part-A server, or an older relay-dap)
   | 'NOTHING_RUNNING';
 
 export class RelayError extends Error {

@@ -26,6 +26,10 @@ export interface RelayLayout {
   readonly spaceReserve: string;
   /** `lease/<id>`: refreshed by a client that asked the server to cancel its command if it vanishes (Part C). */
   readonly leaseDir: string;
+  /** `channel/<id>/`: one directory per open byte channel (Part D; see channelFiles). */
+  readonly channelDir: string;
+  /** A copy of `server.ready` written by a server that opens channels (Part D): its announcement. */
+  readonly channelsReady: string;
   command(id: string): string;
   /** The name a Part-A client writes before renaming into place; ours uses it too. */
   commandTmp(id: string): string;
@@ -45,6 +49,7 @@ export function relayLayout(root: string): RelayLayout {
   const cmdDir = path.join(abs, 'cmd');
   const resultDir = path.join(abs, 'result');
   const leaseDir = path.join(abs, 'lease');
+  const channelDir = path.join(abs, 'channel');
   return {
     root: abs,
     owner: path.join(abs, 'owner'),
@@ -58,6 +63,8 @@ export function relayLayout(root: string): RelayLayout {
     cmdDir,
     resultDir,
     leaseDir,
+    channelDir,
+    channelsReady: path.join(abs, 'channels.ready'),
     command: (id) => path.join(cmdDir, id + COMMAND_SUFFIX),
     commandTmp: (id) => path.join(cmdDir, id + COMMAND_SUFFIX + '.tmp'),
     commandClaimed: (id, claimer) => path.join(cmdDir, `${CLAIMED_PREFIX}${claimer}.${id}`),
@@ -65,6 +72,45 @@ export function relayLayout(root: string): RelayLayout {
     exit: (id) => path.join(resultDir, id + '.exit'),
     meta: (id) => path.join(resultDir, id + '.json'),
     lease: (id) => path.join(leaseDir, id),
+  };
+}
+
+/** The files of one channel (Part D): `channel/<id>/…`. */
+export interface ChannelFiles {
+  readonly id: string;
+  readonly dir: string;
+  /** JSON written by the client before the directory appears: the command, its cwd and env. The server deletes it once read. */
+  readonly request: string;
+  /** Written by the server that took the channel: its claim token and the process's pid. */
+  readonly accepted: string;
+  /** `host:pid:ISO-8601` of the client; its mtime, refreshed every second, is the client's lease. */
+  readonly client: string;
+  /** Written by the client: stop the process tree. */
+  readonly cancel: string;
+  /** JSON written by the server once the process tree has ended and its output is all written. */
+  readonly exit: string;
+  /** Client → process chunks (`in/<seq>`), and process → client (`out/<seq>`). */
+  readonly inDir: string;
+  readonly outDir: string;
+}
+
+/** Where a client builds a channel's directory before renaming it into place: not a channel id (it starts with a dot). */
+export function channelDraftDir(layout: RelayLayout, id: string): string {
+  return path.join(layout.channelDir, `.${id}.draft`);
+}
+
+export function channelFiles(layout: RelayLayout, id: string): ChannelFiles {
+  const dir = path.join(layout.channelDir, id);
+  return {
+    id,
+    dir,
+    request: path.join(dir, 'request'),
+    accepted: path.join(dir, 'accepted'),
+    client: path.join(dir, 'client'),
+    cancel: path.join(dir, 'cancel'),
+    exit: path.join(dir, 'exit'),
+    inDir: path.join(dir, 'in'),
+    outDir: path.join(dir, 'out'),
   };
 }
 

@@ -164,6 +164,7 @@ export function prepareRelayDirectory(root: string): RelayLayout {
   checkAncestors(layout.root);
   for (const [dir, what] of SUBDIRECTORIES(layout)) ensureDirectory(dir, what);
   checkDirectory(layout.leaseDir, 'relay lease directory', { tighten: true });
+  checkDirectory(layout.channelDir, 'relay channel directory', { tighten: true });
   return layout;
 }
 
@@ -184,6 +185,7 @@ export function verifyRelayDirectory(
   }
   checkAncestors(layout.root);
   checkDirectory(layout.leaseDir, 'relay lease directory', check);
+  checkDirectory(layout.channelDir, 'relay channel directory', check);
 }
 
 /**
@@ -206,11 +208,17 @@ export function openRelayDirectory(root: string, waitedMs = 0): RelayLayout {
   checkAncestors(layout.root);
   for (const [dir, what] of SUBDIRECTORIES(layout)) checkDirectory(dir, what, { writable: true });
   checkDirectory(layout.leaseDir, 'relay lease directory');
+  checkDirectory(layout.channelDir, 'relay channel directory');
   return layout;
 }
 
 export function ensureLeaseDirectory(layout: RelayLayout): void {
   ensureDirectory(layout.leaseDir, 'relay lease directory');
+}
+
+/** Created by a server that opens channels (Part D), when it starts serving and whenever it is missing. */
+export function ensureChannelDirectory(layout: RelayLayout): void {
+  ensureDirectory(layout.channelDir, 'relay channel directory');
 }
 
 /**

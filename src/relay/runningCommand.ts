@@ -32,7 +32,7 @@ import {
  * reported as "bash: syntax error …", without -c's "-c: line N:" (eval does not say where).
  * The text holds no NUL (checked before), so `read -d ''` takes all of it.
  */
-const FD_BOOTSTRAP = `IFS= read -r -d '' __relay_text <&3 || :; exec 3<&-; eval "unset __relay_text; $__relay_text"`;
+export const FD_BOOTSTRAP = `IFS= read -r -d '' __relay_text <&3 || :; exec 3<&-; eval "unset __relay_text; $__relay_text"`;
 
 export interface RunningCommandOptions {
   id: string;
@@ -59,7 +59,7 @@ function workdirProblem(workdir: string): string | undefined {
   return undefined;
 }
 
-function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
   const number = signal ? os.constants.signals[signal] : undefined;
   return number ? 128 + number : 1;

@@ -21,6 +21,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { answerCancelRequest } from './cancelRequest.js';
 import { ChangeWatcher } from './changeWatcher.js';
+import { ChannelHost } from './channelHost.js';
 import { CommandClaimer, type ClaimedCommand } from './commandClaim.js';
 import { CommandQueue } from './commandQueue.js';
 import { describeFullDisk, freeSpaceHint, isDiskFull, SpaceReserve } from './diskSpace.js';
@@ -109,6 +110,8 @@ export class RelayServer {
   private readonly publisher: ResultPublisher;
   private readonly leftovers: LeftoverSettlement;
   private readonly claimer: CommandClaimer;
+  /** Channels (Part D): beside the one queued command, never in its queue. */
+  private readonly channels: ChannelHost;
   private resolveStopped!: (reason: ServerStopReason) => void;
 
   private constructor(private readonly options: RelayServerOptions) {
@@ -136,6 +139,19 @@ export class RelayServer {
     this.queue = new CommandQueue(this.layout, (name, reason) =>
       this.serverConsole.warnOnce(`id:${name}`, `leaving cmd/${name} alone: its id is ${reason}`),
     );
+    this.channels = new ChannelHost({
+      layout: this.layout,
+      watchChoice: this.watchChoice,
+      claimToken: this.claimToken,
+      readyText: this.readyText,
+      workdir: this.workdir,
+      env: this.env,
+      graceMs: this.graceMs,
+      leaseStaleMs: this.leaseStaleMs,
+      clock: this.clock,
+      log: this.log,
+      warnOnce: (key, line) => this.serverConsole.warnOnce(key, line),
+    });
     this.claimer = new CommandClaimer(
       this.layout,
       this.queue,
@@ -190,6 +206,7 @@ export class RelayServer {
     this.keepReserve();
     this.timer ??= setInterval(() => this.tick(), HEARTBEAT_MS);
     this.startWatcher();
+    this.channels.start();
     this.log(
       `serving ${this.layout.root}: ${this.watchChoice.reason}; workdir ${this.workdir}; grace ${this.graceMs / 1000} s`,
     );
@@ -430,6 +447,7 @@ export class RelayServer {
   }
 
   private finishStepDown(): void {
+    void this.channels.stop();
     this.shutdownResources();
     removeIfContent(this.layout.serverReady, this.readyText);
     this.state = 'stopped';
@@ -465,6 +483,7 @@ export class RelayServer {
       if (this.current) touch(this.layout.running);
       this.publisher.retryUnpublished();
       this.checkLease();
+      this.channels.tick();
     } catch (error) {
       this.directoryUnavailable(error);
       // A server that refuses to work (cmd/ swapped for a link, say) is still alive, and says
@@ -507,6 +526,7 @@ export class RelayServer {
     this.log(`relay directory ${this.layout.root} is usable again; serving`);
     this.queue.rescan();
     this.startWatcher();
+    this.channels.start();
   }
 
   private checkLease(): void {
@@ -549,6 +569,8 @@ export class RelayServer {
     }
     const wasSteppingDown = this.state === 'stepping-down';
     this.state = 'stopping';
+    // Channels stop beside the command, each with its own grace period.
+    const channelsStopped = this.channels.stop();
     const entry = this.current;
     if (entry) {
       this.log(
@@ -560,6 +582,7 @@ export class RelayServer {
       this.current = undefined;
       this.log(`[${record.id}] cancelled by shutdown`);
     }
+    await channelsStopped;
     this.shutdownResources();
     try {
       removeIfContent(this.layout.serverReady, this.readyText);

@@ -81,6 +81,7 @@ describe('relay-dap on PATH', () => {
       'THIRD-PARTY-NOTICES.txt',
       'adapter.cjs',
       'ajv.cjs',
+      'channelReaper.js',
       'embeddedReaper.js',
       'main.cjs',
       'relay-dap.cjs',
@@ -93,6 +94,7 @@ describe('relay-dap on PATH', () => {
       'ajv.cjs',
       'yaml.cjs',
       'embeddedReaper.js',
+      'channelReaper.js',
     ])
       expect(fs.readFileSync(path.join(installed, 'dist', file), 'utf8')).not.toMatch(/sourceMappingURL/);
 

@@ -62,6 +62,7 @@ describe('the VS Code extension, from the .vsix that npm run package builds', ()
         'extension/dist/THIRD-PARTY-NOTICES.txt',
         'extension/dist/adapter.cjs',
         'extension/dist/ajv.cjs',
+        'extension/dist/channelReaper.js',
         'extension/dist/embeddedReaper.js',
         'extension/dist/main.cjs',
         'extension/dist/relay-dap.cjs',
