@@ -1,0 +1,166 @@
+/**
+ * `relay-dap shell` driven through a real pseudo-terminal (test/support/ptyDriver.py): keys
+ * typed as bytes, the far shell's terminal output read back, a resize made as a terminal
+ * emulator makes it (TIOCSWINSZ on the terminal, SIGWINCH to relay-dap), and the exit code.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { finish, useRelayTestContext } from '../support/relayTestContext.js';
+import { relayDapBin, repoRoot, waitUntil, type Spawned } from '../support/relayHarness.js';
+
+const { ctx, servedRelay, scratchDir } = useRelayTestContext();
+const driver = path.join(repoRoot, 'test', 'support', 'ptyDriver.py');
+
+interface Terminal extends Spawned {
+  type(keys: string): void;
+  /** The terminal's output so far, carriage returns and control sequences removed. */
+  screen(): string;
+  /** The terminal's output as it came. */
+  raw(): string;
+  waitFor(pattern: RegExp | string, what: string): Promise<void>;
+  resize(rows: number, cols: number): void;
+}
+
+/** `shellLine` (a bash command line that runs relay-dap as `$RELAY_DAP`) in a terminal of rows×cols. */
+function inTerminal(shellLine: string, rows = 30, cols = 100): Terminal {
+  const sizeFile = path.join(scratchDir(), 'size');
+  const child = spawn('python3', [driver, String(rows), String(cols), 'bash', '--norc', '-c', shellLine], {
+    env: {
+      ...process.env,
+      ...ctx().env,
+      PTY_SIZE_FILE: sizeFile,
+      RELAY_DAP: `${process.execPath} ${relayDapBin}`,
+      SHELL: '/bin/bash',
+      TERM: 'xterm',
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  let err = '';
+  child.stdout.on('data', (data: Buffer) => out.push(data));
+  child.stderr.on('data', (data: Buffer) => (err += data.toString()));
+  const begin = performance.now();
+  const finished = new Promise<Spawned['finished'] extends Promise<infer F> ? F : never>((resolve) =>
+    child.on('close', (code, signal) =>
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr: err, ms: performance.now() - begin }),
+    ),
+  );
+  const raw = (): string => Buffer.concat(out).toString();
+  // eslint-disable-next-line no-control-regex
+  const screen = (): string => raw().replace(/\r|\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  const spawned: Terminal = {
+    child,
+    stdout: () => Buffer.concat(out),
+    stderr: () => err,
+    finished,
+    screen,
+    raw,
+    type: (keys) => child.stdin.write(keys),
+    waitFor: (pattern, what) =>
+      waitUntil(
+        () => (typeof pattern === 'string' ? screen().includes(pattern) : pattern.test(screen())),
+        what,
+        30_000,
+        () => `screen: ${JSON.stringify(screen())}\nstderr: ${err}`,
+      ),
+    resize: (newRows, newCols) => {
+      fs.writeFileSync(sizeFile, `${newRows} ${newCols}`);
+      child.kill('SIGUSR1');
+    },
+  };
+  ctx().spawned.push(spawned);
+  return spawned;
+}
+
+/** A process of the far side's terminal with exactly this command line. */
+function farProcess(...argv: string[]): boolean {
+  const wanted = argv.join('\0') + '\0';
+  return fs.readdirSync('/proc').some((name) => {
+    try {
+      return /^\d+$/.test(name) && fs.readFileSync(`/proc/${name}/cmdline`, 'latin1') === wanted;
+    } catch {
+      return false;
+    }
+  });
+}
+
+describe('relay-dap shell', () => {
+  it('runs what is typed on the far side, and exits with the shell’s exit code, the terminal restored', async () => {
+    const { relayDir, workdir } = await servedRelay();
+    // After relay-dap: is this terminal back in canonical (cooked) mode?
+    const terminal = inTerminal(
+      `$RELAY_DAP shell --relay-dir ${relayDir}; code=$?; stty -a | grep -o -- '-\\?icanon' | sed 's/^/mode: /'; exit $code`,
+    );
+    await terminal.waitFor(/[#$] $/m, 'the far shell’s prompt');
+    terminal.type('echo $((6*7)); pwd\r');
+    await terminal.waitFor(`\n42\n${workdir}\n`, 'the answer and the far working directory');
+    terminal.type('exit 3\r');
+    const result = await finish(terminal, 30_000, 'relay-dap shell');
+    expect(result.code).toBe(3);
+    expect(terminal.screen()).toContain('mode: icanon');
+    expect(terminal.screen()).not.toContain('mode: -icanon');
+  });
+
+  it('passes Ctrl-C and Ctrl-Z to the far foreground job, and follows a resize', async () => {
+    const { relayDir } = await servedRelay();
+    const terminal = inTerminal(`exec $RELAY_DAP shell --relay-dir ${relayDir} -- bash --norc`, 30, 100);
+    await terminal.waitFor(/[#$] $/m, 'the far shell’s prompt');
+    terminal.type('stty size\r');
+    await terminal.waitFor('\n30 100\n', 'the starting size');
+
+    terminal.type('sleep 100\r');
+    await waitUntil(() => farProcess('sleep', '100'), 'sleep 100 on the far side');
+    terminal.type('\x03');
+    await waitUntil(() => !farProcess('sleep', '100'), 'Ctrl-C to end sleep 100');
+    terminal.type('echo "sleep ended with $?"\r');
+    await terminal.waitFor('\nsleep ended with 130\n', 'the status of the interrupted sleep');
+
+    terminal.type('sleep 101\r');
+    await waitUntil(() => farProcess('sleep', '101'), 'sleep 101 on the far side');
+    terminal.type('\x1a');
+    await terminal.waitFor(/Stopped\s+sleep 101/, 'Ctrl-Z to stop sleep 101');
+    terminal.type('kill -9 %1\r');
+
+    terminal.resize(40, 120);
+    // The resize reaches the far side once SIGWINCH has been handled here: ask until it has.
+    await waitUntil(
+      () => {
+        if (terminal.screen().includes('\n40 120\n')) return true;
+        terminal.type('stty size\r');
+        return false;
+      },
+      'the far terminal to be 40×120',
+      30_000,
+    );
+    terminal.type('exit 7\r');
+    expect((await finish(terminal, 30_000, 'relay-dap shell')).code).toBe(7);
+    expect(farProcess('sleep', '101')).toBe(false);
+  });
+
+  it('runs COMMAND with --cwd and --env in a terminal, full-screen sequences passed through', async () => {
+    const { relayDir, workdir } = await servedRelay();
+    fs.mkdirSync(path.join(workdir, 'sub'));
+    const terminal = inTerminal(
+      `$RELAY_DAP shell --relay-dir ${relayDir} --cwd sub --env 'GREETING=a  b' --env N=2 -- ` +
+        `bash --norc -c 'tput smcup; echo "[$GREETING] $N $(pwd) $(tty)"; tput rmcup; exit 4'`,
+    );
+    const result = await finish(terminal, 30_000, 'relay-dap shell COMMAND');
+    expect(result.code).toBe(4);
+    expect(terminal.raw()).toContain('\x1b[?1049h');
+    expect(terminal.screen()).toMatch(
+      new RegExp(`\\[a {2}b\\] 2 ${path.join(workdir, 'sub')} /dev/pts/\\d+`),
+    );
+  });
+
+  it('--help says how to use it', async () => {
+    const terminal = inTerminal('$RELAY_DAP shell --help');
+    const result = await finish(terminal, 30_000, 'relay-dap shell --help');
+    expect(result.code).toBe(0);
+    expect(terminal.screen()).toContain(
+      'usage: relay-dap shell [--relay-dir DIR] [--cwd DIR] [--env NAME=VALUE]… [-- COMMAND…]',
+    );
+    expect(terminal.screen()).toContain('Ctrl-C and Ctrl-Z reach its');
+  });
+});
