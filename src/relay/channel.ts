@@ -15,10 +15,17 @@
 import fs from 'node:fs';
 import { Duplex } from 'node:stream';
 import { ChangeWatcher } from './changeWatcher.js';
-import { ChunkReader, ChunkWriter, CHUNK_BYTES } from './channelStream.js';
+import { ChunkReader, ChunkWriter, CHUNK_BYTES, removeChannelDirectory } from './channelStream.js';
 import type { ChannelExit, ChannelRequest } from './channelSession.js';
 import { RelayError, startServerHint } from './errors.js';
-import { existsNoFollow, PRIVATE_DIR_MODE, readTextIfExists, touch, writeFileAtomic } from './files.js';
+import {
+  existsNoFollow,
+  isNotFound,
+  PRIVATE_DIR_MODE,
+  readTextIfExists,
+  touch,
+  writeFileAtomic,
+} from './files.js';
 import { newCommandId } from './ids.js';
 import { channelDraftDir, channelFiles, type ChannelFiles, type RelayLayout } from './layout.js';
 import type { ServerLiveness } from './liveness.js';
@@ -121,10 +128,13 @@ export class RelayChannel extends Duplex {
       this.fail(
         error instanceof RelayError
           ? error
-          : new RelayError(
-              'RELAY_DIR',
-              `channel ${this.id} in ${this.context.layout.root}: ${(error as NodeJS.ErrnoException).code ?? 'error'} (${(error as Error).message})`,
-            ),
+          : // Its files vanish only when the channel is removed (which may be under way still).
+            isNotFound(error) || !existsNoFollow(this.files.dir)
+            ? this.lostError()
+            : new RelayError(
+                'RELAY_DIR',
+                `channel ${this.id} in ${this.context.layout.root}: ${(error as NodeJS.ErrnoException).code ?? 'error'} (${(error as Error).message})`,
+              ),
       );
     }
   }
@@ -139,10 +149,7 @@ export class RelayChannel extends Duplex {
       // What the server published before it went still counts.
       this.pump();
       if (this.settled) return;
-      throw new RelayError(
-        server.state === 'none' ? 'NO_SERVER' : 'SERVER_GONE',
-        `${server.detail}: channel ${this.id} is lost; ${startServerHint(this.context.layout.root)}.`,
-      );
+      throw this.lostError(server);
     }
     if (!this.accepted) {
       this.accepted = existsNoFollow(this.files.accepted);
@@ -158,12 +165,7 @@ export class RelayChannel extends Duplex {
 
   private pump(): void {
     if (this.settled) return;
-    if (!existsNoFollow(this.files.dir)) {
-      throw new RelayError(
-        'SERVER_GONE',
-        `channel ${this.id} was removed from ${this.context.layout.channelDir} (its server stopped it, or died and its watchdog cleaned up).`,
-      );
-    }
+    if (!existsNoFollow(this.files.dir)) throw this.lostError();
     this.flushWrites();
     while (this.wantsData && !this.outputEnded) {
       const data = this.output.take();
@@ -180,6 +182,20 @@ export class RelayChannel extends Duplex {
       if (text !== undefined) this.exitInfo = JSON.parse(text) as ChannelExit;
     }
     if (this.exitInfo !== undefined && (this.outputEnded || this.output.isClosed)) this.finish(this.exitInfo);
+  }
+
+  /** The channel's directory is gone, or its server: which, in the words of the server's liveness. */
+  private lostError(server = this.context.serverLiveness()): RelayError {
+    if (server.state === 'alive') {
+      return new RelayError(
+        'SERVER_GONE',
+        `channel ${this.id} was removed from ${this.context.layout.channelDir} by ${server.detail.split(',')[0]}: it stopped the channel's process.`,
+      );
+    }
+    return new RelayError(
+      server.state === 'none' ? 'NO_SERVER' : 'SERVER_GONE',
+      `${server.detail}: channel ${this.id} is lost, its process stopped; ${startServerHint(this.context.layout.root)}.`,
+    );
   }
 
   private flushWrites(): void {
@@ -274,6 +290,6 @@ export class RelayChannel extends Duplex {
     this.watcher.close();
     clearInterval(this.timer);
     // Ours to remove: the server removes it too when it sees us gone, whichever comes first.
-    fs.rmSync(this.files.dir, { recursive: true, force: true });
+    removeChannelDirectory(this.files.dir);
   }
 }

@@ -16,6 +16,7 @@ import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { ChangeWatcher } from './changeWatcher.js';
 import { ChannelSession, parseChannelRequest } from './channelSession.js';
+import { removeChannelDirectory } from './channelStream.js';
 import {
   existsNoFollow,
   listDirectory,
@@ -234,9 +235,9 @@ export class ChannelHost {
     open.session.cancel(reason);
     return open.session.gone.then(() => {
       open.watcher.close();
-      fs.rmSync(open.files.dir, { recursive: true, force: true });
       this.channels.delete(open.files.id);
       this.options.clock.forget(`channel:${open.files.id}`);
+      this.guard(`removing channel ${open.files.id}`, () => removeChannelDirectory(open.files.dir));
     });
   }
 

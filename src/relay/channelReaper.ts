@@ -11,6 +11,7 @@ import path from 'node:path';
 import { listDirectory, readTextIfExists } from './files.js';
 import { isValidCommandId } from './ids.js';
 import { channelFiles, relayLayout } from './layout.js';
+import { removeChannelDirectory } from './channelStream.js';
 import { parseMarker } from './markers.js';
 import { terminateCommandProcesses } from './processTree.js';
 
@@ -32,17 +33,16 @@ function acceptedBy(file: string): string | undefined {
   }
 }
 
+// First the announcement, which is the dead server's (a successor writes its own): no client
+// opens a channel on the strength of it any more.
+const announced = parseMarker(readTextIfExists(layout.channelsReady));
+if (announced !== undefined && announced.pid === serverPid) fs.rmSync(layout.channelsReady, { force: true });
 const ours = listDirectory(layout.channelDir).filter(
   (id) => isValidCommandId(id) && acceptedBy(channelFiles(layout, id).accepted) === token,
 );
 await Promise.all(
   ours.map(async (id) => {
     await terminateCommandProcesses({ commandId: id }, Number(graceText) || 5000);
-    fs.rmSync(channelFiles(layout, id).dir, { recursive: true, force: true });
+    removeChannelDirectory(channelFiles(layout, id).dir);
   }),
 );
-// The announcement is the dead server's (a successor writes its own): withdrawn, unless replaced.
-const announced = parseMarker(readTextIfExists(layout.channelsReady));
-if (announced !== undefined && announced.pid === serverPid) {
-  fs.rmSync(layout.channelsReady, { force: true });
-}

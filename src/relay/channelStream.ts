@@ -12,6 +12,7 @@
  * seq-1; `closed` says the reader stopped reading (the writer then drops what it has).
  * Synchronous, as every relay file operation here (see files.ts).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import {
   existsNoFollow,
@@ -123,4 +124,12 @@ export class ChunkReader {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
   }
+}
+
+/**
+ * Remove a channel's directory, whoever else is removing it or still writing a last chunk
+ * into it (the other side, before it has noticed): retried while a file appears in it.
+ */
+export function removeChannelDirectory(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 25 });
 }

@@ -1,0 +1,92 @@
+/**
+ * Channels (docs/relay-protocol.md, part D) when a side dies mid-stream: whichever side is
+ * killed, and however (SIGKILL, shutdown), no process of the channel and no file of it is
+ * left behind — with filesystem events, and over a polling relay as on a network filesystem.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { channelLeftovers, startChannelClient } from '../support/channelHarness.js';
+import { finish, useRelayTestContext } from '../support/relayTestContext.js';
+import { processesWithMarker, uniqueMarker, waitUntil, type Spawned } from '../support/relayHarness.js';
+import { reliabilityRow } from './report.js';
+
+const { ctx, servedRelay } = useRelayTestContext();
+
+type Killed = 'client' | 'server' | 'both' | 'server shutdown';
+
+const MODES = [
+  { title: 'filesystem events', serverArgs: [] as string[], pollMs: undefined },
+  { title: 'polling every 50 ms', serverArgs: ['--poll', '50'], pollMs: 50 },
+] as const;
+
+function track<T extends Spawned>(spawned: T): T {
+  ctx().spawned.push(spawned);
+  return spawned;
+}
+
+describe('a channel whose side dies mid-stream leaves nothing behind', () => {
+  for (const mode of MODES) {
+    for (const killed of ['client', 'server', 'both', 'server shutdown'] as Killed[]) {
+      it(`${killed} ${killed === 'server shutdown' ? '(SIGTERM)' : 'SIGKILLed'} while bytes flow, ${mode.title}`, async () => {
+        const row = reliabilityRow(
+          'fault',
+          `channel: ${killed === 'server shutdown' ? 'relay server shut down (SIGTERM)' : `${killed === 'both' ? 'client and server' : killed} SIGKILLed`} mid-stream, ${mode.title}`,
+        );
+        const { relayDir } = await servedRelay(['--grace', '1', ...mode.serverArgs]);
+        const server = ctx().servers[0]!;
+        const marker = uniqueMarker();
+        // A tree with a setsid escape, reading what the client keeps writing and echoing some.
+        const client = track(
+          startChannelClient(relayDir, 'hold', 0, {
+            env: {
+              ...ctx().env,
+              TEXT: `export ${marker}=1; setsid sleep 300 & sleep 301 & cat | head -c 1000000000 | tail -c 1000000 >/dev/null`,
+            },
+            ...(mode.pollMs ? { pollMs: mode.pollMs } : {}),
+          }),
+        );
+        await client.event('open', 60_000);
+        await waitUntil(() => processesWithMarker(marker).length >= 5, 'the channel’s processes');
+        // Bytes are flowing: chunks come and go in the channel's in/.
+        const channelDir = path.join(relayDir, 'channel', fs.readdirSync(path.join(relayDir, 'channel'))[0]!);
+        await waitUntil(
+          () =>
+            fs
+              .readdirSync(path.join(channelDir, 'in'))
+              .some((name) => /^\d+$/.test(name) && name !== '000000000000'),
+          'chunks to flow',
+        );
+        const tree = processesWithMarker(marker).length;
+        const began = performance.now();
+        if (killed === 'client' || killed === 'both') client.child.kill('SIGKILL');
+        if (killed === 'server' || killed === 'both') server.child.kill('SIGKILL');
+        if (killed === 'server shutdown') server.child.kill('SIGTERM');
+        await waitUntil(
+          () =>
+            processesWithMarker(marker).length === 0 &&
+            channelLeftovers(relayDir).length === 0 &&
+            // The announcement goes with its server (a killed one's watchdog withdraws it).
+            fs.existsSync(path.join(relayDir, 'channels.ready')) === (killed === 'client'),
+          'no process and no file of the channel',
+          60_000,
+          () =>
+            `left: ${processesWithMarker(marker).join(' ')} ${channelLeftovers(relayDir).join(' ')}\nserver: ${server.stderr()}`,
+        );
+        const cleanMs = performance.now() - began;
+        let said = '';
+        if (killed === 'server' || killed === 'server shutdown') {
+          // The client that lost its server says so, and ends.
+          const result = await finish(client, 60_000, 'the channel client');
+          const error = client.events().find((event) => event.event === 'error');
+          expect(result.code).toBe(3);
+          expect(error?.message).toMatch(
+            /channel \d+_\d+ (is lost, its process stopped|was removed from .* by relay server)/,
+          );
+          said = `; the client said: "${String(error?.message).split(':')[0]}…"`;
+        }
+        row.figure = `${tree} processes (a setsid escape among them) and every channel file gone ${(cleanMs / 1000).toFixed(1)} s after the kill${said}`;
+      }, 180_000);
+    }
+  }
+});
