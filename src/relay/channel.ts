@@ -186,15 +186,24 @@ export class RelayChannel extends Duplex {
 
   /** The channel's directory is gone, or its server: which, in the words of the server's liveness. */
   private lostError(server = this.context.serverLiveness()): RelayError {
-    if (server.state === 'alive') {
+    if (server.state === 'alive' && existsNoFollow(this.files.dir)) {
       return new RelayError(
         'SERVER_GONE',
-        `channel ${this.id} was removed from ${this.context.layout.channelDir} by ${server.detail.split(',')[0]}: it stopped the channel's process.`,
+        `channel ${this.id} in ${this.context.layout.channelDir} is damaged: parts of it were removed.`,
+      );
+    }
+    const removed = `channel ${this.id} was removed from ${this.context.layout.channelDir} and its process stopped`;
+    if (server.state === 'alive') {
+      // Its server stopped it (shutting down, or it took this client for gone), or that server
+      // died and its watchdog cleaned up (the heartbeat takes a moment to say so).
+      return new RelayError(
+        'SERVER_GONE',
+        `${removed}, by its relay server or that server's watchdog: ${server.detail}.`,
       );
     }
     return new RelayError(
       server.state === 'none' ? 'NO_SERVER' : 'SERVER_GONE',
-      `${server.detail}: channel ${this.id} is lost, its process stopped; ${startServerHint(this.context.layout.root)}.`,
+      `${server.detail}: ${removed}; ${startServerHint(this.context.layout.root)}.`,
     );
   }
 
