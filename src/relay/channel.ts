@@ -186,12 +186,6 @@ export class RelayChannel extends Duplex {
 
   /** The channel's directory is gone, or its server: which, in the words of the server's liveness. */
   private lostError(server = this.context.serverLiveness()): RelayError {
-    if (server.state === 'alive' && existsNoFollow(this.files.dir)) {
-      return new RelayError(
-        'SERVER_GONE',
-        `channel ${this.id} in ${this.context.layout.channelDir} is damaged: parts of it were removed.`,
-      );
-    }
     const removed = `channel ${this.id} was removed from ${this.context.layout.channelDir} and its process stopped`;
     if (server.state === 'alive') {
       // Its server stopped it (shutting down, or it took this client for gone), or that server
