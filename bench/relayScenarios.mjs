@@ -1,5 +1,6 @@
 // The relay's figures (issue 2): round trip in events and polling mode, cancel latency,
-// streaming throughput, and draining a queue of 1,000 commands.
+// streaming throughput, and draining a queue of 1,000 commands; and a channel's one-byte
+// echo against a local pipe (issue 13).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -227,4 +228,61 @@ const drain = {
   },
 };
 
-export const relayScenarios = [roundTrip, cancel, streaming, drain];
+const ECHOES = 200;
+
+/** p50/p95 of `count` one-byte echoes: write a byte to `stream`, wait for it back on `output`. */
+async function echoTimes(write, output, count) {
+  const times = [];
+  for (let i = 0; i < count + 10; i++) {
+    const back = new Promise((resolve) => output.once('data', resolve));
+    const { ms: took } = await timed(async () => {
+      write(Buffer.from([i & 0xff]));
+      await back;
+    });
+    if (i >= 10) times.push(took); // warm-up
+  }
+  return times;
+}
+
+async function channelEchoes(client, count) {
+  const channel = await client.openChannel({ text: 'cat' });
+  const times = await echoTimes((byte) => channel.write(byte), channel, count);
+  channel.end();
+  await channel.exit;
+  return times;
+}
+
+/** The same echo through a local pipe to a local `cat`: what a byte costs with no relay in between. */
+async function pipeEchoes(count) {
+  const cat = spawn('cat', [], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const times = await echoTimes((byte) => cat.stdin.write(byte), cat.stdout, count);
+  cat.stdin.end();
+  await new Promise((resolve) => cat.on('close', resolve));
+  return times;
+}
+
+const channelEcho = {
+  id: 'relay-channel-echo',
+  async run() {
+    const events = await withRelay([], {}, (client) => channelEchoes(client, ECHOES));
+    const polling = await withRelay(['--poll', '50'], { pollMs: 50 }, (client) =>
+      channelEchoes(client, ECHOES),
+    );
+    const pipe = await pipeEchoes(ECHOES);
+    const p50 = percentile(pipe, 50);
+    const row = (label, times, limit, target) => ({
+      name: `channel (${label}): one byte echoed back by cat, p50 (p95 ${ms(percentile(times, 95))})`,
+      value: ms(percentile(times, 50)),
+      baseline: `${p50.toFixed(3)} ms (a local pipe to cat)`,
+      ratio: ratio(percentile(times, 50), p50),
+      target,
+      met: percentile(times, 50) < limit,
+    });
+    return [
+      row('filesystem events', events, 10, '< 10 ms'),
+      row('polling at 50 ms', polling, 100, '< 100 ms (two poll intervals)'),
+    ];
+  },
+};
+
+export const relayScenarios = [roundTrip, cancel, streaming, drain, channelEcho];
