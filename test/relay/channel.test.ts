@@ -50,6 +50,19 @@ describe('a channel', () => {
     await waitUntil(() => channelLeftovers(relayDir).length === 0, 'the channel files to go');
   }, 240_000);
 
+  it('over a polling relay (as on a network filesystem) carries 20 MB each way intact, within the same bounds', async () => {
+    const { relayDir } = await servedRelay(['--poll', '50']);
+    const client = track(startChannelClient(relayDir, 'echo', 20, { env: ctx().env, pollMs: 50 }));
+    const done = await client.event('done', 180_000);
+    const measured = await client.event('measured');
+    expect(done.exit).toEqual({ exitCode: 0, signal: null, cancelled: false });
+    expect(done.receivedBytes).toBe(20 * 1024 * 1024);
+    expect(done.received).toBe(done.sent);
+    expect(measured.maxDirBytes as number).toBeLessThanOrEqual(DIRECTORY_BOUND);
+    expect((await finish(client)).code).toBe(0);
+    await waitUntil(() => channelLeftovers(relayDir).length === 0, 'the channel files to go');
+  }, 240_000);
+
   it('whose reader stalls blocks the process writing it: the directory stays bounded and nothing is lost', async () => {
     const { relayDir } = await servedRelay();
     const client = track(
