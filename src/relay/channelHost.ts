@@ -10,11 +10,10 @@
  * Concurrency model: as the server's, every file operation runs synchronously from a watcher
  * callback, the server's tick, or a channel's pipes; none spans an await.
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import fs from 'node:fs';
-import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { ChangeWatcher } from './changeWatcher.js';
+import { startDeathWatchdog, type DeathWatchdog } from './deathWatchdog.js';
 import { ChannelSession, parseChannelRequest } from './channelSession.js';
 import { removeChannelDirectory } from './channelStream.js';
 import {
@@ -29,7 +28,6 @@ import { isValidCommandId } from './ids.js';
 import { channelFiles, type ChannelFiles, type RelayLayout } from './layout.js';
 import type { ChangeClock } from './liveness.js';
 import { isProcessAlive, isThisHost, parseMarker } from './markers.js';
-import { COMMAND_ID_ENV } from './processTree.js';
 import { ensureChannelDirectory } from './relayDirectory.js';
 import { EXIT_CANNOT_START } from './results.js';
 import type { WatchChoice } from './watchMode.js';
@@ -73,7 +71,7 @@ interface OpenChannel {
 export class ChannelHost {
   private readonly channels = new Map<string, OpenChannel>();
   private watcher: ChangeWatcher | undefined;
-  private watchdog: ChildProcessByStdio<Writable, null, null> | undefined;
+  private watchdog: DeathWatchdog | undefined;
   private stopping = false;
 
   constructor(private readonly options: ChannelHostOptions) {}
@@ -242,36 +240,19 @@ export class ChannelHost {
   }
 
   /**
-   * A process outside this one that holds the read end of a pipe only this process writes:
-   * if it closes without "done" (this server died: SIGKILL, the OOM killer), the reaper stops
-   * this server's channels and removes their files. One idle bash per server that opened a
-   * channel; none for a server that never did.
+   * If this server dies without shutting down (SIGKILL, the OOM killer), the reaper stops its
+   * channels and removes their files. One idle bash per server that opened a channel; none for
+   * a server that never did.
    */
   private startWatchdog(): void {
     if (this.watchdog || !fs.existsSync(REAPER)) return;
     const { layout, claimToken, graceMs } = this.options;
-    const env = { ...process.env };
-    delete env[COMMAND_ID_ENV];
-    const child = spawn(
-      'bash',
-      [
-        '-c',
-        'read -r word; [ "$word" = done ] || exec "$0" "$@"',
-        process.execPath,
-        REAPER,
-        layout.root,
-        claimToken,
-        String(graceMs),
-        String(process.pid),
-      ],
-      // Its own process group: a signal to the server's group must not take the watchdog along.
-      { detached: true, stdio: ['pipe', 'ignore', 'ignore'], env },
-    );
-    child.on('error', () => {});
-    child.stdin.on('error', () => {});
-    child.unref();
-    (child.stdin as Writable & { unref?: () => void }).unref?.();
-    this.watchdog = child;
+    this.watchdog = startDeathWatchdog(REAPER, [
+      layout.root,
+      claimToken,
+      String(graceMs),
+      String(process.pid),
+    ]);
   }
 
   /** Shutdown: stop every channel (with the grace period), remove their files and the announcement. */
@@ -289,16 +270,6 @@ export class ChannelHost {
     }
     const watchdog = this.watchdog;
     this.watchdog = undefined;
-    if (watchdog) {
-      watchdog.stdin.end('done\n');
-      await new Promise<void>((resolve) => {
-        if (watchdog.exitCode !== null || watchdog.signalCode !== null) return resolve();
-        const timer = setTimeout(resolve, 2000);
-        watchdog.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    await watchdog?.release();
   }
 }

@@ -19,11 +19,9 @@ import type { ChannelFiles } from './layout.js';
 import {
   COMMAND_ID_ENV,
   findCommandProcesses,
-  markPid,
-  processStartTicks,
+  startedCommandProcesses,
   terminateCommandProcesses,
   type CommandProcesses,
-  type PidMark,
 } from './processTree.js';
 import { EXIT_CANCELLED, EXIT_CANNOT_START } from './results.js';
 import { exitCodeOf, FD_BOOTSTRAP } from './runningCommand.js';
@@ -90,8 +88,7 @@ export class ChannelSession {
   private exitWritten = false;
   private cancelReason: string | undefined;
   private termination: Promise<unknown> | undefined;
-  private startTicks: number | undefined;
-  private pidMark: PidMark | undefined;
+  private target: CommandProcesses;
   private resolveGone!: () => void;
   /** Resolves when the process tree has ended. */
   readonly gone = new Promise<void>((resolve) => (this.resolveGone = resolve));
@@ -99,6 +96,7 @@ export class ChannelSession {
   constructor(private readonly options: ChannelSessionOptions) {
     this.files = options.files;
     this.id = options.files.id;
+    this.target = { commandId: this.id };
     this.input = new ChunkReader(this.files.inDir);
     this.output = new ChunkWriter(this.files.outDir);
     this.start();
@@ -135,10 +133,7 @@ export class ChannelSession {
     }
     const child = this.child;
     this.pid = child.pid ?? null;
-    if (this.pid !== null) {
-      this.startTicks = processStartTicks(this.pid);
-      this.pidMark = markPid(this.pid);
-    }
+    this.target = startedCommandProcesses(this.id, this.pid);
     const textPipe = (child.stdio as unknown as Array<Writable | null>)[3]!;
     textPipe.on('error', () => {});
     textPipe.end(request.text);
@@ -171,21 +166,12 @@ export class ChannelSession {
     queueMicrotask(() => this.options.onChange());
   }
 
-  private processes(): CommandProcesses {
-    return {
-      commandId: this.id,
-      ...(this.pid !== null ? { pgid: this.pid } : {}),
-      ...(this.startTicks !== undefined ? { notBeforeTicks: this.startTicks } : {}),
-      ...(this.pidMark !== undefined ? { notBeforePid: this.pidMark } : {}),
-    };
-  }
-
   /** bash has exited: whatever it left running goes too (as for a command), then the exit is known. */
   private async processExited(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     if (this.termination) await this.termination;
-    const leftovers = findCommandProcesses(this.processes());
+    const leftovers = findCommandProcesses(this.target);
     if (leftovers.length > 0) {
-      await terminateCommandProcesses(this.processes(), this.options.graceMs, { initial: leftovers });
+      await terminateCommandProcesses(this.target, this.options.graceMs, { initial: leftovers });
     }
     const cancelled = this.cancelReason !== undefined;
     this.processEnded = {
@@ -202,7 +188,7 @@ export class ChannelSession {
   cancel(reason: string, graceMs = this.options.graceMs): void {
     if (this.cancelReason !== undefined || this.processEnded !== undefined) return;
     this.cancelReason = reason;
-    this.termination = terminateCommandProcesses(this.processes(), graceMs);
+    this.termination = terminateCommandProcesses(this.target, graceMs);
   }
 
   private stdinClosed(): void {

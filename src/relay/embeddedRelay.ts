@@ -4,66 +4,15 @@
  * setting up a container. Everything it creates is removed by `dispose` — or, if this process
  * dies without disposing (SIGKILL), by a watchdog process outside it.
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { startDeathWatchdog } from './deathWatchdog.js';
 import { DEFAULT_GRACE_MS } from './processTree.js';
 import { RelayServer } from './server.js';
 
 const REAPER = fileURLToPath(new URL('./embeddedReaper.js', import.meta.url));
-
-/**
- * A process outside this one that reads a pipe only this process can write to. However this
- * process ends, the kernel closes that pipe; if it closed without "done", this process died
- * without disposing, and the reaper stops the running command's tree and deletes `root`.
- * It costs one idle bash per session and no polling. Without bash there is no watchdog.
- */
-function startWatchdog(root: string, graceMs: number): ChildProcessByStdio<Writable, null, null> {
-  const child = spawn(
-    'bash',
-    [
-      '-c',
-      'read -r word; [ "$word" = done ] || exec "$0" "$@"',
-      process.execPath,
-      REAPER,
-      root,
-      String(graceMs),
-    ],
-    // Its own process group: a signal to the adapter's group (a closed terminal, kill -- -PGID)
-    // must not take the watchdog with it: that is when it is needed.
-    { detached: true, stdio: ['pipe', 'ignore', 'ignore'] },
-  );
-  child.on('error', () => {});
-  child.stdin.on('error', () => {});
-  // Neither may keep this process alive.
-  child.unref();
-  (child.stdin as Writable & { unref?: () => void }).unref?.();
-  return child;
-}
-
-/** How long `dispose` waits for the watchdog to read "done" and exit (it has nothing else to do). */
-const WATCHDOG_EXIT_WAIT_MS = 2000;
-
-/**
- * Resolves once the watchdog has exited (or after a bounded wait), so that a disposed relay
- * leaves no process behind: an adapter that exits right after disposing would otherwise
- * outlive its own idle bash by a moment on a loaded machine.
- */
-function watchdogExit(watchdog: ChildProcessByStdio<Writable, null, null>): Promise<void> {
-  if (watchdog.exitCode !== null || watchdog.signalCode !== null || watchdog.pid === undefined) {
-    return Promise.resolve();
-  }
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, WATCHDOG_EXIT_WAIT_MS);
-    watchdog.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 export interface EmbeddedRelay {
   relayDir: string;
@@ -91,7 +40,8 @@ export async function startEmbeddedRelay(options: {
     fs.rmSync(root, { recursive: true, force: true });
     throw error;
   }
-  const watchdog = startWatchdog(root, options.graceMs ?? DEFAULT_GRACE_MS);
+  // Should this process die without disposing, the reaper stops the running command's tree and deletes `root`.
+  const watchdog = startDeathWatchdog(REAPER, [root, String(options.graceMs ?? DEFAULT_GRACE_MS)]);
   let disposed: Promise<void> | undefined;
   return {
     relayDir,
@@ -99,8 +49,7 @@ export async function startEmbeddedRelay(options: {
     dispose: () =>
       (disposed ??= server.stop().finally(async () => {
         fs.rmSync(root, { recursive: true, force: true });
-        watchdog.stdin.end('done\n');
-        await watchdogExit(watchdog);
+        await watchdog.release();
       })),
   };
 }

@@ -89,6 +89,22 @@ export function markPid(pid: number): PidMark | undefined {
 }
 
 /**
+ * What finds a command's processes later, taken as its bash (`pid`, the group leader) has
+ * just started: its id, its group, and where process start times and pid allocation stood.
+ */
+export function startedCommandProcesses(commandId: string, pid: number | null): CommandProcesses {
+  if (pid === null) return { commandId };
+  const notBeforeTicks = processStartTicks(pid);
+  const notBeforePid = markPid(pid);
+  return {
+    commandId,
+    pgid: pid,
+    ...(notBeforeTicks !== undefined ? { notBeforeTicks } : {}),
+    ...(notBeforePid !== undefined ? { notBeforePid } : {}),
+  };
+}
+
+/**
  * Pids are handed out in increasing order until they wrap at pid_max. If fewer processes
  * have been created since `mark` than the distance from `mark.pid` to pid_max, no wrap can
  * have happened, and every process created since has a larger pid: the rest of /proc need

@@ -8,11 +8,9 @@ import os from 'node:os';
 import {
   COMMAND_ID_ENV,
   findCommandProcesses,
-  markPid,
-  processStartTicks,
+  startedCommandProcesses,
   terminateCommandProcesses,
   type CommandProcesses,
-  type PidMark,
 } from './processTree.js';
 import {
   CANCELLED_LINE,
@@ -70,8 +68,7 @@ export class RunningCommand {
   readonly startedAt = new Date();
   readonly done: Promise<ResultRecord>;
   pid: number | null = null;
-  private startTicks: number | undefined;
-  private pidMark: PidMark | undefined;
+  private target: CommandProcesses;
   private readonly logFd: number;
   private cancelReason: string | undefined;
   private termination: Promise<{ signalled: number; escalated: boolean }> | undefined;
@@ -79,6 +76,7 @@ export class RunningCommand {
 
   constructor(private readonly options: RunningCommandOptions) {
     this.id = options.id;
+    this.target = { commandId: options.id };
     // Created empty before launch (Part A), opened for appending so that the command's own
     // writes and our final [cancelled] line never overwrite each other.
     const { O_RDWR, O_CREAT, O_TRUNC, O_APPEND } = fs.constants;
@@ -92,7 +90,7 @@ export class RunningCommand {
 
   /** Skip the rest of the grace period: SIGKILL whatever of the command is still alive. */
   killNow(): void {
-    for (const pid of findCommandProcesses(this.processes())) {
+    for (const pid of findCommandProcesses(this.target)) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -105,16 +103,7 @@ export class RunningCommand {
   cancel(reason: string, graceMs = this.options.graceMs): void {
     if (this.exited || this.cancelReason !== undefined) return;
     this.cancelReason = reason;
-    this.termination = terminateCommandProcesses(this.processes(), graceMs);
-  }
-
-  private processes(): CommandProcesses {
-    return {
-      commandId: this.id,
-      ...(this.pid !== null ? { pgid: this.pid } : {}),
-      ...(this.startTicks !== undefined ? { notBeforeTicks: this.startTicks } : {}),
-      ...(this.pidMark !== undefined ? { notBeforePid: this.pidMark } : {}),
-    };
+    this.termination = terminateCommandProcesses(this.target, graceMs);
   }
 
   private spawnBash(): ChildProcess {
@@ -190,10 +179,7 @@ export class RunningCommand {
       return this.finish({ pid: null, exitCode: EXIT_CANNOT_START, signal: null, cancelled: false });
     }
     this.pid = child.pid ?? null;
-    if (this.pid !== null) {
-      this.startTicks = processStartTicks(this.pid);
-      this.pidMark = markPid(this.pid);
-    }
+    this.target = startedCommandProcesses(this.id, this.pid);
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>(
       (resolve) => {
         child.once('error', (error) => resolve({ code: null, signal: null, error }));
@@ -209,9 +195,9 @@ export class RunningCommand {
     // bash is gone; anything it left behind (background jobs, setsid escapes) goes too,
     // before .exit says the log is complete (Part B, defect 3).
     let report = this.termination ? await this.termination : undefined;
-    const leftovers = findCommandProcesses(this.processes());
+    const leftovers = findCommandProcesses(this.target);
     if (leftovers.length > 0) {
-      const more = await terminateCommandProcesses(this.processes(), this.options.graceMs, {
+      const more = await terminateCommandProcesses(this.target, this.options.graceMs, {
         initial: leftovers,
       });
       report = {

@@ -43,9 +43,11 @@ describe('a channel', () => {
     expect(done.exit).toEqual({ exitCode: 0, signal: null, cancelled: false });
     expect(done.receivedBytes).toBe(100 * 1024 * 1024);
     expect(done.received).toBe(done.sent);
-    expect(measured.maxDirBytes as number).toBeLessThanOrEqual(DIRECTORY_BOUND);
-    expect((measured.peakRssKb as number) / 1024).toBeLessThan(MEMORY_BOUND_MIB);
-    expect(peakRssMiB(server.child.pid!)).toBeLessThan(MEMORY_BOUND_MIB);
+    expect(measured.maxDirBytes as number, 'bytes under channel/ at most').toBeLessThanOrEqual(
+      DIRECTORY_BOUND,
+    );
+    expect((measured.peakRssKb as number) / 1024, 'client peak RSS, MiB').toBeLessThan(MEMORY_BOUND_MIB);
+    expect(peakRssMiB(server.child.pid!), 'server peak RSS, MiB').toBeLessThan(MEMORY_BOUND_MIB);
     expect((await finish(client)).code).toBe(0);
     await waitUntil(() => channelLeftovers(relayDir).length === 0, 'the channel files to go');
   }, 240_000);

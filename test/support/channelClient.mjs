@@ -4,7 +4,7 @@
 // its own peak RSS, and reports the largest seen.
 //
 // usage: node channelClient.mjs RELAY_DIR MODE MB [POLL_MS]
-//   echo         the process is `cat`: MB of pseudo-random bytes go in and come back; reports
+//   echo         the process is `cat`: MB of random bytes go in and come back; reports
 //                the sha256 of what was sent and of what came back
 //   stall-read   the process writes MB of zeros; this reads nothing for STALL_MS (env, default
 //                3000), then reads it all; reports the byte count
@@ -65,14 +65,9 @@ channel.on('error', (error) => {
 });
 say({ event: 'open', id: channel.id });
 
-/** Deterministic bytes, fast: a counter through sha256, 1 MiB at a time. */
-function block(index) {
-  const out = Buffer.alloc(1024 * 1024);
-  for (let at = 0; at < out.length; at += 32) {
-    crypto.createHash('sha256').update(`${index}:${at}`).digest().copy(out, at);
-  }
-  return out;
-}
+/** Random bytes, made once: eight different MiB in turn, so that a reordered or repeated chunk changes the sha256. */
+const blocks = Array.from({ length: 8 }, () => crypto.randomBytes(1024 * 1024));
+const block = (index) => blocks[index % blocks.length];
 
 async function writeAll(total, make) {
   for (let index = 0, sent = 0; sent < total; index++) {
