@@ -74,16 +74,18 @@ function inTerminal(shellLine: string, rows = 30, cols = 100): Terminal {
   return spawned;
 }
 
+function readCmdline(pid: string): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+  } catch {
+    return '';
+  }
+}
+
 /** A process of the far side's terminal with exactly this command line. */
 function farProcess(...argv: string[]): boolean {
   const wanted = argv.join('\0') + '\0';
-  return fs.readdirSync('/proc').some((name) => {
-    try {
-      return /^\d+$/.test(name) && fs.readFileSync(`/proc/${name}/cmdline`, 'latin1') === wanted;
-    } catch {
-      return false;
-    }
-  });
+  return fs.readdirSync('/proc').some((name) => /^\d+$/.test(name) && readCmdline(name) === wanted);
 }
 
 describe('relay-dap shell', () => {
@@ -137,6 +139,27 @@ describe('relay-dap shell', () => {
     terminal.type('exit 7\r');
     expect((await finish(terminal, 30_000, 'relay-dap shell')).code).toBe(7);
     expect(farProcess('sleep', '101')).toBe(false);
+  });
+
+  it('SIGTERM (or a closed terminal) hangs the far terminal up, stops what runs there, and restores this terminal', async () => {
+    const { relayDir } = await servedRelay(['--grace', '1']);
+    const terminal = inTerminal(
+      `$RELAY_DAP shell --relay-dir ${relayDir} -- bash --norc; echo "relay-dap exited $?"; stty -a | grep -o -- '-\\?icanon' | sed 's/^/mode: /'`,
+    );
+    await terminal.waitFor(/[#$] $/m, 'the far shell’s prompt');
+    terminal.type('setsid sleep 103 & sleep 102\r');
+    await waitUntil(() => farProcess('sleep', '102') && farProcess('sleep', '103'), 'the far sleeps');
+    const shellPid = fs
+      .readdirSync('/proc')
+      .find((name) => /^\d+$/.test(name) && readCmdline(name).includes(`${relayDapBin}\0shell\0`));
+    expect(shellPid, 'the relay-dap shell process').toBeDefined();
+    process.kill(Number(shellPid), 'SIGTERM');
+    await terminal.waitFor(/mode: -?icanon/, 'relay-dap shell to end');
+    expect(terminal.screen()).toContain('relay-dap exited 130');
+    expect(terminal.screen()).toContain('mode: icanon');
+    expect(terminal.screen()).not.toContain('mode: -icanon');
+    expect(farProcess('sleep', '102') || farProcess('sleep', '103')).toBe(false);
+    await finish(terminal, 30_000, 'the terminal');
   });
 
   it('runs COMMAND with --cwd and --env in a terminal, full-screen sequences passed through', async () => {
