@@ -476,15 +476,24 @@ itself when needed. Exit status 3 if no server answers within --timeout (default
   },
 };
 
-/** `--env NAME=VALUE`, each checked: a name, an `=`, no NUL. */
+/**
+ * `--env NAME=VALUE`, or `--env NAME` for NAME's value here (as `docker run -e NAME`): a value
+ * that must not stand on a command line (which every local user can read) comes through the
+ * environment of relay-dap itself — how a debugger's runInTerminal passes a job's secrets.
+ */
 function environmentOf(args: ParsedArgs): Record<string, string> {
   const env: Record<string, string> = {};
   for (const entry of optionList(args, 'env')) {
     const eq = entry.indexOf('=');
-    if (eq <= 0 || entry.includes('\0')) {
-      throw new UsageError(`--env takes NAME=VALUE, not ${JSON.stringify(entry.slice(0, 40))}`, args.command);
+    const name = eq < 0 ? entry : entry.slice(0, eq);
+    if (!/^[^=\0]+$/.test(name) || entry.includes('\0')) {
+      throw new UsageError(
+        `--env takes NAME=VALUE or NAME, not ${JSON.stringify(entry.slice(0, 40))}`,
+        args.command,
+      );
     }
-    env[entry.slice(0, eq)] = entry.slice(eq + 1);
+    const value = eq < 0 ? process.env[name] : entry.slice(eq + 1);
+    if (value !== undefined) env[name] = value;
   }
   return env;
 }
@@ -501,7 +510,8 @@ htop) work. It runs beside the server's queue, through a channel of the relay di
 needs python3 (its pty module gives the terminal). Closing this terminal (SIGHUP) or SIGTERM
 hangs the far terminal up and stops everything it started.
 --cwd DIR is relative to the server's --workdir; --env NAME=VALUE (repeatable) adds to the
-server's environment; TERM is this terminal's.
+server's environment (--env NAME: NAME's value here, if it is set, which keeps the value off
+any command line); TERM is this terminal's.
 Exit status: the shell's (or COMMAND's); 127 if it cannot start there; 3 if there is no relay
 server or it stopped answering; 1 if the server does not open channels.`,
   options: [
@@ -510,7 +520,7 @@ server or it stopped answering; 1 if the server does not open channels.`,
     {
       name: 'env',
       value: 'NAME=VALUE',
-      description: 'set NAME to VALUE in the shell (repeatable)',
+      description: "set NAME to VALUE in the shell; NAME alone: to NAME's value here (repeatable)",
       repeatable: true,
     },
     POLL,

@@ -76,7 +76,9 @@ export class RelayChannel extends Duplex {
     private readonly context: ChannelContext,
     request: ChannelRequest,
   ) {
-    super({ allowHalfOpen: true });
+    // Not destroyed by its own ends: a process that closed its output and got all its input may
+    // still be running, and only an explicit destroy() (or cancel()) stops it.
+    super({ allowHalfOpen: true, autoDestroy: false });
     this.id = newCommandId();
     this.files = channelFiles(context.layout, this.id);
     this.exit = new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 /**
  * One channel on the server's side (Part D): its process — bash running the requested text,
- * in a session of its own, stderr merged into stdout, `RELAY_CMD_ID=<channel id>` in its
+ * in a session of its own, stderr merged into stdout (or kept for `exit`), `RELAY_CMD_ID=<channel id>` in its
  * environment so that a cancel reaches its whole tree as a command's does — and the pumping
  * of bytes between the process's pipes and the channel's chunk files, with flow control both
  * ways: a full window stops reading the process's stdout (its writes then block), and a
@@ -34,7 +34,15 @@ export interface ChannelRequest {
   cwd?: string;
   /** Added to the server's environment. */
   env?: Record<string, string>;
+  /**
+   * `stdout` (default): merged into the stream, as a terminal shows it. `exit`: kept out of a
+   * stream that must stay clean (a debug adapter's DAP), its last STDERR_KEPT_BYTES given in `exit`.
+   */
+  stderr?: 'stdout' | 'exit';
 }
+
+/** With `stderr: 'exit'`, how much of the end of stderr `exit` carries. */
+export const STDERR_KEPT_BYTES = 64 * 1024;
 
 /** What the server writes to `exit` (JSON) once the process tree has ended and all its output is written. */
 export interface ChannelExit {
@@ -43,12 +51,17 @@ export interface ChannelExit {
   cancelled: boolean;
   /** Why it did not run, or why it was stopped. */
   reason?: string;
+  /** With `stderr: 'exit'`: the end of what the process wrote to stderr (UTF-8). */
+  stderr?: string;
 }
 
 export function parseChannelRequest(text: string): ChannelRequest {
   const value = JSON.parse(text) as Partial<ChannelRequest>;
   if (typeof value.text !== 'string') throw new Error('the request names no command text');
   if (value.cwd !== undefined && typeof value.cwd !== 'string') throw new Error('cwd is not a string');
+  if (value.stderr !== undefined && value.stderr !== 'stdout' && value.stderr !== 'exit') {
+    throw new Error('stderr is neither "stdout" nor "exit"');
+  }
   const env: Record<string, string> = {};
   for (const [key, entry] of Object.entries(value.env ?? {})) {
     if (typeof entry !== 'string' || key === '' || key.includes('=') || key.includes('\0')) {
@@ -56,7 +69,12 @@ export function parseChannelRequest(text: string): ChannelRequest {
     }
     env[key] = entry;
   }
-  return { text: value.text, ...(value.cwd !== undefined ? { cwd: value.cwd } : {}), env };
+  return {
+    text: value.text,
+    ...(value.cwd !== undefined ? { cwd: value.cwd } : {}),
+    ...(value.stderr !== undefined ? { stderr: value.stderr } : {}),
+    env,
+  };
 }
 
 export interface ChannelSessionOptions {
@@ -69,7 +87,7 @@ export interface ChannelSessionOptions {
   onChange: () => void;
 }
 
-type ChannelChild = ChildProcessByStdio<Writable, Readable, null>;
+type ChannelChild = ChildProcessByStdio<Writable, Readable, Readable | null>;
 
 export class ChannelSession {
   readonly id: string;
@@ -83,6 +101,7 @@ export class ChannelSession {
   private pendingOut: Buffer[] = [];
   private pendingBytes = 0;
   private stdoutEnded = false;
+  private stderrTail: Buffer = Buffer.alloc(0);
   private stdoutPaused = false;
   private processEnded: ChannelExit | undefined;
   private exitWritten = false;
@@ -121,13 +140,17 @@ export class ChannelSession {
       );
     }
     try {
-      // `exec 2>&1` first: one stream, as a terminal shows it; a caller that wants them apart redirects in its text.
-      this.child = spawn('bash', ['-c', '--', `exec 2>&1; ${FD_BOOTSTRAP}`], {
+      const kept = request.stderr === 'exit';
+      // Merged by bash (`exec 2>&1`): one stream in the order it was written, as a terminal shows it.
+      this.child = spawn('bash', ['-c', '--', kept ? FD_BOOTSTRAP : `exec 2>&1; ${FD_BOOTSTRAP}`], {
         cwd,
         env: { ...env, ...request.env, [COMMAND_ID_ENV]: this.id },
         detached: true,
-        stdio: ['pipe', 'pipe', 'ignore', 'pipe'],
+        stdio: ['pipe', 'pipe', kept ? 'pipe' : 'ignore', 'pipe'],
       }) as unknown as ChannelChild;
+      this.child.stderr?.on('data', (data: Buffer) => {
+        this.stderrTail = Buffer.concat([this.stderrTail, data]).subarray(-STDERR_KEPT_BYTES);
+      });
     } catch (error) {
       return this.notStarted(`bash could not be started: ${(error as Error).message}`);
     }
@@ -173,12 +196,18 @@ export class ChannelSession {
     if (leftovers.length > 0) {
       await terminateCommandProcesses(this.target, this.options.graceMs, { initial: leftovers });
     }
+    // Its stderr's last bytes may come after its exit: read to the end (everything holding it is gone now).
+    const stderr = this.child?.stderr;
+    if (stderr && !stderr.destroyed && !stderr.readableEnded) {
+      await new Promise((resolve) => stderr.once('close', resolve));
+    }
     const cancelled = this.cancelReason !== undefined;
     this.processEnded = {
       exitCode: cancelled ? EXIT_CANCELLED : exitCodeOf(code, signal),
       signal,
       cancelled,
       ...(cancelled ? { reason: this.cancelReason } : {}),
+      ...(this.options.request.stderr === 'exit' ? { stderr: this.stderrTail.toString('utf8') } : {}),
     };
     this.resolveGone();
     this.options.onChange();

@@ -79,6 +79,7 @@ export class RelayClient implements CommandHost {
   readonly watchChoice: WatchChoice;
   private readonly judge: ServerLivenessJudge;
   private readonly pending = new Map<string, PendingCommand>();
+  private readonly channels = new Set<RelayChannel>();
   private readonly waiters = new Set<() => void>();
   private watcher: ChangeWatcher | undefined;
   private livenessTimer: NodeJS.Timeout | undefined;
@@ -177,10 +178,13 @@ export class RelayClient implements CommandHost {
           `serve ${this.layout.root} with a current relay-dap (relay-dap serve --relay-dir ${this.layout.root}) to use channels and relay-dap shell.`,
       );
     }
-    return new RelayChannel(
+    const channel = new RelayChannel(
       { layout: this.layout, watchChoice: this.watchChoice, serverLiveness: () => this.judge.judge() },
       request,
     );
+    this.channels.add(channel);
+    void channel.exit.finally(() => this.channels.delete(channel)).catch(() => {});
+    return channel;
   }
 
   /**
@@ -445,6 +449,8 @@ export class RelayClient implements CommandHost {
     clearInterval(this.leaseTimer);
     const error = new Error('the relay client was closed before the command ended');
     this.pending.forEach((command) => command.fail(error));
+    // A channel outlives no session: its process is cancelled, and its files go once it has ended.
+    this.channels.forEach((channel) => channel.destroy());
     this.watcher?.close();
     return Promise.resolve();
   }

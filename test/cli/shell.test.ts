@@ -162,18 +162,18 @@ describe('relay-dap shell', () => {
     await finish(terminal, 30_000, 'the terminal');
   });
 
-  it('runs COMMAND with --cwd and --env in a terminal, full-screen sequences passed through', async () => {
+  it('runs COMMAND with --cwd and --env (NAME=VALUE, or NAME from here) in a terminal, full-screen sequences passed through', async () => {
     const { relayDir, workdir } = await servedRelay();
     fs.mkdirSync(path.join(workdir, 'sub'));
     const terminal = inTerminal(
-      `$RELAY_DAP shell --relay-dir ${relayDir} --cwd sub --env 'GREETING=a  b' --env N=2 -- ` +
-        `bash --norc -c 'tput smcup; echo "[$GREETING] $N $(pwd) $(tty)"; tput rmcup; exit 4'`,
+      `FROM_HERE=s3cr3t $RELAY_DAP shell --relay-dir ${relayDir} --cwd sub --env 'GREETING=a  b' --env N=2 --env FROM_HERE -- ` +
+        `bash --norc -c 'tput smcup; echo "[$GREETING] $N $FROM_HERE $(pwd) $(tty)"; tput rmcup; exit 4'`,
     );
     const result = await finish(terminal, 30_000, 'relay-dap shell COMMAND');
     expect(result.code).toBe(4);
     expect(terminal.raw()).toContain('\x1b[?1049h');
     expect(terminal.screen()).toMatch(
-      new RegExp(`\\[a {2}b\\] 2 ${path.join(workdir, 'sub')} /dev/pts/\\d+`),
+      new RegExp(`\\[a {2}b\\] 2 s3cr3t ${path.join(workdir, 'sub')} /dev/pts/\\d+`),
     );
   });
 

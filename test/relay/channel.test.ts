@@ -145,6 +145,34 @@ describe('a channel', () => {
     }
   });
 
+  it('with stderr kept for exit carries only stdout, and gives the end of stderr with the exit code', async () => {
+    const { relayDir } = await servedRelay();
+    const client = await RelayClient.open({ relayDir });
+    try {
+      const channel = await client.openChannel({ text: 'echo out; echo err >&2; exit 5', stderr: 'exit' });
+      let output = '';
+      channel.on('data', (data: Buffer) => (output += data.toString()));
+      expect(await channel.exit).toEqual({ exitCode: 5, signal: null, cancelled: false, stderr: 'err\n' });
+      expect(output).toBe('out\n');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('still open when its client is closed is cancelled: no process, no file', async () => {
+    const { relayDir } = await servedRelay(['--grace', '1']);
+    const marker = uniqueMarker();
+    const client = await RelayClient.open({ relayDir });
+    const channel = await client.openChannel({ text: `export ${marker}=1; sleep 300` });
+    channel.resume();
+    await waitUntil(() => processesWithMarker(marker).length > 0, 'the channel process');
+    await client.close();
+    const exit = await channel.exit;
+    expect(exit).toMatchObject({ exitCode: 130, cancelled: true });
+    expect(processesWithMarker(marker)).toEqual([]);
+    expect(channelLeftovers(relayDir)).toEqual([]);
+  });
+
   it('that cannot start (a cwd that is not there) says why, with 127', async () => {
     const { relayDir } = await servedRelay();
     const client = await RelayClient.open({ relayDir });
