@@ -11,6 +11,7 @@
  * callback, the server's tick, or a channel's pipes; none spans an await.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ChangeWatcher } from './changeWatcher.js';
 import { startDeathWatchdog, type DeathWatchdog } from './deathWatchdog.js';
@@ -28,6 +29,7 @@ import { isValidCommandId } from './ids.js';
 import { channelFiles, type ChannelFiles, type RelayLayout } from './layout.js';
 import type { ChangeClock } from './liveness.js';
 import { isProcessAlive, isThisHost, parseMarker } from './markers.js';
+import { terminateCommandProcesses } from './processTree.js';
 import { ensureChannelDirectory } from './relayDirectory.js';
 import { EXIT_CANNOT_START } from './results.js';
 import type { WatchChoice } from './watchMode.js';
@@ -70,14 +72,20 @@ interface OpenChannel {
 
 export class ChannelHost {
   private readonly channels = new Map<string, OpenChannel>();
+  /** Foreign channels being stopped (see settleLeftovers). */
+  private readonly settling = new Set<string>();
   private watcher: ChangeWatcher | undefined;
   private watchdog: DeathWatchdog | undefined;
   private stopping = false;
 
   constructor(private readonly options: ChannelHostOptions) {}
 
-  /** Announce channels and take those already waiting. */
-  start(): void {
+  /**
+   * Announce channels and take those already waiting. `predecessorGone`: the server before
+   * this one died; channels it accepted that are still here (its watchdog could not run) are
+   * stopped and removed.
+   */
+  start(predecessorGone = false): void {
     this.stopping = false;
     ensureChannelDirectory(this.options.layout);
     this.announce();
@@ -85,11 +93,41 @@ export class ChannelHost {
     this.watcher = new ChangeWatcher([this.options.layout.channelDir], this.options.watchChoice, () =>
       this.guard('scan', () => this.scan()),
     );
+    this.settleLeftovers(predecessorGone);
     this.scan();
   }
 
-  get openCount(): number {
-    return this.channels.size;
+  /**
+   * Channels accepted by another server that is gone: stopped and removed. `all`: the server
+   * before this one died (judged at start), so every foreign channel is its; otherwise only
+   * those whose server ran on this host and whose process is gone (a server that died after
+   * this one took over, or whose death was not yet plain at start).
+   */
+  private settleLeftovers(all: boolean): void {
+    const { layout, claimToken, graceMs, log } = this.options;
+    for (const id of listDirectory(layout.channelDir)) {
+      if (!isValidCommandId(id) || this.channels.has(id) || this.settling.has(id)) continue;
+      const files = channelFiles(layout, id);
+      let accepted: Partial<ChannelAcceptance> | undefined;
+      try {
+        accepted = JSON.parse(readTextIfExists(files.accepted) ?? 'null') as
+          Partial<ChannelAcceptance> | undefined;
+      } catch {
+        accepted = undefined; // being written: looked at again next time
+      }
+      if (!accepted || accepted.token === claimToken) continue;
+      const deadHere =
+        accepted.host === os.hostname() &&
+        typeof accepted.serverPid === 'number' &&
+        !isProcessAlive(accepted.serverPid);
+      if (!all && !deadHere) continue;
+      this.settling.add(id);
+      log(`[channel ${id}] left open by a relay server that is gone; stopping its processes and removing it`);
+      void terminateCommandProcesses({ commandId: id }, graceMs).then(() => {
+        this.guard(`removing channel ${id}`, () => removeChannelDirectory(files.dir));
+        this.settling.delete(id);
+      });
+    }
   }
 
   private announce(): void {
@@ -113,6 +151,7 @@ export class ChannelHost {
     this.guard('tick', () => {
       ensureChannelDirectory(this.options.layout);
       this.announce();
+      this.settleLeftovers(false);
       this.scan();
     });
     for (const open of this.channels.values()) {
@@ -147,7 +186,7 @@ export class ChannelHost {
     if (text === undefined) return;
     const acceptance: ChannelAcceptance = {
       token: claimToken,
-      host: (parseMarker(this.options.readyText)?.host ?? '').toString(),
+      host: os.hostname(),
       serverPid: process.pid,
       pid: null,
     };

@@ -206,7 +206,7 @@ export class RelayServer {
     this.keepReserve();
     this.timer ??= setInterval(() => this.tick(), HEARTBEAT_MS);
     this.startWatcher();
-    this.channels.start();
+    this.channels.start(previous.state === 'gone');
     this.log(
       `serving ${this.layout.root}: ${this.watchChoice.reason}; workdir ${this.workdir}; grace ${this.graceMs / 1000} s`,
     );

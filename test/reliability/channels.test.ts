@@ -11,7 +11,7 @@ import { finish, useRelayTestContext } from '../support/relayTestContext.js';
 import { processesWithMarker, uniqueMarker, waitUntil, type Spawned } from '../support/relayHarness.js';
 import { reliabilityRow } from './report.js';
 
-const { ctx, servedRelay } = useRelayTestContext();
+const { ctx, servedRelay, serve } = useRelayTestContext();
 
 type Killed = 'client' | 'server' | 'both' | 'server shutdown';
 
@@ -92,4 +92,52 @@ describe('a channel whose side dies mid-stream leaves nothing behind', () => {
       }, 180_000);
     }
   }
+
+  it('server and its watchdog SIGKILLed: the next server stops the channel’s tree and removes its files', async () => {
+    const row = reliabilityRow(
+      'fault',
+      'channel: server and its watchdog SIGKILLed, then a new server starts',
+    );
+    const { relayDir, workdir } = await servedRelay(['--grace', '1']);
+    const server = ctx().servers[0]!;
+    const marker = uniqueMarker();
+    const client = track(
+      startChannelClient(relayDir, 'hold', 0, {
+        env: { ...ctx().env, TEXT: `export ${marker}=1; setsid sleep 300 & cat >/dev/null` },
+      }),
+    );
+    await client.event('open', 60_000);
+    await waitUntil(() => processesWithMarker(marker).length >= 3, 'the channel’s processes');
+    const watchdogs = fs
+      .readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .filter((pid) => {
+        try {
+          const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+          return cmdline.includes('read -r word') && cmdline.includes(`${relayDir}\0`);
+        } catch {
+          return false;
+        }
+      });
+    expect(watchdogs).toHaveLength(1);
+    process.kill(Number(watchdogs[0]), 'SIGKILL');
+    client.child.kill('SIGKILL');
+    server.child.kill('SIGKILL');
+    await finish(client);
+    await server.finished;
+    expect(
+      processesWithMarker(marker).length,
+      'the channel’s processes, with nobody to stop them',
+    ).toBeGreaterThan(0);
+    const left = channelLeftovers(relayDir).length;
+    expect(left).toBeGreaterThan(0);
+    const began = performance.now();
+    await serve(relayDir, workdir, ['--grace', '1']);
+    await waitUntil(
+      () => processesWithMarker(marker).length === 0 && channelLeftovers(relayDir).length === 0,
+      'the new server to settle the channel',
+      60_000,
+    );
+    row.figure = `${left} channel files and the tree (a setsid escape among it) gone ${((performance.now() - began) / 1000).toFixed(1)} s after the new server started`;
+  }, 180_000);
 });
