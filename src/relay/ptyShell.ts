@@ -114,8 +114,9 @@ export function ptyShellRequest(options: {
   cwd?: string;
   env?: Record<string, string>;
 }): ChannelRequest {
+  // \r\n: the local terminal is in raw mode, where a bare newline does not return the carriage.
   const text =
-    `command -v python3 >/dev/null 2>&1 || { echo "relay-dap shell: python3 is not installed on the relay server's side, and it gives the terminal its pseudo-terminal: install python3 there"; exit 127; }\n` +
+    `command -v python3 >/dev/null 2>&1 || { printf '%s\\r\\n' "relay-dap shell: python3 is not installed on the relay server's side, and it gives the terminal its pseudo-terminal: install python3 there"; exit 127; }\n` +
     `exec python3 -c '${HELPER}'`;
   return {
     text,

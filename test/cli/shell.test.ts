@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { finish, useRelayTestContext } from '../support/relayTestContext.js';
-import { relayDapBin, repoRoot, waitUntil, type Spawned } from '../support/relayHarness.js';
+import { relayDapBin, repoRoot, startServer, waitUntil, type Spawned } from '../support/relayHarness.js';
 
-const { ctx, servedRelay, scratchDir } = useRelayTestContext();
+const { ctx, servedRelay, scratchDir, relayDirs } = useRelayTestContext();
 const driver = path.join(repoRoot, 'test', 'support', 'ptyDriver.py');
 
 interface Terminal extends Spawned {
@@ -174,6 +174,24 @@ describe('relay-dap shell', () => {
     expect(terminal.raw()).toContain('\x1b[?1049h');
     expect(terminal.screen()).toMatch(
       new RegExp(`\\[a {2}b\\] 2 s3cr3t ${path.join(workdir, 'sub')} /dev/pts/\\d+`),
+    );
+  });
+
+  it('says so, and exits 127, when the server’s side has no python3', async () => {
+    const { relayDir, workdir } = relayDirs();
+    // A PATH with bash and nothing else: the server runs, python3 is not there.
+    const bin = scratchDir();
+    fs.symlinkSync(fs.realpathSync('/bin/bash'), path.join(bin, 'bash'));
+    ctx().servers.push(
+      await startServer(relayDir, ['--workdir', workdir], { env: { ...ctx().env, PATH: bin } }),
+    );
+    const terminal = inTerminal(`$RELAY_DAP shell --relay-dir ${relayDir}`);
+    const result = await finish(terminal, 30_000, 'relay-dap shell');
+    expect(result.code).toBe(127);
+    // A line of its own in a raw-mode terminal too: the carriage comes back.
+    expect(terminal.raw()).toContain('install python3 there\r\n');
+    expect(terminal.screen()).toContain(
+      "relay-dap shell: python3 is not installed on the relay server's side, and it gives the terminal its pseudo-terminal: install python3 there",
     );
   });
 
