@@ -6,6 +6,8 @@
  * which Node reports as 'resize' on stdout) travels as a resize frame. Raw mode is undone on
  * every way out: the shell's end, a relay failure, SIGTERM/SIGHUP, or an exception.
  */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import type { RelayChannel } from '../relay/client.js';
 import { terminalInput, terminalResize } from '../relay/ptyShell.js';
 
@@ -22,6 +24,27 @@ export function localWindowSize(terminal: LocalTerminal): { rows: number; cols: 
     rows: terminal.stdout.isTTY ? terminal.stdout.rows : fallback(process.env.LINES, 24),
     cols: terminal.stdout.isTTY ? terminal.stdout.columns : fallback(process.env.COLUMNS, 80),
   };
+}
+
+/**
+ * `stty -opost` on the terminal. stty gets the terminal through an open of its own: a child
+ * given our descriptor would share its file status with us, and a child's start makes its
+ * standard descriptors blocking — which would leave this process's event loop blocked in a
+ * read of the terminal. Linux names the terminal in /proc; elsewhere output processing stays.
+ */
+function outputProcessingOff(stdin: NodeJS.ReadStream): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(
+      fs.readlinkSync(`/proc/self/fd/${(stdin as NodeJS.ReadStream & { fd: number }).fd}`),
+      'r',
+    );
+    spawnSync('stty', ['-opost'], { stdio: [fd, 'ignore', 'ignore'] });
+  } catch {
+    // No /proc, no stty: output processing stays on, and most programs still look right.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
 
 /** Carries the terminal until the far side's shell ends; resolves with its exit code. Rejects on a relay failure. */
@@ -55,7 +78,14 @@ export async function joinRemoteTerminal(channel: RelayChannel, terminal: LocalT
   process.on('exit', restore);
   for (const signal of signals) process.on(signal, hangUp);
   try {
-    if (raw) stdin.setRawMode(true);
+    if (raw) {
+      stdin.setRawMode(true);
+      // Node's raw mode keeps output processing (a newline still returns the carriage), which
+      // full-screen programs do not expect of a terminal they drive: the far side's terminal
+      // already did what they asked. Off as in cfmakeraw(3), as ssh does; setRawMode(false)
+      // restores the terminal's settings from before raw mode, this one included.
+      outputProcessingOff(stdin);
+    }
     stdin.on('data', onInput);
     stdin.on('end', onInputEnd);
     stdin.resume();

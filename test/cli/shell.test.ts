@@ -167,11 +167,13 @@ describe('relay-dap shell', () => {
     fs.mkdirSync(path.join(workdir, 'sub'));
     const terminal = inTerminal(
       `FROM_HERE=s3cr3t $RELAY_DAP shell --relay-dir ${relayDir} --cwd sub --env 'GREETING=a  b' --env N=2 --env FROM_HERE -- ` +
-        `bash --norc -c 'tput smcup; echo "[$GREETING] $N $FROM_HERE $(pwd) $(tty)"; tput rmcup; exit 4'`,
+        `bash --norc -c 'tput smcup; echo "[$GREETING] $N $FROM_HERE $(pwd) $(tty)"; stty -opost; printf "down\\none"; stty opost; tput rmcup; exit 4'`,
     );
     const result = await finish(terminal, 30_000, 'relay-dap shell COMMAND');
     expect(result.code).toBe(4);
     expect(terminal.raw()).toContain('\x1b[?1049h');
+    // A bare line feed (cursor down, as full-screen programs send it) arrives as it was sent.
+    expect(terminal.raw()).toContain('down\none');
     expect(terminal.screen()).toMatch(
       new RegExp(`\\[a {2}b\\] 2 s3cr3t ${path.join(workdir, 'sub')} /dev/pts/\\d+`),
     );
