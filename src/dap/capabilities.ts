@@ -1,7 +1,7 @@
 /**
  * What relay-dap tells a client in its `initialize` answer. The session's handler table names,
- * for each request, the capability here that lets a client send it; stepping finer than a
- * step is answered here too, with what to use instead.
+ * for each request, the capability here that lets a client send it; stepping backwards is
+ * answered here too, with what to use instead.
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { EXCEPTION_FILTERS } from '../job/breakpoints.js';
@@ -29,8 +29,6 @@ export function capabilities(): DebugProtocol.Capabilities {
 }
 
 const STEPPING_NAMES: Record<string, string> = {
-  stepIn: 'Step Into',
-  stepOut: 'Step Out',
   stepBack: 'Step Back',
   reverseContinue: 'Reverse Continue',
 };
@@ -38,5 +36,5 @@ const STEPPING_NAMES: Record<string, string> = {
 /** Why a stepping request finer than a step is refused, and what to use instead. */
 export function wholeStepsOnly(command: string): string {
   const what = STEPPING_NAMES[command] ?? command;
-  return `${what} is not available: relay-dap steps through whole steps. Use Next to run the step about to run and pause before the following one, Continue to run to the next breakpoint, or Restart Frame to run a step again.`;
+  return `${what} is not available: relay-dap steps forward through whole steps. Use Next to run the step about to run and pause before the following one, Continue to run to the next breakpoint, or Restart Frame to run a step again.`;
 }

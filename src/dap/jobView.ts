@@ -37,10 +37,13 @@ export function sourceOf(job: JobDefinition): DebugProtocol.Source {
   };
 }
 
-/** Whether a client's `source` is the job's (its file, or its listing). */
+/** Whether a client's `source` is the job's (its file, or its listing, or an action.yml its steps run). */
 export function isJobSource(source: DebugProtocol.Source, job: JobDefinition): boolean {
-  if (job.sourcePath !== undefined)
-    return source.path !== undefined && path.resolve(source.path) === job.sourcePath;
+  if (job.sourcePath !== undefined) {
+    if (source.path === undefined) return false;
+    const asked = path.resolve(source.path);
+    return asked === job.sourcePath || job.steps.some((step) => step.sourcePath === asked);
+  }
   return source.sourceReference === JOB_SOURCE_REFERENCE;
 }
 
@@ -101,9 +104,18 @@ export class JobView {
     runner.on('continued', () => this.containers.reset());
   }
 
-  /** The console line before a step's output. */
+  /** The console line before a step's output (a step inside an action after the action's name). */
   stepStartedLine(index: number): string {
-    return `▶ step ${index + 1}/${this.runner.job.steps.length}: ${this.runner.job.steps[index]!.name}`;
+    return `▶ step ${index + 1}/${this.runner.job.steps.length}: ${this.nestedName(index)}`;
+  }
+
+  /** `Set up thing › Install thing` for a step of the action that `Set up thing` runs. */
+  private nestedName(index: number): string {
+    const steps = this.runner.job.steps;
+    const names = [steps[index]!.name];
+    for (let parent = steps[index]!.parent; parent !== undefined; parent = steps[parent]!.parent)
+      names.unshift(steps[parent]!.name);
+    return names.join(' › ');
   }
 
   /** The title of a step's progress bar. */
@@ -178,8 +190,15 @@ export class JobView {
           : `${running === current ? 'running' : 'next'}: ${step.name}`;
       frames.push(this.frame(2 * current + 1, name, step));
     }
+    // The actions the job is inside: each `uses:` step under the steps it runs.
+    const inside = this.runner.openActionSteps;
+    for (const index of inside) {
+      if (index !== current)
+        frames.push(this.frame(2 * index + 1, `running: ${steps[index]!.name}`, steps[index]!));
+    }
     for (const index of [...this.finishedOrder].reverse()) {
       if (index === current && (running === current || after === current)) continue;
+      if (inside.includes(index)) continue;
       const result = this.runner.results[index];
       if (!result) continue;
       frames.push(this.frame(2 * index + 2, this.stepEndedLine(result), steps[index]!));
@@ -195,7 +214,11 @@ export class JobView {
     return {
       id,
       name: this.mask(name),
-      source: this.source,
+      // A step of an action points into its action.yml.
+      source:
+        step.sourcePath === undefined
+          ? this.source
+          : { name: path.basename(step.sourcePath), path: step.sourcePath },
       line: this.line(step.location.line),
       column: 1,
       presentationHint: 'normal',

@@ -133,6 +133,12 @@ export const launchSchema = {
       description:
         "A workflow: a dotenv file of `inputs`, as act's --input-file; relative to the repository root. Default: .input there, if present.",
     },
+    actionsCache: {
+      type: 'string',
+      minLength: 1,
+      description:
+        "A workflow: the directory of cached remote actions, laid out as act's (`<owner>-<repo>@<ref>`); default act's ~/.cache/act. An action found there runs; one not found is skipped.",
+    },
     cwd: { type: 'string', description: "Working directory of the job on the relay server's side." },
     env: env,
     relayDir: relayDir,

@@ -99,8 +99,8 @@ export class RelayDebugSession extends RequestHandlingSession {
     continue: this.onContinue, // required
     next: this.onNext, // required
     pause: this.onPause, // required
-    stepIn: this.onWholeStepsOnly, // required (refused)
-    stepOut: this.onWholeStepsOnly, // required (refused)
+    stepIn: this.onStepIn, // required
+    stepOut: this.onStepOut, // required
     stepBack: this.onWholeStepsOnly, // supportsStepBack: false (refused)
     reverseContinue: this.onWholeStepsOnly, // supportsStepBack: false (refused)
     restartFrame: this.onRestartFrame, // supportsRestartFrame
@@ -368,7 +368,23 @@ export class RelayDebugSession extends RequestHandlingSession {
       this.output?.console('relay-dap: the job pauses before its next step, once the running step ends');
   }
 
-  /** Step Into, Step Out, Step Back, Reverse Continue: a step is the smallest thing that runs. */
+  /** Step Into: as Next, but into the steps of the action a `uses:` step runs (a composite's). */
+  private async onStepIn(_args: unknown, response: Answer): Promise<void> {
+    if (!this.job().runner.stepIn()) {
+      throw new RequestError(ErrorId.WrongState, 'the job is not paused: Step Into works from a pause');
+    }
+    this.sendResponse(response);
+  }
+
+  /** Step Out: run the rest of the action the job is inside, and pause after it. */
+  private async onStepOut(_args: unknown, response: Answer): Promise<void> {
+    if (!this.job().runner.stepOut()) {
+      throw new RequestError(ErrorId.WrongState, 'the job is not paused: Step Out works from a pause');
+    }
+    this.sendResponse(response);
+  }
+
+  /** Step Back, Reverse Continue: a finished step cannot be undone. */
   private async onWholeStepsOnly(_: unknown, __: Answer, ___: AbortSignal, request: Request): Promise<void> {
     throw new RequestError(ErrorId.Unsupported, wholeStepsOnly(request.command));
   }

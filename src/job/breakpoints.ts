@@ -63,7 +63,8 @@ export type ContextSource = (runner: JobRunner) => ExpressionContext;
 let nextId = 1;
 
 export class Breakpoints implements PausePolicy {
-  private lines: Armed[] = [];
+  /** Line breakpoints by file: the job's own (its path, or '' for a listing) and each action.yml. */
+  private linesByFile = new Map<string, Armed[]>();
   private functions: Armed[] = [];
   private filters = new Set<string>(EXCEPTION_FILTERS.filter((f) => f.default).map((f) => f.filter));
 
@@ -74,19 +75,33 @@ export class Breakpoints implements PausePolicy {
     private readonly log: (text: string) => void,
   ) {}
 
-  /** The step whose lines hold `line` (1-based), if any. */
-  stepAtLine(line: number): JobStep | undefined {
-    return this.job.steps.find((step) => line >= step.location.line && line <= step.location.endLine);
+  /**
+   * The step whose lines hold `line` (1-based), if any, in `file` (absolute; default the job's
+   * own source). A JavaScript action's pre and post share their step's lines and are not it.
+   */
+  stepAtLine(line: number, file?: string): JobStep | undefined {
+    return this.stepsIn(file).find((step) => line >= step.location.line && line <= step.location.endLine);
   }
 
-  setLineBreakpoints(specs: readonly BreakpointSpec[]): BreakpointState[] {
+  private stepsIn(file: string | undefined): JobStep[] {
+    const own = file === undefined || file === this.job.sourcePath;
+    return this.job.steps.filter(
+      (step) => step.hook === undefined && (own ? step.sourcePath === undefined : step.sourcePath === file),
+    );
+  }
+
+  /** The line breakpoints of one file: `file` absolute, or undefined for the job's own source. */
+  setLineBreakpoints(specs: readonly BreakpointSpec[], file?: string): BreakpointState[] {
     const states: BreakpointState[] = [];
-    this.lines = [];
+    const lines: Armed[] = [];
+    this.linesByFile.set(file === undefined || file === this.job.sourcePath ? '' : file, lines);
     for (const spec of specs) {
       const id = nextId++;
-      const step = this.stepAtLine(spec.line);
+      const step = this.stepAtLine(spec.line, file);
       if (!step) {
-        const starts = this.job.steps.map((s) => s.location.line).join(', ');
+        const starts = this.stepsIn(file)
+          .map((s) => s.location.line)
+          .join(', ');
         states.push({
           id,
           verified: false,
@@ -100,7 +115,7 @@ export class Breakpoints implements PausePolicy {
         states.push({ id, verified: false, line: step.location.line, message: problem });
         continue;
       }
-      this.lines.push({ id, stepIndex: step.index, ...definedOnly(spec), hits: 0, kind: 'line' });
+      lines.push({ id, stepIndex: step.index, ...definedOnly(spec), hits: 0, kind: 'line' });
       states.push({ id, verified: true, line: step.location.line });
     }
     return states;
@@ -128,7 +143,7 @@ export class Breakpoints implements PausePolicy {
 
   /** Give an armed breakpoint the id the client already knows it by. */
   renumber(from: number, to: number): void {
-    for (const breakpoint of [...this.lines, ...this.functions])
+    for (const breakpoint of [...[...this.linesByFile.values()].flat(), ...this.functions])
       if (breakpoint.id === from) breakpoint.id = to;
   }
 
@@ -138,7 +153,7 @@ export class Breakpoints implements PausePolicy {
 
   beforeStep(index: number, runner: JobRunner): PauseRequest | undefined {
     const hit: Armed[] = [];
-    for (const breakpoint of [...this.lines, ...this.functions]) {
+    for (const breakpoint of [...[...this.linesByFile.values()].flat(), ...this.functions]) {
       if (breakpoint.stepIndex !== index || !this.conditionHolds(breakpoint, runner)) continue;
       breakpoint.hits++;
       if (!hitConditionHolds(breakpoint.hitCondition, breakpoint.hits)) continue;

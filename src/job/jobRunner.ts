@@ -22,6 +22,7 @@ import {
 } from '../model/expressionContext.js';
 import type { JobDefinition, JobStep } from '../model/jobModel.js';
 import { blocks, type JobStatus, type StepResult, type StopReason } from '../model/stepResult.js';
+import { ActionNesting } from './actionNesting.js';
 import { PauseGate, type ResumeAction } from './pauseGate.js';
 import { addPathEntries } from '../workflow/envFiles.js';
 import { withDefaultVariables } from '../workflow/githubContext.js';
@@ -70,12 +71,16 @@ export interface StepPreparer {
   rewind?(index: number): void;
   /**
    * `skip` with a reason, the text to run (and its timeout, when the step's is computed as it
-   * starts), or (attach) the id of a command already running to follow.
+   * starts), (attach) the id of a command already running to follow, or `enter`: the step's
+   * work is the steps nested in it (a composite action), and it ends, with their outcome, after
+   * the last of them.
    */
   prepare(
     step: JobStep,
     runner: JobRunner,
-  ): Promise<{ skip: string } | { text: string; timeoutSeconds?: number } | { follow: string }>;
+  ): Promise<
+    { skip: string } | { text: string; timeoutSeconds?: number } | { follow: string } | { enter: true }
+  >;
   finish?(step: JobStep, result: StepResult, runner: JobRunner): Promise<void>;
 }
 
@@ -137,6 +142,10 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   private stateValue: JobState = 'ready';
   private positionValue = 0;
   private stepping = false;
+  /** While stepping: the deepest step that pauses (Step Over: the current depth; Into: any). */
+  private stepDepth = Infinity;
+  /** The composite actions the job is inside. */
+  private readonly nesting: ActionNesting;
   private pauseRequested = false;
   private cancelReason: string | undefined;
   private stepAbort: AbortController | undefined;
@@ -157,6 +166,12 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     this.job = options.job;
     this.results = new Array<StepResult | undefined>(options.job.steps.length).fill(undefined);
     this.env = { ...options.env, ...options.job.env };
+    this.nesting = new ActionNesting(options.job.steps);
+  }
+
+  /** The composite actions' `uses:` steps the job is inside now, innermost first. */
+  get openActionSteps(): number[] {
+    return this.nesting.openSteps;
   }
 
   get state(): JobState {
@@ -244,9 +259,24 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     return this.gate.resume({ kind: 'continue' });
   }
 
-  /** Run the step about to run, then pause before the next. */
+  /** Run the step about to run (an action's steps with it), then pause before the next. */
   next(): boolean {
+    return this.stepTo(this.nesting.depthOf(this.positionValue));
+  }
+
+  /** As next, but pause at the first step inside the action the step about to run uses. */
+  stepIn(): boolean {
+    return this.stepTo(Infinity);
+  }
+
+  /** Run the rest of the action the job is inside, then pause after it (at the top, as next). */
+  stepOut(): boolean {
+    return this.stepTo(Math.max(this.nesting.depthOf(this.positionValue) - 1, 0));
+  }
+
+  private stepTo(depth: number): boolean {
     this.stepping = true;
+    this.stepDepth = depth;
     return this.gate.resume({ kind: 'next' });
   }
 
@@ -355,13 +385,14 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     }
     while (this.positionValue < steps.length && (!this.cancelled || this.winding)) {
       const index = this.positionValue;
+      await this.closeActions(index, false);
       const before = this.winding ? undefined : this.pauseBefore(index, first);
       first = false;
       if (before && !(await this.pauseAndFollow(before, index))) continue;
       if (this.cancelled && !this.winding) break;
       const result = await this.runStep(index);
-      if (this.winding) {
-        this.positionValue++;
+      if (result === 'entered' || this.winding) {
+        this.positionValue = result === 'entered' ? index + 1 : this.nesting.after(index);
         continue;
       }
       if (this.cancelled) break;
@@ -373,8 +404,9 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
         if (!go) continue;
       }
       if (blocks(result) && !preparer.runsAfterFailure) break;
-      this.positionValue++;
+      this.positionValue = this.nesting.after(index);
     }
+    await this.closeActions(this.positionValue, true);
     if (this.cancelled) await this.consoleCommandsEnded();
     await preparer.cleanup?.(this).catch((error: unknown) => {
       this.emit('message', `cleanup after the job failed: ${(error as Error).message}`);
@@ -397,6 +429,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
       this.positionValue = action.stepIndex;
       // Going back re-runs steps: what they (and those after them) did no longer counts.
       for (let i = action.stepIndex; i < this.results.length; i++) this.results[i] = undefined;
+      this.nesting.moveTo(action.stepIndex);
       this.options.preparer?.rewind?.(action.stepIndex);
       this.pendingStop = {
         reason: action.reason,
@@ -428,7 +461,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
       this.pauseRequested = false;
       return { reason: 'pause', description: 'Paused between steps' };
     }
-    if (this.stepping) return { reason: 'step', description: 'Paused before the next step' };
+    if (this.stepping && this.nesting.depthOf(index) <= this.stepDepth)
+      return { reason: 'step', description: 'Paused before the next step' };
     return undefined;
   }
 
@@ -443,7 +477,22 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     return action;
   }
 
-  private async runStep(index: number): Promise<StepResult> {
+  /**
+   * Actions whose steps have all run (before `position`) end, innermost first, with their
+   * steps' outcome; `all`: the job ends, and every action still open ends with it.
+   */
+  private async closeActions(position: number, all: boolean): Promise<void> {
+    for (const result of this.nesting.closeBefore(position, this.results, all)) {
+      const step = this.job.steps[result.index]!;
+      this.results[result.index] = result;
+      await this.options.preparer?.finish?.(step, result, this).catch((error: unknown) => {
+        this.emit('message', `step ${result.index + 1} (${step.name}): ${(error as Error).message}`);
+      });
+      this.emit('stepEnded', result);
+    }
+  }
+
+  private async runStep(index: number): Promise<StepResult | 'entered'> {
     const step = this.job.steps[index]!;
     const began = performance.now();
     const preparer = this.options.preparer ?? plainStepPreparer;
@@ -454,6 +503,11 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     try {
       const prepared = await preparer.prepare(step, this);
       preparing = false;
+      if ('enter' in prepared) {
+        this.nesting.enter(index);
+        this.runningStep = undefined;
+        return 'entered';
+      }
       if ('skip' in prepared) {
         result = {
           index,

@@ -42,6 +42,8 @@ export interface LaunchRequest extends LaunchValueArguments {
   event?: string;
   eventPath?: string;
   github?: Record<string, unknown>;
+  /** Where cached remote actions are (act's layout); default act's `~/.cache/act`. */
+  actionsCache?: string;
   cwd?: string;
   env?: Record<string, string>;
   /** Absent: an embedded relay server in a private temporary directory. */
@@ -326,7 +328,13 @@ async function buildJob(request: LaunchRequest): Promise<Built> {
     const facts = { ...github, event, values: values.contexts };
     decideGithubCondition(job, facts);
     settleGithubTimeout(job, facts);
-    return { job, facts, notes: values.lines };
+    const root = repositoryRoot(job.sourcePath, github.git);
+    const { withActions } = await import('./actionLoading.js');
+    const withTheirActions = await withActions(workflow, {
+      root,
+      ...(request.actionsCache !== undefined ? { actionsCache: path.resolve(request.actionsCache) } : {}),
+    });
+    return { job: withTheirActions, facts, notes: values.lines };
   } catch (error) {
     throw new JobError('invalid-job', (error as Error).message, { cause: error });
   }

@@ -5,6 +5,7 @@
  * when the job is loaded — the caller then tells the client what became of each, under the id
  * it already knows. After that, everything goes straight to the job's Breakpoints.
  */
+import path from 'node:path';
 import {
   Breakpoints,
   type BreakpointSpec,
@@ -65,7 +66,7 @@ export class StagedBreakpoints<S extends SourceRef> {
         message: notInJob(job),
       }));
     }
-    return armed.setLineBreakpoints(specs);
+    return armed.setLineBreakpoints(specs, fileOf(source));
   }
 
   setFunctionBreakpoints(specs: FunctionBreakpointSpec[]): BreakpointState[] {
@@ -97,7 +98,7 @@ export class StagedBreakpoints<S extends SourceRef> {
     const changed: ChangedBreakpoint<S>[] = [];
     for (const { source, specs, ids } of this.lines.values()) {
       const states: BreakpointState[] = this.inJob(source, job)
-        ? armed.setLineBreakpoints(specs)
+        ? armed.setLineBreakpoints(specs, fileOf(source))
         : specs.map((spec, i) => ({ id: ids[i]!, verified: false, line: spec.line, message: notInJob(job) }));
       states.forEach((state, i) => changed.push({ state: this.renumber(state, ids[i]!), source }));
     }
@@ -117,6 +118,11 @@ export class StagedBreakpoints<S extends SourceRef> {
     this.armed!.renumber(state.id, id);
     return { ...state, id };
   }
+}
+
+/** The file a source names, absolute (a listing has none). */
+function fileOf(source: SourceRef): string | undefined {
+  return source.path === undefined ? undefined : path.resolve(source.path);
 }
 
 function notInJob(job: JobDefinition): string {

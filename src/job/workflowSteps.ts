@@ -38,6 +38,7 @@ import {
   withAction,
   type JobContexts,
 } from '../workflow/githubContext.js';
+import { ActionSteps } from './actionSteps.js';
 import { githubToken, type GithubFacts } from './githubFacts.js';
 import { NO_LAUNCH_CONTEXTS } from './launchContexts.js';
 import { makeJobFolder } from './jobFolder.js';
@@ -78,6 +79,8 @@ export class WorkflowSteps implements StepPreparer {
   /** GITHUB_ACTION of each step. */
   private readonly actionNames: string[];
   private readonly fileHashes = new FileHashes();
+  /** The actions `uses:` steps run (composite, JavaScript, Docker). */
+  private readonly actions: ActionSteps;
 
   constructor(
     job: JobDefinition,
@@ -97,13 +100,29 @@ export class WorkflowSteps implements StepPreparer {
     if (workflow === undefined) throw new Error(`internal: ${job.name} was not loaded from a workflow file`);
     this.job = workflow;
     this.actionNames = stepActionNames(workflow.steps);
+    this.actions = new ActionSteps(workflow, say);
   }
 
+  /** The job's own contexts (breakpoint conditions, log points): its `steps`, not its actions'. */
   expressionContext(runner: JobRunner, run: JobContexts | undefined = this.run): ExpressionContext {
-    return expressionContext(this.job, runner.env, runner.status, this.contexts, {
+    return this.contextIn(undefined, runner, run);
+  }
+
+  /**
+   * The contexts where a step is written: the job's, or inside the action `scope` (a `uses:`
+   * step's index) — its inputs, and `steps` of that action's own steps only.
+   */
+  private contextIn(
+    scope: number | undefined,
+    runner: JobRunner,
+    run: JobContexts | undefined,
+  ): ExpressionContext {
+    const steps = new Map([...this.contexts].filter(([index]) => this.actions.scopeOf(index) === scope));
+    const base = expressionContext(this.job, runner.env, runner.status, steps, {
       ...this.facts.values,
       ...(run === undefined ? {} : { github: run.github, runner: run.runner }),
     });
+    return this.actions.inside(scope, base);
   }
 
   /**
@@ -113,6 +132,9 @@ export class WorkflowSteps implements StepPreparer {
    */
   async begin(runner: JobRunner): Promise<void> {
     await this.learnContexts(runner);
+    await this.actions.begin(runner).catch((error: unknown) => {
+      this.say(`before the first step: ${(error as Error).message}`);
+    });
     await checkShells(this.job.steps, this.job.workflow.defaultShell, runner, this.say).catch(
       (error: unknown) => {
         this.say(`before the first step: ${(error as Error).message}`);
@@ -173,25 +195,47 @@ export class WorkflowSteps implements StepPreparer {
   async prepare(
     jobStep: JobStep,
     runner: JobRunner,
-  ): Promise<{ skip: string } | { text: string; timeoutSeconds?: number }> {
+  ): Promise<{ skip: string } | { text: string; timeoutSeconds?: number } | { enter: true }> {
     const step = this.stepOf(jobStep);
     const { expressions } = step;
     const action = this.actionNames[step.index] ?? '';
+    const scope = this.actions.scopeOf(step.index);
     // hashFiles() of the if: first: a skipped step's other values are never evaluated, as on GitHub.
     const decides = await this.withFileHashes(
       [expressions.condition],
-      this.expressionContext(runner, this.run === undefined ? undefined : withAction(this.run, action)),
+      located(() =>
+        this.contextIn(scope, runner, this.run === undefined ? undefined : withAction(this.run, action)),
+      ),
       runner,
     );
     if (!located(() => evaluateLocatedCondition(expressions.condition, decides))) {
-      return { skip: `if: ${step.condition ?? 'success()'} is false` };
+      return {
+        skip: `if: ${step.hook !== undefined ? 'always()' : (step.condition ?? 'success()')} is false`,
+      };
     }
     if (expressions.control !== undefined) return { skip: controlSkipReason(expressions.control) };
+    const inside = this.actions.variablesInside(scope);
     const run = expressions.run;
     if (run === undefined) {
-      const setup = describeSkippedSetupAction(step.uses ?? '');
-      if (setup !== undefined) this.say(setup);
-      return { skip: `\`uses: ${step.uses ?? '?'}\` runs an action, which relay-dap does not run` };
+      const temp = await this.ensureTempDirectory(runner);
+      const workspace = this.run?.github.workspace;
+      const places = { workspace: typeof workspace === 'string' ? workspace : '', temp };
+      const inputs = Object.values(expressions.with ?? {}).filter((value) => !('error' in value));
+      const values = [...Object.values(expressions.env), ...(inputs as LocatedTemplate[])];
+      const context = await this.withFileHashes(values, decides, runner);
+      const plan = await this.actions.plan(step, context, runner, places);
+      if (plan === undefined) {
+        const setup = describeSkippedSetupAction(step.uses ?? '');
+        if (setup !== undefined) this.say(setup);
+        return { skip: `\`uses: ${step.uses ?? '?'}\` runs an action, which relay-dap does not run` };
+      }
+      if ('skip' in plan || 'enter' in plan) return plan;
+      return {
+        text: this.stepScript(step, plan.body, 'bash', runner, temp, {
+          env: { ...inside.env, ...plan.env },
+          defaults: { ...inside.defaults, ...plan.defaults, GITHUB_ACTION: action },
+        }),
+      };
     }
     const { env, cwd, timeout } = expressions;
     const context = await this.withFileHashes([...Object.values(env), run, cwd, timeout], decides, runner);
@@ -207,28 +251,37 @@ export class WorkflowSteps implements StepPreparer {
     const substituted =
       directory === undefined ? undefined : located(() => evaluateTemplate(directory, scoped));
     const temp = await this.ensureTempDirectory(runner);
-    const command = runner.contextFor({
-      ...(substituted !== undefined ? { cwd: substituted } : {}),
-      env: stepEnv,
-      defaults: { GITHUB_ACTION: action },
-    });
-    const files = this.filesOf(step, temp);
-    const shell = step.shell ?? this.job.workflow.defaultShell;
-    const script = buildStepScript({
-      body,
-      ...(shell !== undefined ? { shell } : {}),
-      tempDirectory: temp,
-      scriptName: `step-${step.index + 1}`,
-      files,
-    });
     const timeoutSeconds =
       expressions.timeout === undefined
         ? undefined
         : located(() => evaluateTimeoutSeconds(expressions.timeout!, scoped));
     return {
-      text: withContext(script, command),
+      text: this.stepScript(step, body, step.shell ?? this.job.workflow.defaultShell, runner, temp, {
+        ...(substituted !== undefined ? { cwd: substituted } : {}),
+        env: { ...inside.env, ...stepEnv },
+        defaults: { ...inside.defaults, GITHUB_ACTION: action },
+      }),
       ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
     };
+  }
+
+  /** The relayed text of a step: its script run through its shell, with its file commands' files. */
+  private stepScript(
+    step: WorkflowStep,
+    body: string,
+    shell: string | undefined,
+    runner: JobRunner,
+    temp: string,
+    where: { cwd?: string; env: Record<string, string>; defaults: Record<string, string> },
+  ): string {
+    const script = buildStepScript({
+      body,
+      ...(shell !== undefined ? { shell } : {}),
+      tempDirectory: temp,
+      scriptName: `step-${step.index + 1}`,
+      files: this.filesOf(step, temp),
+    });
+    return withContext(script, runner.contextFor(where));
   }
 
   /** The context with the `hashFiles(…)` of `values` computed on the far side (fileHashes.ts). */
@@ -259,9 +312,18 @@ export class WorkflowSteps implements StepPreparer {
     return located(() => isTruthy(evaluateTemplateValue(expression, context)));
   }
 
-  async finish(step: JobStep, result: StepResult, runner: JobRunner): Promise<void> {
+  async finish(jobStep: JobStep, result: StepResult, runner: JobRunner): Promise<void> {
+    const step = this.stepOf(jobStep);
     const outputs: Record<string, string> = {};
-    if (result.outcome !== 'skipped' && this.tempDirectory !== undefined) {
+    if (step.lastNested !== undefined && step.action !== undefined) {
+      // A composite action ended: its outputs, from its own steps' (none if it never started).
+      const inside = (): ExpressionContext => this.contextIn(step.index, runner, this.run);
+      if (result.outcome !== 'skipped')
+        Object.assign(
+          outputs,
+          located(() => this.actions.outputsOf(step, inside())),
+        );
+    } else if (result.outcome !== 'skipped' && this.tempDirectory !== undefined) {
       const read = await this.readFiles(this.filesOf(step, this.tempDirectory), runner);
       // GITHUB_ENV: later steps see these, as if the job had set them.
       for (const [name, value] of Object.entries(read.env)) runner.setEnv(name, value);
@@ -272,12 +334,14 @@ export class WorkflowSteps implements StepPreparer {
         this.summaries.push(read.summary);
         this.say(`step summary of ${step.name}:\n${read.summary.replace(/\n?$/, '\n')}`);
       }
+      await this.actions.finish(step, runner, this.tempDirectory);
     }
     this.contexts.set(step.index, stepContext(result, outputs));
   }
 
   rewind(index: number): void {
     for (const step of this.contexts.keys()) if (step >= index) this.contexts.delete(step);
+    this.actions.rewind(index);
   }
 
   async cleanup(runner: JobRunner): Promise<void> {

@@ -20,7 +20,8 @@ export interface ExpressionContext {
   /** A workflow job's `github` and `runner` contexts, once known (githubContext.ts); else empty. */
   github?: Record<string, unknown>;
   runner?: Record<string, unknown>;
-  /** A workflow launch's `secrets`, `vars` and `inputs` (launch arguments and files); else empty. */
+  /** A workflow launch's `secrets`, `vars` and `inputs` (launch arguments and files); else empty.
+   * Inside an action (its action.yml), `inputs` are the action's: the `with:` of the step that uses it over their defaults. */
   secrets?: Record<string, string>;
   vars?: Record<string, string>;
   inputs?: Record<string, unknown>;

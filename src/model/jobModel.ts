@@ -32,6 +32,14 @@ export interface JobStep {
   /** Workflow `shell:` (bash, sh, python, or a template holding `{0}`). */
   shell?: string;
   location: StepLocation;
+  /** A step of an action (a composite's own steps): the index of the `uses:` step it runs inside. */
+  parent?: number;
+  /** A `uses:` step whose action's steps follow it in the job (a composite): the index of the last. */
+  lastNested?: number;
+  /** The file the step is written in, when it is not the job's (an action's action.yml). */
+  sourcePath?: string;
+  /** A JavaScript action's `pre` or `post`, run at the job's start or end for the step `of`. */
+  hook?: { of: number; phase: 'pre' | 'post' };
 }
 
 export type JobOrigin = 'command' | 'steps' | 'job-file' | 'workflow' | 'attach';

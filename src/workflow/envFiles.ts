@@ -7,7 +7,7 @@
  * the final newline.
  */
 
-export type EnvFileKind = 'GITHUB_ENV' | 'GITHUB_OUTPUT';
+export type EnvFileKind = 'GITHUB_ENV' | 'GITHUB_OUTPUT' | 'GITHUB_STATE';
 
 export class EnvFileError extends Error {
   constructor(

@@ -9,7 +9,7 @@
 import { basename } from 'node:path';
 import { isScalar, type ParsedNode } from 'yaml';
 import { expressionContext, type RunContexts } from '../model/expressionContext.js';
-import type { JobDefinition, JobStep, LaunchNote, WorkflowJob } from '../model/jobModel.js';
+import type { JobDefinition, LaunchNote, WorkflowJob } from '../model/jobModel.js';
 import {
   ExpressionError,
   hasExpressions,
@@ -21,42 +21,18 @@ import {
   usesStatusFunction,
 } from './expressions.js';
 import { evaluateTemplate, type LocatedCondition, type LocatedTemplate } from './locatedExpressions.js';
+import type { StepExpressions, WorkflowStep } from './workflowStep.js';
 import { MatrixError, selectMatrixCombination, type MatrixCombination } from './matrix.js';
 import { decideJobCondition, NOT_KNOWN_AT_LAUNCH } from './jobCondition.js';
-import {
-  backgroundNote,
-  BACKGROUND_KEYS,
-  controlName,
-  readControl,
-  type ControlStep,
-} from './backgroundSteps.js';
+import { backgroundNote, BACKGROUND_KEYS, controlName, readControl } from './backgroundSteps.js';
 import { parallelGroups } from './parallelSteps.js';
 import { runnerDifferences } from './runnerDifferences.js';
 import { decideJobTimeout } from './jobTimeout.js';
 import { timeoutProblem } from './timeoutMinutes.js';
 import { resolveShell, ShellError } from './shells.js';
-import { firstLineOf, type MapEntry, YamlSource } from './yamlSource.js';
+import { firstLineOf, JobSourceError, type MapEntry, YamlSource } from './yamlSource.js';
 
-/** A workflow step: the model's step (values as written) and its expressions, parsed. */
-export interface WorkflowStep extends JobStep {
-  expressions: StepExpressions;
-}
-
-export interface StepExpressions {
-  /** `if:`, or the implicit `success()` of a step without one. */
-  condition: LocatedCondition;
-  run?: LocatedTemplate;
-  /** The step's env, in the order written (later values see earlier ones). */
-  env: Record<string, LocatedTemplate>;
-  /** `working-directory:` of the step, else of `defaults.run`. */
-  cwd?: LocatedTemplate;
-  /** `continue-on-error:` when it is an expression. */
-  continueOnError?: LocatedTemplate;
-  /** `timeout-minutes:` when it is an expression: evaluated as the step starts, as GitHub does. */
-  timeout?: LocatedTemplate;
-  /** A `wait:`, `wait-all:` or `cancel:` step (backgroundSteps.ts): it runs nothing. */
-  control?: ControlStep;
-}
+export type { StepExpressions, WorkflowStep } from './workflowStep.js';
 
 /** A workflow job: the model's job and its steps with their expressions. */
 export interface WorkflowJobDefinition extends JobDefinition {
@@ -133,6 +109,22 @@ export function loadWorkflowJob(
   return new WorkflowReader(source).read(options);
 }
 
+/**
+ * The `steps:` of a composite action (its action.yml): read as a workflow's steps are, with
+ * their lines and parsed expressions, where `inputs` is a context too.
+ */
+export function readActionSteps(
+  source: YamlSource,
+  stepsNode: ParsedNode | null,
+  what: string,
+): WorkflowStep[] {
+  const reader = new WorkflowReader(source, ['inputs']);
+  const seenIds = new Map<string, number>();
+  return source
+    .seq(stepsNode, what)
+    .items.map((node, index) => reader.step(node, index, {}, seenIds, undefined));
+}
+
 /** Find a key's entry in a mapping. */
 function entry(entries: MapEntry[], key: string): MapEntry | undefined {
   return entries.find((candidate) => candidate.key === key);
@@ -142,7 +134,11 @@ class WorkflowReader {
   /** What the steps read so far run differently here (a background step), one line each. */
   private readonly stepNotes: LaunchNote[] = [];
 
-  constructor(private readonly source: YamlSource) {}
+  constructor(
+    private readonly source: YamlSource,
+    /** Contexts expressions may read beyond the workflow's own (`inputs` in an action.yml). */
+    private readonly alsoContexts: readonly string[] = [],
+  ) {}
 
   read(options: WorkflowJobOptions): WorkflowJobDefinition {
     const { source } = this;
@@ -332,7 +328,7 @@ class WorkflowReader {
     }
   }
 
-  private step(
+  step(
     node: ParsedNode,
     index: number,
     matrix: MatrixCombination,
@@ -398,6 +394,8 @@ class WorkflowReader {
       step.run = step.expressions.run.text;
     }
     if (uses !== undefined) step.uses = this.string(uses, `the action of ${what}`);
+    const withEntry = entry(entries, 'with');
+    if (withEntry !== undefined) step.expressions.with = this.actionInputs(withEntry, `the with of ${what}`);
 
     const name = entry(entries, 'name');
     const writtenName = name !== undefined ? this.string(name, `the name of ${what}`) : undefined;
@@ -460,19 +458,7 @@ class WorkflowReader {
   }
 
   private locate(node: ParsedNode, text: string, alsoContexts: readonly string[] = []): LocatedTemplate {
-    try {
-      const parts = parseTemplate(text, alsoContexts);
-      return {
-        text,
-        parts,
-        file: this.source.path,
-        line: this.source.startLine(node),
-        expressionLines: this.source.expressionLines(node, text, parts),
-      };
-    } catch (error) {
-      if (error instanceof ExpressionError) throw this.source.expressionError(node, text, error);
-      throw error;
-    }
+    return locatedTemplate(this.source, node, text, [...alsoContexts, ...this.alsoContexts]);
   }
 
   /**
@@ -522,6 +508,23 @@ class WorkflowReader {
       env[variable.key] = this.locate(variable.value ?? variable.keyNode, value);
     }
     return env;
+  }
+
+  /** A `with:`: like env, but a value that does not parse is kept with its error (see StepExpressions). */
+  private actionInputs(item: MapEntry, what: string): NonNullable<StepExpressions['with']> {
+    if (item.value === null) return {};
+    const { source } = this;
+    const inputs: NonNullable<StepExpressions['with']> = {};
+    for (const input of source.entries(source.map(item.value, what), what)) {
+      try {
+        const value = source.textAsWritten(input.value, `${what}: ${input.key}`);
+        inputs[input.key] = this.locate(input.value ?? input.keyNode, value);
+      } catch (error) {
+        if (!(error instanceof JobSourceError)) throw error;
+        inputs[input.key] = { error };
+      }
+    }
+    return inputs;
   }
 
   private runDefaults(
@@ -597,7 +600,10 @@ class WorkflowReader {
     const node = item.value ?? item.keyNode;
     const text = this.string(item, `the if of ${what}`);
     try {
-      return this.locatedCondition(text, this.source.contentLine(node), node, alsoContexts);
+      return this.locatedCondition(text, this.source.contentLine(node), node, [
+        ...alsoContexts,
+        ...this.alsoContexts,
+      ]);
     } catch (error) {
       if (error instanceof ExpressionError) throw this.source.expressionError(node, text, error);
       throw error;
@@ -618,6 +624,28 @@ class WorkflowReader {
       line,
       expressionLines: node === undefined ? new Map() : this.source.expressionLines(node, text.trim(), parts),
     };
+  }
+}
+
+/** A value that may hold `${{ }}`, parsed with its lines; a syntax error names the file and line. */
+export function locatedTemplate(
+  source: YamlSource,
+  node: ParsedNode,
+  text: string,
+  alsoContexts: readonly string[] = [],
+): LocatedTemplate {
+  try {
+    const parts = parseTemplate(text, alsoContexts);
+    return {
+      text,
+      parts,
+      file: source.path,
+      line: source.startLine(node),
+      expressionLines: source.expressionLines(node, text, parts),
+    };
+  } catch (error) {
+    if (error instanceof ExpressionError) throw source.expressionError(node, text, error);
+    throw error;
   }
 }
 

@@ -354,10 +354,10 @@ describe('session lifecycle', () => {
     expect(unknown.command).toBe('frobnicate');
     expect(harness.errorId(unknown)).toBe(ERR.Unsupported);
     expect(unknown.message).toContain('frobnicate');
-    const stepIn = await client.request('stepIn', { threadId: 1 });
-    expect(stepIn.success).toBe(false);
-    expect(harness.errorId(stepIn)).toBe(ERR.Unsupported);
-    expect(stepIn.message).toMatch(/Next/);
+    const stepBack = await client.request('stepBack', { threadId: 1 });
+    expect(stepBack.success).toBe(false);
+    expect(harness.errorId(stepBack)).toBe(ERR.Unsupported);
+    expect(stepBack.message).toMatch(/Next/);
     await client.request('continue', { threadId: 1 });
     await expectEnd(client, 0);
     expect(harness.outputByCategory(client).stdout).toBe('still-works\n');

@@ -284,15 +284,37 @@ describe('run control', () => {
     await session.finish(ctx, adapter);
   });
 
-  it('stepIn, stepOut, stepBack and reverseContinue are refused with a message that says to use Next or Restart Frame; the job goes on', async () => {
+  it('Step Into and Step Out on steps of the job itself (no action to enter or leave) run one step, as Next does', async () => {
+    const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/deploy.yml'));
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', { program, cwd: ctx.workdir });
+    for (const [command, next] of [
+      ['stepIn', 'next: Slow tests'],
+      ['stepOut', 'next: Deploy'],
+    ] as const) {
+      const from = client.transcript.length;
+      const response = await client.request(command, { threadId: 1 });
+      expect(response.success, response.message).toBe(true);
+      expect(await session.nextStopOrEnd(client, from)).toMatchObject({
+        event: 'stopped',
+        body: { reason: 'step' },
+      });
+      expect(session.frameNames(await session.frames(client))[0]).toBe(next);
+    }
+    expect(await session.continueToEnd(client, 0)).toEqual([
+      '✓ Build: exit 0, T s',
+      '✓ Slow tests: exit 0, T s',
+      '✓ Deploy: exit 0, T s',
+    ]);
+    await session.finish(ctx, adapter);
+  });
+
+  it('stepBack and reverseContinue are refused with a message that says to use Next or Restart Frame; the job goes on', async () => {
     const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/simple.yml'));
     const adapter = await ctx.runJob({ program, cwd: ctx.workdir });
     const { client, initialize } = adapter;
     expect(initialize.body?.supportsStepBack).toBe(false);
     await session.stoppedAt(client, 'entry');
     for (const [command, what] of [
-      ['stepIn', 'Step Into'],
-      ['stepOut', 'Step Out'],
       ['stepBack', 'Step Back'],
       ['reverseContinue', 'Reverse Continue'],
     ] as const) {
