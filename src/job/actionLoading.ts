@@ -165,7 +165,9 @@ async function layOut(
       await layOut(nested, index, depth + 1, out, hooks, lookup);
       step.lastNested = out.length - 1;
     } else if (runs.using === 'node') {
-      if (runs.pre !== undefined) hooks.pre.push(hookStep(step, 'pre', runs.preIf, file));
+      // GitHub runs no `pre` of an action used inside a composite one (it would run before its inputs exist).
+      if (runs.pre !== undefined && parent === undefined)
+        hooks.pre.push(hookStep(step, 'pre', runs.preIf, file));
       if (runs.post !== undefined) hooks.post.push(hookStep(step, 'post', runs.postIf, file));
     }
   }

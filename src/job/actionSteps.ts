@@ -144,9 +144,7 @@ export class ActionSteps {
     }
     const owner = step.hook?.of ?? step.index;
     if (step.hook?.phase === 'post') {
-      const main = runner.results[owner];
-      if (main === undefined || main.outcome === 'skipped' || !this.invocations.has(owner))
-        return { skip: 'the step it follows did not run' };
+      if (!this.invocations.has(owner)) return { skip: 'the step it follows did not run' };
     } else {
       this.invocations.set(owner, await this.invoke(this.job.steps[owner]!, action, context, runner, places));
     }

@@ -484,6 +484,14 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   private async closeActions(position: number, all: boolean): Promise<void> {
     for (const result of this.nesting.closeBefore(position, this.results, all)) {
       const step = this.job.steps[result.index]!;
+      if (result.outcome === 'failure' && this.tolerates(step)) {
+        // continue-on-error on the `uses:` step: the failures inside no longer fail the job.
+        result.tolerated = true;
+        for (let inside = result.index + 1; inside <= (step.lastNested ?? result.index); inside++) {
+          const failed = this.results[inside];
+          if (failed?.outcome === 'failure') failed.tolerated = true;
+        }
+      }
       this.results[result.index] = result;
       await this.options.preparer?.finish?.(step, result, this).catch((error: unknown) => {
         this.emit('message', `step ${result.index + 1} (${step.name}): ${(error as Error).message}`);

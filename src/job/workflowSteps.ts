@@ -199,6 +199,9 @@ export class WorkflowSteps implements StepPreparer {
     const step = this.stepOf(jobStep);
     const { expressions } = step;
     const action = this.actionNames[step.index] ?? '';
+    // A post step whose step never ran has nothing to clean up (and no inputs to see).
+    if (step.hook?.phase === 'post' && !ranMain(runner, step.hook.of))
+      return { skip: 'the step it follows did not run' };
     const scope = this.actions.scopeOf(step.index);
     // hashFiles() of the if: first: a skipped step's other values are never evaluated, as on GitHub.
     const decides = await this.withFileHashes(
@@ -400,6 +403,11 @@ export class WorkflowSteps implements StepPreparer {
   private stepOf(step: JobStep): WorkflowStep {
     return this.job.steps[step.index]!;
   }
+}
+
+function ranMain(runner: JobRunner, index: number): boolean {
+  const result = runner.results[index];
+  return result !== undefined && result.outcome !== 'skipped';
 }
 
 /** RUNNER_ARCH from `uname -m`: X86, X64, ARM or ARM64, as GitHub names them. */

@@ -143,7 +143,10 @@ describe('uses: steps', () => {
   });
 
   it('a step failing inside a composite action pauses there (Exception Info names it); the action fails with its exit code, and failure() steps after it run', async () => {
-    const { adapter, client, setupThing } = await launchInRepo({ stopOnEntry: false }, 'broken-setup.yml');
+    const { adapter, client, setupThing } = await launchInRepo(
+      { stopOnEntry: false, job: 'check' },
+      'broken-setup.yml',
+    );
     const stack = await session.frames(client);
     expect(session.frameNames(stack)).toEqual([
       '✗ Check thing: failed, exit 3, T s',
@@ -167,6 +170,68 @@ describe('uses: steps', () => {
       '✓ Report: exit 0, T s',
     ]);
     expect(outputByCategory(client).stdout).toContain('setup failed\n');
+    await session.finish(ctx, adapter);
+  });
+
+  it('continue-on-error on the uses: step: a failure inside the action is tolerated (outcome failure, conclusion success) and the job succeeds', async () => {
+    const { adapter, client } = await launchInRepo(
+      { stopOnEntry: false, job: 'tolerant' },
+      'broken-setup.yml',
+    );
+    expect(session.frameNames(await session.frames(client))[0]).toBe('✗ Check thing: failed, exit 3, T s');
+    expect(await session.continueToEnd(client, 0)).toEqual([
+      '✓ Show inputs: exit 0, T s',
+      '✓ Install thing: exit 0, T s',
+      '✗ Check thing: failed, exit 3, T s',
+      '✗ Set up thing (optional): failed (continue-on-error), exit 3, T s',
+      '✓ After optional setup: exit 0, T s',
+    ]);
+    expect(outputByCategory(client).stdout).toContain('optional setup ended as failure, concluded success\n');
+    await session.finish(ctx, adapter);
+  });
+
+  it('a with: value that does not parse fails the launch, naming its line, only when the action is found and run', async () => {
+    const found = session.writeFile(
+      ctx.workdir,
+      'repo/.github/workflows/bad-with.yml',
+      [
+        'on: push',
+        'jobs:',
+        '  build:',
+        '    runs-on: ubuntu-latest',
+        '    steps:',
+        '      - uses: ./.github/actions/setup-thing',
+        '        with:',
+        '          version: ${{ nosuch.version }}',
+        '      - uses: octo-org/not-cached@v1',
+        '        with:',
+        '          key: ${{ nosuch.key }}',
+        '',
+      ].join('\n'),
+    );
+    fs.cpSync(
+      path.join(fixtures, 'projects', 'actions-repo', '.github', 'actions'),
+      path.join(ctx.workdir, 'repo', '.github', 'actions'),
+      { recursive: true },
+    );
+    const failed = await ctx.runJob(
+      { program: found, cwd: ctx.workdir, actionsCache },
+      { allowLaunchFailure: true },
+    );
+    expect(failed.launch.success).toBe(false);
+    expect(failed.launch.message).toMatch(new RegExp(`^${found}:8: unknown name 'nosuch'`));
+    await session.finish(ctx, failed);
+    // The same value for an action relay-dap skips (not cached) loads, as it did before actions ran.
+    fs.writeFileSync(
+      found,
+      fs.readFileSync(found, 'utf8').replace('./.github/actions/setup-thing', 'octo-org/also-not-cached@v1'),
+    );
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', {
+      program: found,
+      cwd: ctx.workdir,
+      actionsCache,
+    });
+    expect(await session.continueToEnd(client, 0)).toHaveLength(2);
     await session.finish(ctx, adapter);
   });
 
