@@ -131,16 +131,21 @@ export class ActionSteps {
     places: FarPlaces,
   ): Promise<ActionPlan | undefined> {
     const action = step.action;
-    if (action === undefined) return undefined;
-    const { runs } = action.definition;
-    if (runs.using === 'docker' || runs.using === 'other') {
+    const uses = step.uses ?? '';
+    if (action === undefined && !uses.startsWith('docker://')) return undefined;
+    const runs = action?.definition.runs;
+    if (action === undefined || runs === undefined || runs.using === 'docker' || runs.using === 'other') {
       if (step.hook !== undefined) return { skip: 'its action is not run' };
       const what =
-        runs.using === 'docker'
-          ? `a Docker action (image ${runs.image}): relay-dap does not run Docker actions`
-          : `an action that runs with '${runs.written}', which relay-dap does not run`;
-      this.say(`relay-dap: ${step.uses ?? ''} (${where(step)}) is ${what}, so the step is skipped`);
-      return { skip: `${step.uses ?? ''} is not run: ${what.split(':')[0]}` };
+        runs?.using === 'docker'
+          ? `a Docker action (image ${runs.image})`
+          : runs?.using === 'other'
+            ? `an action that runs with '${runs.written}'`
+            : 'a Docker container action';
+      const why =
+        runs?.using === 'other' ? 'relay-dap does not run it' : 'relay-dap does not run Docker actions';
+      this.say(`relay-dap: ${uses} (${where(step)}) is ${what}: ${why}, so the step is skipped`);
+      return { skip: `${uses} is not run: ${what}` };
     }
     const owner = step.hook?.of ?? step.index;
     if (step.hook?.phase === 'post') {
@@ -173,6 +178,11 @@ export class ActionSteps {
     const owner = step.hook?.of ?? step.index;
     const saved = parseEnvFile(read.output.toString('utf8'), 'GITHUB_STATE');
     this.states.set(owner, { ...this.states.get(owner), ...saved });
+  }
+
+  /** Whether the action of the `uses:` step `owner` started (its inputs were evaluated). */
+  started(owner: number): boolean {
+    return this.invocations.has(owner);
   }
 
   /** A composite's `outputs:`, evaluated inside it (`context`) once its steps have run. */

@@ -320,12 +320,13 @@ export class WorkflowSteps implements StepPreparer {
     const outputs: Record<string, string> = {};
     if (step.lastNested !== undefined && step.action !== undefined) {
       // A composite action ended: its outputs, from its own steps' (none if it never started).
-      const inside = (): ExpressionContext => this.contextIn(step.index, runner, this.run);
-      if (result.outcome !== 'skipped')
+      if (this.actions.started(step.index)) {
+        const inside = this.contextIn(step.index, runner, this.run);
         Object.assign(
           outputs,
-          located(() => this.actions.outputsOf(step, inside())),
+          located(() => this.actions.outputsOf(step, inside)),
         );
+      }
     } else if (result.outcome !== 'skipped' && this.tempDirectory !== undefined) {
       const read = await this.readFiles(this.filesOf(step, this.tempDirectory), runner);
       // GITHUB_ENV: later steps see these, as if the job had set them.

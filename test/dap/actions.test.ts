@@ -242,6 +242,7 @@ describe('uses: steps', () => {
       '✓ Greet: exit 0, T s',
       '✓ Show greeting: exit 0, T s',
       '– Lint: skipped (./.github/actions/lint-image is not run: a Docker action (image Dockerfile))',
+      '– Format check: skipped (docker://alpine:3.20 is not run: a Docker container action)',
       '✓ Write notes: exit 0, T s',
       '✓ Release notes: exit 0, T s',
       '✓ Show notes: exit 0, T s',
@@ -278,11 +279,15 @@ describe('uses: steps', () => {
     await session.finish(ctx, adapter);
   });
 
-  it('a Docker action is not run, and the console says so in one line naming it', async () => {
+  it('Docker actions (an action.yml with using: docker, a docker:// image) are not run, and the console says so in one line each', async () => {
     const { adapter, client, build } = await launchInRepo();
     await session.continueToEnd(client, 0);
-    expect(session.consoleLines(client)).toContain(
+    const lines = session.consoleLines(client);
+    expect(lines).toContain(
       `relay-dap: ./.github/actions/lint-image (line ${session.lineOf(build, '- name: Lint')}) is a Docker action (image Dockerfile): relay-dap does not run Docker actions, so the step is skipped`,
+    );
+    expect(lines).toContain(
+      `relay-dap: docker://alpine:3.20 (line ${session.lineOf(build, '- name: Format check')}) is a Docker container action: relay-dap does not run Docker actions, so the step is skipped`,
     );
     await session.finish(ctx, adapter);
   });
