@@ -8,7 +8,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
+import {
+  DEFAULT_CLIENT_CAPS,
+  EVENT_TIMEOUT_MS,
+  outputByCategory,
+  useAdapterContext,
+} from '../support/adapterHarness.js';
 import * as session from '../support/jobSession.js';
 import { repoRoot } from '../support/relayHarness.js';
 import type { DapClient } from '../support/dapClient.js';
@@ -138,6 +143,48 @@ describe('uses: steps', () => {
       '✓ Show inputs: exit 0, T s',
     ]);
     expect(stack[0]).toMatchObject({ line: checkLine, source: { path: setupThing } });
+    await session.continueToEnd(client, 0);
+    await session.finish(ctx, adapter);
+  });
+
+  it('a breakpoint in action.yml set before launch (as an editor sends it, after initialized) is verified once the job is read, and hit', async () => {
+    const repo = path.join(ctx.workdir, 'repo');
+    fs.cpSync(path.join(fixtures, 'projects', 'actions-repo'), repo, { recursive: true });
+    const setupThing = path.join(repo, '.github', 'actions', 'setup-thing', 'action.yml');
+    const installLine = session.lineOf(setupThing, '- id: install');
+    const adapter = ctx.spawnStdio();
+    const { client } = adapter;
+    await client.request('initialize', DEFAULT_CLIENT_CAPS);
+    await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
+    const staged = await client.request('setBreakpoints', {
+      source: { name: 'action.yml', path: setupThing },
+      breakpoints: [{ line: installLine + 3 }],
+    });
+    expect(staged.body.breakpoints[0]).toMatchObject({
+      verified: false,
+      message: 'verified once the job is loaded',
+    });
+    const launching = client.request('launch', {
+      program: path.join(repo, '.github', 'workflows', 'build.yml'),
+      cwd: repo,
+      actionsCache,
+      stopOnEntry: false,
+    });
+    await client.request('configurationDone');
+    expect((await launching).success).toBe(true);
+    const changed = await client.waitForEvent('breakpoint', undefined, EVENT_TIMEOUT_MS);
+    expect(changed.body.breakpoint).toMatchObject({
+      id: staged.body.breakpoints[0]!.id,
+      verified: true,
+      line: installLine,
+    });
+    await session.stoppedAt(client, 'breakpoint');
+    const [top] = await session.frames(client);
+    expect(top).toMatchObject({
+      name: 'next: Install thing',
+      line: installLine,
+      source: { path: setupThing },
+    });
     await session.continueToEnd(client, 0);
     await session.finish(ctx, adapter);
   });
