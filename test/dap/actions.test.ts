@@ -58,19 +58,31 @@ describe('uses: steps', () => {
     const usesLine = session.lineOf(build, '- name: Set up thing');
     const workflowSource = { name: 'build.yml', path: build };
     const actionSource = { name: 'action.yml', path: setupThing };
+    // A JavaScript action's pre step runs first, at its uses: step's lines.
     expect((await session.frames(client)).map(({ name, line, source }) => ({ name, line, source }))).toEqual([
-      { name: 'next: Set up thing', line: usesLine, source: workflowSource },
+      { name: 'next: Pre Greet', line: session.lineOf(build, '- name: Greet'), source: workflowSource },
+    ]);
+    expect(session.frameNames(await stepAndFrames(client, 'next'))).toEqual([
+      'next: Set up thing',
+      '✓ Pre Greet: exit 0, T s',
     ]);
 
     // Step Into the action: its first step is on top, the uses: step under it.
     let stack = await stepAndFrames(client, 'stepIn');
-    expect(stack.map(({ name, line, source }) => ({ name, line, source }))).toEqual([
+    expect(
+      stack.map(({ line, source }, k) => ({ name: session.frameNames(stack)[k], line, source })),
+    ).toEqual([
       {
         name: 'next: Show inputs',
         line: session.lineOf(setupThing, '- name: Show inputs'),
         source: actionSource,
       },
       { name: 'running: Set up thing', line: usesLine, source: workflowSource },
+      {
+        name: '✓ Pre Greet: exit 0, T s',
+        line: session.lineOf(build, '- name: Greet'),
+        source: workflowSource,
+      },
     ]);
     // Next inside the action runs one of its steps.
     stack = await stepAndFrames(client, 'next');
@@ -78,6 +90,7 @@ describe('uses: steps', () => {
       'next: Install thing',
       'running: Set up thing',
       '✓ Show inputs: exit 0, T s',
+      '✓ Pre Greet: exit 0, T s',
     ]);
     expect(stack[0]).toMatchObject({
       line: session.lineOf(setupThing, '- id: install'),
@@ -91,6 +104,7 @@ describe('uses: steps', () => {
       '✓ Check thing: exit 0, T s',
       '✓ Install thing: exit 0, T s',
       '✓ Show inputs: exit 0, T s',
+      '✓ Pre Greet: exit 0, T s',
     ]);
     // Next over the JavaScript action's step: one step.
     await stepAndFrames(client, 'next');
@@ -103,7 +117,8 @@ describe('uses: steps', () => {
   it('a local composite action: inputs (with: over action.yml defaults), INPUT_*, GITHUB_ACTION_PATH and its outputs reach the calling steps; GITHUB_PATH inside it holds after it', async () => {
     const { adapter, client } = await launchInRepo();
     const results = await session.continueToEnd(client, 0);
-    expect(results.slice(0, 5)).toEqual([
+    expect(results.slice(0, 6)).toEqual([
+      '✓ Pre Greet: exit 0, T s',
       '✓ Show inputs: exit 0, T s',
       '✓ Install thing: exit 0, T s',
       '✓ Check thing: exit 0, T s',
@@ -141,6 +156,7 @@ describe('uses: steps', () => {
       'running: Set up thing',
       '✓ Install thing: exit 0, T s',
       '✓ Show inputs: exit 0, T s',
+      '✓ Pre Greet: exit 0, T s',
     ]);
     expect(stack[0]).toMatchObject({ line: checkLine, source: { path: setupThing } });
     await session.continueToEnd(client, 0);
@@ -282,10 +298,11 @@ describe('uses: steps', () => {
     await session.finish(ctx, adapter);
   });
 
-  it('a JavaScript action runs node with INPUT_*, its GITHUB_OUTPUT reaches the next step, and its post step runs at the end of the job with the state it saved', async () => {
+  it('a JavaScript action runs node with INPUT_*: its pre first in the job, its GITHUB_OUTPUT reaching the next step, its post at the end of the job, each seeing the GITHUB_STATE saved before it', async () => {
     const { adapter, client } = await launchInRepo();
     const results = await session.continueToEnd(client, 0);
-    expect(results.slice(5)).toEqual([
+    expect(results[0]).toBe('✓ Pre Greet: exit 0, T s');
+    expect(results.slice(6)).toEqual([
       '✓ Greet: exit 0, T s',
       '✓ Show greeting: exit 0, T s',
       '– Lint: skipped (./.github/actions/lint-image is not run: a Docker action (image Dockerfile))',
@@ -297,7 +314,8 @@ describe('uses: steps', () => {
       '✓ Post Greet: exit 0, T s',
     ]);
     const stdout = outputByCategory(client).stdout ?? '';
-    const greeting = stdout.indexOf('notify: Hello, relay!\n');
+    expect(stdout.startsWith('notify pre: getting ready to greet relay\n')).toBe(true);
+    const greeting = stdout.indexOf('notify: Hello, relay! (prepared: yes)\n');
     const shown = stdout.indexOf("greeting was 'Hello, relay!'\n");
     const post = stdout.indexOf('notify post: goodbye, relay\n');
     expect(greeting).toBeGreaterThanOrEqual(0);
@@ -307,7 +325,7 @@ describe('uses: steps', () => {
     await session.finish(ctx, adapter);
   });
 
-  it('a JavaScript action where node is not installed: one console line says so, it and its post step are skipped, the job goes on', async () => {
+  it('a JavaScript action where node is not installed: one console line says so, it and its pre and post steps are skipped, the job goes on', async () => {
     // The steps' side without node: every command of /usr/bin but node.
     const bin = path.join(ctx.workdir, 'bin-without-node');
     fs.mkdirSync(bin);
@@ -316,6 +334,7 @@ describe('uses: steps', () => {
     ctx.env.PATH = bin;
     const { adapter, client, build } = await launchInRepo();
     const results = await session.continueToEnd(client, 0);
+    expect(results[0]).toBe('– Pre Greet: skipped (node is not installed where the steps run)');
     expect(results).toContain('– Greet: skipped (node is not installed where the steps run)');
     expect(results).toContain('✓ Show greeting: exit 0, T s');
     expect(results.at(-1)).toBe('– Post Greet: skipped (the step it follows did not run)');
