@@ -57,8 +57,11 @@ interface Armed {
   kind: 'line' | 'function';
 }
 
-/** Expression contexts of the job as it stands (a workflow preparer adds outputs and matrix). */
-export type ContextSource = (runner: JobRunner) => ExpressionContext;
+/**
+ * Expression contexts of the job as it stands (a workflow preparer adds outputs and matrix), as
+ * seen where the step `stepIndex` is written (inside an action: its inputs).
+ */
+export type ContextSource = (runner: JobRunner, stepIndex: number) => ExpressionContext;
 
 let nextId = 1;
 
@@ -158,7 +161,7 @@ export class Breakpoints implements PausePolicy {
       breakpoint.hits++;
       if (!hitConditionHolds(breakpoint.hitCondition, breakpoint.hits)) continue;
       if (breakpoint.logMessage !== undefined) {
-        this.log(this.interpolate(breakpoint.logMessage, runner));
+        this.log(this.interpolate(breakpoint.logMessage, runner, index));
         continue;
       }
       hit.push(breakpoint);
@@ -192,7 +195,10 @@ export class Breakpoints implements PausePolicy {
   private conditionHolds(breakpoint: Armed, runner: JobRunner): boolean {
     if (breakpoint.condition === undefined || breakpoint.condition.trim() === '') return true;
     try {
-      return evaluateCondition(`always() && (${breakpoint.condition})`, this.context(runner));
+      return evaluateCondition(
+        `always() && (${breakpoint.condition})`,
+        this.context(runner, breakpoint.stepIndex),
+      );
     } catch (error) {
       // A condition that cannot be evaluated pauses, and says why, rather than being skipped silently.
       this.log(
@@ -202,10 +208,10 @@ export class Breakpoints implements PausePolicy {
     }
   }
 
-  private interpolate(message: string, runner: JobRunner): string {
+  private interpolate(message: string, runner: JobRunner, stepIndex: number): string {
     return message.replace(/\{([^{}]+)\}/g, (_match, expression: string) => {
       try {
-        return toDisplayString(evaluate(parseExpression(expression), this.context(runner)));
+        return toDisplayString(evaluate(parseExpression(expression), this.context(runner, stepIndex)));
       } catch (error) {
         return `{${expression}: ${(error as Error).message}}`;
       }

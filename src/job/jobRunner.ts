@@ -58,8 +58,11 @@ export interface StepPreparer {
   readonly runsAfterFailure?: boolean;
   /** Whether a failure of `step` is tolerated (continue-on-error); default: `step.continueOnError === true`. */
   tolerates?(step: JobStep, runner: JobRunner): boolean;
-  /** The contexts breakpoint conditions and log points see (default: env and step outcomes). */
-  expressionContext?(runner: JobRunner): ExpressionContext;
+  /**
+   * The contexts breakpoint conditions and log points see (default: env and step outcomes);
+   * `stepIndex`: where they stand, when that matters (a step inside an action sees its inputs).
+   */
+  expressionContext?(runner: JobRunner, stepIndex?: number): ExpressionContext;
   /**
    * Called once before the first step (and its entry pause): what to ask the far side up front
    * (a workflow's `github` and `runner` contexts); a throw ends the job, its message said.
@@ -348,8 +351,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   }
 
   /** The contexts of conditions and log points: the preparer's, or env and step outcomes. */
-  expressionContext(): ExpressionContext {
-    const own = this.options.preparer?.expressionContext?.(this);
+  expressionContext(stepIndex?: number): ExpressionContext {
+    const own = this.options.preparer?.expressionContext?.(this, stepIndex);
     if (own) return own;
     const steps = new Map<number, StepContext>();
     this.results.forEach((result, index) => {

@@ -145,7 +145,7 @@ export class JobSession<S extends SourceRef> {
     for (const note of notes) this.hooks.console(`relay-dap: ${note}`);
     return this.breakpoints.load(
       job,
-      (runner) => runner.expressionContext(),
+      (runner, stepIndex) => runner.expressionContext(stepIndex),
       (text) => this.hooks.console(text),
     );
   }

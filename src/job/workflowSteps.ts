@@ -103,9 +103,16 @@ export class WorkflowSteps implements StepPreparer {
     this.actions = new ActionSteps(workflow, say);
   }
 
-  /** The job's own contexts (breakpoint conditions, log points): its `steps`, not its actions'. */
-  expressionContext(runner: JobRunner, run: JobContexts | undefined = this.run): ExpressionContext {
-    return this.contextIn(undefined, runner, run);
+  /**
+   * The contexts of breakpoint conditions and log points: where the step `stepIndex` is written
+   * (inside an action, its inputs and its own steps), else the job's own.
+   */
+  expressionContext(runner: JobRunner, stepIndex?: number): ExpressionContext {
+    return this.contextIn(
+      stepIndex === undefined ? undefined : this.actions.scopeOf(stepIndex),
+      runner,
+      this.run,
+    );
   }
 
   /**
@@ -311,7 +318,7 @@ export class WorkflowSteps implements StepPreparer {
     const step = this.stepOf(jobStep);
     const expression = step.expressions.continueOnError;
     if (expression === undefined) return step.continueOnError === true;
-    const context = this.expressionContext(runner);
+    const context = this.expressionContext(runner, step.index);
     return located(() => isTruthy(evaluateTemplateValue(expression, context)));
   }
 

@@ -135,16 +135,27 @@ describe('uses: steps', () => {
     await session.finish(ctx, adapter);
   });
 
-  it('a breakpoint on a step in action.yml is verified there and pauses before that step, the action’s frames under it', async () => {
+  it('a breakpoint on a step in action.yml is verified there and pauses before that step, the action’s frames under it; its condition and log points read the action’s inputs and steps', async () => {
     const { adapter, client, setupThing } = await launchInRepo();
     const checkLine = session.lineOf(setupThing, '- name: Check thing');
     const response = await client.request('setBreakpoints', {
       source: { name: 'action.yml', path: setupThing },
-      breakpoints: [{ line: checkLine + 2 }, { line: 1 }],
+      breakpoints: [
+        {
+          line: checkLine + 2,
+          condition: "inputs.version == '1.4.2' && steps.install.outputs.path == '.thing/thing'",
+        },
+        { line: 1 },
+        {
+          line: session.lineOf(setupThing, '- name: Show inputs'),
+          logMessage: 'installing {inputs.version}',
+        },
+      ],
     });
     expect(response.success, response.message).toBe(true);
-    const [inside, outside] = response.body.breakpoints;
+    const [inside, outside, logPoint] = response.body.breakpoints;
     expect(inside).toMatchObject({ verified: true, line: checkLine });
+    expect(logPoint).toMatchObject({ verified: true });
     expect(outside).toMatchObject({ verified: false });
     expect(outside!.message).toMatch(/^line 1 is not inside a step \(steps start at lines \d+, \d+, \d+\)$/);
     await session.continueJob(client);
@@ -159,6 +170,7 @@ describe('uses: steps', () => {
       '✓ Pre Greet: exit 0, T s',
     ]);
     expect(stack[0]).toMatchObject({ line: checkLine, source: { path: setupThing } });
+    expect(session.consoleLines(client)).toContain('installing 1.4.2');
     await session.continueToEnd(client, 0);
     await session.finish(ctx, adapter);
   });
