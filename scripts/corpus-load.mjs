@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // How many real workflow jobs relay-dap loads: every job of every workflow file under a corpus
-// folder is loaded the way a launch loads it (loadProgram from dist/, with the `job` argument),
+// folder is loaded the way a launch loads it (loadProgramRun from dist/, with the `job` argument:
+// the job and the jobs it needs, which run first),
 // and the first error of each refused job is grouped. Needs `npm run build` first.
 //
 // A matrix job that only asks which combination to run is not a refusal: a user gives the
@@ -29,11 +30,11 @@ const loaderUrl = new URL('../dist/job/jobFromProgram.js', import.meta.url);
 /** The worker: loads one job per message and answers with the outcome. */
 const WORKER = `
 import { parentPort } from 'node:worker_threads';
-const { loadProgram } = await import(${JSON.stringify(loaderUrl.href)});
+const { loadProgramRun } = await import(${JSON.stringify(loaderUrl.href)});
 const JS_ERRORS = ['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'InternalError'];
 parentPort.on('message', async ({ file, job, matrix }) => {
   try {
-    await loadProgram(file, { ...(job !== undefined ? { job } : {}), ...(matrix ? { matrix } : {}) });
+    await loadProgramRun(file, { ...(job !== undefined ? { job } : {}), ...(matrix ? { matrix } : {}) });
     parentPort.postMessage({ ok: true });
   } catch (error) {
     const crash = !(error instanceof Error) || JS_ERRORS.includes(error.constructor.name);

@@ -26,9 +26,11 @@ export class JobEvents {
     output: OutputChannel,
     send: (event: DebugProtocol.Event) => void,
     progressBars: boolean,
+    /** The job's thread (a run of several jobs has one per job). */
+    threadId = THREAD_ID,
   ) {
     runner.on('stopped', (stop) => {
-      const event: DebugProtocol.StoppedEvent = new StoppedEvent(stop.reason, THREAD_ID);
+      const event: DebugProtocol.StoppedEvent = new StoppedEvent(stop.reason, threadId);
       event.body.description = stop.description;
       event.body.allThreadsStopped = true;
       if (stop.hitBreakpointIds) event.body.hitBreakpointIds = stop.hitBreakpointIds;

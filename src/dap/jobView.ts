@@ -84,9 +84,12 @@ function mark(result: StepResult): string {
   return result.outcome === 'success' ? '✓' : result.outcome === 'skipped' ? '–' : '✗';
 }
 
+/** Each thread's frame ids and variable references start here times (thread − 1): they never meet. */
+export const THREAD_ID_SPACE = 1_000_000;
+
 export class JobView {
   /** Variable references: valid until the job moves on (DAP lets them expire at `continued`). */
-  private containers = new Handles<Container>();
+  private containers: Handles<Container>;
   /** The order in which steps finished, most recent last (a step re-run appears once, where it last ran). */
   private finishedOrder: number[] = [];
 
@@ -96,12 +99,19 @@ export class JobView {
     private readonly line: (line: number) => number,
     /** The job's secrets and `::add-mask::` values become `***` (SecretMasker.mask). */
     private readonly mask: (text: string) => string,
+    /** Where this job's frame ids and variable references start (0 for the first thread). */
+    private readonly idBase = 0,
   ) {
+    this.containers = this.freshHandles();
     runner.on('stepEnded', (result) => {
       this.finishedOrder = this.finishedOrder.filter((index) => index !== result.index);
       this.finishedOrder.push(result.index);
     });
-    runner.on('continued', () => this.containers.reset());
+    runner.on('continued', () => (this.containers = this.freshHandles()));
+  }
+
+  private freshHandles(): Handles<Container> {
+    return new Handles<Container>(this.idBase + 1000);
   }
 
   /** The console line before a step's output (a step inside an action after the action's name). */
@@ -188,7 +198,7 @@ export class JobView {
         after === current && result
           ? this.stepEndedLine(result)
           : `${running === current ? 'running' : 'next'}: ${step.name}`;
-      frames.push(this.frame(2 * current + 1, name, step));
+      frames.push(this.frame(this.idBase + 2 * current + 1, name, step));
     }
     // The actions the job is inside: each `uses:` step under the steps it runs.
     const inside = this.runner.openActionSteps;
@@ -201,7 +211,7 @@ export class JobView {
       if (inside.includes(index)) continue;
       const result = this.runner.results[index];
       if (!result) continue;
-      frames.push(this.frame(2 * index + 2, this.stepEndedLine(result), steps[index]!));
+      frames.push(this.frame(this.idBase + 2 * index + 2, this.stepEndedLine(result), steps[index]!));
     }
     return frames;
   }
@@ -226,8 +236,8 @@ export class JobView {
   }
 
   stepOfFrame(frameId: number): number {
-    const index = Math.floor((frameId - 1) / 2);
-    if (!Number.isInteger(frameId) || frameId < 1 || index >= this.runner.job.steps.length) {
+    const index = Math.floor((frameId - this.idBase - 1) / 2);
+    if (!Number.isInteger(frameId) || frameId - this.idBase < 1 || index >= this.runner.job.steps.length) {
       throw new RequestError(
         ErrorId.UnknownReference,
         `there is no stack frame ${frameId}: ask for the stack trace again`,

@@ -74,7 +74,25 @@ export const launchSchema = {
     },
     job: {
       type: 'string',
-      description: 'Which job of the workflow in `program` (may be omitted when it has one).',
+      description:
+        'Which job of the workflow in `program`; the jobs it needs run first. Omitted: every job of the workflow, in the order of their needs.',
+    },
+    needs: {
+      type: 'object',
+      description:
+        'A workflow: the `outputs` and `result` of jobs the launched job needs, given instead of running those jobs, e.g. {"build": {"result": "success", "outputs": {"version": "1.2.3"}}}.',
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          result: {
+            type: 'string',
+            enum: ['success', 'failure', 'cancelled', 'skipped'],
+            default: 'success',
+          },
+          outputs: { type: 'object', additionalProperties: { type: 'string' } },
+        },
+      },
     },
     matrix: {
       type: 'object',

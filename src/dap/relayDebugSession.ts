@@ -17,22 +17,18 @@
  * server and its temporary directory, then `exited` and `terminated` are sent — after the
  * response when a disconnect ends the session, so that the client reads its answer.
  */
-import {
-  BreakpointEvent,
-  ExitedEvent,
-  InitializedEvent,
-  TerminatedEvent,
-  Thread,
-} from '@vscode/debugadapter';
+import { BreakpointEvent, ExitedEvent, InitializedEvent, TerminatedEvent } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { EXIT_CANCELLED, type JobRunner } from '../job/jobRunner.js';
+import { EXIT_CANCELLED } from '../job/jobRunner.js';
 import { JobSession, type JobRequest } from '../job/jobSession.js';
+import type { WorkflowRun } from '../job/workflowRun.js';
 import type { ChangedBreakpoint } from '../job/stagedBreakpoints.js';
 import { capabilities, wholeStepsOnly } from './capabilities.js';
 import { checkRunnable, shellTextOf } from './consoleCommands.js';
 import { ErrorId, RequestError } from './errors.js';
-import { JobEvents, outputKey, THREAD_ID } from './jobEvents.js';
-import { breakpointOf, isJobSource, JobView, sourceOf } from './jobView.js';
+import { outputKey, THREAD_ID } from './jobEvents.js';
+import { JobThreads, type ShownJob } from './jobThreads.js';
+import { breakpointOf, isJobSource } from './jobView.js';
 import { OutputChannel } from './outputChannel.js';
 import { RequestHandlingSession, type Handler } from './requestHandling.js';
 import type { SessionHost } from './sessionHost.js';
@@ -50,9 +46,8 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 interface ActiveJob {
-  runner: JobRunner;
-  view: JobView;
-  events: JobEvents;
+  run: WorkflowRun;
+  threads: JobThreads;
   finished: Promise<number>;
 }
 
@@ -147,7 +142,14 @@ export class RelayDebugSession extends RequestHandlingSession {
     );
   }
 
-  private job(): ActiveJob {
+  /** The job that runs now (a run of several jobs runs one at a time). */
+  private job(): ShownJob {
+    const current = this.run().threads.current;
+    if (current) return current;
+    throw new RequestError(ErrorId.NoJob, 'no job has started yet: wait for the first stop', false);
+  }
+
+  private run(): ActiveJob {
     if (this.finishing) throw this.sessionEnded();
     if (this.active) return this.active;
     throw new RequestError(
@@ -225,19 +227,20 @@ export class RelayDebugSession extends RequestHandlingSession {
       this.output!.console(this.jobs.skipped);
       return this.sendEnd(0);
     }
-    const runner = await this.jobs.open(job);
+    const run = await this.jobs.open(job);
     if (this.finishing) {
       await this.jobs.dispose();
       throw new RequestError(ErrorId.Cancelled, tooLate);
     }
     const progressBars = this.clientCaps.supportsProgressReporting === true;
-    const view = new JobView(runner, sourceOf(runner.job), this.toClientLine, (text) => this.mask(text));
-    const events = new JobEvents(runner, view, this.output!, (event) => this.sendEvent(event), progressBars);
-    this.wire(runner);
-    this.active = { runner, view, events, finished: Promise.resolve(0) };
+    const send = (event: DebugProtocol.Event): void => this.sendEvent(event);
+    const mask = (text: string): string => this.mask(text);
+    const threads = new JobThreads(run, this.output!, send, this.toClientLine, progressBars, mask);
+    this.wire(run);
+    this.active = { run, threads, finished: Promise.resolve(0) };
     this.log(this.jobs.describe(job));
     this.sendResponse(response);
-    this.active.finished = runner.start();
+    this.active.finished = run.start();
   }
 
   /** Breakpoints set before the job was loaded, as they stand now: the client hears of each. */
@@ -246,9 +249,9 @@ export class RelayDebugSession extends RequestHandlingSession {
       this.sendEvent(new BreakpointEvent('changed', breakpointOf(state, source, this.toClientLine)));
   }
 
-  /** The session's own part of a job's events: its end ends the session. */
-  private wire(runner: JobRunner): void {
-    runner.on('ended', ({ exitCode }) => {
+  /** The session's own part of a run's events: its end ends the session. */
+  private wire(run: WorkflowRun): void {
+    run.on('ended', ({ exitCode }) => {
       this.jobExitCode = exitCode;
       // While the session ends, finish() sends these once in-flight requests have settled.
       if (this.finishing) return;
@@ -297,22 +300,20 @@ export class RelayDebugSession extends RequestHandlingSession {
     this.sendResponse(response);
   }
 
-  private async onExceptionInfo(_args: unknown, response: Answer): Promise<void> {
-    response.body = this.job().view.exceptionInfo();
+  private async onExceptionInfo(args: DebugProtocol.ExceptionInfoArguments, response: Answer): Promise<void> {
+    response.body = this.run().threads.ofThread(args.threadId).view.exceptionInfo();
     this.sendResponse(response);
   }
 
   // ---- handlers: inspecting ---------------------------------------------------------------
 
   private async onThreads(_args: unknown, response: Answer): Promise<void> {
-    response.body = {
-      threads: this.active ? [new Thread(THREAD_ID, `job: ${this.active.runner.job.name}`)] : [],
-    };
+    response.body = { threads: this.active?.threads.threads() ?? [] };
     this.sendResponse(response);
   }
 
   private async onStackTrace(args: DebugProtocol.StackTraceArguments, response: Answer): Promise<void> {
-    const frames = this.job().view.stackFrames();
+    const frames = this.run().threads.ofThread(args.threadId).view.stackFrames();
     const start = args.startFrame ?? 0;
     const levels = args.levels || frames.length;
     response.body = { stackFrames: frames.slice(start, start + levels), totalFrames: frames.length };
@@ -320,17 +321,19 @@ export class RelayDebugSession extends RequestHandlingSession {
   }
 
   private async onScopes(args: DebugProtocol.ScopesArguments, response: Answer): Promise<void> {
-    response.body = { scopes: this.job().view.scopes(args.frameId) };
+    response.body = { scopes: this.run().threads.ofId(args.frameId).view.scopes(args.frameId) };
     this.sendResponse(response);
   }
 
   private async onVariables(args: DebugProtocol.VariablesArguments, response: Answer): Promise<void> {
-    response.body = { variables: this.job().view.variables(args.variablesReference) };
+    const { view } = this.run().threads.ofId(args.variablesReference);
+    response.body = { variables: view.variables(args.variablesReference) };
     this.sendResponse(response);
   }
 
   private async onSetVariable(args: DebugProtocol.SetVariableArguments, response: Answer): Promise<void> {
-    response.body = this.job().view.setVariable(args.variablesReference, args.name, args.value);
+    const { view } = this.run().threads.ofId(args.variablesReference);
+    response.body = view.setVariable(args.variablesReference, args.name, args.value);
     this.sendResponse(response);
   }
 
@@ -390,7 +393,7 @@ export class RelayDebugSession extends RequestHandlingSession {
   }
 
   private async onRestartFrame(args: DebugProtocol.RestartFrameArguments, response: Answer): Promise<void> {
-    const { runner, view } = this.job();
+    const { runner, view } = this.run().threads.ofId(args.frameId);
     if (!runner.goto(view.stepOfFrame(args.frameId), 'restart')) {
       throw new RequestError(
         ErrorId.WrongState,
@@ -420,7 +423,8 @@ export class RelayDebugSession extends RequestHandlingSession {
   private async onEvaluate(args: DebugProtocol.EvaluateArguments, response: Answer, signal: AbortSignal) {
     const shell = shellTextOf(args.expression, args.context);
     if (shell === undefined) {
-      response.body = this.job().view.evaluate(args.expression, args.frameId);
+      const shown = args.frameId === undefined ? this.job() : this.run().threads.ofId(args.frameId);
+      response.body = shown.view.evaluate(args.expression, args.frameId);
       return this.sendResponse(response);
     }
     const { runner } = this.job();
@@ -438,7 +442,8 @@ export class RelayDebugSession extends RequestHandlingSession {
   private async onCancel(args: DebugProtocol.CancelArguments | undefined, response: Answer): Promise<void> {
     const { requestId, progressId } = args ?? {};
     if (requestId !== undefined) this.cancelRequestInFlight(requestId);
-    if (progressId !== undefined) this.active?.events.cancelProgress(progressId, this.output);
+    if (progressId !== undefined)
+      this.active?.threads.current?.events.cancelProgress(progressId, this.output);
     this.sendResponse(response);
   }
 
@@ -454,7 +459,7 @@ export class RelayDebugSession extends RequestHandlingSession {
     response: Answer,
   ): Promise<void> {
     // launch: the job is ours to end; attach: it belongs to whoever started it.
-    const attached = this.active?.runner.job.origin === 'attach';
+    const attached = this.active?.threads.current?.runner.job.origin === 'attach';
     // The answer comes before `exited`/`terminated`: nvim-dap closes a session when
     // `terminated` arrives and dap-mode kills the adapter on `exited`, so a response sent
     // after them is never read (as delve: response, then terminated).
@@ -482,13 +487,13 @@ export class RelayDebugSession extends RequestHandlingSession {
     await Promise.resolve();
     const active = this.active;
     if (active) {
-      if (active.runner.state !== 'ended') {
+      if (!active.run.ended) {
         if (terminateJob || this.jobs.embedded) {
           if (!terminateJob)
             this.output?.console(
               'relay-dap: the embedded relay ends with the session, so the job is stopped too',
             );
-          await active.runner.cancel(reason);
+          await active.run.cancel(reason);
         } else {
           // Detach: the command goes on under its relay server; the session only stops watching.
           this.detached = true;

@@ -49,7 +49,11 @@ export const EXCEPTION_FILTERS = [
 
 interface Armed {
   id: number;
-  stepIndex: number;
+  /**
+   * The steps it is on: one, or in a run of several jobs of one file the same step of each job
+   * that has it (a matrix job runs once per combination).
+   */
+  at: ReadonlyArray<{ job: JobDefinition; stepIndex: number }>;
   condition?: string;
   hitCondition?: string;
   logMessage?: string;
@@ -71,26 +75,49 @@ export class Breakpoints implements PausePolicy {
   private functions: Armed[] = [];
   private filters = new Set<string>(EXCEPTION_FILTERS.filter((f) => f.default).map((f) => f.filter));
 
+  /** The launched job first, then the jobs of the run that it needs. */
+  private readonly jobs: readonly JobDefinition[];
+
   constructor(
     private readonly job: JobDefinition,
     private readonly context: ContextSource,
     /** Where log points write (the debug console). */
     private readonly log: (text: string) => void,
-  ) {}
+    /** The run's other jobs (those the launched job needs), whose steps hold breakpoints too. */
+    others: readonly JobDefinition[] = [],
+  ) {
+    this.jobs = [job, ...others];
+  }
 
   /**
    * The step whose lines hold `line` (1-based), if any, in `file` (absolute; default the job's
    * own source). A JavaScript action's pre and post share their step's lines and are not it.
    */
   stepAtLine(line: number, file?: string): JobStep | undefined {
-    return this.stepsIn(file).find((step) => line >= step.location.line && line <= step.location.endLine);
+    return this.stepsAtLine(line, file)[0]?.step;
   }
 
-  private stepsIn(file: string | undefined): JobStep[] {
+  private stepsAtLine(line: number, file: string | undefined): { job: JobDefinition; step: JobStep }[] {
+    return this.stepsIn(file).filter(
+      ({ step }) => line >= step.location.line && line <= step.location.endLine,
+    );
+  }
+
+  /** The steps written in `file` (default the job's own source), of every job of the run. */
+  private stepsIn(file: string | undefined): { job: JobDefinition; step: JobStep }[] {
     const own = file === undefined || file === this.job.sourcePath;
-    return this.job.steps.filter(
+    return this.stepsWhere(
       (step) => step.hook === undefined && (own ? step.sourcePath === undefined : step.sourcePath === file),
     );
+  }
+
+  /** Every step of every job of the run that matches, with its job. */
+  private stepsWhere(matches: (step: JobStep) => boolean): { job: JobDefinition; step: JobStep }[] {
+    return this.jobs.flatMap((job) => job.steps.filter(matches).map((step) => ({ job, step })));
+  }
+
+  private static placesOf(found: { job: JobDefinition; step: JobStep }[]): Armed['at'] {
+    return found.map(({ job, step }) => ({ job, stepIndex: step.index }));
   }
 
   /** The line breakpoints of one file: `file` absolute, or undefined for the job's own source. */
@@ -100,10 +127,11 @@ export class Breakpoints implements PausePolicy {
     this.linesByFile.set(file === undefined || file === this.job.sourcePath ? '' : file, lines);
     for (const spec of specs) {
       const id = nextId++;
-      const step = this.stepAtLine(spec.line, file);
+      const found = this.stepsAtLine(spec.line, file);
+      const step = found[0]?.step;
       if (!step) {
-        const starts = this.stepsIn(file)
-          .map((s) => s.location.line)
+        const starts = [...new Set(this.stepsIn(file).map(({ step: s }) => s.location.line))]
+          .sort((a, b) => a - b)
           .join(', ');
         states.push({
           id,
@@ -118,7 +146,7 @@ export class Breakpoints implements PausePolicy {
         states.push({ id, verified: false, line: step.location.line, message: problem });
         continue;
       }
-      lines.push({ id, stepIndex: step.index, ...definedOnly(spec), hits: 0, kind: 'line' });
+      lines.push({ id, at: Breakpoints.placesOf(found), ...definedOnly(spec), hits: 0, kind: 'line' });
       states.push({ id, verified: true, line: step.location.line });
     }
     return states;
@@ -128,9 +156,12 @@ export class Breakpoints implements PausePolicy {
     this.functions = [];
     return specs.map((spec) => {
       const id = nextId++;
-      const step = this.job.steps.find((s) => s.name === spec.name || s.id === spec.name);
+      const found = this.stepsWhere((s) => s.name === spec.name || s.id === spec.name);
+      const step = found[0]?.step;
       if (!step) {
-        const names = this.job.steps.map((s) => s.id ?? s.name).join(', ');
+        const names = [...new Set(this.stepsWhere(() => true).map(({ step: s }) => s.id ?? s.name))].join(
+          ', ',
+        );
         return {
           id,
           verified: false,
@@ -139,7 +170,13 @@ export class Breakpoints implements PausePolicy {
       }
       const problem = this.checkExpressions(spec);
       if (problem) return { id, verified: false, message: problem };
-      this.functions.push({ id, stepIndex: step.index, ...definedOnly(spec), hits: 0, kind: 'function' });
+      this.functions.push({
+        id,
+        at: Breakpoints.placesOf(found),
+        ...definedOnly(spec),
+        hits: 0,
+        kind: 'function',
+      });
       return { id, verified: true, line: step.location.line };
     });
   }
@@ -157,7 +194,8 @@ export class Breakpoints implements PausePolicy {
   beforeStep(index: number, runner: JobRunner): PauseRequest | undefined {
     const hit: Armed[] = [];
     for (const breakpoint of [...[...this.linesByFile.values()].flat(), ...this.functions]) {
-      if (breakpoint.stepIndex !== index || !this.conditionHolds(breakpoint, runner)) continue;
+      if (!breakpoint.at.some((place) => place.job === runner.job && place.stepIndex === index)) continue;
+      if (!this.conditionHolds(breakpoint, runner, index)) continue;
       breakpoint.hits++;
       if (!hitConditionHolds(breakpoint.hitCondition, breakpoint.hits)) continue;
       if (breakpoint.logMessage !== undefined) {
@@ -167,7 +205,7 @@ export class Breakpoints implements PausePolicy {
       hit.push(breakpoint);
     }
     if (hit.length === 0) return undefined;
-    const step = this.job.steps[index]!;
+    const step = runner.job.steps[index]!;
     const functionHit = hit.every((b) => b.kind === 'function');
     return {
       reason: functionHit ? 'function breakpoint' : 'breakpoint',
@@ -176,8 +214,8 @@ export class Breakpoints implements PausePolicy {
     };
   }
 
-  afterStep(result: StepResult): PauseRequest | undefined {
-    const step = this.job.steps[result.index]!;
+  afterStep(result: StepResult, runner: JobRunner): PauseRequest | undefined {
+    const step = runner.job.steps[result.index]!;
     // A step that ran out of time was cancelled by its timeout (its outcome stays a failure, 124).
     if ((result.outcome === 'cancelled' || result.timedOut) && this.filters.has('cancelled')) {
       return {
@@ -192,13 +230,10 @@ export class Breakpoints implements PausePolicy {
     return undefined;
   }
 
-  private conditionHolds(breakpoint: Armed, runner: JobRunner): boolean {
+  private conditionHolds(breakpoint: Armed, runner: JobRunner, stepIndex: number): boolean {
     if (breakpoint.condition === undefined || breakpoint.condition.trim() === '') return true;
     try {
-      return evaluateCondition(
-        `always() && (${breakpoint.condition})`,
-        this.context(runner, breakpoint.stepIndex),
-      );
+      return evaluateCondition(`always() && (${breakpoint.condition})`, this.context(runner, stepIndex));
     } catch (error) {
       // A condition that cannot be evaluated pauses, and says why, rather than being skipped silently.
       this.log(

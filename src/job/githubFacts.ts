@@ -7,7 +7,8 @@
  */
 import path from 'node:path';
 import { JOB_FILE_LIMIT, readUserText } from '../io/userFile.js';
-import { expressionContext } from '../model/expressionContext.js';
+import { expressionContext, type ExpressionContext, type NeedContext } from '../model/expressionContext.js';
+import type { JobStatus } from '../model/stepResult.js';
 import { readGitCheckout, type GitCheckout } from '../workflow/gitCheckout.js';
 import { buildJobContexts } from '../workflow/githubContext.js';
 import { evaluateLocatedCondition } from '../workflow/locatedExpressions.js';
@@ -90,21 +91,14 @@ async function readEventPayload(eventPath: string): Promise<Record<string, unkno
  * == 'push'`), `vars` or `inputs` (`inputs.deploy`): decided now, with the github context of the
  * checkout and the launch arguments and the launch's values, as GitHub decides it before the job
  * starts; false marks the job skipped. The far side's fields (workspace, event_path) are not
- * known yet and read as empty.
+ * known yet and read as empty. The `if:` of a job with `needs:` waits for their results
+ * (jobConditionHolds, when the run gets there).
  */
 export function decideGithubCondition(loaded: JobDefinition, facts: GithubFacts): void {
   const job = asWorkflowJob(loaded);
   const pending = job?.githubCondition;
-  if (job === undefined || pending === undefined) return;
-  const github = launchGithub(job, facts);
-  const context = expressionContext(
-    { origin: 'workflow', steps: [], workflow: { jobId: job.workflow.jobId, matrix: {} } },
-    {},
-    'success',
-    new Map(),
-    { ...facts.values, github, runner: {} },
-  );
-  if (!evaluateLocatedCondition(pending.located, context))
+  if (job === undefined || pending === undefined || job.workflow.needs !== undefined) return;
+  if (!evaluateLocatedCondition(pending.located, launchContext(job, facts, {}, 'success')))
     job.workflow.skipped = { line: pending.line, condition: pending.condition };
 }
 
@@ -124,19 +118,57 @@ export function settleGithubTimeout(loaded: JobDefinition, facts: GithubFacts): 
 }
 
 /** The `github` context as known at launch: the far side's fields (workspace, event_path) read as empty. */
-function launchGithub(job: WorkflowJobDefinition, facts: GithubFacts): Record<string, unknown> {
+function launchGithub(job: WorkflowJobDefinition, facts: GithubFacts | undefined): Record<string, unknown> {
   const { github } = buildJobContexts({
-    git: facts.git,
+    git: facts?.git,
     job: job.workflow.jobId,
-    workflow: job.workflow.workflowName ?? facts.workflowPath,
-    workflowPath: facts.workflowPath,
+    workflow: job.workflow.workflowName ?? facts?.workflowPath ?? '',
+    workflowPath: facts?.workflowPath ?? '',
     workspace: '',
     eventPath: '',
-    eventName: facts.eventName,
-    event: facts.event,
-    token: githubToken(facts),
+    eventName: facts?.eventName ?? 'push',
+    event: facts?.event ?? {},
+    ...(facts !== undefined ? { token: githubToken(facts) } : {}),
     runner: { arch: '', temp: '', toolCache: '' },
-    overrides: facts.overrides,
+    overrides: facts?.overrides ?? {},
   });
   return github;
+}
+
+/**
+ * Whether a job runs, decided when the jobs it needs have ended: its `if:` with `needs` and
+ * the status functions as those jobs left them; without an `if:`, GitHub's implicit
+ * `success()` (every job it needs succeeded). Throws an ExpressionError naming the line.
+ */
+export function jobConditionHolds(
+  loaded: JobDefinition,
+  facts: GithubFacts | undefined,
+  needs: Record<string, NeedContext>,
+  status: JobStatus,
+): boolean {
+  const job = asWorkflowJob(loaded);
+  if (job === undefined) return true;
+  if (job.workflow.skipped !== undefined) return false;
+  const pending = job.githubCondition;
+  if (pending === undefined) return status === 'success';
+  return evaluateLocatedCondition(pending.located, launchContext(job, facts, needs, status));
+}
+
+/**
+ * The contexts of a job-level `if:` before the job starts: `github` (far-side fields empty), the
+ * launch's values, and `needs`.
+ */
+function launchContext(
+  job: WorkflowJobDefinition,
+  facts: GithubFacts | undefined,
+  needs: Record<string, NeedContext>,
+  status: JobStatus,
+): ExpressionContext {
+  return expressionContext(
+    { origin: 'workflow', steps: [], workflow: { jobId: job.workflow.jobId, matrix: {} } },
+    {},
+    status,
+    new Map(),
+    { ...facts?.values, github: launchGithub(job, facts), runner: {}, needs },
+  );
 }

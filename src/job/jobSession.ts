@@ -18,12 +18,15 @@ import type { EmbeddedRelay } from '../relay/embeddedRelay.js';
 import { jobForAttachment } from './jobFromAttach.js';
 import { jobFromCommand, jobFromSteps, type InlineStep } from './jobFromLaunch.js';
 import { JobError } from './jobErrors.js';
+import type { NeedContext } from '../model/expressionContext.js';
 import type { JobDefinition } from '../model/jobModel.js';
+import type { JobResult } from '../model/stepResult.js';
 import { JobRunner, type OutputSink, type StepPreparer } from './jobRunner.js';
 import type { GithubFacts } from './githubFacts.js';
 import { StagedBreakpoints, type ChangedBreakpoint, type SourceRef } from './stagedBreakpoints.js';
 import type { LaunchValueArguments } from '../workflow/launchValues.js';
 import { SecretMasker } from '../workflow/secretMasker.js';
+import { WorkflowRun } from './workflowRun.js';
 
 export type { SecretMasker };
 
@@ -38,6 +41,8 @@ export interface LaunchRequest extends LaunchValueArguments {
   program?: string;
   job?: string;
   matrix?: Record<string, unknown>;
+  /** `needs.<job>` of jobs the launched job needs, given instead of running them. */
+  needs?: Record<string, { result?: JobResult; outputs?: Record<string, string> }>;
   /** A workflow's `github.event_name` (default push), payload file and `github` overrides. */
   event?: string;
   eventPath?: string;
@@ -74,7 +79,7 @@ export interface JobSessionHooks {
 }
 
 interface Opened {
-  runner: JobRunner;
+  run: WorkflowRun;
   relay: RelayClient;
   embedded: EmbeddedRelay | undefined;
   /** Attach: the id of the command followed. */
@@ -108,6 +113,7 @@ export class JobSession<S extends SourceRef> {
    * session shows (output, console, variables, traces, logs) goes through it first.
    */
   readonly masker = new SecretMasker();
+  /** The jobs of the run, in run order (the launched job last), and what the editor's side knows. */
   private loaded: Built | undefined;
   private opened: Opened | undefined;
   private released: Promise<void> | undefined;
@@ -120,9 +126,9 @@ export class JobSession<S extends SourceRef> {
     this.breakpoints = new StagedBreakpoints(inJob);
   }
 
-  /** The runner, once open. */
-  get runner(): JobRunner | undefined {
-    return this.opened?.runner;
+  /** The run, once open. */
+  get run(): WorkflowRun | undefined {
+    return this.opened?.run;
   }
 
   /** Whether the relay is this session's own (it ends with the session, and its job with it). */
@@ -137,16 +143,22 @@ export class JobSession<S extends SourceRef> {
   async load(request: JobRequest): Promise<ChangedBreakpoint<S>[]> {
     if (request.kind === 'attach') return [];
     for (const value of Object.values(request.secrets ?? {})) this.masker.add(value);
-    this.loaded = await buildJob(request);
-    const { job, facts, notes } = this.loaded;
+    this.loaded = await buildJobs(request);
+    const { jobs, facts, notes } = this.loaded;
+    const job = jobs[jobs.length - 1]!;
     for (const value of Object.values(facts?.values.secrets ?? {})) this.masker.add(value);
     // What differs from GitHub's runner is said before anything runs (see runnerDifferences.ts).
-    for (const note of job.workflow?.launchNotes ?? []) this.hooks.console(`relay-dap: ${note.text}`);
+    for (const each of jobs) {
+      const whose = jobs.length > 1 ? `job '${each.name}': ` : '';
+      for (const note of each.workflow?.launchNotes ?? [])
+        this.hooks.console(`relay-dap: ${whose}${note.text}`);
+    }
     for (const note of notes) this.hooks.console(`relay-dap: ${note}`);
     return this.breakpoints.load(
       job,
       (runner, stepIndex) => runner.expressionContext(stepIndex),
       (text) => this.hooks.console(text),
+      jobs.slice(0, -1),
     );
   }
 
@@ -155,31 +167,66 @@ export class JobSession<S extends SourceRef> {
    * so nothing is opened or run, and the session ends at once (exit 0). Undefined otherwise.
    */
   get skipped(): string | undefined {
-    const skipped = this.loaded?.job.workflow?.skipped;
+    const jobs = this.loaded?.jobs ?? [];
+    const skipped = jobs.length === 1 ? jobs[0]!.workflow?.skipped : undefined;
     if (skipped === undefined) return undefined;
     return `relay-dap: This job was skipped: its if: ${skipped.condition} (line ${skipped.line}) is false, so no step runs`;
   }
 
-  /** Connects the relay and makes the job's runner, not started yet. */
-  async open(request: JobRequest): Promise<JobRunner> {
-    const { relay, embedded, job, preparer, following } =
-      request.kind === 'attach' ? await this.connectAttach(request) : await this.connectLaunch(request);
-    const timeout = request.kind === 'launch' ? (request.timeout ?? job.workflow?.timeoutSeconds) : undefined;
-    const runner = new JobRunner({
-      job,
+  /**
+   * Connects the relay and makes the run, not started yet: each of its jobs gets its runner,
+   * on this relay, when the run gets to it.
+   */
+  async open(request: JobRequest): Promise<WorkflowRun> {
+    const {
       relay,
-      ...(request.kind === 'launch' && request.cwd !== undefined ? { cwd: request.cwd } : {}),
-      env: (request.kind === 'launch' ? request.env : undefined) ?? {},
-      stopOnEntry: request.kind === 'launch' ? (request.stopOnEntry ?? true) : false,
-      noDebug: request.kind === 'launch' ? (request.noDebug ?? false) : false,
-      lease: request.kind === 'launch' ? (request.lease ?? false) : false,
-      ...(timeout !== undefined ? { timeoutSeconds: timeout } : {}),
-      output: this.hooks.output,
-      ...(this.breakpoints.policy ? { pausePolicy: this.breakpoints.policy } : {}),
-      ...(preparer ? { preparer } : {}),
+      embedded,
+      jobs,
+      facts,
+      following,
+      preparer: attached,
+    } = request.kind === 'attach' ? await this.connectAttach(request) : await this.connectLaunch(request);
+    const launch = request.kind === 'launch' ? request : undefined;
+    const { WorkflowSteps } = jobs.some((job) => job.origin === 'workflow')
+      ? await import('./workflowSteps.js')
+      : { WorkflowSteps: undefined };
+    const { jobConditionHolds } = await import('./githubFacts.js');
+    // The job the launch names (the last to run); a whole workflow's run pauses on entry only once.
+    const launched = launch?.job !== undefined ? jobs[jobs.length - 1] : undefined;
+    const makeRunner = (
+      job: JobDefinition,
+      needs: Record<string, NeedContext>,
+      first: boolean,
+    ): JobRunner => {
+      const timeout = launch ? (launch.timeout ?? job.workflow?.timeoutSeconds) : undefined;
+      const workflowSteps =
+        WorkflowSteps !== undefined && job.origin === 'workflow'
+          ? new WorkflowSteps(job, (text) => this.hooks.console(text), facts, needs)
+          : undefined;
+      const preparer: StepPreparer | undefined = attached ?? workflowSteps;
+      return new JobRunner({
+        job,
+        relay,
+        ...(launch?.cwd !== undefined ? { cwd: launch.cwd } : {}),
+        env: launch?.env ?? {},
+        // The run pauses on entry to its first job and to the job launched.
+        stopOnEntry: launch ? (launch.stopOnEntry ?? true) && (first || job === launched) : false,
+        noDebug: launch?.noDebug ?? false,
+        lease: launch?.lease ?? false,
+        ...(timeout !== undefined ? { timeoutSeconds: timeout } : {}),
+        output: this.hooks.output,
+        ...(this.breakpoints.policy ? { pausePolicy: this.breakpoints.policy } : {}),
+        ...(preparer ? { preparer } : {}),
+      });
+    };
+    const run = new WorkflowRun({
+      jobs,
+      supplied: suppliedNeeds(launch),
+      makeRunner,
+      conditionHolds: (job, needs, status) => jobConditionHolds(job, facts, needs, status),
     });
-    this.opened = { runner, relay, embedded, ...(following !== undefined ? { following } : {}) };
-    return runner;
+    this.opened = { run, relay, embedded, ...(following !== undefined ? { following } : {}) };
+    return run;
   }
 
   /** What the adapter's log says about the job once it is open. */
@@ -187,7 +234,9 @@ export class JobSession<S extends SourceRef> {
     const opened = this.opened!;
     const root = opened.relay.layout.root;
     if (request.kind === 'attach') return `attach: following ${opened.following} in ${root}`;
-    return `launch: ${opened.runner.job.steps.length} step(s) through ${opened.embedded ? 'an embedded relay' : root}${request.noDebug ? ' (noDebug)' : ''}`;
+    const jobs = this.loaded?.jobs ?? [];
+    const steps = jobs.reduce((sum, job) => sum + job.steps.length, 0);
+    return `launch: ${jobs.length > 1 ? `${jobs.length} jobs, ` : ''}${steps} step(s) through ${opened.embedded ? 'an embedded relay' : root}${request.noDebug ? ' (noDebug)' : ''}`;
   }
 
   /** Let go of a running command (attach's disconnect): it goes on under its relay server. */
@@ -212,33 +261,25 @@ export class JobSession<S extends SourceRef> {
   }
 
   private async connectLaunch(request: LaunchRequest): Promise<Connected> {
-    const { job, facts } = this.loaded ?? (await buildJob(request));
-    const preparer: StepPreparer | undefined =
-      job.origin === 'workflow'
-        ? new (await import('./workflowSteps.js')).WorkflowSteps(
-            job,
-            (text) => this.hooks.console(text),
-            facts,
-          )
-        : undefined;
+    const { jobs, facts } = this.loaded ?? (await buildJobs(request));
     const { RelayClient } = await import('../relay/client.js');
     if (request.relayDir === undefined) {
       const { startEmbeddedRelay } = await import('../relay/embeddedRelay.js');
       const embedded = await startEmbeddedRelay({
-        workdir: embeddedWorkdir(request, job),
+        workdir: embeddedWorkdir(request, jobs[jobs.length - 1]!),
         log: (line) => this.hooks.log(`embedded relay: ${line}`),
       });
       try {
         const relay = await RelayClient.open({ relayDir: embedded.relayDir });
         this.hearNotices(relay);
-        return { relay, embedded, job, preparer };
+        return { relay, embedded, jobs, facts };
       } catch (error) {
         await embedded.dispose();
         throw error;
       }
     }
     const relay = await this.reachRelay(request.relayDir, request.connectTimeout);
-    return { relay, embedded: undefined, job, preparer };
+    return { relay, embedded: undefined, jobs, facts };
   }
 
   private async connectAttach(request: AttachRequest): Promise<Connected> {
@@ -253,12 +294,8 @@ export class JobSession<S extends SourceRef> {
             'attach joins a running command; use launch to start one',
         );
       }
-      return {
-        relay,
-        embedded: undefined,
-        following: running,
-        ...jobForAttachment(relay.layout.root, running),
-      };
+      const { job, preparer } = jobForAttachment(relay.layout.root, running);
+      return { relay, embedded: undefined, following: running, jobs: [job], facts: undefined, preparer };
     } catch (error) {
       await relay.close();
       throw error;
@@ -288,53 +325,71 @@ export class JobSession<S extends SourceRef> {
 interface Connected {
   relay: RelayClient;
   embedded: EmbeddedRelay | undefined;
-  job: JobDefinition;
-  preparer: StepPreparer | undefined;
+  /** The jobs of the run, in run order. */
+  jobs: JobDefinition[];
+  facts: GithubFacts | undefined;
+  /** Attach: how the followed command is "prepared" (it already runs). */
+  preparer?: StepPreparer;
   following?: string;
 }
 
-/** A launch's job, what the editor's side knows of its run, and what to say of it at launch. */
+/** The `needs` launch argument as the run's `needs.<job>` (a result defaults to success). */
+function suppliedNeeds(launch: LaunchRequest | undefined): Record<string, NeedContext> {
+  const supplied: Record<string, NeedContext> = {};
+  for (const [key, need] of Object.entries(launch?.needs ?? {}))
+    supplied[key] = { result: need.result ?? 'success', outputs: { ...need.outputs } };
+  return supplied;
+}
+
+/** A launch's jobs (in run order), what the editor's side knows of its run, and what to say of it at launch. */
 interface Built {
-  job: JobDefinition;
+  jobs: JobDefinition[];
   facts: GithubFacts | undefined;
   /** Console lines: a secrets file open to others, a secret the job reads that is not given. */
   notes: string[];
 }
 
-/** The job, and for a workflow what the editor's side knows of its run (git, event, secrets). */
-async function buildJob(request: LaunchRequest): Promise<Built> {
+/** The jobs of the run, and for a workflow what the editor's side knows of its run (git, event, secrets). */
+async function buildJobs(request: LaunchRequest): Promise<Built> {
   if (request.command !== undefined)
-    return { job: jobFromCommand(request.command, request.cwd), facts: undefined, notes: [] };
+    return { jobs: [jobFromCommand(request.command, request.cwd)], facts: undefined, notes: [] };
   if (request.steps !== undefined)
-    return { job: jobFromSteps(request.steps, request.cwd), facts: undefined, notes: [] };
+    return { jobs: [jobFromSteps(request.steps, request.cwd)], facts: undefined, notes: [] };
   // The YAML and workflow code loads only for a job file: start-up stays short.
-  const { loadProgram } = await import('./jobFromProgram.js');
+  const { loadProgramRun } = await import('./jobFromProgram.js');
   try {
-    const job = await loadProgram(request.program!, {
+    const jobs = await loadProgramRun(request.program!, {
       ...(request.job !== undefined ? { job: request.job } : {}),
       ...(request.matrix !== undefined ? { matrix: request.matrix } : {}),
+      supplied: Object.keys(request.needs ?? {}),
     });
-    const workflow = (await import('../workflow/workflowFile.js')).asWorkflowJob(job);
-    if (workflow === undefined || job.sourcePath === undefined) return { job, facts: undefined, notes: [] };
+    const launched = jobs[jobs.length - 1]!;
+    const workflow = (await import('../workflow/workflowFile.js')).asWorkflowJob(launched);
+    const sourcePath = launched.sourcePath;
+    if (workflow === undefined || sourcePath === undefined) return { jobs, facts: undefined, notes: [] };
     const { readGithubFacts, decideGithubCondition, settleGithubTimeout } = await import('./githubFacts.js');
-    const github = await readGithubFacts(job.sourcePath, {
+    const github = await readGithubFacts(sourcePath, {
       ...(request.event !== undefined ? { event: request.event } : {}),
       ...(request.eventPath !== undefined ? { eventPath: request.eventPath } : {}),
       ...(request.github !== undefined ? { github: request.github } : {}),
     });
     const { readLaunchContexts, repositoryRoot, withDispatchInputs } = await import('./launchContexts.js');
-    const values = await readLaunchContexts(workflow, repositoryRoot(job.sourcePath, github.git), request);
+    const values = await readLaunchContexts(workflow, repositoryRoot(sourcePath, github.git), request);
     const event = withDispatchInputs(github.eventName, github.event, values.contexts.inputs);
     const facts = { ...github, event, values: values.contexts };
-    decideGithubCondition(job, facts);
-    settleGithubTimeout(job, facts);
-    const root = repositoryRoot(job.sourcePath, github.git);
     const { withActions } = await import('./actionLoading.js');
-    const withTheirActions = await withActions(workflow, {
-      root,
+    const lookup = {
+      root: repositoryRoot(sourcePath, github.git),
       ...(request.actionsCache !== undefined ? { actionsCache: path.resolve(request.actionsCache) } : {}),
-    });
-    return { job: withTheirActions, facts, notes: values.lines };
+    };
+    const withTheirActions: JobDefinition[] = [];
+    for (const job of jobs) {
+      decideGithubCondition(job, facts);
+      settleGithubTimeout(job, facts);
+      const asWorkflow = (await import('../workflow/workflowFile.js')).asWorkflowJob(job);
+      withTheirActions.push(asWorkflow === undefined ? job : await withActions(asWorkflow, lookup));
+    }
+    return { jobs: withTheirActions, facts, notes: values.lines };
   } catch (error) {
     throw new JobError('invalid-job', (error as Error).message, { cause: error });
   }

@@ -90,8 +90,14 @@ export class StagedBreakpoints<S extends SourceRef> {
    * The job is loaded: arm what was staged, and return each staged breakpoint as it stands
    * now, under the id the client was given.
    */
-  load(job: JobDefinition, context: ContextSource, log: (text: string) => void): ChangedBreakpoint<S>[] {
-    const armed = new Breakpoints(job, context, log);
+  load(
+    job: JobDefinition,
+    context: ContextSource,
+    log: (text: string) => void,
+    /** The other jobs of the run (those it needs), in the same file: their steps hold breakpoints too. */
+    others: readonly JobDefinition[] = [],
+  ): ChangedBreakpoint<S>[] {
+    const armed = new Breakpoints(job, context, log, others);
     this.armed = armed;
     this.job = job;
     if (this.filters) armed.setExceptionFilters(this.filters);

@@ -21,6 +21,7 @@ import {
   expressionContext,
   stepContext,
   type ExpressionContext,
+  type NeedContext,
   type StepContext,
 } from '../model/expressionContext.js';
 import { controlSkipReason } from '../workflow/backgroundSteps.js';
@@ -95,6 +96,8 @@ export class WorkflowSteps implements StepPreparer {
       overrides: {},
       values: NO_LAUNCH_CONTEXTS,
     },
+    /** `needs.<job>` of the jobs this one needs, as they ended (or as the launch gave them). */
+    private readonly needs: Record<string, NeedContext> = {},
   ) {
     const workflow = asWorkflowJob(job);
     if (workflow === undefined) throw new Error(`internal: ${job.name} was not loaded from a workflow file`);
@@ -128,6 +131,7 @@ export class WorkflowSteps implements StepPreparer {
     const base = expressionContext(this.job, runner.env, runner.status, steps, {
       ...this.facts.values,
       ...(run === undefined ? {} : { github: run.github, runner: run.runner }),
+      needs: this.needs,
     });
     return this.actions.inside(scope, base);
   }
@@ -191,10 +195,10 @@ export class WorkflowSteps implements StepPreparer {
         `could not prepare the job on the relay server's side (the event payload, the workspace): ${answer.output.toString('utf8').trim() || `exit code ${answer.exitCode}`}`,
       );
     }
-    this.run = contextsWith(workspace, machine, toolCache);
-    for (const [name, value] of Object.entries(
-      located(() => evaluateJobEnv(this.job, { ...this.facts.values, ...this.run })),
-    ))
+    const run = contextsWith(workspace, machine, toolCache);
+    this.run = run;
+    const contexts = { ...this.facts.values, github: run.github, runner: run.runner, needs: this.needs };
+    for (const [name, value] of Object.entries(located(() => evaluateJobEnv(this.job, contexts))))
       runner.setEnv(name, value);
     runner.setDefaultVariables(this.run.env);
   }

@@ -1,14 +1,26 @@
 /**
  * The contexts a workflow expression reads (`env`, `matrix`, `steps`, `github`, `runner`, `secrets`,
- * `vars`, `inputs`, and the job status behind the status functions): the same for a step's `if:`, its `${{ }}` and a breakpoint condition.
+ * `vars`, `inputs`, `needs`, and the job status behind the status functions): the same for a step's `if:`, its `${{ }}` and a breakpoint condition.
  */
 import type { JobDefinition, JobStep } from './jobModel.js';
-import { conclusionOf, type JobStatus, type StepOutcome, type StepResult } from './stepResult.js';
+import {
+  conclusionOf,
+  type JobResult,
+  type JobStatus,
+  type StepOutcome,
+  type StepResult,
+} from './stepResult.js';
 
 export interface StepContext {
   outcome: StepOutcome;
   conclusion: StepOutcome;
   outputs: Record<string, string>;
+}
+
+/** What a job that ran before shows as `needs.<job>` to the jobs that need it. */
+export interface NeedContext {
+  outputs: Record<string, string>;
+  result: JobResult;
 }
 
 export interface ExpressionContext {
@@ -20,17 +32,25 @@ export interface ExpressionContext {
   /** A workflow job's `github` and `runner` contexts, once known (githubContext.ts); else empty. */
   github?: Record<string, unknown>;
   runner?: Record<string, unknown>;
-  /** A workflow launch's `secrets`, `vars` and `inputs` (launch arguments and files); else empty.
-   * Inside an action (its action.yml), `inputs` are the action's: the `with:` of the step that uses it over their defaults. */
+  /**
+   * A workflow launch's `secrets`, `vars` and `inputs` (launch arguments and files); for a job of
+   * a called workflow, what the call passes; else empty. Inside an action (its action.yml),
+   * `inputs` are the action's: the `with:` of the step that uses it over their defaults.
+   */
   secrets?: Record<string, string>;
   vars?: Record<string, string>;
   inputs?: Record<string, unknown>;
   /** `hashFiles(…)` results computed before this evaluation, by their arguments (hashFilesKey). */
   fileHashes?: ReadonlyMap<string, string>;
+  /** `needs.<job>`: the jobs this job needs, once they ran (or as the launch gave them); else empty. */
+  needs?: Record<string, NeedContext>;
 }
 
 /** The contexts of a run that do not change from step to step: each as far as it is known. */
-export type RunContexts = Pick<ExpressionContext, 'github' | 'runner' | 'secrets' | 'vars' | 'inputs'>;
+export type RunContexts = Pick<
+  ExpressionContext,
+  'github' | 'runner' | 'secrets' | 'vars' | 'inputs' | 'needs'
+>;
 
 /** What a finished step shows as `steps.<id>`. */
 export function stepContext(result: StepResult, outputs: Record<string, string> = {}): StepContext {
@@ -63,7 +83,7 @@ export function expressionContext(
   };
 }
 
-const RUN_CONTEXTS = ['github', 'runner', 'secrets', 'vars', 'inputs'] as const;
+const RUN_CONTEXTS = ['github', 'runner', 'secrets', 'vars', 'inputs', 'needs'] as const;
 
 /** The run's contexts that are known, and nothing else of `run` (a JobContexts carries `env` too). */
 function definedOnly(run: RunContexts): RunContexts {

@@ -76,6 +76,8 @@ export interface WorkflowJob {
    * first step.
    */
   launchNotes?: LaunchNote[];
+  /** The jobs this one `needs:` (their keys under `jobs:`), in the order written. */
+  needs?: string[];
   /** Set when the job-level `if:` is false: GitHub skips the job, so nothing runs. */
   skipped?: { line: number; condition: string };
 }

@@ -6,8 +6,15 @@
 /** How a step ended; also `steps.<id>.outcome` in a workflow expression. */
 export type StepOutcome = 'success' | 'failure' | 'cancelled' | 'skipped';
 
-/** The job's state so far, as a workflow's status functions (`success()`, `failure()`) see it. */
-export type JobStatus = 'success' | 'failure' | 'cancelled';
+/**
+ * The job's state so far, as a workflow's status functions (`success()`, `failure()`) see it.
+ * `skipped` only for a job-level `if:` whose needed jobs did not all succeed, none failing:
+ * there GitHub's `success()` and `failure()` are both false.
+ */
+export type JobStatus = 'success' | 'failure' | 'cancelled' | 'skipped';
+
+/** How a whole job ended: `needs.<job>.result`. */
+export type JobResult = 'success' | 'failure' | 'cancelled' | 'skipped';
 
 /** Why the job pauses before or after a step (the DAP `stopped` reason is derived from it). */
 export type StopReason =

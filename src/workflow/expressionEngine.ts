@@ -35,7 +35,8 @@ import { isStatusFunction, STATUS_FUNCTIONS, statusFunctions } from './statusFun
 
 export type { Expr } from '@actions/expressions/ast';
 
-export type ContextName = 'env' | 'matrix' | 'steps' | 'github' | 'runner' | 'secrets' | 'vars' | 'inputs';
+export type ContextName =
+  'env' | 'matrix' | 'steps' | 'github' | 'runner' | 'secrets' | 'vars' | 'inputs' | 'needs';
 const CONTEXTS: readonly ContextName[] = [
   'env',
   'matrix',
@@ -45,13 +46,14 @@ const CONTEXTS: readonly ContextName[] = [
   'secrets',
   'vars',
   'inputs',
+  'needs',
 ];
 
 export const SUPPORTED_CONTEXTS_TEXT =
-  'env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>, github.*, runner.*, secrets.*, vars.*, inputs.*';
+  'env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>, github.*, runner.*, secrets.*, vars.*, inputs.*, needs.<job>.outputs.<name>, needs.<job>.result';
 
 /** Contexts GitHub has that relay-dap cannot provide; named so their error says exactly that. */
-const UNAVAILABLE_CONTEXTS = new Set(['needs', 'job', 'jobs', 'strategy']);
+const UNAVAILABLE_CONTEXTS = new Set(['job', 'jobs', 'strategy']);
 
 const STEP_PROPERTIES = new Set(['outcome', 'conclusion', 'outputs']);
 
@@ -158,6 +160,7 @@ function evaluateData(expr: Expr, expression: string, context: ExpressionContext
     { key: 'secrets', value: toData(context.secrets ?? {}) },
     { key: 'vars', value: toData(context.vars ?? {}) },
     { key: 'inputs', value: toData(context.inputs ?? {}) },
+    { key: 'needs', value: toData(context.needs ?? {}) },
   );
   const functions = statusFunctions(context.jobStatus);
   for (const [name, definition] of WORDED_FUNCTIONS) functions.set(name, definition);

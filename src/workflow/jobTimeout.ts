@@ -10,12 +10,17 @@
 import { expressionContext, type RunContexts } from '../model/expressionContext.js';
 import type { LaunchNote } from '../model/jobModel.js';
 import { ExpressionError, referencedContexts } from './expressions.js';
-import { NOT_KNOWN_AT_LAUNCH } from './jobCondition.js';
 import type { LocatedTemplate } from './locatedExpressions.js';
 import type { MatrixCombination } from './matrix.js';
 import { evaluateTimeoutSeconds } from './timeoutMinutes.js';
 
 const OFFERED = ['github', 'needs', 'strategy', 'matrix', 'vars', 'inputs'];
+
+/**
+ * A job's timeout is settled at launch; `needs` is known only when the run gets to the job
+ * (src/job/workflowRun.ts), so a timeout reading it is left off, and said.
+ */
+const NOT_KNOWN_AT_LAUNCH: readonly string[] = ['needs'];
 
 export type JobTimeoutDecision = { seconds: number } | { pending: LocatedTemplate } | { note: LaunchNote };
 

@@ -23,8 +23,14 @@ import {
 import { evaluateTemplate, type LocatedCondition, type LocatedTemplate } from './locatedExpressions.js';
 import type { StepExpressions, WorkflowStep } from './workflowStep.js';
 import { MatrixError, selectMatrixCombination, type MatrixCombination } from './matrix.js';
-import { decideJobCondition, NOT_KNOWN_AT_LAUNCH } from './jobCondition.js';
-import { backgroundNote, BACKGROUND_KEYS, controlName, readControl } from './backgroundSteps.js';
+import { decideJobCondition } from './jobCondition.js';
+import {
+  backgroundNote,
+  BACKGROUND_KEYS,
+  controlName,
+  readControl,
+  type ControlStep,
+} from './backgroundSteps.js';
 import { parallelGroups } from './parallelSteps.js';
 import { runnerDifferences } from './runnerDifferences.js';
 import { decideJobTimeout } from './jobTimeout.js';
@@ -41,15 +47,18 @@ export interface WorkflowJobDefinition extends JobDefinition {
   /** The job's env (workflow and job level merged), parsed. */
   envExpressions: Record<string, LocatedTemplate>;
   /**
-   * A job-level `if:` reading `github`, `vars` or `inputs`: decided at launch, once the git
-   * checkout, the event and the launch's values are read (decideGithubCondition in
-   * src/job/githubFacts.ts), not here.
+   * A job-level `if:` that cannot be decided here: one reading `github`, `vars` or `inputs` is
+   * decided at launch, once the git checkout, the event and the launch's values are read
+   * (decideGithubCondition in src/job/githubFacts.ts); that of a job with `needs:` (or reading
+   * `needs`) when the jobs it needs have ended (src/job/workflowRun.ts), as GitHub decides it.
    */
   githubCondition?: { located: LocatedCondition; line: number; condition: string };
   /** The workflow's `on:` as plain data: the inputs it declares give `inputs` their defaults. */
   on?: unknown;
   /** A job-level `timeout-minutes:` reading `github`, `vars` or `inputs`: evaluated at launch (settleGithubTimeout). */
   githubTimeout?: LocatedTemplate;
+  /** The job-level `outputs:`, parsed (when it has some): `needs.<job>.outputs` of the jobs that need it. */
+  outputExpressions?: Record<string, LocatedTemplate>;
 }
 
 /** The workflow job of a job definition, when it was loaded from a workflow file. */
@@ -193,22 +202,24 @@ class WorkflowReader {
     );
     let githubTimeout: LocatedTemplate | undefined;
     if (timeout !== undefined) {
-      const written = this.timeoutMinutes(timeout, `job '${jobId}'`, NOT_KNOWN_AT_LAUNCH);
+      const written = this.timeoutMinutes(timeout, `job '${jobId}'`);
       const decided = typeof written === 'number' ? { seconds: written } : decideJobTimeout(written, matrix);
       if ('seconds' in decided) workflow.timeoutSeconds = decided.seconds;
       else if ('note' in decided) launchNotes.push(decided.note);
       else githubTimeout = decided.pending;
     }
+    const needs = this.needs(entry(jobEntries, 'needs'), jobId);
+    if (needs.length > 0) workflow.needs = needs;
     const jobCondition = entry(jobEntries, 'if');
     const decided =
       jobCondition === undefined
         ? true
         : decideJobCondition(
             this.source,
-            this.condition(jobCondition, `job '${jobId}'`, NOT_KNOWN_AT_LAUNCH),
+            this.condition(jobCondition, `job '${jobId}'`),
             jobId,
+            needs.length > 0,
           );
-    if (typeof decided === 'object' && 'assumed' in decided) launchNotes.push(decided.assumed);
     launchNotes.sort((a, b) => a.line - b.line);
     if (launchNotes.length > 0) workflow.launchNotes = launchNotes;
     const conditionAt =
@@ -257,6 +268,7 @@ class WorkflowReader {
       envExpressions,
       ...(on !== undefined && on !== null ? { on: source.plainValue(on) } : {}),
       ...(githubTimeout !== undefined ? { githubTimeout } : {}),
+      ...outputsEntry(this.outputs(entry(jobEntries, 'outputs'), jobId)),
       ...(typeof decided === 'object' && 'located' in decided && conditionAt !== undefined
         ? { githubCondition: { located: decided.located, ...conditionAt } }
         : {}),
@@ -279,6 +291,25 @@ class WorkflowReader {
       jobsEntry.keyNode,
       `the workflow has ${ids.length} jobs (${ids.join(', ')}); choose one with the launch argument "job", e.g. "job": "${only}"`,
     );
+  }
+
+  /** `needs:` as one job or a list of jobs. */
+  private needs(item: MapEntry | undefined, jobId: string): string[] {
+    if (item === undefined || item.value === null) return [];
+    const what = `the needs of job '${jobId}'`;
+    const { source } = this;
+    if (isScalar(item.value)) return [this.string(item, what)];
+    return source.seq(item.value, what).items.map((node) => source.string(node, what, item.keyNode));
+  }
+
+  /** The job-level `outputs:` (name: value with `${{ }}`), parsed with their lines. */
+  private outputs(item: MapEntry | undefined, jobId: string): Record<string, LocatedTemplate> {
+    if (item === undefined || item.value === null) return {};
+    const what = `the outputs of job '${jobId}'`;
+    const outputs: Record<string, LocatedTemplate> = {};
+    for (const output of this.source.entries(this.source.map(item.value, what), what))
+      outputs[output.key] = this.template(output, `${what}: ${output.key}`);
+    return outputs;
   }
 
   /** The `matrix.<key>` names the job's text reads, in order of first use. */
@@ -647,6 +678,12 @@ export function locatedTemplate(
     if (error instanceof ExpressionError) throw source.expressionError(node, text, error);
     throw error;
   }
+}
+
+function outputsEntry(outputs: Record<string, LocatedTemplate>): {
+  outputExpressions?: Record<string, LocatedTemplate>;
+} {
+  return Object.keys(outputs).length > 0 ? { outputExpressions: outputs } : {};
 }
 
 /** The values as written, for the job model. */

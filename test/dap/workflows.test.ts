@@ -80,15 +80,12 @@ describe('workflows end to end', () => {
     fs.cpSync(path.join(repoRoot, 'test', 'fixtures', 'projects', 'node-app'), repo, { recursive: true });
     const program = path.join(repo, '.github', 'workflows', 'ci.yml');
 
-    // Two jobs: the run needs to be told which (a debugging session runs one job, like one runner).
-    const ambiguous = await failedLaunch({ program, cwd: repo });
-    expect(errorId(ambiguous)).toBe(ERR.InvalidJob);
-    expect(ambiguous.message).toContain('the workflow has 2 jobs (lint, test)');
-    expect(ambiguous.message).toContain('"job": "lint"');
-
+    // `test` needs `lint`: the launch gives lint's result, so only `test` runs (without it, lint
+    // would run first, as its own thread; a launch without `job` runs both: workflowNeeds.test.ts).
     const adapter = await runWorkflow(program, {
       cwd: repo,
       job: 'test',
+      needs: { lint: { result: 'success' } },
       // One value identifies one combination; `package` comes from the file.
       matrix: { 'node-version': '20.x' },
     });

@@ -27,9 +27,17 @@ import {
   type FunctionBreakpointSpec,
 } from '../../src/job/breakpoints.js';
 import { jobFromSteps, type InlineStep } from '../../src/job/jobFromLaunch.js';
-import { loadProgram, type ProgramOptions } from '../../src/job/jobFromProgram.js';
+import { jobConditionHolds } from '../../src/job/githubFacts.js';
+import {
+  loadProgram,
+  loadProgramRun,
+  type ProgramOptions,
+  type ProgramRunOptions,
+} from '../../src/job/jobFromProgram.js';
 import { JobRunner, type JobRunnerEvents, type OutputOrigin } from '../../src/job/jobRunner.js';
+import { WorkflowRun } from '../../src/job/workflowRun.js';
 import { WorkflowSteps } from '../../src/job/workflowSteps.js';
+import type { NeedContext } from '../../src/model/expressionContext.js';
 import { RelayClient } from '../../src/relay/client.js';
 import { RelayServer } from '../../src/relay/server.js';
 import type { JobDefinition } from '../../src/model/jobModel.js';
@@ -62,6 +70,16 @@ export interface JobRunOptions {
   cwd?: string;
   /** Exception filters; default: the runner's defaults (failed steps). */
   exceptionFilters?: string[];
+}
+
+export interface WorkflowRunHandle {
+  run: WorkflowRun;
+  /** The run's lines so far, the temporary workdir as <workdir>. */
+  transcript(): string[];
+  /** The run's exit code, once it has ended. */
+  ended(): Promise<number>;
+  /** Waits until the transcript has a line containing `text`. */
+  said(text: string): Promise<void>;
 }
 
 export interface JobRun {
@@ -130,10 +148,13 @@ export function useJobHarness() {
    * A runner ready to start: breakpoints set now are in place before the first step, as the
    * session sets those the client sends before configurationDone.
    */
-  async function prepare(job: JobDefinition, options: JobRunOptions = {}): Promise<JobRun> {
+  /** A relay server in this process and its client, stopped and removed after the test. */
+  async function startRelay(): Promise<{
+    dirs: ReturnType<typeof tempRelayDir>;
+    relay: RelayClient;
+    server: RelayServer;
+  }> {
     const dirs = tempRelayDir();
-    const entries: Entry[] = [];
-    const record = (line: string): void => void entries.push({ line });
     const server = await RelayServer.start({
       relayDir: dirs.relayDir,
       workdir: dirs.workdir,
@@ -141,6 +162,13 @@ export function useJobHarness() {
       env: { ...process.env, [marker]: '1' },
     });
     const relay = await RelayClient.open({ relayDir: dirs.relayDir, connectTimeoutMs: WAIT_MS });
+    return { dirs, relay, server };
+  }
+
+  async function prepare(job: JobDefinition, options: JobRunOptions = {}): Promise<JobRun> {
+    const { dirs, relay, server } = await startRelay();
+    const entries: Entry[] = [];
+    const record = (line: string): void => void entries.push({ line });
     const labels = new Map<number, string>();
     // As the session builds them: conditions see the runner's contexts; log points and step
     // summaries go to the console.
@@ -261,14 +289,96 @@ export function useJobHarness() {
     return run;
   }
 
+  /**
+   * A workflow run, as a launch of `file` makes it (the launched `job` after the jobs it needs,
+   * or every job), on one relay: its transcript has the run's own lines (`jobStarted N name`,
+   * `message …`, `ended N`) and each job's events prefixed by its thread (`2: stepStarted 0 …`).
+   */
+  async function openRun(
+    file: string,
+    options: { job?: string; needs?: Record<string, NeedContext>; stopOnEntry?: boolean } = {},
+  ): Promise<WorkflowRunHandle> {
+    const jobs = await loadProgramRun(file, {
+      ...(options.job !== undefined ? { job: options.job } : {}),
+      supplied: Object.keys(options.needs ?? {}),
+    });
+    const { dirs, relay, server } = await startRelay();
+    const lines: string[] = [];
+    const record = (line: string): void => void lines.push(line.split(dirs.workdir).join('<workdir>'));
+    let threads = 0;
+    const run = new WorkflowRun({
+      jobs,
+      supplied: options.needs ?? {},
+      conditionHolds: (job, needs, status) => jobConditionHolds(job, undefined, needs, status),
+      makeRunner: (job, needs, first) => {
+        const thread = ++threads;
+        const runner: JobRunner = new JobRunner({
+          job,
+          relay,
+          stopOnEntry: (options.stopOnEntry ?? false) && first,
+          noDebug: false,
+          output: (chunk, origin) => {
+            // Output of one origin in a row is one line: chunking is not behaviour.
+            const head = `${thread}: output ${originName(origin)} `;
+            const last = lines[lines.length - 1];
+            const before = last?.startsWith(head)
+              ? (JSON.parse(last.slice(head.length)) as string)
+              : undefined;
+            if (before !== undefined) lines.pop();
+            record(`${head}${JSON.stringify((before ?? '') + chunk.toString('utf8'))}`);
+          },
+          preparer: new WorkflowSteps(
+            job,
+            (text) => record(`${thread}: console ${JSON.stringify(text)}`),
+            undefined,
+            needs,
+          ),
+        });
+        runner.on('stopped', (stop) => record(`${thread}: stopped ${stop.reason} at ${stop.stepIndex}`));
+        runner.on('stepStarted', ({ index, step }) =>
+          record(`${thread}: stepStarted ${index} ${JSON.stringify(step.name)}`),
+        );
+        runner.on('stepEnded', (result) => record(`${thread}: ${describeResult(result)}`));
+        runner.on('ended', ({ exitCode, reason }) => record(`${thread}: ended ${reason} ${exitCode}`));
+        return runner;
+      },
+    });
+    run.on('jobStarted', ({ id, runner }) => record(`jobStarted ${id} ${JSON.stringify(runner.job.name)}`));
+    run.on('message', (text) => record(`message ${JSON.stringify(text)}`));
+    run.on('ended', ({ exitCode }) => record(`ended ${exitCode}`));
+    cleanups.push(async () => {
+      if (!run.ended) await run.cancel('the test ended');
+      await relay.close();
+      await server.stop();
+      dirs.cleanup();
+    });
+    const finished = run.start();
+    return {
+      run,
+      transcript: () => [...lines],
+      ended: () => finished,
+      async said(text) {
+        await waitUntil(
+          () => lines.some((line) => line.includes(text)),
+          `${JSON.stringify(text)} in the transcript:\n${lines.join('\n')}`,
+          WAIT_MS,
+        );
+      },
+    };
+  }
+
   return {
     open,
+    openRun,
     prepare,
     /** A launch's `steps` (or a `command`, as one step). */
     steps: (inline: InlineStep[]): JobDefinition => jobFromSteps(inline),
     /** A job file or a workflow, as the launch argument `program` reads it. */
     program: (file: string, options: ProgramOptions = {}): Promise<JobDefinition> =>
       loadProgram(file, options),
+    /** The jobs a launch of `file` runs, in run order (`supplied`: jobs the launch gives `needs` of). */
+    programRun: (file: string, options: ProgramRunOptions = {}): Promise<JobDefinition[]> =>
+      loadProgramRun(file, options),
     /** Writes `text` to a fresh file under a temporary directory removed after the test. */
     writeFile(name: string, text: string): string {
       const dir = tempDir('relay-job-');

@@ -230,3 +230,62 @@ export function onPath(...names: string[]): boolean {
 export function hasPython(): boolean {
   return onPath('python', 'python3');
 }
+
+/**
+ * The session's own events in order, one line each: `thread started N`, `stopped REASON N`
+ * (its thread), `exited CODE`, `terminated`. For runs of several jobs, where each is a thread.
+ */
+export function runEvents(client: DapClient): string[] {
+  return client.transcript
+    .filter(({ direction, message }) => direction === 'received' && message.type === 'event')
+    .map(({ message }) => message as DebugProtocol.Event)
+    .flatMap((event) => {
+      const body = (event.body ?? {}) as Record<string, unknown>;
+      switch (event.event) {
+        case 'thread':
+          return [`thread ${String(body.reason)} ${String(body.threadId)}`];
+        case 'stopped':
+          return [`stopped ${String(body.reason)} ${String(body.threadId)}`];
+        case 'exited':
+          return [`exited ${String(body.exitCode)}`];
+        case 'terminated':
+          return ['terminated'];
+        default:
+          return [];
+      }
+    });
+}
+
+/**
+ * Waits until a step has printed `text` and at least two processes carry `ctx.marker` (give it
+ * in the launch's `env`), then disconnects, and checks that the session ends as a cancelled job
+ * leaving nothing: `exited 130` then `terminated`, the adapter exiting 0, no embedded relay or
+ * job folder, no marked process, every request answered once, a clean DAP stream. Returns the
+ * milliseconds from the disconnect to `terminated`.
+ */
+export async function disconnectWhileRunning(
+  ctx: AdapterContext,
+  adapter: StdioAdapter,
+  text: string,
+): Promise<number> {
+  const { client } = adapter;
+  const printed = (): string => client.output('stdout');
+  await waitUntil(() => printed().includes(text), JSON.stringify(text), EVENT_TIMEOUT_MS);
+  await waitUntil(
+    () => processesWithMarker(ctx.marker).length >= 2,
+    'the step’s processes',
+    EVENT_TIMEOUT_MS,
+  );
+  const began = performance.now();
+  const response = await client.request('disconnect', {});
+  expect(response.success, response.message).toBe(true);
+  await runToEnd(client, 130);
+  const took = performance.now() - began;
+  expect(runEvents(client).slice(-2)).toEqual(['exited 130', 'terminated']);
+  expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
+  expect(ctx.embeddedRelayDirs()).toEqual([]);
+  expect(processesWithMarker(ctx.marker)).toEqual([]);
+  assertResponsesMatchRequests(client);
+  client.assertClean();
+  return took;
+}

@@ -476,7 +476,7 @@ describe('errors and edge cases', () => {
     expect(error).toBeInstanceOf(JobSourceError);
     expect(error.message).toBe(
       `${path}:10: the 'strategy' context is not available when running a workflow step by step through relay-dap; ` +
-        'supported: env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>, github.*, runner.*, secrets.*, vars.*, inputs.* ' +
+        'supported: env.*, matrix.*, steps.<id>.outcome, steps.<id>.conclusion, steps.<id>.outputs.<name>, github.*, runner.*, secrets.*, vars.*, inputs.*, needs.<job>.outputs.<name>, needs.<job>.result ' +
         '(in expression `strategy.job-index` at column 1)',
     );
     const located = (error as JobSourceError).expressionError;
@@ -509,16 +509,16 @@ describe('errors and edge cases', () => {
         .error.message,
     ).toMatch(/:3: the 'strategy' context/);
     expect(
-      loadError(oneJob('      - run: a\n        working-directory: ${{ needs.temp }}\n')).error.message,
-    ).toMatch(/:8: the 'needs' context/);
+      loadError(oneJob('      - run: a\n        working-directory: ${{ job.temp }}\n')).error.message,
+    ).toMatch(/:8: the 'job' context/);
     expect(loadError(oneJob('      - run: a\n        if: strategy.job-index == 0\n')).error.message).toMatch(
       /:8: the 'strategy' context is not available.*\(in expression `strategy.job-index == 0` at column 1\)$/,
     );
     expect(loadError(oneJob("      - run: a\n        if: ${{ env.A = 'x' }}\n")).error.message).toMatch(
       /:8: unexpected '='; compare with '==' \(in expression `env.A = 'x'` at column 7\)$/,
     );
-    expect(loadError(oneJob('      - run: a\n        if: needs.build.result\n')).error.message).toMatch(
-      /:8: the 'needs' context/,
+    expect(loadError(oneJob('      - run: a\n        if: job.status\n')).error.message).toMatch(
+      /:8: the 'job' context/,
     );
   });
 
@@ -730,7 +730,7 @@ describe('differences from GitHub and the job-level if:', () => {
     expect(load('notify-failure').workflow.skipped).toEqual({ line: 69, condition: 'failure()' });
   });
 
-  it('runs a job whose if: reads needs (unknown at launch), with a note saying it was assumed true', () => {
+  it('leaves the if: of a job with needs (reading needs and vars) to the run, once its needs have ended: no note, the condition kept with its line', () => {
     const text = [
       'name: Deploy',
       'on: push',
@@ -745,11 +745,11 @@ describe('differences from GitHub and the job-level if:', () => {
     ].join('\n');
     const job = loadWorkflowText('/repo/.github/workflows/deploy.yml', {}, text);
     expect(job.workflow.skipped).toBeUndefined();
-    expect(job.workflow.launchNotes).toEqual([
-      {
-        line: 6,
-        text: 'if (line 6): reads needs, which relay-dap does not know at launch: the job runs as if the condition were true',
-      },
+    expect(job.workflow.launchNotes).toBeUndefined();
+    expect(job.workflow.needs).toEqual(['build']);
+    expect([job.githubCondition?.line, job.githubCondition?.condition]).toEqual([
+      6,
+      "needs.build.result == 'success' && vars.DEPLOY == 'yes'",
     ]);
   });
 

@@ -1,0 +1,208 @@
+/**
+ * Which jobs of a workflow a launch runs, and in which order: the launched job and, before it,
+ * the jobs it `needs` (transitively), or every job when the launch names none. Jobs run one
+ * after another in dependency order (file order among jobs whose needs are met), so the
+ * `outputs` and `result` of each are known before a job that needs it starts.
+ *
+ * A job whose needs the launch supplies (the launch argument `needs`) does not run, nor do
+ * the jobs only it needed. A needed job with a matrix runs every combination, as GitHub does
+ * (each is its own job); the launched job runs the one combination the launch chooses, as before.
+ */
+import { isScalar, type ParsedNode } from 'yaml';
+import { expandMatrix, MatrixError } from './matrix.js';
+import { loadWorkflowJob, type WorkflowJobDefinition } from './workflowFile.js';
+import { JobSourceError, type MapEntry, YamlSource } from './yamlSource.js';
+
+export interface WorkflowPlanOptions {
+  /** The launched job (the launch argument `job`); absent: every job of the workflow. */
+  job?: string;
+  /** The launched job's matrix combination. */
+  matrix?: Record<string, unknown>;
+  /** Jobs whose `outputs` and `result` the launch gives: they do not run. */
+  supplied?: readonly string[];
+}
+
+/** One job to run, in run order. A matrix job appears once per combination. */
+export interface PlannedJob {
+  /** Its key under `jobs:`. */
+  jobId: string;
+  job: WorkflowJobDefinition;
+}
+
+interface JobHeader {
+  id: string;
+  needs: string[];
+  keyNode: ParsedNode;
+  /** `strategy.matrix` as written, when there is one. */
+  matrix?: unknown;
+}
+
+const KIND = 'workflow';
+
+/**
+ * The jobs a launch of `path` runs. A workflow with one job, or a launched job that needs
+ * nothing (or whose needs are all supplied), is a plan of one job, as a launch always was.
+ * Throws a JobSourceError naming the file, the line and what to do.
+ */
+export function planWorkflowRun(path: string, text: string, options: WorkflowPlanOptions): PlannedJob[] {
+  const source = YamlSource.load(path, KIND, text);
+  const headers = readHeaders(source);
+  if (options.job === undefined && headers.length === 1) {
+    return [single(path, text, headers[0]!.id, options.matrix)];
+  }
+  for (const supplied of options.supplied ?? []) {
+    if (!headers.some((header) => header.id === supplied)) {
+      throw source.error(
+        undefined,
+        `the launch argument "needs" names job '${supplied}', which the workflow does not have; its jobs are ${headers.map((h) => h.id).join(', ')}`,
+      );
+    }
+  }
+  const order = runOrder(source, headers, options);
+  return order.flatMap((header) => {
+    if (header.id === options.job) return [single(path, text, header.id, options.matrix)];
+    return needed(header.id, options.job, () =>
+      combinations(source, header, options.job).map((matrix) => single(path, text, header.id, matrix)),
+    );
+  });
+}
+
+/**
+ * Loads a job the launched one needs: what stops it from loading stops the launch, and the
+ * message says which job is needed, and that the launch can give its result instead.
+ */
+function needed(jobId: string, launched: string | undefined, load: () => PlannedJob[]): PlannedJob[] {
+  try {
+    return load();
+  } catch (error) {
+    if (!(error instanceof JobSourceError) || launched === undefined || error.reason.includes('needed by'))
+      throw error;
+    throw new JobSourceError(
+      error.file,
+      error.line,
+      `job '${jobId}' (needed by '${launched}'): ${error.reason}; or give its result with the launch argument "needs", e.g. "needs": {"${jobId}": {"result": "success", "outputs": {}}}`,
+      error.expressionError,
+    );
+  }
+}
+
+function single(
+  path: string,
+  text: string,
+  jobId: string,
+  matrix: Record<string, unknown> | undefined,
+): PlannedJob {
+  return { jobId, job: loadWorkflowJob(path, { job: jobId, ...(matrix ? { matrix } : {}) }, text) };
+}
+
+/** Every combination of a needed job's matrix; one without a matrix runs once. */
+function combinations(
+  source: YamlSource,
+  header: JobHeader,
+  launched: string | undefined,
+): (Record<string, unknown> | undefined)[] {
+  const matrix = header.matrix;
+  if (matrix === undefined) return [undefined];
+  const neededBy = launched === undefined ? '' : ` (needed by '${launched}')`;
+  const giveIt =
+    launched === undefined
+      ? 'launch one job with the launch argument "job"'
+      : `give its result with the launch argument "needs", e.g. "needs": {"${header.id}": {"result": "success", "outputs": {}}}`;
+  if (typeof matrix !== 'object' || matrix === null || Array.isArray(matrix)) {
+    throw source.error(
+      header.keyNode,
+      `job '${header.id}'${neededBy} has a matrix computed when the run starts, so relay-dap cannot know its combinations: ${giveIt}`,
+    );
+  }
+  try {
+    return expandMatrix(matrix as Record<string, unknown>);
+  } catch (error) {
+    if (!(error instanceof MatrixError)) throw error;
+    throw source.error(header.keyNode, `job '${header.id}'${neededBy}: ${error.message}; ${giveIt}`);
+  }
+}
+
+/** Each job's id, `needs:` and matrix, checked only as far as ordering them needs. */
+function readHeaders(source: YamlSource): JobHeader[] {
+  const rootEntries = source.entries(source.root(KIND), 'the workflow');
+  const jobsEntry = rootEntries.find((entry) => entry.key === 'jobs');
+  if (jobsEntry === undefined) {
+    throw source.error(1, "the workflow has no 'jobs:'; a workflow file lists its jobs under 'jobs:'");
+  }
+  const jobs = source.entries(source.map(jobsEntry.value, "'jobs'"), "'jobs'");
+  if (jobs.length === 0) throw source.error(jobsEntry.keyNode, "'jobs:' is empty; add a job");
+  return jobs.map((job) => {
+    const entries = source.entries(source.map(job.value, `job '${job.key}'`), `job '${job.key}'`);
+    const header: JobHeader = { id: job.key, needs: needsOf(source, entries, job.key), keyNode: job.keyNode };
+    const strategy = entries.find((entry) => entry.key === 'strategy')?.value;
+    if (strategy !== undefined && strategy !== null && !isScalar(strategy)) {
+      const matrix = source
+        .entries(source.map(strategy, `the strategy of job '${job.key}'`), `the strategy of job '${job.key}'`)
+        .find((entry) => entry.key === 'matrix')?.value;
+      if (matrix !== undefined && matrix !== null) header.matrix = source.plainValue(matrix);
+    }
+    return header;
+  });
+}
+
+function needsOf(source: YamlSource, entries: MapEntry[], jobId: string): string[] {
+  const item = entries.find((entry) => entry.key === 'needs');
+  if (item === undefined || item.value === null) return [];
+  const what = `the needs of job '${jobId}'`;
+  if (isScalar(item.value)) return [source.string(item.value, what, item.keyNode)];
+  return source.seq(item.value, what).items.map((node) => source.string(node, what, item.keyNode));
+}
+
+/**
+ * The jobs to run, each after the jobs it needs: the launched job's needs (transitively, less
+ * those supplied) and the job itself, or every job. A need naming no job, or needs that form
+ * a cycle, are refused as GitHub refuses the workflow.
+ */
+function runOrder(source: YamlSource, headers: JobHeader[], options: WorkflowPlanOptions): JobHeader[] {
+  const byId = new Map(headers.map((header) => [header.id, header]));
+  for (const header of headers) {
+    for (const need of header.needs) {
+      if (!byId.has(need)) {
+        throw source.error(
+          header.keyNode,
+          `job '${header.id}' needs '${need}', which is not a job of this workflow (its jobs are ${headers.map((h) => h.id).join(', ')})`,
+        );
+      }
+    }
+  }
+  const supplied = new Set(options.supplied ?? []);
+  const wanted = new Set<string>();
+  const want = (id: string): void => {
+    if (wanted.has(id)) return;
+    wanted.add(id);
+    for (const need of byId.get(id)!.needs) if (!supplied.has(need)) want(need);
+  };
+  if (options.job === undefined) headers.forEach((header) => want(header.id));
+  else if (byId.has(options.job)) want(options.job);
+  else {
+    throw source.error(
+      undefined,
+      `the workflow has no job '${options.job}'; its jobs are ${headers.map((h) => h.id).join(', ')}`,
+    );
+  }
+  const order: JobHeader[] = [];
+  const placed = new Set<string>();
+  while (order.length < wanted.size) {
+    const ready = headers.find(
+      (header) =>
+        wanted.has(header.id) &&
+        !placed.has(header.id) &&
+        header.needs.every((need) => placed.has(need) || !wanted.has(need)),
+    );
+    if (ready === undefined) {
+      const stuck = headers.filter((header) => wanted.has(header.id) && !placed.has(header.id));
+      throw source.error(
+        stuck[0]!.keyNode,
+        `the needs of jobs ${stuck.map((h) => `'${h.id}'`).join(', ')} form a cycle, so none of them can start: remove one of those needs`,
+      );
+    }
+    order.push(ready);
+    placed.add(ready.id);
+  }
+  return order;
+}
