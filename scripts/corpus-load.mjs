@@ -118,6 +118,7 @@ function suggestedMatrix(message) {
 const GROUPS = [
   [/the '(\w+)' context is not available/, (m) => `\`${m[1]}.*\``],
   [/calls a reusable workflow/, () => 'a job-level `uses:` (reusable workflow)'],
+  [/calls the reusable workflow .* not in this checkout/, () => 'a job-level `uses:` of another repository'],
   [/timeout-minutes .* is an expression/, () => '`timeout-minutes: ${{ }}`'],
   [/shell '([^']*)' is not supported/, (m) => `\`shell: ${m[1]}\``],
   [/unknown key '([^']*)'/, (m) => `unknown key \`${m[1]}\``],

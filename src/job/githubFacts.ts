@@ -7,13 +7,13 @@
  */
 import path from 'node:path';
 import { JOB_FILE_LIMIT, readUserText } from '../io/userFile.js';
-import { expressionContext, type ExpressionContext, type NeedContext } from '../model/expressionContext.js';
+import { expressionContext, type ExpressionContext, type RunContexts } from '../model/expressionContext.js';
 import type { JobStatus } from '../model/stepResult.js';
 import { readGitCheckout, type GitCheckout } from '../workflow/gitCheckout.js';
 import { buildJobContexts } from '../workflow/githubContext.js';
 import { evaluateLocatedCondition } from '../workflow/locatedExpressions.js';
 import { jobTimeoutSeconds } from '../workflow/jobTimeout.js';
-import { asWorkflowJob, type WorkflowJobDefinition } from '../workflow/workflowFile.js';
+import { asWorkflowJob } from '../workflow/workflowFile.js';
 import type { JobDefinition } from '../model/jobModel.js';
 import { NO_LAUNCH_CONTEXTS, secretNamed, type LaunchContexts } from './launchContexts.js';
 
@@ -97,8 +97,9 @@ async function readEventPayload(eventPath: string): Promise<Record<string, unkno
 export function decideGithubCondition(loaded: JobDefinition, facts: GithubFacts): void {
   const job = asWorkflowJob(loaded);
   const pending = job?.githubCondition;
-  if (job === undefined || pending === undefined || job.workflow.needs !== undefined) return;
-  if (!evaluateLocatedCondition(pending.located, launchContext(job, facts, {}, 'success')))
+  const decidedInRun = job?.workflow.needs !== undefined || job?.workflow.call !== undefined;
+  if (job === undefined || pending === undefined || decidedInRun) return;
+  if (!evaluateLocatedCondition(pending.located, jobLevelContext(job.workflow, facts, {}, 'success')))
     job.workflow.skipped = { line: pending.line, condition: pending.condition };
 }
 
@@ -112,17 +113,20 @@ export function settleGithubTimeout(loaded: JobDefinition, facts: GithubFacts): 
   if (job === undefined || pending === undefined) return;
   job.workflow.timeoutSeconds = jobTimeoutSeconds(pending, job.workflow.matrix, {
     ...facts.values,
-    github: launchGithub(job, facts),
+    github: launchGithub(job.workflow, facts),
     runner: {},
   });
 }
 
 /** The `github` context as known at launch: the far side's fields (workspace, event_path) read as empty. */
-function launchGithub(job: WorkflowJobDefinition, facts: GithubFacts | undefined): Record<string, unknown> {
+function launchGithub(
+  job: { jobId: string; workflowName?: string },
+  facts: GithubFacts | undefined,
+): Record<string, unknown> {
   const { github } = buildJobContexts({
     git: facts?.git,
-    job: job.workflow.jobId,
-    workflow: job.workflow.workflowName ?? facts?.workflowPath ?? '',
+    job: job.jobId,
+    workflow: job.workflowName ?? facts?.workflowPath ?? '',
     workflowPath: facts?.workflowPath ?? '',
     workspace: '',
     eventPath: '',
@@ -143,7 +147,7 @@ function launchGithub(job: WorkflowJobDefinition, facts: GithubFacts | undefined
 export function jobConditionHolds(
   loaded: JobDefinition,
   facts: GithubFacts | undefined,
-  needs: Record<string, NeedContext>,
+  given: Pick<RunContexts, 'needs' | 'inputs' | 'secrets'>,
   status: JobStatus,
 ): boolean {
   const job = asWorkflowJob(loaded);
@@ -151,24 +155,25 @@ export function jobConditionHolds(
   if (job.workflow.skipped !== undefined) return false;
   const pending = job.githubCondition;
   if (pending === undefined) return status === 'success';
-  return evaluateLocatedCondition(pending.located, launchContext(job, facts, needs, status));
+  return evaluateLocatedCondition(pending.located, jobLevelContext(job.workflow, facts, given, status));
 }
 
 /**
- * The contexts of a job-level `if:` before the job starts: `github` (far-side fields empty), the
- * launch's values, and `needs`.
+ * The contexts of a job-level `if:` (and of a caller's `with:` and `secrets:`) before the job
+ * starts: `github` (the far side's fields empty), the launch's values, and what the run gives
+ * (`needs`; a called workflow's `inputs` and `secrets`, over the launch's).
  */
-function launchContext(
-  job: WorkflowJobDefinition,
+export function jobLevelContext(
+  job: { jobId: string; workflowName?: string },
   facts: GithubFacts | undefined,
-  needs: Record<string, NeedContext>,
+  given: Pick<RunContexts, 'needs' | 'inputs' | 'secrets'>,
   status: JobStatus,
 ): ExpressionContext {
   return expressionContext(
-    { origin: 'workflow', steps: [], workflow: { jobId: job.workflow.jobId, matrix: {} } },
+    { origin: 'workflow', steps: [], workflow: { jobId: job.jobId, matrix: {} } },
     {},
     status,
     new Map(),
-    { ...facts?.values, github: launchGithub(job, facts), runner: {}, needs },
+    { ...facts?.values, github: launchGithub(job, facts), runner: {}, ...given },
   );
 }

@@ -58,5 +58,11 @@ export async function loadProgramRun(
 ): Promise<JobDefinition[]> {
   const { file, text } = await readProgram(program);
   if (!isWorkflowFile(file, text)) return [loadJobFile(file, text)];
-  return planWorkflowRun(file, text, options).map(({ job }) => ({ ...job, env: evaluateJobEnv(job) }));
+  const planned = await planWorkflowRun(
+    file,
+    text,
+    options,
+    async (called) => (await readProgram(called)).text,
+  );
+  return planned.map(({ job }) => ({ ...job, env: evaluateJobEnv(job) }));
 }

@@ -26,7 +26,7 @@ import type { GithubFacts } from './githubFacts.js';
 import { StagedBreakpoints, type ChangedBreakpoint, type SourceRef } from './stagedBreakpoints.js';
 import type { LaunchValueArguments } from '../workflow/launchValues.js';
 import { SecretMasker } from '../workflow/secretMasker.js';
-import { WorkflowRun } from './workflowRun.js';
+import { WorkflowRun, type GivenContexts } from './workflowRun.js';
 
 export type { SecretMasker };
 
@@ -190,18 +190,14 @@ export class JobSession<S extends SourceRef> {
     const { WorkflowSteps } = jobs.some((job) => job.origin === 'workflow')
       ? await import('./workflowSteps.js')
       : { WorkflowSteps: undefined };
-    const { jobConditionHolds } = await import('./githubFacts.js');
+    const { jobConditionHolds, jobLevelContext } = await import('./githubFacts.js');
     // The job the launch names (the last to run); a whole workflow's run pauses on entry only once.
     const launched = launch?.job !== undefined ? jobs[jobs.length - 1] : undefined;
-    const makeRunner = (
-      job: JobDefinition,
-      needs: Record<string, NeedContext>,
-      first: boolean,
-    ): JobRunner => {
+    const makeRunner = (job: JobDefinition, given: GivenContexts, first: boolean): JobRunner => {
       const timeout = launch ? (launch.timeout ?? job.workflow?.timeoutSeconds) : undefined;
       const workflowSteps =
         WorkflowSteps !== undefined && job.origin === 'workflow'
-          ? new WorkflowSteps(job, (text) => this.hooks.console(text), facts, needs)
+          ? new WorkflowSteps(job, (text) => this.hooks.console(text), facts, given)
           : undefined;
       const preparer: StepPreparer | undefined = attached ?? workflowSteps;
       return new JobRunner({
@@ -223,7 +219,9 @@ export class JobSession<S extends SourceRef> {
       jobs,
       supplied: suppliedNeeds(launch),
       makeRunner,
-      conditionHolds: (job, needs, status) => jobConditionHolds(job, facts, needs, status),
+      conditionHolds: (job, given, status) => jobConditionHolds(job, facts, given, status),
+      callerContext: (caller, given, status) => jobLevelContext({ jobId: caller }, facts, given, status),
+      ...(facts !== undefined ? { secrets: facts.values.secrets } : {}),
     });
     this.opened = { run, relay, embedded, ...(following !== undefined ? { following } : {}) };
     return run;

@@ -16,12 +16,21 @@
  * any time: it stops the job that runs (through its runner) and no further job starts.
  */
 import { EventEmitter } from 'node:events';
-import type { NeedContext } from '../model/expressionContext.js';
+import type { ExpressionContext, NeedContext, RunContexts } from '../model/expressionContext.js';
 import type { JobDefinition } from '../model/jobModel.js';
 import type { JobResult, JobStatus } from '../model/stepResult.js';
 import { EXIT_CANCELLED } from '../relay/results.js';
-import { evaluateTemplate } from '../workflow/locatedExpressions.js';
+import type { WorkflowCall } from '../workflow/workflowCall.js';
+import {
+  evaluateLocatedCondition,
+  evaluateTemplate,
+  evaluateTemplateValue,
+} from '../workflow/locatedExpressions.js';
 import { asWorkflowJob } from '../workflow/workflowFile.js';
+import { callOf } from '../workflow/workflowPlan.js';
+
+/** What the run gives a job: `needs.<job>`, and for a job of a called workflow its `inputs` and `secrets`. */
+export type GivenContexts = Pick<RunContexts, 'needs' | 'inputs' | 'secrets'>;
 import type { JobRunner } from './jobRunner.js';
 
 /** A job of the run that started: the session shows it as a thread. */
@@ -44,21 +53,37 @@ export interface WorkflowRunOptions {
   jobs: readonly JobDefinition[];
   /** `needs.<job>` given by the launch for jobs that do not run. */
   supplied?: Readonly<Record<string, NeedContext>>;
-  /** Makes the runner of a job, with what it needs; `first`: the first job that runs. */
-  makeRunner(job: JobDefinition, needs: Record<string, NeedContext>, first: boolean): JobRunner;
+  /** Makes the runner of a job, with what the run gives it; `first`: the first job that runs. */
+  makeRunner(job: JobDefinition, given: GivenContexts, first: boolean): JobRunner;
   /** Whether the job's `if:` holds, given its needs and their status (githubFacts.ts). */
-  conditionHolds(job: JobDefinition, needs: Record<string, NeedContext>, status: JobStatus): boolean;
+  conditionHolds(job: JobDefinition, given: GivenContexts, status: JobStatus): boolean;
+  /** The contexts of a caller's `if:`, `with:` and `secrets:` (github, and what is given). */
+  callerContext(caller: string, given: GivenContexts, status: JobStatus): ExpressionContext;
+  /** The launch's secrets, for `secrets: inherit`. */
+  secrets?: Readonly<Record<string, string>>;
 }
 
-/** A job's key under `jobs:` (a job that is not a workflow's has none: it needs nothing). */
+/** A call as the run has it once it started: what its jobs get, or that it was skipped. */
+type CallState =
+  { skipped: true } | { skipped: false; inputs: Record<string, unknown>; secrets: Record<string, string> };
+
+/** Where a job's needs are found: a called workflow's jobs under `<caller>/`. */
+function prefixOf(job: JobDefinition): string {
+  const call = callOf(job);
+  return call === undefined ? '' : `${call.caller}/`;
+}
+
+/** A job's key in the run: its key under `jobs:`, under `<caller>/` for a called workflow's job. */
 function keyOf(job: JobDefinition): string | undefined {
-  return job.workflow?.jobId;
+  const id = job.workflow?.jobId;
+  return id === undefined ? undefined : `${prefixOf(job)}${id}`;
 }
 
 export class WorkflowRun extends EventEmitter<WorkflowRunEvents> {
   private readonly threadList: JobThread[] = [];
   /** Results and outputs of the jobs so far, by key (a matrix job's combinations together). */
   private readonly finished = new Map<string, { results: JobResult[]; outputs: Record<string, string> }>();
+  private readonly calls = new Map<string, CallState>();
   private cancelReason: string | undefined;
   private endedPromise: Promise<number> | undefined;
   private endedValue = false;
@@ -120,24 +145,40 @@ export class WorkflowRun extends EventEmitter<WorkflowRunEvents> {
     for (const [index, job] of jobs.entries()) {
       if (this.cancelReason !== undefined) break;
       const key = keyOf(job) ?? job.name;
-      const needs = this.needsOf(job);
       const label = this.multiJob ? `job ${index + 1}/${jobs.length} '${job.name}'` : `job '${job.name}'`;
+      const call = callOf(job);
+      const callState = call === undefined ? undefined : this.startCall(call);
+      if (callState?.skipped === true) {
+        this.record(key, 'skipped', {});
+        this.endCall(call, index);
+        continue;
+      }
+      const given: GivenContexts = {
+        needs: this.needsOf(job.workflow?.needs ?? [], prefixOf(job)),
+        ...(callState === undefined ? {} : { inputs: callState.inputs, secrets: callState.secrets }),
+      };
       let holds: boolean;
       try {
-        holds = this.options.conditionHolds(job, needs, this.statusFor(job));
+        holds = this.options.conditionHolds(
+          job,
+          given,
+          this.statusFor(job.workflow?.needs ?? [], prefixOf(job)),
+        );
       } catch (error) {
         this.emit('message', `${label}: its if: cannot be decided: ${(error as Error).message}`);
         this.record(key, 'failure', {});
         firstFailure ??= 1;
+        this.endCall(call, index);
         continue;
       }
       if (!holds) {
-        this.emit('message', `${label} was skipped: ${this.skipReason(job, needs)}`);
+        this.emit('message', `${label} was skipped: ${this.skipReason(job, given.needs ?? {})}`);
         this.record(key, 'skipped', {});
+        this.endCall(call, index);
         continue;
       }
       if (this.multiJob) this.emit('message', `${label} starts`);
-      const runner = this.options.makeRunner(job, needs, this.threadList.length === 0);
+      const runner = this.options.makeRunner(job, given, this.threadList.length === 0);
       const ending = { reason: 'failed' as 'finished' | 'failed' | 'cancelled' };
       runner.once('ended', (ended) => (ending.reason = ended.reason));
       this.threadList.push({ id: this.threadList.length + 1, runner });
@@ -151,6 +192,7 @@ export class WorkflowRun extends EventEmitter<WorkflowRunEvents> {
       if (this.multiJob) this.emit('message', `${label}: ${result} (exit ${exitCode})`);
       if (result === 'failure') firstFailure ??= exitCode;
       if (result === 'cancelled') this.cancelReason ??= 'a job was cancelled';
+      this.endCall(call, index);
     }
     if (this.cancelReason !== undefined) return EXIT_CANCELLED;
     return firstFailure ?? 0;
@@ -163,11 +205,11 @@ export class WorkflowRun extends EventEmitter<WorkflowRunEvents> {
     this.finished.set(key, known);
   }
 
-  /** `needs.<job>` of a job: its direct needs, each with outputs and one result for all its combinations. */
-  private needsOf(job: JobDefinition): Record<string, NeedContext> {
+  /** `needs.<job>`: the direct needs, each with outputs and one result for all its combinations. */
+  private needsOf(keys: readonly string[], prefix: string): Record<string, NeedContext> {
     const needs: Record<string, NeedContext> = {};
-    for (const key of job.workflow?.needs ?? []) {
-      const known = this.finished.get(key);
+    for (const key of keys) {
+      const known = this.finished.get(`${prefix}${key}`);
       if (known === undefined) continue;
       needs[key] = { outputs: { ...known.outputs }, result: combined(known.results) };
     }
@@ -175,34 +217,126 @@ export class WorkflowRun extends EventEmitter<WorkflowRunEvents> {
   }
 
   /**
-   * What the status functions say in the job's `if:`: `failure()` when a job it needs, or one
+   * What the status functions say in a job-level `if:`: `failure()` when a job it needs, or one
    * those need, failed; `success()` when every job it needs succeeded; else (one was skipped)
    * neither.
    */
-  private statusFor(job: JobDefinition): JobStatus {
+  private statusFor(needs: readonly string[], prefix: string): JobStatus {
     if (this.cancelReason !== undefined) return 'cancelled';
-    if (this.ancestors(job).some((key) => this.finished.get(key)?.results.includes('failure')))
+    if (this.ancestors(needs, prefix).some((key) => this.finished.get(key)?.results.includes('failure')))
       return 'failure';
-    const needs = job.workflow?.needs ?? [];
     const allSucceeded = needs.every((key) => {
-      const known = this.finished.get(key);
+      const known = this.finished.get(`${prefix}${key}`);
       return known === undefined || combined(known.results) === 'success';
     });
     return allSucceeded ? 'success' : 'skipped';
   }
 
-  private ancestors(job: JobDefinition): string[] {
+  /** The keys of the jobs `needs` names and of those they need, transitively. */
+  private ancestors(needs: readonly string[], prefix: string): string[] {
     const found = new Set<string>();
     const byKey = new Map(this.options.jobs.map((each) => [keyOf(each), each]));
-    const visit = (keys: readonly string[]): void => {
-      for (const key of keys) {
+    const callers = new Map(this.options.jobs.map((each) => [callOf(each)?.caller, callOf(each)]));
+    const visit = (keys: readonly string[], within: string): void => {
+      for (const key of keys.map((each) => `${within}${each}`)) {
         if (found.has(key)) continue;
         found.add(key);
-        visit(byKey.get(key)?.workflow?.needs ?? []);
+        const job = byKey.get(key);
+        visit(job?.workflow?.needs ?? callers.get(key)?.needs ?? [], job === undefined ? '' : prefixOf(job));
       }
     };
-    visit(job.workflow?.needs ?? []);
+    visit(needs, prefix);
     return [...found];
+  }
+
+  /**
+   * The call of a called workflow's job, started once, before its first job: the caller's `if:`
+   * (with the caller's needs), then `with:` as `inputs` (over the declared defaults, typed as
+   * declared) and the secrets it passes (`inherit`: the launch's).
+   */
+  private startCall(call: WorkflowCall): CallState {
+    const known = this.calls.get(call.caller);
+    if (known !== undefined) return known;
+    const needs = this.needsOf(call.needs, '');
+    const status = this.statusFor(call.needs, '');
+    const launchSecrets = { ...this.options.secrets };
+    const context = this.options.callerContext(call.caller, { needs, secrets: launchSecrets }, status);
+    const label = `job '${call.callerName}'`;
+    let state: CallState;
+    try {
+      const holds =
+        call.condition === undefined
+          ? status === 'success'
+          : evaluateLocatedCondition(call.condition.located, context);
+      if (!holds) {
+        const why =
+          call.condition === undefined
+            ? `a job it needs did not succeed`
+            : `its if: ${call.condition.text} (line ${call.condition.line}) is false`;
+        this.emit('message', `${label} (calls ${call.uses}) was skipped: ${why}`);
+        state = { skipped: true };
+      } else {
+        const inputs: Record<string, unknown> = {};
+        for (const [name, spec] of Object.entries(call.inputs))
+          if (spec.default !== undefined) inputs[name] = typed(spec.default, spec.type);
+        for (const [name, template] of Object.entries(call.with))
+          inputs[name] = typed(evaluateTemplateValue(template, context), call.inputs[name]?.type);
+        const secrets: Record<string, string> = {};
+        if (call.secrets === 'inherit') Object.assign(secrets, launchSecrets);
+        else
+          for (const [name, template] of Object.entries(call.secrets))
+            secrets[name] = evaluateTemplate(template, context);
+        this.emit(
+          'message',
+          `${label} calls ${call.uses}: its jobs run here, with the inputs and secrets it passes`,
+        );
+        state = { skipped: false, inputs, secrets };
+      }
+    } catch (error) {
+      this.emit('message', `${label} (calls ${call.uses}) cannot start: ${(error as Error).message}`);
+      state = { skipped: true };
+    }
+    this.calls.set(call.caller, state);
+    return state;
+  }
+
+  /**
+   * After the last job of a call: the caller's result (as a matrix job's, over the called jobs)
+   * and its outputs, from `on.workflow_call.outputs` reading `jobs.<id>`, for the jobs that
+   * need the caller.
+   */
+  private endCall(call: WorkflowCall | undefined, index: number): void {
+    if (call === undefined) return;
+    if (this.options.jobs.slice(index + 1).some((job) => callOf(job)?.caller === call.caller)) return;
+    const state = this.calls.get(call.caller);
+    const prefix = `${call.caller}/`;
+    const jobs: Record<string, NeedContext> = {};
+    for (const [key, known] of this.finished) {
+      if (key.startsWith(prefix))
+        jobs[key.slice(prefix.length)] = { outputs: { ...known.outputs }, result: combined(known.results) };
+    }
+    const results = Object.values(jobs).map((job) => job.result);
+    const result = state?.skipped === false ? combined(results) : 'skipped';
+    const outputs: Record<string, string> = {};
+    if (state?.skipped === false) {
+      const context = {
+        ...this.options.callerContext(call.caller, { inputs: state.inputs }, 'success'),
+        jobs,
+      };
+      for (const [name, template] of Object.entries(call.outputs)) {
+        try {
+          outputs[name] = evaluateTemplate(template, context);
+        } catch (error) {
+          this.emit(
+            'message',
+            `job '${call.callerName}': output ${name} is empty: ${(error as Error).message}`,
+          );
+          outputs[name] = '';
+        }
+      }
+      this.emit('message', `job '${call.callerName}' (calls ${call.uses}): ${result}`);
+    }
+    this.record(call.caller, result, outputs);
   }
 
   private skipReason(job: JobDefinition, needs: Record<string, NeedContext>): string {
@@ -232,6 +366,14 @@ export class WorkflowRun extends EventEmitter<WorkflowRunEvents> {
     }
     return outputs;
   }
+}
+
+/** An input's value as its declared type gives it (`type: boolean` with "true" is true). */
+function typed(value: unknown, type: string | undefined): unknown {
+  if (typeof value !== 'string') return value;
+  if (type === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
+  if (type === 'number' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+  return value;
 }
 
 /** One result for a job's combinations: any failure fails it, then any cancel; all skipped is skipped. */

@@ -21,7 +21,7 @@ import {
   expressionContext,
   stepContext,
   type ExpressionContext,
-  type NeedContext,
+  type RunContexts,
   type StepContext,
 } from '../model/expressionContext.js';
 import { controlSkipReason } from '../workflow/backgroundSteps.js';
@@ -96,8 +96,11 @@ export class WorkflowSteps implements StepPreparer {
       overrides: {},
       values: NO_LAUNCH_CONTEXTS,
     },
-    /** `needs.<job>` of the jobs this one needs, as they ended (or as the launch gave them). */
-    private readonly needs: Record<string, NeedContext> = {},
+    /**
+     * What the run gives the job: `needs.<job>` of the jobs it needs, as they ended (or as the
+     * launch gave them); for a job of a called workflow, the `inputs` and `secrets` of the call.
+     */
+    private readonly given: Pick<RunContexts, 'needs' | 'inputs' | 'secrets'> = {},
   ) {
     const workflow = asWorkflowJob(job);
     if (workflow === undefined) throw new Error(`internal: ${job.name} was not loaded from a workflow file`);
@@ -131,7 +134,7 @@ export class WorkflowSteps implements StepPreparer {
     const base = expressionContext(this.job, runner.env, runner.status, steps, {
       ...this.facts.values,
       ...(run === undefined ? {} : { github: run.github, runner: run.runner }),
-      needs: this.needs,
+      ...this.given,
     });
     return this.actions.inside(scope, base);
   }
@@ -197,7 +200,7 @@ export class WorkflowSteps implements StepPreparer {
     }
     const run = contextsWith(workspace, machine, toolCache);
     this.run = run;
-    const contexts = { ...this.facts.values, github: run.github, runner: run.runner, needs: this.needs };
+    const contexts = { ...this.facts.values, github: run.github, runner: run.runner, ...this.given };
     for (const [name, value] of Object.entries(located(() => evaluateJobEnv(this.job, contexts))))
       runner.setEnv(name, value);
     runner.setDefaultVariables(this.run.env);

@@ -44,6 +44,8 @@ export interface ExpressionContext {
   fileHashes?: ReadonlyMap<string, string>;
   /** `needs.<job>`: the jobs this job needs, once they ran (or as the launch gave them); else empty. */
   needs?: Record<string, NeedContext>;
+  /** `jobs.<job>` of a called workflow's `outputs` (its jobs' outputs and results). */
+  jobs?: Record<string, NeedContext>;
 }
 
 /** The contexts of a run that do not change from step to step: each as far as it is known. */

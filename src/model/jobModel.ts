@@ -76,6 +76,8 @@ export interface WorkflowJob {
    * first step.
    */
   launchNotes?: LaunchNote[];
+  /** Set for a job of a reusable workflow that a job of the launched workflow calls (`uses:`). */
+  call?: { caller: string };
   /** The jobs this one `needs:` (their keys under `jobs:`), in the order written. */
   needs?: string[];
   /** Set when the job-level `if:` is false: GitHub skips the job, so nothing runs. */

@@ -161,6 +161,9 @@ function evaluateData(expr: Expr, expression: string, context: ExpressionContext
     { key: 'vars', value: toData(context.vars ?? {}) },
     { key: 'inputs', value: toData(context.inputs ?? {}) },
     { key: 'needs', value: toData(context.needs ?? {}) },
+    { key: 'inputs', value: toData(context.inputs ?? {}) },
+    { key: 'secrets', value: toData(context.secrets ?? {}) },
+    { key: 'jobs', value: toData(context.jobs ?? {}) },
   );
   const functions = statusFunctions(context.jobStatus);
   for (const [name, definition] of WORDED_FUNCTIONS) functions.set(name, definition);

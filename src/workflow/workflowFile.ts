@@ -84,6 +84,12 @@ export interface WorkflowJobOptions {
   job?: string;
   /** The matrix combination to run (the launch argument `matrix`). */
   matrix?: Record<string, unknown>;
+  /**
+   * The job is one of a workflow another job calls (`uses:`): its `inputs` and `secrets` are
+   * what the caller passes, its `if:` is decided when the call starts, and its name starts with
+   * the caller's.
+   */
+  called?: { caller: string; callerName: string };
 }
 
 const STEP_KEYS = [
@@ -218,7 +224,7 @@ class WorkflowReader {
             this.source,
             this.condition(jobCondition, `job '${jobId}'`),
             jobId,
-            needs.length > 0,
+            needs.length > 0 || options.called !== undefined,
           );
     launchNotes.sort((a, b) => a.line - b.line);
     if (launchNotes.length > 0) workflow.launchNotes = launchNotes;
@@ -257,8 +263,9 @@ class WorkflowReader {
     }
 
     const on = entry(rootEntries, 'on')?.value;
+    if (options.called !== undefined) workflow.call = { caller: options.called.caller };
     return {
-      name: `${this.staticText(workflowName, matrix)} / ${jobName}`,
+      name: `${options.called?.callerName ?? this.staticText(workflowName, matrix)} / ${jobName}`,
       origin: 'workflow',
       sourcePath: source.path,
       sourceText: source.text,
@@ -647,14 +654,7 @@ class WorkflowReader {
     node: ParsedNode | undefined,
     alsoContexts: readonly string[] = [],
   ): LocatedCondition {
-    const condition = parseCondition(text, alsoContexts);
-    const parts = condition.body.kind === 'template' ? condition.body.parts : [];
-    return {
-      condition,
-      file: this.source.path,
-      line,
-      expressionLines: node === undefined ? new Map() : this.source.expressionLines(node, text.trim(), parts),
-    };
+    return locateCondition(this.source, text, line, node, alsoContexts);
   }
 }
 
@@ -678,6 +678,24 @@ export function locatedTemplate(
     if (error instanceof ExpressionError) throw source.expressionError(node, text, error);
     throw error;
   }
+}
+
+/** An `if:` parsed with GitHub's if-rules and its lines (throws an ExpressionError). */
+export function locateCondition(
+  source: YamlSource,
+  text: string,
+  line: number,
+  node: ParsedNode | undefined,
+  alsoContexts: readonly string[] = [],
+): LocatedCondition {
+  const condition = parseCondition(text, alsoContexts);
+  const parts = condition.body.kind === 'template' ? condition.body.parts : [];
+  return {
+    condition,
+    file: source.path,
+    line,
+    expressionLines: node === undefined ? new Map() : source.expressionLines(node, text.trim(), parts),
+  };
 }
 
 function outputsEntry(outputs: Record<string, LocatedTemplate>): {

@@ -9,7 +9,10 @@
  * (each is its own job); the launched job runs the one combination the launch chooses, as before.
  */
 import { isScalar, type ParsedNode } from 'yaml';
+import { basename } from 'node:path';
+import type { JobDefinition } from '../model/jobModel.js';
 import { expandMatrix, MatrixError } from './matrix.js';
+import { readCall, readCalledInterface, type WorkflowCall } from './workflowCall.js';
 import { loadWorkflowJob, type WorkflowJobDefinition } from './workflowFile.js';
 import { JobSourceError, type MapEntry, YamlSource } from './yamlSource.js';
 
@@ -26,8 +29,24 @@ export interface WorkflowPlanOptions {
 export interface PlannedJob {
   /** Its key under `jobs:`. */
   jobId: string;
-  job: WorkflowJobDefinition;
+  job: WorkflowJobDefinition | CalledJobDefinition;
 }
+
+/**
+ * A job of a reusable workflow that a job of the launched workflow calls: it runs with what the
+ * call passes (`calledBy`), in the caller's place among the jobs.
+ */
+export interface CalledJobDefinition extends WorkflowJobDefinition {
+  calledBy: WorkflowCall;
+}
+
+/** The call a job of the run belongs to, when it is a job of a called workflow. */
+export function callOf(job: JobDefinition): WorkflowCall | undefined {
+  return 'calledBy' in job ? (job as CalledJobDefinition).calledBy : undefined;
+}
+
+/** Reads a called workflow file (the caller reads it as it reads the launched one). */
+export type ReadWorkflow = (file: string) => Promise<string>;
 
 interface JobHeader {
   id: string;
@@ -35,6 +54,8 @@ interface JobHeader {
   keyNode: ParsedNode;
   /** `strategy.matrix` as written, when there is one. */
   matrix?: unknown;
+  /** The job calls a reusable workflow (`uses:`). */
+  calls: boolean;
 }
 
 const KIND = 'workflow';
@@ -44,10 +65,15 @@ const KIND = 'workflow';
  * nothing (or whose needs are all supplied), is a plan of one job, as a launch always was.
  * Throws a JobSourceError naming the file, the line and what to do.
  */
-export function planWorkflowRun(path: string, text: string, options: WorkflowPlanOptions): PlannedJob[] {
+export async function planWorkflowRun(
+  path: string,
+  text: string,
+  options: WorkflowPlanOptions,
+  read: ReadWorkflow,
+): Promise<PlannedJob[]> {
   const source = YamlSource.load(path, KIND, text);
   const headers = readHeaders(source);
-  if (options.job === undefined && headers.length === 1) {
+  if (options.job === undefined && headers.length === 1 && !headers[0]!.calls) {
     return [single(path, text, headers[0]!.id, options.matrix)];
   }
   for (const supplied of options.supplied ?? []) {
@@ -59,12 +85,63 @@ export function planWorkflowRun(path: string, text: string, options: WorkflowPla
     }
   }
   const order = runOrder(source, headers, options);
-  return order.flatMap((header) => {
-    if (header.id === options.job) return [single(path, text, header.id, options.matrix)];
-    return needed(header.id, options.job, () =>
-      combinations(source, header, options.job).map((matrix) => single(path, text, header.id, matrix)),
+  const planned: PlannedJob[] = [];
+  for (const header of order) {
+    if (header.calls) planned.push(...(await calledJobs(source, header.id, read)));
+    else if (header.id === options.job) planned.push(single(path, text, header.id, options.matrix));
+    else
+      planned.push(
+        ...needed(header.id, options.job, () =>
+          combinations(source, header, options.job).map((matrix) => single(path, text, header.id, matrix)),
+        ),
+      );
+  }
+  return planned;
+}
+
+/**
+ * The jobs of the workflow a job calls, in their own order, each knowing the call. A called
+ * workflow that calls another is refused (one level of calls is what relay-dap runs).
+ */
+async function calledJobs(source: YamlSource, caller: string, read: ReadWorkflow): Promise<PlannedJob[]> {
+  const workflowName = workflowNameOf(source);
+  const call = readCall(source, caller, `${workflowName} / ${caller}`)!;
+  let text: string;
+  try {
+    text = await read(call.file);
+  } catch (error) {
+    throw source.error(
+      undefined,
+      `job '${caller}' calls ${call.uses}, which cannot be read: ${(error as Error).message}`,
     );
-  });
+  }
+  const called = YamlSource.load(call.file, KIND, text);
+  const full: WorkflowCall = { ...call, ...readCalledInterface(called, call) };
+  const headers = readHeaders(called);
+  const nested = headers.find((header) => header.calls);
+  if (nested !== undefined) {
+    throw called.error(
+      nested.keyNode,
+      `job '${nested.id}' of ${call.uses} (called by '${caller}') calls another workflow: relay-dap runs one level of reusable workflows; launch ${call.uses} itself`,
+    );
+  }
+  return runOrder(called, headers, {}).flatMap((header) =>
+    combinations(called, header, undefined).map((matrix) => {
+      const job = loadWorkflowJob(
+        call.file,
+        { job: header.id, ...(matrix ? { matrix } : {}), called: { caller, callerName: full.callerName } },
+        text,
+      );
+      return { jobId: header.id, job: { ...job, calledBy: full } };
+    }),
+  );
+}
+
+function workflowNameOf(source: YamlSource): string {
+  const name = source.entries(source.root(KIND), 'the workflow').find((entry) => entry.key === 'name');
+  return name?.value && isScalar(name.value) && typeof name.value.value === 'string'
+    ? name.value.value
+    : basename(source.path);
 }
 
 /**
@@ -133,7 +210,12 @@ function readHeaders(source: YamlSource): JobHeader[] {
   if (jobs.length === 0) throw source.error(jobsEntry.keyNode, "'jobs:' is empty; add a job");
   return jobs.map((job) => {
     const entries = source.entries(source.map(job.value, `job '${job.key}'`), `job '${job.key}'`);
-    const header: JobHeader = { id: job.key, needs: needsOf(source, entries, job.key), keyNode: job.keyNode };
+    const header: JobHeader = {
+      id: job.key,
+      needs: needsOf(source, entries, job.key),
+      keyNode: job.keyNode,
+      calls: entries.some((entry) => entry.key === 'uses'),
+    };
     const strategy = entries.find((entry) => entry.key === 'strategy')?.value;
     if (strategy !== undefined && strategy !== null && !isScalar(strategy)) {
       const matrix = source

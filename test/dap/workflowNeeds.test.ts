@@ -5,10 +5,13 @@
 // GitHub's orchestrator hands them on ("Passing information between jobs", "Using jobs in a
 // workflow": a job whose needs did not all succeed is skipped unless its `if:` says otherwise).
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EVENT_TIMEOUT_MS, outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
 import * as session from '../support/jobSession.js';
+import { repoRoot } from '../support/relayHarness.js';
 
 const ctx = useAdapterContext();
 
@@ -204,5 +207,80 @@ describe('needs and whole workflows', () => {
       'thread started 1',
       'thread started 2',
     ]);
+  });
+
+  it('a job calling a reusable workflow of the checkout: its jobs run as threads in the caller’s place, frames in the called file, with: as inputs, its outputs and result to the job that needs it', async () => {
+    const repo = path.join(ctx.workdir, 'repo');
+    fs.cpSync(path.join(repoRoot, 'test', 'fixtures', 'projects', 'reusable'), repo, { recursive: true });
+    const program = path.join(repo, '.github', 'workflows', 'release.yml');
+    const called = path.join(repo, '.github', 'workflows', 'build-reusable.yml');
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', {
+      program,
+      cwd: repo,
+      job: 'publish',
+      secrets: { SIGNING_KEY: 'k3y-for-signing' },
+    });
+    // A breakpoint in the called workflow's file is not in the launched job's source (one file
+    // holds breakpoints): the run stops on entry to its first job and to `publish`.
+    await session.continueJob(client);
+    await stoppedOn(client, 4);
+    expect(await threadNames(client)).toEqual([
+      '1 job: Release / version',
+      '2 job: Release / build / compile',
+      '3 job: Release / build / package',
+      '4 job: Release / publish',
+    ]);
+    // A called job's frames point into the called workflow, at its step's line.
+    const [compile] = await framesOf(client, 2);
+    expect(compile).toMatchObject({
+      source: { path: called },
+      line: session.lineOf(called, '- name: Compile'),
+    });
+    await session.continueJob(client);
+    await session.runToEnd(client, 0);
+    // `secrets: inherit` passed the launch's SIGNING_KEY to the called workflow: signed.
+    expect(outputByCategory(client).stdout).toBe(
+      [
+        'compiling 3.1.0 for linux-x64 (debug true)',
+        'packaging after compile success, signed',
+        'publishing app-3.1.0-linux-x64.tar.gz (build success)',
+        '',
+      ].join('\n'),
+    );
+    expect(jobLines(client)).toContain(
+      "relay-dap: job 'Release / build' calls ./.github/workflows/build-reusable.yml: its jobs run here, with the inputs and secrets it passes",
+    );
+    await session.finish(ctx, adapter);
+  });
+
+  it('a reusable workflow of another repository is refused at launch, naming it', async () => {
+    const program = session.writeFile(
+      ctx.workdir,
+      '.github/workflows/ci.yml',
+      [
+        'name: CI',
+        'on: push',
+        'jobs:',
+        '  build:',
+        '    uses: octo-org/shared/.github/workflows/build.yml@v2',
+        '  test:',
+        '    needs: build',
+        '    runs-on: ubuntu-latest',
+        '    steps:',
+        '      - run: echo test',
+        '',
+      ].join('\n'),
+    );
+    const adapter = await ctx.runJob(
+      { program, cwd: ctx.workdir, job: 'test' },
+      { allowLaunchFailure: true },
+    );
+    expect(adapter.launch.success).toBe(false);
+    expect(adapter.launch.message).toBe(
+      `${program}:5: job 'build' calls the reusable workflow octo-org/shared/.github/workflows/build.yml@v2, which is not in this checkout: ` +
+        'relay-dap runs workflows of the checkout (uses: ./.github/workflows/…); open octo-org/shared/.github/workflows/build.yml in a checkout of its repository and launch its jobs there, ' +
+        'or give this job\'s result with the launch argument "needs"',
+    );
+    await session.finish(ctx, adapter);
   });
 });

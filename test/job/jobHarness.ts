@@ -27,7 +27,7 @@ import {
   type FunctionBreakpointSpec,
 } from '../../src/job/breakpoints.js';
 import { jobFromSteps, type InlineStep } from '../../src/job/jobFromLaunch.js';
-import { jobConditionHolds } from '../../src/job/githubFacts.js';
+import { jobConditionHolds, jobLevelContext } from '../../src/job/githubFacts.js';
 import {
   loadProgram,
   loadProgramRun,
@@ -296,7 +296,13 @@ export function useJobHarness() {
    */
   async function openRun(
     file: string,
-    options: { job?: string; needs?: Record<string, NeedContext>; stopOnEntry?: boolean } = {},
+    options: {
+      job?: string;
+      needs?: Record<string, NeedContext>;
+      stopOnEntry?: boolean;
+      /** The launch's secrets (`secrets: inherit` passes them to a called workflow). */
+      secrets?: Record<string, string>;
+    } = {},
   ): Promise<WorkflowRunHandle> {
     const jobs = await loadProgramRun(file, {
       ...(options.job !== undefined ? { job: options.job } : {}),
@@ -309,8 +315,10 @@ export function useJobHarness() {
     const run = new WorkflowRun({
       jobs,
       supplied: options.needs ?? {},
-      conditionHolds: (job, needs, status) => jobConditionHolds(job, undefined, needs, status),
-      makeRunner: (job, needs, first) => {
+      ...(options.secrets ? { secrets: options.secrets } : {}),
+      conditionHolds: (job, given, status) => jobConditionHolds(job, undefined, given, status),
+      callerContext: (caller, given, status) => jobLevelContext({ jobId: caller }, undefined, given, status),
+      makeRunner: (job, given, first) => {
         const thread = ++threads;
         const runner: JobRunner = new JobRunner({
           job,
@@ -331,7 +339,7 @@ export function useJobHarness() {
             job,
             (text) => record(`${thread}: console ${JSON.stringify(text)}`),
             undefined,
-            needs,
+            given,
           ),
         });
         runner.on('stopped', (stop) => record(`${thread}: stopped ${stop.reason} at ${stop.stepIndex}`));

@@ -4,6 +4,7 @@
 // the running job and starts no other. Real bash, an in-process relay server; every process
 // the run starts carries the harness's marker, and none may outlive the test (afterEach).
 import { describe, expect, it } from 'vitest';
+import path from 'node:path';
 import { useJobHarness, workflowFixture } from './jobHarness.js';
 
 const harness = useJobHarness();
@@ -162,6 +163,38 @@ describe('a run of several jobs', () => {
     expect((await harness.programRun(fine, { job: 'b' })).map((each) => each.name)).toEqual([
       'CI / a',
       'CI / b',
+    ]);
+  });
+
+  it('a job calling a reusable workflow (uses: ./.github/workflows/…): its jobs run in its place, with: as inputs, secrets: inherit, its outputs to the jobs that need the caller', async () => {
+    const release = path.join(workflowFixture('../projects/reusable/.github/workflows'), 'release.yml');
+    const run = await harness.openRun(release, { secrets: { SIGNING_KEY: 'k3y' } });
+    expect(await run.ended()).toBe(0);
+    expect(run.transcript()).toEqual([
+      `message "running 4 jobs one after another, in the order of their needs: version, build/compile, build/package, publish ${ONE_AFTER_ANOTHER}"`,
+      ...job(1, 'Release / version', "job 1/4 'Release / version'", [
+        'stepStarted 0 "Read version"',
+        'stepEnded 0 success exit 0',
+      ]),
+      `message "job 'Release / build' calls ./.github/workflows/build-reusable.yml: its jobs run here, with the inputs and secrets it passes"`,
+      // `with:` read the caller's needs; `target` is the declared default; `debug` a boolean.
+      ...job(2, 'Release / build / compile', "job 2/4 'Release / build / compile'", [
+        'stepStarted 0 "Compile"',
+        'output step 0 "compiling 3.1.0 for linux-x64 (debug true)\\n"',
+        'stepEnded 0 success exit 0',
+      ]),
+      ...job(3, 'Release / build / package', "job 3/4 'Release / build / package'", [
+        'stepStarted 0 "Package"',
+        'output step 0 "packaging after compile success, signed\\n"',
+        'stepEnded 0 success exit 0',
+      ]),
+      `message "job 'Release / build' (calls ./.github/workflows/build-reusable.yml): success"`,
+      ...job(4, 'Release / publish', "job 4/4 'Release / publish'", [
+        'stepStarted 0 "Publish"',
+        'output step 0 "publishing app-3.1.0-linux-x64.tar.gz (build success)\\n"',
+        'stepEnded 0 success exit 0',
+      ]),
+      'ended 0',
     ]);
   });
 });
