@@ -404,7 +404,12 @@ export class RelayDebugSession extends RequestHandlingSession {
   }
 
   private async onGotoTargets(args: DebugProtocol.GotoTargetsArguments, response: Answer): Promise<void> {
-    const step = this.jobs.breakpoints.stepAtLine(this.convertClientLineToDebugger(args.line));
+    const asked = this.convertClientLineToDebugger(args.line);
+    // In a run of several jobs, Go To moves within the job that runs now, never into another.
+    const current = this.active?.threads.current?.runner.job;
+    const step = current
+      ? current.steps.find((each) => asked >= each.location.line && asked <= each.location.endLine)
+      : this.jobs.breakpoints.stepAtLine(asked);
     const line = step && this.convertDebuggerLineToClient(step.location.line);
     response.body = { targets: step ? [{ id: step.index + 1, label: step.name, line: line! }] : [] };
     this.sendResponse(response);

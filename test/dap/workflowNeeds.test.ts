@@ -61,6 +61,13 @@ describe('needs and whole workflows', () => {
     await stoppedOn(client, 3);
     expect(session.frameNames(await framesOf(client, 3))).toEqual(['next: Unit tests']);
     expect(session.frameNames(await framesOf(client, 2))).toEqual(['✓ Unit tests: exit 0, T s']);
+    // Go To moves within the job that runs now: a line of another job has no target.
+    const targets = async (line: number) =>
+      (await client.request('gotoTargets', { source: { path: program }, line })).body.targets.map(
+        (t) => t.label,
+      );
+    expect(await targets(unitTests)).toEqual(['Unit tests']);
+    expect(await targets(session.lineOf(program, '- name: Publish'))).toEqual([]);
 
     await session.continueJob(client);
     // ... and on entry to the job launched, release, once the jobs it needs have ended.
