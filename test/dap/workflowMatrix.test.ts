@@ -81,7 +81,10 @@ describe('the launch `matrix` of a workflow job', () => {
         '(${{ fromJSON(needs.plan.outputs.targets) }}), so relay-dap cannot list its combinations: ' +
         'give the combination to debug with the launch argument "matrix", e.g. "matrix": {"target":"…"}',
     );
-    const given = await run({ program, job: 'build', matrix: { target: 'aarch64-linux' } });
+    // `build` needs `plan`: its outputs are given, so only `build` runs (workflowNeeds.test.ts
+    // runs needed jobs first).
+    const plan = { plan: { outputs: { targets: '{"target":["aarch64-linux"]}' } } };
+    const given = await run({ program, job: 'build', matrix: { target: 'aarch64-linux' }, needs: plan });
     expect(given.thread).toBe('job: Release builds / build (aarch64-linux)');
     expect(given.stdout).toBe('building for aarch64-linux\n');
   });
