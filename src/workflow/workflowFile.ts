@@ -120,7 +120,11 @@ export function loadWorkflowJob(
   options: WorkflowJobOptions,
   text: string,
 ): WorkflowJobDefinition {
-  const source = YamlSource.load(path, KIND, text);
+  return readWorkflowJob(YamlSource.load(path, KIND, text), options);
+}
+
+/** One job of a workflow already parsed (the run's plan parses the file once for all its jobs). */
+export function readWorkflowJob(source: YamlSource, options: WorkflowJobOptions): WorkflowJobDefinition {
   return new WorkflowReader(source).read(options);
 }
 

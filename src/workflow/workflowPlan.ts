@@ -13,7 +13,7 @@ import { basename } from 'node:path';
 import type { JobDefinition } from '../model/jobModel.js';
 import { expandMatrix, MatrixError } from './matrix.js';
 import { readCall, readCalledInterface, type WorkflowCall } from './workflowCall.js';
-import { loadWorkflowJob, type WorkflowJobDefinition } from './workflowFile.js';
+import { readWorkflowJob, type WorkflowJobDefinition } from './workflowFile.js';
 import { JobSourceError, type MapEntry, YamlSource } from './yamlSource.js';
 
 export interface WorkflowPlanOptions {
@@ -74,7 +74,7 @@ export async function planWorkflowRun(
   const source = YamlSource.load(path, KIND, text);
   const headers = readHeaders(source);
   if (options.job === undefined && headers.length === 1 && !headers[0]!.calls) {
-    return [single(path, text, headers[0]!.id, options.matrix)];
+    return [single(source, headers[0]!.id, options.matrix)];
   }
   for (const supplied of options.supplied ?? []) {
     if (!headers.some((header) => header.id === supplied)) {
@@ -88,11 +88,11 @@ export async function planWorkflowRun(
   const planned: PlannedJob[] = [];
   for (const header of order) {
     if (header.calls) planned.push(...(await calledJobs(source, header.id, read)));
-    else if (header.id === options.job) planned.push(single(path, text, header.id, options.matrix));
+    else if (header.id === options.job) planned.push(single(source, header.id, options.matrix));
     else
       planned.push(
         ...needed(header.id, options.job, () =>
-          combinations(source, header, options.job).map((matrix) => single(path, text, header.id, matrix)),
+          combinations(source, header, options.job).map((matrix) => single(source, header.id, matrix)),
         ),
       );
   }
@@ -127,11 +127,11 @@ async function calledJobs(source: YamlSource, caller: string, read: ReadWorkflow
   }
   return runOrder(called, headers, {}).flatMap((header) =>
     combinations(called, header, undefined).map((matrix) => {
-      const job = loadWorkflowJob(
-        call.file,
-        { job: header.id, ...(matrix ? { matrix } : {}), called: { caller, callerName: full.callerName } },
-        text,
-      );
+      const job = readWorkflowJob(called, {
+        job: header.id,
+        ...(matrix ? { matrix } : {}),
+        called: { caller, callerName: full.callerName },
+      });
       return { jobId: header.id, job: { ...job, calledBy: full } };
     }),
   );
@@ -163,13 +163,8 @@ function needed(jobId: string, launched: string | undefined, load: () => Planned
   }
 }
 
-function single(
-  path: string,
-  text: string,
-  jobId: string,
-  matrix: Record<string, unknown> | undefined,
-): PlannedJob {
-  return { jobId, job: loadWorkflowJob(path, { job: jobId, ...(matrix ? { matrix } : {}) }, text) };
+function single(source: YamlSource, jobId: string, matrix: Record<string, unknown> | undefined): PlannedJob {
+  return { jobId, job: readWorkflowJob(source, { job: jobId, ...(matrix ? { matrix } : {}) }) };
 }
 
 /** Every combination of a needed job's matrix; one without a matrix runs once. */
