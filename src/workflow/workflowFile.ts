@@ -24,13 +24,7 @@ import { evaluateTemplate, type LocatedCondition, type LocatedTemplate } from '.
 import type { StepExpressions, WorkflowStep } from './workflowStep.js';
 import { MatrixError, selectMatrixCombination, type MatrixCombination } from './matrix.js';
 import { decideJobCondition } from './jobCondition.js';
-import {
-  backgroundNote,
-  BACKGROUND_KEYS,
-  controlName,
-  readControl,
-  type ControlStep,
-} from './backgroundSteps.js';
+import { backgroundNote, BACKGROUND_KEYS, controlName, readControl } from './backgroundSteps.js';
 import { parallelGroups } from './parallelSteps.js';
 import { runnerDifferences } from './runnerDifferences.js';
 import { decideJobTimeout } from './jobTimeout.js';
