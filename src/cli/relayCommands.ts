@@ -4,12 +4,14 @@
  */
 import { once } from 'node:events';
 import { COMMAND_FILE_LIMIT, readUserFile, tooLarge } from '../io/userFile.js';
-import type { RelayClient } from '../relay/client.js';
+import type { RelayChannel, RelayClient } from '../relay/client.js';
 import { isRelayError, RelayError } from '../relay/errors.js';
-import { resolveRelayDir } from '../relay/layout.js';
+import { resolveRelayDir, type RelayLayout } from '../relay/layout.js';
+import { ChangeClock } from '../relay/liveness.js';
 import { EXIT_RELAY_LOST } from '../relay/results.js';
 import { DEFAULT_GRACE_MS } from '../relay/processTree.js';
 import type { RelayServer } from '../relay/server.js';
+import { isSessionToken, SESSION_ENV, sessionEnded } from '../relay/sessionLease.js';
 import { shellJoin } from '../workflow/shellQuote.js';
 import { longTimeout, MAX_TIMEOUT_SECONDS, MAX_TIMEOUT_TEXT } from '../time/longTimeout.js';
 import {
@@ -498,9 +500,34 @@ function environmentOf(args: ParsedArgs): Record<string, string> {
   return env;
 }
 
+/**
+ * A terminal the debugger opened (`!!`) lasts as long as its debug session: once the session's
+ * lease is gone (it ended, or its adapter died), the channel is cancelled, which stops the far
+ * side's shell and everything it started.
+ */
+function closeWithSession(
+  layout: RelayLayout,
+  token: string,
+  channel: RelayChannel,
+  io: Console,
+): NodeJS.Timeout {
+  const clock = new ChangeClock();
+  const check = (): void => {
+    const reason = sessionEnded(layout, token, clock);
+    if (reason === undefined) return;
+    clearInterval(timer);
+    // \r: the terminal is in raw mode, where a newline does not return the carriage.
+    io.error(`\r\nrelay-dap shell: ${reason}: closing this terminal\r`);
+    channel.cancel();
+  };
+  const timer = setInterval(check, 500);
+  check();
+  return timer;
+}
+
 const shell: RelayCommandSpec = {
   name: 'shell',
-  synopsis: 'relay-dap shell [--relay-dir DIR] [--cwd DIR] [--env NAME=VALUE]… [-- COMMAND…]',
+  synopsis: 'relay-dap shell [--relay-dir DIR] [--cwd DIR] [--env NAME=VALUE]… [--path DIR]… [-- COMMAND…]',
   summary: "open an interactive shell (or COMMAND) on the relay server's side, in a terminal",
   details: `Starts $SHELL (else bash), or COMMAND, on the relay server's side in a pseudo-terminal
 and joins this terminal to it: what you type goes there, Ctrl-C and Ctrl-Z reach its
@@ -511,7 +538,9 @@ needs python3 (its pty module gives the terminal). Closing this terminal (SIGHUP
 hangs the far terminal up and stops everything it started.
 --cwd DIR is relative to the server's --workdir; --env NAME=VALUE (repeatable) adds to the
 server's environment (--env NAME: NAME's value here, if it is set, which keeps the value off
-any command line); TERM is this terminal's.
+any command line); --path DIR (repeatable, first searched first) goes in front of the far
+side's PATH; TERM is this terminal's. With RELAY_DAP_SESSION set (the debugger's !! sets it),
+the shell closes when the debug session that opened it ends.
 Exit status: the shell's (or COMMAND's); 127 if it cannot start there; 3 if there is no relay
 server or it stopped answering; 1 if the server does not open channels.`,
   options: [
@@ -523,27 +552,52 @@ server or it stopped answering; 1 if the server does not open channels.`,
       description: "set NAME to VALUE in the shell; NAME alone: to NAME's value here (repeatable)",
       repeatable: true,
     },
+    {
+      name: 'path',
+      value: 'DIR',
+      description: "put DIR in front of the far side's PATH (repeatable; the first is searched first)",
+      repeatable: true,
+    },
     POLL,
   ],
   takesCommandLine: true,
   async run(args, io) {
     const env = environmentOf(args);
     const cwd = optionString(args, 'cwd');
+    const pathPrepend = optionList(args, 'path');
+    const session = process.env[SESSION_ENV];
+    if (session !== undefined && !isSessionToken(session))
+      throw new UsageError(`${SESSION_ENV} must be a debug session's token (32 hex digits)`, args.command);
     const [{ ptyShellRequest }, { joinRemoteTerminal, localWindowSize }] = await Promise.all([
       import('../relay/ptyShell.js'),
       import('./remoteTerminal.js'),
     ]);
     const terminal = { stdin: process.stdin, stdout: process.stdout };
     return withClientReporting(args, io, async (client) => {
+      const ended =
+        session === undefined ? undefined : sessionEnded(client.layout, session, new ChangeClock());
+      if (ended !== undefined) {
+        io.error(
+          `relay-dap shell: ${ended}: open a terminal from a running session (!! in its debug console)`,
+        );
+        return EXIT_FAILURE;
+      }
       const channel = await client.openChannel(
         ptyShellRequest({
           ...(args.positionals.length > 0 ? { argv: args.positionals } : {}),
           ...localWindowSize(terminal),
           ...(cwd !== undefined ? { cwd } : {}),
           env: { TERM: process.env.TERM || 'xterm-256color', ...env },
+          pathPrepend,
         }),
       );
-      return joinRemoteTerminal(channel, terminal);
+      const closing =
+        session === undefined ? undefined : closeWithSession(client.layout, session, channel, io);
+      try {
+        return await joinRemoteTerminal(channel, terminal);
+      } finally {
+        if (closing) clearInterval(closing);
+      }
     });
   },
 };

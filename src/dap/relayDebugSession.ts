@@ -23,6 +23,7 @@ import { EXIT_CANCELLED } from '../job/jobRunner.js';
 import { JobSession, type JobRequest } from '../job/jobSession.js';
 import type { WorkflowRun } from '../job/workflowRun.js';
 import type { ChangedBreakpoint } from '../job/stagedBreakpoints.js';
+import { StepTerminals } from '../job/stepTerminal.js';
 import { capabilities, wholeStepsOnly } from './capabilities.js';
 import { checkRunnable, shellTextOf } from './consoleCommands.js';
 import { ErrorId, RequestError } from './errors.js';
@@ -33,11 +34,14 @@ import { OutputChannel } from './outputChannel.js';
 import { RequestHandlingSession, type Handler } from './requestHandling.js';
 import type { SessionHost } from './sessionHost.js';
 import { SessionTrace } from './sessionTrace.js';
+import { asksForTerminal, pasteInstructions, runInTerminalArguments } from './terminalRequest.js';
 
 export { THREAD_ID };
 type Answer = DebugProtocol.Response;
 type Request = DebugProtocol.Request;
 type Traced = { trace?: boolean | string };
+/** How long an editor may take to open a terminal (VS Code starts a shell first). */
+const RUN_IN_TERMINAL_TIMEOUT_MS = 30_000;
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
@@ -67,6 +71,8 @@ export class RelayDebugSession extends RequestHandlingSession {
   /** The session let go of a running command (attach): it ends with `terminated` alone. */
   private detached = false;
   private jobExitCode: number | undefined;
+  /** Terminals opened with `!!`: they close when the session ends. */
+  private terminals: StepTerminals | undefined;
 
   /**
    * Every request relay-dap answers, with what allows a client to send it: required by DAP,
@@ -434,6 +440,7 @@ export class RelayDebugSession extends RequestHandlingSession {
     }
     const { runner } = this.job();
     checkRunnable(shell, runner);
+    if (asksForTerminal(shell)) return this.openTerminal(runner, response, signal);
     if (runner.runningStepIndex !== undefined)
       this.output?.console(
         'relay-dap: queued behind the running step (the relay runs one command at a time)',
@@ -441,6 +448,50 @@ export class RelayDebugSession extends RequestHandlingSession {
     const outcome = await runner.runConsoleCommand(shell, signal);
     if (outcome.cancelled) throw new RequestError(ErrorId.Cancelled, 'cancelled', false);
     response.body = { result: `exit ${outcome.exitCode}`, variablesReference: 0 };
+    this.sendResponse(response);
+  }
+
+  /**
+   * `!!`: a terminal where the next step would run, in the editor (runInTerminal), or the
+   * command line to paste where the client cannot open one.
+   */
+  private async openTerminal(runner: JobRunner, response: Answer, signal: AbortSignal): Promise<void> {
+    this.terminals ??= new StepTerminals(runner);
+    const terminal = this.terminals.open();
+    if (this.clientCaps.supportsRunInTerminalRequest !== true) {
+      for (const line of pasteInstructions(terminal, (value) => this.mask(value) !== value))
+        this.output?.console(line);
+      response.body = { result: 'see the command line above', variablesReference: 0 };
+      return this.sendResponse(response);
+    }
+    // The session ending (or a cancel) answers at once; a terminal the editor opens after that
+    // finds the session's lease gone and closes.
+    const cancelled = new Promise<undefined>((resolve) =>
+      signal.addEventListener('abort', () => resolve(undefined), { once: true }),
+    );
+    const answer = (await Promise.race([
+      this.reverseRequest(
+        'runInTerminal',
+        runInTerminalArguments(terminal, runner.job.name),
+        RUN_IN_TERMINAL_TIMEOUT_MS,
+      ),
+      cancelled,
+    ])) as DebugProtocol.RunInTerminalResponse | undefined;
+    if (answer === undefined) throw new RequestError(ErrorId.Cancelled, 'cancelled', false);
+    if (!answer.success) {
+      const reason = answer.message || 'no reason given';
+      this.output?.console(
+        `relay-dap: the editor did not open the terminal (runInTerminal: ${reason}); run it yourself instead:`,
+      );
+      for (const line of pasteInstructions(terminal, (value) => this.mask(value) !== value).slice(1))
+        this.output?.console(line);
+      throw new RequestError(ErrorId.Evaluate, `the editor did not open a terminal: ${reason}`, false);
+    }
+    const pid = answer.body?.shellProcessId ?? answer.body?.processId;
+    response.body = {
+      result: `terminal opened${pid !== undefined ? ` (process ${pid})` : ''}: it closes when this session ends`,
+      variablesReference: 0,
+    };
     this.sendResponse(response);
   }
 
@@ -510,6 +561,7 @@ export class RelayDebugSession extends RequestHandlingSession {
     // Requests still in flight (a `!CMD`) are cancelled through the relay and answered (with
     // their last output) before `exited`/`terminated`, and before the disconnect's response.
     await this.settleInflight(true);
+    this.terminals?.close();
     // Cleanup before `exited`: a client may kill the adapter as soon as it reads it.
     await this.jobs.dispose();
     this.log(`session ended (${reason})`);

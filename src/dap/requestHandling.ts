@@ -57,6 +57,37 @@ export abstract class RequestHandlingSession extends DebugSession {
     super.sendEvent(event);
   }
 
+  /** Reverse requests sent and not answered yet: their seq, and who waits for the answer. */
+  private readonly reverse = new Map<number, (response: DebugProtocol.Response) => void>();
+
+  /**
+   * A reverse request (runInTerminal), traced as everything else; resolves with the client's
+   * answer, or a failed response after `timeoutMs`. Not the library's sendRequest callback:
+   * its timer is never cleared, and would hold the adapter's exit back for the whole timeout.
+   */
+  protected reverseRequest(
+    command: string,
+    args: object,
+    timeoutMs: number,
+  ): Promise<DebugProtocol.Response> {
+    // The seq the library gives the request it sends next (ProtocolServer._send).
+    const seq = (this as unknown as { _sequence: number })._sequence;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.reverse.delete(seq);
+        resolve(new Response({ seq, type: 'request', command }, `no answer within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      // A client gone without answering must not keep the adapter alive.
+      timer.unref();
+      this.reverse.set(seq, (response) => {
+        clearTimeout(timer);
+        resolve(response);
+      });
+      this.trace?.record('to client', { seq, type: 'request', command, arguments: args });
+      super.sendRequest(command, args, timeoutMs, undefined as unknown as () => void);
+    });
+  }
+
   override sendResponse(response: DebugProtocol.Response): void {
     if (this.answered.has(response.request_seq)) return;
     this.answered.add(response.request_seq);
@@ -167,7 +198,15 @@ export abstract class RequestHandlingSession extends DebugSession {
       this.reportInvalidMessage(`a message of type ${JSON.stringify(candidate.type)}`);
       return;
     }
-    if (candidate.type === 'response') this.trace?.record('from client', message);
+    if (candidate.type === 'response') {
+      this.trace?.record('from client', message);
+      const response = message as DebugProtocol.Response;
+      const waiting = this.reverse.get(response.request_seq);
+      if (waiting) {
+        this.reverse.delete(response.request_seq);
+        return waiting(response);
+      }
+    }
     super.handleMessage(message);
   }
 }

@@ -30,6 +30,9 @@ export interface RelayLayout {
   readonly channelDir: string;
   /** A copy of `server.ready` written by a server that opens channels (Part D): its announcement. */
   readonly channelsReady: string;
+  /** `session/<token>`: held by a debug session while terminals it opened may live (Part D; see sessionLease.ts). */
+  readonly sessionDir: string;
+  session(token: string): string;
   command(id: string): string;
   /** The name a Part-A client writes before renaming into place; ours uses it too. */
   commandTmp(id: string): string;
@@ -50,6 +53,7 @@ export function relayLayout(root: string): RelayLayout {
   const resultDir = path.join(abs, 'result');
   const leaseDir = path.join(abs, 'lease');
   const channelDir = path.join(abs, 'channel');
+  const sessionDir = path.join(abs, 'session');
   return {
     root: abs,
     owner: path.join(abs, 'owner'),
@@ -65,6 +69,8 @@ export function relayLayout(root: string): RelayLayout {
     leaseDir,
     channelDir,
     channelsReady: path.join(abs, 'channels.ready'),
+    sessionDir,
+    session: (token) => path.join(sessionDir, token),
     command: (id) => path.join(cmdDir, id + COMMAND_SUFFIX),
     commandTmp: (id) => path.join(cmdDir, id + COMMAND_SUFFIX + '.tmp'),
     commandClaimed: (id, claimer) => path.join(cmdDir, `${CLAIMED_PREFIX}${claimer}.${id}`),

@@ -19,6 +19,7 @@ import type { ChannelRequest } from './channelSession.js';
 const ROWS_ENV = 'RELAY_PTY_ROWS';
 const COLS_ENV = 'RELAY_PTY_COLS';
 const ARGV_ENV = 'RELAY_PTY_ARGV';
+const PATH_ENV = 'RELAY_PTY_PATH';
 
 // Held in single quotes in the bash text below: it must contain none.
 const HELPER = String.raw`
@@ -26,6 +27,9 @@ import errno, fcntl, json, os, select, signal, struct, sys, termios, pty
 rows = int(os.environ.pop("${ROWS_ENV}", "24"))
 cols = int(os.environ.pop("${COLS_ENV}", "80"))
 argv = json.loads(os.environ.pop("${ARGV_ENV}", "[]"))
+prepend = json.loads(os.environ.pop("${PATH_ENV}", "[]"))
+if prepend:
+    os.environ["PATH"] = ":".join(prepend + [os.environ.get("PATH", "")])
 if not argv:
     shell = os.environ.get("SHELL", "")
     argv = [shell if shell and os.access(shell, os.X_OK) else "/bin/bash"]
@@ -113,6 +117,12 @@ export function ptyShellRequest(options: {
   cols: number;
   cwd?: string;
   env?: Record<string, string>;
+  /**
+   * Directories put in front of the far side's PATH, first searched first (a job's
+   * GITHUB_PATH): done there, where that PATH is known, once python3 has been found on the
+   * server's own.
+   */
+  pathPrepend?: readonly string[];
 }): ChannelRequest {
   // \r\n: the local terminal is in raw mode, where a bare newline does not return the carriage.
   const text =
@@ -126,6 +136,7 @@ export function ptyShellRequest(options: {
       [ROWS_ENV]: String(options.rows),
       [COLS_ENV]: String(options.cols),
       [ARGV_ENV]: JSON.stringify(options.argv ?? []),
+      [PATH_ENV]: JSON.stringify(options.pathPrepend ?? []),
     },
   };
 }

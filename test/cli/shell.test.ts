@@ -3,75 +3,31 @@
  * typed as bytes, the far shell's terminal output read back, a resize made as a terminal
  * emulator makes it (TIOCSWINSZ on the terminal, SIGWINCH to relay-dap), and the exit code.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { finish, useRelayTestContext } from '../support/relayTestContext.js';
-import { relayDapBin, repoRoot, startServer, waitUntil, type Spawned } from '../support/relayHarness.js';
+import { openPtyTerminal, type Terminal } from '../support/ptyTerminal.js';
+import { relayDapBin, startServer, waitUntil } from '../support/relayHarness.js';
 
 const { ctx, servedRelay, scratchDir, relayDirs } = useRelayTestContext();
-const driver = path.join(repoRoot, 'test', 'support', 'ptyDriver.py');
-
-interface Terminal extends Spawned {
-  type(keys: string): void;
-  /** The terminal's output so far, carriage returns and control sequences removed. */
-  screen(): string;
-  /** The terminal's output as it came. */
-  raw(): string;
-  waitFor(pattern: RegExp | string, what: string): Promise<void>;
-  resize(rows: number, cols: number): void;
-}
 
 /** `shellLine` (a bash command line that runs relay-dap as `$RELAY_DAP`) in a terminal of rows×cols. */
 function inTerminal(shellLine: string, rows = 30, cols = 100): Terminal {
-  const sizeFile = path.join(scratchDir(), 'size');
-  const child = spawn('python3', [driver, String(rows), String(cols), 'bash', '--norc', '-c', shellLine], {
+  const terminal = openPtyTerminal(['bash', '--norc', '-c', shellLine], {
     env: {
       ...process.env,
       ...ctx().env,
-      PTY_SIZE_FILE: sizeFile,
       RELAY_DAP: `${process.execPath} ${relayDapBin}`,
       SHELL: '/bin/bash',
       TERM: 'xterm',
     },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    scratchDir: scratchDir(),
+    rows,
+    cols,
   });
-  const out: Buffer[] = [];
-  let err = '';
-  child.stdout.on('data', (data: Buffer) => out.push(data));
-  child.stderr.on('data', (data: Buffer) => (err += data.toString()));
-  const begin = performance.now();
-  const finished = new Promise<Spawned['finished'] extends Promise<infer F> ? F : never>((resolve) =>
-    child.on('close', (code, signal) =>
-      resolve({ code, signal, stdout: Buffer.concat(out), stderr: err, ms: performance.now() - begin }),
-    ),
-  );
-  const raw = (): string => Buffer.concat(out).toString();
-  // eslint-disable-next-line no-control-regex
-  const screen = (): string => raw().replace(/\r|\x1b\[[0-9;?]*[A-Za-z]/g, '');
-  const spawned: Terminal = {
-    child,
-    stdout: () => Buffer.concat(out),
-    stderr: () => err,
-    finished,
-    screen,
-    raw,
-    type: (keys) => child.stdin.write(keys),
-    waitFor: (pattern, what) =>
-      waitUntil(
-        () => (typeof pattern === 'string' ? screen().includes(pattern) : pattern.test(screen())),
-        what,
-        30_000,
-        () => `screen: ${JSON.stringify(screen())}\nstderr: ${err}`,
-      ),
-    resize: (newRows, newCols) => {
-      fs.writeFileSync(sizeFile, `${newRows} ${newCols}`);
-      child.kill('SIGUSR1');
-    },
-  };
-  ctx().spawned.push(spawned);
-  return spawned;
+  ctx().spawned.push(terminal);
+  return terminal;
 }
 
 function readCmdline(pid: string): string {
@@ -202,7 +158,7 @@ describe('relay-dap shell', () => {
     const result = await finish(terminal, 30_000, 'relay-dap shell --help');
     expect(result.code).toBe(0);
     expect(terminal.screen()).toContain(
-      'usage: relay-dap shell [--relay-dir DIR] [--cwd DIR] [--env NAME=VALUE]… [-- COMMAND…]',
+      'usage: relay-dap shell [--relay-dir DIR] [--cwd DIR] [--env NAME=VALUE]… [--path DIR]… [-- COMMAND…]',
     );
     expect(terminal.screen()).toContain('Ctrl-C and Ctrl-Z reach its');
   });

@@ -1,0 +1,60 @@
+/**
+ * A terminal where the job stands (`!!` in the debug console): what `relay-dap shell` needs to
+ * open one in the directory and with the environment the next step would get, and the lease
+ * that closes every such terminal when the session ends (see relay/sessionLease.ts).
+ */
+import { relayLayout } from '../relay/layout.js';
+import { holdSessionLease, SESSION_ENV, type SessionLease } from '../relay/sessionLease.js';
+import type { JobRunner } from './jobRunner.js';
+
+export interface StepTerminal {
+  relayDir: string;
+  /** The next step's directory on the server's side (undefined: the server's workdir). */
+  cwd?: string;
+  /** The next step's environment, over the server's (values may be secrets: never on a command line). */
+  env: Record<string, string>;
+  /** Directories steps put in front of PATH (GITHUB_PATH), first searched first. */
+  pathPrepend: readonly string[];
+  /** The environment variable that ties the terminal to this session, and its value. */
+  session: { name: string; token: string };
+  /** The step the terminal stands at, for its title. */
+  stepName?: string;
+}
+
+/** A value a workflow evaluates only as its step starts (`${{ }}`): the terminal does without it. */
+const unevaluated = (value: string): boolean => value.includes('${{');
+
+export class StepTerminals {
+  private lease: SessionLease | undefined;
+
+  constructor(private readonly runner: JobRunner) {}
+
+  /**
+   * Where and with what the next step would run: the step's own directory and env (a job
+   * file's; a workflow's where they hold no expression), on top of the job's, as
+   * JobRunner.contextFor puts them together for steps and console commands alike.
+   */
+  open(): StepTerminal {
+    const step = this.runner.job.steps[this.runner.position];
+    const env = Object.fromEntries(
+      Object.entries(step?.env ?? {}).filter(([, value]) => !unevaluated(value)),
+    );
+    const cwd = step?.cwd !== undefined && !unevaluated(step.cwd) ? step.cwd : undefined;
+    const context = this.runner.contextFor({ ...(cwd !== undefined ? { cwd } : {}), env });
+    this.lease ??= holdSessionLease(relayLayout(this.runner.relayDir));
+    return {
+      relayDir: this.runner.relayDir,
+      ...(context.cwd !== undefined ? { cwd: context.cwd } : {}),
+      env: { ...context.env },
+      pathPrepend: context.pathPrepend ?? [],
+      session: { name: SESSION_ENV, token: this.lease.token },
+      ...(step ? { stepName: step.name } : {}),
+    };
+  }
+
+  /** The session ends: its terminals close (each cancels its channel once the lease is gone). */
+  close(): void {
+    this.lease?.release();
+    this.lease = undefined;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * A command run in a real pseudo-terminal (test/support/ptyDriver.py), as a terminal emulator
+ * runs it: keys typed as bytes, the terminal's output read back, a resize made as an emulator
+ * makes it (TIOCSWINSZ on the terminal, SIGWINCH to the command), and the exit code.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { repoRoot, waitUntil, type Spawned } from './relayHarness.js';
+
+const driver = path.join(repoRoot, 'test', 'support', 'ptyDriver.py');
+
+export interface Terminal extends Spawned {
+  type(keys: string): void;
+  /** The terminal's output so far, carriage returns and control sequences removed. */
+  screen(): string;
+  /** The terminal's output as it came. */
+  raw(): string;
+  waitFor(pattern: RegExp | string, what: string): Promise<void>;
+  resize(rows: number, cols: number): void;
+}
+
+/** `argv` in a terminal of rows×cols, with `env`; `scratchDir` holds the resize file. */
+export function openPtyTerminal(
+  argv: readonly string[],
+  options: { env: NodeJS.ProcessEnv; scratchDir: string; rows?: number; cols?: number },
+): Terminal {
+  const sizeFile = path.join(
+    options.scratchDir,
+    `size-${process.pid}-${Math.random().toString(16).slice(2)}`,
+  );
+  const child = spawn('python3', [driver, String(options.rows ?? 30), String(options.cols ?? 100), ...argv], {
+    env: { ...options.env, PTY_SIZE_FILE: sizeFile },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  let err = '';
+  child.stdout.on('data', (data: Buffer) => out.push(data));
+  child.stderr.on('data', (data: Buffer) => (err += data.toString()));
+  const begin = performance.now();
+  const finished = new Promise<Spawned['finished'] extends Promise<infer F> ? F : never>((resolve) =>
+    child.on('close', (code, signal) =>
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr: err, ms: performance.now() - begin }),
+    ),
+  );
+  const raw = (): string => Buffer.concat(out).toString();
+  // eslint-disable-next-line no-control-regex
+  const screen = (): string => raw().replace(/\r|\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  return {
+    child,
+    stdout: () => Buffer.concat(out),
+    stderr: () => err,
+    finished,
+    screen,
+    raw,
+    type: (keys) => child.stdin.write(keys),
+    waitFor: (pattern, what) =>
+      waitUntil(
+        () => (typeof pattern === 'string' ? screen().includes(pattern) : pattern.test(screen())),
+        what,
+        30_000,
+        () => `screen: ${JSON.stringify(screen())}\nstderr: ${err}`,
+      ),
+    resize: (newRows, newCols) => {
+      fs.writeFileSync(sizeFile, `${newRows} ${newCols}`);
+      child.kill('SIGUSR1');
+    },
+  };
+}
