@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EVENT_TIMEOUT_MS, useAdapterContext } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
 import * as session from '../support/jobSession.js';
-import { openPtyTerminal, type Terminal } from '../support/ptyTerminal.js';
+import { answerRunInTerminal, farShellPids, type Terminal } from '../support/ptyTerminal.js';
 import { waitUntil } from '../support/relayHarness.js';
 
 const ctx = useAdapterContext();
@@ -92,7 +92,8 @@ describe('!! opens a terminal at the paused step (runInTerminal)', () => {
       );
 
       const answer = typeBang(client);
-      const request = await client.waitForReverseRequest('runInTerminal', undefined, EVENT_TIMEOUT_MS);
+      const { request, terminal } = await answerRunInTerminal(client, ctx.env, ctx.tmp);
+      terminals.push(terminal);
       const args = request.arguments;
       expect(args.kind).toBe('integrated');
       expect(args.title).toBe('relay-dap: terminal.yml / j › Build');
@@ -104,29 +105,15 @@ describe('!! opens a terminal at the paused step (runInTerminal)', () => {
       expect(args.args.join(' ')).not.toContain(secret);
       expect(args.env?.TOKEN_USE).toBe(secret);
       expect(args.env?.FOO).toBe('from the env file');
-
-      const terminal = openPtyTerminal(args.args, {
-        env: { ...ctx.env, ...(args.env as Record<string, string>), SHELL: '/bin/bash', TERM: 'xterm' },
-        scratchDir: ctx.tmp,
-      });
-      terminals.push(terminal);
-      client.respond(request, { shellProcessId: terminal.child.pid });
       expect((await answer).body.result).toMatch(/^terminal opened/);
 
-      await terminal.waitFor(/[#$] $/m, 'the far shell’s prompt');
-      terminal.type(
-        'pwd; echo "FOO=$FOO"; command -v tool-from-path; echo "T=$TOKEN_USE"; echo "PIDS $$ $PPID"\r',
-      );
+      const [shellPid, helperPid] = await farShellPids(terminal);
+      terminal.type('pwd; echo "FOO=$FOO"; command -v tool-from-path; echo "T=$TOKEN_USE"; echo END\r');
       const workdir = fs.realpathSync(ctx.workdir);
-      await terminal.waitFor(/PIDS \d+ \d+\n/, 'the far shell’s answers');
-      const screen = terminal.screen();
-      expect(screen).toContain(
-        `\n${path.join(workdir, 'sub')}\nFOO=from the env file\n${path.join(workdir, 'tools', 'tool-from-path')}\nT=${secret}\n`,
+      await terminal.waitFor(/\nEND\n/, 'the far shell’s answers');
+      expect(terminal.screen()).toContain(
+        `\n${path.join(workdir, 'sub')}\nFOO=from the env file\n${path.join(workdir, 'tools', 'tool-from-path')}\nT=${secret}\nEND\n`,
       );
-      const [shellPid, helperPid] = /PIDS (\d+) (\d+)\n/.exec(screen)!.slice(1).map(Number) as [
-        number,
-        number,
-      ];
       expect(alive(shellPid)).toBe(true);
 
       await session.finish(ctx, adapter);

@@ -6,6 +6,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import type { DapClient } from './dapClient.js';
 import { repoRoot, waitUntil, type Spawned } from './relayHarness.js';
 
 const driver = path.join(repoRoot, 'test', 'support', 'ptyDriver.py');
@@ -66,4 +68,31 @@ export function openPtyTerminal(
       child.kill('SIGUSR1');
     },
   };
+}
+
+/**
+ * Answers the adapter's `runInTerminal` as an editor does: runs its command line, with its env
+ * over `baseEnv`, in a terminal, and answers with that process's id.
+ */
+export async function answerRunInTerminal(
+  client: DapClient,
+  baseEnv: NodeJS.ProcessEnv,
+  scratchDir: string,
+): Promise<{ request: DebugProtocol.RunInTerminalRequest; terminal: Terminal }> {
+  const request = await client.waitForReverseRequest('runInTerminal', undefined, 30_000);
+  const { args, env } = request.arguments;
+  const terminal = openPtyTerminal(args, {
+    env: { ...baseEnv, ...(env as Record<string, string>), SHELL: '/bin/bash', TERM: 'xterm' },
+    scratchDir,
+  });
+  client.respond(request, { shellProcessId: terminal.child.pid });
+  return { request, terminal };
+}
+
+/** The far shell's pid and its parent's (the pty helper), once it answers at its prompt. */
+export async function farShellPids(terminal: Terminal): Promise<[number, number]> {
+  await terminal.waitFor(/[#$] $/m, 'the far shell’s prompt');
+  terminal.type('echo "PIDS $$ $PPID"\r');
+  await terminal.waitFor(/PIDS \d+ \d+\n/, 'the far shell’s pids');
+  return /PIDS (\d+) (\d+)\n/.exec(terminal.screen())!.slice(1).map(Number) as [number, number];
 }
