@@ -457,6 +457,11 @@ export class RelayDebugSession extends RequestHandlingSession {
    */
   private async openTerminal(runner: JobRunner, response: Answer, signal: AbortSignal): Promise<void> {
     this.terminals ??= new StepTerminals(runner);
+    const cannot = await this.terminals.cannotStart();
+    if (cannot !== undefined) {
+      this.output?.console(`relay-dap: no terminal: ${cannot}`);
+      throw new RequestError(ErrorId.Evaluate, `no terminal: ${cannot}`, false);
+    }
     const terminal = this.terminals.open();
     if (this.clientCaps.supportsRunInTerminalRequest !== true) {
       for (const line of pasteInstructions(terminal, (value) => this.mask(value) !== value))

@@ -52,6 +52,21 @@ export class StepTerminals {
     };
   }
 
+  /**
+   * Why a terminal cannot start on the far side, found before the editor opens one that would
+   * only say so and close: python3 (which gives it its pseudo-terminal) missing. Asked through
+   * the relay's queue, so only while no step runs; undefined when it can, or cannot be told.
+   */
+  async cannotStart(): Promise<string | undefined> {
+    if (this.runner.runningStepIndex !== undefined || this.runner.state === 'ended') return undefined;
+    const probe = await this.runner.captureCommand('command -v python3 >/dev/null 2>&1 || exit 127');
+    if (probe.exitCode !== 127) return undefined;
+    return (
+      `python3 is not installed on the relay server's side (${this.runner.relayDir}), and a terminal there ` +
+      'needs it for its pseudo-terminal: install python3 there (apt-get install python3, apk add python3), then type !! again'
+    );
+  }
+
   /** The session ends: its terminals close (each cancels its channel once the lease is gone). */
   close(): void {
     this.lease?.release();

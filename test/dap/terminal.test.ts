@@ -13,7 +13,7 @@ import { EVENT_TIMEOUT_MS, useAdapterContext } from '../support/adapterHarness.j
 import type { DapClient } from '../support/dapClient.js';
 import * as session from '../support/jobSession.js';
 import { answerRunInTerminal, farShellPids, type Terminal } from '../support/ptyTerminal.js';
-import { waitUntil } from '../support/relayHarness.js';
+import { startServer, waitUntil } from '../support/relayHarness.js';
 
 const ctx = useAdapterContext();
 const terminals: Terminal[] = [];
@@ -167,5 +167,34 @@ describe('!! opens a terminal at the paused step (runInTerminal)', () => {
     );
     expect(client.output('console')).toMatch(/\n {2}RELAY_DAP_SESSION=[0-9a-f]{32} .* shell --relay-dir /);
     await session.finish(ctx, adapter);
+  });
+});
+
+describe('!! where no terminal can start', () => {
+  it('says in the console that python3 is missing on the far side, and how to fix it; no runInTerminal is sent', async () => {
+    // A PATH with bash and nothing else: the server runs steps, python3 is not there.
+    const bin = path.join(ctx.tmp, 'bin');
+    fs.mkdirSync(bin);
+    fs.symlinkSync(fs.realpathSync('/bin/bash'), path.join(bin, 'bash'));
+    const relayDir = path.join(ctx.tmp, 'relay');
+    const server = await startServer(relayDir, ['--workdir', ctx.workdir], {
+      env: { ...ctx.env, PATH: bin },
+    });
+    const { adapter, client } = await session.runUntilStop(
+      ctx,
+      'entry',
+      { program: session.jobFixture('minimal.yaml'), cwd: ctx.workdir, relayDir },
+      { caps: { supportsRunInTerminalRequest: true } },
+    );
+    const response = await typeBang(client);
+    expect(response.success).toBe(false);
+    const said = `no terminal: python3 is not installed on the relay server's side (${relayDir}), and a terminal there needs it for its pseudo-terminal: install python3 there (apt-get install python3, apk add python3), then type !! again`;
+    expect(response.message).toBe(said);
+    expect(client.output('console')).toContain(`relay-dap: ${said}\n`);
+    expect(
+      client.transcript.some(({ message }) => (message as { command?: string }).command === 'runInTerminal'),
+    ).toBe(false);
+    await session.finish(ctx, adapter);
+    await server.stop();
   });
 });
