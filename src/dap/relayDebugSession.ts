@@ -19,7 +19,7 @@
  */
 import { BreakpointEvent, ExitedEvent, InitializedEvent, TerminatedEvent } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { EXIT_CANCELLED } from '../job/jobRunner.js';
+import { EXIT_CANCELLED, type JobRunner } from '../job/jobRunner.js';
 import { JobSession, type JobRequest } from '../job/jobSession.js';
 import type { WorkflowRun } from '../job/workflowRun.js';
 import type { ChangedBreakpoint } from '../job/stagedBreakpoints.js';
@@ -72,7 +72,7 @@ export class RelayDebugSession extends RequestHandlingSession {
   private detached = false;
   private jobExitCode: number | undefined;
   /** Terminals opened with `!!`: they close when the session ends. */
-  private terminals: StepTerminals | undefined;
+  private readonly terminals = new StepTerminals();
 
   /**
    * Every request relay-dap answers, with what allows a client to send it: required by DAP,
@@ -456,13 +456,12 @@ export class RelayDebugSession extends RequestHandlingSession {
    * command line to paste where the client cannot open one.
    */
   private async openTerminal(runner: JobRunner, response: Answer, signal: AbortSignal): Promise<void> {
-    this.terminals ??= new StepTerminals(runner);
-    const cannot = await this.terminals.cannotStart();
+    const cannot = await this.terminals.cannotStart(runner);
     if (cannot !== undefined) {
       this.output?.console(`relay-dap: no terminal: ${cannot}`);
       throw new RequestError(ErrorId.Evaluate, `no terminal: ${cannot}`, false);
     }
-    const terminal = this.terminals.open();
+    const terminal = this.terminals.open(runner);
     if (this.clientCaps.supportsRunInTerminalRequest !== true) {
       for (const line of pasteInstructions(terminal, (value) => this.mask(value) !== value))
         this.output?.console(line);
@@ -566,7 +565,7 @@ export class RelayDebugSession extends RequestHandlingSession {
     // Requests still in flight (a `!CMD`) are cancelled through the relay and answered (with
     // their last output) before `exited`/`terminated`, and before the disconnect's response.
     await this.settleInflight(true);
-    this.terminals?.close();
+    this.terminals.close();
     // Cleanup before `exited`: a client may kill the adapter as soon as it reads it.
     await this.jobs.dispose();
     this.log(`session ended (${reason})`);

@@ -24,30 +24,31 @@ export interface StepTerminal {
 /** A value a workflow evaluates only as its step starts (`${{ }}`): the terminal does without it. */
 const unevaluated = (value: string): boolean => value.includes('${{');
 
+/** The terminals of one debug session, whichever of its jobs (and relay directories) they stand at. */
 export class StepTerminals {
-  private lease: SessionLease | undefined;
-
-  constructor(private readonly runner: JobRunner) {}
+  /** The session's lease in each relay directory it opened a terminal through. */
+  private readonly leases = new Map<string, SessionLease>();
 
   /**
    * Where and with what the next step would run: the step's own directory and env (a job
    * file's; a workflow's where they hold no expression), on top of the job's, as
    * JobRunner.contextFor puts them together for steps and console commands alike.
    */
-  open(): StepTerminal {
-    const step = this.runner.job.steps[this.runner.position];
+  open(runner: JobRunner): StepTerminal {
+    const step = runner.job.steps[runner.position];
     const env = Object.fromEntries(
       Object.entries(step?.env ?? {}).filter(([, value]) => !unevaluated(value)),
     );
     const cwd = step?.cwd !== undefined && !unevaluated(step.cwd) ? step.cwd : undefined;
-    const context = this.runner.contextFor({ ...(cwd !== undefined ? { cwd } : {}), env });
-    this.lease ??= holdSessionLease(relayLayout(this.runner.relayDir));
+    const context = runner.contextFor({ ...(cwd !== undefined ? { cwd } : {}), env });
+    const lease = this.leases.get(runner.relayDir) ?? holdSessionLease(relayLayout(runner.relayDir));
+    this.leases.set(runner.relayDir, lease);
     return {
-      relayDir: this.runner.relayDir,
+      relayDir: runner.relayDir,
       ...(context.cwd !== undefined ? { cwd: context.cwd } : {}),
       env: { ...context.env },
       pathPrepend: context.pathPrepend ?? [],
-      session: { name: SESSION_ENV, token: this.lease.token },
+      session: { name: SESSION_ENV, token: lease.token },
       ...(step ? { stepName: step.name } : {}),
     };
   }
@@ -57,19 +58,19 @@ export class StepTerminals {
    * only say so and close: python3 (which gives it its pseudo-terminal) missing. Asked through
    * the relay's queue, so only while no step runs; undefined when it can, or cannot be told.
    */
-  async cannotStart(): Promise<string | undefined> {
-    if (this.runner.runningStepIndex !== undefined || this.runner.state === 'ended') return undefined;
-    const probe = await this.runner.captureCommand('command -v python3 >/dev/null 2>&1 || exit 127');
+  async cannotStart(runner: JobRunner): Promise<string | undefined> {
+    if (runner.runningStepIndex !== undefined || runner.state === 'ended') return undefined;
+    const probe = await runner.captureCommand('command -v python3 >/dev/null 2>&1 || exit 127');
     if (probe.exitCode !== 127) return undefined;
     return (
-      `python3 is not installed on the relay server's side (${this.runner.relayDir}), and a terminal there ` +
+      `python3 is not installed on the relay server's side (${runner.relayDir}), and a terminal there ` +
       'needs it for its pseudo-terminal: install python3 there (apt-get install python3, apk add python3), then type !! again'
     );
   }
 
   /** The session ends: its terminals close (each cancels its channel once the lease is gone). */
   close(): void {
-    this.lease?.release();
-    this.lease = undefined;
+    for (const lease of this.leases.values()) lease.release();
+    this.leases.clear();
   }
 }
