@@ -14,8 +14,16 @@ import {
   jobFixture,
   lineIn,
   lineOf,
+  cancelledBy,
+  ENTRY,
   expectEnded,
+  expectFinished,
+  failedStop,
+  failedThenEnded,
+  nextedThrough,
+  nextStop,
   numbered,
+  resumed,
   processesWithMarker,
   ran,
   useJobHarness,
@@ -30,6 +38,8 @@ const threeSteps = [
   { name: 'count', run: 'echo run >> runs.txt; wc -l < runs.txt' },
   { name: 'bye', run: 'printf "bye\\n"' },
 ];
+/** threeSteps' steps as the transcript shows them when each runs from start to end. */
+const threeRan = [ran(0, 'greet', 'hello\n'), ran(1, 'count', '1\n'), ran(2, 'bye', 'bye\n')];
 
 describe('plain steps: moving through the job', () => {
   it('pauses on entry before the first step, then runs to the end on continue', async () => {
@@ -37,54 +47,28 @@ describe('plain steps: moving through the job', () => {
     await run.stop(1);
     expect(run.runner.state).toBe('paused');
     expect(run.transcript()).toEqual(['1 stopped entry at 0 "Paused before the first step"']);
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
-      'stopped entry at 0 "Paused before the first step"',
+    await run.continueToFinish(
+      ENTRY,
       'continued',
       ran(0, 'greet', 'hello\n'),
       ran(1, 'count', '1\n'),
-      ran(2, 'bye', 'bye\n'),
-      'ended finished 0',
+      ...threeRan.slice(2),
     );
   });
 
   it('next runs one step and pauses before the following one', async () => {
     const run = await h.open(h.steps(threeSteps));
     await run.stop(1);
-    run.runner.next();
-    await run.stop(2);
+    await run.next();
     expect(run.runner.position).toBe(1);
+    await run.next();
     run.runner.next();
-    await run.stop(3);
-    run.runner.next();
-    await expectEnded(
-      run,
-      0,
-      'stopped entry at 0 "Paused before the first step"',
-      'continued',
-      ran(0, 'greet', 'hello\n'),
-      'stopped step at 1 "Paused before the next step"',
-      'continued',
-      ran(1, 'count', '1\n'),
-      'stopped step at 2 "Paused before the next step"',
-      'continued',
-      ran(2, 'bye', 'bye\n'),
-      'ended finished 0',
-    );
+    await expectFinished(run, nextedThrough(threeRan));
   });
 
   it('without stopOnEntry, continue is the default: the job runs through and its files stay', async () => {
     const run = await h.open(h.steps(threeSteps), { stopOnEntry: false });
-    await expectEnded(
-      run,
-      0,
-      ran(0, 'greet', 'hello\n'),
-      ran(1, 'count', '1\n'),
-      ran(2, 'bye', 'bye\n'),
-      'ended finished 0',
-    );
+    await expectFinished(run, ran(0, 'greet', 'hello\n'), ran(1, 'count', '1\n'), ...threeRan.slice(2));
     expect(fs.readFileSync(path.join(run.workdir, 'runs.txt'), 'utf8')).toBe('run\n');
   });
 
@@ -101,33 +85,21 @@ describe('plain steps: moving through the job', () => {
     fs.writeFileSync(path.join(run.workdir, 'go'), '');
     const stop = await run.stop(1);
     expect(stop).toMatchObject({ reason: 'pause', stepIndex: 1 });
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
+    await run.continueToFinish(
       ran(0, 'wait for go', 'waiting\nwent\n'),
-      'stopped pause at 1 "Paused between steps"',
-      'continued',
+      resumed('stopped pause at 1 "Paused between steps"'),
       ran(1, 'after', 'after\n'),
-      'ended finished 0',
     );
   });
 
   it('goto moves past steps without running them and pauses before the target', async () => {
     const run = await h.open(h.steps(threeSteps));
     await run.stop(1);
-    expect(run.runner.goto(2)).toBe(true);
-    await run.stop(2);
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
-      'stopped entry at 0 "Paused before the first step"',
-      'continued',
-      'stopped goto at 2 "Moved to bye"',
-      'continued',
-      ran(2, 'bye', 'bye\n'),
-      'ended finished 0',
+    await run.goto(2);
+    await run.continueToFinish(
+      resumed(ENTRY),
+      resumed('stopped goto at 2 "Moved to bye"'),
+      ...threeRan.slice(2),
     );
     expect(fs.existsSync(path.join(run.workdir, 'runs.txt'))).toBe(false);
   });
@@ -135,29 +107,18 @@ describe('plain steps: moving through the job', () => {
   it('restart runs a step that already ran again, with what it left on disk', async () => {
     const run = await h.open(h.steps(threeSteps));
     await run.stop(1);
-    run.runner.next();
-    await run.stop(2);
-    run.runner.next();
-    await run.stop(3);
-    expect(run.runner.goto(1, 'restart')).toBe(true);
-    await run.stop(4);
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
-      'stopped entry at 0 "Paused before the first step"',
-      'continued',
+    await run.next();
+    await run.next();
+    await run.goto(1, 'restart');
+    await run.continueToFinish(
+      resumed(ENTRY),
       ran(0, 'greet', 'hello\n'),
-      'stopped step at 1 "Paused before the next step"',
-      'continued',
+      resumed(nextStop(1)),
       ran(1, 'count', '1\n'),
-      'stopped step at 2 "Paused before the next step"',
-      'continued',
-      'stopped restart at 1 "Ready to run count again"',
-      'continued',
+      resumed(nextStop(2)),
+      resumed('stopped restart at 1 "Ready to run count again"'),
       ran(1, 'count', '2\n'),
-      ran(2, 'bye', 'bye\n'),
-      'ended finished 0',
+      ...threeRan.slice(2),
     );
     expect(fs.readFileSync(path.join(run.workdir, 'runs.txt'), 'utf8')).toBe('run\nrun\n');
   });
@@ -167,21 +128,13 @@ describe('plain steps: moving through the job', () => {
       h.steps([{ name: 'flaky', run: 'test -e fixed || { touch fixed; echo broken; exit 4; }; echo fixed' }]),
       { stopOnEntry: false },
     );
-    await run.stop(1);
-    expect(run.runner.pausedAfterIndex).toBe(0);
-    expect(run.runner.goto(0, 'restart')).toBe(true);
-    await run.stop(2);
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
+    await run.pausedAfter(0);
+    await run.goto(0, 'restart');
+    await run.continueToFinish(
       ran(0, 'flaky', 'broken\n', 'failure exit 4'),
-      'stopped exception at 0 "flaky failed with exit code 4"',
-      'continued',
-      'stopped restart at 0 "Ready to run flaky again"',
-      'continued',
+      resumed(failedStop(0, 'flaky', 4)),
+      resumed('stopped restart at 0 "Ready to run flaky again"'),
       ran(0, 'flaky', 'fixed\n'),
-      'ended finished 0',
     );
   });
 
@@ -215,20 +168,12 @@ describe('plain steps: where the job pauses', () => {
         message: `line 1 is not inside a step (steps start at lines ${job.steps.map((s) => s.location.line).join(', ')})`,
       },
     ]);
-    run.runner.continue();
-    await run.stop(2);
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
-      'stopped entry at 0 "Paused before the first step"',
-      'continued',
-      ran(0, 'greet', 'hello\n'),
-      ran(1, 'count', '1\n'),
-      'stopped breakpoint at 2 (line 12) "Paused at a breakpoint before bye"',
-      'continued',
-      ran(2, 'bye', 'bye\n'),
-      'ended finished 0',
+    await run.continue();
+    await run.continueToFinish(
+      resumed(ENTRY),
+      ...threeRan.slice(0, 2),
+      resumed('stopped breakpoint at 2 (line 12) "Paused at a breakpoint before bye"'),
+      ...threeRan.slice(2),
     );
   });
 
@@ -246,17 +191,11 @@ describe('plain steps: where the job pauses', () => {
     expect(states[3]!.message).toMatch(/^the condition does not parse: /);
     run.start();
     await run.stop(1);
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
+    await run.continueToFinish(
       'log "FLAG is yes"',
-      ran(0, 'greet', 'hello\n'),
-      ran(1, 'count', '1\n'),
-      'stopped breakpoint at 2 (line 10) "Paused at a breakpoint before bye"',
-      'continued',
-      ran(2, 'bye', 'bye\n'),
-      'ended finished 0',
+      ...threeRan.slice(0, 2),
+      resumed('stopped breakpoint at 2 (line 10) "Paused at a breakpoint before bye"'),
+      ...threeRan.slice(2),
     );
   });
 
@@ -266,18 +205,7 @@ describe('plain steps: where the job pauses', () => {
     run.setLineBreakpoints([{ line: job.steps[0]!.location.line, logMessage: 'first step' }]);
     run.start();
     await run.stop(1);
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
-      'log "first step"',
-      'stopped entry at 0 "Paused before the first step"',
-      'continued',
-      ran(0, 'greet', 'hello\n'),
-      ran(1, 'count', '1\n'),
-      ran(2, 'bye', 'bye\n'),
-      'ended finished 0',
-    );
+    await run.continueToFinish('log "first step"', resumed(ENTRY), ...threeRan);
   });
 
   it('a breakpoint on the first step, with the job pausing on entry: one stop, named after the breakpoint, and its hit counts', async () => {
@@ -289,16 +217,9 @@ describe('plain steps: where the job pauses', () => {
     run.start();
     const stop = await run.stop(1);
     expect(stop.hitBreakpointIds).toHaveLength(1);
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
-      `stopped breakpoint at 0 (line ${first}) "Paused at a breakpoint before greet"`,
-      'continued',
-      ran(0, 'greet', 'hello\n'),
-      ran(1, 'count', '1\n'),
-      ran(2, 'bye', 'bye\n'),
-      'ended finished 0',
+    await run.continueToFinish(
+      resumed(`stopped breakpoint at 0 (line ${first}) "Paused at a breakpoint before greet"`),
+      ...threeRan,
     );
   });
 
@@ -314,16 +235,11 @@ describe('plain steps: where the job pauses', () => {
     run.runner.pause();
     fs.writeFileSync(path.join(run.workdir, 'go'), '');
     await run.stop(1);
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
+    await run.continueToFinish(
       ran(0, 'wait for go', 'waiting\n'),
       'log "before after"',
-      'stopped pause at 1 "Paused between steps"',
-      'continued',
+      resumed('stopped pause at 1 "Paused between steps"'),
       ran(1, 'after', 'after\n'),
-      'ended finished 0',
     );
   });
 
@@ -334,27 +250,17 @@ describe('plain steps: where the job pauses', () => {
     run.setFunctionBreakpoints([{ name: 'bye' }]);
     run.start();
     await run.stop(1);
-    expect(run.runner.goto(0)).toBe(true);
-    await run.stop(2);
-    run.runner.continue();
-    await run.stop(3);
+    await run.goto(0);
+    await run.continue();
     run.setFunctionBreakpoints([]);
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
+    await run.continueToFinish(
+      ...threeRan.slice(0, 2),
+      resumed('stopped function breakpoint at 2 (fn bye) "Paused at a breakpoint before bye"'),
+      resumed('stopped goto at 0 "Moved to greet"'),
       ran(0, 'greet', 'hello\n'),
-      ran(1, 'count', '1\n'),
-      'stopped function breakpoint at 2 (fn bye) "Paused at a breakpoint before bye"',
-      'continued',
-      'stopped goto at 0 "Moved to greet"',
-      'continued',
-      ran(0, 'greet', 'hello\n'),
-      'stopped breakpoint at 1 (line 7) "Paused at a breakpoint before count"',
-      'continued',
+      resumed('stopped breakpoint at 1 (line 7) "Paused at a breakpoint before count"'),
       ran(1, 'count', '2\n'),
-      ran(2, 'bye', 'bye\n'),
-      'ended finished 0',
+      ...threeRan.slice(2),
     );
   });
 
@@ -367,16 +273,10 @@ describe('plain steps: where the job pauses', () => {
     ]);
     run.start();
     await run.stop(1);
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
+    await run.continueToFinish(
       ran(0, 'greet', 'hello\n'),
-      'stopped function breakpoint at 1 (fn count) "Paused at a breakpoint before count"',
-      'continued',
-      ran(1, 'count', '1\n'),
-      ran(2, 'bye', 'bye\n'),
-      'ended finished 0',
+      resumed('stopped function breakpoint at 1 (fn count) "Paused at a breakpoint before count"'),
+      ...threeRan.slice(1),
     );
   });
 
@@ -389,18 +289,8 @@ describe('plain steps: where the job pauses', () => {
       ]),
       { stopOnEntry: false },
     );
-    await run.stop(1);
-    expect(run.runner.pausedAfterIndex).toBe(1);
-    run.runner.continue();
-    await expectEnded(
-      run,
-      3,
-      ran(0, 'ok', 'ok\n'),
-      ran(1, 'fail', 'about to fail\n', 'failure exit 3'),
-      'stopped exception at 1 "fail failed with exit code 3"',
-      'continued',
-      'ended failed 3',
-    );
+    await run.pausedAfter(1);
+    await run.continueToEnd(3, ran(0, 'ok', 'ok\n'), failedThenEnded(1, 'fail', 'about to fail\n', 3));
   });
 
   it('without the failed filter a failed step ends the job at once; a tolerated one never pauses', async () => {
@@ -432,13 +322,10 @@ describe('plain steps: where the job pauses', () => {
     await run.said('output step 0 "started');
     expect(run.runner.cancelStep()).toBe(true);
     await run.stop(1);
-    run.runner.continue();
-    await expectEnded(
-      run,
+    await run.continueToEnd(
       130,
       ran(0, 'long', 'started\n[cancelled]\n', 'cancelled exit 130'),
-      'stopped exception at 0 "long was cancelled"',
-      'continued',
+      resumed('stopped exception at 0 "long was cancelled"'),
       'ended failed 130',
     );
   });
@@ -461,8 +348,7 @@ describe('plain steps: where the job pauses', () => {
         'stepStarted 0 "slow"',
         'message "step 1 (slow) timed out after 1 s; cancelling it"',
         'stepEnded 0 failure exit 124 timedOut',
-        'stopped exception at 0 "slow timed out"',
-        'continued',
+        resumed('stopped exception at 0 "slow timed out"'),
         'ended failed 124',
       ),
     );
@@ -476,17 +362,11 @@ describe('plain steps: console and cancel', () => {
     const result = await run.console('echo "$GREETING from $PWD"; echo to-stderr >&2; exit 7');
     expect(result).toEqual({ exitCode: 7, cancelled: false });
     expect(run.runner.state).toBe('paused');
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
-      'stopped entry at 0 "Paused before the first step"',
+    await run.continueToFinish(
+      ENTRY,
       'output console 1 "hi from <workdir>\\nto-stderr\\n"',
       'continued',
-      ran(0, 'greet', 'hello\n'),
-      ran(1, 'count', '1\n'),
-      ran(2, 'bye', 'bye\n'),
-      'ended finished 0',
+      ...threeRan,
     );
   });
 
@@ -522,13 +402,7 @@ describe('plain steps: console and cancel', () => {
     const run = await h.open(h.steps(threeSteps));
     await run.stop(1);
     expect(await run.runner.cancel('stop here')).toBe(130);
-    expect(run.transcript()).toEqual(
-      numbered(
-        'stopped entry at 0 "Paused before the first step"',
-        'message "cancelling: stop here"',
-        'ended cancelled 130',
-      ),
-    );
+    expect(run.transcript()).toEqual(numbered(ENTRY, cancelledBy('stop here')));
   });
 
   it('cancel ends a console command that is still running, and its whole tree', async () => {
@@ -554,7 +428,7 @@ describe('plain steps: console and cancel', () => {
     expect(leftRunning).toEqual([]);
     expect(run.transcript()).toEqual(
       numbered(
-        'stopped entry at 0 "Paused before the first step"',
+        ENTRY,
         'output console 1 "sleeping\\n"',
         'message "cancelling: stop here"',
         'output console 1 "[cancelled]\\n"',
@@ -566,33 +440,21 @@ describe('plain steps: console and cancel', () => {
 
 // A job file: steps that depend on each other through files in the relay's workdir.
 const release = jobFixture('release.yml');
+/** release.yml's steps as the transcript shows them when each runs from start to end. */
+const releaseRan = [
+  ran(0, 'Check out', 'checking out\n'),
+  ran(1, 'Build', 'building for beta\n'),
+  ran(2, 'Test', 'tests passed\n'),
+  ran(3, 'Publish', 'publishing to beta\n'),
+];
 
 describe('a job file', () => {
   it('release.yml: pause on entry, then next through every step; the build leaves its file in the workdir', async () => {
     const run = await h.open(await h.program(release));
     await run.stop(1);
-    for (let stop = 2; stop <= 4; stop++) {
-      run.runner.next();
-      await run.stop(stop);
-    }
+    for (let stop = 2; stop <= 4; stop++) await run.next();
     run.runner.next();
-    await expectEnded(
-      run,
-      0,
-      'stopped entry at 0 "Paused before the first step"',
-      'continued',
-      ran(0, 'Check out', 'checking out\n'),
-      'stopped step at 1 "Paused before the next step"',
-      'continued',
-      ran(1, 'Build', 'building for beta\n'),
-      'stopped step at 2 "Paused before the next step"',
-      'continued',
-      ran(2, 'Test', 'tests passed\n'),
-      'stopped step at 3 "Paused before the next step"',
-      'continued',
-      ran(3, 'Publish', 'publishing to beta\n'),
-      'ended finished 0',
-    );
+    await expectFinished(run, nextedThrough(releaseRan));
     expect(fs.readFileSync(path.join(run.workdir, 'build.out'), 'utf8')).toBe('built\n');
   });
 
@@ -604,17 +466,10 @@ describe('a job file', () => {
     ]);
     run.start();
     await run.stop(1);
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
-      ran(0, 'Check out', 'checking out\n'),
-      ran(1, 'Build', 'building for beta\n'),
-      'stopped breakpoint at 2 (line 19) "Paused at a breakpoint before Test"',
-      'continued',
-      ran(2, 'Test', 'tests passed\n'),
-      ran(3, 'Publish', 'publishing to beta\n'),
-      'ended finished 0',
+    await run.continueToFinish(
+      ...releaseRan.slice(0, 2),
+      resumed('stopped breakpoint at 2 (line 19) "Paused at a breakpoint before Test"'),
+      ...releaseRan.slice(2),
     );
   });
 
@@ -627,137 +482,75 @@ describe('a job file', () => {
       exitCode: 7,
       cancelled: false,
     });
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
-      ran(0, 'Check out', 'checking out\n'),
-      ran(1, 'Build', 'building for beta\n'),
-      ran(2, 'Test', 'tests passed\n'),
+    await run.continueToFinish(
+      ...releaseRan.slice(0, 3),
       'stopped function breakpoint at 3 (fn Publish) "Paused at a breakpoint before Publish"',
       'output console 1 "channel beta\\nbuilt\\n"',
       'continued',
-      ran(3, 'Publish', 'publishing to beta\n'),
-      'ended finished 0',
+      ...releaseRan.slice(3),
     );
   });
 
   it('release.yml: goto past the build: Build never runs, so it leaves no file; Test and Publish run', async () => {
     const run = await h.open(await h.program(release));
     await run.stop(1);
-    expect(run.runner.goto(2)).toBe(true);
-    await run.stop(2);
+    await run.goto(2);
     run.runner.continue();
     // A job file's step is `bash -c TEXT` (no -e): its last command decides, so the failed
     // `test -f build.out` goes unnoticed and "tests passed" is printed.
-    await expectEnded(
+    await expectFinished(
       run,
-      0,
-      'stopped entry at 0 "Paused before the first step"',
-      'continued',
-      'stopped goto at 2 "Moved to Test"',
-      'continued',
-      ran(2, 'Test', 'tests passed\n'),
-      ran(3, 'Publish', 'publishing to beta\n'),
-      'ended finished 0',
+      resumed(ENTRY),
+      resumed('stopped goto at 2 "Moved to Test"'),
+      ...releaseRan.slice(2),
     );
     expect(fs.existsSync(path.join(run.workdir, 'build.out'))).toBe(false);
   });
 
   it('release.yml: restart of a step that ran: Build runs again and rewrites what the console changed', async () => {
-    const run = await h.prepare(await h.program(release), { stopOnEntry: false });
-    run.setFunctionBreakpoints([{ name: 'Test' }]);
-    run.start();
-    await run.stop(1);
+    const run = await h.pausedBefore(await h.program(release), 'Test');
     expect(await run.console('cat build.out; echo changed > build.out')).toEqual({
       exitCode: 0,
       cancelled: false,
     });
-    expect(run.runner.goto(1, 'restart')).toBe(true);
-    await run.stop(2);
+    await run.goto(1, 'restart');
     // The breakpoint on Test is hit again on the way.
-    run.runner.continue();
-    await run.stop(3);
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
-      ran(0, 'Check out', 'checking out\n'),
-      ran(1, 'Build', 'building for beta\n'),
+    await run.continue();
+    await run.continueToFinish(
+      ...releaseRan.slice(0, 2),
       'stopped function breakpoint at 2 (fn Test) "Paused at a breakpoint before Test"',
       'output console 1 "built\\n"',
       'continued',
-      'stopped restart at 1 "Ready to run Build again"',
-      'continued',
+      resumed('stopped restart at 1 "Ready to run Build again"'),
       ran(1, 'Build', 'building for beta\n'),
-      'stopped function breakpoint at 2 (fn Test) "Paused at a breakpoint before Test"',
-      'continued',
-      ran(2, 'Test', 'tests passed\n'),
-      ran(3, 'Publish', 'publishing to beta\n'),
-      'ended finished 0',
+      resumed('stopped function breakpoint at 2 (fn Test) "Paused at a breakpoint before Test"'),
+      ...releaseRan.slice(2),
     );
     expect(fs.readFileSync(path.join(run.workdir, 'build.out'), 'utf8')).toBe('built\n');
   });
 
   it('release.yml: cancel while paused at a breakpoint ends the job; the steps after it never run', async () => {
-    const run = await h.prepare(await h.program(release), { stopOnEntry: false });
-    run.setFunctionBreakpoints([{ name: 'Test' }]);
-    run.start();
-    await run.stop(1);
+    const run = await h.pausedBefore(await h.program(release), 'Test');
     expect(await run.runner.cancel('the user stopped the job')).toBe(130);
     expect(run.transcript()).toEqual(
       numbered(
-        ran(0, 'Check out', 'checking out\n'),
-        ran(1, 'Build', 'building for beta\n'),
+        ...releaseRan.slice(0, 2),
         'stopped function breakpoint at 2 (fn Test) "Paused at a breakpoint before Test"',
-        'message "cancelling: the user stopped the job"',
-        'ended cancelled 130',
+        cancelledBy('the user stopped the job'),
       ),
     );
   });
 
   it("a job file's failed step pauses after it; continue ends the job with the step's exit code", async () => {
-    const file = h.writeFile(
-      'fails.yml',
-      [
-        'name: Fails',
-        'steps:',
-        '  - name: Prepare',
-        '    run: echo prepared',
-        '  - name: Check',
-        '    run: |',
-        '      echo checking',
-        '      exit 2',
-        '  - name: Never',
-        '    run: echo never',
-        '',
-      ].join('\n'),
-    );
-    const run = await h.open(await h.program(file), { stopOnEntry: false });
-    await run.stop(1);
-    expect(run.runner.pausedAfterIndex).toBe(1);
-    run.runner.continue();
-    await expectEnded(
-      run,
-      2,
-      ran(0, 'Prepare', 'prepared\n'),
-      ran(1, 'Check', 'checking\n', 'failure exit 2'),
-      'stopped exception at 1 "Check failed with exit code 2"',
-      'continued',
-      'ended failed 2',
-    );
+    const run = await h.open(await h.program(jobFixture('fails.yml')), { stopOnEntry: false });
+    await run.pausedAfter(1);
+    await run.continueToEnd(2, ran(0, 'Prepare', 'prepared\n'), failedThenEnded(1, 'Check', 'checking\n', 2));
   });
 
   it("build.yml: the job's env and cwd reach every step and the console; a tolerated failure does not pause", async () => {
-    const run = await h.prepare(await h.program(jobFixture('build.yml')), { stopOnEntry: false });
-    run.setFunctionBreakpoints([{ name: 'Last step' }]);
-    run.start();
-    await run.stop(1);
+    const run = await h.pausedBefore(await h.program(jobFixture('build.yml')), 'Last step');
     expect(await run.console('echo "$GREETING $LEVEL in $PWD"')).toEqual({ exitCode: 0, cancelled: false });
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
+    await run.continueToFinish(
       ran(0, 'Configure', 'configuring with LEVEL=3\n'),
       ran(1, 'Run echo "$GREETING from the second step"', 'hello from the second step\n'),
       ran(2, 'Allowed to fail', undefined, 'failure exit 1 tolerated'),
@@ -765,7 +558,6 @@ describe('a job file', () => {
       'output console 1 "hello 3 in /tmp\\n"',
       'continued',
       ran(3, 'Last step', '/\n'),
-      'ended finished 0',
     );
   });
 });
@@ -773,24 +565,25 @@ describe('a job file', () => {
 // A workflow job, with the workflow step preparer.
 const failureHandling = workflowFixture('failure-handling.yml');
 const envFiles = workflowFixture('env-files.yml');
+/** failure-handling.yml's steps as the transcript shows them when each runs from start to end. */
+const failureRan = [
+  ran(0, 'Tolerated failure', 'this step fails but the job goes on\n', 'failure exit 1 tolerated'),
+  ran(1, 'Runs after the tolerated failure', 'outcome=failure conclusion=success\n'),
+  ran(2, 'Real failure', undefined, 'failure exit 3'),
+  ran(3, 'Skipped because the job failed', undefined, 'skipped exit none note "if: success() is false"'),
+  ran(4, 'Report the failure', 'step broken ended with failure\n'),
+  ran(5, 'Clean up', 'cleaning up\n'),
+];
 
 describe('a workflow job', () => {
   it('failure-handling.yml: continue runs to the failed-step pause; then failure() and always() steps run', async () => {
     const run = await h.open(await h.program(failureHandling), { stopOnEntry: false });
-    await run.stop(1);
-    expect(run.runner.pausedAfterIndex).toBe(2);
-    run.runner.continue();
-    await expectEnded(
-      run,
+    await run.pausedAfter(2);
+    await run.continueToEnd(
       3,
-      ran(0, 'Tolerated failure', 'this step fails but the job goes on\n', 'failure exit 1 tolerated'),
-      ran(1, 'Runs after the tolerated failure', 'outcome=failure conclusion=success\n'),
-      ran(2, 'Real failure', undefined, 'failure exit 3'),
-      'stopped exception at 2 "Real failure failed with exit code 3"',
-      'continued',
-      ran(3, 'Skipped because the job failed', undefined, 'skipped exit none note "if: success() is false"'),
-      ran(4, 'Report the failure', 'step broken ended with failure\n'),
-      ran(5, 'Clean up', 'cleaning up\n'),
+      ...failureRan.slice(0, 3),
+      resumed(failedStop(2, 'Real failure', 3)),
+      ...failureRan.slice(3),
       'ended failed 3',
     );
   });
@@ -798,22 +591,17 @@ describe('a workflow job', () => {
   it('failure-handling.yml: next steps one step at a time, expressions substituted from earlier steps', async () => {
     const run = await h.open(await h.program(failureHandling), { exceptionFilters: [] });
     await run.stop(1);
-    run.runner.next();
-    await run.stop(2);
-    run.runner.next();
-    await run.stop(3);
+    await run.next();
+    await run.next();
     expect(await run.runner.cancel('seen enough')).toBe(130);
     expect(run.transcript()).toEqual(
       numbered(
-        'stopped entry at 0 "Paused before the first step"',
-        'continued',
+        resumed(ENTRY),
         ran(0, 'Tolerated failure', 'this step fails but the job goes on\n', 'failure exit 1 tolerated'),
-        'stopped step at 1 "Paused before the next step"',
-        'continued',
+        resumed(nextStop(1)),
         ran(1, 'Runs after the tolerated failure', 'outcome=failure conclusion=success\n'),
-        'stopped step at 2 "Paused before the next step"',
-        'message "cancelling: seen enough"',
-        'ended cancelled 130',
+        nextStop(2),
+        cancelledBy('seen enough'),
       ),
     );
   });
@@ -836,23 +624,16 @@ describe('a workflow job', () => {
     run.setFunctionBreakpoints([{ name: 'broken' }]);
     run.start();
     await run.stop(1);
-    run.runner.continue();
-    await run.stop(2);
-    run.runner.continue();
-    await expectEnded(
-      run,
+    await run.continue();
+    await run.continueToEnd(
       3,
-      ran(0, 'Tolerated failure', 'this step fails but the job goes on\n', 'failure exit 1 tolerated'),
-      ran(1, 'Runs after the tolerated failure', 'outcome=failure conclusion=success\n'),
-      'stopped function breakpoint at 2 (fn broken) "Paused at a breakpoint before Real failure"',
-      'continued',
-      ran(2, 'Real failure', undefined, 'failure exit 3'),
-      ran(3, 'Skipped because the job failed', undefined, 'skipped exit none note "if: success() is false"'),
-      'stopped breakpoint at 4 (line 22) "Paused at a breakpoint before Report the failure"',
-      'continued',
+      ...failureRan.slice(0, 2),
+      resumed('stopped function breakpoint at 2 (fn broken) "Paused at a breakpoint before Real failure"'),
+      ...failureRan.slice(2, 4),
+      resumed('stopped breakpoint at 4 (line 22) "Paused at a breakpoint before Report the failure"'),
       ran(4, 'Report the failure', 'step broken ended with failure\n'),
       'log "tolerated failure, concluded success"',
-      ran(5, 'Clean up', 'cleaning up\n'),
+      ...failureRan.slice(5),
       'ended failed 3',
     );
   });
@@ -860,19 +641,12 @@ describe('a workflow job', () => {
   it('failure-handling.yml: goto past the failure: the failure() step is skipped and the job succeeds', async () => {
     const run = await h.open(await h.program(failureHandling));
     await run.stop(1);
-    expect(run.runner.goto(4)).toBe(true);
-    await run.stop(2);
-    run.runner.continue();
-    await expectEnded(
-      run,
-      0,
-      'stopped entry at 0 "Paused before the first step"',
-      'continued',
-      'stopped goto at 4 "Moved to Report the failure"',
-      'continued',
+    await run.goto(4);
+    await run.continueToFinish(
+      resumed(ENTRY),
+      resumed('stopped goto at 4 "Moved to Report the failure"'),
       ran(4, 'Report the failure', undefined, 'skipped exit none note "if: failure() is false"'),
-      ran(5, 'Clean up', 'cleaning up\n'),
-      'ended finished 0',
+      ...failureRan.slice(5),
     );
   });
 
@@ -883,56 +657,23 @@ describe('a workflow job', () => {
     run.setLineBreakpoints([
       { line: lineOf(failureHandling, 'outcome=${{'), condition: "steps.broken.outcome == 'failure'" },
     ]);
-    expect(run.runner.goto(0, 'restart')).toBe(true);
-    await run.stop(2);
-    run.runner.continue();
-    await run.stop(3);
+    await run.goto(0, 'restart');
+    await run.continue();
     expect(run.runner.pausedAfterIndex).toBe(2);
-    run.runner.continue();
-    await expectEnded(
-      run,
+    await run.continueToEnd(
       3,
-      ran(0, 'Tolerated failure', 'this step fails but the job goes on\n', 'failure exit 1 tolerated'),
-      ran(1, 'Runs after the tolerated failure', 'outcome=failure conclusion=success\n'),
-      ran(2, 'Real failure', undefined, 'failure exit 3'),
-      'stopped exception at 2 "Real failure failed with exit code 3"',
-      'continued',
-      'stopped restart at 0 "Ready to run Tolerated failure again"',
-      'continued',
-      ran(0, 'Tolerated failure', 'this step fails but the job goes on\n', 'failure exit 1 tolerated'),
-      ran(1, 'Runs after the tolerated failure', 'outcome=failure conclusion=success\n'),
-      ran(2, 'Real failure', undefined, 'failure exit 3'),
-      'stopped exception at 2 "Real failure failed with exit code 3"',
-      'continued',
-      ran(3, 'Skipped because the job failed', undefined, 'skipped exit none note "if: success() is false"'),
-      ran(4, 'Report the failure', 'step broken ended with failure\n'),
-      ran(5, 'Clean up', 'cleaning up\n'),
+      ...failureRan.slice(0, 3),
+      resumed(failedStop(2, 'Real failure', 3)),
+      resumed('stopped restart at 0 "Ready to run Tolerated failure again"'),
+      ...failureRan.slice(0, 3),
+      resumed(failedStop(2, 'Real failure', 3)),
+      ...failureRan.slice(3),
       'ended failed 3',
     );
   });
 
   it('cancel while a step runs: its whole tree is killed, later steps (even always()) do not run, RUNNER_TEMP is removed', async () => {
-    const file = h.writeFile(
-      '.github/workflows/cancel.yml',
-      [
-        'on: push',
-        'jobs:',
-        '  slow:',
-        '    runs-on: ubuntu-latest',
-        '    steps:',
-        '      - name: Tree',
-        '        run: |',
-        '          echo "temp $RUNNER_TEMP"',
-        '          sleep 300 & setsid sleep 300 & bash -c "trap \'\' TERM; sleep 300" &',
-        '          echo ready',
-        '          wait',
-        '      - name: Always',
-        '        if: always()',
-        '        run: echo always',
-        '',
-      ].join('\n'),
-    );
-    const run = await h.open(await h.program(file), { stopOnEntry: false });
+    const run = await h.open(await h.program(workflowFixture('cancel-tree.yml')), { stopOnEntry: false });
     await run.said('ready');
     await waitUntil(() => processesWithMarker(run.marker).length >= 4, 'the step and its three children');
     const temp = /temp ([^\s\\"]+)/.exec(run.transcript().join('\n'))![1]!;
@@ -953,10 +694,7 @@ describe('a workflow job', () => {
   });
 
   it('env-files.yml: a console command while paused sees GITHUB_ENV values of earlier steps and reports its exit code', async () => {
-    const run = await h.prepare(await h.program(envFiles), { stopOnEntry: false });
-    run.setFunctionBreakpoints([{ name: 'Read the environment' }]);
-    run.start();
-    await run.stop(1);
+    const run = await h.pausedBefore(await h.program(envFiles), 'Read the environment');
     expect(
       await run.console('echo "LEVEL=$LEVEL SHARED=$SHARED FROM_FILE=$FROM_FILE CI=${CI:-unset}"; exit 4'),
     ).toEqual({ exitCode: 4, cancelled: false });
@@ -970,8 +708,7 @@ describe('a workflow job', () => {
         'stopped function breakpoint at 1 (fn Read the environment) "Paused at a breakpoint before Read the environment"',
         // A console command gets the default variables a step gets (CI among them), as the next step would.
         'output console 1 "LEVEL=job SHARED=from-GITHUB_ENV FROM_FILE=first CI=true\\n"',
-        'message "cancelling: seen enough"',
-        'ended cancelled 130',
+        cancelledBy('seen enough'),
       ),
     );
   });
@@ -979,10 +716,7 @@ describe('a workflow job', () => {
   // A console command gets what the next step would: GITHUB_ENV's values and the PATH entries
   // earlier steps added through GITHUB_PATH (issue 10, item 2; JobRunner.contextFor builds both).
   it('env-files.yml: a console command while paused finds the tools earlier steps put on GITHUB_PATH', async () => {
-    const run = await h.prepare(await h.program(envFiles), { stopOnEntry: false });
-    run.setFunctionBreakpoints([{ name: 'Read the environment' }]);
-    run.start();
-    await run.stop(1);
+    const run = await h.pausedBefore(await h.program(envFiles), 'Read the environment');
     const result = await run.console('which-tool');
     await run.runner.cancel('seen enough');
     expect(result).toEqual({ exitCode: 0, cancelled: false });

@@ -97,6 +97,18 @@ export interface JobRun {
   start(): void;
   /** Waits for the n-th `stopped` (1-based) and returns it. */
   stop(n: number): Promise<Stop>;
+  /** `runner.next()`, then waits for the stop that follows it. */
+  next(): Promise<Stop>;
+  /** Waits for the stop that follows; it must be the failed-step pause after step `index`. */
+  pausedAfter(index: number): Promise<Stop>;
+  /** `runner.goto(index, mode)`, which must be accepted, then waits for the stop that follows it. */
+  goto(index: number, mode?: 'goto' | 'restart'): Promise<Stop>;
+  /** `runner.continue()`, then waits for the stop that follows it. */
+  continue(): Promise<Stop>;
+  /** `runner.continue()`, then `expectEnded(run, code, ...lines)`. */
+  continueToEnd(code: number, ...lines: Array<string | string[]>): Promise<void>;
+  /** `runner.continue()`, then `expectFinished(run, ...lines)`. */
+  continueToFinish(...lines: Array<string | string[]>): Promise<void>;
   /** Waits for the job to end; its exit code. */
   ended(): Promise<number>;
   /** Waits until the transcript has a line containing `text`. */
@@ -239,7 +251,7 @@ export function useJobHarness() {
         states.forEach((state, i) => labels.set(state.id, name(i)));
         return states;
       };
-    return {
+    const run: JobRun = {
       runner,
       start() {
         finished ??= runner.start();
@@ -256,6 +268,31 @@ export function useJobHarness() {
           WAIT_MS,
         );
         return stops[n - 1]!;
+      },
+      next() {
+        runner.next();
+        return run.stop(stops.length + 1);
+      },
+      async pausedAfter(index) {
+        const stop = await run.stop(stops.length + 1);
+        expect(runner.pausedAfterIndex).toBe(index);
+        return stop;
+      },
+      goto(index, mode) {
+        expect(runner.goto(index, mode)).toBe(true);
+        return run.stop(stops.length + 1);
+      },
+      continue() {
+        runner.continue();
+        return run.stop(stops.length + 1);
+      },
+      continueToEnd(code, ...lines) {
+        runner.continue();
+        return expectEnded(run, code, ...lines);
+      },
+      continueToFinish(...lines) {
+        runner.continue();
+        return expectFinished(run, ...lines);
       },
       async ended() {
         await waitUntil(
@@ -280,6 +317,7 @@ export function useJobHarness() {
         label((i) => `fn ${specs[i]!.name}`)(breakpoints.setFunctionBreakpoints(specs)),
       console: (text) => runner.runConsoleCommand(text),
     };
+    return run;
   }
 
   /** A runner, started. */
@@ -375,10 +413,20 @@ export function useJobHarness() {
     };
   }
 
+  /** A runner started without the entry pause, waited for at its pause before step `name` (a function breakpoint). */
+  async function pausedBefore(job: JobDefinition, name: string): Promise<JobRun> {
+    const run = await prepare(job, { stopOnEntry: false });
+    run.setFunctionBreakpoints([{ name }]);
+    run.start();
+    await run.stop(1);
+    return run;
+  }
+
   return {
     open,
     openRun,
     prepare,
+    pausedBefore,
     /** A launch's `steps` (or a `command`, as one step). */
     steps: (inline: InlineStep[]): JobDefinition => jobFromSteps(inline),
     /** A job file or a workflow, as the launch argument `program` reads it. */
@@ -403,6 +451,34 @@ export function lineIn(job: JobDefinition, text: string, after = 0): number {
   return index + 1;
 }
 
+/** The transcript's line for the pause before the first step (stopOnEntry). */
+export const ENTRY = 'stopped entry at 0 "Paused before the first step"';
+/** The transcript's line for the pause after `next`, before step `index`. */
+export const nextStop = (index: number): string => `stopped step at ${index} "Paused before the next step"`;
+/** The transcript's line for the failed-step pause after step `index`, `name`, that exited with `code`. */
+export const failedStop = (index: number, name: string, code: number): string =>
+  `stopped exception at ${index} "${name} failed with exit code ${code}"`;
+/** The transcript's last lines for a job cancelled (`runner.cancel(reason)`) while no command ran. */
+export const cancelledBy = (reason: string): string[] => [
+  `message "cancelling: ${reason}"`,
+  'ended cancelled 130',
+];
+/** The transcript's last line for a job whose steps all passed. */
+export const FINISHED = 'ended finished 0';
+
+/** A stop the job was moved on from (continue, next, goto): its line, then `continued`. */
+export const resumed = (stop: string): string[] => [stop, 'continued'];
+
+/**
+ * The transcript of a job paused on entry and then moved with `next` through all its `steps`
+ * (each as `ran` gives it): every step runs, then the job pauses before the next one (up to
+ * the job's end, which is not in it).
+ */
+export function nextedThrough(steps: string[][]): string[] {
+  const walked = steps.flatMap((step, i) => (i === 0 ? step : [...resumed(nextStop(i)), ...step]));
+  return [...resumed(ENTRY), ...walked];
+}
+
 /** A transcript as a test writes it: event lines and `ran` groups, numbered from 1. */
 export function numbered(...lines: Array<string | string[]>): string[] {
   return lines.flat().map((line, i) => `${i + 1} ${line}`);
@@ -416,6 +492,26 @@ export async function expectEnded(
 ): Promise<void> {
   expect(await run.ended()).toBe(code);
   expect(run.transcript()).toEqual(numbered(...lines));
+}
+
+/** `run` finishes with exit 0, its transcript `lines` and then FINISHED. */
+export function expectFinished(
+  run: Pick<JobRun, 'ended' | 'transcript'>,
+  ...lines: Array<string | string[]>
+): Promise<void> {
+  return expectEnded(run, 0, ...lines, FINISHED);
+}
+
+/**
+ * The end of a job whose step `index`, `name`, printed `output` and exited with `code`: the
+ * failed-step pause after it, `continued`, and the job's end with the step's code.
+ */
+export function failedThenEnded(index: number, name: string, output: string, code: number): string[] {
+  return [
+    ...ran(index, name, output, `failure exit ${code}`),
+    ...resumed(failedStop(index, name, code)),
+    `ended failed ${code}`,
+  ];
 }
 
 /**
