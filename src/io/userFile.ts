@@ -5,6 +5,7 @@
  * Symbolic links are followed: a linked job file is legitimate; what it points to is checked.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 
 /** Job files and workflows: real ones are well under 100 KB. */
 export const JOB_FILE_LIMIT = 1024 * 1024;
@@ -103,17 +104,18 @@ export async function readUserFile(file: string, what: string, limit: number): P
 }
 
 /**
- * `file` as UTF-8 text, read as readUserFile reads it; an open's own error (ENOENT, EACCES)
- * becomes one line naming `what`, the file, the reason and `nextStep`.
+ * The file a launch argument names (`program`, `eventPath`; relative to the adapter's cwd), as
+ * UTF-8 text read as readUserFile reads it, within JOB_FILE_LIMIT; an open's own error (ENOENT,
+ * EACCES) becomes one line naming `what`, the file, the reason and `nextStep`.
  */
 export async function readUserText(
-  file: string,
+  given: string,
   what: string,
-  limit: number,
   nextStep: string,
-): Promise<string> {
+): Promise<{ file: string; text: string }> {
+  const file = path.resolve(given);
   try {
-    return (await readUserFile(file, what, limit)).toString('utf8');
+    return { file, text: (await readUserFile(file, what, JOB_FILE_LIMIT)).toString('utf8') };
   } catch (error) {
     if (error instanceof UserFileError) throw error;
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;

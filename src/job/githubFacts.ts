@@ -6,7 +6,7 @@
  * (workflowSteps.ts); buildJobContexts puts the two together.
  */
 import path from 'node:path';
-import { JOB_FILE_LIMIT, readUserText } from '../io/userFile.js';
+import { readUserText } from '../io/userFile.js';
 import { expressionContext, type ExpressionContext, type RunContexts } from '../model/expressionContext.js';
 import type { JobStatus } from '../model/stepResult.js';
 import { readGitCheckout, type GitCheckout } from '../workflow/gitCheckout.js';
@@ -62,11 +62,9 @@ export function githubToken(facts: Pick<GithubFacts, 'values'>): string {
 }
 
 async function readEventPayload(eventPath: string): Promise<Record<string, unknown>> {
-  const file = path.resolve(eventPath);
-  const text = await readUserText(
-    file,
+  const { file, text } = await readUserText(
+    eventPath,
     'event payload (eventPath)',
-    JOB_FILE_LIMIT,
     'give `eventPath` as the absolute path of a JSON file, as a webhook delivers it',
   );
   let payload: unknown;

@@ -3,8 +3,7 @@
  * .github/workflows/, or any YAML with `on:` and `jobs:`) or a plain job file. Frames point
  * into the file itself, at the steps' real lines.
  */
-import path from 'node:path';
-import { JOB_FILE_LIMIT, readUserText } from '../io/userFile.js';
+import { readUserText } from '../io/userFile.js';
 import { loadJobFile } from '../workflow/jobFile.js';
 import { evaluateJobEnv, loadWorkflowJob } from '../workflow/workflowFile.js';
 import { planWorkflowRun } from '../workflow/workflowPlan.js';
@@ -29,15 +28,12 @@ export function isWorkflowFile(file: string, text: string): boolean {
 
 /** The file `program` names, and its text. */
 async function readProgram(program: string): Promise<{ file: string; text: string }> {
-  const file = path.resolve(program);
   // Never a blocking read: `program` may name a FIFO or /dev/zero (refused, as is a huge file).
-  const text = await readUserText(
-    file,
+  return readUserText(
+    program,
     'job file',
-    JOB_FILE_LIMIT,
     'give `program` as an absolute path (for example "${workspaceFolder}/.github/workflows/ci.yml")',
   );
-  return { file, text };
 }
 
 export async function loadProgram(program: string, options: ProgramOptions = {}): Promise<JobDefinition> {
