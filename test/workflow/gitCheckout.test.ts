@@ -157,22 +157,34 @@ describe('readGitCheckout', () => {
 });
 
 describe('parseRemoteUrl', () => {
-  it.each([
-    ['https://github.com/octo/repo.git', 'github.com', 'octo', 'repo'],
-    ['https://github.com/octo/repo', 'github.com', 'octo', 'repo'],
-    ['https://github.com/octo/repo/', 'github.com', 'octo', 'repo'],
-    ['http://GitHub.com/octo/repo.git', 'github.com', 'octo', 'repo'],
-    ['git@github.com:octo/repo.git', 'github.com', 'octo', 'repo'],
-    ['git@github.com:octo/repo', 'github.com', 'octo', 'repo'],
-    ['github.com:octo/repo.git', 'github.com', 'octo', 'repo'],
-    ['ssh://git@github.com/octo/repo.git', 'github.com', 'octo', 'repo'],
-    ['ssh://git@github.com:22/octo/repo', 'github.com', 'octo', 'repo'],
-    ['git://github.com/octo/my.repo.git', 'github.com', 'octo', 'my.repo'],
-    ['https://ghe.corp.example/platform/api.git', 'ghe.corp.example', 'platform', 'api'],
-    ['ssh://git@ghe.corp.example:2222/platform/api.git', 'ghe.corp.example', 'platform', 'api'],
-  ])('%s → %s %s/%s', (url, host, owner, name) => {
-    expect(parseRemoteUrl(url)).toEqual({ url, host, owner, name });
-  });
+  // Each remote, spelled in the ways git accepts: [host, owner, name] and its URLs.
+  const spellings: Array<[[string, string, string], string[]]> = [
+    [
+      ['github.com', 'octo', 'repo'],
+      [
+        'https://github.com/octo/repo.git',
+        'https://github.com/octo/repo',
+        'https://github.com/octo/repo/',
+        'http://GitHub.com/octo/repo.git',
+        'git@github.com:octo/repo.git',
+        'git@github.com:octo/repo',
+        'github.com:octo/repo.git',
+        'ssh://git@github.com/octo/repo.git',
+        'ssh://git@github.com:22/octo/repo',
+      ],
+    ],
+    [['github.com', 'octo', 'my.repo'], ['git://github.com/octo/my.repo.git']],
+    [
+      ['ghe.corp.example', 'platform', 'api'],
+      ['https://ghe.corp.example/platform/api.git', 'ssh://git@ghe.corp.example:2222/platform/api.git'],
+    ],
+  ];
+  it.each(spellings.flatMap(([remote, urls]) => urls.map((url) => [url, ...remote])))(
+    '%s → %s %s/%s',
+    (url, host, owner, name) => {
+      expect(parseRemoteUrl(url)).toEqual({ url, host, owner, name });
+    },
+  );
 
   it('drops a user name and password from the URL it keeps', () => {
     expect(parseRemoteUrl('https://x-access-token:ghp_secret@github.com/octo/repo.git')).toEqual({
