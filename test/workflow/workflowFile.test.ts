@@ -31,56 +31,71 @@ function withoutText(job: WorkflowJobDefinition): Omit<JobDefinition, 'sourceTex
   return { ...rest, steps: steps.map(({ expressions: _expressions, ...step }) => step) };
 }
 
+/**
+ * Loads the workflow fixture `name` with `options` and expects its job (without its text) to be
+ * `expected` (origin and sourcePath: the fixture's own). Returns the job.
+ */
+function expectFixtureJob(
+  name: string,
+  options: WorkflowJobOptions,
+  expected: Omit<JobDefinition, 'sourceText' | 'origin' | 'sourcePath'>,
+): WorkflowJobDefinition {
+  const path = fixture(name);
+  const job = loadWorkflowJob(path, options);
+  expect(withoutText(job)).toEqual({ origin: 'workflow', sourcePath: path, ...expected });
+  return job;
+}
+
 describe('fixtures', () => {
   it('node-ci.yml: uses steps, default names, env at three levels', () => {
-    const path = fixture('node-ci.yml');
-    const job = loadWorkflowJob(path, {});
-    expect(job.sourceText).toBe(readFileSync(path, 'utf8'));
-    expect(withoutText(job)).toEqual({
-      name: 'Node CI / Test',
-      origin: 'workflow',
-      sourcePath: path,
-      env: { CI: 'true', NODE_ENV: 'ci', NPM_CONFIG_LOGLEVEL: 'warn' },
-      workflow: { jobId: 'test', workflowName: 'Node CI', matrix: {} },
-      steps: [
-        expectedStep(0, 'Run actions/checkout@v4', [20, 20], { uses: 'actions/checkout@v4' }),
-        expectedStep(1, 'Set up Node.js', [21, 25], { uses: 'actions/setup-node@v4' }),
-        expectedStep(2, 'Install dependencies', [26, 27], { run: 'echo "npm ci (stand-in)"' }),
-        expectedStep(3, 'Run tests', [28, 33], {
-          run: 'echo "npm test (stand-in)"\necho "NODE_ENV=$NODE_ENV FORCE_COLOR=$FORCE_COLOR"\n',
-          env: { FORCE_COLOR: '0' },
-        }),
-        expectedStep(4, 'Run echo "npm run lint (stand-in)"', [34, 34], {
-          run: 'echo "npm run lint (stand-in)"',
-        }),
-      ],
-    });
+    const job = expectFixtureJob(
+      'node-ci.yml',
+      {},
+      {
+        name: 'Node CI / Test',
+        env: { CI: 'true', NODE_ENV: 'ci', NPM_CONFIG_LOGLEVEL: 'warn' },
+        workflow: { jobId: 'test', workflowName: 'Node CI', matrix: {} },
+        steps: [
+          expectedStep(0, 'Run actions/checkout@v4', [20, 20], { uses: 'actions/checkout@v4' }),
+          expectedStep(1, 'Set up Node.js', [21, 25], { uses: 'actions/setup-node@v4' }),
+          expectedStep(2, 'Install dependencies', [26, 27], { run: 'echo "npm ci (stand-in)"' }),
+          expectedStep(3, 'Run tests', [28, 33], {
+            run: 'echo "npm test (stand-in)"\necho "NODE_ENV=$NODE_ENV FORCE_COLOR=$FORCE_COLOR"\n',
+            env: { FORCE_COLOR: '0' },
+          }),
+          expectedStep(4, 'Run echo "npm run lint (stand-in)"', [34, 34], {
+            run: 'echo "npm run lint (stand-in)"',
+          }),
+        ],
+      },
+    );
+    expect(job.sourceText).toBe(readFileSync(fixture('node-ci.yml'), 'utf8'));
   });
 
   it('python-matrix.yml: one combination chosen, names evaluated from the matrix', () => {
-    const path = fixture('python-matrix.yml');
-    const job = loadWorkflowJob(path, { matrix: { os: 'ubuntu-latest', 'python-version': '3.12' } });
-    expect(withoutText(job)).toEqual({
-      name: 'Python package / test (ubuntu-latest, 3.12)',
-      origin: 'workflow',
-      sourcePath: path,
-      env: {},
-      workflow: {
-        jobId: 'test',
-        workflowName: 'Python package',
-        matrix: { os: 'ubuntu-latest', 'python-version': '3.12' },
+    expectFixtureJob(
+      'python-matrix.yml',
+      { matrix: { os: 'ubuntu-latest', 'python-version': '3.12' } },
+      {
+        name: 'Python package / test (ubuntu-latest, 3.12)',
+        env: {},
+        workflow: {
+          jobId: 'test',
+          workflowName: 'Python package',
+          matrix: { os: 'ubuntu-latest', 'python-version': '3.12' },
+        },
+        steps: [
+          expectedStep(0, 'Run actions/checkout@v4', [14, 14], { uses: 'actions/checkout@v4' }),
+          expectedStep(1, 'Set up Python 3.12', [15, 18], { uses: 'actions/setup-python@v5' }),
+          expectedStep(2, 'Install dependencies', [19, 22], {
+            run: 'echo "python -m pip install --upgrade pip (stand-in)"\necho "pip install -r requirements.txt (stand-in)"\n',
+          }),
+          expectedStep(3, 'Test with pytest on ubuntu-latest', [23, 24], {
+            run: 'echo "pytest (stand-in) for Python ${{ matrix.python-version }} on ${{ matrix.os }}"',
+          }),
+        ],
       },
-      steps: [
-        expectedStep(0, 'Run actions/checkout@v4', [14, 14], { uses: 'actions/checkout@v4' }),
-        expectedStep(1, 'Set up Python 3.12', [15, 18], { uses: 'actions/setup-python@v5' }),
-        expectedStep(2, 'Install dependencies', [19, 22], {
-          run: 'echo "python -m pip install --upgrade pip (stand-in)"\necho "pip install -r requirements.txt (stand-in)"\n',
-        }),
-        expectedStep(3, 'Test with pytest on ubuntu-latest', [23, 24], {
-          run: 'echo "pytest (stand-in) for Python ${{ matrix.python-version }} on ${{ matrix.os }}"',
-        }),
-      ],
-    });
+    );
   });
 
   it('python-matrix.yml: a partial combination is completed when it identifies one', () => {
@@ -103,137 +118,140 @@ describe('fixtures', () => {
   });
 
   it('data-passing.yml: ids, outputs in env and if, heredoc and PATH steps', () => {
-    const path = fixture('data-passing.yml');
-    expect(withoutText(loadWorkflowJob(path, { job: 'pass-data' }))).toEqual({
-      name: 'Pass data between steps / pass-data',
-      origin: 'workflow',
-      sourcePath: path,
-      env: {},
-      workflow: { jobId: 'pass-data', workflowName: 'Pass data between steps', matrix: {} },
-      steps: [
-        {
-          index: 0,
-          name: 'Produce env and outputs',
-          id: 'produce',
-          run:
-            'echo "GREETING=hello from step one" >> "$GITHUB_ENV"\n' +
-            'echo "version=1.2.3" >> "$GITHUB_OUTPUT"\n' +
-            '{\n' +
-            "  echo 'notes<<EOF'\n" +
-            "  echo 'first line'\n" +
-            "  echo 'second line'\n" +
-            "  echo 'EOF'\n" +
-            '} >> "$GITHUB_OUTPUT"\n',
-          env: {},
-          continueOnError: false,
-          location: { line: 9, endLine: 19 },
-        },
-        {
-          index: 1,
-          name: 'Read them back',
-          run:
-            'test "$GREETING" = "hello from step one"\n' +
-            'test "$VERSION" = "1.2.3"\n' +
-            'test "$NOTES" = "$(printf \'first line\\nsecond line\')"\n' +
-            'printf \'%s\\n\' "$NOTES"\n',
-          env: {
-            VERSION: '${{ steps.produce.outputs.version }}',
-            NOTES: '${{ steps.produce.outputs.notes }}',
+    expectFixtureJob(
+      'data-passing.yml',
+      { job: 'pass-data' },
+      {
+        name: 'Pass data between steps / pass-data',
+        env: {},
+        workflow: { jobId: 'pass-data', workflowName: 'Pass data between steps', matrix: {} },
+        steps: [
+          {
+            index: 0,
+            name: 'Produce env and outputs',
+            id: 'produce',
+            run:
+              'echo "GREETING=hello from step one" >> "$GITHUB_ENV"\n' +
+              'echo "version=1.2.3" >> "$GITHUB_OUTPUT"\n' +
+              '{\n' +
+              "  echo 'notes<<EOF'\n" +
+              "  echo 'first line'\n" +
+              "  echo 'second line'\n" +
+              "  echo 'EOF'\n" +
+              '} >> "$GITHUB_OUTPUT"\n',
+            env: {},
+            continueOnError: false,
+            location: { line: 9, endLine: 19 },
           },
-          continueOnError: false,
-          location: { line: 20, endLine: 28 },
-        },
-        {
-          index: 2,
-          name: 'Add a tool directory to PATH',
-          run:
-            'mkdir -p "$PWD/.fixture-tools"\n' +
-            'printf \'#!/bin/sh\\necho "hello-tool ran"\\n\' > "$PWD/.fixture-tools/hello-tool"\n' +
-            'chmod +x "$PWD/.fixture-tools/hello-tool"\n' +
-            'echo "$PWD/.fixture-tools" >> "$GITHUB_PATH"\n',
-          env: {},
-          continueOnError: false,
-          location: { line: 29, endLine: 34 },
-        },
-        expectedStep(3, 'Use the tool', [35, 36], { run: 'hello-tool' }),
-        expectedStep(4, 'Use an output in the script', [37, 39], {
-          condition: "steps.produce.outputs.version == '1.2.3'",
-          run: 'echo "version is ${{ steps.produce.outputs.version }}"',
-        }),
-      ],
-    });
+          {
+            index: 1,
+            name: 'Read them back',
+            run:
+              'test "$GREETING" = "hello from step one"\n' +
+              'test "$VERSION" = "1.2.3"\n' +
+              'test "$NOTES" = "$(printf \'first line\\nsecond line\')"\n' +
+              'printf \'%s\\n\' "$NOTES"\n',
+            env: {
+              VERSION: '${{ steps.produce.outputs.version }}',
+              NOTES: '${{ steps.produce.outputs.notes }}',
+            },
+            continueOnError: false,
+            location: { line: 20, endLine: 28 },
+          },
+          {
+            index: 2,
+            name: 'Add a tool directory to PATH',
+            run:
+              'mkdir -p "$PWD/.fixture-tools"\n' +
+              'printf \'#!/bin/sh\\necho "hello-tool ran"\\n\' > "$PWD/.fixture-tools/hello-tool"\n' +
+              'chmod +x "$PWD/.fixture-tools/hello-tool"\n' +
+              'echo "$PWD/.fixture-tools" >> "$GITHUB_PATH"\n',
+            env: {},
+            continueOnError: false,
+            location: { line: 29, endLine: 34 },
+          },
+          expectedStep(3, 'Use the tool', [35, 36], { run: 'hello-tool' }),
+          expectedStep(4, 'Use an output in the script', [37, 39], {
+            condition: "steps.produce.outputs.version == '1.2.3'",
+            run: 'echo "version is ${{ steps.produce.outputs.version }}"',
+          }),
+        ],
+      },
+    );
   });
 
   it('failure-handling.yml: continue-on-error and status-function conditions', () => {
-    const path = fixture('failure-handling.yml');
-    expect(withoutText(loadWorkflowJob(path))).toEqual({
-      name: 'Failure handling / flaky',
-      origin: 'workflow',
-      sourcePath: path,
-      env: {},
-      workflow: { jobId: 'flaky', workflowName: 'Failure handling', matrix: {} },
-      steps: [
-        expectedStep(0, 'Tolerated failure', [9, 14], {
-          id: 'tolerated',
-          run: 'echo "this step fails but the job goes on"\nfalse\n',
-          continueOnError: true,
-        }),
-        expectedStep(1, 'Runs after the tolerated failure', [15, 16], {
-          run: 'echo "outcome=${{ steps.tolerated.outcome }} conclusion=${{ steps.tolerated.conclusion }}"',
-        }),
-        expectedStep(2, 'Real failure', [17, 19], { id: 'broken', run: 'exit 3' }),
-        expectedStep(3, 'Skipped because the job failed', [20, 21], { run: 'echo "never printed"' }),
-        expectedStep(4, 'Report the failure', [22, 24], {
-          condition: 'failure()',
-          run: 'echo "step broken ended with ${{ steps.broken.outcome }}"',
-        }),
-        expectedStep(5, 'Clean up', [25, 27], { condition: '${{ always() }}', run: 'echo "cleaning up"' }),
-      ],
-    });
+    expectFixtureJob(
+      'failure-handling.yml',
+      {},
+      {
+        name: 'Failure handling / flaky',
+        env: {},
+        workflow: { jobId: 'flaky', workflowName: 'Failure handling', matrix: {} },
+        steps: [
+          expectedStep(0, 'Tolerated failure', [9, 14], {
+            id: 'tolerated',
+            run: 'echo "this step fails but the job goes on"\nfalse\n',
+            continueOnError: true,
+          }),
+          expectedStep(1, 'Runs after the tolerated failure', [15, 16], {
+            run: 'echo "outcome=${{ steps.tolerated.outcome }} conclusion=${{ steps.tolerated.conclusion }}"',
+          }),
+          expectedStep(2, 'Real failure', [17, 19], { id: 'broken', run: 'exit 3' }),
+          expectedStep(3, 'Skipped because the job failed', [20, 21], { run: 'echo "never printed"' }),
+          expectedStep(4, 'Report the failure', [22, 24], {
+            condition: 'failure()',
+            run: 'echo "step broken ended with ${{ steps.broken.outcome }}"',
+          }),
+          expectedStep(5, 'Clean up', [25, 27], { condition: '${{ always() }}', run: 'echo "cleaning up"' }),
+        ],
+      },
+    );
   });
 
   it('conditions.yml: conditions, defaults, timeouts, shells and a one-combination matrix', () => {
-    const path = fixture('conditions.yml');
-    expect(withoutText(loadWorkflowJob(path))).toEqual({
-      name: 'Conditions and defaults / conditional (minimal, false)',
-      origin: 'workflow',
-      sourcePath: path,
-      env: { DEPLOY: 'yes' },
-      workflow: {
-        jobId: 'conditional',
-        workflowName: 'Conditions and defaults',
-        matrix: { flavor: 'minimal', experimental: false },
-        defaultShell: 'bash',
-        defaultWorkingDirectory: '/tmp',
-        timeoutSeconds: 600,
+    expectFixtureJob(
+      'conditions.yml',
+      {},
+      {
+        name: 'Conditions and defaults / conditional (minimal, false)',
+        env: { DEPLOY: 'yes' },
+        workflow: {
+          jobId: 'conditional',
+          workflowName: 'Conditions and defaults',
+          matrix: { flavor: 'minimal', experimental: false },
+          defaultShell: 'bash',
+          defaultWorkingDirectory: '/tmp',
+          timeoutSeconds: 600,
+        },
+        steps: [
+          expectedStep(0, 'Show where we are', [24, 26], { id: 'locate', run: 'echo "running in $PWD"' }),
+          expectedStep(1, 'Deploy when DEPLOY is yes', [27, 29], {
+            condition: "env.DEPLOY == 'yes'",
+            run: 'echo "deploying"',
+          }),
+          expectedStep(2, 'Only for the full flavor', [30, 32], {
+            condition: "${{ matrix.flavor == 'full' }}",
+            run: 'echo "full flavor"',
+          }),
+          expectedStep(3, 'After a successful first step', [33, 37], {
+            condition: "steps.locate.outcome == 'success' && !matrix.experimental",
+            timeoutSeconds: 60,
+            cwd: '/',
+            run: 'echo "first step succeeded; now in $PWD"',
+          }),
+          expectedStep(4, 'Python step', [39, 44], {
+            shell: 'python',
+            run: 'import os\nprint("python says hello from", os.getcwd())\n',
+            continueOnError: true,
+          }),
+          expectedStep(5, 'Custom shell template', [45, 47], {
+            shell: 'sh -eu {0}',
+            run: 'echo "custom shell for the ${{ matrix.flavor }} flavor"',
+          }),
+        ],
       },
-      steps: [
-        expectedStep(0, 'Show where we are', [24, 26], { id: 'locate', run: 'echo "running in $PWD"' }),
-        expectedStep(1, 'Deploy when DEPLOY is yes', [27, 29], {
-          condition: "env.DEPLOY == 'yes'",
-          run: 'echo "deploying"',
-        }),
-        expectedStep(2, 'Only for the full flavor', [30, 32], {
-          condition: "${{ matrix.flavor == 'full' }}",
-          run: 'echo "full flavor"',
-        }),
-        expectedStep(3, 'After a successful first step', [33, 37], {
-          condition: "steps.locate.outcome == 'success' && !matrix.experimental",
-          timeoutSeconds: 60,
-          cwd: '/',
-          run: 'echo "first step succeeded; now in $PWD"',
-        }),
-        expectedStep(4, 'Python step', [39, 44], {
-          shell: 'python',
-          run: 'import os\nprint("python says hello from", os.getcwd())\n',
-          continueOnError: true,
-        }),
-        expectedStep(5, 'Custom shell template', [45, 47], {
-          shell: 'sh -eu {0}',
-          run: 'echo "custom shell for the ${{ matrix.flavor }} flavor"',
-        }),
-      ],
-    });
+    );
   });
 });
 
