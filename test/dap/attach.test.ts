@@ -15,7 +15,6 @@ import {
   evaluateQueued,
   EVENT_TIMEOUT_MS,
   isAnswered,
-  outputByCategory,
   type StdioAdapter,
   waitForExit,
 } from '../support/adapterHarness.js';
@@ -90,7 +89,7 @@ describe('attach', () => {
     );
     const { client } = adapter;
     // Written before the session attached: it comes from the start of the command's log.
-    await client.waitForEvent('output', (e) => e.body.output === 'first line\n', EVENT_TIMEOUT_MS);
+    await session.printed(client, 'first line\n');
 
     const threads = await client.request('threads');
     expect(threads.body.threads).toHaveLength(1);
@@ -128,14 +127,13 @@ describe('attach', () => {
     expect(other.stdout.toString()).toBe('first line\nlast line\n');
     // The console command ran after the followed one, in the relay server's workdir.
     expect(fs.readFileSync(path.join(ctx.workdir, 'order.log'), 'utf8')).toBe('followed\nconsole\n');
-    expect(outputByCategory(client).stdout).toBe('first line\nlast line\nconsole-ran\n');
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, { stdout: 'first line\nlast line\nconsole-ran\n' });
   });
 
   it('terminate cancels the command through the relay: the `run` client that started it sees `[cancelled]` and exits 130, and its processes are gone', async () => {
     const { run, adapter } = await attached('echo started; sleep 300', 'started');
     const { client } = adapter;
-    await client.waitForEvent('output', (e) => e.body.output === 'started\n', EVENT_TIMEOUT_MS);
+    await session.printed(client, 'started\n');
     expect(processesWithMarker(ctx.marker).length).toBeGreaterThan(0);
 
     const terminate = await client.request('terminate');
@@ -145,14 +143,13 @@ describe('attach', () => {
     expect(other.code).toBe(130);
     expect(other.stdout.toString()).toBe('started\n[cancelled]\n');
     expect(processesWithMarker(ctx.marker)).toEqual([]);
-    expect(outputByCategory(client).stdout).toBe('started\n[cancelled]\n');
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, { stdout: 'started\n[cancelled]\n' });
   });
 
   it('disconnect leaves the command running (it belongs to whoever started it); its client still gets all of its output and its code', async () => {
     const { run, adapter } = await attached(`echo started; ${WAIT_FOR_GO}; echo finished; exit 5`, 'started');
     const { client } = adapter;
-    await client.waitForEvent('output', (e) => e.body.output === 'started\n', EVENT_TIMEOUT_MS);
+    await session.printed(client, 'started\n');
     const disconnect = await client.request('disconnect', {});
     expect(disconnect.success).toBe(true);
     expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });
@@ -176,7 +173,7 @@ describe('attach', () => {
   it('disconnect with terminateDebuggee cancels the command', async () => {
     const { run, adapter } = await attached('echo started; sleep 300', 'started');
     const { client } = adapter;
-    await client.waitForEvent('output', (e) => e.body.output === 'started\n', EVENT_TIMEOUT_MS);
+    await session.printed(client, 'started\n');
     const disconnect = await client.request('disconnect', { terminateDebuggee: true });
     expect(disconnect.success).toBe(true);
     expect(await waitForExit(adapter)).toEqual({ code: 0, signal: null });

@@ -7,12 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_CLIENT_CAPS,
-  EVENT_TIMEOUT_MS,
-  outputByCategory,
-  useAdapterContext,
-} from '../support/adapterHarness.js';
+import { DEFAULT_CLIENT_CAPS, EVENT_TIMEOUT_MS, useAdapterContext } from '../support/adapterHarness.js';
 import type { DapClient } from '../support/dapClient.js';
 import * as session from '../support/jobSession.js';
 
@@ -123,19 +118,14 @@ describe('breakpoints', () => {
       '✓ Publish: exit 0, T s',
     ]);
     expect(session.stopReasons(client)).toEqual(['entry', 'breakpoint', 'breakpoint']);
-    expect(outputByCategory(client).stdout).toBe(
-      'checking out\nbuilding for beta\ntests passed\npublishing to beta\n',
-    );
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, {
+      stdout: 'checking out\nbuilding for beta\ntests passed\npublishing to beta\n',
+    });
   });
 
   it('breakpoints changed while a step runs take effect at the next step boundary: added ones pause, removed ones do not', async () => {
-    const program = session.copyToWorkdir(ctx, session.jobFixture('breakpoints/changing.yml'), {
-      markCommands: true,
-    });
-    const adapter = await ctx.runJob(session.pastEntry(ctx, program));
-    const { client } = adapter;
-    await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
+    const { adapter, client, program } = await session.runMarkedCopy(ctx, 'breakpoints/changing.yml');
+    await session.printed(client, 'waiting\n');
 
     // While `Waits` runs: breakpoints on Third and Fourth.
     const third = session.lineOf(program, '- name: Third');
@@ -154,8 +144,7 @@ describe('breakpoints', () => {
     await session.continueJob(client);
     await session.runToEnd(client, 0);
     expect(session.stopReasons(client)).toEqual(['breakpoint']);
-    expect(outputByCategory(client).stdout).toBe('waiting\nsecond\nthird\nfourth\n');
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, { stdout: 'waiting\nsecond\nthird\nfourth\n' });
   });
 
   it('conditions are expressions over the contexts of `if:` (env incl. GITHUB_ENV, steps.*.outputs), with or without ${{ }}; one that does not parse is unverified', async () => {
@@ -214,8 +203,7 @@ describe('breakpoints', () => {
     await session.runToEnd(client, 0);
     expect(session.stopReasons(client)).toEqual(['entry', 'breakpoint', 'goto', 'breakpoint', 'breakpoint']);
     // Paused before C the first time, so C ran once, after the second B.
-    expect(outputByCategory(client).stdout).toBe('A\nB\nA\nB\nC\n');
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, { stdout: 'A\nB\nA\nB\nC\n' });
   });
 
   it('log points print their message with {expressions} interpolated, before their step, without pausing', async () => {
@@ -293,11 +281,8 @@ describe('breakpoints', () => {
   });
 
   it('breakpoints set before launch are answered unverified, then verified (or not, with the reason) by `breakpoint` events with the same ids, and hit', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.spawnInitialized(DEFAULT_CLIENT_CAPS);
     const { client } = adapter;
-    const initialize = await client.request('initialize', DEFAULT_CLIENT_CAPS);
-    expect(initialize.success).toBe(true);
-    await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
 
     const early = await setLineBreakpoints(client, release, [
       { line: RELEASE.build },
@@ -339,11 +324,8 @@ describe('breakpoints', () => {
   });
 
   it('stopOnEntry with a breakpoint and a log point on the first step: one stop, reason `breakpoint` naming it (not `entry`), after the log point printed', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.spawnInitialized(DEFAULT_CLIENT_CAPS);
     const { client } = adapter;
-    const initialize = await client.request('initialize', DEFAULT_CLIENT_CAPS);
-    expect(initialize.success).toBe(true);
-    await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
     const launching = client.request('launch', { program: release, cwd: ctx.workdir, stopOnEntry: true });
     // Both lines are the first step's: the log point on its name, the breakpoint on its run line;
     // `== 1` holds only if reaching the step on entry counts as the breakpoint's first hit.
@@ -378,10 +360,8 @@ describe('breakpoints', () => {
   });
 
   it('breakpoints set before launch in two files (as an editor sends one setBreakpoints per file): the job file’s still count, the other file’s are told they are not in the job', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.spawnInitialized(DEFAULT_CLIENT_CAPS);
     const { client } = adapter;
-    await client.request('initialize', DEFAULT_CLIENT_CAPS);
-    await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
     const [inJob] = await setLineBreakpoints(client, release, [{ line: RELEASE.test }]);
     const elsewhere = path.join(ctx.workdir, 'notes.sh');
     const [inOther] = await setLineBreakpoints(client, elsewhere, [{ line: 3 }]);

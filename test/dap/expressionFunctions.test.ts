@@ -3,7 +3,7 @@
 // filters and case() in `if:` and `run:`. (hashFiles(), computed on the relay server's side, has
 // its own file: hashFiles.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
+import { useAdapterContext } from '../support/adapterHarness.js';
 import * as session from '../support/jobSession.js';
 
 const ctx = useAdapterContext();
@@ -48,9 +48,8 @@ describe('GitHub expression functions and filters', () => {
       '✓ Run echo tested: exit 0, T s',
       '✓ Report: exit 0, T s',
     ]);
-    expect(outputByCategory(client).stdout).toBe(
-      'built\ntested\noutcomes=success,success\nlabels=bug, help wanted\ntier=green\n',
-    );
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, {
+      stdout: 'built\ntested\noutcomes=success,success\nlabels=bug, help wanted\ntier=green\n',
+    });
   });
 });

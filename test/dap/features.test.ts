@@ -14,10 +14,6 @@ import { processesWithMarker, waitUntil } from '../support/relayHarness.js';
 
 const ctx = harness.useAdapterContext();
 
-function names(stack: DebugProtocol.StackFrame[]): string[] {
-  return stack.map((f) => f.name.replace(/\d+\.\d+ s/, 'T s'));
-}
-
 async function scopeRefs(client: DapClient, frameId: number): Promise<Record<string, number>> {
   const response = await client.request('scopes', { frameId });
   expect(response.success).toBe(true);
@@ -28,21 +24,6 @@ async function variables(client: DapClient, reference: number): Promise<Record<s
   const response = await client.request('variables', { variablesReference: reference });
   expect(response.success).toBe(true);
   return Object.fromEntries(response.body.variables.map((v) => [v.name, v.value]));
-}
-
-async function runToEnd(client: DapClient, exitCode: number): Promise<void> {
-  const exited = await client.waitForEvent('exited', undefined, harness.EVENT_TIMEOUT_MS);
-  expect(exited.body.exitCode).toBe(exitCode);
-  await client.waitForEvent('terminated', undefined, harness.EVENT_TIMEOUT_MS);
-}
-
-async function finish(adapter: harness.StdioAdapter): Promise<void> {
-  expect((await adapter.client.request('disconnect', {})).success).toBe(true);
-  expect(await harness.waitForExit(adapter)).toEqual({ code: 0, signal: null });
-  expect(ctx.embeddedRelayDirs()).toEqual([]);
-  expect(processesWithMarker(ctx.marker)).toEqual([]);
-  harness.assertResponsesMatchRequests(adapter.client);
-  adapter.client.assertClean();
 }
 
 function waitingStep(name = 'waits'): { name: string; run: string } {
@@ -98,24 +79,19 @@ describe('adapter features', () => {
       '← response 2 launch ok',
       '← event stopped (entry)',
     ]);
-    await finish(adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('a missing pathFormat is accepted; linesStartAt1: false gets 0-based lines', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.spawnInitialized({ adapterID: 'relay', linesStartAt1: false });
     const { client } = adapter;
-    const init = await client.request('initialize', { adapterID: 'relay', linesStartAt1: false });
-    expect(init.success).toBe(true);
-    await client.waitForEvent('initialized');
     const launching = client.request('launch', { command: ctx.mark('echo no-path-format') });
     await client.request('configurationDone');
     expect((await launching).success).toBe(true);
     await session.stoppedAt(client, 'entry');
     expect((await session.frames(client)).map((f) => f.line)).toEqual([3]);
-    await client.request('continue', { threadId: 1 });
-    await runToEnd(client, 0);
-    expect(harness.outputByCategory(client).stdout).toBe('no-path-format\n');
-    await finish(adapter);
+    await session.continueToEnd(client, 0);
+    await session.finishWith(ctx, adapter, { stdout: 'no-path-format\n' });
   });
 
   it('one thread; frames: the step about to run (or running) on top, finished steps beneath with results, each with a served source line', async () => {
@@ -128,14 +104,12 @@ describe('adapter features', () => {
     });
     expect((await client.request('threads')).body.threads).toEqual([{ id: 1, name: 'job: steps' }]);
     const entry = await session.frames(client);
-    expect(names(entry)).toEqual(['next: first']);
+    expect(session.frameNames(entry)).toEqual(['next: first']);
 
-    await client.request('next', { threadId: 1 });
-    await session.stoppedAt(client, 'step');
-    await client.request('next', { threadId: 1 });
-    await session.stoppedAt(client, 'step');
+    await session.nextStep(client);
+    await session.nextStep(client);
     const paused = await session.frames(client);
-    expect(names(paused)).toEqual([
+    expect(session.frameNames(paused)).toEqual([
       'next: third',
       '✗ second: failed (continue-on-error), exit 5, T s',
       '✓ first: exit 0, T s',
@@ -159,11 +133,11 @@ describe('adapter features', () => {
 
     // While a step runs it is on top, marked running.
     await client.request('continue', { threadId: 1 });
-    await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', harness.EVENT_TIMEOUT_MS);
-    expect(names(await session.frames(client))[0]).toBe('running: third');
+    await session.printed(client, 'waiting\n');
+    expect(session.frameNames(await session.frames(client))[0]).toBe('running: third');
     releaseWaitingStep();
-    await runToEnd(client, 0);
-    await finish(adapter);
+    await session.runToEnd(client, 0);
+    await session.finish(ctx, adapter);
   });
 
   it('stopOnEntry false runs on to a failing step, which pauses (exception filter `failed`); the job then ends with its code', async () => {
@@ -183,20 +157,17 @@ describe('adapter features', () => {
     });
     const info = await client.request('exceptionInfo', { threadId: 1 });
     expect(info.body).toMatchObject({ exceptionId: 'exit 4', breakMode: 'always' });
-    await client.request('continue', { threadId: 1 });
-    await runToEnd(client, 4);
+    await session.continueToEnd(client, 4);
     expect(harness.outputByCategory(client).stdout).toBe('ok\nbroken\n');
     expect(harness.stableSummary(client).filter((l) => l.includes('event stopped'))).toEqual([
       '← event stopped (exception)',
     ]);
-    await finish(adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('with no exception filters, a failing step ends the job at once with its exit code', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.spawnInitialized();
     const { client } = adapter;
-    await client.request('initialize', { adapterID: 'relay' });
-    await client.waitForEvent('initialized');
     const launching = client.request('launch', {
       stopOnEntry: false,
       steps: [
@@ -208,10 +179,10 @@ describe('adapter features', () => {
     expect((await client.request('setExceptionBreakpoints', { filters: [] })).success).toBe(true);
     await client.request('configurationDone');
     expect((await launching).success).toBe(true);
-    await runToEnd(client, 4);
+    await session.runToEnd(client, 4);
     expect(harness.outputByCategory(client).stdout).toBe('ok\n');
     expect(harness.stableSummary(client).filter((l) => l.includes('event stopped'))).toEqual([]);
-    await finish(adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('scopes Step, Job and Environment, with their variables', async () => {
@@ -222,8 +193,7 @@ describe('adapter features', () => {
         { name: 'two', run: ctx.mark('echo two'), env: { STEP_ONLY: 'yes' } },
       ],
     });
-    await client.request('next', { threadId: 1 });
-    await session.stoppedAt(client, 'step');
+    await session.nextStep(client);
     const [top, finished] = await session.frames(client);
     const refs = await scopeRefs(client, top!.id);
     expect(Object.keys(refs)).toEqual(['Step', 'Job', 'Environment']);
@@ -249,9 +219,8 @@ describe('adapter features', () => {
     expect(finishedStep).toMatchObject({ name: 'one', status: 'success', outcome: 'success', exitCode: '0' });
     expect(finishedStep.lastOutput).toBe('one\n');
 
-    await client.request('continue', { threadId: 1 });
-    await runToEnd(client, 0);
-    await finish(adapter);
+    await session.continueToEnd(client, 0);
+    await session.finish(ctx, adapter);
   });
 
   it('setVariable on an Environment entry changes what later steps and `!` commands get; other scopes refuse', async () => {
@@ -278,12 +247,9 @@ describe('adapter features', () => {
     expect(refused.success).toBe(false);
     expect(harness.errorId(refused)).toBe(ERR.WrongState);
 
-    const shell = await client.request('evaluate', { expression: '!echo "cmd:$GREETING"', context: 'repl' });
-    expect(shell.body.result).toBe('exit 0');
-    await client.request('continue', { threadId: 1 });
-    await runToEnd(client, 0);
-    expect(harness.outputByCategory(client).stdout).toBe('cmd:changed value\nstep:changed value\n');
-    await finish(adapter);
+    expect(await session.consoleResult(client, '!echo "cmd:$GREETING"')).toBe('exit 0');
+    await session.continueToEnd(client, 0);
+    await session.finishWith(ctx, adapter, { stdout: 'cmd:changed value\nstep:changed value\n' });
   });
 
   it('`!CMD` runs in the job’s cwd and env; its output streams before a one-line result and is never repeated', async () => {
@@ -326,9 +292,8 @@ describe('adapter features', () => {
       '← response 6 evaluate failed "type a shell command after !, e.g. !ls -la"',
     ]);
     expect(harness.outputByCategory(client).stdout).toBe(`${sub} who=job-env\nfailing\n`);
-    await client.request('continue', { threadId: 1 });
-    await runToEnd(client, 0);
-    await finish(adapter);
+    await session.continueToEnd(client, 0);
+    await session.finish(ctx, adapter);
   });
 
   it('watch, hover and REPL evaluate job paths; anything else is an error that suggests `!`', async () => {
@@ -339,8 +304,7 @@ describe('adapter features', () => {
         { name: 'second', run: ctx.mark('true') },
       ],
     });
-    await client.request('next', { threadId: 1 });
-    await session.stoppedAt(client, 'step');
+    await session.nextStep(client);
     const finishedFrame = (await session.frames(client))[1]!;
 
     const evaluate = async (expression: string, context: string, frameId?: number) =>
@@ -385,10 +349,9 @@ describe('adapter features', () => {
     }
     const suggestion = await evaluate('ls -la', 'repl');
     expect(suggestion.message).toContain('type !ls -la');
-    await client.request('continue', { threadId: 1 });
-    await runToEnd(client, 0);
+    await session.continueToEnd(client, 0);
     expect(harness.outputByCategory(client).stdout ?? '').not.toContain('not-run');
-    await finish(adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('cancel of an in-flight `!sleep` cancels it through the relay: the evaluate fails with `cancelled`, the cancel has its own response', async () => {
@@ -400,7 +363,7 @@ describe('adapter features', () => {
       context: 'repl',
     });
     const evaluateSeq = harness.lastRequestSeq(client);
-    await client.waitForEvent('output', (e) => e.body.output === 'sleeping\n', harness.EVENT_TIMEOUT_MS);
+    await session.printed(client, 'sleeping\n');
     // The marker is in the environment of the command's processes (bash gets its text on a
     // descriptor, so its command line holds none): `sleep` carries it once it has started.
     await waitUntil(() => processesWithMarker(ctx.marker).length > 0, 'the `sleep` of the !CMD has started');
@@ -422,19 +385,16 @@ describe('adapter features', () => {
     );
 
     // The session goes on: the job runs, and so do further console commands.
-    const after = await client.request('evaluate', { expression: '!echo after-cancel', context: 'repl' });
-    expect(after.body.result).toBe('exit 0');
-    await client.request('continue', { threadId: 1 });
-    await runToEnd(client, 0);
+    expect(await session.consoleResult(client, '!echo after-cancel')).toBe('exit 0');
+    await session.continueToEnd(client, 0);
     // `[cancelled]` is the relay's own last log line of a cancelled command (Part A).
-    expect(harness.outputByCategory(client).stdout).toBe('sleeping\n[cancelled]\nafter-cancel\njob-step\n');
-    await finish(adapter);
+    await session.finishWith(ctx, adapter, { stdout: 'sleeping\n[cancelled]\nafter-cancel\njob-step\n' });
   });
 
   it('cancel of a `!CMD` queued behind a running step withdraws it: it never runs', async () => {
     const adapter = await ctx.runJob({ stopOnEntry: false, steps: [waitingStep()] });
     const { client } = adapter;
-    await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', harness.EVENT_TIMEOUT_MS);
+    await session.printed(client, 'waiting\n');
     const { evaluating, evaluateSeq } = await harness.evaluateQueued(
       client,
       `!${ctx.mark('touch queued-ran')}`,
@@ -449,13 +409,13 @@ describe('adapter features', () => {
     const later = client.request('evaluate', { expression: '!echo later', context: 'repl' });
     releaseWaitingStep();
     expect((await later).body.result).toBe('exit 0');
-    await runToEnd(client, 0);
+    await session.runToEnd(client, 0);
     expect(fs.existsSync(path.join(ctx.workdir, 'queued-ran'))).toBe(false);
     // The relay is released when the job ends (before `exited`): the console says so.
     const after = await client.request('evaluate', { expression: '!echo after', context: 'repl' });
     expect(after.success).toBe(false);
     expect(after.message).toContain('the job has ended and its relay is closed');
-    await finish(adapter);
+    await session.finish(ctx, adapter);
   });
 
   it.each([
@@ -467,9 +427,8 @@ describe('adapter features', () => {
       { caps: ansi ? { supportsANSIStyling: true } : {} },
     );
     const { client } = adapter;
-    await runToEnd(client, 0);
-    expect(harness.outputByCategory(client).stdout).toBe(expected);
-    await finish(adapter);
+    await session.runToEnd(client, 0);
+    await session.finishWith(ctx, adapter, { stdout: expected });
   });
 
   it('progressStart/progressEnd around each running step with supportsProgressReporting, none without', async () => {
@@ -485,7 +444,7 @@ describe('adapter features', () => {
         { caps: progress ? { supportsProgressReporting: true } : {} },
       );
       const { client } = adapter;
-      await runToEnd(client, 0);
+      await session.runToEnd(client, 0);
       const events = client.transcript
         .filter((e) => e.direction === 'received' && e.message.type === 'event')
         .map((e) => e.message as DebugProtocol.Event)
@@ -519,7 +478,7 @@ describe('adapter features', () => {
         expect(firstOutput).toBeGreaterThan(events.indexOf(start1));
         expect(firstOutput).toBeLessThan(events.indexOf(end1));
       }
-      await finish(adapter);
+      await session.finish(ctx, adapter);
     }
   });
 
@@ -530,16 +489,16 @@ describe('adapter features', () => {
     );
     const { client } = adapter;
     const start = await client.waitForEvent('progressStart', undefined, harness.EVENT_TIMEOUT_MS);
-    await client.waitForEvent('output', (e) => e.body.output === 'started\n', harness.EVENT_TIMEOUT_MS);
+    await session.printed(client, 'started\n');
     const cancel = await client.request('cancel', { progressId: start.body.progressId });
     expect(cancel.success).toBe(true);
     const end = await client.waitForEvent('progressEnd', undefined, harness.EVENT_TIMEOUT_MS);
     expect(end.body.progressId).toBe(start.body.progressId);
     expect(end.body.message).toMatch(/^cancelled, exit 130/);
-    await runToEnd(client, 130);
+    await session.runToEnd(client, 130);
     expect(processesWithMarker(ctx.marker)).toEqual([]);
     expect(harness.outputByCategory(client).console).toMatch(/✗ command: cancelled, exit 130/);
-    await finish(adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('each step’s output streams at the console’s top level: a header line with the step, its stdout, its result line; no output groups', async () => {
@@ -552,8 +511,7 @@ describe('adapter features', () => {
     const { client } = adapter;
     await session.stoppedAt(client, 'entry');
     await client.request('evaluate', { expression: '!echo from-the-console', context: 'repl' });
-    await client.request('continue', { threadId: 1 });
-    await runToEnd(client, 0);
+    await session.continueToEnd(client, 0);
     const events = harness.outputEvents(client);
     // VS Code draws an open group's later lines only when the console is shown again (issue 12, item 2).
     expect(events.filter((event) => event.body.group !== undefined)).toEqual([]);
@@ -575,14 +533,12 @@ describe('adapter features', () => {
         '',
       ].join('\n'),
     );
-    await finish(adapter);
+    await session.finish(ctx, adapter);
   });
 
   it('launch argument errors name the field; the session goes on', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.spawnInitialized();
     const { client } = adapter;
-    await client.request('initialize', { adapterID: 'relay' });
-    await client.waitForEvent('initialized');
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ steps: [{ name: 'no run' }] }, '`steps[0].run` is missing'],
       [{ steps: [{ run: 'true' }, { run: 42 }] }, '`steps[1].run` must be string'],
@@ -603,9 +559,8 @@ describe('adapter features', () => {
     const launching = client.request('launch', { command: ctx.mark('echo valid'), stopOnEntry: false });
     await client.request('configurationDone');
     expect((await launching).success).toBe(true);
-    await runToEnd(client, 0);
-    expect(harness.outputByCategory(client).stdout).toBe('valid\n');
-    await finish(adapter);
+    await session.runToEnd(client, 0);
+    await session.finishWith(ctx, adapter, { stdout: 'valid\n' });
   });
 
   it('with a real `relay-dap serve` in relayDir, the job runs there and the relay directory stays', async () => {
@@ -626,10 +581,8 @@ describe('adapter features', () => {
       context: 'repl',
     });
     expect(shell.body.result).toBe('exit 0');
-    await client.request('continue', { threadId: 1 });
-    await runToEnd(client, 0);
-    expect(harness.outputByCategory(client).stdout).toBe(`console in ${served}\nran in ${served}\n`);
-    await finish(adapter);
+    await session.continueToEnd(client, 0);
+    await session.finishWith(ctx, adapter, { stdout: `console in ${served}\nran in ${served}\n` });
     expect(fs.existsSync(path.join(relayDir, 'server.ready'))).toBe(true);
     expect(server.child.exitCode).toBe(null);
   });

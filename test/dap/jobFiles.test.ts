@@ -72,10 +72,11 @@ describe('job files end to end', () => {
     ]);
     // Job env (LEVEL: 3 written as a number arrives as "3"); the second step's `test` passed;
     // the last step's absolute cwd.
-    expect(outputByCategory(client).stdout).toBe('configuring with LEVEL=3\nhello from the second step\n/\n');
     // A tolerated failure does not pause (the `failed` filter is for failures that fail the job).
-    expect(session.stopReasons(client)).toEqual(['entry', 'step', 'step', 'step']);
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, {
+      stdout: 'configuring with LEVEL=3\nhello from the second step\n/\n',
+      stops: ['entry', 'step', 'step', 'step'],
+    });
   });
 
   it('the job’s cwd is relative to the launch cwd, a step’s cwd relative to the job’s, an absolute one as given; `!CMD` runs in the job’s', async () => {
@@ -88,16 +89,14 @@ describe('job files end to end', () => {
       { program, cwd: ctx.workdir },
       { filters: [] },
     );
-    const console = await client.request('evaluate', { expression: '!echo "console=$PWD"', context: 'repl' });
-    expect(console.body.result).toBe('exit 0');
+    expect(await session.consoleResult(client, '!echo "console=$PWD"')).toBe('exit 0');
     await session.continueJob(client);
     // A missing directory would fail a step (`cd` fails): the job must succeed.
     await session.runToEnd(client, 0);
     const build = path.join(ctx.workdir, 'build');
-    expect(outputByCategory(client).stdout).toBe(
-      `console=${build}\njob=${build}\nstep=${path.join(build, 'sub')}\nabsolute=/\n`,
-    );
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, {
+      stdout: `console=${build}\njob=${build}\nstep=${path.join(build, 'sub')}\nabsolute=/\n`,
+    });
   });
 
   it('env: the job’s env over the launch’s, a step’s over the job’s; `${{ }}` in a job file is plain text', async () => {
@@ -110,10 +109,9 @@ describe('job files end to end', () => {
     });
     const { client } = adapter;
     await session.runToEnd(client, 0);
-    expect(outputByCategory(client).stdout).toBe(
-      'WHO=job WHERE=job-file FROM_LAUNCH=yes RAW=${{ env.WHO }}\nWHO=step WHERE=job-file\nWHO=job\n',
-    );
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, {
+      stdout: 'WHO=job WHERE=job-file FROM_LAUNCH=yes RAW=${{ env.WHO }}\nWHO=step WHERE=job-file\nWHO=job\n',
+    });
   });
 
   it('continue-on-error lets the job go on; a step over its timeout is cancelled (exit 124, its process gone); an untolerated failure ends the job with its code', async () => {

@@ -282,11 +282,8 @@ describe('session lifecycle', () => {
   });
 
   it('requests before launch: threads is empty, job requests fail with NoJob, and the session goes on', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.spawnInitialized({ adapterID: 'relay' });
     const { client } = adapter;
-    const init = await client.request('initialize', { adapterID: 'relay' });
-    expect(init.success).toBe(true);
-    await client.waitForEvent('initialized');
 
     const threads = await client.request('threads');
     expect(threads.success).toBe(true);
@@ -317,10 +314,8 @@ describe('session lifecycle', () => {
 
   it('a relayDir with no server fails launch within connectTimeout, naming the directory and `relay-dap serve`', async () => {
     const relayDir = path.join(ctx.workdir, 'nobody-serves-here');
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.spawnInitialized();
     const { client } = adapter;
-    await client.request('initialize', { adapterID: 'relay' });
-    await client.waitForEvent('initialized');
     const launching = client.request('launch', {
       command: ctx.mark('echo never'),
       relayDir,

@@ -70,10 +70,8 @@ describe('what an editor shows', () => {
   });
 
   it('a wrong launch or attach attribute is named with its configuration and the value that is wrong', async () => {
-    const adapter = ctx.spawnStdio();
+    const adapter = await ctx.spawnInitialized();
     const { client } = adapter;
-    await client.request('initialize', { adapterID: 'relay' });
-    await client.waitForEvent('initialized');
     const cases: Array<['launch' | 'attach', Record<string, unknown>, string]> = [
       [
         'launch',

@@ -118,22 +118,19 @@ describe('run control', () => {
       const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/cancellable.yml'), {
         markCommands: true,
       });
-      const adapter = ctx.spawnStdio();
-      const { client } = adapter;
-      const initialize = await client.request('initialize', {
+      const adapter = await ctx.spawnInitialized({
         adapterID: 'relay',
         pathFormat: 'path',
         supportsProgressReporting: true,
       });
-      expect(initialize.success).toBe(true);
-      await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
+      const { client } = adapter;
       const launching = client.request('launch', { program, cwd: ctx.workdir, stopOnEntry: false });
       await client.request('setExceptionBreakpoints', { filters: [...filters] });
       await client.request('configurationDone');
       expect((await launching).success).toBe(true);
 
       const progress = await client.waitForEvent('progressStart', undefined, EVENT_TIMEOUT_MS);
-      await client.waitForEvent('output', (e) => e.body.output === 'long started\n', EVENT_TIMEOUT_MS);
+      await session.printed(client, 'long started\n');
       const cancel = await client.request('cancel', { progressId: progress.body.progressId });
       expect(cancel.success).toBe(true);
       if (pauses) {
@@ -198,9 +195,10 @@ describe('run control', () => {
       '✓ Check config: exit 0, T s',
       '✓ Use config: exit 0, T s',
     ]);
-    expect(outputByCategory(client).stdout).toBe('config.env is missing\nconfig found: MODE=fixed\nused\n');
-    expect(session.stopReasons(client)).toEqual(['exception', 'restart']);
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, {
+      stdout: 'config.env is missing\nconfig found: MODE=fixed\nused\n',
+      stops: ['exception', 'restart'],
+    });
   });
 
   it('restartFrame on a failed workflow step: once it succeeds, later steps see success() again (the old failure no longer counts)', async () => {
@@ -221,12 +219,8 @@ describe('run control', () => {
   });
 
   it('restartFrame and goto are refused while a step runs', async () => {
-    const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/running.yml'), {
-      markCommands: true,
-    });
-    const adapter = await ctx.runJob(session.pastEntry(ctx, program));
-    const { client } = adapter;
-    await client.waitForEvent('output', (e) => e.body.output === 'waiting\n', EVENT_TIMEOUT_MS);
+    const { adapter, client, program } = await session.runMarkedCopy(ctx, 'runControl/running.yml');
+    await session.printed(client, 'waiting\n');
     const [top] = await session.frames(client);
     expect(top!.name).toBe('running: Waits');
     const restart = await client.request('restartFrame', { frameId: top!.id });
@@ -242,15 +236,13 @@ describe('run control', () => {
     expect(errorId(goto)).toBe(ERR.WrongState);
     fs.writeFileSync(path.join(ctx.workdir, 'go'), '');
     await session.runToEnd(client, 0);
-    expect(outputByCategory(client).stdout).toBe('waiting\nthen\n');
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, { stdout: 'waiting\nthen\n' });
   });
 
   it('gotoTargets/goto jump to a later step, skipping the ones between: their side effects never happen', async () => {
     const program = session.copyToWorkdir(ctx, session.jobFixture('runControl/deploy.yml'));
     const { adapter, client } = await session.runUntilStop(ctx, 'entry', { program, cwd: ctx.workdir });
-    await client.request('next', { threadId: 1 });
-    await session.stoppedAt(client, 'step');
+    await session.nextStep(client);
     expect((await session.frames(client))[0]!.name).toBe('next: Slow tests');
 
     // A line inside a step (its run line) targets that step, at its first line.
@@ -329,7 +321,6 @@ describe('run control', () => {
     expect(session.frameNames(await session.frames(client))).toEqual(['next: Only']);
     await session.continueJob(client);
     await session.runToEnd(client, 0);
-    expect(outputByCategory(client).stdout).toBe('only\n');
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, { stdout: 'only\n' });
   });
 });

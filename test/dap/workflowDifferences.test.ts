@@ -61,11 +61,10 @@ describe('differences from GitHub said at launch', () => {
       'actions/cache@v4 skipped: on GitHub it restores and saves cached files between runs; here nothing is cached',
       "actions/upload-artifact@v4 skipped: on GitHub it uploads files as the run's artifact; here the files stay where the steps wrote them",
     ]);
-    expect(outputByCategory(client).stdout).toBe(
-      'pytest tests/integration against postgres://postgres:postgres@postgres:5432/app (stand-in)\n',
-    );
-    expect(session.stopReasons(client)).toEqual(['entry']);
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, {
+      stdout: 'pytest tests/integration against postgres://postgres:postgres@postgres:5432/app (stand-in)\n',
+      stops: ['entry'],
+    });
   });
 
   it('a Windows runner: said with its label, the steps run in Linux bash', async () => {
@@ -155,8 +154,7 @@ describe('a job-level if:', () => {
     });
     const { client } = adapter;
     expect(await session.stepResultsAtEnd(client, 0)).toEqual(['✓ Remove preview: exit 0, T s']);
-    expect(outputByCategory(client).stdout).toBe('cleaning up\n');
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, { stdout: 'cleaning up\n' });
   });
 
   it('an if: reading github is decided at launch: the release job of a branch push is skipped', async () => {
@@ -226,7 +224,6 @@ describe('shell: pwsh', () => {
         '$version = (Get-Content version.txt).Trim()\n"VERSION=$version" >> $env:GITHUB_ENV\n' +
         '\nif ((Test-Path -LiteralPath variable:\\LASTEXITCODE)) { exit $LASTEXITCODE }\n',
     );
-    expect(outputByCategory(client).stdout).toBe('tagging v9.9.9\n');
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, { stdout: 'tagging v9.9.9\n' });
   });
 });

@@ -11,6 +11,7 @@ import {
   errorId,
   outputByCategory,
   type AdapterContext,
+  type RunJobOptions,
   useAdapterContext,
 } from '../support/adapterHarness.js';
 import * as session from '../support/jobSession.js';
@@ -22,6 +23,16 @@ const ctx = useAdapterContext();
 /** A session running `program` without pausing on entry; the `failed` filter stays on (the default). */
 async function runWorkflow(program: string, extra: Record<string, unknown> = {}) {
   return ctx.runJob({ ...session.pastEntry(ctx, program), ...extra });
+}
+
+/** The workflow fixture `name` run past its entry pause to its end with `exitCode`, and its step results. */
+async function workflowToEnd(name: string, exitCode: number, options?: RunJobOptions) {
+  const adapter = await ctx.runJob(session.pastEntry(ctx, session.workflowFixture(name)), options);
+  return {
+    adapter,
+    client: adapter.client,
+    results: await session.stepResultsAtEnd(adapter.client, exitCode),
+  };
 }
 
 async function threadName(adapter: ReturnType<AdapterContext['spawnStdio']>): Promise<string> {
@@ -68,11 +79,10 @@ describe('workflows end to end', () => {
     ]);
     // Job-level env overrides workflow-level env (NODE_ENV: ci, not test); a step's own env is
     // added for that step (FORCE_COLOR), and YAML numbers arrive as their text ("0").
-    expect(outputByCategory(client).stdout).toBe(
-      'npm ci (stand-in)\nnpm test (stand-in)\nNODE_ENV=ci FORCE_COLOR=0\nnpm run lint (stand-in)\n',
-    );
-    expect(session.stopReasons(client)).toEqual(['entry']);
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, {
+      stdout: 'npm ci (stand-in)\nnpm test (stand-in)\nNODE_ENV=ci FORCE_COLOR=0\nnpm run lint (stand-in)\n',
+      stops: ['entry'],
+    });
   });
 
   it('a Node project’s CI (copied into the workspace, as actions/checkout would): real `node --test`, `job` chosen, a partial `matrix` completed, working-directory from the matrix, a step summary', async () => {
@@ -142,19 +152,18 @@ describe('workflows end to end', () => {
       '✓ Test with pytest on ubuntu-22.04: exit 0, T s',
     ]);
     // `${{ matrix.* }}` substituted in run; the quoted '3.10'-style versions stay strings.
-    expect(outputByCategory(client).stdout).toBe(
-      'python -m pip install --upgrade pip (stand-in)\n' +
+    await session.finishWith(ctx, adapter, {
+      stdout:
+        'python -m pip install --upgrade pip (stand-in)\n' +
         'pip install -r requirements.txt (stand-in)\n' +
         'pytest (stand-in) for Python 3.12 on ubuntu-22.04\n',
-    );
-    await session.finish(ctx, adapter);
+    });
   });
 
   it('data-passing.yml: GITHUB_ENV, GITHUB_OUTPUT (with a heredoc) and GITHUB_PATH carry into later steps', async () => {
     const program = session.workflowFixture('data-passing.yml');
     const { adapter, client } = await session.runUntilStop(ctx, 'entry', { program, cwd: ctx.workdir });
-    await client.request('next', { threadId: 1 });
-    await session.stoppedAt(client, 'step');
+    await session.nextStep(client);
     // After the step that wrote GITHUB_ENV, the job's environment has the value, as the runner's
     // env context does for every later step.
     const watch = await client.request('evaluate', { expression: 'env.GREETING', context: 'watch' });
@@ -186,8 +195,7 @@ describe('workflows end to end', () => {
     const program = session.workflowFixture('data-passing.yml');
     const { adapter, client } = await session.runUntilStop(ctx, 'entry', { program, cwd: ctx.workdir });
     for (let step = 0; step < 3; step++) {
-      await client.request('next', { threadId: 1 });
-      await session.stoppedAt(client, 'step');
+      await session.nextStep(client);
     }
     expect(session.frameNames(await session.frames(client))[0]).toBe('next: Use the tool');
     // The step about to run calls hello-tool, found through the GITHUB_PATH entry step 3 wrote;
@@ -199,24 +207,23 @@ describe('workflows end to end', () => {
     expect(shell.body.result).toBe('exit 0');
     await session.continueJob(client);
     await session.runToEnd(client, 0);
-    expect(outputByCategory(client).stdout).toBe(
-      'first line\nsecond line\n' +
+    await session.finishWith(ctx, adapter, {
+      stdout:
+        'first line\nsecond line\n' +
         // The console command: the tool ran, the env value is there, and the step's directory
         // comes first in PATH, as it does for the step.
         `hello-tool ran\nGREETING=hello from step one\n${path.join(ctx.workdir, '.fixture-tools')}\n` +
         'hello-tool ran\n' +
         'version is 1.2.3\n',
-    );
-    await session.finish(ctx, adapter);
+    });
   });
 
   it.skipIf(!session.hasPython())(
     'env-files.yml: precedence of GITHUB_ENV, job, workflow and step env; the writing step does not see its own GITHUB_ENV; GITHUB_PATH order; step summary; a python step’s output' +
       (session.hasPython() ? '' : ' (skipped: needs python or python3 on PATH)'),
     async () => {
-      const adapter = await runWorkflow(session.workflowFixture('env-files.yml'));
-      const { client } = adapter;
-      expect(await session.stepResultsAtEnd(client, 0)).toEqual([
+      const { adapter, client, results } = await workflowToEnd('env-files.yml', 0);
+      expect(results).toEqual([
         '✓ Write the files: exit 0, T s',
         '✓ Read the environment: exit 0, T s',
         '✓ Step env wins: exit 0, T s',
@@ -279,15 +286,15 @@ describe('workflows end to end', () => {
       '✓ Report the failure: exit 0, T s',
       '✓ Clean up: exit 0, T s',
     ]);
-    expect(outputByCategory(client).stdout).toBe(
-      'this step fails but the job goes on\n' +
+    await session.finishWith(ctx, adapter, {
+      stdout:
+        'this step fails but the job goes on\n' +
         // continue-on-error: outcome is failure, conclusion is success.
         'outcome=failure conclusion=success\n' +
         'step broken ended with failure\n' +
         'cleaning up\n',
-    );
-    expect(session.stopReasons(client)).toEqual(['exception']);
-    await session.finish(ctx, adapter);
+      stops: ['exception'],
+    });
   });
 
   it('conditions.yml: if: over env, matrix and steps; defaults.run (shell, working-directory) and step overrides; python and custom shells', async () => {
@@ -307,24 +314,23 @@ describe('workflows end to end', () => {
       python ? '✓ Python step: exit 0, T s' : '✗ Python step: failed (continue-on-error), exit 127, T s',
       '✓ Custom shell template: exit 0, T s',
     ]);
-    expect(outputByCategory(client).stdout).toBe(
+    await session.finishWith(ctx, adapter, {
       // Workflow defaults.run.working-directory applies to every run step…
-      'running in /tmp\n' +
+      stdout:
+        'running in /tmp\n' +
         'deploying\n' +
         // …unless the step has its own working-directory.
         'first step succeeded; now in /\n' +
         (python ? 'python says hello from /tmp\n' : '') +
         // `${{ matrix.flavor }}` in the script of a custom `sh -eu {0}` shell.
         'custom shell for the minimal flavor\n',
-    );
-    await session.finish(ctx, adapter);
+    });
   });
 
   it('timeouts.yml: a step over its timeout-minutes fails (tolerated here); a job over its timeout-minutes is cancelled, and then only cancelled()/always() steps run', async () => {
-    const adapter = await runWorkflow(session.workflowFixture('timeouts.yml'));
-    const { client } = adapter;
+    const { adapter, results } = await workflowToEnd('timeouts.yml', 130);
     // The job was cancelled (exit 130, as a cancelled relay command), not failed.
-    expect(await session.stepResultsAtEnd(client, 130)).toEqual([
+    expect(results).toEqual([
       '✗ Step over its own timeout: timed out (continue-on-error), exit 124, T s',
       '✓ Sees the timed-out step: exit 0, T s',
       "✗ Runs past the job's timeout: cancelled, exit 130, T s",
@@ -334,37 +340,33 @@ describe('workflows end to end', () => {
       '✓ Clean up after a cancel: exit 0, T s',
       '✓ Always runs: exit 0, T s',
     ]);
-    expect(outputByCategory(client).stdout).toBe(
-      'hanging\n[cancelled]\n' +
+    await session.finishWith(ctx, adapter, {
+      stdout:
+        'hanging\n[cancelled]\n' +
         // A timed-out step's outcome is failure; continue-on-error makes its conclusion success.
         'outcome=failure conclusion=success\n' +
         'still going\n[cancelled]\n' +
         'cleaning up after the cancel\n' +
         'always runs\n',
-    );
-    await session.finish(ctx, adapter);
+    });
   });
 
   it('shells.yml: the default shell is `bash -e` (no pipefail), `shell: bash` adds pipefail, and a custom {0} template runs the script', async () => {
     // No failure pauses: should a step fail the job, it ends at once and the outcomes show which.
-    const adapter = await ctx.runJob(
-      { program: session.workflowFixture('shells.yml'), cwd: ctx.workdir, stopOnEntry: false },
-      { filters: [] },
-    );
-    const { client } = adapter;
-    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
+    const { adapter, results } = await workflowToEnd('shells.yml', 0, { filters: [] });
+    expect(results).toEqual([
       '✓ Default shell has no pipefail: exit 0, T s',
       '✗ Explicit bash uses pipefail: failed (continue-on-error), exit 1, T s',
       '✗ Default shell stops at the first failing command: failed (continue-on-error), exit 1, T s',
       '✓ Custom template: exit 0, T s',
     ]);
-    expect(outputByCategory(client).stdout).toBe(
-      "default shell: the pipeline's status is its last command's\n" +
+    await session.finishWith(ctx, adapter, {
+      stdout:
+        "default shell: the pipeline's status is its last command's\n" +
         'before\n' +
         // outcome is failure, conclusion success, for a continue-on-error step.
         'custom template ran failure/success\n',
-    );
-    await session.finish(ctx, adapter);
+    });
   });
 
   it.each([

@@ -83,6 +83,13 @@ export interface AdapterContext {
   /** `prefix`: a command that starts the adapter (setpriv …), before node. */
   spawnStdio(args?: readonly string[], options?: SpawnOptions): StdioAdapter;
   /**
+   * spawnStdio, then `initialize` with `caps` (default: adapterID only), which must succeed, and
+   * its `initialized` event: ready for launch. The initialize response is kept as `initialize`.
+   */
+  spawnInitialized(
+    caps?: DebugProtocol.InitializeRequestArguments,
+  ): Promise<StdioAdapter & { initialize: DebugProtocol.InitializeResponse }>;
+  /**
    * The setup most DAP tests start from: a new stdio adapter with its job launched (initialize →
    * `initialized` → launch and configurationDone; see `launchAndConfigure`, and
    * `launchWithFilters` for `filters`). The responses come with the adapter.
@@ -206,6 +213,13 @@ export function createAdapterContext(): AdapterContext {
       const client = DapClient.overStdio(spawned.child);
       clients.push(client);
       return Object.assign(spawned, { client });
+    },
+    async spawnInitialized(caps = { adapterID: 'relay' }) {
+      const adapter = this.spawnStdio();
+      const initialize = await adapter.client.request('initialize', caps);
+      expect(initialize.success, initialize.message).toBe(true);
+      await adapter.client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
+      return Object.assign(adapter, { initialize });
     },
     async runJob(launchArgs, { caps = {}, allowLaunchFailure = false, filters } = {}) {
       const adapter = this.spawnStdio();

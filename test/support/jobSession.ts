@@ -11,6 +11,7 @@ import { expect } from 'vitest';
 import {
   assertResponsesMatchRequests,
   EVENT_TIMEOUT_MS,
+  outputByCategory,
   waitForExit,
   type AdapterContext,
   type RunJobOptions,
@@ -77,6 +78,11 @@ export function copyToWorkdir(ctx: AdapterContext, fixture: string, { markComman
   return writeFile(ctx.workdir, path.basename(fixture), text);
 }
 
+/** The `output` event whose text is exactly `text` (one line a step or command printed). */
+export async function printed(client: DapClient, text: string): Promise<DebugProtocol.OutputEvent> {
+  return client.waitForEvent('output', (e) => e.body.output === text, EVENT_TIMEOUT_MS);
+}
+
 export async function stoppedAt(client: DapClient, reason: string): Promise<DebugProtocol.StoppedEvent> {
   return client.waitForEvent('stopped', (e) => e.body.reason === reason, EVENT_TIMEOUT_MS);
 }
@@ -84,6 +90,19 @@ export async function stoppedAt(client: DapClient, reason: string): Promise<Debu
 /** Launch arguments that run `program` from `ctx.workdir` without the pause on entry. */
 export function pastEntry(ctx: AdapterContext, program: string): Record<string, unknown> {
   return { program, cwd: ctx.workdir, stopOnEntry: false };
+}
+
+/**
+ * Copies the job fixture `name` (under test/fixtures/jobs) into the workdir with its commands
+ * marked (`copyToWorkdir`) and launches the copy (`program`) past the entry pause (`pastEntry`).
+ */
+export async function runMarkedCopy(
+  ctx: AdapterContext,
+  name: string,
+): Promise<{ adapter: Awaited<ReturnType<AdapterContext['runJob']>>; client: DapClient; program: string }> {
+  const program = copyToWorkdir(ctx, jobFixture(name), { markCommands: true });
+  const adapter = await ctx.runJob(pastEntry(ctx, program));
+  return { adapter, client: adapter.client, program };
 }
 
 /**
@@ -114,6 +133,17 @@ export async function frames(client: DapClient): Promise<DebugProtocol.StackFram
 /** Frame names with durations (`0.03 s`) replaced by `T s`. */
 export function frameNames(stack: readonly DebugProtocol.StackFrame[]): string[] {
   return stack.map((frame) => frame.name.replace(/\d+\.\d+ s\b/, 'T s'));
+}
+
+/** `next`, then the `stopped` event (reason `step`) before the following step. */
+export async function nextStep(client: DapClient): Promise<void> {
+  await client.request('next', { threadId: 1 });
+  await stoppedAt(client, 'step');
+}
+
+/** A console command typed in the debug console (`!CMD`, a `repl` evaluate): its result text. */
+export async function consoleResult(client: DapClient, expression: string): Promise<string> {
+  return (await client.request('evaluate', { expression, context: 'repl' })).body.result;
 }
 
 export async function continueJob(client: DapClient): Promise<void> {
@@ -209,6 +239,20 @@ export async function finish(ctx: AdapterContext, adapter: StdioAdapter): Promis
   expect(processesWithMarker(ctx.marker)).toEqual([]);
   assertResponsesMatchRequests(adapter.client);
   adapter.client.assertClean();
+}
+
+/**
+ * Checks what a job that has ended left in its client: all it printed on stdout (`stdout`) and,
+ * if given, the reasons of its stops in order (`stops`); then `finish`.
+ */
+export async function finishWith(
+  ctx: AdapterContext,
+  adapter: StdioAdapter,
+  expected: { stdout: string; stops?: string[] },
+): Promise<void> {
+  expect(outputByCategory(adapter.client).stdout).toBe(expected.stdout);
+  if (expected.stops) expect(stopReasons(adapter.client)).toEqual(expected.stops);
+  await finish(ctx, adapter);
 }
 
 /** Whether any of `names` can run here (on PATH, executable): the embedded relay runs the steps here. */
