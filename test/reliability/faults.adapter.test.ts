@@ -525,12 +525,16 @@ describe('a relay directory made unreadable (chmod 000) under a debug session', 
     relayDir,
     stopOnEntry: false,
   });
+  /** A `fault` row whose test needs root without CAP_DAC_OVERRIDE (a mode of 0000 must bite). */
+  const faultWithoutDacOverride = (
+    name: string,
+    scenario: string,
+    body: Parameters<typeof itNeeds<typeof rootWithoutDacOverride>>[4],
+  ): void => itNeeds(rootWithoutDacOverride, name, 'fault', scenario, body);
   const unusable = /relay-dap: relay (result )?directory \S+ is not writable \(EACCES\).*Still waiting/;
 
-  itNeeds(
-    rootWithoutDacOverride,
+  faultWithoutDacOverride(
     'stdio adapter, result/ at 0000 mid-step: the adapter says so in the console, keeps the session, and the step ends with its own code once the mode is back',
-    'fault',
     'result/ made unreadable (chmod 000) mid-step under the stdio adapter (adapter as root without CAP_DAC_OVERRIDE)',
     async (row, { prefix }) => {
       const relayDir = relayDirOf(ctx);
@@ -569,10 +573,8 @@ describe('a relay directory made unreadable (chmod 000) under a debug session', 
     },
   );
 
-  itNeeds(
-    rootWithoutDacOverride,
+  faultWithoutDacOverride(
     'TCP adapter, two sessions: one session’s relay directory goes 0000; the other session runs its job to the end, and the first recovers',
-    'fault',
     'TCP adapter with two sessions, one session’s relay directory made unreadable (chmod 000): the other session (adapter as root without CAP_DAC_OVERRIDE)',
     async (row, { prefix }) => {
       const broken = relayDirOf(ctx);

@@ -35,7 +35,7 @@ import {
 } from './faultSupport.js';
 import { heldCommand, runArgs } from '../support/heldRun.js';
 import { OTHER_UID, otherUser, relayDapAsOtherUser } from '../support/otherUser.js';
-import { itNeeds, reliabilityRow } from './report.js';
+import { itNeeds, reliabilityRow, type Row } from './report.js';
 import { RelayClient } from '../../src/relay/client.js';
 import { parseRunningMarker } from '../../src/relay/runningMarker.js';
 
@@ -96,6 +96,11 @@ function endTime(spawned: Spawned): Promise<{ finished: Finished; at: number }> 
 }
 
 /** `relay-dap serve` (as uid 65534 with `asNobody`), resolved once it serves. */
+/** `relay-dap run` arguments for `text` in this test's relay, marked as the test's. */
+function markedRun(text: string): string[] {
+  return ['run', '--relay-dir', env.relayDir, '--', `export ${env.marker}=1; ${text}`];
+}
+
 async function serve(args: readonly string[] = [], asNobody = false): Promise<Spawned> {
   const argv = ['serve', '--relay-dir', env.relayDir, '--workdir', env.workdir, ...args];
   const spawned = track(asNobody ? relayDapAsOtherUser(argv) : relayDap(argv));
@@ -430,13 +435,7 @@ describe('relay-dap serve on the directory of a Part-A server', () => {
     partAServer.child.kill('SIGTERM');
     await waitUntil(() => /serving /.test(ours.stderr()), 'relay-dap serve to take over');
     const takeoverMs = performance.now() - stoppedAt;
-    const after = await runRelayDap([
-      'run',
-      '--relay-dir',
-      env.relayDir,
-      '--',
-      `export ${env.marker}=1; echo after`,
-    ]);
+    const after = await runRelayDap(markedRun(`echo after`));
     expect(after.code, after.stderr).toBe(0);
     expect(after.stdout.toString()).toBe('after\n');
     row.figure =
@@ -751,13 +750,7 @@ describe('the relay directory taken away under a running server', () => {
       }
 
       const nextAt = performance.now();
-      const next = await asNobody([
-        'run',
-        '--relay-dir',
-        env.relayDir,
-        '--',
-        `export ${env.marker}=1; echo after`,
-      ]).finished;
+      const next = await asNobody(markedRun(`echo after`)).finished;
       const nextMs = performance.now() - nextAt;
       expect(next.code, next.stderr).toBe(0);
       expect(next.stdout.toString()).toBe('after\n');
@@ -815,15 +808,7 @@ describe('the disk holding the relay directory filled up by a command', () => {
       }
       const server = await serve(['--grace', '1']);
       const freeBefore = bytesFree(disk);
-      const run = track(
-        relayDap([
-          'run',
-          '--relay-dir',
-          env.relayDir,
-          '--',
-          `export ${env.marker}=1; yes | head -c 5M; ${after}exit 7`,
-        ]),
-      );
+      const run = track(relayDap(markedRun(`yes | head -c 5M; ${after}exit 7`)));
       const startedAt = performance.now();
       const answered = endTime(run);
       // When the disk is seen full (a command that exits at once may free it before a look).
@@ -899,15 +884,23 @@ describe('the disk holding the relay directory filled up by a command', () => {
   );
 });
 
+/**
+ * A `fault` row whose test needs the other user: the relay tree is handed to uid 65534 and
+ * `relay-dap serve --grace 1` runs as that user before `body`.
+ */
+function faultServedByOtherUser(name: string, scenario: string, body: (row: Row) => Promise<void>): void {
+  itNeeds(otherUser, name, 'fault', scenario, async (row) => {
+    chownTree(env.root);
+    await serve(['--grace', '1'], true);
+    await body(row);
+  });
+}
+
 describe('permission faults under a waiting client (issue 9, items 5 and 12)', () => {
-  itNeeds(
-    otherUser,
+  faultServedByOtherUser(
     'result/ made unreadable (chmod 000) while `run` waits (client and server as uid 65534): one line, it keeps waiting, and ends with the command once the mode is back',
-    'fault',
     'result/ made unreadable (chmod 000) while `relay-dap run` waits (client and server as uid 65534)',
     async (row) => {
-      chownTree(env.root);
-      await serve(['--grace', '1'], true);
       const gate = path.join(env.workdir, 'gate');
       const run = track(
         relayDapAsOtherUser(
@@ -944,14 +937,10 @@ describe('permission faults under a waiting client (issue 9, items 5 and 12)', (
     },
   );
 
-  itNeeds(
-    otherUser,
+  faultServedByOtherUser(
     'client as root, server as uid 65534 (`docker run --user`): root’s `run` is refused at once naming both uids; a root-owned 0600 command (a Part-A client as root) is answered 126 naming both uids, not run, never waited on',
-    'fault',
     'uid mismatch: client as root, server as uid 65534 (docker run --user): our client and a Part-A client',
     async (row) => {
-      chownTree(env.root);
-      await serve(['--grace', '1'], true);
       const planted = path.join(env.workdir, 'ran-as-root-client');
 
       // Our client: refused up front, before it writes anything.

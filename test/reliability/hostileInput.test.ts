@@ -77,6 +77,16 @@ const scratch = () => relay.scratchDir();
 const serve = (relayDir: string, workdir: string, args: readonly string[] = []) =>
   relay.serve(relayDir, workdir, args);
 /** Fresh relay and work directories, and a server already serving them. */
+/** This file's row of the reliability report for `scenario`. */
+const hostileRow = (scenario: string) => reliabilityRow('hostile input', scenario);
+/** A test with its `hostile input` row that needs the other user (see itNeeds). */
+const hostileNeedsOtherUser = (
+  name: string,
+  scenario: string,
+  body: Parameters<typeof itNeeds<typeof otherUser>>[4],
+  timeout?: number,
+): void => itNeeds(otherUser, name, 'hostile input', scenario, body, timeout);
+
 async function serving() {
   const { relayDir, workdir } = relayDirs();
   return { relayDir, workdir, server: await serve(relayDir, workdir) };
@@ -103,6 +113,19 @@ function writeAtomically(file: string, data: string | Buffer): void {
   fs.renameSync(tmp, file);
 }
 
+/**
+ * A scratch directory `base` of `mode` holding `work/` (the workdir); the relay directory is to
+ * be `base/x/.relay`, x made by the test (by whom, and how open, is what it is about).
+ */
+function relayBelowX(mode: number): { base: string; x: string; relayDir: string; workdir: string } {
+  const base = scratch();
+  fs.chmodSync(base, mode);
+  const x = path.join(base, 'x');
+  const workdir = path.join(base, 'work');
+  fs.mkdirSync(workdir);
+  return { base, x, relayDir: path.join(x, '.relay'), workdir };
+}
+
 function expectNoStack(text: string, what: string): void {
   expect(text, what).not.toMatch(/internal error|\n\s+at /);
 }
@@ -114,8 +137,8 @@ function expectNoStack(text: string, what: string): void {
 async function expectRefusedEverywhere(
   relayDir: string,
   workdir: string,
-  subcommands: ReadonlyArray<'serve' | 'run' | 'status'>,
   expectClear: (text: string, who: string) => void,
+  subcommands: ReadonlyArray<'serve' | 'run' | 'status'> = ['serve', 'run', 'status'],
 ): Promise<string[]> {
   const said: string[] = [];
   const argsOf = {
@@ -197,8 +220,7 @@ describe('hostile input: DAP', () => {
   const ticks = (client: DapClient): number => (client.output('stdout').match(/tick/g) ?? []).length;
 
   it('over TCP, each on a fresh connection: bad header, missing body, not JSON, 100 MB, unknown command, bad arguments, a response; the adapter and a running session carry on', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'DAP over TCP, each on a fresh connection: `Content-Length: abc`, a header with no body, a body that is not JSON, a 100 MB message, an unknown command, missing/wrong arguments, a response sent to the adapter; a job running meanwhile',
     );
     const adapter = await ctx.spawnTcp(['--server=0']);
@@ -351,8 +373,7 @@ describe('hostile input: DAP', () => {
   }, 180_000);
 
   it('requests with missing or wrong arguments are refused as such (InvalidArguments), not as internal failures', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'DAP requests with missing or wrong-typed arguments: refused with InvalidArguments (2001), never as an internal failure (2099, "a bug in relay-dap")',
     );
     const adapter = await ctx.spawnTcp(['--server=0']);
@@ -391,8 +412,7 @@ describe('hostile input: DAP', () => {
   }, 120_000);
 
   it('over stdio: garbage ends the session or is reported; the process exits by itself, never crashes, and stdout carries only DAP', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'DAP over stdio: `Content-Length: abc`, a 100 MB header, a header whose body never comes, a body that is not JSON, a response, an unknown command',
     );
     const outcomes: string[] = [];
@@ -469,8 +489,7 @@ describe('hostile input: the relay directory', () => {
   });
 
   it('cmd/ names that are not ids (.., :, spaces, newline, $( ), 250 characters, a/b) are left alone and logged once; valid commands run meanwhile', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'cmd/ entries whose names are not ids (`..sh`, `.sh`, `a:b.sh`, `with space.sh`, a newline, `$(touch x).sh`, 250 characters, `a/b.sh`) while 40 valid commands run; 10 KB and `../` ids given to `relay-dap cancel`',
     );
     const { relayDir, workdir, server } = await serving();
@@ -532,8 +551,7 @@ describe('hostile input: the relay directory', () => {
   }, 180_000);
 
   it('a cmd/ name holding a newline cannot forge a line of the server log', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'a cmd/ name holding a newline and a fake log line (`x⏎2026-01-01T00:00:00.000Z [forged] exit 0.sh`)',
     );
     const { relayDir, server } = await serving();
@@ -553,8 +571,7 @@ describe('hostile input: the relay directory', () => {
   }, 60_000);
 
   it('a directory named like a command in cmd/ is left alone and logged once by name; the server keeps its heartbeat and runs valid commands', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'a directory named like a command (`cmd/<id>.sh/`), sorting before every valid command',
     );
     const { relayDir, server } = await serving();
@@ -594,7 +611,7 @@ describe('hostile input: the relay directory', () => {
   }, 300_000);
 
   it('a FIFO named like a command in cmd/ does not stall the server: it is left alone, logged, and valid commands run', async () => {
-    const row = reliabilityRow('hostile input', 'a FIFO named like a command (`mkfifo cmd/<id>.sh`)');
+    const row = hostileRow('a FIFO named like a command (`mkfifo cmd/<id>.sh`)');
     const { relayDir, server } = await serving();
     const id = '0000000000000000002_1';
     const fifo = path.join(relayDir, 'cmd', `${id}.sh`);
@@ -627,8 +644,7 @@ describe('hostile input: the relay directory', () => {
   }, 120_000);
 
   it('a symlinked cmd/ or result/: serve, run and a debug launch refuse it with one clear error; the target is untouched', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'a symlinked `cmd/` or `result/` pointing elsewhere, at start: `relay-dap serve`, `relay-dap run`, and a DAP launch with relayDir',
     );
     const refusals: string[] = [];
@@ -647,7 +663,7 @@ describe('hostile input: the relay directory', () => {
         expect(text, who).toMatch(/symlink/);
         expectNoStack(text, who);
       };
-      await expectRefusedEverywhere(relayDir, workdir, ['serve', 'run'], expectClear);
+      await expectRefusedEverywhere(relayDir, workdir, expectClear, ['serve', 'run']);
       expect(fs.readdirSync(target)).toEqual(['keep']);
       expect(fs.readFileSync(path.join(target, 'keep'), 'utf8')).toBe('untouched');
       refusals.push(
@@ -659,20 +675,13 @@ describe('hostile input: the relay directory', () => {
 
   // Issue 9, item 2: as ssh's StrictModes. Before the fix, root's server ran the other user's
   // planted command as root.
-  itNeeds(
-    otherUser,
+  hostileNeedsOtherUser(
     'a relay directory another user prepared (/tmp/x/.relay 0777, a planted cmd/<id>.sh): root’s serve, run, status and a debug launch refuse it naming owner, mode and fix; the planted command never runs',
-    'hostile input',
     'a relay directory another user prepared (0777, owned by uid 65534, with a planted `cmd/<id>.sh`), or root’s own left 0777: root’s `serve`, `run`, `status` and a DAP launch with relayDir',
     async (row) => {
       const seen: string[] = [];
       for (const owner of ['another user', 'root, but 0777'] as const) {
-        const base = scratch();
-        fs.chmodSync(base, 0o755);
-        const x = path.join(base, 'x');
-        const relayDir = path.join(x, '.relay');
-        const workdir = path.join(base, 'work');
-        fs.mkdirSync(workdir);
+        const { base, x, relayDir, workdir } = relayBelowX(0o755);
         const planted = path.join(base, `ran-${randomBytes(4).toString('hex')}`);
         const id = partAId();
         const prepare =
@@ -694,12 +703,7 @@ describe('hostile input: the relay directory', () => {
           expect(text, who).toContain(`chmod 700 ${relayDir}`);
           expectNoStack(text, who);
         };
-        const [serveSaid] = await expectRefusedEverywhere(
-          relayDir,
-          workdir,
-          ['serve', 'run', 'status'],
-          expectClear,
-        );
+        const [serveSaid] = await expectRefusedEverywhere(relayDir, workdir, expectClear);
         expect(fs.existsSync(planted), 'the planted command ran').toBe(false);
         expect(fs.readdirSync(path.join(relayDir, 'cmd'))).toEqual([`${id}.sh`]);
         expect(fs.readdirSync(relayDir).sort()).toEqual(['cmd', 'result']);
@@ -716,17 +720,14 @@ describe('hostile input: the relay directory', () => {
   // theirs in its place between two checks: root's server then wrote its heartbeat, owner and
   // space.reserve into the other user's directory, and root's waiting `run` said "no relay
   // server" (exit 3) while its command ran on.
-  itNeeds(
-    otherUser,
+  hostileNeedsOtherUser(
     'a relay directory of ours below a directory another user owns (or one open to all, not sticky): serve, run, status and a launch refuse it naming that directory, its owner and the fix; serve creates nothing there',
-    'hostile input',
     'root’s own private relay directory (0700) below a directory of uid 65534’s (`/tmp/x/.relay`, x theirs), or below a root-owned 0777 one without the sticky bit: `serve`, `run`, `status`, a DAP launch with relayDir; and `serve` on a missing one there',
     async (row) => {
       const seen: string[] = [];
       for (const parentIs of ['another user’s', 'open to all, not sticky'] as const) {
-        const base = scratch();
-        fs.chmodSync(base, 0o1777); // sticky, as /tmp: only x (below) is at fault
-        const x = path.join(base, 'x');
+        // Sticky, as /tmp: only x (below) is at fault.
+        const { base, x, relayDir, workdir } = relayBelowX(0o1777);
         if (parentIs === 'another user’s') {
           const made = await startAsOtherUser('mkdir', ['-m', '755', x]).finished;
           expect(made.code, made.stderr).toBe(0);
@@ -734,9 +735,6 @@ describe('hostile input: the relay directory', () => {
           fs.mkdirSync(x);
           fs.chmodSync(x, 0o777);
         }
-        const relayDir = path.join(x, '.relay');
-        const workdir = path.join(base, 'work');
-        fs.mkdirSync(workdir);
         for (const dir of [relayDir, path.join(relayDir, 'cmd'), path.join(relayDir, 'result')])
           fs.mkdirSync(dir, { mode: 0o700 });
         const expectClear = (text: string, who: string): void => {
@@ -750,12 +748,7 @@ describe('hostile input: the relay directory', () => {
           expect(text, who).toContain('Choose a relay directory under a directory of your own');
           expectNoStack(text, who);
         };
-        const [serveSaid] = await expectRefusedEverywhere(
-          relayDir,
-          workdir,
-          ['serve', 'run', 'status'],
-          expectClear,
-        );
+        const [serveSaid] = await expectRefusedEverywhere(relayDir, workdir, expectClear);
         expect(fs.readdirSync(relayDir).sort(), 'written into the relay directory').toEqual([
           'cmd',
           'result',
@@ -780,8 +773,7 @@ describe('hostile input: the relay directory', () => {
   );
 
   it('relay directories at 0755 (a Part-A server’s mkdir -p, then a Part-A flush, before or under our server) end 0700 once our server serves them; a group-writable cmd/ under a running server stops it until fixed', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'relay directories left 0755 by a Part-A server and flush, then served by ours; a Part-A flush under our running server; `cmd/` made group-writable (chmod 770) under a running server',
     );
     const { relayDir, workdir } = relayDirs();
@@ -832,8 +824,7 @@ describe('hostile input: the relay directory', () => {
   }, 120_000);
 
   it('result/ replaced by a symlink while a command runs: the server writes nothing through it and says so', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       '`result/` replaced by a symlink to another directory while the server runs a command',
     );
     const { relayDir, workdir, server } = await serving();
@@ -858,8 +849,7 @@ describe('hostile input: the relay directory', () => {
   }, 60_000);
 
   it('cmd/ replaced by a symlink while serving: a command planted in its target never runs, and the server says so', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       '`cmd/` replaced by a symlink to a directory holding a planted command, while the server runs',
     );
     const { relayDir, workdir, server } = await serving();
@@ -880,8 +870,7 @@ describe('hostile input: the relay directory', () => {
   }, 60_000);
 
   it('a cancel file holding garbage (binary, 10 KB, paths, a near miss of the running id) is removed and logged once; the running command is unaffected', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'a `cancel` file holding garbage: binary bytes, 10 KB of text, `../../etc/passwd`, an absolute path, `<running id>:1`, `<running id>` + NUL; while a command runs',
     );
     const { relayDir, workdir, server } = await serving();
@@ -934,8 +923,7 @@ describe('hostile input: the relay directory', () => {
   }, 90_000);
 
   it('a running file holding garbage at server start is cleaned up and logged once; the queue runs', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'a `running` file holding garbage when a server starts: binary, 10 KB, no colon, `../../x:1`, a well-formed id no one ran',
     );
     const cases: Array<[string, string | Buffer, RegExp]> = [
@@ -999,12 +987,10 @@ describe('hostile input: the relay directory', () => {
   }
 
   it('a .exit that is not a number: relay-dap run exits 125 naming the file, and leaves the files for inspection', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'a `.exit` the client finds not numeric (`abc`, empty, a lone newline, `-1`, `1.5`, `0x1F`, `7 8`, binary), written before the server writes its own',
     );
-    const { relayDir, workdir } = relayDirs();
-    await serve(relayDir, workdir);
+    const { relayDir, workdir } = await serving();
     const cases: Array<[string, string, Buffer]> = [
       ['abc', 'abc\\n', Buffer.from('abc\n')],
       ['empty', '', Buffer.alloc(0)],
@@ -1037,12 +1023,10 @@ describe('hostile input: the relay directory', () => {
   }, 120_000);
 
   it('a .exit out of the 0–255 range (256, 999) is not taken for an exit code', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'a `.exit` holding a number that is no exit code (`256`, `999`), written before the server writes its own',
     );
-    const { relayDir, workdir } = relayDirs();
-    await serve(relayDir, workdir);
+    const { relayDir, workdir } = await serving();
     const seen: string[] = [];
     for (const value of ['256', '999']) {
       const { result, go } = await runWithForgedExit(relayDir, workdir, `${value}\\n`, value);
@@ -1090,8 +1074,7 @@ describe('hostile input: exposure', () => {
   }
 
   it('the TCP adapter listens on loopback only, unless a host is given', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'exposure: `relay-dap --server=0` reached through this machine’s non-loopback addresses; `--host 127.0.0.2`',
     );
     const adapter = await ctx.spawnTcp(['--server=0']);
@@ -1128,8 +1111,7 @@ describe('hostile input: exposure', () => {
   it.skipIf(!otherUser.ok)(
     `another local user (uid ${OTHER_UID}) connects to the TCP adapter and launches a command${otherUser.ok ? '' : ` (skipped: ${otherUser.reason})`}`,
     async () => {
-      const row = reliabilityRow(
-        'hostile input',
+      const row = hostileRow(
         `another local user (uid ${OTHER_UID}) connects to \`relay-dap --server=0\` and sends initialize, launch (a command that would leave a file) and configurationDone at once, 5 times, then 3 times exiting at once while the adapter is busy; the adapter's own user runs a session meanwhile`,
       );
       const adapter = await ctx.spawnTcp(['--server=0']);
@@ -1201,8 +1183,7 @@ describe('hostile input: exposure', () => {
   it.skipIf(!otherUser.ok)(
     `another local user (uid ${OTHER_UID}) and the --socket adapter: cannot connect, cannot plant the directory${otherUser.ok ? '' : ` (skipped: ${otherUser.reason})`}`,
     async () => {
-      const row = reliabilityRow(
-        'hostile input',
+      const row = hostileRow(
         `another local user (uid ${OTHER_UID}) and \`relay-dap --socket PATH\`: connects and launches a command; prepares the socket's directory (0777) before the adapter starts`,
       );
       const dir = path.join(ctx.tmp, 'run', 'relay-dap');
@@ -1249,10 +1230,8 @@ describe('hostile input: exposure', () => {
   // vimspector's and dap-mode's shipped configurations) can be taken first by another user,
   // whose program then receives every launch (env values included) that editor sends. Ours
   // said only "in use", which reads as "your old adapter is still running: connect to it".
-  itNeeds(
-    otherUser,
+  hostileNeedsOtherUser(
     'a port held by another user’s program: relay-dap --port says who holds it and not to point an editor at it',
-    'hostile input',
     'exposure: uid 65534 listens first on the port an editor is configured for (0.0.0.0:PORT); root’s `relay-dap --port PORT`',
     async (row) => {
       const squatter = startAsOtherUser(process.execPath, [
@@ -1278,8 +1257,7 @@ describe('hostile input: exposure', () => {
   );
 
   it('no adapter log (stderr, --log-file) holds a command text or an environment secret, unless tracing is asked for', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'exposure: the TCP adapter’s stderr and `--log-file` during a job with secrets in step texts, `env`, a `!CMD` and failures; `trace: true` as the control',
     );
     const logFile = path.join(ctx.tmp, 'adapter.log');
@@ -1353,16 +1331,14 @@ describe('hostile input: exposure', () => {
   }, 120_000);
 
   it('relay files are 0600 and directories 0700 even under umask 000: serve/run, leases, the embedded relay, the adapter’s log and trace', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'exposure: modes of every relay file and directory under umask 000 (serve + run --lease, and the adapter’s embedded relay, --log-file, trace file), while a command runs and after',
     );
     const previous = process.umask(0);
     relay.ctx().cleanups.push(() => process.umask(previous));
     let checked = 0;
 
-    const { relayDir, workdir } = relayDirs();
-    await serve(relayDir, workdir);
+    const { relayDir, workdir } = await serving();
     const go = path.join(workdir, 'go');
     const client = launch(
       runArgs(relayDir, heldCommand(`export ${marker()}=1; echo started`, go), ['--lease']),
@@ -1435,10 +1411,8 @@ describe('hostile input: exposure', () => {
     return dir;
   }
 
-  itNeeds(
-    otherUser,
+  hostileNeedsOtherUser(
     'a trace or --log-file path planted by another user (0666 file, symlink) or left readable is refused with one line; a new one is created 0600',
-    'hostile input',
     'trace and `--log-file` paths in a shared 1777 directory: a file another user pre-created 0666, a symlink they planted to a file of ours, our own file left 0644; then a new path',
     async (row) => {
       const shared = sharedDirectory();
@@ -1521,8 +1495,7 @@ describe('hostile input: exposure', () => {
   // everywhere), another user can link any file of ours they can name into /tmp (the test
   // makes the link itself: here the sysctl is on); the trace was then appended to that file.
   it('a hard link to a private file of ours at the trace or --log-file path is refused; the linked file is untouched', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'trace and `--log-file` paths in a shared 1777 directory that are a hard link to a private (0600) file of ours, as another user can plant where fs.protected_hardlinks is off',
     );
     const shared = sharedDirectory();
@@ -1555,12 +1528,10 @@ describe('hostile input: exposure', () => {
   }, 120_000);
 
   it('no command text appears in any process’s command line (ps): run, run --file, an adapter step, a !CMD', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'exposure: /proc/*/cmdline of every process while commands holding a unique secret run: `run -- TEXT`, `run --file`, an adapter step and a `!CMD` (embedded relay)',
     );
-    const { relayDir, workdir } = relayDirs();
-    await serve(relayDir, workdir);
+    const { relayDir, workdir } = await serving();
     let scanned = 0;
     const seen: string[] = [];
     const whileRunning = async (
@@ -1638,8 +1609,7 @@ describe('hostile input: exposure', () => {
   }, 180_000);
 
   it('special files as input: /dev/zero, a FIFO with a silent writer, an oversized file, as `program` and as `run --file`: refused with one line, memory bounded, SIGTERM still works', async () => {
-    const row = reliabilityRow(
-      'hostile input',
+    const row = hostileRow(
       'special files as input: `program` and `run --file` naming /dev/zero, a FIFO whose writer never writes, a 20 MiB file (and `--file -` fed /dev/zero)',
     );
     const dir = scratch();
@@ -1685,8 +1655,7 @@ describe('hostile input: exposure', () => {
     expect(exit.signal === 'SIGTERM' || exit.code !== null, 'the adapter ended on SIGTERM').toBe(true);
     outcomes.push('then SIGTERM ends the adapter');
 
-    const { relayDir, workdir } = relayDirs();
-    await serve(relayDir, workdir);
+    const { relayDir } = await serving();
     const runFile = async (name: string, file: string, said: RegExp): Promise<void> => {
       const result = await finish(
         launch(['run', '--relay-dir', relayDir, '--file', file]),
@@ -1729,8 +1698,7 @@ describe('hostile input: exposure', () => {
       'fault',
       'timeouts past Node’s 24.8-day timer limit: `run --timeout 3000000`, a step `timeout: 3000000`, a job `timeout: 3000000`; `1e12` given to run and to launch',
     );
-    const { relayDir, workdir } = relayDirs();
-    await serve(relayDir, workdir);
+    const { relayDir } = await serving();
     const ran = await finish(
       launch([
         'run',
@@ -1787,8 +1755,7 @@ describe('hostile input: exposure', () => {
       'fault',
       'the relay server’s workdir removed while it serves: `run`, an adapter step and a `!CMD` through it; a launch `cwd` that does not exist',
     );
-    const { relayDir, workdir } = relayDirs();
-    await serve(relayDir, workdir);
+    const { relayDir, workdir } = await serving();
     fs.rmSync(workdir, { recursive: true, force: true });
     const gone = new RegExp(`working directory ${workdir} \\(on the relay server's side\\) does not exist`);
     const ran = await finish(launch(['run', '--relay-dir', relayDir, '--', `export ${marker()}=1; echo hi`]));
