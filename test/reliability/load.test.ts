@@ -28,7 +28,7 @@ import {
   repoRoot,
   startServer,
   tempDir,
-  tempRelayDir,
+  tempRelayDirUntil,
   uniqueMarker,
   waitUntil,
   within,
@@ -114,11 +114,7 @@ afterEach(async () => {
   expect(survivors, 'marked processes that outlived the test').toEqual([]);
 });
 
-function relayDirs(): { root: string; relayDir: string; workdir: string } {
-  const dirs = tempRelayDir();
-  cleanup.undo.push(dirs.cleanup);
-  return dirs;
-}
+const relayDirs = () => tempRelayDirUntil(cleanup.undo);
 
 function markerEnv(): { marker: string; env: NodeJS.ProcessEnv } {
   const marker = uniqueMarker();

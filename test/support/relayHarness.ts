@@ -37,6 +37,17 @@ export function tempRelayDir(): { root: string; relayDir: string; workdir: strin
   };
 }
 
+/** A tempRelayDir whose removal is added to `cleanups` (which the test's afterEach runs). */
+export function tempRelayDirUntil(cleanups: Array<() => void>): {
+  root: string;
+  relayDir: string;
+  workdir: string;
+} {
+  const dirs = tempRelayDir();
+  cleanups.push(dirs.cleanup);
+  return dirs;
+}
+
 /** A name no other test uses: put `export NAME=1` in a command, then look for it in /proc. */
 export function uniqueMarker(): string {
   return `RELAYTEST_${randomBytes(6).toString('hex')}`;

@@ -15,6 +15,7 @@ import {
   stopProcess,
   tempDir,
   tempRelayDir,
+  tempRelayDirUntil,
   uniqueMarker,
   waitUntil,
   type Finished,
@@ -51,11 +52,7 @@ export function useRelayTestContext() {
     expect(survivors, 'processes that outlived the test').toEqual([]);
   });
 
-  function relayDirs(): { root: string; relayDir: string; workdir: string } {
-    const dirs = tempRelayDir();
-    ctx.cleanups.push(dirs.cleanup);
-    return dirs;
-  }
+  const relayDirs = () => tempRelayDirUntil(ctx.cleanups);
 
   function scratchDir(): string {
     const dir = tempDir('relay-scratch-');
