@@ -3,7 +3,7 @@
 // adapter already listening on a port (the template's :debugServer + :host).
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { freePort } from '../support/adapterHarness.js';
 import { expectScenario, runEditor } from './clientRun.js';
 import * as editor from './editorHarness.js';
@@ -32,33 +32,30 @@ function runEmacs(template: string, extra: NodeJS.ProcessEnv = {}, keepAdapter?:
   );
 }
 
-describe.skipIf(dapModeMissing !== undefined)(
-  `Emacs dap-mode with launch-configs/dap-mode.el${editor.skipNote(dapModeMissing)}`,
-  () => {
-    it('stdio ("this job file or workflow"): entry, !echo, Next, breakpoint, failed step, Stop, nothing left', async () => {
-      const result = await runEmacs('relay-dap: this job file or workflow');
-      expectScenario(result);
-      expect(result.repl).toContain(`!echo ${editor.CONSOLE_TEXT}\nexit 0\n`);
-      // Stop: the disconnect was answered (no response handler left waiting).
-      expect(result.pendingResponses).toBe(0);
-      expect(result.state).toBe('terminated');
-    });
+editor.editorSuite('Emacs dap-mode with launch-configs/dap-mode.el', dapModeMissing, () => {
+  it('stdio ("this job file or workflow"): entry, !echo, Next, breakpoint, failed step, Stop, nothing left', async () => {
+    const result = await runEmacs('relay-dap: this job file or workflow');
+    expectScenario(result);
+    expect(result.repl).toContain(`!echo ${editor.CONSOLE_TEXT}\nexit 0\n`);
+    // Stop: the disconnect was answered (no response handler left waiting).
+    expect(result.pendingResponses).toBe(0);
+    expect(result.state).toBe('terminated');
+  });
 
-    it('TCP ("through the adapter on port 4711", on a free port): the same, and the adapter goes on listening', async () => {
-      const port = await freePort();
-      const adapter = await editor.listeningAdapter(ws, port);
-      try {
-        const result = await runEmacs(
-          'relay-dap: through the adapter on port 4711',
-          { RELAY_TEST_PORT: String(port) },
-          adapter.pid,
-        );
-        expectScenario(result);
-        expect(result.pendingResponses).toBe(0);
-        expect(adapter.exitCode).toBe(null);
-      } finally {
-        adapter.kill('SIGTERM');
-      }
-    });
-  },
-);
+  it('TCP ("through the adapter on port 4711", on a free port): the same, and the adapter goes on listening', async () => {
+    const port = await freePort();
+    const adapter = await editor.listeningAdapter(ws, port);
+    try {
+      const result = await runEmacs(
+        'relay-dap: through the adapter on port 4711',
+        { RELAY_TEST_PORT: String(port) },
+        adapter.pid,
+      );
+      expectScenario(result);
+      expect(result.pendingResponses).toBe(0);
+      expect(adapter.exitCode).toBe(null);
+    } finally {
+      adapter.kill('SIGTERM');
+    }
+  });
+});

@@ -12,7 +12,7 @@ import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { afterEach, beforeEach } from 'vitest';
+import { afterEach, beforeEach, describe } from 'vitest';
 import {
   processesWithMarker,
   relayDapBin,
@@ -181,6 +181,14 @@ export function missingPlugin(
   return found
     ? undefined
     : `${name} not found: set ${variable}=/path/to/${name} (a checkout of ${checkout}) or install it under ${packDir}/*/start/${name}`;
+}
+
+/**
+ * An editor's suite, `title`, skipped when `missing` names what this machine lacks (and then its
+ * name says so: see skipNote).
+ */
+export function editorSuite(title: string, missing: string | undefined, body: () => void): void {
+  describe.skipIf(missing !== undefined)(`${title}${skipNote(missing)}`, body);
 }
 
 /** What a suite's name says when it cannot run here: ` (skipped: <why>)`, or nothing. */

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { freePort } from '../support/adapterHarness.js';
 import { expectScenario, runEditor } from './clientRun.js';
 import * as editor from './editorHarness.js';
@@ -46,30 +46,27 @@ function runNeovim(mode: 'stdio' | 'server' | 'tcp', extra: NodeJS.ProcessEnv = 
   );
 }
 
-describe.skipIf(missing !== undefined)(
-  `Neovim nvim-dap with launch-configs/nvim-dap.lua${editor.skipNote(missing)}`,
-  () => {
-    it('stdio (adapter `relay`): entry, !echo, Next, breakpoint, failed step, Stop answered, nothing left', async () => {
-      const result = await runNeovim('stdio');
-      expectScenario(result);
-      // The failed-step pause has its exception (nvim-dap asks before it shows the pause).
-      expect(result.events).toContainEqual(['exceptionInfo', 'exit 3']);
-    });
+editor.editorSuite('Neovim nvim-dap with launch-configs/nvim-dap.lua', missing, () => {
+  it('stdio (adapter `relay`): entry, !echo, Next, breakpoint, failed step, Stop answered, nothing left', async () => {
+    const result = await runNeovim('stdio');
+    expectScenario(result);
+    // The failed-step pause has its exception (nvim-dap asks before it shows the pause).
+    expect(result.events).toContainEqual(['exceptionInfo', 'exit 3']);
+  });
 
-    it('spawned server (adapter `relay_server`): the same, and the adapter nvim-dap started exits after Stop', async () => {
-      // runEditor waits for every adapter started by this Neovim to be gone while it still runs.
-      expectScenario(await runNeovim('server'));
-    });
+  it('spawned server (adapter `relay_server`): the same, and the adapter nvim-dap started exits after Stop', async () => {
+    // runEditor waits for every adapter started by this Neovim to be gone while it still runs.
+    expectScenario(await runNeovim('server'));
+  });
 
-    it('fixed port (adapter `relay_tcp`, on a free port): the same; disconnect is answered, the adapter goes on', async () => {
-      const port = await freePort();
-      const adapter = await editor.listeningAdapter(ws, port);
-      try {
-        expectScenario(await runNeovim('tcp', { RELAY_TEST_PORT: String(port) }, adapter.pid));
-        expect(adapter.exitCode).toBe(null);
-      } finally {
-        adapter.kill('SIGTERM');
-      }
-    });
-  },
-);
+  it('fixed port (adapter `relay_tcp`, on a free port): the same; disconnect is answered, the adapter goes on', async () => {
+    const port = await freePort();
+    const adapter = await editor.listeningAdapter(ws, port);
+    try {
+      expectScenario(await runNeovim('tcp', { RELAY_TEST_PORT: String(port) }, adapter.pid));
+      expect(adapter.exitCode).toBe(null);
+    } finally {
+      adapter.kill('SIGTERM');
+    }
+  });
+});

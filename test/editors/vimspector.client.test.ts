@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { expectScenario, runEditor } from './clientRun.js';
 import * as editor from './editorHarness.js';
 
@@ -34,29 +34,26 @@ const missing =
 
 const ws = editor.useEditorWorkspace();
 
-describe.skipIf(missing !== undefined)(
-  `Vim vimspector with launch-configs/vimspector.json${editor.skipNote(missing)}`,
-  () => {
-    it('stdio ("this job file or workflow"): no launch questions; entry, !echo, Next, breakpoint, failed step, Stop, nothing left', async () => {
-      fs.copyFileSync(
-        path.join(editor.launchConfigs, 'vimspector.json'),
-        path.join(ws.dir, '.vimspector.json'),
-      );
-      const vimrc = path.join(ws.dir, '..', 'vimrc');
-      fs.writeFileSync(
-        vimrc,
-        `set nocompatible\nset rtp^=${vimspector!.replace(/([ \\,])/g, '\\$1')}\nfiletype plugin on\n`,
-      );
-      const vim = `vim -Nu ${vimrc} -S ${path.join(import.meta.dirname, 'vimspector-driver.vim')}`;
-      const result = await runEditor(ws, 'script', ['-qefc', vim, '/dev/null'], {
-        TERM: 'xterm',
-      });
-      expectScenario(result);
-      expect(result.disconnectAnswered).toBe(1);
-      // vimspector asked nothing at launch: breakpoints.exception answered both of its questions.
-      expect(fs.readFileSync(path.join(ws.env.HOME!, '.vimspector.log'), 'utf8')).toContain(
-        '"command": "setExceptionBreakpoints", "arguments": {"filters": ["failed"]}',
-      );
+editor.editorSuite('Vim vimspector with launch-configs/vimspector.json', missing, () => {
+  it('stdio ("this job file or workflow"): no launch questions; entry, !echo, Next, breakpoint, failed step, Stop, nothing left', async () => {
+    fs.copyFileSync(
+      path.join(editor.launchConfigs, 'vimspector.json'),
+      path.join(ws.dir, '.vimspector.json'),
+    );
+    const vimrc = path.join(ws.dir, '..', 'vimrc');
+    fs.writeFileSync(
+      vimrc,
+      `set nocompatible\nset rtp^=${vimspector!.replace(/([ \\,])/g, '\\$1')}\nfiletype plugin on\n`,
+    );
+    const vim = `vim -Nu ${vimrc} -S ${path.join(import.meta.dirname, 'vimspector-driver.vim')}`;
+    const result = await runEditor(ws, 'script', ['-qefc', vim, '/dev/null'], {
+      TERM: 'xterm',
     });
-  },
-);
+    expectScenario(result);
+    expect(result.disconnectAnswered).toBe(1);
+    // vimspector asked nothing at launch: breakpoints.exception answered both of its questions.
+    expect(fs.readFileSync(path.join(ws.env.HOME!, '.vimspector.log'), 'utf8')).toContain(
+      '"command": "setExceptionBreakpoints", "arguments": {"filters": ["failed"]}',
+    );
+  });
+});

@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { freePort } from '../support/adapterHarness.js';
 import { processesWithMarker, repoRoot, tempDir, waitUntil } from '../support/relayHarness.js';
 import { packageVsix } from '../support/vsixPackage.js';
@@ -28,7 +28,7 @@ import {
   editorWorkspace,
   launchConfigs,
   missingProgram,
-  skipNote,
+  editorSuite,
   type EditorWorkspace,
 } from './editorHarness.js';
 
@@ -211,9 +211,10 @@ function workbench(page: Page) {
     async callStackShows(text: string | RegExp): Promise<void> {
       await page.locator('.debug-call-stack .monaco-list-row', { hasText: text }).first().waitFor(visible);
     },
-    /** Waits for a line of the Debug Console's output (not its input) that reads `text`. */
-    async consoleShows(text: string): Promise<void> {
-      await page.locator('.repl .monaco-list-row .output', { hasText: text }).first().waitFor(visible);
+    /** Waits, for each of `texts` in turn, for a line of the Debug Console's output (not its input) that reads it. */
+    async consoleShows(...texts: string[]): Promise<void> {
+      for (const text of texts)
+        await page.locator('.repl .monaco-list-row .output', { hasText: text }).first().waitFor(visible);
     },
     consoleText(): Promise<string[]> {
       return page.locator('.repl .monaco-list-rows .monaco-list-row').allInnerTexts();
@@ -227,8 +228,9 @@ function workbench(page: Page) {
   };
 }
 
-describe.skipIf(missing !== undefined)(
-  `VS Code (code-server + chromium) with the .vsix and launch-configs/vscode-launch.json${skipNote(missing)}`,
+editorSuite(
+  'VS Code (code-server + chromium) with the .vsix and launch-configs/vscode-launch.json',
+  missing,
   () => {
     it('workflow job: breakpoint, !echo, Step Over, breakpoint, failed step, Stop, each step’s output live in the open console; then `run a command` paused on entry; nothing left', async () => {
       fs.mkdirSync(path.join(ws.dir, '.vscode'));
@@ -288,14 +290,12 @@ describe.skipIf(missing !== undefined)(
         await ui.toolbar('Step Over');
         await ui.callStackShows('next: Build');
         // Paused after Greet: its output and its result line are in the console now.
-        await ui.consoleShows('greet-ran');
-        await ui.consoleShows('✓ Greet: exit 0');
+        await ui.consoleShows('greet-ran', '✓ Greet: exit 0');
         await ui.screenshot('next-paused-before-build');
 
         await ui.toolbar('Continue');
         await ui.callStackShows('next: Check');
-        await ui.consoleShows('build-ran');
-        await ui.consoleShows('✓ Build: exit 0');
+        await ui.consoleShows('build-ran', '✓ Build: exit 0');
         await ui.screenshot('breakpoint-before-check');
 
         await ui.toolbar('Continue');
@@ -304,8 +304,7 @@ describe.skipIf(missing !== undefined)(
           .first()
           .waitFor({ timeout: UI_TIMEOUT_MS });
         await ui.callStackShows(/Check: failed, exit 3/);
-        await ui.consoleShows('check-ran');
-        await ui.consoleShows('✗ Check: ');
+        await ui.consoleShows('check-ran', '✗ Check: ');
         await ui.screenshot('failed-step-exception');
         const shown = (await ui.consoleText()).join('\n');
         expect(shown).not.toContain('never-ran');
