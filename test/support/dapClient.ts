@@ -104,6 +104,22 @@ export interface DapCommands {
 }
 
 /** Every DAP event, by name. */
+/** The requests an adapter sends to its client, by command. */
+export type ReverseRequests = { [C in keyof DapCommands]: DapCommands[C]['request'] };
+
+/**
+ * Waiting for a message by name (an event's name, a reverse request's command): the names in
+ * `Known` get their own message type, any other name the `Base` type.
+ */
+export interface WaitByName<Known, Base> {
+  <K extends keyof Known>(
+    name: K,
+    predicate?: (message: Known[K]) => boolean,
+    timeoutMs?: number,
+  ): Promise<Known[K]>;
+  (name: string, predicate?: (message: Base) => boolean, timeoutMs?: number): Promise<Base>;
+}
+
 export interface DapEvents {
   initialized: DebugProtocol.InitializedEvent;
   stopped: DebugProtocol.StoppedEvent;
@@ -618,42 +634,13 @@ export class DapClient {
    * Resolves with the first event of that name (received before or after this call) that matches the
    * predicate and that no earlier wait has taken. Rejects on timeout, listing the events seen.
    */
-  waitForEvent<E extends keyof DapEvents>(
-    event: E,
-    predicate?: (event: DapEvents[E]) => boolean,
-    timeoutMs?: number,
-  ): Promise<DapEvents[E]>;
-  waitForEvent(
-    event: string,
-    predicate?: (event: DebugProtocol.Event) => boolean,
-    timeoutMs?: number,
-  ): Promise<DebugProtocol.Event>;
-  waitForEvent(
-    event: string,
-    predicate?: (event: DebugProtocol.Event) => boolean,
-    timeoutMs = DEFAULT_TIMEOUT_MS,
-  ): Promise<DebugProtocol.Event> {
-    return this.waitFor(`event:${event}`, `event '${event}'`, predicate, timeoutMs);
-  }
+  readonly waitForEvent = this.waiter<DapEvents, DebugProtocol.Event>('event', (name) => `event '${name}'`);
 
   /** Like `waitForEvent`, for requests the adapter sends to the client (`runInTerminal`, `startDebugging`). */
-  waitForReverseRequest<C extends keyof DapCommands>(
-    command: C,
-    predicate?: (request: DapCommands[C]['request']) => boolean,
-    timeoutMs?: number,
-  ): Promise<DapCommands[C]['request']>;
-  waitForReverseRequest(
-    command: string,
-    predicate?: (request: DebugProtocol.Request) => boolean,
-    timeoutMs?: number,
-  ): Promise<DebugProtocol.Request>;
-  waitForReverseRequest(
-    command: string,
-    predicate?: (request: DebugProtocol.Request) => boolean,
-    timeoutMs = DEFAULT_TIMEOUT_MS,
-  ): Promise<DebugProtocol.Request> {
-    return this.waitFor(`request:${command}`, `reverse request '${command}'`, predicate, timeoutMs);
-  }
+  readonly waitForReverseRequest = this.waiter<ReverseRequests, DebugProtocol.Request>(
+    'request',
+    (name) => `reverse request '${name}'`,
+  );
 
   /** The response to a request sent with `sendRaw` (responses to `request()` go to its promise). */
   waitForResponse(requestSeq: number, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<DebugProtocol.Response> {
@@ -663,6 +650,15 @@ export class DapClient {
       undefined,
       timeoutMs,
     );
+  }
+
+  /** A wait for messages queued under `kind:<name>` (see `WaitByName`), said in errors as `what(name)`. */
+  private waiter<Known, Base extends DebugProtocol.ProtocolMessage>(
+    kind: 'event' | 'request',
+    what: (name: string) => string,
+  ): WaitByName<Known, Base> {
+    return ((name: string, predicate?: (message: Base) => boolean, timeoutMs = DEFAULT_TIMEOUT_MS) =>
+      this.waitFor(`${kind}:${name}`, what(name), predicate, timeoutMs)) as WaitByName<Known, Base>;
   }
 
   private waitFor<M extends DebugProtocol.ProtocolMessage>(
