@@ -37,14 +37,9 @@ async function setLineBreakpoints(
 }
 
 /** Continue, then the next stop must be a breakpoint at `line` hitting exactly `ids`. */
-async function continueToBreakpoint(
-  client: DapClient,
-  line: number,
-  ids: (number | undefined)[],
-  reason = 'breakpoint',
-): Promise<void> {
-  await session.continueJob(client);
-  await expectBreakpointStop(client, line, ids, reason);
+async function continueToBreakpoint(...stop: Parameters<typeof expectBreakpointStop>): Promise<void> {
+  await session.continueJob(stop[0]);
+  await expectBreakpointStop(...stop);
 }
 
 async function expectBreakpointStop(
@@ -270,14 +265,10 @@ describe('breakpoints', () => {
     await session.continueJob(client);
     await session.stoppedAt(client, 'exception');
     await session.continueJob(client);
-    await session.runToEnd(client, 3);
-    expect(session.stopReasons(client)).toEqual([
-      'entry',
-      'function breakpoint',
-      'function breakpoint',
-      'exception',
-    ]);
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, {
+      exitCode: 3,
+      stops: ['entry', 'function breakpoint', 'function breakpoint', 'exception'],
+    });
   });
 
   it('breakpoints set before launch are answered unverified, then verified (or not, with the reason) by `breakpoint` events with the same ids, and hit', async () => {

@@ -108,13 +108,11 @@ describe('adapter features', () => {
 
     await session.nextStep(client);
     await session.nextStep(client);
-    const paused = await session.frames(client);
-    expect(session.frameNames(paused)).toEqual([
+    const paused = await session.expectFrames(client, [
       'next: third',
       '✗ second: failed (continue-on-error), exit 5, T s',
       '✓ first: exit 0, T s',
     ]);
-    expect(paused.map((f) => f.presentationHint)).toEqual(['normal', 'normal', 'normal']);
 
     // Every frame has a source, and `source` serves it; each frame's line is its step's first line.
     const source = paused[0]!.source!;
@@ -143,11 +141,11 @@ describe('adapter features', () => {
   it('stopOnEntry false runs on to a failing step, which pauses (exception filter `failed`); the job then ends with its code', async () => {
     const adapter = await ctx.runJob({
       stopOnEntry: false,
-      steps: [
-        { name: 'ok', run: ctx.mark('echo ok') },
-        { name: 'breaks', run: ctx.mark('echo broken >&2; exit 4') },
-        { name: 'never', run: ctx.mark('echo never') },
-      ],
+      steps: session.markedSteps(ctx, {
+        ok: 'echo ok',
+        breaks: 'echo broken >&2; exit 4',
+        never: 'echo never',
+      }),
     });
     const { client } = adapter;
     const stopped = await client.waitForEvent('stopped', undefined, harness.EVENT_TIMEOUT_MS);
@@ -170,11 +168,7 @@ describe('adapter features', () => {
     const { client } = adapter;
     const launching = client.request('launch', {
       stopOnEntry: false,
-      steps: [
-        { name: 'ok', run: ctx.mark('echo ok') },
-        { name: 'breaks', run: ctx.mark('exit 4') },
-        { name: 'never', run: ctx.mark('echo never') },
-      ],
+      steps: session.markedSteps(ctx, { ok: 'echo ok', breaks: 'exit 4', never: 'echo never' }),
     });
     expect((await client.request('setExceptionBreakpoints', { filters: [] })).success).toBe(true);
     await client.request('configurationDone');
@@ -436,10 +430,7 @@ describe('adapter features', () => {
       const adapter = await ctx.runJob(
         {
           stopOnEntry: false,
-          steps: [
-            { name: 'first', run: ctx.mark('echo a') },
-            { name: 'second', run: ctx.mark('echo b') },
-          ],
+          steps: session.markedSteps(ctx, { first: 'echo a', second: 'echo b' }),
         },
         { caps: progress ? { supportsProgressReporting: true } : {} },
       );

@@ -26,10 +26,7 @@ function topLevelText(client: DapClient): string {
 describe('what an editor shows', () => {
   it('each step is a header line, its output and its result line, all at the top level (no group, no empty line)', async () => {
     const adapter = await ctx.runJob({
-      steps: [
-        { name: 'first', run: ctx.mark('echo one') },
-        { name: 'second', run: ctx.mark('echo two') },
-      ],
+      steps: session.markedSteps(ctx, { first: 'echo one', second: 'echo two' }),
       stopOnEntry: false,
     });
     const { client } = adapter;
@@ -44,11 +41,7 @@ describe('what an editor shows', () => {
 
   it('finished steps stay in the call stack as plainly as the step on top (no `subtle` frames to fold away)', async () => {
     const adapter = await ctx.runJob({
-      steps: [
-        { name: 'checkout', run: ctx.mark('true') },
-        { name: 'build', run: ctx.mark('true') },
-        { name: 'test', run: ctx.mark('true') },
-      ],
+      steps: session.markedSteps(ctx, { checkout: 'true', build: 'true', test: 'true' }),
     });
     const { client } = adapter;
     await session.stoppedAt(client, 'entry');
@@ -57,13 +50,7 @@ describe('what an editor shows', () => {
       expect((await client.request('next', { threadId: 1 })).success).toBe(true);
       await stopped;
     }
-    const stack = await session.frames(client);
-    expect(session.frameNames(stack)).toEqual([
-      'next: test',
-      '✓ build: exit 0, T s',
-      '✓ checkout: exit 0, T s',
-    ]);
-    expect(stack.map((frame) => frame.presentationHint)).toEqual(['normal', 'normal', 'normal']);
+    await session.expectFrames(client, ['next: test', '✓ build: exit 0, T s', '✓ checkout: exit 0, T s']);
     await client.request('continue', { threadId: 1 });
     await session.runToEnd(client, 0);
     await session.finish(ctx, adapter);

@@ -69,17 +69,18 @@ describe('workflows end to end', () => {
       line: session.lineOf(program, '- uses: actions/checkout@v4'),
       source: { name: 'node-ci.yml', path: program },
     });
-    expect(await session.continueToEnd(client, 0)).toEqual([
-      // A step without `name:` is called "Run <action>" / "Run <first line of run>", as on GitHub.
-      `– Run actions/checkout@v4: skipped (\`uses: actions/checkout@v4\` ${NOT_RUN})`,
-      `– Set up Node.js: skipped (\`uses: actions/setup-node@v4\` ${NOT_RUN})`,
-      '✓ Install dependencies: exit 0, T s',
-      '✓ Run tests: exit 0, T s',
-      '✓ Run echo "npm run lint (stand-in)": exit 0, T s',
-    ]);
-    // Job-level env overrides workflow-level env (NODE_ENV: ci, not test); a step's own env is
-    // added for that step (FORCE_COLOR), and YAML numbers arrive as their text ("0").
-    await session.finishWith(ctx, adapter, {
+    await session.continueToFinish(ctx, adapter, {
+      exitCode: 0,
+      steps: [
+        // A step without `name:` is called "Run <action>" / "Run <first line of run>", as on GitHub.
+        `– Run actions/checkout@v4: skipped (\`uses: actions/checkout@v4\` ${NOT_RUN})`,
+        `– Set up Node.js: skipped (\`uses: actions/setup-node@v4\` ${NOT_RUN})`,
+        '✓ Install dependencies: exit 0, T s',
+        '✓ Run tests: exit 0, T s',
+        '✓ Run echo "npm run lint (stand-in)": exit 0, T s',
+      ],
+      // Job-level env overrides workflow-level env (NODE_ENV: ci, not test); a step's own env is
+      // added for that step (FORCE_COLOR), and YAML numbers arrive as their text ("0").
       stdout: 'npm ci (stand-in)\nnpm test (stand-in)\nNODE_ENV=ci FORCE_COLOR=0\nnpm run lint (stand-in)\n',
       stops: ['entry'],
     });
@@ -274,19 +275,19 @@ describe('workflows end to end', () => {
       session.lineOf(program, '- name: Runs after the tolerated failure'),
       session.lineOf(program, '- name: Tolerated failure'),
     ]);
-    await session.continueJob(client);
     // A failed step fails the job, whatever runs after it.
-    expect(await session.stepResultsAtEnd(client, 3)).toEqual([
-      '✗ Tolerated failure: failed (continue-on-error), exit 1, T s',
-      '✓ Runs after the tolerated failure: exit 0, T s',
-      '✗ Real failure: failed, exit 3, T s',
-      // A step without `if:` has an implicit `success()`: skipped once the job has failed.
-      '– Skipped because the job failed: skipped (if: success() is false)',
-      // `failure()` and `always()` steps still run.
-      '✓ Report the failure: exit 0, T s',
-      '✓ Clean up: exit 0, T s',
-    ]);
-    await session.finishWith(ctx, adapter, {
+    await session.continueToFinish(ctx, adapter, {
+      exitCode: 3,
+      steps: [
+        '✗ Tolerated failure: failed (continue-on-error), exit 1, T s',
+        '✓ Runs after the tolerated failure: exit 0, T s',
+        '✗ Real failure: failed, exit 3, T s',
+        // A step without `if:` has an implicit `success()`: skipped once the job has failed.
+        '– Skipped because the job failed: skipped (if: success() is false)',
+        // `failure()` and `always()` steps still run.
+        '✓ Report the failure: exit 0, T s',
+        '✓ Clean up: exit 0, T s',
+      ],
       stdout:
         'this step fails but the job goes on\n' +
         // continue-on-error: outcome is failure, conclusion is success.

@@ -87,6 +87,17 @@ export async function stoppedAt(client: DapClient, reason: string): Promise<Debu
   return client.waitForEvent('stopped', (e) => e.body.reason === reason, EVENT_TIMEOUT_MS);
 }
 
+/**
+ * A launch's `steps`, one per entry of `commands` (step name → command), each command marked
+ * (`ctx.mark`) so that a process it leaves behind is found at cleanup.
+ */
+export function markedSteps(
+  ctx: AdapterContext,
+  commands: Record<string, string>,
+): Array<{ name: string; run: string }> {
+  return Object.entries(commands).map(([name, command]) => ({ name, run: ctx.mark(command) }));
+}
+
 /** Launch arguments that run `program` from `ctx.workdir` without the pause on entry. */
 export function pastEntry(ctx: AdapterContext, program: string): Record<string, unknown> {
   return { program, cwd: ctx.workdir, stopOnEntry: false };
@@ -128,6 +139,17 @@ export async function frames(client: DapClient): Promise<DebugProtocol.StackFram
   const response = await client.request('stackTrace', { threadId: 1 });
   expect(response.success, response.message).toBe(true);
   return response.body.stackFrames;
+}
+
+/**
+ * The paused job's frames, which must be named `names` (see frameNames), top first, each shown
+ * plainly (presentationHint `normal`: no frame a client would fold away).
+ */
+export async function expectFrames(client: DapClient, names: string[]): Promise<DebugProtocol.StackFrame[]> {
+  const stack = await frames(client);
+  expect(frameNames(stack)).toEqual(names);
+  expect(stack.map((frame) => frame.presentationHint)).toEqual(names.map(() => 'normal'));
+  return stack;
 }
 
 /** Frame names with durations (`0.03 s`) replaced by `T s`. */
@@ -242,17 +264,32 @@ export async function finish(ctx: AdapterContext, adapter: StdioAdapter): Promis
 }
 
 /**
- * Checks what a job that has ended left in its client: all it printed on stdout (`stdout`) and,
- * if given, the reasons of its stops in order (`stops`); then `finish`.
+ * Checks what a job left in its client once it has ended (with `exitCode`, when given: waited
+ * for here, see runToEnd): the results of its steps in order (`steps`, see stepResults), all it
+ * printed on stdout (`stdout`) and the reasons of its stops in order (`stops`), each if given;
+ * then `finish`.
  */
 export async function finishWith(
   ctx: AdapterContext,
   adapter: StdioAdapter,
-  expected: { stdout: string; stops?: string[] },
+  expected: { exitCode?: number; steps?: string[]; stdout?: string; stops?: string[] },
 ): Promise<void> {
-  expect(outputByCategory(adapter.client).stdout).toBe(expected.stdout);
-  if (expected.stops) expect(stopReasons(adapter.client)).toEqual(expected.stops);
+  const { client } = adapter;
+  if (expected.exitCode !== undefined) await runToEnd(client, expected.exitCode);
+  if (expected.steps) expect(stepResults(client)).toEqual(expected.steps);
+  if (expected.stdout !== undefined) expect(outputByCategory(client).stdout).toBe(expected.stdout);
+  if (expected.stops) expect(stopReasons(client)).toEqual(expected.stops);
   await finish(ctx, adapter);
+}
+
+/** `continue` from a pause (which must succeed), then `finishWith`. */
+export async function continueToFinish(
+  ctx: AdapterContext,
+  adapter: StdioAdapter,
+  expected: Parameters<typeof finishWith>[2],
+): Promise<void> {
+  await continueJob(adapter.client);
+  await finishWith(ctx, adapter, expected);
 }
 
 /** Whether any of `names` can run here (on PATH, executable): the embedded relay runs the steps here. */
