@@ -201,14 +201,14 @@ describe('workflows end to end', () => {
     expect(session.frameNames(await session.frames(client))[0]).toBe('next: Use the tool');
     // The step about to run calls hello-tool, found through the GITHUB_PATH entry step 3 wrote;
     // a command typed now must find it the same way, and see step 1's GITHUB_ENV value.
-    const shell = await client.request('evaluate', {
-      expression: '!hello-tool && echo "GREETING=$GREETING" && printf \'%s\\n\' "${PATH%%:*}"',
-      context: 'repl',
-    });
-    expect(shell.body.result).toBe('exit 0');
-    await session.continueJob(client);
-    await session.runToEnd(client, 0);
-    await session.finishWith(ctx, adapter, {
+    expect(
+      await session.consoleResult(
+        client,
+        '!hello-tool && echo "GREETING=$GREETING" && printf \'%s\\n\' "${PATH%%:*}"',
+      ),
+    ).toBe('exit 0');
+    await session.continueToFinish(ctx, adapter, {
+      exitCode: 0,
       stdout:
         'first line\nsecond line\n' +
         // The console command: the tool ran, the env value is there, and the step's directory

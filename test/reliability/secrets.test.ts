@@ -88,13 +88,8 @@ describe('secrets in every channel', () => {
     expect(looks).toEqual(['***', '***', 'session ***, token ***\n']);
     const exception = await client.request('exceptionInfo', { threadId: 1 });
     expect(exception.body.details?.stackTrace).toBe('session ***, token ***\n');
-    const shell = await client.request('evaluate', {
-      expression: '!echo "$TOKEN $SESSION"',
-      context: 'repl',
-    });
-    expect(shell.body.result).toBe('exit 0');
-    await session.continueJob(client);
-    await session.runToEnd(client, 1);
+    expect(await session.consoleResult(client, '!echo "$TOKEN $SESSION"')).toBe('exit 0');
+    await session.continueToEnd(client, 1);
     const stdout = client.output('stdout').split('\n');
     expect(stdout.filter((line) => line.startsWith('cut '))).toEqual(
       Array.from({ length: cuts }, (_, index) => `cut ${index + 1}: ***`),
