@@ -126,6 +126,18 @@ function relayBelowX(mode: number): { base: string; x: string; relayDir: string;
   return { base, x, relayDir: path.join(x, '.relay'), workdir };
 }
 
+/** The server log lines that name `link` as a symlink, once the server has scanned three more times. */
+async function saidSymlink(relayDir: string, server: Spawned, link: string): Promise<string[]> {
+  await waitForServerTicks(relayDir, 3);
+  return lines(server.stderr()).filter((line) => /symlink/.test(line) && line.includes(link));
+}
+
+/** The server still runs, and its log said something (`said`: the lines a test picked out). */
+function expectServingAndSaid(server: Spawned, said: string[]): void {
+  expect(server.child.exitCode).toBeNull();
+  expect(said.length, `server log:\n${server.stderr()}`).toBeGreaterThan(0);
+}
+
 function expectNoStack(text: string, what: string): void {
   expect(text, what).not.toMatch(/internal error|\n\s+at /);
 }
@@ -839,13 +851,11 @@ describe('hostile input: the relay directory', () => {
     fs.symlinkSync(target, result);
     fs.writeFileSync(go, '');
     await waitUntil(() => server.stderr().includes(`[${id}] exit`), 'the command to end');
-    await waitForServerTicks(relayDir, 3);
+    const said = await saidSymlink(relayDir, server, result);
     const written = fs.readdirSync(target);
-    const said = lines(server.stderr()).filter((line) => /symlink/.test(line) && line.includes(result));
     row.figure = `files written through the link: ${written.length ? written.join(', ') : 'none'}; server log lines saying so: ${said.length}`;
-    expect(server.child.exitCode).toBeNull();
     expect(written, 'files the server wrote into the symlink’s target').toEqual([]);
-    expect(said.length, `server log:\n${server.stderr()}`).toBeGreaterThan(0);
+    expectServingAndSaid(server, said);
   }, 60_000);
 
   it('cmd/ replaced by a symlink while serving: a command planted in its target never runs, and the server says so', async () => {
@@ -861,12 +871,10 @@ describe('hostile input: the relay directory', () => {
     const cmd = path.join(relayDir, 'cmd');
     fs.renameSync(cmd, `${cmd}.real`);
     fs.symlinkSync(target, cmd);
-    await waitForServerTicks(relayDir, 3);
-    const said = lines(server.stderr()).filter((line) => /symlink/.test(line) && line.includes(cmd));
+    const said = await saidSymlink(relayDir, server, cmd);
     row.figure = `planted command ${fs.existsSync(planted) ? 'RAN' : 'did not run'}; server log lines saying so: ${said.length}`;
-    expect(server.child.exitCode).toBeNull();
     expect(fs.existsSync(planted), 'the planted command ran').toBe(false);
-    expect(said.length, `server log:\n${server.stderr()}`).toBeGreaterThan(0);
+    expectServingAndSaid(server, said);
   }, 60_000);
 
   it('a cancel file holding garbage (binary, 10 KB, paths, a near miss of the running id) is removed and logged once; the running command is unaffected', async () => {
