@@ -87,6 +87,11 @@ const hostileNeedsOtherUser = (
   timeout?: number,
 ): void => itNeeds(otherUser, name, 'hostile input', scenario, body, timeout);
 
+/** A test's row (see hostileRow) and a served relay (see serving), for a test that needs both. */
+async function servedRow(scenario: string) {
+  return { row: hostileRow(scenario), ...(await serving()) };
+}
+
 async function serving() {
   const { relayDir, workdir } = relayDirs();
   return { relayDir, workdir, server: await serve(relayDir, workdir) };
@@ -501,10 +506,9 @@ describe('hostile input: the relay directory', () => {
   });
 
   it('cmd/ names that are not ids (.., :, spaces, newline, $( ), 250 characters, a/b) are left alone and logged once; valid commands run meanwhile', async () => {
-    const row = hostileRow(
+    const { row, relayDir, workdir, server } = await servedRow(
       'cmd/ entries whose names are not ids (`..sh`, `.sh`, `a:b.sh`, `with space.sh`, a newline, `$(touch x).sh`, 250 characters, `a/b.sh`) while 40 valid commands run; 10 KB and `../` ids given to `relay-dap cancel`',
     );
-    const { relayDir, workdir, server } = await serving();
     const cmd = path.join(relayDir, 'cmd');
     const bad = [
       '..sh',
@@ -563,10 +567,9 @@ describe('hostile input: the relay directory', () => {
   }, 180_000);
 
   it('a cmd/ name holding a newline cannot forge a line of the server log', async () => {
-    const row = hostileRow(
+    const { row, relayDir, server } = await servedRow(
       'a cmd/ name holding a newline and a fake log line (`x⏎2026-01-01T00:00:00.000Z [forged] exit 0.sh`)',
     );
-    const { relayDir, server } = await serving();
     const forged = '2026-01-01T00:00:00.000Z [forged] exit 0';
     fs.writeFileSync(path.join(relayDir, 'cmd', `x\n${forged}.sh`), `export ${marker()}=1; echo never`, {
       mode: 0o600,
@@ -583,10 +586,9 @@ describe('hostile input: the relay directory', () => {
   }, 60_000);
 
   it('a directory named like a command in cmd/ is left alone and logged once by name; the server keeps its heartbeat and runs valid commands', async () => {
-    const row = hostileRow(
+    const { row, relayDir, server } = await servedRow(
       'a directory named like a command (`cmd/<id>.sh/`), sorting before every valid command',
     );
-    const { relayDir, server } = await serving();
     const name = '0000000000000000001_1.sh';
     const dir = path.join(relayDir, 'cmd', name);
     fs.mkdirSync(dir, { mode: 0o700 });
@@ -623,8 +625,7 @@ describe('hostile input: the relay directory', () => {
   }, 300_000);
 
   it('a FIFO named like a command in cmd/ does not stall the server: it is left alone, logged, and valid commands run', async () => {
-    const row = hostileRow('a FIFO named like a command (`mkfifo cmd/<id>.sh`)');
-    const { relayDir, server } = await serving();
+    const { row, relayDir, server } = await servedRow('a FIFO named like a command (`mkfifo cmd/<id>.sh`)');
     const id = '0000000000000000002_1';
     const fifo = path.join(relayDir, 'cmd', `${id}.sh`);
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
@@ -836,10 +837,9 @@ describe('hostile input: the relay directory', () => {
   }, 120_000);
 
   it('result/ replaced by a symlink while a command runs: the server writes nothing through it and says so', async () => {
-    const row = hostileRow(
+    const { row, relayDir, workdir, server } = await servedRow(
       '`result/` replaced by a symlink to another directory while the server runs a command',
     );
-    const { relayDir, workdir, server } = await serving();
     const target = path.join(scratch(), 'elsewhere');
     fs.mkdirSync(target);
     const id = partAId();
@@ -859,10 +859,9 @@ describe('hostile input: the relay directory', () => {
   }, 60_000);
 
   it('cmd/ replaced by a symlink while serving: a command planted in its target never runs, and the server says so', async () => {
-    const row = hostileRow(
+    const { row, relayDir, workdir, server } = await servedRow(
       '`cmd/` replaced by a symlink to a directory holding a planted command, while the server runs',
     );
-    const { relayDir, workdir, server } = await serving();
     expect((await run(relayDir, `export ${marker()}=1; echo first`)).stdout.toString()).toBe('first\n');
     const target = path.join(scratch(), 'elsewhere');
     fs.mkdirSync(target);
@@ -878,10 +877,9 @@ describe('hostile input: the relay directory', () => {
   }, 60_000);
 
   it('a cancel file holding garbage (binary, 10 KB, paths, a near miss of the running id) is removed and logged once; the running command is unaffected', async () => {
-    const row = hostileRow(
+    const { row, relayDir, workdir, server } = await servedRow(
       'a `cancel` file holding garbage: binary bytes, 10 KB of text, `../../etc/passwd`, an absolute path, `<running id>:1`, `<running id>` + NUL; while a command runs',
     );
-    const { relayDir, workdir, server } = await serving();
     const go = path.join(workdir, 'go');
     const client = launch(
       runArgs(relayDir, heldCommand(`export ${marker()}=1; echo started`, go, `echo finished; exit 7`)),
@@ -995,10 +993,9 @@ describe('hostile input: the relay directory', () => {
   }
 
   it('a .exit that is not a number: relay-dap run exits 125 naming the file, and leaves the files for inspection', async () => {
-    const row = hostileRow(
+    const { row, relayDir, workdir } = await servedRow(
       'a `.exit` the client finds not numeric (`abc`, empty, a lone newline, `-1`, `1.5`, `0x1F`, `7 8`, binary), written before the server writes its own',
     );
-    const { relayDir, workdir } = await serving();
     const cases: Array<[string, string, Buffer]> = [
       ['abc', 'abc\\n', Buffer.from('abc\n')],
       ['empty', '', Buffer.alloc(0)],
@@ -1031,10 +1028,9 @@ describe('hostile input: the relay directory', () => {
   }, 120_000);
 
   it('a .exit out of the 0–255 range (256, 999) is not taken for an exit code', async () => {
-    const row = hostileRow(
+    const { row, relayDir, workdir } = await servedRow(
       'a `.exit` holding a number that is no exit code (`256`, `999`), written before the server writes its own',
     );
-    const { relayDir, workdir } = await serving();
     const seen: string[] = [];
     for (const value of ['256', '999']) {
       const { result, go } = await runWithForgedExit(relayDir, workdir, `${value}\\n`, value);
@@ -1536,10 +1532,9 @@ describe('hostile input: exposure', () => {
   }, 120_000);
 
   it('no command text appears in any process’s command line (ps): run, run --file, an adapter step, a !CMD', async () => {
-    const row = hostileRow(
+    const { row, relayDir, workdir } = await servedRow(
       'exposure: /proc/*/cmdline of every process while commands holding a unique secret run: `run -- TEXT`, `run --file`, an adapter step and a `!CMD` (embedded relay)',
     );
-    const { relayDir, workdir } = await serving();
     let scanned = 0;
     const seen: string[] = [];
     const whileRunning = async (
