@@ -39,6 +39,30 @@ const unique = (prefix: string): string => `${prefix}${randomBytes(12).toString(
 const deployKey = (password: string): string =>
   createHash('sha256').update(password).digest('hex').slice(0, 32);
 
+/**
+ * What the deploy job prints on stdout, line by line, with these values (secrets by their
+ * length only); `console`: lines console commands printed before its last step.
+ */
+function deployOutput(
+  given: { token: string; password: string; registry: string; user: string; environment: string },
+  console: string[] = [],
+): string[] {
+  return [
+    `token: ${given.token.length} characters, github.token is it: true`,
+    `password: ${given.password.length} characters`,
+    `logging in to ${given.registry} as ${given.user} with ***`,
+    'token, in two writes: ***',
+    '::add-mask::***',
+    `deploying ${given.registry}/widgets to ${given.environment} (dry run: true, replicas: 2)`,
+    'using key *** (***)',
+    'upload refused (401) for token ***',
+    ...console,
+    // SLACK_WEBHOOK is given nowhere: empty, as on GitHub.
+    'no Slack webhook: not notifying',
+    '',
+  ];
+}
+
 async function ok<T extends DebugProtocol.Response>(response: Promise<T>): Promise<T> {
   const answer = await response;
   expect(answer.success, answer.message).toBe(true);
@@ -149,21 +173,13 @@ describe('secrets, vars and inputs of a workflow', () => {
     await session.continueJob(client);
     await session.runToEnd(client, 22);
 
-    expect(outputByCategory(client).stdout!.split('\n')).toEqual([
-      `token: ${token.length} characters, github.token is it: true`,
-      `password: ${password.length} characters`,
-      'logging in to ghcr.io/acme as acme-bot with ***',
-      'token, in two writes: ***',
-      '::add-mask::***',
-      'deploying ghcr.io/acme/widgets to production (dry run: true, replicas: 2)',
-      'using key *** (***)',
-      'upload refused (401) for token ***',
-      '***',
-      '***',
-      '***',
-      'no Slack webhook: not notifying',
-      '',
-    ]);
+    expect(outputByCategory(client).stdout!.split('\n')).toEqual(
+      // The console command's three values are in the job's stdout too, masked.
+      deployOutput(
+        { token, password, registry: 'ghcr.io/acme', user: 'acme-bot', environment: 'production' },
+        ['***', '***', '***'],
+      ),
+    );
     expect(session.consoleLines(client)).toContain('deploying with ***, *** and ***');
 
     const logText = fs.readFileSync(logFile, 'utf8');
@@ -210,23 +226,19 @@ describe('secrets, vars and inputs of a workflow', () => {
     );
     const { client } = adapter;
     await session.runToEnd(client, 22);
-    expect(outputByCategory(client).stdout!.split('\n')).toEqual([
-      // GITHUB_TOKEN from .secrets, and github.token is it.
-      `token: ${fileToken.length} characters, github.token is it: true`,
-      // REGISTRY_PASSWORD from the launch argument, over .secrets.
-      `password: ${launchPassword.length} characters`,
-      // REGISTRY from .vars; REGISTRY_USER from the launch argument, over .vars.
-      'logging in to registry.example.com as launch-bot with ***',
-      'token, in two writes: ***',
-      '::add-mask::***',
-      // on.workflow_dispatch.inputs: environment "staging", dry_run true, replicas 2.
-      'deploying registry.example.com/widgets to staging (dry run: true, replicas: 2)',
-      'using key *** (***)',
-      'upload refused (401) for token ***',
-      // SLACK_WEBHOOK is given nowhere: empty, as on GitHub.
-      'no Slack webhook: not notifying',
-      '',
-    ]);
+    expect(outputByCategory(client).stdout!.split('\n')).toEqual(
+      deployOutput({
+        // GITHUB_TOKEN from .secrets (github.token is it); REGISTRY_PASSWORD from the launch
+        // argument, over .secrets.
+        token: fileToken,
+        password: launchPassword,
+        // REGISTRY from .vars; REGISTRY_USER from the launch argument, over .vars.
+        registry: 'registry.example.com',
+        user: 'launch-bot',
+        // on.workflow_dispatch.inputs: environment "staging", dry_run true, replicas 2.
+        environment: 'staging',
+      }),
+    );
     expect(session.consoleLines(client).filter((line) => line.includes('SLACK_WEBHOOK'))).toEqual([
       'relay-dap: secret SLACK_WEBHOOK is not given, so it is empty: add SLACK_WEBHOOK=… to the secrets file or the launch argument "secrets"',
     ]);
