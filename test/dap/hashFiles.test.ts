@@ -4,7 +4,7 @@
 // those digests), for a realistic layout: lock files in subfolders, requirements files, and a
 // vendored lock under node_modules that the exclusion leaves out.
 import { describe, expect, it } from 'vitest';
-import { outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
+import { useAdapterContext } from '../support/adapterHarness.js';
 import { documentedHashFiles } from '../support/documentedHash.js';
 import * as session from '../support/jobSession.js';
 
@@ -44,31 +44,35 @@ describe('hashFiles()', () => {
       'web/package-lock.json',
     ]);
     const web = documentedHashFiles(ctx.workdir, ['web/package-lock.json']);
-    expect(outputByCategory(client).stdout).toBe(
-      `deps-${key}\nno poetry lock; web lock ${web.slice(0, 12)}\n`,
-    );
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, {
+      stdout: `deps-${key}\nno poetry lock; web lock ${web.slice(0, 12)}\n`,
+    });
   });
 
   it("a skipped step's run is not hashed (as on GitHub); a pattern GitHub refuses fails only the step that runs it", async () => {
-    const program = session.writeOneJobWorkflow(ctx.workdir, 'patterns.yml', [
-      '    steps:',
-      "      - if: hashFiles('**/*.lock') != ''",
-      "        run: echo ${{ hashFiles('../outside.lock') }}",
-      "      - run: echo ${{ hashFiles('../outside.lock') }}",
-      '      - if: always()',
-      '        run: echo after',
-    ]);
-    const adapter = await ctx.runJob(session.pastEntry(ctx, program), { filters: [] });
-    const { client } = adapter;
-    expect(await session.stepResultsAtEnd(client, 126)).toEqual([
-      "– Run echo ${{ hashFiles('../outside.lock') }}: skipped (if: hashFiles('**/*.lock') != '' is false)",
-      "✗ Run echo ${{ hashFiles('../outside.lock') }}: failed, exit 126, T s",
-      '✓ Run echo after: exit 0, T s',
-    ]);
-    expect(session.consoleLines(client)).toEqual([
-      "relay-dap: step 2 (Run echo ${{ hashFiles('../outside.lock') }}): hashFiles(): invalid pattern '../outside.lock': relative pathing '.' and '..' is not allowed (as on GitHub)",
-    ]);
-    await session.finish(ctx, adapter);
+    const { adapter } = await session.runOneJobWorkflow(
+      ctx,
+      'patterns.yml',
+      [
+        '    steps:',
+        "      - if: hashFiles('**/*.lock') != ''",
+        "        run: echo ${{ hashFiles('../outside.lock') }}",
+        "      - run: echo ${{ hashFiles('../outside.lock') }}",
+        '      - if: always()',
+        '        run: echo after',
+      ],
+      { options: { filters: [] } },
+    );
+    await session.finishWith(ctx, adapter, {
+      exitCode: 126,
+      steps: [
+        "– Run echo ${{ hashFiles('../outside.lock') }}: skipped (if: hashFiles('**/*.lock') != '' is false)",
+        "✗ Run echo ${{ hashFiles('../outside.lock') }}: failed, exit 126, T s",
+        '✓ Run echo after: exit 0, T s',
+      ],
+      console: [
+        "relay-dap: step 2 (Run echo ${{ hashFiles('../outside.lock') }}): hashFiles(): invalid pattern '../outside.lock': relative pathing '.' and '..' is not allowed (as on GitHub)",
+      ],
+    });
   });
 });

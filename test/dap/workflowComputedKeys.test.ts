@@ -4,63 +4,66 @@
 // Windows PowerShell and cmd, said at launch and failing with a message of their own; a
 // `parallel:` group, run one step after another.
 import { describe, expect, it } from 'vitest';
-import { outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
+import { useAdapterContext } from '../support/adapterHarness.js';
 import * as session from '../support/jobSession.js';
 
 const ctx = useAdapterContext();
 
 describe('keys computed by expressions', () => {
   it("computed-timeouts.yml: a step's timeout-minutes from env ends the step, and a job's from github cancels the job", async () => {
-    const program = session.workflowFixture('computed-timeouts.yml');
-    const adapter = await ctx.runJob(session.pastEntry(ctx, program));
-    const { client } = adapter;
-    expect(await session.stepResultsAtEnd(client, 130)).toEqual([
-      '✗ Slow suite: timed out (continue-on-error), exit 124, T s',
-      '✓ Report: exit 0, T s',
-      "✗ Runs past the job's timeout: cancelled, exit 130, T s",
-      '✓ Always runs: exit 0, T s',
-    ]);
-    expect(outputByCategory(client).stdout).toBe(
-      'slow suite started\n[cancelled]\n' +
+    const adapter = await ctx.runJob(
+      session.pastEntry(ctx, session.workflowFixture('computed-timeouts.yml')),
+    );
+    await session.finishWith(ctx, adapter, {
+      exitCode: 130,
+      steps: [
+        '✗ Slow suite: timed out (continue-on-error), exit 124, T s',
+        '✓ Report: exit 0, T s',
+        "✗ Runs past the job's timeout: cancelled, exit 130, T s",
+        '✓ Always runs: exit 0, T s',
+      ],
+      stdout:
+        'slow suite started\n[cancelled]\n' +
         'slow suite failure, job goes on\n' +
         'still going\n[cancelled]\n' +
         'always runs\n',
-    );
-    expect(session.consoleLines(client)).toEqual([
-      'relay-dap: step 1 (Slow suite) timed out after 1.2 s; cancelling it',
-      'relay-dap: cancelling: the job timed out after 6 s; steps with always() or cancelled() still run',
-    ]);
-    await session.finish(ctx, adapter);
+      console: [
+        'relay-dap: step 1 (Slow suite) timed out after 1.2 s; cancelling it',
+        'relay-dap: cancelling: the job timed out after 6 s; steps with always() or cancelled() still run',
+      ],
+    });
   });
 
   it("a job's timeout-minutes reading vars is evaluated at launch with the launch's vars", async () => {
-    const program = session.writeOneJobWorkflow(ctx.workdir, 'vars-timeout.yml', [
-      '    timeout-minutes: ${{ fromJSON(vars.JOB_MINUTES) }}',
-      '    steps:',
-      '      - run: sleep 300',
-    ]);
-    const adapter = await ctx.runJob({ ...session.pastEntry(ctx, program), vars: { JOB_MINUTES: '0.05' } });
-    const { client } = adapter;
-    expect(await session.stepResultsAtEnd(client, 130)).toEqual([
-      '✗ Run sleep 300: cancelled, exit 130, T s',
-    ]);
-    expect(session.consoleLines(client)).toEqual([
-      'relay-dap: cancelling: the job timed out after 3 s; steps with always() or cancelled() still run',
-    ]);
-    await session.finish(ctx, adapter);
+    const { adapter } = await session.runOneJobWorkflow(
+      ctx,
+      'vars-timeout.yml',
+      ['    timeout-minutes: ${{ fromJSON(vars.JOB_MINUTES) }}', '    steps:', '      - run: sleep 300'],
+      { launch: { vars: { JOB_MINUTES: '0.05' } } },
+    );
+    await session.finishWith(ctx, adapter, {
+      exitCode: 130,
+      steps: ['✗ Run sleep 300: cancelled, exit 130, T s'],
+      console: [
+        'relay-dap: cancelling: the job timed out after 3 s; steps with always() or cancelled() still run',
+      ],
+    });
   });
 
   it('a step timeout that is not a number fails that step with the line, and the job goes on', async () => {
-    const program = session.writeOneJobWorkflow(ctx.workdir, 'bad-timeout.yml', [
-      '    steps:',
-      '      - name: Budget from a typo',
-      '        timeout-minutes: ${{ env.MISSING }}',
-      '        run: echo "never"',
-      '      - if: always()',
-      '        run: echo "after"',
-    ]);
-    const adapter = await ctx.runJob(session.pastEntry(ctx, program), { filters: [] });
-    const { client } = adapter;
+    const { adapter, client, program } = await session.runOneJobWorkflow(
+      ctx,
+      'bad-timeout.yml',
+      [
+        '    steps:',
+        '      - name: Budget from a typo',
+        '        timeout-minutes: ${{ env.MISSING }}',
+        '        run: echo "never"',
+        '      - if: always()',
+        '        run: echo "after"',
+      ],
+      { options: { filters: [] } },
+    );
     expect(await session.stepResultsAtEnd(client, 126)).toEqual([
       '✗ Budget from a typo: failed, exit 126, T s',
       '✓ Run echo "after": exit 0, T s',
@@ -68,8 +71,7 @@ describe('keys computed by expressions', () => {
     expect(session.consoleLines(client)).toContain(
       `relay-dap: step 1 (Budget from a typo): ${program}:7: timeout-minutes is '': it must be a positive number of minutes, at most 525600 (365 days) (in expression \`env.MISSING\`)`,
     );
-    expect(outputByCategory(client).stdout).toBe('after\n');
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, { stdout: 'after\n' });
   });
 });
 
@@ -101,21 +103,19 @@ describe('Windows shells', () => {
       "relay-dap: step 3 (Register the service): shell 'cmd' runs cmd.exe, which exists only on Windows runners; the steps run in Linux on the relay server's side, so this step cannot run here: skip it (Set Next Step), or write it for 'bash' or 'pwsh'",
     );
     // The step's own output (the relay carries stdout and stderr as one stream) says why it failed.
-    expect(outputByCategory(client).stdout).toBe(
-      'built on Linux\n' +
+    await session.finishWith(ctx, adapter, {
+      stdout:
+        'built on Linux\n' +
         "relay-dap: shell: powershell: powershell is not installed where the steps run (the relay server's side): install it there, or write this step for bash\n" +
         'summary\n',
-    );
-    await session.finish(ctx, adapter);
+    });
   });
 });
 
 describe('parallel steps', () => {
   it('parallel-checks.yml: the group runs its steps one after another, each a step of its own, said at launch', async () => {
-    const program = session.workflowFixture('parallel-checks.yml');
-    const adapter = await ctx.runJob(session.pastEntry(ctx, program));
-    const { client } = adapter;
-    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
+    const { adapter, client, program, results } = await session.workflowToEnd(ctx, 'parallel-checks.yml', 0);
+    expect(results).toEqual([
       '✓ Install: exit 0, T s',
       '✓ Lint: exit 0, T s',
       '✓ Type check: exit 0, T s',
@@ -125,17 +125,14 @@ describe('parallel steps', () => {
     expect(session.consoleLines(client)).toContain(
       `relay-dap: parallel (line ${line}): its 2 steps run one after another here, in the order written, not at the same time as on GitHub`,
     );
-    expect(outputByCategory(client).stdout).toBe('installed\nlint clean\ntypes clean\ntests pass\n');
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, { stdout: 'installed\nlint clean\ntypes clean\ntests pass\n' });
   });
 });
 
 describe('background steps', () => {
   it('background-steps.yml: background steps run to their end in turn, said at launch; wait, cancel and wait-all are skipped saying why', async () => {
-    const program = session.workflowFixture('background-steps.yml');
-    const adapter = await ctx.runJob(session.pastEntry(ctx, program));
-    const { client } = adapter;
-    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
+    const { adapter, client, program, results } = await session.workflowToEnd(ctx, 'background-steps.yml', 0);
+    expect(results).toEqual([
       '✓ Warm the cache: exit 0, T s',
       '✓ Build the docs: exit 0, T s',
       '– Wait for warm: skipped (wait: nothing to wait for: warm already ran to the end (relay-dap runs background steps one after another))',
@@ -151,7 +148,6 @@ describe('background steps', () => {
       said(first),
       said(session.lineOf(program, '        background: true', first)),
     ]);
-    expect(outputByCategory(client).stdout).toBe('cache warm\ndocs built\ntests pass\n');
-    await session.finish(ctx, adapter);
+    await session.finishWith(ctx, adapter, { stdout: 'cache warm\ndocs built\ntests pass\n' });
   });
 });

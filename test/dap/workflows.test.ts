@@ -11,7 +11,6 @@ import {
   errorId,
   outputByCategory,
   type AdapterContext,
-  type RunJobOptions,
   useAdapterContext,
 } from '../support/adapterHarness.js';
 import * as session from '../support/jobSession.js';
@@ -23,16 +22,6 @@ const ctx = useAdapterContext();
 /** A session running `program` without pausing on entry; the `failed` filter stays on (the default). */
 async function runWorkflow(program: string, extra: Record<string, unknown> = {}) {
   return ctx.runJob({ ...session.pastEntry(ctx, program), ...extra });
-}
-
-/** The workflow fixture `name` run past its entry pause to its end with `exitCode`, and its step results. */
-async function workflowToEnd(name: string, exitCode: number, options?: RunJobOptions) {
-  const adapter = await ctx.runJob(session.pastEntry(ctx, session.workflowFixture(name)), options);
-  return {
-    adapter,
-    client: adapter.client,
-    results: await session.stepResultsAtEnd(adapter.client, exitCode),
-  };
 }
 
 async function threadName(adapter: ReturnType<AdapterContext['spawnStdio']>): Promise<string> {
@@ -223,7 +212,7 @@ describe('workflows end to end', () => {
     'env-files.yml: precedence of GITHUB_ENV, job, workflow and step env; the writing step does not see its own GITHUB_ENV; GITHUB_PATH order; step summary; a python step’s output' +
       (session.hasPython() ? '' : ' (skipped: needs python or python3 on PATH)'),
     async () => {
-      const { adapter, client, results } = await workflowToEnd('env-files.yml', 0);
+      const { adapter, client, results } = await session.workflowToEnd(ctx, 'env-files.yml', 0);
       expect(results).toEqual([
         '✓ Write the files: exit 0, T s',
         '✓ Read the environment: exit 0, T s',
@@ -329,7 +318,7 @@ describe('workflows end to end', () => {
   });
 
   it('timeouts.yml: a step over its timeout-minutes fails (tolerated here); a job over its timeout-minutes is cancelled, and then only cancelled()/always() steps run', async () => {
-    const { adapter, results } = await workflowToEnd('timeouts.yml', 130);
+    const { adapter, results } = await session.workflowToEnd(ctx, 'timeouts.yml', 130);
     // The job was cancelled (exit 130, as a cancelled relay command), not failed.
     expect(results).toEqual([
       '✗ Step over its own timeout: timed out (continue-on-error), exit 124, T s',
@@ -354,7 +343,7 @@ describe('workflows end to end', () => {
 
   it('shells.yml: the default shell is `bash -e` (no pipefail), `shell: bash` adds pipefail, and a custom {0} template runs the script', async () => {
     // No failure pauses: should a step fail the job, it ends at once and the outcomes show which.
-    const { adapter, results } = await workflowToEnd('shells.yml', 0, { filters: [] });
+    const { adapter, results } = await session.workflowToEnd(ctx, 'shells.yml', 0, { filters: [] });
     expect(results).toEqual([
       '✓ Default shell has no pipefail: exit 0, T s',
       '✗ Explicit bash uses pipefail: failed (continue-on-error), exit 1, T s',

@@ -63,6 +63,41 @@ export function writeOneJobWorkflow(dir: string, name: string, jobLines: readonl
 }
 
 /**
+ * The workflow fixture `name` (its `program`) run past its entry pause to its end with
+ * `exitCode`, and its step results (`results`, see stepResultsAtEnd).
+ */
+export async function workflowToEnd(
+  ctx: AdapterContext,
+  name: string,
+  exitCode: number,
+  options?: RunJobOptions,
+) {
+  const program = workflowFixture(name);
+  const adapter = await ctx.runJob(pastEntry(ctx, program), options);
+  return {
+    adapter,
+    client: adapter.client,
+    program,
+    results: await stepResultsAtEnd(adapter.client, exitCode),
+  };
+}
+
+/**
+ * writeOneJobWorkflow in `ctx.workdir`, launched past the entry pause (`pastEntry`, with `launch`
+ * added to its arguments; `options` as for ctx.runJob).
+ */
+export async function runOneJobWorkflow(
+  ctx: AdapterContext,
+  name: string,
+  jobLines: readonly string[],
+  { launch = {}, options }: { launch?: Record<string, unknown>; options?: RunJobOptions } = {},
+): Promise<{ adapter: Awaited<ReturnType<AdapterContext['runJob']>>; client: DapClient; program: string }> {
+  const program = writeOneJobWorkflow(ctx.workdir, name, jobLines);
+  const adapter = await ctx.runJob({ ...pastEntry(ctx, program), ...launch }, options);
+  return { adapter, client: adapter.client, program };
+}
+
+/**
  * Copies a fixture (a job file or workflow) into `ctx.workdir` under its own name and returns the
  * copy's path. With `markCommands`, every one-line `run:` is marked (`ctx.mark`), so that a
  * step's process that outlives its job is found at cleanup (step names and lines stay as in the
@@ -266,18 +301,19 @@ export async function finish(ctx: AdapterContext, adapter: StdioAdapter): Promis
 /**
  * Checks what a job left in its client once it has ended (with `exitCode`, when given: waited
  * for here, see runToEnd): the results of its steps in order (`steps`, see stepResults), all it
- * printed on stdout (`stdout`) and the reasons of its stops in order (`stops`), each if given;
- * then `finish`.
+ * printed on stdout (`stdout`), its console lines (`console`, see consoleLines) and the reasons
+ * of its stops in order (`stops`), each if given; then `finish`.
  */
 export async function finishWith(
   ctx: AdapterContext,
   adapter: StdioAdapter,
-  expected: { exitCode?: number; steps?: string[]; stdout?: string; stops?: string[] },
+  expected: { exitCode?: number; steps?: string[]; stdout?: string; console?: string[]; stops?: string[] },
 ): Promise<void> {
   const { client } = adapter;
   if (expected.exitCode !== undefined) await runToEnd(client, expected.exitCode);
   if (expected.steps) expect(stepResults(client)).toEqual(expected.steps);
   if (expected.stdout !== undefined) expect(outputByCategory(client).stdout).toBe(expected.stdout);
+  if (expected.console) expect(consoleLines(client)).toEqual(expected.console);
   if (expected.stops) expect(stopReasons(client)).toEqual(expected.stops);
   await finish(ctx, adapter);
 }
