@@ -285,6 +285,9 @@ describe('errors and edge cases', () => {
 
   const oneJob = (steps: string, jobExtra = ''): string =>
     `name: W\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n${jobExtra}    steps:\n${steps}`;
+  /** The job of `oneJob(steps, jobExtra)`, written to a file and loaded. */
+  const loadOneJob = (steps: string, jobExtra?: string): WorkflowJobDefinition =>
+    loadWorkflowJob(write(oneJob(steps, jobExtra)));
 
   it('reports YAML syntax errors with the line', () => {
     const { error, path } = loadError('name: W\njobs:\n  build:\n    steps: [\n  - run: x\n');
@@ -369,9 +372,7 @@ describe('errors and edge cases', () => {
   });
 
   it('keeps a step timeout-minutes expression for the step to evaluate as it starts', () => {
-    const job = loadWorkflowJob(
-      write(oneJob('      - run: a\n        timeout-minutes: ${{ fromJSON(env.T) }}\n')),
-    );
+    const job = loadOneJob('      - run: a\n        timeout-minutes: ${{ fromJSON(env.T) }}\n');
     expect(job.steps[0]?.timeoutSeconds).toBeUndefined();
     expect(job.steps[0]?.expressions.timeout?.text).toBe('${{ fromJSON(env.T) }}');
     expect(job.steps[0]?.expressions.timeout?.line).toBe(8);
@@ -379,19 +380,20 @@ describe('errors and edge cases', () => {
 
   it('decides a job timeout-minutes expression where GitHub does: the matrix at load, github at launch, needs not at all', () => {
     const matrix = '    strategy:\n      matrix:\n        budget: [0.5]\n';
-    const fromMatrix = loadWorkflowJob(
-      write(oneJob('      - run: a\n', `${matrix}    timeout-minutes: \${{ matrix.budget }}\n`)),
+    const fromMatrix = loadOneJob(
+      '      - run: a\n',
+      `${matrix}    timeout-minutes: \${{ matrix.budget }}\n`,
     );
     expect(fromMatrix.workflow.timeoutSeconds).toBe(30);
-    const fromGithub = loadWorkflowJob(
-      write(
-        oneJob('      - run: a\n', "    timeout-minutes: ${{ github.event_name == 'push' && 5 || 60 }}\n"),
-      ),
+    const fromGithub = loadOneJob(
+      '      - run: a\n',
+      "    timeout-minutes: ${{ github.event_name == 'push' && 5 || 60 }}\n",
     );
     expect(fromGithub.workflow.timeoutSeconds).toBeUndefined();
     expect(fromGithub.githubTimeout?.line).toBe(6);
-    const fromNeeds = loadWorkflowJob(
-      write(oneJob('      - run: a\n', '    timeout-minutes: ${{ needs.plan.outputs.minutes }}\n')),
+    const fromNeeds = loadOneJob(
+      '      - run: a\n',
+      '    timeout-minutes: ${{ needs.plan.outputs.minutes }}\n',
     );
     expect(fromNeeds.workflow.timeoutSeconds).toBeUndefined();
     expect(fromNeeds.workflow.launchNotes).toEqual([
@@ -423,9 +425,7 @@ describe('errors and edge cases', () => {
   });
 
   it('loads Windows PowerShell and cmd steps (they are said at launch and fail when run); refuses a shell without {0}', () => {
-    const job = loadWorkflowJob(
-      write(oneJob('      - run: a\n        shell: powershell\n      - run: b\n        shell: cmd\n')),
-    );
+    const job = loadOneJob('      - run: a\n        shell: powershell\n      - run: b\n        shell: cmd\n');
     expect(job.steps.map((step) => step.shell)).toEqual(['powershell', 'cmd']);
     expect(
       loadError(oneJob('      - run: a\n', '    defaults:\n      run:\n        shell: zsh\n')).error.message,
@@ -433,12 +433,8 @@ describe('errors and edge cases', () => {
   });
 
   it('reads wait, wait-all and cancel as control steps that run nothing; refuses one that also runs something', () => {
-    const job = loadWorkflowJob(
-      write(
-        oneJob(
-          '      - id: a\n        background: true\n        run: a\n      - wait: [a]\n      - name: Stop\n        cancel: a\n',
-        ),
-      ),
+    const job = loadOneJob(
+      '      - id: a\n        background: true\n        run: a\n      - wait: [a]\n      - name: Stop\n        cancel: a\n',
     );
     expect(job.steps.map((step) => [step.name, step.run, step.expressions.control])).toEqual([
       ['Run a', 'a', undefined],
@@ -452,12 +448,8 @@ describe('errors and edge cases', () => {
   });
 
   it('runs the steps of a parallel: group in order, each a step of its own, with a note', () => {
-    const job = loadWorkflowJob(
-      write(
-        oneJob(
-          '      - run: a\n      - parallel:\n          - run: b\n          - id: c\n            run: c\n      - run: d\n',
-        ),
-      ),
+    const job = loadOneJob(
+      '      - run: a\n      - parallel:\n          - run: b\n          - id: c\n            run: c\n      - run: d\n',
     );
     expect(job.steps.map((step) => [step.index, step.run, step.location.line])).toEqual([
       [0, 'a', 7],
@@ -544,9 +536,7 @@ describe('errors and edge cases', () => {
     const steps =
       '      - run: a\n        continue-on-error: ${{ matrix.experimental }}\n' +
       '      - run: b\n        if: false\n        continue-on-error: false\n';
-    const job = loadWorkflowJob(
-      write(oneJob(steps, '    strategy:\n      matrix:\n        experimental: [true]\n')),
-    );
+    const job = loadOneJob(steps, '    strategy:\n      matrix:\n        experimental: [true]\n');
     expect(job.steps.map((step) => [step.continueOnError, step.condition])).toEqual([
       ['${{ matrix.experimental }}', undefined],
       [false, 'false'],
@@ -554,9 +544,7 @@ describe('errors and edge cases', () => {
   });
 
   it('takes the line of the - when a step starts on the next line', () => {
-    const job = loadWorkflowJob(
-      write(oneJob('      -\n        name: Odd\n        run: a\n\n      # trailing comment\n')),
-    );
+    const job = loadOneJob('      -\n        name: Odd\n        run: a\n\n      # trailing comment\n');
     expect(job.steps[0]?.location).toEqual({ line: 7, endLine: 9 });
   });
 
@@ -585,7 +573,7 @@ describe('errors and edge cases', () => {
     const strategy =
       '    strategy:\n      matrix:\n        os: [linux, mac]\n        exclude:\n          - os: mac\n' +
       '        include:\n          - os: linux\n            extra: yes\n';
-    const job = loadWorkflowJob(write(oneJob('      - run: a\n', strategy)));
+    const job = loadOneJob('      - run: a\n', strategy);
     expect(job.workflow?.matrix).toEqual({ os: 'linux', extra: 'yes' });
     expect(job.name).toBe('W / build (linux, yes)');
   });
