@@ -161,8 +161,7 @@ describe('uses: steps', () => {
     await session.continueJob(client);
     const stop = await session.stoppedAt(client, 'breakpoint');
     expect(stop.body.hitBreakpointIds).toEqual([inside!.id]);
-    const stack = await session.frames(client);
-    expect(session.frameNames(stack)).toEqual([
+    const stack = await session.expectFrames(client, [
       'next: Check thing',
       'running: Set up thing',
       '✓ Install thing: exit 0, T s',
@@ -222,8 +221,7 @@ describe('uses: steps', () => {
       { stopOnEntry: false, job: 'check' },
       'broken-setup.yml',
     );
-    const stack = await session.frames(client);
-    expect(session.frameNames(stack)).toEqual([
+    const stack = await session.expectFrames(client, [
       '✗ Check thing: failed, exit 3, T s',
       'running: Set up thing',
       '✓ Install thing: exit 0, T s',

@@ -41,8 +41,7 @@ describe('job files end to end', () => {
     await next(client);
     await next(client);
     await next(client);
-    const paused = await session.frames(client);
-    expect(session.frameNames(paused)).toEqual([
+    const paused = await session.expectFrames(client, [
       'next: Last step',
       '✗ Allowed to fail: failed (continue-on-error), exit 1, T s',
       // A step without a name is named after the first line of its script.
