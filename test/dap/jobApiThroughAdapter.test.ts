@@ -9,26 +9,15 @@ const ctx = useAdapterContext();
 
 describe('the Job API through the adapter', () => {
   it('a workflow step whose ${{ }} fails when evaluated ends the job with 126 (never run), not 125 (relay lost)', async () => {
-    const program = session.writeFile(
-      ctx.workdir,
+    const { adapter, client, program } = await session.runOneJobWorkflow(
+      ctx,
       'bad-expression.yml',
-      [
-        'name: Bad expression',
-        'on: push',
-        'jobs:',
-        '  build:',
-        '    runs-on: ubuntu-latest',
-        '    steps:',
-        '      - name: Parses',
-        `        run: echo "\${{ fromJSON('{not json').level }}"`,
-        '',
-      ].join('\n'),
+      ['    steps:', '      - name: Parses', `        run: echo "\${{ fromJSON('{not json').level }}"`],
+      { options: { filters: [] } },
     );
-    const adapter = await ctx.runJob({ program, cwd: ctx.workdir, stopOnEntry: false }, { filters: [] });
-    const { client } = adapter;
     expect(await session.stepResultsAtEnd(client, 126)).toEqual(['✗ Parses: failed, exit 126, T s']);
     const complaint = session.consoleLines(client).find((line) => line.includes('fromJSON'));
-    expect(complaint).toContain(`${program}:8:`);
+    expect(complaint).toContain(`${program}:${session.lineOf(program, 'fromJSON')}:`);
     // Nothing says the relay lost anything: it never had the command.
     expect(client.output('console')).not.toMatch(/relay lost|lost the command|\b125\b/);
     expect(outputByCategory(client).stdout).toBeUndefined();
