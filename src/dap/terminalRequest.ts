@@ -5,35 +5,12 @@
  * with names on its command line (which every local user can read) and values in the
  * request's `env` only, so that a secret reaches the far side without standing anywhere else.
  */
-import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import type { StepTerminal } from '../job/stepTerminal.js';
-import { shellJoin } from '../workflow/shellQuote.js';
+import { assignments, pasteCommandLine, shellArguments, type StepTerminal } from '../job/stepTerminal.js';
 
 /** True for the console text (after its `!`) that asks for a terminal: `!!` alone. */
 export function asksForTerminal(shell: string): boolean {
   return shell.trim() === '!';
-}
-
-/** `node …/main.js`: how this adapter was started, so that the terminal runs the same relay-dap. */
-function relayDapCommand(): string[] {
-  const script = process.argv[1];
-  return script === undefined ? [process.execPath] : [process.execPath, path.resolve(script)];
-}
-
-/** `relay-dap shell …` for `terminal`: names of variables, never their values. */
-export function shellArguments(terminal: StepTerminal): string[] {
-  return [
-    ...relayDapCommand(),
-    'shell',
-    '--relay-dir',
-    terminal.relayDir,
-    ...(terminal.cwd !== undefined ? ['--cwd', terminal.cwd] : []),
-    ...Object.keys(terminal.env)
-      .sort()
-      .flatMap((name) => ['--env', name]),
-    ...terminal.pathPrepend.flatMap((dir) => ['--path', dir]),
-  ];
 }
 
 export function runInTerminalArguments(
@@ -59,14 +36,13 @@ export function pasteInstructions(terminal: StepTerminal, isSecret: (value: stri
   const plain = names.filter((name) => !secrets.includes(name));
   const lines = [
     'relay-dap: this editor cannot open a terminal itself (no runInTerminal): in a terminal of this machine, run',
-    `  ${terminal.session.name}=${terminal.session.token} ${shellJoin(shellArguments(terminal))}`,
+    `  ${pasteCommandLine(terminal)}`,
   ];
   if (names.length > 0)
     lines.push(
       '  after setting, in that terminal, the variables it names (--env NAME takes the value from there):',
     );
-  if (plain.length > 0)
-    lines.push(`  export ${plain.map((name) => `${name}=${shellJoin([terminal.env[name]!])}`).join(' ')}`);
+  if (plain.length > 0) lines.push(`  export ${assignments(terminal, plain)}`);
   if (secrets.length > 0)
     lines.push(
       `  and the secrets ${secrets.join(', ')} (not shown here): export each with its value from where you keep it`,

@@ -3,8 +3,10 @@
  * open one in the directory and with the environment the next step would get, and the lease
  * that closes every such terminal when the session ends (see relay/sessionLease.ts).
  */
+import path from 'node:path';
 import { relayLayout } from '../relay/layout.js';
 import { holdSessionLease, SESSION_ENV, type SessionLease } from '../relay/sessionLease.js';
+import { shellJoin } from '../workflow/shellQuote.js';
 import type { JobRunner } from './jobRunner.js';
 
 export interface StepTerminal {
@@ -19,6 +21,37 @@ export interface StepTerminal {
   session: { name: string; token: string };
   /** The step the terminal stands at, for its title. */
   stepName?: string;
+}
+
+/** `node …/main.js`: how this adapter was started, so that the terminal runs the same relay-dap. */
+function relayDapCommand(): string[] {
+  const script = process.argv[1];
+  return script === undefined ? [process.execPath] : [process.execPath, path.resolve(script)];
+}
+
+/** `relay-dap shell …` for `terminal`: names of variables, never their values. */
+export function shellArguments(terminal: StepTerminal): string[] {
+  return [
+    ...relayDapCommand(),
+    'shell',
+    '--relay-dir',
+    terminal.relayDir,
+    ...(terminal.cwd !== undefined ? ['--cwd', terminal.cwd] : []),
+    ...Object.keys(terminal.env)
+      .sort()
+      .flatMap((name) => ['--env', name]),
+    ...terminal.pathPrepend.flatMap((dir) => ['--path', dir]),
+  ];
+}
+
+/** The command line a user pastes to open the terminal by hand: the session tie, then the shell. */
+export function pasteCommandLine(terminal: StepTerminal): string {
+  return `${terminal.session.name}=${terminal.session.token} ${shellJoin(shellArguments(terminal))}`;
+}
+
+/** `NAME=value …` for `names` of the terminal's env, each value quoted for bash. */
+export function assignments(terminal: StepTerminal, names: readonly string[]): string {
+  return names.map((name) => `${name}=${shellJoin([terminal.env[name]!])}`).join(' ');
 }
 
 /** A value a workflow evaluates only as its step starts (`${{ }}`): the terminal does without it. */
