@@ -3,6 +3,7 @@
  * from and when it may run, each refusal saying what to do instead.
  */
 import type { JobRunner } from '../job/jobRunner.js';
+import { parseDebugCommand, type DebugTarget } from './debugCommand.js';
 import { ErrorId, RequestError } from './errors.js';
 
 /** The shell text of an `evaluate`, or undefined when it is a job expression (`env.PATH`). */
@@ -30,4 +31,13 @@ export function checkRunnable(shell: string, runner: JobRunner): void {
     );
   if (shell.trim() === '')
     throw new RequestError(ErrorId.Evaluate, 'type a shell command after !, e.g. !ls -la', false);
+}
+
+/** `!debug python …`: what to debug; undefined for other shell text; a usage error when malformed. */
+export function debugTargetOf(shell: string): DebugTarget | undefined {
+  try {
+    return parseDebugCommand(shell);
+  } catch (error) {
+    throw new RequestError(ErrorId.Evaluate, (error as Error).message, false);
+  }
 }

@@ -5,6 +5,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { openPrivateLineFile } from '../io/privateAppendFile.js';
+import { childAddressOf, ChildSessionLink } from './childSessionLink.js';
 import { DapConnection } from './dapConnection.js';
 import { RelayDebugSession } from './relayDebugSession.js';
 
@@ -33,13 +34,32 @@ export function hostSession(
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   const log = (line: string): void => options.log(`[${options.label}] ${line}`);
+  let child: ChildSessionLink | undefined;
+  let initialize: Record<string, unknown> | undefined;
+  /** The child's messages come from debugpy with its own numbering; they continue ours. */
+  let lastSeq = 0;
   const end = (reason: string): Promise<void> =>
     session.finish(reason, true).then(() => {
+      child?.end();
       connection.end();
       resolveDone();
     });
   const connection = new DapConnection(input, output, {
     message: (message) => {
+      if (child) return child.fromClient(message);
+      const childAddress = childAddressOf(message);
+      if (childAddress) {
+        // A `!debug` child session: from its launch on, the connection is debugpy's.
+        child = new ChildSessionLink(
+          childAddress,
+          initialize,
+          message,
+          (m) => connection.send({ ...m, seq: ++lastSeq }),
+          () => void end('the child session ended'),
+        );
+        return;
+      }
+      if (message.command === 'initialize') initialize = message;
       try {
         session.handleMessage(message as never);
       } catch (error) {
@@ -71,7 +91,10 @@ export function hostSession(
   );
   // Running "inline" (a listener on onDidSendMessage) also keeps the library from ever
   // calling process.exit on its own: this process decides when it ends.
-  session.onDidSendMessage((message) => connection.send(message));
+  session.onDidSendMessage((message) => {
+    lastSeq = Math.max(lastSeq, (message as { seq?: number }).seq ?? 0);
+    connection.send(message);
+  });
   let inputEnded = false;
   for (const event of ['end', 'close', 'error']) input.once(event, () => (inputEnded = true));
   const clientClosed = (timeoutMs: number): Promise<void> =>

@@ -25,7 +25,8 @@ import type { WorkflowRun } from '../job/workflowRun.js';
 import type { ChangedBreakpoint } from '../job/stagedBreakpoints.js';
 import { StepTerminals } from '../job/stepTerminal.js';
 import { capabilities, wholeStepsOnly } from './capabilities.js';
-import { checkRunnable, shellTextOf } from './consoleCommands.js';
+import { checkRunnable, debugTargetOf, shellTextOf } from './consoleCommands.js';
+import { runDebugCommand, type DebugCommandHost } from './debugConsoleCommand.js';
 import { ErrorId, RequestError } from './errors.js';
 import { outputKey, THREAD_ID } from './jobEvents.js';
 import { JobThreads, type ShownJob } from './jobThreads.js';
@@ -36,6 +37,8 @@ import type { SessionHost } from './sessionHost.js';
 import { SessionTrace } from './sessionTrace.js';
 import { asksForTerminal, pasteInstructions, runInTerminalArguments } from './terminalRequest.js';
 
+/** How long a client may take to answer `!debug`'s startDebugging (it answers at once as a rule). */
+const START_DEBUGGING_TIMEOUT_MS = 60_000;
 export { THREAD_ID };
 type Answer = DebugProtocol.Response;
 type Request = DebugProtocol.Request;
@@ -441,6 +444,17 @@ export class RelayDebugSession extends RequestHandlingSession {
     const { runner } = this.job();
     checkRunnable(shell, runner);
     if (asksForTerminal(shell)) return this.openTerminal(runner, response, signal);
+    const debugTarget = debugTargetOf(shell);
+    if (debugTarget) {
+      const outcome = await runDebugCommand(debugTarget, this.debugCommandHost(runner), signal).catch(
+        (error: Error) => {
+          throw new RequestError(ErrorId.Evaluate, error.message, false);
+        },
+      );
+      if (outcome.cancelled) throw new RequestError(ErrorId.Cancelled, 'cancelled', false);
+      response.body = { result: `exit ${outcome.exitCode}`, variablesReference: 0 };
+      return this.sendResponse(response);
+    }
     if (runner.runningStepIndex !== undefined)
       this.output?.console(
         'relay-dap: queued behind the running step (the relay runs one command at a time)',
@@ -497,6 +511,23 @@ export class RelayDebugSession extends RequestHandlingSession {
       variablesReference: 0,
     };
     this.sendResponse(response);
+  }
+
+  /** What `!debug` needs from the session: the relay, the console, `startDebugging`. */
+  private debugCommandHost(runner: JobRunner): DebugCommandHost {
+    return {
+      openChannel: (text) => runner.openConsoleChannel(text),
+      clientCaps: this.clientCaps,
+      console: (line) => this.output?.console(line),
+      log: (line) => this.log(line),
+      // A client that never answers is taken as a refusal: the program is stopped, nothing waits.
+      startDebugging: (args) =>
+        this.reverseRequest('startDebugging', args, START_DEBUGGING_TIMEOUT_MS).then(
+          (answer) => answer.success,
+        ),
+      // The relay directory is shared, and so, as a rule, is the job's: the same path on both sides.
+      localRoot: (farCwd) => farCwd,
+    };
   }
 
   private async onCancel(args: DebugProtocol.CancelArguments | undefined, response: Answer): Promise<void> {

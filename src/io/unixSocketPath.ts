@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { octalMode, selfUid } from './fileOwner.js';
 import { untrustedAncestor } from './trustedAncestors.js';
@@ -128,4 +129,13 @@ export function listenPrivately(server: net.Server, file: string): void {
       if (now?.isSocket() && now.ino === ours.ino && now.dev === ours.dev) fs.rmSync(file, { force: true });
     });
   });
+}
+
+/**
+ * A socket path of our own in a new directory (mkdtemp makes it 0700 and unguessable), for a
+ * socket that lives as long as one task; `remove` takes the directory away with it.
+ */
+export function newPrivateSocketPath(prefix: string): { file: string; remove: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { file: path.join(dir, 'socket'), remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }

@@ -10,7 +10,10 @@
  * command — it never runs a step itself.
  */
 import { EventEmitter } from 'node:events';
-import type { RelayClient, RelayCommand } from '../relay/client.js';
+import type { RelayChannel, RelayClient, RelayCommand } from '../relay/client.js';
+
+/** A process beside the job with its stdio as a stream (`!debug`'s debugpy). */
+export type ConsoleChannel = RelayChannel;
 import { isRelayError } from '../relay/errors.js';
 import { EXIT_CANCELLED, EXIT_CANNOT_EXECUTE, EXIT_RELAY_LOST } from '../relay/results.js';
 import { longTimeout, type LongTimeout } from '../time/longTimeout.js';
@@ -677,6 +680,14 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     await this.pipeOutput(command, { kind: 'console', id: this.nextConsoleId++ });
     const outcome = await command.exit;
     return { exitCode: outcome.exitCode, cancelled: outcome.cancelled };
+  }
+
+  /**
+   * A channel running `text` where a `!CMD` runs (the next step's directory and environment),
+   * its stderr kept out of the stream (`!debug`: the stream is debugpy's DAP).
+   */
+  openConsoleChannel(text: string): Promise<ConsoleChannel> {
+    return this.options.relay.openChannel({ text: withContext(text, this.contextFor()), stderr: 'exit' });
   }
 
   /**

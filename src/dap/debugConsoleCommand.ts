@@ -1,0 +1,111 @@
+/**
+ * `!debug python …` from start to end: the launcher on a channel, its handshake, the child
+ * session (by `startDebugging`, or an address to attach to), and the program's exit code.
+ */
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import type { ConsoleChannel } from '../job/jobRunner.js';
+import { ChildSessionProxy, CHILD_KEY } from './childSessionProxy.js';
+import {
+  EXIT_NO_DEBUGPY,
+  launcherText,
+  missingDebugpy,
+  parseHandshake,
+  type DebugTarget,
+  type Handshake,
+} from './debugCommand.js';
+
+export interface DebugCommandHost {
+  openChannel(text: string): Promise<ConsoleChannel>;
+  clientCaps: DebugProtocol.InitializeRequestArguments;
+  console(line: string): void;
+  log(line: string): void;
+  /** Sends `startDebugging`; resolves with whether the client accepted it. */
+  startDebugging(args: DebugProtocol.StartDebuggingRequestArguments): Promise<boolean>;
+  /** The editor's side of the far side's job directory. */
+  localRoot(farCwd: string): string;
+}
+
+/** Runs the target under debugpy until it ends; resolves with its exit code. */
+export async function runDebugCommand(
+  target: DebugTarget,
+  host: DebugCommandHost,
+  signal: AbortSignal,
+): Promise<{ exitCode: number; cancelled: boolean }> {
+  const channel = await host.openChannel(launcherText(target));
+  const cancel = (): void => void channel.cancel();
+  signal.addEventListener('abort', cancel, { once: true });
+  let proxy: ChildSessionProxy | undefined;
+  try {
+    const far = await readHandshake(channel, target);
+    const byStartDebugging = host.clientCaps.supportsStartDebuggingRequest === true;
+    proxy = new ChildSessionProxy(
+      channel,
+      target,
+      far,
+      host.localRoot(far.cwd),
+      byStartDebugging ? 'unix' : 'tcp',
+      (line) => host.log(line),
+    );
+    const address = await proxy.address;
+    const what = 'module' in target.target ? `-m ${target.target.module}` : target.target.program;
+    host.console(`relay-dap: debugging ${what} under debugpy ${far.version} in ${far.cwd}`);
+    if (byStartDebugging) {
+      // Not awaited: a client that never answers must not keep a cancel from ending the program.
+      void host
+        .startDebugging({
+          request: 'launch',
+          configuration: { type: 'relay', name: `!debug ${what}`, request: 'launch', [CHILD_KEY]: address },
+        })
+        .then((accepted) => {
+          if (accepted) return;
+          host.console('relay-dap: the client did not open the child session, so the program is stopped');
+          channel.cancel();
+        });
+    } else {
+      host.console(
+        `relay-dap: this client cannot open child sessions: attach a Python debugger to ${address.host}:${address.port} ` +
+          `(a debugpy "attach" configuration with "connect": {"host": "${address.host}", "port": ${address.port}})`,
+      );
+    }
+    const exit = await channel.exit;
+    return { exitCode: proxy.exitCode ?? exit.exitCode, cancelled: exit.cancelled };
+  } finally {
+    signal.removeEventListener('abort', cancel);
+    proxy?.close();
+  }
+}
+
+/**
+ * The launcher's first line; a launcher that ends first (no such python, debugpy missing)
+ * is reported with its reason instead, so nothing waits for DAP that never comes.
+ */
+async function readHandshake(channel: ConsoleChannel, target: DebugTarget): Promise<Handshake> {
+  const line = await new Promise<string | undefined>((resolve, reject) => {
+    let seen = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      seen = Buffer.concat([seen, chunk]);
+      const end = seen.indexOf(10);
+      if (end < 0) return;
+      channel.off('data', onData);
+      channel.pause();
+      const rest = seen.subarray(end + 1);
+      if (rest.length > 0) channel.unshift(rest);
+      resolve(seen.subarray(0, end).toString('utf8'));
+    };
+    channel.on('data', onData);
+    channel.exit.then(
+      () => setImmediate(() => resolve(seen.length > 0 ? seen.toString('utf8') : undefined)),
+      reject,
+    );
+  });
+  if (line === undefined) {
+    const exit = await channel.exit;
+    if (exit.cancelled) throw new Error('!debug: cancelled');
+    const last = (exit.stderr ?? '').trim().split('\n').pop() ?? '';
+    if (exit.exitCode === EXIT_NO_DEBUGPY) throw new Error(missingDebugpy(target.python, target.python));
+    throw new Error(
+      `!debug: ${target.python} did not start on the relay server's side (exit ${exit.exitCode}${last ? `: ${last}` : ''}): check that it is installed there`,
+    );
+  }
+  return parseHandshake(line.trimEnd(), target.python);
+}
