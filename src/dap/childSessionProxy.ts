@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
 import { selfUid } from '../io/fileOwner.js';
 import { lookUpPeerOwner } from '../io/tcpPeerOwner.js';
 import { listenPrivately, newPrivateSocketPath } from '../io/unixSocketPath.js';
-import type { DebugTarget, Handshake } from './debugCommand.js';
+import type { DebugTarget, Handshake } from '../job/debugpyLauncher.js';
 import { DapConnection } from './dapConnection.js';
 
 /** The key of a child session's configuration: where the child's adapter finds its parent. */

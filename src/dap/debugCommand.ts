@@ -1,35 +1,10 @@
 /**
- * `!debug python script.py ARGS…` (or `python3`, `python -m module`) in the debug console: what
- * to run under debugpy, and the shell text of the far side's launcher.
- *
- * The launcher runs debugpy's own adapter (`python -m debugpy.adapter`) on its stdio, so
- * debugpy's DAP stream is the channel itself: no port to open or bridge on the far side for
- * DAP (debugpy's adapter still talks to the program it starts over loopback there, as it
- * always does, with its own access token). Debian's python3-debugpy 1.6 speaks DAP on stdio
- * when started without --port. Before handing stdio over, the launcher writes one line — the
- * far side's working directory and interpreter, or why debugpy cannot be imported — so the
- * parent can map paths and say "install debugpy" instead of waiting for DAP that never comes.
+ * `!debug python script.py ARGS…` (or `python3`, `python -m module`) in the debug console:
+ * what to run under debugpy (the far side's launcher: job/debugpyLauncher.ts).
  */
-import { shellQuote } from '../workflow/shellQuote.js';
+import type { DebugTarget } from '../job/debugpyLauncher.js';
 
-export interface DebugTarget {
-  /** The interpreter as typed (`python`, `python3`, `/usr/bin/python3`). */
-  python: string;
-  /** `-m module`, or a script path (relative to the job's directory on the far side). */
-  target: { module: string } | { program: string };
-  args: string[];
-}
-
-/** The first line the launcher writes: `HANDSHAKE {json}`. */
-export const HANDSHAKE = 'relay-dap-debugpy';
-/** The launcher's exit code when debugpy cannot be imported. */
-export const EXIT_NO_DEBUGPY = 86;
-
-export interface Handshake {
-  cwd: string;
-  python: string;
-  version: string;
-}
+export type { DebugTarget };
 
 /** Words of console text, split as a shell would for plain words and '…' / "…" quotes. */
 export function splitWords(text: string): string[] {
@@ -73,41 +48,4 @@ export function parseDebugCommand(shell: string): DebugTarget | undefined {
   if (program === undefined || program.startsWith('-'))
     throw new Error(`!debug: name the script to debug (interpreter options are not supported): ${usage}`);
   return { python, target: { program }, args: words.slice(3) };
-}
-
-const LAUNCHER = `
-import json, os, sys
-try:
-    import debugpy
-except ImportError as error:
-    sys.stdout.write("${HANDSHAKE} " + json.dumps({"missing": str(error), "python": sys.executable}) + "\\n")
-    sys.exit(${EXIT_NO_DEBUGPY})
-sys.stdout.write("${HANDSHAKE} " + json.dumps({"cwd": os.getcwd(), "python": sys.executable, "version": debugpy.__version__}) + "\\n")
-sys.stdout.flush()
-import runpy
-sys.argv = ["debugpy.adapter"]
-runpy.run_module("debugpy.adapter", run_name="__main__", alter_sys=True)
-`;
-
-/**
- * Shell text for the channel. `-X frozen_modules=off` keeps Python 3.11+ from warning that
- * breakpoints may be missed (older interpreters ignore unknown -X options).
- */
-export function launcherText(target: DebugTarget): string {
-  return `exec ${shellQuote(target.python)} -X frozen_modules=off -c ${shellQuote(LAUNCHER)}`;
-}
-
-/** The parsed handshake line, or why debugpy is not there (with how to install it). */
-export function parseHandshake(line: string, python: string): Handshake {
-  if (!line.startsWith(`${HANDSHAKE} `))
-    throw new Error(
-      `!debug: ${python} on the relay server's side did not start debugpy's launcher (it wrote ${JSON.stringify(line.slice(0, 80))}): check that ${python} runs there`,
-    );
-  const value = JSON.parse(line.slice(HANDSHAKE.length + 1)) as Partial<Handshake> & { missing?: string };
-  if (value.missing !== undefined) throw new Error(missingDebugpy(python, value.python ?? python));
-  return { cwd: value.cwd ?? '', python: value.python ?? python, version: value.version ?? '' };
-}
-
-export function missingDebugpy(python: string, executable: string): string {
-  return `!debug: debugpy is not installed for ${python} (${executable}) on the relay server's side: install it there with \`${executable} -m pip install debugpy\` or \`apt-get install python3-debugpy\`, then try again`;
 }

@@ -12,7 +12,7 @@ import {
   parseHandshake,
   type DebugTarget,
   type Handshake,
-} from './debugCommand.js';
+} from '../job/debugpyLauncher.js';
 
 export interface DebugCommandHost {
   openChannel(text: string): Promise<ConsoleChannel>;

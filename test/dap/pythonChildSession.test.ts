@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { describe, expect, it } from 'vitest';
 import * as harness from '../support/adapterHarness.js';
-import type { DapClient } from '../support/dapClient.js';
+import { DapClient } from '../support/dapClient.js';
 import * as session from '../support/jobSession.js';
 import { processesWithMarker } from '../support/relayHarness.js';
 
@@ -43,14 +43,30 @@ const SCRIPT = [
 const LINE_TOTAL = 2;
 const LINE_DOUBLED = 3;
 
-/** The parent: a job paused at entry whose client answers `startDebugging`. */
-async function pausedParent(): Promise<{ adapter: harness.StdioAdapter; client: DapClient; script: string }> {
+interface ParentOptions {
+  /** Whether the client answers `startDebugging` (default) or is given an address. */
+  startDebugging?: boolean;
+  /** A relay server of its own with these arguments (`--poll 50`), instead of the embedded one. */
+  server?: string[];
+}
+
+/** The parent: a job paused at entry. */
+async function pausedParent({ startDebugging = true, server }: ParentOptions = {}): Promise<{
+  adapter: harness.StdioAdapter;
+  client: DapClient;
+  script: string;
+}> {
   const script = session.writeFile(ctx.workdir, 'add.py', SCRIPT);
+  const relay: Record<string, unknown> = {};
+  if (server) {
+    relay.relayDir = path.join(ctx.workdir, 'relay');
+    await ctx.startRelayServer(relay.relayDir as string, { args: server });
+  }
   const { adapter, client } = await session.runUntilStop(
     ctx,
     'entry',
-    { command: ctx.mark('true'), cwd: ctx.workdir },
-    { caps: { supportsStartDebuggingRequest: true } },
+    { command: ctx.mark('true'), cwd: ctx.workdir, ...relay },
+    { caps: { supportsStartDebuggingRequest: startDebugging } },
   );
   return { adapter, client, script };
 }
@@ -79,6 +95,14 @@ async function openChild(
   await child.waitForEvent('initialized', undefined, LIMIT);
   // … then debugpy's, once the launch reached it: configuration goes to debugpy.
   await child.waitForEvent('initialized', undefined, LIMIT);
+  await setBreakpointsAndConfigure(child, breakpoints);
+  return { child, childAdapter, launched };
+}
+
+async function setBreakpointsAndConfigure(
+  child: DapClient,
+  breakpoints: { path: string; lines: number[] },
+): Promise<void> {
   const set = await child.request('setBreakpoints', {
     source: { path: breakpoints.path },
     breakpoints: breakpoints.lines.map((line) => ({ line })),
@@ -89,13 +113,12 @@ async function openChild(
   ).toEqual(breakpoints.lines.map(() => true));
   const done = await child.request('configurationDone');
   expect(done.success, done.message).toBe(true);
-  return { child, childAdapter, launched };
 }
 
 /** `!debug PYTHON add.py` typed in a paused parent, its child opened with a breakpoint in add(). */
-async function debugAddPy() {
+async function debugAddPy(options: ParentOptions = {}) {
   const python = pythonWithDebugpy();
-  const { adapter, client, script } = await pausedParent();
+  const { adapter, client, script } = await pausedParent(options);
   const debugging = client.request(
     'evaluate',
     { expression: `!debug ${python} add.py`, context: 'repl' },
@@ -108,6 +131,53 @@ async function debugAddPy() {
     debugging,
     ...(await openChild(client, { path: script, lines: [LINE_TOTAL] })),
   };
+}
+
+/**
+ * In the child, stopped at the breakpoint in add(): frames, locals, next, evaluate, continue
+ * to the program's end (exit 7), disconnect; then the parent's `!debug` answers `exit 7`.
+ */
+async function debugToTheEnd(
+  child: DapClient,
+  script: string,
+  debugging: Promise<DebugProtocol.Response>,
+): Promise<void> {
+  const hit = await child.waitForEvent('stopped', undefined, LIMIT);
+  expect(hit.body.reason).toBe('breakpoint');
+  const threadId = hit.body.threadId!;
+  const frame = await topFrame(child, threadId);
+  expect({ line: frame.line, path: frame.source?.path, name: frame.name }).toEqual({
+    line: LINE_TOTAL,
+    path: script,
+    name: 'add',
+  });
+  expect(await locals(child, frame.id)).toMatchObject({ a: '2', b: '40' });
+
+  expect((await child.request('next', { threadId })).success).toBe(true);
+  const stepped = await child.waitForEvent('stopped', undefined, LIMIT);
+  expect(stepped.body.reason).toBe('step');
+  const after = await topFrame(child, threadId);
+  expect(after.line).toBe(LINE_DOUBLED);
+  expect(await locals(child, after.id)).toMatchObject({ total: '42' });
+  const evaluated = await child.request('evaluate', {
+    expression: 'total * 10 + b',
+    frameId: after.id,
+    context: 'repl',
+  });
+  expect(evaluated.body.result).toBe('460');
+
+  expect((await child.request('continue', { threadId })).success).toBe(true);
+  const exited = await child.waitForEvent('exited', undefined, LIMIT);
+  expect(exited.body.exitCode).toBe(7);
+  await child.waitForEvent('terminated', undefined, LIMIT);
+  expect(child.output('stdout')).toContain('result 84\n');
+  await child.request('disconnect', {});
+  // As VS Code and nvim-dap do once a session is over: the child's adapter is let go.
+  child.end();
+
+  const answer = await debugging;
+  expect(answer.success, answer.message).toBe(true);
+  expect((answer.body as DebugProtocol.EvaluateResponse['body']).result).toBe('exit 7');
 }
 
 async function topFrame(child: DapClient, threadId: number): Promise<DebugProtocol.StackFrame> {
@@ -138,46 +208,48 @@ describe('!debug python: a Python program debugged in a child session', { timeou
     const { adapter, client, script, debugging, child, launched } = await debugAddPy();
     expect((await launched).success).toBe(true);
 
-    const hit = await child.waitForEvent('stopped', undefined, LIMIT);
-    expect(hit.body.reason).toBe('breakpoint');
-    const threadId = hit.body.threadId!;
-    const frame = await topFrame(child, threadId);
-    expect({ line: frame.line, path: frame.source?.path, name: frame.name }).toEqual({
-      line: LINE_TOTAL,
-      path: script,
-      name: 'add',
-    });
-    expect(await locals(child, frame.id)).toMatchObject({ a: '2', b: '40' });
-
-    expect((await child.request('next', { threadId })).success).toBe(true);
-    const stepped = await child.waitForEvent('stopped', undefined, LIMIT);
-    expect(stepped.body.reason).toBe('step');
-    const after = await topFrame(child, threadId);
-    expect(after.line).toBe(LINE_DOUBLED);
-    expect(await locals(child, after.id)).toMatchObject({ total: '42' });
-    const evaluated = await child.request('evaluate', {
-      expression: 'total * 10 + b',
-      frameId: after.id,
-      context: 'repl',
-    });
-    expect(evaluated.body.result).toBe('460');
-
-    expect((await child.request('continue', { threadId })).success).toBe(true);
-    const exited = await child.waitForEvent('exited', undefined, LIMIT);
-    expect(exited.body.exitCode).toBe(7);
-    await child.waitForEvent('terminated', undefined, LIMIT);
-    expect(child.output('stdout')).toContain('result 84\n');
-    await child.request('disconnect', {});
-    // As VS Code and nvim-dap do once a session is over: the child's adapter is let go.
-    child.end();
-
-    const answer = await debugging;
-    expect(answer.success, answer.message).toBe(true);
-    expect(answer.body.result).toBe('exit 7');
+    await debugToTheEnd(child, script, debugging);
     await client.request('continue', { threadId: 1 });
     await session.runToEnd(client, 0);
     client.end();
     await harness.waitForExit(adapter);
+  });
+
+  it('the same through a relay server of its own that polls (as on a network filesystem)', async () => {
+    const { client, script, debugging, child, launched } = await debugAddPy({ server: ['--poll', '50'] });
+    expect((await launched).success).toBe(true);
+    await debugToTheEnd(child, script, debugging);
+    await client.request('continue', { threadId: 1 });
+    await session.runToEnd(client, 0);
+  });
+
+  it('a client without startDebugging is given a loopback address to attach to, and debugs through it', async () => {
+    const python = pythonWithDebugpy();
+    const { client, script } = await pausedParent({ startDebugging: false });
+    const debugging = client.request(
+      'evaluate',
+      { expression: `!debug ${python} add.py`, context: 'repl' },
+      120_000,
+    );
+    const attachTo = /attach a Python debugger to 127\.0\.0\.1:(\d+) /;
+    const said = await client.waitForEvent('output', (event) => attachTo.test(event.body.output), LIMIT);
+    const port = Number(attachTo.exec(said.body.output)![1]);
+    // As a Python "attach" with "connect" does: DAP straight to the address, debugpy's all the way.
+    const child = await DapClient.connectTcp(port, '127.0.0.1');
+    try {
+      expect((await child.request('initialize', harness.DEFAULT_CLIENT_CAPS)).success).toBe(true);
+      const attached = child.request('attach', { connect: { host: '127.0.0.1', port } }, 60_000);
+      await child.waitForEvent('initialized', undefined, LIMIT);
+      await setBreakpointsAndConfigure(child, { path: script, lines: [LINE_TOTAL] });
+      const answer = await attached;
+      expect({ success: answer.success, command: answer.command }).toEqual({
+        success: true,
+        command: 'attach',
+      });
+      await debugToTheEnd(child, script, debugging);
+    } finally {
+      child.assertClean();
+    }
   });
 
   it('a parent ended while its child is stopped at a breakpoint leaves no Python or debugpy process behind', async () => {
