@@ -37,10 +37,12 @@ describe('!debug python: a Python program debugged in a child session', { timeou
     await harness.waitForExit(adapter);
   });
 
-  it('the same through a relay server of its own that polls (as on a network filesystem)', async () => {
-    const { client, script, debugging, child, launched } = await debugAddPy(ctx, {
-      server: ['--poll', '50'],
-    });
+  it('the same with python -m, through a relay server of its own that polls (as on a network filesystem)', async () => {
+    const { client, script, debugging, child, launched } = await debugAddPy(
+      ctx,
+      { server: ['--poll', '50'] },
+      '-m add',
+    );
     expect((await launched).success).toBe(true);
     await debugToTheEnd(child, script, debugging);
     await client.request('continue', { threadId: 1 });

@@ -116,13 +116,16 @@ export async function setBreakpointsAndConfigure(
   expect(done.success, done.message).toBe(true);
 }
 
-/** `!debug PYTHON add.py` typed in a paused parent, its child opened with a breakpoint in add(). */
-export async function debugAddPy(ctx: AdapterContext, options: ParentOptions = {}) {
+/**
+ * `!debug PYTHON add.py` (or another way to name it: `-m add`) typed in a paused parent, its
+ * child opened with a breakpoint in add().
+ */
+export async function debugAddPy(ctx: AdapterContext, options: ParentOptions = {}, target = 'add.py') {
   const python = pythonWithDebugpy();
   const { adapter, client, script } = await pausedParent(ctx, options);
   const debugging = client.request(
     'evaluate',
-    { expression: `!debug ${python} add.py`, context: 'repl' },
+    { expression: `!debug ${python} ${target}`, context: 'repl' },
     120_000,
   );
   return {

@@ -1,0 +1,37 @@
+// What `!debug …` in the debug console asks to debug, and the one-line refusals of what it cannot.
+import { describe, expect, it } from 'vitest';
+import { parseDebugCommand } from '../../src/dap/debugCommand.js';
+
+describe('!debug console text', () => {
+  it('names a script with its arguments, quoted as a shell would, for python, python3 or a path to one', () => {
+    expect(parseDebugCommand(`debug python train.py --lr 0.1 'a b' "c \\"d\\""`)).toEqual({
+      python: 'python',
+      target: { program: 'train.py' },
+      args: ['--lr', '0.1', 'a b', 'c "d"'],
+    });
+    expect(parseDebugCommand('debug /usr/bin/python3.11 x.py')).toMatchObject({
+      python: '/usr/bin/python3.11',
+    });
+  });
+
+  it('names a module with -m', () => {
+    expect(parseDebugCommand('debug python3 -m pkg.tool run')).toEqual({
+      python: 'python3',
+      target: { module: 'pkg.tool' },
+      args: ['run'],
+    });
+  });
+
+  it('leaves other shell text alone (debugger, debugfs are commands of their own)', () => {
+    expect(parseDebugCommand('ls -la')).toBeUndefined();
+    expect(parseDebugCommand('debugfs /dev/sda1')).toBeUndefined();
+  });
+
+  it('refuses what it cannot debug, saying how to type it', () => {
+    expect(() => parseDebugCommand('debug node app.js')).toThrow(
+      /^!debug runs a Python program under debugpy: usage: !debug python SCRIPT\.py ARGS… or !debug python -m MODULE ARGS…/,
+    );
+    expect(() => parseDebugCommand('debug python -m')).toThrow(/^!debug: -m needs a module name: usage:/);
+    expect(() => parseDebugCommand('debug python -X dev x.py')).toThrow(/^!debug: name the script to debug/);
+  });
+});
