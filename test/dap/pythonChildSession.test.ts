@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { DebugProtocol } from '@vscode/debugprotocol';
 import { describe, expect, it } from 'vitest';
 import * as harness from '../support/adapterHarness.js';
 import { DapClient } from '../support/dapClient.js';
@@ -20,10 +21,30 @@ import {
   pythonWithDebugpy,
   setBreakpointsAndConfigure,
 } from '../support/pythonChild.js';
+import { OTHER_UID, otherUser } from '../support/otherUser.js';
+import { connectAsOtherUser } from '../support/otherUserClient.js';
 import { processesWithMarker } from '../support/relayHarness.js';
 
 const ctx = harness.useAdapterContext();
 const LIMIT = harness.EVENT_TIMEOUT_MS;
+
+/** `!debug` from a client without `startDebugging`: the address the console gives to attach to. */
+async function addressGiven(): Promise<{
+  script: string;
+  debugging: Promise<DebugProtocol.Response>;
+  port: number;
+}> {
+  const python = pythonWithDebugpy();
+  const { client, script } = await pausedParent(ctx, { startDebugging: false });
+  const debugging = client.request(
+    'evaluate',
+    { expression: `!debug ${python} add.py`, context: 'repl' },
+    120_000,
+  );
+  const attachTo = /attach a Python debugger to 127\.0\.0\.1:(\d+) /;
+  const said = await client.waitForEvent('output', (event) => attachTo.test(event.body.output), LIMIT);
+  return { script, debugging, port: Number(attachTo.exec(said.body.output)![1]) };
+}
 
 describe('!debug python: a Python program debugged in a child session', { timeout: 240_000 }, () => {
   it('stops at a breakpoint in the script, shows its locals, steps, evaluates, and the parent answers the exit code', async () => {
@@ -50,16 +71,7 @@ describe('!debug python: a Python program debugged in a child session', { timeou
   });
 
   it('a client without startDebugging is given a loopback address to attach to, and debugs through it', async () => {
-    const python = pythonWithDebugpy();
-    const { client, script } = await pausedParent(ctx, { startDebugging: false });
-    const debugging = client.request(
-      'evaluate',
-      { expression: `!debug ${python} add.py`, context: 'repl' },
-      120_000,
-    );
-    const attachTo = /attach a Python debugger to 127\.0\.0\.1:(\d+) /;
-    const said = await client.waitForEvent('output', (event) => attachTo.test(event.body.output), LIMIT);
-    const port = Number(attachTo.exec(said.body.output)![1]);
+    const { script, debugging, port } = await addressGiven();
     // As a Python "attach" with "connect" does: DAP straight to the address, debugpy's all the way.
     const child = await DapClient.connectTcp(port, '127.0.0.1');
     try {
@@ -77,6 +89,22 @@ describe('!debug python: a Python program debugged in a child session', { timeou
       child.assertClean();
     }
   });
+
+  it.skipIf(!otherUser.ok)(
+    `another local user (uid ${OTHER_UID}) connecting to that address is refused unanswered${otherUser.ok ? '' : ` (skipped: ${otherUser.reason})`}`,
+    async () => {
+      const { debugging, port } = await addressGiven();
+      const attempt = await connectAsOtherUser({ host: '127.0.0.1', port });
+      expect(attempt).toMatchObject({ connected: true, received: 0, answered: false });
+      // The address is still the user's own: a session through it gets debugpy's answer.
+      const own = await DapClient.connectTcp(port, '127.0.0.1');
+      expect((await own.request('initialize', harness.DEFAULT_CLIENT_CAPS)).body).toMatchObject({
+        supportsConfigurationDoneRequest: true,
+      });
+      await own.close();
+      expect(((await debugging).body as DebugProtocol.EvaluateResponse['body']).result).toMatch(/^exit /);
+    },
+  );
 
   it('a parent ended while its child is stopped at a breakpoint leaves no Python or debugpy process behind', async () => {
     const { adapter, client, debugging, child, childAdapter } = await debugAddPy(ctx);
