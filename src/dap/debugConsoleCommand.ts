@@ -17,12 +17,20 @@ import {
 export interface DebugCommandHost {
   openChannel(text: string): Promise<ConsoleChannel>;
   clientCaps: DebugProtocol.InitializeRequestArguments;
+  /** The parent's configuration `type`, which names this adapter in the client (`relay`, nvim-dap's `relay_server`). */
+  adapterType: string;
   console(line: string): void;
   log(line: string): void;
   /** Sends `startDebugging`; resolves with whether the client accepted it. */
   startDebugging(args: DebugProtocol.StartDebuggingRequestArguments): Promise<boolean>;
   /** The editor's side of the far side's job directory. */
   localRoot(farCwd: string): string;
+}
+
+/** The `type` of a launch or attach configuration, as the client sent it (default `relay`). */
+export function adapterTypeOf(args: unknown): string {
+  const type = (args as { type?: unknown } | undefined)?.type;
+  return typeof type === 'string' && type !== '' ? type : 'relay';
 }
 
 /** Runs the target under debugpy until it ends; resolves with its exit code. */
@@ -54,7 +62,12 @@ export async function runDebugCommand(
       void host
         .startDebugging({
           request: 'launch',
-          configuration: { type: 'relay', name: `!debug ${what}`, request: 'launch', [CHILD_KEY]: address },
+          configuration: {
+            type: host.adapterType,
+            name: `!debug ${what}`,
+            request: 'launch',
+            [CHILD_KEY]: address,
+          },
         })
         .then((accepted) => {
           if (accepted) return;

@@ -26,7 +26,7 @@ import type { ChangedBreakpoint } from '../job/stagedBreakpoints.js';
 import { StepTerminals } from '../job/stepTerminal.js';
 import { capabilities, wholeStepsOnly } from './capabilities.js';
 import { checkRunnable, debugTargetOf, shellTextOf } from './consoleCommands.js';
-import { runDebugCommand, type DebugCommandHost } from './debugConsoleCommand.js';
+import { adapterTypeOf, runDebugCommand, type DebugCommandHost } from './debugConsoleCommand.js';
 import { ErrorId, RequestError } from './errors.js';
 import { outputKey, THREAD_ID } from './jobEvents.js';
 import { JobThreads, type ShownJob } from './jobThreads.js';
@@ -76,6 +76,8 @@ export class RelayDebugSession extends RequestHandlingSession {
   private jobExitCode: number | undefined;
   /** Terminals opened with `!!`: they close when the session ends. */
   private readonly terminals = new StepTerminals();
+  /** The launch configuration's `type`: `!debug`'s child session is started with the same. */
+  private adapterType = 'relay';
 
   /**
    * Every request relay-dap answers, with what allows a client to send it: required by DAP,
@@ -205,12 +207,14 @@ export class RelayDebugSession extends RequestHandlingSession {
     // Loaded at the first launch or attach: `initialize` is answered without ajv.
     const { validateLaunchArguments } = await import('./launchSchema.js');
     this.refuseSecondJob('launched');
+    this.adapterType = adapterTypeOf(args);
     await this.startJob(request, response, { kind: 'launch', ...validateLaunchArguments(args) });
   }
 
   private async onAttach(args: unknown, response: Answer, _: AbortSignal, request: Request): Promise<void> {
     const { validateAttachArguments } = await import('./launchSchema.js');
     this.refuseSecondJob('attached');
+    this.adapterType = adapterTypeOf(args);
     await this.startJob(request, response, { kind: 'attach', ...validateAttachArguments(args) });
   }
 
@@ -518,6 +522,7 @@ export class RelayDebugSession extends RequestHandlingSession {
     return {
       openChannel: (text) => runner.openConsoleChannel(text),
       clientCaps: this.clientCaps,
+      adapterType: this.adapterType,
       console: (line) => this.output?.console(line),
       log: (line) => this.log(line),
       // A client that never answers is taken as a refusal: the program is stopped, nothing waits.

@@ -37,6 +37,8 @@ export const SCRIPT = [
   'raise SystemExit(7)',
   '',
 ].join('\n');
+/** The parent's configuration `type` (as nvim-dap's `relay_server`): the child is asked for with the same. */
+const PARENT_TYPE = 'relay_under_test';
 export const LINE_TOTAL = 2;
 export const LINE_DOUBLED = 3;
 
@@ -65,7 +67,7 @@ export async function pausedParent(
   const { adapter, client } = await session.runUntilStop(
     ctx,
     'entry',
-    { command: ctx.mark('true'), cwd: ctx.workdir, ...relay },
+    { type: PARENT_TYPE, command: ctx.mark('true'), cwd: ctx.workdir, ...relay },
     { caps: { supportsStartDebuggingRequest: startDebugging } },
   );
   return { adapter, client, script };
@@ -85,7 +87,7 @@ export async function openChild(
   launched: Promise<DebugProtocol.Response>;
 }> {
   const start = await parent.waitForReverseRequest('startDebugging', undefined, LIMIT);
-  expect(start.arguments).toMatchObject({ request: 'launch', configuration: { type: 'relay' } });
+  expect(start.arguments).toMatchObject({ request: 'launch', configuration: { type: PARENT_TYPE } });
   parent.respond(start, {});
   const childAdapter = ctx.spawnStdio();
   const child = childAdapter.client;
