@@ -11,6 +11,7 @@ import { relayScenarios } from './relayScenarios.mjs';
 import { adapterScenarios } from './adapterScenarios.mjs';
 import { startupScenarios } from './startupScenarios.mjs';
 import { workflowScenarios } from './workflowScenarios.mjs';
+import { pythonChildScenarios } from './pythonChildScenarios.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
@@ -35,9 +36,13 @@ function table(rows) {
   return [fmt(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...lines.map(fmt)].join('\n');
 }
 
-const scenarios = [...relayScenarios, ...adapterScenarios, ...workflowScenarios, ...startupScenarios].filter(
-  (s) => !only || s.id.includes(only),
-);
+const scenarios = [
+  ...relayScenarios,
+  ...adapterScenarios,
+  ...pythonChildScenarios,
+  ...workflowScenarios,
+  ...startupScenarios,
+].filter((s) => !only || s.id.includes(only));
 const results = [];
 for (const scenario of scenarios) {
   process.stderr.write(`bench: ${scenario.id} …\n`);
