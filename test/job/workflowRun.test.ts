@@ -5,58 +5,58 @@
 // the run starts carries the harness's marker, and none may outlive the test (afterEach).
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { useJobHarness, workflowFixture } from './jobHarness.js';
+import { ran, useJobHarness, workflowFixture } from './jobHarness.js';
 
 const harness = useJobHarness();
 
 const ONE_AFTER_ANOTHER =
   '(GitHub runs jobs whose needs are met side by side; the relay runs one command at a time)';
 
-/** A job that ran from start to end: its start, its lines, its end (thread N). */
-function job(thread: number, name: string, label: string, lines: string[], end = 'finished 0'): string[] {
-  const result =
-    end === 'finished 0'
-      ? 'success (exit 0)'
-      : end.startsWith('failed')
-        ? `failure (exit ${end.split(' ')[1]})`
-        : `cancelled (exit ${end.split(' ')[1]})`;
+/**
+ * A job that ran from start to end as thread `thread`, `position` (`K/N`) in the run: its start,
+ * its steps' lines (each as `ran` gives them), its end and the run's line for its result.
+ */
+function job(
+  thread: number,
+  position: string,
+  name: string,
+  steps: string[][],
+  end = 'finished 0',
+): string[] {
+  const [how, code] = end.split(' ');
+  const result = { finished: 'success', failed: 'failure', cancelled: 'cancelled' }[how!];
+  const label = `job ${position} '${name}'`;
   return [
     `message "${label} starts"`,
     `jobStarted ${thread} "${name}"`,
-    ...lines.map((line) => `${thread}: ${line}`),
+    ...steps.flat().map((line) => `${thread}: ${line}`),
     `${thread}: ended ${end}`,
-    `message "${label}: ${result}"`,
+    `message "${label}: ${result} (exit ${code})"`,
   ];
 }
+
+/** The run's first line: `count` jobs in the order `order`. */
+const running = (count: number, order: string): string =>
+  `message "running ${count} jobs one after another, in the order of their needs: ${order} ${ONE_AFTER_ANOTHER}"`;
 
 describe('a run of several jobs', () => {
   it('pipeline.yml without `job`: every job in the order of its needs, matrix combinations as jobs, outputs and results through needs', async () => {
     const run = await harness.openRun(workflowFixture('pipeline.yml'));
     expect(await run.ended()).toBe(0);
     expect(run.transcript()).toEqual([
-      `message "running 4 jobs one after another, in the order of their needs: build, test, release ${ONE_AFTER_ANOTHER}"`,
-      ...job(1, 'Pipeline / build', "job 1/4 'Pipeline / build'", [
-        'stepStarted 0 "Compute version"',
-        'output step 0 "computed version 1.4.2\\n"',
-        'stepEnded 0 success exit 0',
-        'stepStarted 1 "Package"',
-        'output step 1 "packaging pkg-1.4.2\\n"',
-        'stepEnded 1 success exit 0',
+      running(4, 'build, test, release'),
+      ...job(1, '1/4', 'Pipeline / build', [
+        ran(0, 'Compute version', 'computed version 1.4.2\n'),
+        ran(1, 'Package', 'packaging pkg-1.4.2\n'),
       ]),
-      ...job(2, 'Pipeline / test (3.11)', "job 2/4 'Pipeline / test (3.11)'", [
-        'stepStarted 0 "Unit tests"',
-        'output step 0 "testing 1.4.2 on python 3.11 (build was success)\\n"',
-        'stepEnded 0 success exit 0',
-      ]),
-      ...job(3, 'Pipeline / test (3.12)', "job 3/4 'Pipeline / test (3.12)'", [
-        'stepStarted 0 "Unit tests"',
-        'output step 0 "testing 1.4.2 on python 3.12 (build was success)\\n"',
-        'stepEnded 0 success exit 0',
-      ]),
-      ...job(4, 'Pipeline / release', "job 4/4 'Pipeline / release'", [
-        'stepStarted 0 "Publish"',
-        'output step 0 "publishing pkg-1.4.2.tar.gz version 1.4.2\\ntest report report-3.12.xml\\n"',
-        'stepEnded 0 success exit 0',
+      // Each matrix combination is a job of its own, reading build's output through needs.
+      ...['3.11', '3.12'].flatMap((python, k) =>
+        job(2 + k, `${2 + k}/4`, `Pipeline / test (${python})`, [
+          ran(0, 'Unit tests', `testing 1.4.2 on python ${python} (build was success)\n`),
+        ]),
+      ),
+      ...job(4, '4/4', 'Pipeline / release', [
+        ran(0, 'Publish', 'publishing pkg-1.4.2.tar.gz version 1.4.2\ntest report report-3.12.xml\n'),
       ]),
       'ended 0',
     ]);
@@ -66,31 +66,19 @@ describe('a run of several jobs', () => {
     const run = await harness.openRun(workflowFixture('pipeline-failure.yml'));
     expect(await run.ended()).toBe(2);
     expect(run.transcript()).toEqual([
-      `message "running 4 jobs one after another, in the order of their needs: compile, package, notify, cleanup ${ONE_AFTER_ANOTHER}"`,
+      running(4, 'compile, package, notify, cleanup'),
       ...job(
         1,
+        '1/4',
         'Nightly / compile',
-        "job 1/4 'Nightly / compile'",
-        [
-          'stepStarted 0 "Configure"',
-          'stepEnded 0 success exit 0',
-          'stepStarted 1 "Compile"',
-          'output step 1 "error: undefined reference to main\\n"',
-          'stepEnded 1 failure exit 2',
-        ],
+        [ran(0, 'Configure'), ran(1, 'Compile', 'error: undefined reference to main\n', 'failure exit 2')],
         'failed 2',
       ),
       `message "job 2/4 'Nightly / package' was skipped: a job it needs did not succeed: compile (failure)"`,
-      ...job(2, 'Nightly / notify', "job 3/4 'Nightly / notify'", [
-        'stepStarted 0 "Report"',
-        'output step 0 "compile failure after configure; package skipped\\n"',
-        'stepEnded 0 success exit 0',
+      ...job(2, '3/4', 'Nightly / notify', [
+        ran(0, 'Report', 'compile failure after configure; package skipped\n'),
       ]),
-      ...job(3, 'Nightly / cleanup', "job 4/4 'Nightly / cleanup'", [
-        'stepStarted 0 "Clean"',
-        'output step 0 "cleanup after notify success\\n"',
-        'stepEnded 0 success exit 0',
-      ]),
+      ...job(3, '4/4', 'Nightly / cleanup', [ran(0, 'Clean', 'cleanup after notify success\n')]),
       'ended 2',
     ]);
   });
@@ -106,9 +94,7 @@ describe('a run of several jobs', () => {
     expect(await run.ended()).toBe(0);
     expect(run.transcript()).toEqual([
       'jobStarted 1 "Pipeline / release"',
-      '1: stepStarted 0 "Publish"',
-      '1: output step 0 "publishing a.tgz version 2.0.0\\ntest report r.xml\\n"',
-      '1: stepEnded 0 success exit 0',
+      ...ran(0, 'Publish', 'publishing a.tgz version 2.0.0\ntest report r.xml\n').map((line) => `1: ${line}`),
       '1: ended finished 0',
       'ended 0',
     ]);
@@ -119,21 +105,13 @@ describe('a run of several jobs', () => {
     await run.said('soaking');
     expect(await run.run.cancel('the user stopped the run')).toBe(130);
     expect(run.transcript()).toEqual([
-      `message "running 2 jobs one after another, in the order of their needs: prepare, soak ${ONE_AFTER_ANOTHER}"`,
-      ...job(1, 'Long run / prepare', "job 1/2 'Long run / prepare'", [
-        'stepStarted 0 "Prepare"',
-        'output step 0 "prepared\\n"',
-        'stepEnded 0 success exit 0',
-      ]),
+      running(2, 'prepare, soak'),
+      ...job(1, '1/2', 'Long run / prepare', [ran(0, 'Prepare', 'prepared\n')]),
       ...job(
         2,
+        '2/2',
         'Long run / soak',
-        "job 2/2 'Long run / soak'",
-        [
-          'stepStarted 0 "Soak"',
-          'output step 0 "soaking\\n[cancelled]\\n"',
-          'stepEnded 0 cancelled exit 130',
-        ],
+        [ran(0, 'Soak', 'soaking\n[cancelled]\n', 'cancelled exit 130')],
         'cancelled 130',
       ),
       'ended 130',
@@ -171,28 +149,19 @@ describe('a run of several jobs', () => {
     const run = await harness.openRun(release, { secrets: { SIGNING_KEY: 'k3y' } });
     expect(await run.ended()).toBe(0);
     expect(run.transcript()).toEqual([
-      `message "running 4 jobs one after another, in the order of their needs: version, build/compile, build/package, publish ${ONE_AFTER_ANOTHER}"`,
-      ...job(1, 'Release / version', "job 1/4 'Release / version'", [
-        'stepStarted 0 "Read version"',
-        'stepEnded 0 success exit 0',
-      ]),
+      running(4, 'version, build/compile, build/package, publish'),
+      ...job(1, '1/4', 'Release / version', [ran(0, 'Read version')]),
       `message "job 'Release / build' calls ./.github/workflows/build-reusable.yml: its jobs run here, with the inputs and secrets it passes"`,
       // `with:` read the caller's needs; `target` is the declared default; `debug` a boolean.
-      ...job(2, 'Release / build / compile', "job 2/4 'Release / build / compile'", [
-        'stepStarted 0 "Compile"',
-        'output step 0 "compiling 3.1.0 for linux-x64 (debug true)\\n"',
-        'stepEnded 0 success exit 0',
+      ...job(2, '2/4', 'Release / build / compile', [
+        ran(0, 'Compile', 'compiling 3.1.0 for linux-x64 (debug true)\n'),
       ]),
-      ...job(3, 'Release / build / package', "job 3/4 'Release / build / package'", [
-        'stepStarted 0 "Package"',
-        'output step 0 "packaging after compile success, signed\\n"',
-        'stepEnded 0 success exit 0',
+      ...job(3, '3/4', 'Release / build / package', [
+        ran(0, 'Package', 'packaging after compile success, signed\n'),
       ]),
       `message "job 'Release / build' (calls ./.github/workflows/build-reusable.yml): success"`,
-      ...job(4, 'Release / publish', "job 4/4 'Release / publish'", [
-        'stepStarted 0 "Publish"',
-        'output step 0 "publishing app-3.1.0-linux-x64.tar.gz (build success)\\n"',
-        'stepEnded 0 success exit 0',
+      ...job(4, '4/4', 'Release / publish', [
+        ran(0, 'Publish', 'publishing app-3.1.0-linux-x64.tar.gz (build success)\n'),
       ]),
       'ended 0',
     ]);
