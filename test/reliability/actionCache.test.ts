@@ -13,13 +13,12 @@ import { reliabilityRow } from './report.js';
 
 const ctx = useAdapterContext();
 const FILES = 300;
+/** The row's scenario in docs/reliability.md. */
+const SCENARIO = `a cached remote action of ${FILES} files, 3 MiB (one file of 1 MiB), copied to the steps’ side through the relay and run`;
 
 describe('a cached remote action copied to the steps’ side', () => {
   it('3 MiB in 300 files (one of 1 MiB) arrives byte for byte, runs, and leaves nothing behind', async () => {
-    const row = reliabilityRow(
-      'load',
-      'a cached remote action of 300 files, 3 MiB (one file of 1 MiB), copied to the steps’ side through the relay and run',
-    );
+    const row = reliabilityRow('load', SCENARIO);
     const cache = path.join(ctx.workdir, 'cache');
     const action = path.join(cache, 'octo-org-big-action@v1');
     const expected: string[] = [];
