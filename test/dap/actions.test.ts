@@ -13,6 +13,7 @@ import {
   EVENT_TIMEOUT_MS,
   outputByCategory,
   useAdapterContext,
+  type StdioAdapter,
 } from '../support/adapterHarness.js';
 import * as session from '../support/jobSession.js';
 import { repoRoot } from '../support/relayHarness.js';
@@ -52,6 +53,40 @@ async function stepAndFrames(client: DapClient, command: 'stepIn' | 'next' | 'st
   return session.frames(client);
 }
 
+/** stepAndFrames, whose frames must be named `names` (see frameNames); returns them. */
+async function stepTo(client: DapClient, command: 'stepIn' | 'next' | 'stepOut', names: string[]) {
+  const stack = await stepAndFrames(client, command);
+  expect(session.frameNames(stack)).toEqual(names);
+  return stack;
+}
+
+/** The frame names of steps that passed, as a paused job shows them. */
+const passed = (...steps: string[]): string[] => steps.map((step) => `✓ ${step}: exit 0, T s`);
+
+/** The frame name of broken-setup.yml's failed step inside setup-thing. */
+const CHECK_FAILED = '✗ Check thing: failed, exit 3, T s';
+
+/**
+ * A broken-setup.yml job, paused at the failed step inside setup-thing, continued to its end with
+ * `exitCode`: setup-thing's steps up to the failed check, then `after`, are its step results, and
+ * its stdout holds `printed`.
+ */
+async function brokenSetupEnds(
+  adapter: StdioAdapter,
+  exitCode: number,
+  printed: string,
+  after: string[],
+): Promise<void> {
+  const { client } = adapter;
+  expect(await session.continueToEnd(client, exitCode)).toEqual([
+    ...passed('Show inputs', 'Install thing'),
+    CHECK_FAILED,
+    ...after,
+  ]);
+  expect(outputByCategory(client).stdout).toContain(printed);
+  await session.finish(ctx, adapter);
+}
+
 describe('uses: steps', () => {
   it('a local composite action: Step Into shows its steps as frames above the uses: step, in its action.yml at their lines; Step Out and Next go over it', async () => {
     const { adapter, client, build, setupThing } = await launchInRepo();
@@ -62,10 +97,7 @@ describe('uses: steps', () => {
     expect((await session.frames(client)).map(({ name, line, source }) => ({ name, line, source }))).toEqual([
       { name: 'next: Pre Greet', line: session.lineOf(build, '- name: Greet'), source: workflowSource },
     ]);
-    expect(session.frameNames(await stepAndFrames(client, 'next'))).toEqual([
-      'next: Set up thing',
-      '✓ Pre Greet: exit 0, T s',
-    ]);
+    await stepTo(client, 'next', ['next: Set up thing', ...passed('Pre Greet')]);
 
     // Step Into the action: its first step is on top, the uses: step under it.
     let stack = await stepAndFrames(client, 'stepIn');
@@ -85,27 +117,15 @@ describe('uses: steps', () => {
       },
     ]);
     // Next inside the action runs one of its steps.
-    stack = await stepAndFrames(client, 'next');
-    expect(session.frameNames(stack)).toEqual([
-      'next: Install thing',
-      'running: Set up thing',
-      '✓ Show inputs: exit 0, T s',
-      '✓ Pre Greet: exit 0, T s',
-    ]);
+    const inner = ['next: Install thing', 'running: Set up thing', ...passed('Show inputs', 'Pre Greet')];
+    stack = await stepTo(client, 'next', inner);
     expect(stack[0]).toMatchObject({
       line: session.lineOf(setupThing, '- id: install'),
       source: actionSource,
     });
     // Step Out runs the rest of the action and pauses after it, at the job's next step.
-    stack = await stepAndFrames(client, 'stepOut');
-    expect(session.frameNames(stack)).toEqual([
-      'next: Use thing',
-      '✓ Set up thing: exit 0, T s',
-      '✓ Check thing: exit 0, T s',
-      '✓ Install thing: exit 0, T s',
-      '✓ Show inputs: exit 0, T s',
-      '✓ Pre Greet: exit 0, T s',
-    ]);
+    const done = passed('Set up thing', 'Check thing', 'Install thing', 'Show inputs', 'Pre Greet');
+    await stepTo(client, 'stepOut', ['next: Use thing', ...done]);
     // Next over the JavaScript action's step: one step.
     await stepAndFrames(client, 'next');
     stack = await stepAndFrames(client, 'next');
@@ -222,7 +242,7 @@ describe('uses: steps', () => {
       'broken-setup.yml',
     );
     const stack = await session.expectFrames(client, [
-      '✗ Check thing: failed, exit 3, T s',
+      CHECK_FAILED,
       'running: Set up thing',
       '✓ Install thing: exit 0, T s',
       '✓ Show inputs: exit 0, T s',
@@ -234,16 +254,11 @@ describe('uses: steps', () => {
     const info = await client.request('exceptionInfo', { threadId: 1 });
     expect(info.body.description).toBe('Check thing failed with exit code 3');
     expect(info.body.details?.stackTrace).toContain('thing self-check failed');
-    expect(await session.continueToEnd(client, 3)).toEqual([
-      '✓ Show inputs: exit 0, T s',
-      '✓ Install thing: exit 0, T s',
-      '✗ Check thing: failed, exit 3, T s',
+    await brokenSetupEnds(adapter, 3, 'setup failed\n', [
       '✗ Set up thing: failed, exit 3, T s',
       '– After setup: skipped (if: success() is false)',
       '✓ Report: exit 0, T s',
     ]);
-    expect(outputByCategory(client).stdout).toContain('setup failed\n');
-    await session.finish(ctx, adapter);
   });
 
   it('continue-on-error on the uses: step: a failure inside the action is tolerated (outcome failure, conclusion success) and the job succeeds', async () => {
@@ -251,37 +266,23 @@ describe('uses: steps', () => {
       { stopOnEntry: false, job: 'tolerant' },
       'broken-setup.yml',
     );
-    expect(session.frameNames(await session.frames(client))[0]).toBe('✗ Check thing: failed, exit 3, T s');
-    expect(await session.continueToEnd(client, 0)).toEqual([
-      '✓ Show inputs: exit 0, T s',
-      '✓ Install thing: exit 0, T s',
-      '✗ Check thing: failed, exit 3, T s',
+    expect(session.frameNames(await session.frames(client))[0]).toBe(CHECK_FAILED);
+    await brokenSetupEnds(adapter, 0, 'optional setup ended as failure, concluded success\n', [
       '✗ Set up thing (optional): failed (continue-on-error), exit 3, T s',
       '✓ After optional setup: exit 0, T s',
     ]);
-    expect(outputByCategory(client).stdout).toContain('optional setup ended as failure, concluded success\n');
-    await session.finish(ctx, adapter);
   });
 
   it('a with: value that does not parse fails the launch, naming its line, only when the action is found and run', async () => {
-    const found = session.writeFile(
-      ctx.workdir,
-      'repo/.github/workflows/bad-with.yml',
-      [
-        'on: push',
-        'jobs:',
-        '  build:',
-        '    runs-on: ubuntu-latest',
-        '    steps:',
-        '      - uses: ./.github/actions/setup-thing',
-        '        with:',
-        '          version: ${{ nosuch.version }}',
-        '      - uses: octo-org/not-cached@v1',
-        '        with:',
-        '          key: ${{ nosuch.key }}',
-        '',
-      ].join('\n'),
-    );
+    const found = session.writeOneJobWorkflow(ctx.workdir, 'repo/.github/workflows/bad-with.yml', [
+      '    steps:',
+      '      - uses: ./.github/actions/setup-thing',
+      '        with:',
+      '          version: ${{ nosuch.version }}',
+      '      - uses: octo-org/not-cached@v1',
+      '        with:',
+      '          key: ${{ nosuch.key }}',
+    ]);
     fs.cpSync(
       path.join(fixtures, 'projects', 'actions-repo', '.github', 'actions'),
       path.join(ctx.workdir, 'repo', '.github', 'actions'),
