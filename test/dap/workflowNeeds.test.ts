@@ -31,6 +31,31 @@ async function stoppedOn(client: DapClient, threadId: number): Promise<DebugProt
   return client.waitForEvent('stopped', (event) => event.body.threadId === threadId, EVENT_TIMEOUT_MS);
 }
 
+/** `continue` from the last pause: the run ends with exit 0, having printed `lines` on stdout. */
+async function continueToEndPrinting(client: DapClient, lines: string[]): Promise<void> {
+  await session.continueJob(client);
+  await session.runToEnd(client, 0);
+  expect(outputByCategory(client).stdout).toBe([...lines, ''].join('\n'));
+}
+
+/** The run's threads are the jobs `jobs` of `workflow`, numbered from 1 in order. */
+async function expectJobThreads(client: DapClient, workflow: string, jobs: string[]): Promise<void> {
+  expect(await threadNames(client)).toEqual(jobs.map((job, k) => `${k + 1} job: ${workflow} / ${job}`));
+}
+
+/** The run's console lines for `jobs` of `workflow`, all of the run, each started and succeeded in order. */
+function succeededInOrder(workflow: string, jobs: string[]): string[] {
+  return jobs.flatMap((job, k) => {
+    const label = `relay-dap: job ${k + 1}/${jobs.length} '${workflow} / ${job}'`;
+    return [`${label} starts`, `${label}: success (exit 0)`];
+  });
+}
+
+/** A job's thread in `session.runEvents`: its start, then `events` (a stop's reason) on it. */
+function onThread(threadId: number, ...events: string[]): string[] {
+  return [`thread started ${threadId}`, ...events.map((event) => `${event} ${threadId}`)];
+}
+
 /** The console lines of the run itself (jobs starting, skipped, ending). */
 function jobLines(client: DapClient): string[] {
   return session.consoleLines(client).filter((line) => /^relay-dap: (job |running )/.test(line));
@@ -72,12 +97,7 @@ describe('needs and whole workflows', () => {
     await session.continueJob(client);
     // ... and on entry to the job launched, release, once the jobs it needs have ended.
     await stoppedOn(client, 4);
-    expect(await threadNames(client)).toEqual([
-      '1 job: Pipeline / build',
-      '2 job: Pipeline / test (3.11)',
-      '3 job: Pipeline / test (3.12)',
-      '4 job: Pipeline / release',
-    ]);
+    await expectJobThreads(client, 'Pipeline', ['build', 'test (3.11)', 'test (3.12)', 'release']);
     // Each thread shows its own job: the finished jobs their finished steps (latest on top).
     const build = await framesOf(client, 1);
     expect(session.frameNames(build)).toEqual(['✓ Package: exit 0, T s', '✓ Compute version: exit 0, T s']);
@@ -98,42 +118,27 @@ describe('needs and whole workflows', () => {
       'Pipeline / build',
     );
 
-    await session.continueJob(client);
-    await session.runToEnd(client, 0);
     // build's outputs (one from a step, one built from it) and result reach test and release;
     // test's output is that of its last combination, as GitHub keeps one value per output.
-    expect(outputByCategory(client).stdout).toBe(
-      [
-        'computed version 1.4.2',
-        'packaging pkg-1.4.2',
-        'testing 1.4.2 on python 3.11 (build was success)',
-        'testing 1.4.2 on python 3.12 (build was success)',
-        'publishing pkg-1.4.2.tar.gz version 1.4.2',
-        'test report report-3.12.xml',
-        '',
-      ].join('\n'),
-    );
+    await continueToEndPrinting(client, [
+      'computed version 1.4.2',
+      'packaging pkg-1.4.2',
+      'testing 1.4.2 on python 3.11 (build was success)',
+      'testing 1.4.2 on python 3.12 (build was success)',
+      'publishing pkg-1.4.2.tar.gz version 1.4.2',
+      'test report report-3.12.xml',
+    ]);
     expect(session.runEvents(client)).toEqual([
-      'thread started 1',
-      'stopped entry 1',
-      'thread started 2',
-      'thread started 3',
-      'stopped breakpoint 3',
-      'thread started 4',
-      'stopped entry 4',
+      ...onThread(1, 'stopped entry'),
+      ...onThread(2),
+      ...onThread(3, 'stopped breakpoint'),
+      ...onThread(4, 'stopped entry'),
       'exited 0',
       'terminated',
     ]);
     expect(jobLines(client)).toEqual([
       'relay-dap: running 4 jobs one after another, in the order of their needs: build, test, release (GitHub runs jobs whose needs are met side by side; the relay runs one command at a time)',
-      "relay-dap: job 1/4 'Pipeline / build' starts",
-      "relay-dap: job 1/4 'Pipeline / build': success (exit 0)",
-      "relay-dap: job 2/4 'Pipeline / test (3.11)' starts",
-      "relay-dap: job 2/4 'Pipeline / test (3.11)': success (exit 0)",
-      "relay-dap: job 3/4 'Pipeline / test (3.12)' starts",
-      "relay-dap: job 3/4 'Pipeline / test (3.12)': success (exit 0)",
-      "relay-dap: job 4/4 'Pipeline / release' starts",
-      "relay-dap: job 4/4 'Pipeline / release': success (exit 0)",
+      ...succeededInOrder('Pipeline', ['build', 'test (3.11)', 'test (3.12)', 'release']),
     ]);
     await session.finish(ctx, adapter);
   });
@@ -156,19 +161,14 @@ describe('needs and whole workflows', () => {
       'error: undefined reference to main\ncompile failure after configure; package skipped\ncleanup after notify success\n',
     );
     // The skipped job never started: no thread for it.
-    expect(await threadNames(client)).toEqual([
-      '1 job: Nightly / compile',
-      '2 job: Nightly / notify',
-      '3 job: Nightly / cleanup',
-    ]);
+    await expectJobThreads(client, 'Nightly', ['compile', 'notify', 'cleanup']);
     expect(jobLines(client)).toContain(
       "relay-dap: job 2/4 'Nightly / package' was skipped: a job it needs did not succeed: compile (failure)",
     );
     expect(session.runEvents(client)).toEqual([
-      'thread started 1',
-      'stopped exception 1',
-      'thread started 2',
-      'thread started 3',
+      ...onThread(1, 'stopped exception'),
+      ...onThread(2),
+      ...onThread(3),
       'exited 2',
       'terminated',
     ]);
@@ -231,29 +231,19 @@ describe('needs and whole workflows', () => {
     // holds breakpoints): the run stops on entry to its first job and to `publish`.
     await session.continueJob(client);
     await stoppedOn(client, 4);
-    expect(await threadNames(client)).toEqual([
-      '1 job: Release / version',
-      '2 job: Release / build / compile',
-      '3 job: Release / build / package',
-      '4 job: Release / publish',
-    ]);
+    await expectJobThreads(client, 'Release', ['version', 'build / compile', 'build / package', 'publish']);
     // A called job's frames point into the called workflow, at its step's line.
     const [compile] = await framesOf(client, 2);
     expect(compile).toMatchObject({
       source: { path: called },
       line: session.lineOf(called, '- name: Compile'),
     });
-    await session.continueJob(client);
-    await session.runToEnd(client, 0);
     // `secrets: inherit` passed the launch's SIGNING_KEY to the called workflow: signed.
-    expect(outputByCategory(client).stdout).toBe(
-      [
-        'compiling 3.1.0 for linux-x64 (debug true)',
-        'packaging after compile success, signed',
-        'publishing app-3.1.0-linux-x64.tar.gz (build success)',
-        '',
-      ].join('\n'),
-    );
+    await continueToEndPrinting(client, [
+      'compiling 3.1.0 for linux-x64 (debug true)',
+      'packaging after compile success, signed',
+      'publishing app-3.1.0-linux-x64.tar.gz (build success)',
+    ]);
     expect(jobLines(client)).toContain(
       "relay-dap: job 'Release / build' calls ./.github/workflows/build-reusable.yml: its jobs run here, with the inputs and secrets it passes",
     );
