@@ -26,6 +26,7 @@ import {
   evaluateTemplate,
   evaluateTemplateValue,
 } from '../workflow/locatedExpressions.js';
+import { isTruthy } from '../workflow/expressions.js';
 import { asWorkflowJob } from '../workflow/workflowFile.js';
 import { callOf } from '../workflow/workflowPlan.js';
 
@@ -186,10 +187,18 @@ export class WorkflowRun extends EventEmitter<WorkflowRunEvents> {
       // A cancel that came while the runner was being made reaches it now.
       if (this.cancelReason !== undefined) void runner.cancel(this.cancelReason);
       const exitCode = await runner.start();
-      const result: JobResult =
+      let result: JobResult =
         ending.reason === 'finished' ? 'success' : ending.reason === 'cancelled' ? 'cancelled' : 'failure';
-      this.record(key, result, this.outputsOf(runner, label));
       if (this.multiJob) this.emit('message', `${label}: ${result} (exit ${exitCode})`);
+      if (result === 'failure' && this.tolerates(runner, label)) {
+        // GitHub: the run does not fail, and the jobs that need it see `success`.
+        this.emit(
+          'message',
+          `${label} failed (exit ${exitCode}), tolerated by its continue-on-error: the run goes on as if it succeeded`,
+        );
+        result = 'success';
+      }
+      this.record(key, result, this.outputsOf(runner, label));
       if (result === 'failure') firstFailure ??= exitCode;
       if (result === 'cancelled') this.cancelReason ??= 'a job was cancelled';
       this.endCall(call, index);
@@ -348,6 +357,25 @@ export class WorkflowRun extends EventEmitter<WorkflowRunEvents> {
       .filter(([, need]) => need.result !== 'success')
       .map(([key, need]) => `${key} (${need.result})`);
     return `a job it needs did not succeed: ${unmet.join(', ')}`;
+  }
+
+  /**
+   * Whether the job's `continue-on-error:` holds for the combination that ran, read with the
+   * job's contexts (`matrix`, `needs`, `github`, `vars`, `inputs`); one that cannot be evaluated
+   * does not tolerate the failure, and is said.
+   */
+  private tolerates(runner: JobRunner, label: string): boolean {
+    const written = asWorkflowJob(runner.job)?.continueOnError;
+    if (written === undefined || typeof written === 'boolean') return written === true;
+    try {
+      return isTruthy(evaluateTemplateValue(written, runner.expressionContext()));
+    } catch (error) {
+      this.emit(
+        'message',
+        `${label}: its continue-on-error cannot be decided, so its failure counts: ${(error as Error).message}`,
+      );
+      return false;
+    }
   }
 
   /** The job's `outputs:`, from its steps as they ended; one that fails to evaluate is empty, and said. */

@@ -53,6 +53,12 @@ export interface WorkflowJobDefinition extends JobDefinition {
   githubTimeout?: LocatedTemplate;
   /** The job-level `outputs:`, parsed (when it has some): `needs.<job>.outputs` of the jobs that need it. */
   outputExpressions?: Record<string, LocatedTemplate>;
+  /**
+   * The job-level `continue-on-error:` (true, or an expression such as
+   * `${{ matrix.rust != 'stable' }}`): a failure of this job (combination) does not fail the run,
+   * and `needs.<job>.result` says success (src/job/workflowRun.ts decides it when the job failed).
+   */
+  continueOnError?: boolean | LocatedTemplate;
 }
 
 /** The workflow job of a job definition, when it was loaded from a workflow file. */
@@ -261,6 +267,7 @@ class WorkflowReader {
     }
 
     const on = entry(rootEntries, 'on')?.value;
+    const continueOnError = entry(jobEntries, 'continue-on-error');
     if (options.called !== undefined) workflow.call = { caller: options.called.caller };
     return {
       name: `${options.called?.callerName ?? this.staticText(workflowName, matrix)} / ${jobName}`,
@@ -273,6 +280,9 @@ class WorkflowReader {
       envExpressions,
       ...(on !== undefined && on !== null ? { on: source.plainValue(on) } : {}),
       ...(githubTimeout !== undefined ? { githubTimeout } : {}),
+      ...(continueOnError !== undefined
+        ? { continueOnError: this.continueOnError(continueOnError, `job '${jobId}'`) }
+        : {}),
       ...outputsEntry(this.outputs(entry(jobEntries, 'outputs'), jobId)),
       ...(typeof decided === 'object' && 'located' in decided && conditionAt !== undefined
         ? { githubCondition: { located: decided.located, ...conditionAt } }

@@ -175,6 +175,52 @@ describe('needs and whole workflows', () => {
     await session.finish(ctx, adapter);
   });
 
+  it('job-level continue-on-error (true, and computed per matrix combination): the failed job pauses as any, but does not fail the run, and the jobs that need it see needs.<job>.result success', async () => {
+    const program = session.workflowFixture('experimental-toolchains.yml');
+    const adapter = await ctx.runJob(session.pastEntry(ctx, program));
+    const { client } = adapter;
+    // Each failure still pauses on its step, on its job's thread: the nightly leg, then lint.
+    for (const threadId of [2, 3]) {
+      const stop = await client.waitForEvent(
+        'stopped',
+        (event) => event.body.reason === 'exception' && event.body.threadId === threadId,
+        EVENT_TIMEOUT_MS,
+      );
+      expect(stop.body.threadId).toBe(threadId);
+      const response = await client.request('continue', { threadId });
+      expect(response.success, response.message).toBe(true);
+    }
+    expect(await session.stepResultsAtEnd(client, 0)).toEqual([
+      '✓ Unit tests: exit 0, T s',
+      '✗ Unit tests: failed, exit 101, T s',
+      '✗ New checker: failed, exit 3, T s',
+      '✓ Summary: exit 0, T s',
+    ]);
+    expect(outputByCategory(client).stdout).toBe(
+      [
+        'test result: ok on stable',
+        'error[E0658]: use of unstable library feature on nightly',
+        'warning treated as error: unused import',
+        'test was success, lint was success',
+        '',
+      ].join('\n'),
+    );
+    expect(jobLines(client)).toEqual([
+      'relay-dap: running 4 jobs one after another, in the order of their needs: test, lint, report (GitHub runs jobs whose needs are met side by side; the relay runs one command at a time)',
+      "relay-dap: job 1/4 'Toolchains / test (stable)' starts",
+      "relay-dap: job 1/4 'Toolchains / test (stable)': success (exit 0)",
+      "relay-dap: job 2/4 'Toolchains / test (nightly)' starts",
+      "relay-dap: job 2/4 'Toolchains / test (nightly)': failure (exit 101)",
+      "relay-dap: job 2/4 'Toolchains / test (nightly)' failed (exit 101), tolerated by its continue-on-error: the run goes on as if it succeeded",
+      "relay-dap: job 3/4 'Toolchains / lint' starts",
+      "relay-dap: job 3/4 'Toolchains / lint': failure (exit 3)",
+      "relay-dap: job 3/4 'Toolchains / lint' failed (exit 3), tolerated by its continue-on-error: the run goes on as if it succeeded",
+      "relay-dap: job 4/4 'Toolchains / report' starts",
+      "relay-dap: job 4/4 'Toolchains / report': success (exit 0)",
+    ]);
+    await session.finish(ctx, adapter);
+  });
+
   it('the launch argument `needs` gives the needed jobs’ outputs and results instead of running them; a result that is not success skips the job', async () => {
     const program = session.workflowFixture('pipeline.yml');
     const given = {
