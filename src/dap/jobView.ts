@@ -76,7 +76,8 @@ export function describeResult(result: StepResult): string {
     case 'failure':
       return `${result.timedOut ? 'timed out' : 'failed'}${result.tolerated ? ' (continue-on-error)' : ''}, ${code}${seconds(result.durationMs)}`;
     default:
-      return `${code}${seconds(result.durationMs)}`;
+      // A step whose work runs beside the queue (started in the background, a wait met) says so.
+      return result.exitCode === null && result.note ? result.note : `${code}${seconds(result.durationMs)}`;
   }
 }
 

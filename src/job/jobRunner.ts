@@ -10,6 +10,7 @@
  * command — it never runs a step itself.
  */
 import { EventEmitter } from 'node:events';
+import type { ChannelRequest } from '../relay/channel.js';
 import type { RelayChannel, RelayClient, RelayCommand } from '../relay/client.js';
 
 /** A process beside the job with its stdio as a stream (`!debug`'s debugpy). */
@@ -85,7 +86,12 @@ export interface StepPreparer {
     step: JobStep,
     runner: JobRunner,
   ): Promise<
-    { skip: string } | { text: string; timeoutSeconds?: number } | { follow: string } | { enter: true }
+    | { skip: string }
+    | { text: string; timeoutSeconds?: number }
+    | { follow: string }
+    | { enter: true }
+    // Its work was done beside the queue (a background step started, a `wait:` met): a success.
+    | { done: string }
   >;
   finish?(step: JobStep, result: StepResult, runner: JobRunner): Promise<void>;
 }
@@ -522,7 +528,16 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
         this.runningStep = undefined;
         return 'entered';
       }
-      if ('skip' in prepared) {
+      if ('done' in prepared) {
+        result = {
+          index,
+          outcome: 'success',
+          exitCode: null,
+          durationMs: performance.now() - began,
+          outputTail: '',
+          note: prepared.done,
+        };
+      } else if ('skip' in prepared) {
         result = {
           index,
           outcome: 'skipped',
@@ -627,6 +642,23 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
 
   private tolerates(step: JobStep): boolean {
     return this.options.preparer?.tolerates?.(step, this) ?? step.continueOnError === true;
+  }
+
+  /** Opens a relay channel (a background step, src/job/backgroundSteps.ts): throws NO_CHANNELS on a Part-A server. */
+  openChannel(request: ChannelRequest): Promise<RelayChannel> {
+    return this.options.relay.openChannel(request);
+  }
+
+  /** Output of background step `index`, as it arrives. */
+  backgroundOutput(chunk: Buffer, index: number): void | Promise<void> {
+    return this.options.output(chunk, { kind: 'step', index });
+  }
+
+  /** A background step ended: its result replaces the one of its start. */
+  backgroundEnded(result: StepResult): void {
+    this.results[result.index] = result;
+    this.emit('outputEnded', { kind: 'step', index: result.index });
+    this.emit('stepEnded', result);
   }
 
   /** Streams a command's output to the sink; returns its last few kilobytes. */

@@ -24,7 +24,7 @@ import {
   type RunContexts,
   type StepContext,
 } from '../model/expressionContext.js';
-import { controlSkipReason } from '../workflow/backgroundSteps.js';
+import { controlSkipReason, type ControlStep } from '../workflow/backgroundSteps.js';
 import { describeSkippedSetupAction } from '../workflow/setupActions.js';
 import { buildStepScript } from '../workflow/shells.js';
 import {
@@ -50,6 +50,7 @@ import { evaluateTimeoutSeconds } from '../workflow/timeoutMinutes.js';
 import type { JobDefinition, JobStep } from '../model/jobModel.js';
 import type { StepResult } from '../model/stepResult.js';
 import type { JobRunner, StepPreparer } from './jobRunner.js';
+import { BackgroundSteps } from './backgroundSteps.js';
 import { withContext } from './stepCommand.js';
 import { shellQuote } from '../workflow/shellQuote.js';
 
@@ -82,6 +83,8 @@ export class WorkflowSteps implements StepPreparer {
   private readonly fileHashes = new FileHashes();
   /** The actions `uses:` steps run (composite, JavaScript, Docker). */
   private readonly actions: ActionSteps;
+  /** The steps started with `background: true`, beside the queue. */
+  private readonly background: BackgroundSteps;
 
   constructor(
     job: JobDefinition,
@@ -107,6 +110,42 @@ export class WorkflowSteps implements StepPreparer {
     this.job = workflow;
     this.actionNames = stepActionNames(workflow.steps);
     this.actions = new ActionSteps(workflow, say);
+    this.background = new BackgroundSteps(say, (result, runner) => this.backgroundEnded(result, runner));
+  }
+
+  /** A background step ended: continue-on-error, its outputs and env files, then its result line. */
+  private async backgroundEnded(result: StepResult, runner: JobRunner): Promise<void> {
+    const jobStep = runner.job.steps[result.index]!;
+    const ended =
+      result.outcome === 'failure' && this.tolerates(jobStep, runner)
+        ? { ...result, tolerated: true }
+        : result;
+    await this.finish(jobStep, ended, runner).catch((error: unknown) =>
+      this.say(`step ${result.index + 1} (${jobStep.name}): ${(error as Error).message}`),
+    );
+    runner.backgroundEnded(ended);
+  }
+
+  /** What a `wait:`, `wait-all:` or `cancel:` step does with the steps started in the background. */
+  private async control(control: ControlStep): Promise<{ done: string } | undefined> {
+    const indexes =
+      control.key === 'wait-all'
+        ? this.job.steps.map((step) => step.index).filter((index) => this.background.has(index))
+        : this.job.steps
+            .filter(
+              (step) =>
+                step.id !== undefined && control.ids.includes(step.id) && this.background.has(step.index),
+            )
+            .map((step) => step.index);
+    if (indexes.length === 0) return undefined;
+    if (control.key === 'cancel') {
+      await Promise.all(indexes.map((index) => this.background.cancel(index)));
+      return { done: `stopped ${control.ids.join(', ')}` };
+    }
+    await this.background.wait(indexes);
+    return {
+      done: control.key === 'wait-all' ? 'all background steps ended' : `${control.ids.join(', ')} ended`,
+    };
   }
 
   /**
@@ -209,7 +248,9 @@ export class WorkflowSteps implements StepPreparer {
   async prepare(
     jobStep: JobStep,
     runner: JobRunner,
-  ): Promise<{ skip: string } | { text: string; timeoutSeconds?: number } | { enter: true }> {
+  ): Promise<
+    { skip: string } | { text: string; timeoutSeconds?: number } | { enter: true } | { done: string }
+  > {
     const step = this.stepOf(jobStep);
     const { expressions } = step;
     const action = this.actionNames[step.index] ?? '';
@@ -230,7 +271,8 @@ export class WorkflowSteps implements StepPreparer {
         skip: `if: ${step.hook !== undefined ? 'always()' : (step.condition ?? 'success()')} is false`,
       };
     }
-    if (expressions.control !== undefined) return { skip: controlSkipReason(expressions.control) };
+    if (expressions.control !== undefined)
+      return (await this.control(expressions.control)) ?? { skip: controlSkipReason(expressions.control) };
     const inside = this.actions.variablesInside(scope);
     const run = expressions.run;
     if (run === undefined) {
@@ -272,14 +314,14 @@ export class WorkflowSteps implements StepPreparer {
       expressions.timeout === undefined
         ? undefined
         : located(() => evaluateTimeoutSeconds(expressions.timeout!, scoped));
-    return {
-      text: this.stepScript(step, body, step.shell ?? this.job.workflow.defaultShell, runner, temp, {
-        ...(substituted !== undefined ? { cwd: substituted } : {}),
-        env: { ...inside.env, ...stepEnv },
-        defaults: { ...inside.defaults, GITHUB_ACTION: action },
-      }),
-      ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
-    };
+    const text = this.stepScript(step, body, step.shell ?? this.job.workflow.defaultShell, runner, temp, {
+      ...(substituted !== undefined ? { cwd: substituted } : {}),
+      env: { ...inside.env, ...stepEnv },
+      defaults: { ...inside.defaults, GITHUB_ACTION: action },
+    });
+    if (expressions.background === true && (await this.background.start(step.index, step.name, text, runner)))
+      return { done: 'started in the background' };
+    return { text, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) };
   }
 
   /** The relayed text of a step: its script run through its shell, with its file commands' files. */
@@ -363,6 +405,8 @@ export class WorkflowSteps implements StepPreparer {
   }
 
   async cleanup(runner: JobRunner): Promise<void> {
+    // Nothing started in the background outlives the job.
+    await this.background.stopAll();
     if (this.tempDirectory === undefined) return;
     await runner.captureCommand(`rm -rf -- ${shellQuote(this.tempDirectory)}`);
     this.tempDirectory = undefined;

@@ -34,9 +34,12 @@ export interface StepResult {
   tolerated?: boolean;
 }
 
-/** A step result that makes the job fail: a failure not tolerated, or a cancelled step. */
+/**
+ * A step result that makes the job fail: a failure not tolerated, or a cancelled step (except a
+ * background step stopped on purpose, by a `cancel:` step or at the job's end).
+ */
 export function blocks(result: StepResult): boolean {
-  return (result.outcome === 'failure' && !result.tolerated) || result.outcome === 'cancelled';
+  return (result.outcome === 'failure' || result.outcome === 'cancelled') && !result.tolerated;
 }
 
 /** `steps.<id>.conclusion`: the outcome, except that a tolerated failure concludes as a success. */

@@ -2,12 +2,12 @@
  * GitHub's background steps (generally available since 2026-06-25, "Actions steps can now be
  * run in parallel"; actions/runner#4416): `background: true` starts a step and goes on at once;
  * the control steps `wait: <id or ids>`, `wait-all: true` and `cancel: <id>` wait for background
- * steps or stop one. A step-by-step debugger runs one step at a time, so relay-dap runs a
- * background step to its end before the next (said at launch, one line per step), and a control
- * step has nothing left to wait for or stop: it is shown as a skipped step saying why.
+ * steps or stop one. Reading them is here; running them beside the queue is src/job/backgroundSteps.ts.
+ * Where the relay cannot (a Part-A server, no channels) a background step runs to its end in
+ * turn, and a control step has nothing left to wait for or stop: it is shown as a skipped step
+ * saying why.
  */
 import { isScalar } from 'yaml';
-import type { LaunchNote } from '../model/jobModel.js';
 import type { MapEntry, YamlSource } from './yamlSource.js';
 
 export const BACKGROUND_KEYS = ['background', 'wait', 'wait-all', 'cancel'] as const;
@@ -60,20 +60,9 @@ export function controlSkipReason(control: ControlStep): string {
   return `${control.key}: nothing ${verb}: ${named} already ran to the end (relay-dap runs background steps one after another)`;
 }
 
-/** `background: true` (or an expression): the launch line saying it runs before the next step. */
-export function backgroundNote(source: YamlSource, entries: readonly MapEntry[]): LaunchNote | undefined {
-  const background = entries.find((entry) => entry.key === 'background');
-  const node = background?.value;
-  if (
-    background === undefined ||
-    (node !== null && node !== undefined && isScalar(node) && node.value === false)
-  )
-    return undefined;
-  const line = source.startLine(background.keyNode);
-  return {
-    line,
-    text:
-      `background (line ${line}): this step runs to its end before the next one here (the relay runs one command at a time), ` +
-      'not beside the steps that follow as on GitHub; a service that runs until cancelled never ends here: skip it (Set Next Step) or give it a timeout-minutes',
-  };
+/** `background: true` (or an expression, taken as true): the step starts beside the queue (src/job/backgroundSteps.ts). */
+export function isBackground(entries: readonly MapEntry[]): boolean {
+  const node = entries.find((entry) => entry.key === 'background')?.value;
+  if (node === undefined) return false;
+  return !(node !== null && isScalar(node) && node.value === false);
 }

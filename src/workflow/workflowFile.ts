@@ -24,7 +24,7 @@ import { evaluateTemplate, type LocatedCondition, type LocatedTemplate } from '.
 import type { StepExpressions, WorkflowStep } from './workflowStep.js';
 import { MatrixError, selectMatrixCombination, type MatrixCombination } from './matrix.js';
 import { decideJobCondition } from './jobCondition.js';
-import { backgroundNote, BACKGROUND_KEYS, controlName, readControl } from './backgroundSteps.js';
+import { BACKGROUND_KEYS, controlName, isBackground, readControl } from './backgroundSteps.js';
 import { parallelGroups } from './parallelSteps.js';
 import { runnerDifferences } from './runnerDifferences.js';
 import { decideJobTimeout } from './jobTimeout.js';
@@ -395,8 +395,7 @@ class WorkflowReader {
       );
     }
     const control = readControl(source, entries, what);
-    const background = backgroundNote(source, entries);
-    if (background !== undefined) this.stepNotes.push(background);
+    const background = isBackground(entries);
     if (run === undefined && uses === undefined && control === undefined) {
       throw source.error(node, `${what} has neither 'run:' nor 'uses:'; add the command to run with 'run:'`);
     }
@@ -446,6 +445,7 @@ class WorkflowReader {
     const name = entry(entries, 'name');
     const writtenName = name !== undefined ? this.string(name, `the name of ${what}`) : undefined;
     if (control !== undefined) step.expressions.control = control;
+    if (background) step.expressions.background = true;
     const defaultName =
       control !== undefined
         ? controlName(control)

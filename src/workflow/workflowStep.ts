@@ -29,6 +29,8 @@ export interface StepExpressions {
   timeout?: LocatedTemplate;
   /** A `wait:`, `wait-all:` or `cancel:` step (backgroundSteps.ts): it runs nothing. */
   control?: ControlStep;
+  /** `background: true` (or an expression): the step starts and the job goes on (src/job/backgroundSteps.ts). */
+  background?: true;
   /**
    * A `uses:` step's `with:`, the action's inputs, in the order written. A value that does not
    * parse keeps its error: it counts only when relay-dap runs the action (actionLoading.ts).
