@@ -3,10 +3,11 @@
 // queue as a relay channel, its output arrives in the console as it comes, each line prefixed
 // with the step's name; `cancel:` stops it, and no process of it outlives the job — also when
 // the session is disconnected while it runs.
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
+import { EVENT_TIMEOUT_MS, outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
 import * as session from '../support/jobSession.js';
-import { processesWithMarker } from '../support/relayHarness.js';
+import { processesWithMarker, waitUntil } from '../support/relayHarness.js';
 
 const ctx = useAdapterContext();
 
@@ -38,4 +39,37 @@ describe('background steps', () => {
       await session.finish(ctx, adapter);
     },
   );
+
+  it('disconnecting while a background step runs (and a step waits on it) stops both: exited 130, terminated, no process of the job left', async () => {
+    const program = session.writeOneJobWorkflow(ctx.workdir, 'held-service.yml', [
+      '    steps:',
+      '      - id: service',
+      '        background: true',
+      '        run: echo "service up"; while true; do sleep 1; done',
+      '      - run: echo "queue waits"; while true; do sleep 1; done',
+    ]);
+    const adapter = await ctx.runJob({ ...session.pastEntry(ctx, program), env: { [ctx.marker]: '1' } });
+    await waitUntil(
+      () =>
+        adapter.client
+          .output('stdout')
+          .includes('[Run echo "service up"; while true; do sleep 1; done] service up'),
+      'the background step’s output',
+      EVENT_TIMEOUT_MS,
+    );
+    // The background step's tree carries the job's environment (the marker) as any step does.
+    const cmdline = (pid: number): string => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+      } catch {
+        return ''; // it ended meanwhile
+      }
+    };
+    // Step 1's script (step-1) runs in the channel's tree.
+    const background = (): number[] =>
+      processesWithMarker(ctx.marker).filter((pid) => cmdline(pid).includes('step-1'));
+    await waitUntil(() => background().length > 0, 'the background step’s marked process', EVENT_TIMEOUT_MS);
+    // Both the background step's tree and the queued step's run, marked; then none is left.
+    await session.disconnectWhileRunning(ctx, adapter, 'queue waits');
+  });
 });
