@@ -373,6 +373,8 @@ export class WorkflowSteps implements StepPreparer {
 
   async finish(jobStep: JobStep, result: StepResult, runner: JobRunner): Promise<void> {
     const step = this.stepOf(jobStep);
+    // The last step of a parallel group: the job goes on once the whole group has ended.
+    if (step.expressions.awaits !== undefined) await this.background.wait(step.expressions.awaits);
     const outputs: Record<string, string> = {};
     if (step.lastNested !== undefined && step.action !== undefined) {
       // A composite action ended: its outputs, from its own steps' (none if it never started).

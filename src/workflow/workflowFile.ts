@@ -9,7 +9,7 @@
 import { basename } from 'node:path';
 import { isScalar, type ParsedNode } from 'yaml';
 import { expressionContext, type RunContexts } from '../model/expressionContext.js';
-import type { JobDefinition, LaunchNote, WorkflowJob } from '../model/jobModel.js';
+import type { JobDefinition, WorkflowJob } from '../model/jobModel.js';
 import {
   ExpressionError,
   hasExpressions,
@@ -150,9 +150,6 @@ function entry(entries: MapEntry[], key: string): MapEntry | undefined {
 }
 
 class WorkflowReader {
-  /** What the steps read so far run differently here (a background step), one line each. */
-  private readonly stepNotes: LaunchNote[] = [];
-
   constructor(
     private readonly source: YamlSource,
     /** Contexts expressions may read beyond the workflow's own (`inputs` in an action.yml). */
@@ -260,10 +257,11 @@ class WorkflowReader {
     const steps = groups.steps.map((node, index) =>
       this.step(node, index, matrix, seenIds, defaultWorkingDirectory),
     );
-    if (groups.notes.length > 0 || this.stepNotes.length > 0) {
-      launchNotes.push(...groups.notes, ...this.stepNotes);
-      launchNotes.sort((a, b) => a.line - b.line);
-      workflow.launchNotes = launchNotes;
+    for (const group of groups.groups) {
+      // GitHub's parallel group: background steps, then a wait for them all (after the last).
+      const last = group[group.length - 1]!;
+      for (const index of group) if (index !== last) steps[index]!.expressions.background = true;
+      steps[last]!.expressions.awaits = group.filter((index) => index !== last);
     }
 
     const on = entry(rootEntries, 'on')?.value;

@@ -31,6 +31,8 @@ export interface StepExpressions {
   control?: ControlStep;
   /** `background: true` (or an expression): the step starts and the job goes on (src/job/backgroundSteps.ts). */
   background?: true;
+  /** The last step of a `parallel:` group: the group's other (background) steps, waited for once it ended. */
+  awaits?: number[];
   /**
    * A `uses:` step's `with:`, the action's inputs, in the order written. A value that does not
    * parse keeps its error: it counts only when relay-dap runs the action (actionLoading.ts).

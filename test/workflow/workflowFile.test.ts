@@ -449,7 +449,7 @@ describe('errors and edge cases', () => {
     );
   });
 
-  it('runs the steps of a parallel: group in order, each a step of its own, with a note', () => {
+  it('reads the steps of a parallel: group in order, each a step of its own, all but the last in the background', () => {
     const job = loadOneJob(
       '      - run: a\n      - parallel:\n          - run: b\n          - id: c\n            run: c\n      - run: d\n',
     );
@@ -459,12 +459,14 @@ describe('errors and edge cases', () => {
       [2, 'c', 10],
       [3, 'd', 12],
     ]);
-    expect(job.workflow.launchNotes).toEqual([
-      {
-        line: 8,
-        text: 'parallel (line 8): its 2 steps run one after another here, in the order written, not at the same time as on GitHub',
-      },
+    // As GitHub defines a group: background steps, then a wait for them (after the last, which runs in the queue).
+    expect(job.steps.map((step) => [step.expressions.background, step.expressions.awaits])).toEqual([
+      [undefined, undefined],
+      [true, undefined],
+      [undefined, [1]],
+      [undefined, undefined],
     ]);
+    expect(job.workflow.launchNotes).toBeUndefined();
     expect(loadError(oneJob('      - parallel: []\n')).error.message).toMatch(
       /:7: the parallel group of step 1 is empty; list the steps it runs$/,
     );
