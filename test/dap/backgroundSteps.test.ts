@@ -4,10 +4,11 @@
 // with the step's name; `cancel:` stops it, and no process of it outlives the job — also when
 // the session is disconnected while it runs.
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EVENT_TIMEOUT_MS, outputByCategory, useAdapterContext } from '../support/adapterHarness.js';
 import * as session from '../support/jobSession.js';
-import { processesWithMarker, waitUntil } from '../support/relayHarness.js';
+import { partA, processesWithMarker, waitUntil } from '../support/relayHarness.js';
 
 const ctx = useAdapterContext();
 
@@ -71,5 +72,39 @@ describe('background steps', () => {
     await waitUntil(() => background().length > 0, 'the background step’s marked process', EVENT_TIMEOUT_MS);
     // Both the background step's tree and the queued step's run, marked; then none is left.
     await session.disconnectWhileRunning(ctx, adapter, 'queue waits');
+  });
+
+  it('a relay served by a Part-A shell server (no channels) runs a background step in turn, saying so, and the job ends', async () => {
+    const relayDir = path.join(ctx.workdir, 'part-a-relay');
+    fs.mkdirSync(relayDir);
+    const server = partA(['--relay-dir', relayDir, '--workdir', ctx.workdir, 'serve']);
+    try {
+      const program = session.writeOneJobWorkflow(ctx.workdir, 'in-turn.yml', [
+        '    steps:',
+        '      - name: Warm',
+        '        id: warm',
+        '        background: true',
+        '        run: echo "cache warm"',
+        '      - wait: warm',
+        '      - name: Test',
+        '        run: echo "tests pass"',
+      ]);
+      const adapter = await ctx.runJob({ ...session.pastEntry(ctx, program), relayDir });
+      expect(await session.stepResultsAtEnd(adapter.client, 0)).toEqual([
+        '✓ Warm: exit 0, T s',
+        '– Wait for warm: skipped (wait: nothing to wait for: warm already ran to the end (relay-dap runs background steps one after another))',
+        '✓ Test: exit 0, T s',
+      ]);
+      expect(session.consoleLines(adapter.client)).toContain(
+        'step 1 (Warm): background: it runs to its end before the next one here, as the relay server opens no channels ' +
+          '(a Part-A server); a service that runs until cancelled never ends: skip it (Set Next Step) or serve the relay with a current relay-dap',
+      );
+      expect(outputByCategory(adapter.client).stdout).toBe('cache warm\ntests pass\n');
+      const response = await adapter.client.request('disconnect', {});
+      expect(response.success, response.message).toBe(true);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.finished;
+    }
   });
 });
