@@ -107,4 +107,31 @@ describe('background steps', () => {
       await server.finished;
     }
   });
+
+  it('a secret a background step prints, split across two writes, is masked in its prefixed lines', async () => {
+    const secret = `pw-${process.pid}-background`;
+    const program = session.writeOneJobWorkflow(ctx.workdir, 'masked-service.yml', [
+      '    steps:',
+      '      - name: Service',
+      '        id: service',
+      '        background: true',
+      '        env:',
+      '          PASSWORD: ${{ secrets.DB_PASSWORD }}',
+      // Half of the secret, a pause, the other half: two writes, one line.
+      '        run: printf "connecting with %s" "${PASSWORD:0:6}"; sleep 0.5; echo "${PASSWORD:6}"',
+      '      - wait: service',
+    ]);
+    const adapter = await ctx.runJob({
+      ...session.pastEntry(ctx, program),
+      secrets: { DB_PASSWORD: secret },
+    });
+    expect(await session.stepResultsAtEnd(adapter.client, 0)).toEqual([
+      '✓ Service: started in the background',
+      '✓ Service: exit 0, T s',
+      '✓ Wait for service: service ended',
+    ]);
+    expect(outputByCategory(adapter.client).stdout).toBe('[Service] connecting with ***\n');
+    expect(adapter.client.output()).not.toContain(secret.slice(0, 6) + secret.slice(6));
+    await session.finish(ctx, adapter);
+  });
 });
