@@ -16,10 +16,15 @@ describe('background steps', () => {
   it.skipIf(!session.onPath('python3', 'curl'))(
     'service-tests.yml: a site served in the background answers the steps after it, its output is prefixed, cancel: stops it, and nothing of it is left',
     async () => {
-      const program = session.workflowFixture('service-tests.yml');
-      const adapter = await ctx.runJob({ ...session.pastEntry(ctx, program), env: { [ctx.marker]: '1' } });
-      const { client } = adapter;
-      expect(await session.stepResultsAtEnd(client, 0)).toEqual([
+      const launch = { env: { [ctx.marker]: '1' } };
+      const { adapter, client, results } = await session.workflowToEnd(
+        ctx,
+        'service-tests.yml',
+        0,
+        {},
+        launch,
+      );
+      expect(results).toEqual([
         '✓ Serve the site: started in the background',
         '✓ Wait until it answers: exit 0, T s',
         '✓ Test against it: exit 0, T s',

@@ -114,10 +114,7 @@ describe('Windows shells', () => {
 
 describe('parallel steps', () => {
   it('parallel-checks.yml: the group’s steps run at the same time (each waits for the other to begin), each a step of its own, both outputs arrive, and the job goes on once both ended', async () => {
-    const program = session.workflowFixture('parallel-checks.yml');
-    const adapter = await ctx.runJob(session.pastEntry(ctx, program));
-    const { client } = adapter;
-    const results = await session.stepResultsAtEnd(client, 0);
+    const { adapter, client, results } = await session.workflowToEnd(ctx, 'parallel-checks.yml', 0);
     // Which check ends first depends on the machine; both end before Test.
     expect(results[0]).toBe('✓ Install: exit 0, T s');
     expect(results.slice(1, 4).sort()).toEqual(
@@ -138,10 +135,7 @@ describe('parallel steps', () => {
 
 describe('background steps', () => {
   it('background-steps.yml: background steps start beside the queue (their output prefixed), wait, cancel and wait-all act on them, nothing said at launch', async () => {
-    const program = session.workflowFixture('background-steps.yml');
-    const adapter = await ctx.runJob(session.pastEntry(ctx, program));
-    const { client } = adapter;
-    const results = await session.stepResultsAtEnd(client, 0);
+    const { adapter, client, results } = await session.workflowToEnd(ctx, 'background-steps.yml', 0);
     // The two background steps end while the job goes on: where their result lines fall, and
     // whether the docs build had ended before `cancel:` reached it, depends on the machine.
     const docs = (line: string): boolean =>

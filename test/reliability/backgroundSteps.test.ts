@@ -11,13 +11,11 @@ import { reliabilityRow } from './report.js';
 
 const ctx = useAdapterContext();
 const ROUNDS = 5;
+const SCENARIO = 'a background step is never left running (cancel:, job end, disconnect)';
 
 describe('background steps', () => {
   it('a background step is never left running', async () => {
-    const row = reliabilityRow(
-      'fault',
-      'a background step is never left running (cancel:, job end, disconnect)',
-    );
+    const row = reliabilityRow('fault', SCENARIO);
     const unended = session.writeOneJobWorkflow(ctx.workdir, 'unended-service.yml', [
       '    steps:',
       '      - id: service',

@@ -71,9 +71,11 @@ export async function workflowToEnd(
   name: string,
   exitCode: number,
   options?: RunJobOptions,
+  /** More launch arguments (an `env`, say), over the ones that run it past its entry pause. */
+  launch: Record<string, unknown> = {},
 ) {
   const program = workflowFixture(name);
-  const adapter = await ctx.runJob(pastEntry(ctx, program), options);
+  const adapter = await ctx.runJob({ ...pastEntry(ctx, program), ...launch }, options);
   return {
     adapter,
     client: adapter.client,
