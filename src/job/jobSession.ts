@@ -362,7 +362,8 @@ async function buildJobs(request: LaunchRequest): Promise<Built> {
       supplied: Object.keys(request.needs ?? {}),
     });
     const launched = jobs[jobs.length - 1]!;
-    const workflow = (await import('../workflow/workflowFile.js')).asWorkflowJob(launched);
+    const { asWorkflowJob } = await import('../workflow/workflowFile.js');
+    const workflow = asWorkflowJob(launched);
     const sourcePath = launched.sourcePath;
     if (workflow === undefined || sourcePath === undefined) return { jobs, facts: undefined, notes: [] };
     const { readGithubFacts, decideGithubCondition, settleGithubTimeout } = await import('./githubFacts.js');
@@ -372,19 +373,20 @@ async function buildJobs(request: LaunchRequest): Promise<Built> {
       ...(request.github !== undefined ? { github: request.github } : {}),
     });
     const { readLaunchContexts, repositoryRoot, withDispatchInputs } = await import('./launchContexts.js');
-    const values = await readLaunchContexts(workflow, repositoryRoot(sourcePath, github.git), request);
+    const root = repositoryRoot(sourcePath, github.git);
+    const values = await readLaunchContexts(workflow, root, request);
     const event = withDispatchInputs(github.eventName, github.event, values.contexts.inputs);
     const facts = { ...github, event, values: values.contexts };
     const { withActions } = await import('./actionLoading.js');
     const lookup = {
-      root: repositoryRoot(sourcePath, github.git),
+      root,
       ...(request.actionsCache !== undefined ? { actionsCache: path.resolve(request.actionsCache) } : {}),
     };
     const withTheirActions: JobDefinition[] = [];
     for (const job of jobs) {
       decideGithubCondition(job, facts);
       settleGithubTimeout(job, facts);
-      const asWorkflow = (await import('../workflow/workflowFile.js')).asWorkflowJob(job);
+      const asWorkflow = asWorkflowJob(job);
       withTheirActions.push(asWorkflow === undefined ? job : await withActions(asWorkflow, lookup));
     }
     return { jobs: withTheirActions, facts, notes: values.lines };
