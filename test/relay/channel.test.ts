@@ -3,6 +3,7 @@
  * relay server starts, through files in the relay directory. Real servers, real clients in
  * processes of their own, real bash.
  */
+import { finished } from 'node:stream/promises';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -213,6 +214,8 @@ describe('a server that does not open channels', () => {
       let output = '';
       command.output.on('data', (data: Buffer) => (output += data.toString()));
       expect((await command.exit).exitCode).toBe(0);
+      // The exit can be known before the last output is read: the stream's end says it all came.
+      await finished(command.output);
       expect(output).toBe('still-serving\n');
       expect(fs.existsSync(planted)).toBe(false);
       expect(readIf(path.join(channel, 'request'))).toContain('touch');
