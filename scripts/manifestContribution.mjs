@@ -46,6 +46,7 @@ export async function debuggerContribution() {
           program: '^"\\${workspaceFolder}/${1:job.yml}"',
           relayDir: '^"\\${workspaceFolder}/.relay"',
           cwd: '${2:/workspace}',
+          localRoot: '^"\\${workspaceFolder}"',
         },
       ),
       snippet(

@@ -17,6 +17,7 @@ import { selfUid } from '../io/fileOwner.js';
 import { lookUpPeerOwner } from '../io/tcpPeerOwner.js';
 import { listenPrivately, newPrivateSocketPath } from '../io/unixSocketPath.js';
 import type { DebugTarget, Handshake } from '../job/debugpyLauncher.js';
+import type { PathMapping } from './childPathMapping.js';
 import { DapConnection } from './dapConnection.js';
 
 /** The key of a child session's configuration: where the child's adapter finds its parent. */
@@ -45,7 +46,7 @@ export class ChildSessionProxy {
     private readonly channel: Duplex,
     private readonly target: DebugTarget,
     private readonly far: Handshake,
-    private readonly localRoot: string,
+    private readonly pathMapping: PathMapping,
     listen: 'unix' | 'tcp',
     private readonly log: (line: string) => void,
   ) {
@@ -143,7 +144,7 @@ export class ChildSessionProxy {
       python: [this.far.python],
       console: 'internalConsole',
       justMyCode: true,
-      pathMappings: [{ localRoot: this.localRoot, remoteRoot: this.far.cwd }],
+      pathMappings: [this.pathMapping],
     };
   }
 

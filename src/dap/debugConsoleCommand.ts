@@ -4,6 +4,7 @@
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { ConsoleChannel } from '../job/jobRunner.js';
+import { childPathMapping } from './childPathMapping.js';
 import { ChildSessionProxy, CHILD_KEY } from './childSessionProxy.js';
 import {
   EXIT_NO_DEBUGPY,
@@ -23,8 +24,8 @@ export interface DebugCommandHost {
   log(line: string): void;
   /** Sends `startDebugging`; resolves with whether the client accepted it. */
   startDebugging(args: DebugProtocol.StartDebuggingRequestArguments): Promise<boolean>;
-  /** The editor's side of the far side's job directory. */
-  localRoot(farCwd: string): string;
+  /** The launch's `localRoot`: the editor's side of the job's directory (undefined: the same path). */
+  localRoot: string | undefined;
 }
 
 /** The `type` of a launch or attach configuration, as the client sent it (default `relay`). */
@@ -46,17 +47,15 @@ export async function runDebugCommand(
   try {
     const far = await readHandshake(channel, target);
     const byStartDebugging = host.clientCaps.supportsStartDebuggingRequest === true;
-    proxy = new ChildSessionProxy(
-      channel,
-      target,
-      far,
-      host.localRoot(far.cwd),
-      byStartDebugging ? 'unix' : 'tcp',
-      (line) => host.log(line),
+    // The launcher runs where a `!CMD` does: in the job's directory.
+    const mapping = childPathMapping(host.localRoot, far.cwd);
+    proxy = new ChildSessionProxy(channel, target, far, mapping, byStartDebugging ? 'unix' : 'tcp', (line) =>
+      host.log(line),
     );
     const address = await proxy.address;
     const what = 'module' in target.target ? `-m ${target.target.module}` : target.target.program;
-    host.console(`relay-dap: debugging ${what} under debugpy ${far.version} in ${far.cwd}`);
+    const here = mapping.localRoot === far.cwd ? '' : ` (${mapping.localRoot} here)`;
+    host.console(`relay-dap: debugging ${what} under debugpy ${far.version} in ${far.cwd}${here}`);
     if (byStartDebugging) {
       // Not awaited: a client that never answers must not keep a cancel from ending the program.
       void host

@@ -3,6 +3,7 @@
  * of what a client sends, and the editor's `configurationAttributes` (package.json, checked
  * against this in a test) all come from here.
  */
+import path from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { FromSchema } from 'json-schema-to-ts';
 import { MAX_TIMEOUT_SECONDS } from '../time/longTimeout.js';
@@ -29,6 +30,13 @@ const trace = {
   default: false,
   description:
     "Log every DAP message: true for the adapter's stderr, or a file path. Never stdout, which carries DAP itself.",
+} as const;
+
+const localRoot = {
+  type: 'string',
+  minLength: 1,
+  description:
+    "An absolute folder on this machine (the editor's) that holds what the job's working directory holds on the relay server's side, e.g. \"${workspaceFolder}\" for a container that mounts it at `cwd`: `!debug` maps Python source paths between the two, so breakpoints set here are hit there and frames open here. Absent: the same path on both sides (a shared filesystem).",
 } as const;
 
 const relayDir = {
@@ -158,6 +166,7 @@ export const launchSchema = {
         "A workflow: the directory of cached remote actions, laid out as act's (`<owner>-<repo>@<ref>`); default act's ~/.cache/act. An action found there runs; one not found is skipped.",
     },
     cwd: { type: 'string', description: "Working directory of the job on the relay server's side." },
+    localRoot: localRoot,
     env: env,
     relayDir: relayDir,
     stopOnEntry: { type: 'boolean', default: true, description: 'Pause before the first step.' },
@@ -190,6 +199,7 @@ export const attachSchema = {
   required: ['relayDir'],
   properties: {
     relayDir: { ...relayDir, description: 'The relay directory of the job to join (required for attach).' },
+    localRoot: localRoot,
     connectTimeout: connectTimeout,
     trace: trace,
   },
@@ -286,8 +296,20 @@ export function validateArguments<T>(schema: object, value: unknown, request: st
   return value as T;
 }
 
+/**
+ * `localRoot` is a path on the editor's machine, where the adapter runs: a relative one would
+ * be taken from wherever the editor started the adapter, which no user means.
+ */
+function checkLocalRoot(args: { localRoot?: string }, request: string): void {
+  if (args.localRoot === undefined || path.isAbsolute(args.localRoot)) return;
+  throw new ArgumentError(
+    `${whose(args, request)}: \`localRoot\` must be an absolute folder on this machine (the editor's), not ${JSON.stringify(args.localRoot)}: e.g. "\${workspaceFolder}".`,
+  );
+}
+
 export function validateLaunchArguments(value: unknown): LaunchArguments {
   const args = validateArguments<LaunchArguments>(launchSchema, value ?? {}, 'launch');
+  checkLocalRoot(args, 'launch');
   const given = (['command', 'steps', 'program'] as const).filter((key) => args[key] !== undefined);
   if (given.length !== 1) {
     throw new ArgumentError(
@@ -300,5 +322,7 @@ export function validateLaunchArguments(value: unknown): LaunchArguments {
 }
 
 export function validateAttachArguments(value: unknown): AttachArguments {
-  return validateArguments<AttachArguments>(attachSchema, value ?? {}, 'attach');
+  const args = validateArguments<AttachArguments>(attachSchema, value ?? {}, 'attach');
+  checkLocalRoot(args, 'attach');
+  return args;
 }

@@ -78,6 +78,8 @@ export class RelayDebugSession extends RequestHandlingSession {
   private readonly terminals = new StepTerminals();
   /** The launch configuration's `type`: `!debug`'s child session is started with the same. */
   private adapterType = 'relay';
+  /** The launch's or attach's `localRoot`: where the job's directory is on the editor's side. */
+  private localRoot: string | undefined;
 
   /**
    * Every request relay-dap answers, with what allows a client to send it: required by DAP,
@@ -208,14 +210,18 @@ export class RelayDebugSession extends RequestHandlingSession {
     const { validateLaunchArguments } = await import('./launchSchema.js');
     this.refuseSecondJob('launched');
     this.adapterType = adapterTypeOf(args);
-    await this.startJob(request, response, { kind: 'launch', ...validateLaunchArguments(args) });
+    const launch = validateLaunchArguments(args);
+    this.localRoot = launch.localRoot;
+    await this.startJob(request, response, { kind: 'launch', ...launch });
   }
 
   private async onAttach(args: unknown, response: Answer, _: AbortSignal, request: Request): Promise<void> {
     const { validateAttachArguments } = await import('./launchSchema.js');
     this.refuseSecondJob('attached');
     this.adapterType = adapterTypeOf(args);
-    await this.startJob(request, response, { kind: 'attach', ...validateAttachArguments(args) });
+    const attach = validateAttachArguments(args);
+    this.localRoot = attach.localRoot;
+    await this.startJob(request, response, { kind: 'attach', ...attach });
   }
 
   private refuseSecondJob(verb: 'launched' | 'attached'): void {
@@ -530,8 +536,7 @@ export class RelayDebugSession extends RequestHandlingSession {
         this.reverseRequest('startDebugging', args, START_DEBUGGING_TIMEOUT_MS).then(
           (answer) => answer.success,
         ),
-      // The relay directory is shared, and so, as a rule, is the job's: the same path on both sides.
-      localRoot: (farCwd) => farCwd,
+      localRoot: this.localRoot,
     };
   }
 

@@ -1,5 +1,6 @@
-// What `!debug …` in the debug console asks to debug, and the one-line refusals of what it cannot.
+// What `!debug …` in the debug console asks to debug, the one-line refusals of what it cannot, and how its paths map.
 import { describe, expect, it } from 'vitest';
+import { childPathMapping } from '../../src/dap/childPathMapping.js';
 import { parseDebugCommand } from '../../src/dap/debugCommand.js';
 
 describe('!debug console text', () => {
@@ -33,5 +34,29 @@ describe('!debug console text', () => {
     );
     expect(() => parseDebugCommand('debug python -m')).toThrow(/^!debug: -m needs a module name: usage:/);
     expect(() => parseDebugCommand('debug python -X dev x.py')).toThrow(/^!debug: name the script to debug/);
+  });
+});
+
+describe("a child session's path mapping (debugpy's pathMappings)", () => {
+  it('maps the far working directory to localRoot, or to itself without one', () => {
+    expect(childPathMapping('/home/me/project', '/workspace')).toEqual({
+      localRoot: '/home/me/project',
+      remoteRoot: '/workspace',
+    });
+    expect(childPathMapping(undefined, '/workspace')).toEqual({
+      localRoot: '/workspace',
+      remoteRoot: '/workspace',
+    });
+  });
+
+  it("maps a step's own directory under localRoot as the job's; an absolute one to itself", () => {
+    expect(childPathMapping('/home/me/project', '/workspace/tools', 'tools')).toEqual({
+      localRoot: '/home/me/project/tools',
+      remoteRoot: '/workspace/tools',
+    });
+    expect(childPathMapping('/home/me/project', '/opt/tools', '/opt/tools')).toEqual({
+      localRoot: '/opt/tools',
+      remoteRoot: '/opt/tools',
+    });
   });
 });

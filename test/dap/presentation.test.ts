@@ -82,6 +82,16 @@ describe('what an editor shows', () => {
       ],
       ['launch', { command: 'true', timeout: -1 }, 'launch arguments: `timeout` must be > 0, not -1.'],
       [
+        'launch',
+        { name: 'Mapped', command: 'true', cwd: '/workspace', localRoot: 'src' },
+        'launch configuration "Mapped": `localRoot` must be an absolute folder on this machine (the editor\'s), not "src": e.g. "${workspaceFolder}".',
+      ],
+      [
+        'attach',
+        { name: 'Join mapped', relayDir: '/r', localRoot: '.' },
+        'attach configuration "Join mapped": `localRoot` must be an absolute folder on this machine (the editor\'s), not ".": e.g. "${workspaceFolder}".',
+      ],
+      [
         'attach',
         { type: 'relay', request: 'attach', name: 'Join the job', relayDir: 7 },
         'attach configuration "Join the job": `relayDir` must be string, not 7.',

@@ -17,8 +17,10 @@ import {
   debugAddPy,
   debugToTheEnd,
   LINE_TOTAL,
+  openChild,
   pausedParent,
   pythonWithDebugpy,
+  SCRIPT,
   setBreakpointsAndConfigure,
 } from '../support/pythonChild.js';
 import { OTHER_UID, otherUser } from '../support/otherUser.js';
@@ -68,6 +70,29 @@ describe('!debug python: a Python program debugged in a child session', { timeou
     await debugToTheEnd(child, script, debugging);
     await client.request('continue', { threadId: 1 });
     await session.runToEnd(client, 0);
+  });
+
+  it("with localRoot, a breakpoint set in the editor's copy of the script is hit, and its frames show that copy", async () => {
+    // The job's directory on the far side (as a container's /workspace) and the editor's
+    // folder that holds the same files (as ${workspaceFolder}): two paths, one script.
+    const far = path.join(ctx.workdir, 'far');
+    const local = path.join(ctx.workdir, 'local');
+    session.writeFile(far, 'app/script.py', SCRIPT);
+    const script = session.writeFile(local, 'app/script.py', SCRIPT);
+    const python = pythonWithDebugpy();
+    const { client } = await pausedParent(ctx, { launch: { cwd: far, localRoot: local } });
+    const debugging = client.request(
+      'evaluate',
+      { expression: `!debug ${python} app/script.py`, context: 'repl' },
+      120_000,
+    );
+    const { child, launched } = await openChild(ctx, client, { path: script, lines: [LINE_TOTAL] });
+    expect((await launched).success).toBe(true);
+    // Stopped in add() at the editor's path, its locals, a step, and the program's exit code.
+    await debugToTheEnd(child, script, debugging);
+    const said = session.consoleLines(client).find((line) => line.startsWith('relay-dap: debugging'));
+    expect(said).toMatch(/^relay-dap: debugging app\/script\.py under debugpy \S+ in \/\S*\/far \(.*\)$/);
+    expect(said).toContain(` (${local} here)`);
   });
 
   it('a client without startDebugging is given a loopback address to attach to, and debugs through it', async () => {

@@ -27,11 +27,29 @@ const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'),
   };
 };
 
+/**
+ * A value as the editor sends it: a snippet's placeholders filled with their defaults (`${1:x}`
+ * → `x`, `^"\\${…}"` → `${…}`), then `${workspaceFolder}` replaced by a folder, as VS Code,
+ * nvim-dap and vimspector do before the adapter sees a configuration.
+ */
+function asSent(value: unknown): unknown {
+  if (typeof value === 'string')
+    return value
+      .replace(/^\^"(.*)"$/, '$1')
+      .replaceAll('\\${', '${')
+      .replace(/\$\{\d+:([^}]*)\}/g, '$1')
+      .replaceAll('${workspaceFolder}', '/home/someone/project');
+  if (Array.isArray(value)) return value.map(asSent);
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([key, each]) => [key, asSent(each)]));
+  return value;
+}
+
 /** A configuration as the adapter would receive it (request decides which schema). */
 function check(configuration: Record<string, unknown>, where: string): void {
   const validate = configuration.request === 'attach' ? validateAttachArguments : validateLaunchArguments;
   try {
-    validate(structuredClone(configuration));
+    validate(asSent(configuration));
   } catch (error) {
     throw new Error(`${where}: ${(error as Error).message}`, { cause: error });
   }

@@ -47,12 +47,14 @@ export interface ParentOptions {
   startDebugging?: boolean;
   /** A relay server of its own with these arguments (`--poll 50`), instead of the embedded one. */
   server?: string[];
+  /** More launch arguments (`cwd`, `localRoot`), over the parent's own. */
+  launch?: Record<string, unknown>;
 }
 
 /** The parent: a job paused at entry. */
 export async function pausedParent(
   ctx: AdapterContext,
-  { startDebugging = true, server }: ParentOptions = {},
+  { startDebugging = true, server, launch }: ParentOptions = {},
 ): Promise<{
   adapter: harness.StdioAdapter;
   client: DapClient;
@@ -67,7 +69,7 @@ export async function pausedParent(
   const { adapter, client } = await session.runUntilStop(
     ctx,
     'entry',
-    { type: PARENT_TYPE, command: ctx.mark('true'), cwd: ctx.workdir, ...relay },
+    { type: PARENT_TYPE, command: ctx.mark('true'), cwd: ctx.workdir, ...relay, ...launch },
     { caps: { supportsStartDebuggingRequest: startDebugging } },
   );
   return { adapter, client, script };
