@@ -3,10 +3,11 @@
  * Exit statuses are documented in the README ("Exit codes") and in `relay-dap --help`.
  */
 import { once } from 'node:events';
-import { COMMAND_FILE_LIMIT, readUserFile, tooLarge } from '../io/userFile.js';
+import { COMMAND_FILE_LIMIT, formatBytes, readUserFile, tooLarge } from '../io/userFile.js';
 import type { RelayChannel, RelayClient } from '../relay/client.js';
 import { isRelayError, RelayError } from '../relay/errors.js';
 import { resolveRelayDir, type RelayLayout } from '../relay/layout.js';
+import type { ChannelStatus } from '../relay/relayStatus.js';
 import { ChangeClock } from '../relay/liveness.js';
 import { EXIT_RELAY_LOST } from '../relay/results.js';
 import { DEFAULT_GRACE_MS } from '../relay/processTree.js';
@@ -405,9 +406,10 @@ without running (exit code 130). Waits until the command has a result.`,
 const status: RelayCommandSpec = {
   name: 'status',
   synopsis: 'relay-dap status [--relay-dir DIR] [--json]',
-  summary: 'show the server, handshake, running command and queue',
-  details: `Prints four lines (Server:, Handshake:, Running:, Pending commands:), or one JSON object
-with --json. Exit status 0 if a live server is there, 3 if not (none, or one that stopped
+  summary: 'show the server, handshake, running command, queue and open channels',
+  details: `Prints four lines (Server:, Handshake:, Running:, Pending commands:), then Open channels:
+and a line per channel (its id, age, process, its client and how fresh its lease is, bytes not yet
+taken each way; never a command's text), or one JSON object with --json. Exit status 0 if a live server is there, 3 if not (none, or one that stopped
 answering: a dead server's leftovers are reported as such, not as healthy).`,
   options: [RELAY_DIR, { name: 'json', description: 'print one JSON object' }, POLL],
   async run(args, io) {
@@ -433,14 +435,40 @@ answering: a dead server's leftovers are reported as such, not as healthy).`,
         const running = s.running
           ? `${s.running.id}${s.running.pgid ? ` (pgid ${s.running.pgid})` : ''}${s.server.state === 'alive' ? '' : ' (stale: its server is gone)'}`
           : 'none';
+        // The four lines of Part A's status first, as they were: scripts read them.
         io.stdout.write(
-          `Server: ${server}\nHandshake: ${handshake}\nRunning: ${running}\nPending commands: ${s.pending.length}\n`,
+          `Server: ${server}\nHandshake: ${handshake}\nRunning: ${running}\nPending commands: ${s.pending.length}\n` +
+            `Open channels: ${s.channels.length}\n` +
+            s.channels.map((channel) => `  ${describeChannel(channel)}\n`).join(''),
         );
       }
       return Promise.resolve(s.server.state === 'alive' ? 0 : EXIT_NO_SERVER);
     });
   },
 };
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+
+/**
+ * `<id>: open 35 s, process 4567; client host:1234 (running), lease renewed 0.4 s ago; not yet
+ * taken: 0 bytes to the process, 12 KiB from it` — what tells a stuck channel's side apart.
+ */
+function describeChannel(channel: ChannelStatus): string {
+  const age = channel.ageMs === undefined ? '' : ` ${seconds(channel.ageMs)}`;
+  const state =
+    channel.state === 'waiting'
+      ? `waiting${age} for the server to take it`
+      : `${channel.state === 'ended' ? 'ended (its client has not read all of it yet), open' : 'open'}${age}` +
+        (channel.pid === undefined ? '' : `, process ${channel.pid}`);
+  const { client } = channel;
+  const owner = client
+    ? `client ${client.host}:${client.pid}${client.alive === undefined ? '' : client.alive ? ' (running)' : ' (gone)'}`
+    : 'client unknown';
+  const lease =
+    channel.leaseAgeMs === undefined ? 'no lease' : `lease renewed ${seconds(channel.leaseAgeMs)} ago`;
+  const { toProcess, fromProcess } = channel.pendingBytes;
+  return `${channel.id}: ${state}; ${owner}, ${lease}; not yet taken: ${formatBytes(toProcess)} to the process, ${formatBytes(fromProcess)} from it`;
+}
 
 const flush: RelayCommandSpec = {
   name: 'flush',

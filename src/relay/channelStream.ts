@@ -28,6 +28,8 @@ export const CHUNK_BYTES = 256 * 1024;
 export const WINDOW_CHUNKS = 16;
 
 const CLOSED = 'closed';
+/** A chunk's name: `<seq>`, 12 digits. */
+const CHUNK_NAME = /^\d{12}$/;
 
 function chunkName(seq: number): string {
   return String(seq).padStart(12, '0');
@@ -124,6 +126,19 @@ export class ChunkReader {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
   }
+}
+
+/**
+ * Bytes written to a direction and not yet taken by its reader (its chunks' sizes: nothing is
+ * read, so this is cheap and shows no content). At most the window, WINDOW_CHUNKS × CHUNK_BYTES.
+ */
+export function untakenBytes(dir: string): number {
+  let bytes = 0;
+  for (const name of listDirectory(dir)) {
+    if (CHUNK_NAME.test(name))
+      bytes += fs.lstatSync(path.join(dir, name), { throwIfNoEntry: false })?.size ?? 0;
+  }
+  return bytes;
 }
 
 /**

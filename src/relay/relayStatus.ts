@@ -1,13 +1,18 @@
 /**
  * The relay as its files show it, for `relay-dap status`, and clearing it for `relay-dap
- * flush` (Part A): the server's liveness, the handshake, the running command and the queue.
+ * flush` (Part A): the server's liveness, the handshake, the running command and the queue,
+ * and the channels open beside it (Part D). Ids only: never a command's text or environment
+ * (a channel's `request` is not read).
  */
 import fs from 'node:fs';
+import type { ChannelAcceptance } from './channelHost.js';
+import { untakenBytes } from './channelStream.js';
 import { RelayError } from './errors.js';
 import { existsNoFollow, listDirectory, readTextIfExists, removeIfContent, removeIfExists } from './files.js';
 import { isValidCommandId } from './ids.js';
-import { commandIdFromFileName, type RelayLayout } from './layout.js';
+import { channelFiles, commandIdFromFileName, type RelayLayout } from './layout.js';
 import type { ServerLiveness } from './liveness.js';
+import { isProcessAlive, isThisHost, parseMarker } from './markers.js';
 import { parseRunningMarker } from './runningMarker.js';
 import type { WatchChoice } from './watchMode.js';
 
@@ -17,7 +22,26 @@ export interface RelayStatus {
   handshake: 'done' | 'requested' | 'none';
   running: { id: string; pgid: number | undefined } | undefined;
   pending: string[];
+  channels: ChannelStatus[];
   watch: WatchChoice;
+}
+
+/** One open channel, as its files show it. Times are read against this machine's clock. */
+export interface ChannelStatus {
+  id: string;
+  /** When its client opened it (the id's time), ISO-8601. */
+  openedAt: string | undefined;
+  ageMs: number | undefined;
+  /** `waiting`: no server has taken it yet; `ended`: its process has ended, its client has not read that yet. */
+  state: 'waiting' | 'open' | 'ended';
+  /** The process the server started for it. */
+  pid: number | undefined;
+  /** The client that holds it: `alive` is known only on the client's own host. */
+  client: { host: string; pid: number; alive: boolean | undefined } | undefined;
+  /** Since the client last renewed its lease (the mtime of `client`). */
+  leaseAgeMs: number | undefined;
+  /** Written and not yet taken by the other side: client → process, process → client. */
+  pendingBytes: { toProcess: number; fromProcess: number };
 }
 
 export interface FlushReport {
@@ -53,7 +77,44 @@ export function readRelayStatus(
         : 'none',
     running: running ? { id: running.id, pgid: running.pgid } : undefined,
     pending,
+    channels: listDirectory(layout.channelDir)
+      .filter(isValidCommandId)
+      .sort()
+      .map((id) => readChannelStatus(layout, id))
+      .filter((channel): channel is ChannelStatus => channel !== undefined),
     watch,
+  };
+}
+
+/** undefined when it is not a channel's directory (or went away while being looked at). */
+function readChannelStatus(layout: RelayLayout, id: string): ChannelStatus | undefined {
+  const files = channelFiles(layout, id);
+  if (fs.lstatSync(files.dir, { throwIfNoEntry: false })?.isDirectory() !== true) return undefined;
+  const now = Date.now();
+  // `<epoch_ns>_<pid>`: our clients' ids say when they opened the channel.
+  const opened = /^(\d{19})_\d+$/.exec(id) ? Number(BigInt(id.slice(0, 19)) / 1_000_000n) : undefined;
+  let accepted: Partial<ChannelAcceptance> | undefined;
+  try {
+    accepted = JSON.parse(readTextIfExists(files.accepted) ?? 'null') as
+      Partial<ChannelAcceptance> | undefined;
+  } catch {
+    accepted = undefined; // being written
+  }
+  const marker = parseMarker(readTextIfExists(files.client));
+  const lease = fs.lstatSync(files.client, { throwIfNoEntry: false });
+  return {
+    id,
+    openedAt: opened === undefined ? undefined : new Date(opened).toISOString(),
+    ageMs: opened === undefined ? undefined : Math.max(0, now - opened),
+    state: existsNoFollow(files.exit) ? 'ended' : accepted ? 'open' : 'waiting',
+    pid: typeof accepted?.pid === 'number' ? accepted.pid : undefined,
+    client: marker && {
+      host: marker.host,
+      pid: marker.pid,
+      alive: isThisHost(marker) ? isProcessAlive(marker.pid) : undefined,
+    },
+    leaseAgeMs: lease ? Math.max(0, now - lease.mtimeMs) : undefined,
+    pendingBytes: { toProcess: untakenBytes(files.inDir), fromProcess: untakenBytes(files.outDir) },
   };
 }
 

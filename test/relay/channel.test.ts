@@ -189,6 +189,79 @@ describe('a channel', () => {
   });
 });
 
+describe('relay-dap status', () => {
+  it('lists each open channel: id, age, process, its client alive and its lease, bytes not yet taken each way; never its text', async () => {
+    const { relayDir } = await servedRelay();
+    const secret = `not-for-status-${uniqueMarker()}`;
+    // A process that never reads its input, fed until the window is full: bytes wait to go in.
+    const feeding = track(
+      startChannelClient(relayDir, 'hold', 0, {
+        env: { ...ctx().env, TEXT: `echo ${secret} >/dev/null; sleep 300` },
+      }),
+    );
+    // A client that reads nothing while its process writes 256 KiB (within the window) and
+    // ends: bytes wait to come out, and so does the end.
+    const stalled = track(
+      startChannelClient(relayDir, 'stall-read', 0.25, { env: { ...ctx().env, STALL_MS: '300000' } }),
+    );
+    const fed = String((await feeding.event('open')).id);
+    const unread = String((await stalled.event('open')).id);
+    const status = async (...args: string[]) => {
+      const run = await runRelayDap(['status', '--relay-dir', relayDir, ...args], { env: ctx().env });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout.toString() + run.stderr).not.toContain(secret);
+      return run.stdout.toString();
+    };
+    const line = (text: string, id: string) => text.split('\n').find((each) => each.startsWith(`  ${id}: `));
+    let text = '';
+    await waitUntil(
+      async () => {
+        text = await status();
+        return (
+          / 256 KiB from it$/.test(line(text, unread) ?? '') &&
+          !/ 0 bytes to the process/.test(line(text, fed) ?? '')
+        );
+      },
+      'status to show the bytes waiting',
+      60_000,
+      () => text,
+    );
+    const lines = text.trimEnd().split('\n');
+    // Part A's four lines, as they were, then the channels in id order.
+    expect(lines.slice(0, 5).map((each) => each.split(':')[0])).toEqual([
+      'Server',
+      'Handshake',
+      'Running',
+      'Pending commands',
+      'Open channels',
+    ]);
+    expect(lines[4]).toBe('Open channels: 2');
+    expect(lines.slice(5)).toEqual([line(text, fed), line(text, unread)].sort());
+    const shape = (state: string, pid: number) =>
+      new RegExp(
+        `^  \\d{19}_\\d+: ${state} \\d+(\\.\\d)? s, process \\d+; client [^ ]+:${pid} \\(running\\), lease renewed \\d+(\\.\\d)? s ago; not yet taken: `,
+      );
+    expect(line(text, fed)).toMatch(shape('open', feeding.child.pid!));
+    expect(line(text, fed)).toMatch(/not yet taken: \d+(\.\d)? (KiB|MiB) to the process, 0 bytes from it$/);
+    expect(line(text, unread)).toMatch(
+      shape('ended \\(its client has not read all of it yet\\), open', stalled.child.pid!),
+    );
+    expect(line(text, unread)).toMatch(/not yet taken: 0 bytes to the process, 256 KiB from it$/);
+
+    const json = JSON.parse(await status('--json')) as { channels: Record<string, unknown>[] };
+    expect(json.channels.map((channel) => channel.id)).toEqual([fed, unread].sort());
+    const stalledChannel = json.channels.find((channel) => channel.id === unread)!;
+    expect(stalledChannel).toMatchObject({
+      state: 'ended',
+      pid: expect.any(Number) as number,
+      client: { pid: stalled.child.pid, alive: true },
+      leaseAgeMs: expect.any(Number) as number,
+      pendingBytes: { toProcess: 0, fromProcess: 256 * 1024 },
+    });
+    expect(Date.parse(String(stalledChannel.openedAt))).toBeGreaterThan(0);
+  }, 120_000);
+});
+
 describe('a server that does not open channels', () => {
   it('a Part-A shell server: the client says so in one line, and the server never runs anything of the channel', async () => {
     const { relayDir, workdir } = relayDirs();
