@@ -40,7 +40,10 @@ export async function runDebugCommand(
   host: DebugCommandHost,
   signal: AbortSignal,
 ): Promise<{ exitCode: number; cancelled: boolean }> {
-  const channel = await host.openChannel(launcherText(target));
+  // As every `!debug` error, it says what it is about: a relay server without channels, say.
+  const channel = await host.openChannel(launcherText(target)).catch((error: Error) => {
+    throw new Error(`!debug: ${error.message}`);
+  });
   const cancel = (): void => void channel.cancel();
   signal.addEventListener('abort', cancel, { once: true });
   let proxy: ChildSessionProxy | undefined;

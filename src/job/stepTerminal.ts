@@ -88,10 +88,13 @@ export class StepTerminals {
 
   /**
    * Why a terminal cannot start on the far side, found before the editor opens one that would
-   * only say so and close: python3 (which gives it its pseudo-terminal) missing. Asked through
-   * the relay's queue, so only while no step runs; undefined when it can, or cannot be told.
+   * only say so and close: a relay server that opens no channels (a Part-A shell server), or
+   * python3 (which gives it its pseudo-terminal) missing. python3 is asked about through the
+   * relay's queue, so only while no step runs; undefined when it can, or cannot be told.
    */
   async cannotStart(runner: JobRunner): Promise<string | undefined> {
+    const refusal = runner.channelsRefusal();
+    if (refusal !== undefined) return refusal;
     if (runner.runningStepIndex !== undefined || runner.state === 'ended') return undefined;
     const probe = await runner.captureCommand('command -v python3 >/dev/null 2>&1 || exit 127');
     if (probe.exitCode !== 127) return undefined;

@@ -163,21 +163,32 @@ export class RelayClient implements CommandHost {
   }
 
   /**
+   * Why the live server would refuse a channel (NO_CHANNELS: a Part-A shell server, or a
+   * relay-dap older than channels), or undefined if it opens them or no server is judged alive
+   * (openChannel then waits for one). For callers that must know before they promise a channel
+   * to someone else (a terminal the editor would open).
+   */
+  channelsRefusal(): RelayError | undefined {
+    const server = this.judge.judge();
+    if (server.state !== 'alive') return undefined;
+    const announced = readTextIfExists(this.layout.channelsReady);
+    if (!server.partA && announced?.trim() === server.marker.raw) return undefined;
+    return new RelayError(
+      'NO_CHANNELS',
+      `${server.detail} does not open channels (${server.partA ? 'a Part-A shell server' : 'no channels.ready from it: a relay-dap older than channels'}): ` +
+        `serve ${this.layout.root} with a current relay-dap (relay-dap serve --relay-dir ${this.layout.root}) to use channels and relay-dap shell.`,
+    );
+  }
+
+  /**
    * Open a channel (Part D): a byte stream to a process the server starts now, beside its
    * queue. Fails with NO_CHANNELS, saying so, when the server does not announce channels.
    */
   async openChannel(request: ChannelRequest): Promise<RelayChannel> {
     if (this.closed) throw this.closedError();
     await this.ensureServer();
-    const server = this.judge.judge();
-    const announced = readTextIfExists(this.layout.channelsReady);
-    if (server.state === 'alive' && (server.partA || announced?.trim() !== server.marker.raw)) {
-      throw new RelayError(
-        'NO_CHANNELS',
-        `${server.detail} does not open channels (${server.partA ? 'a Part-A shell server' : 'no channels.ready from it: a relay-dap older than channels'}): ` +
-          `serve ${this.layout.root} with a current relay-dap (relay-dap serve --relay-dir ${this.layout.root}) to use channels and relay-dap shell.`,
-      );
-    }
+    const refusal = this.channelsRefusal();
+    if (refusal) throw refusal;
     const channel = new RelayChannel(
       { layout: this.layout, watchChoice: this.watchChoice, serverLiveness: () => this.judge.judge() },
       request,

@@ -25,7 +25,7 @@ import {
 } from '../support/pythonChild.js';
 import { OTHER_UID, otherUser } from '../support/otherUser.js';
 import { connectAsOtherUser } from '../support/otherUserClient.js';
-import { processesWithMarker } from '../support/relayHarness.js';
+import { noChannelsLine, partA, processesWithMarker, stopProcess } from '../support/relayHarness.js';
 
 const ctx = harness.useAdapterContext();
 const LIMIT = harness.EVENT_TIMEOUT_MS;
@@ -148,6 +148,32 @@ describe('!debug python: a Python program debugged in a child session', { timeou
     // The child's connection ends with its parent's channel, and its adapter with it.
     await harness.waitForExit(childAdapter);
     await harness.assertNoMarkedProcess(ctx.adapterMarker, 30_000);
+  });
+
+  it('through a Part-A shell server (no channels): the console names the server, why, and what to do; nothing hangs', async () => {
+    const relayDir = path.join(ctx.workdir, 'part-a-relay');
+    fs.mkdirSync(relayDir);
+    const server = partA(['--relay-dir', relayDir, '--workdir', ctx.workdir, 'serve']);
+    try {
+      const { client } = await pausedParent(ctx, { launch: { relayDir } });
+      const answer = await client.request(
+        'evaluate',
+        { expression: `!debug ${pythonWithDebugpy()} add.py`, context: 'repl' },
+        60_000,
+      );
+      expect(answer.success).toBe(false);
+      expect(answer.message).toMatch(noChannelsLine(relayDir, server.child.pid!, '!debug: '));
+      expect(
+        client.transcript.some(
+          ({ message }) => (message as { command?: string }).command === 'startDebugging',
+        ),
+      ).toBe(false);
+      // The session goes on: a plain command still runs.
+      const after = await client.request('evaluate', { expression: '!true', context: 'repl' });
+      expect(after.body.result).toBe('exit 0');
+    } finally {
+      await stopProcess(server);
+    }
   });
 
   it('debugpy missing on the far side: the console says so and how to install it, and nothing hangs', async () => {

@@ -13,7 +13,7 @@ import { EVENT_TIMEOUT_MS, useAdapterContext } from '../support/adapterHarness.j
 import type { DapClient } from '../support/dapClient.js';
 import * as session from '../support/jobSession.js';
 import { answerRunInTerminal, farShellPids, type Terminal } from '../support/ptyTerminal.js';
-import { startServer, waitUntil } from '../support/relayHarness.js';
+import { noChannelsLine, partA, startServer, stopProcess, waitUntil } from '../support/relayHarness.js';
 
 const ctx = useAdapterContext();
 const terminals: Terminal[] = [];
@@ -171,6 +171,38 @@ describe('!! opens a terminal at the paused step (runInTerminal)', () => {
 });
 
 describe('!! where no terminal can start', () => {
+  /** `!!` typed in a job paused at entry through `relayDir`: refused, said in the console, no runInTerminal. */
+  async function bangRefused(relayDir: string) {
+    const { adapter, client } = await session.runUntilStop(
+      ctx,
+      'entry',
+      { program: session.jobFixture('minimal.yaml'), cwd: ctx.workdir, relayDir },
+      { caps: { supportsRunInTerminalRequest: true } },
+    );
+    const response = await typeBang(client);
+    expect(response.success).toBe(false);
+    expect(client.output('console')).toContain(`relay-dap: ${response.message}\n`);
+    expect(
+      client.transcript.some(({ message }) => (message as { command?: string }).command === 'runInTerminal'),
+    ).toBe(false);
+    return { adapter, client, message: response.message };
+  }
+
+  it('a Part-A shell server (no channels): the console names the server, why, and what to do; no runInTerminal is sent', async () => {
+    const relayDir = path.join(ctx.tmp, 'part-a-relay');
+    fs.mkdirSync(relayDir);
+    const server = partA(['--relay-dir', relayDir, '--workdir', ctx.workdir, 'serve']);
+    try {
+      const { adapter, client, message } = await bangRefused(relayDir);
+      expect(message).toMatch(noChannelsLine(relayDir, server.child.pid!, 'no terminal: '));
+      // The session goes on: a command still runs through that server.
+      expect(await session.consoleResult(client, '!true')).toBe('exit 0');
+      await session.finish(ctx, adapter);
+    } finally {
+      await stopProcess(server);
+    }
+  });
+
   it('says in the console that python3 is missing on the far side, and how to fix it; no runInTerminal is sent', async () => {
     // A PATH with bash and nothing else: the server runs steps, python3 is not there.
     const bin = path.join(ctx.tmp, 'bin');
@@ -180,20 +212,10 @@ describe('!! where no terminal can start', () => {
     const server = await startServer(relayDir, ['--workdir', ctx.workdir], {
       env: { ...ctx.env, PATH: bin },
     });
-    const { adapter, client } = await session.runUntilStop(
-      ctx,
-      'entry',
-      { program: session.jobFixture('minimal.yaml'), cwd: ctx.workdir, relayDir },
-      { caps: { supportsRunInTerminalRequest: true } },
+    const { adapter, message } = await bangRefused(relayDir);
+    expect(message).toBe(
+      `no terminal: python3 is not installed on the relay server's side (${relayDir}), and a terminal there needs it for its pseudo-terminal: install python3 there (apt-get install python3, apk add python3), then type !! again`,
     );
-    const response = await typeBang(client);
-    expect(response.success).toBe(false);
-    const said = `no terminal: python3 is not installed on the relay server's side (${relayDir}), and a terminal there needs it for its pseudo-terminal: install python3 there (apt-get install python3, apk add python3), then type !! again`;
-    expect(response.message).toBe(said);
-    expect(client.output('console')).toContain(`relay-dap: ${said}\n`);
-    expect(
-      client.transcript.some(({ message }) => (message as { command?: string }).command === 'runInTerminal'),
-    ).toBe(false);
     await session.finish(ctx, adapter);
     await server.stop();
   });

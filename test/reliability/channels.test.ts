@@ -8,10 +8,20 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { channelLeftovers, startChannelClient } from '../support/channelHarness.js';
 import { finish, useRelayTestContext } from '../support/relayTestContext.js';
-import { processesWithMarker, uniqueMarker, waitUntil, type Spawned } from '../support/relayHarness.js';
+import { RelayClient } from '../../src/relay/client.js';
+import {
+  noChannelsLine,
+  partA,
+  processesWithMarker,
+  runRelayDap,
+  stopProcess,
+  uniqueMarker,
+  waitUntil,
+  type Spawned,
+} from '../support/relayHarness.js';
 import { reliabilityRow } from './report.js';
 
-const { ctx, servedRelay, serve } = useRelayTestContext();
+const { ctx, relayDirs, servedRelay, serve } = useRelayTestContext();
 
 type Killed = 'client' | 'server' | 'both' | 'server shutdown';
 
@@ -140,4 +150,40 @@ describe('a channel whose side dies mid-stream leaves nothing behind', () => {
     );
     row.figure = `${left} channel files and the tree (a setsid escape among it) gone ${((performance.now() - began) / 1000).toFixed(1)} s after the new server started`;
   }, 180_000);
+});
+
+describe('a channel asked of a server that does not open them', () => {
+  it('a Part-A shell server: relay-dap shell and the client library refuse at once, in one line naming the server and the fix', async () => {
+    const row = reliabilityRow(
+      'fault',
+      'channel asked of a Part-A shell server (no channels): refused in one line, the server serves on',
+    );
+    const { relayDir, workdir } = relayDirs();
+    const server = track(partA(['--relay-dir', relayDir, '--workdir', workdir, 'serve'], { env: ctx().env }));
+    await waitUntil(() => fs.existsSync(path.join(relayDir, 'server.ready')), 'the Part-A server');
+    const said = noChannelsLine(relayDir, server.child.pid!);
+    let began = performance.now();
+    const shell = await runRelayDap(['shell', '--relay-dir', relayDir], { env: ctx().env });
+    const shellMs = performance.now() - began;
+    expect(shell.code).toBe(1);
+    expect(shell.stderr.trim().split('\n')).toHaveLength(1);
+    expect(shell.stderr.trim()).toMatch(said);
+
+    const client = await RelayClient.open({ relayDir, handshakeTimeoutMs: 20_000 });
+    try {
+      began = performance.now();
+      const refused = await client.openChannel({ text: 'true' }).then(
+        () => undefined,
+        (error: Error) => error,
+      );
+      const libraryMs = performance.now() - began;
+      expect(refused?.message).toMatch(said);
+      const command = client.submit('echo served');
+      expect((await command.exit).exitCode).toBe(0);
+      row.figure = `relay-dap shell: exit 1 after ${(shellMs / 1000).toFixed(2)} s (one line on stderr); openChannel refused after ${libraryMs.toFixed(0)} ms; a command queued after it ran (exit 0)`;
+    } finally {
+      await client.close();
+      await stopProcess(server);
+    }
+  }, 120_000);
 });

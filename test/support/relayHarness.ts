@@ -218,6 +218,21 @@ export function partA(args: readonly string[], options: Parameters<typeof start>
   });
 }
 
+/**
+ * The one line that says a Part-A server (pid `pid`) opens no channels: the server, why, and
+ * how to get channels; `prefix` is what the caller puts before it (`no terminal: `).
+ */
+export function noChannelsLine(relayDir: string, pid: number, prefix = ''): RegExp {
+  const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(
+    `^${escape(prefix)}relay server \\S+:${pid} .*does not open channels \\(a Part-A shell server\\): ` +
+      escape(
+        `serve ${relayDir} with a current relay-dap (relay-dap serve --relay-dir ${relayDir}) to use channels and relay-dap shell.`,
+      ) +
+      '$',
+  );
+}
+
 /** Write a command file exactly as Part A says: `cmd/<id>.sh.tmp`, then rename. */
 export function queueCommandFile(relayDir: string, id: string, text: string | Buffer): void {
   const cmd = path.join(relayDir, 'cmd');
