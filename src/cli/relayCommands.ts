@@ -408,9 +408,10 @@ const status: RelayCommandSpec = {
   synopsis: 'relay-dap status [--relay-dir DIR] [--json]',
   summary: 'show the server, handshake, running command, queue and open channels',
   details: `Prints four lines (Server:, Handshake:, Running:, Pending commands:), then Open channels:
-and a line per channel (its id, age, process, its client and how fresh its lease is, bytes not yet
-taken each way; never a command's text), or one JSON object with --json. Exit status 0 if a live server is there, 3 if not (none, or one that stopped
-answering: a dead server's leftovers are reported as such, not as healthy).`,
+and a line per channel (its id, age, process, its client and how fresh its lease is, bytes not
+yet taken each way; never a command's text), or one JSON object with --json. Exit status 0 if a
+live server is there, 3 if not (none, or one that stopped answering: a dead server's leftovers
+are reported as such, not as healthy).`,
   options: [RELAY_DIR, { name: 'json', description: 'print one JSON object' }, POLL],
   async run(args, io) {
     return withClientReporting(args, io, (client) => {

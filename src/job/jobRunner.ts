@@ -714,15 +714,15 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     return { exitCode: outcome.exitCode, cancelled: outcome.cancelled };
   }
 
-  /**
-   * A channel running `text` where a `!CMD` runs (the next step's directory and environment),
-   * its stderr kept out of the stream (`!debug`: the stream is debugpy's DAP).
-   */
   /** Why the relay server opens no channels (a Part-A shell server), or undefined if it does. */
   channelsRefusal(): string | undefined {
     return this.options.relay.channelsRefusal()?.message;
   }
 
+  /**
+   * A channel running `text` where a `!CMD` runs (the next step's directory and environment),
+   * its stderr kept out of the stream (`!debug`: the stream is debugpy's DAP).
+   */
   openConsoleChannel(text: string): Promise<ConsoleChannel> {
     return this.options.relay.openChannel({ text: withContext(text, this.contextFor()), stderr: 'exit' });
   }

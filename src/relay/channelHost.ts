@@ -63,6 +63,18 @@ export interface ChannelAcceptance {
   pid: number | null;
 }
 
+/** What a channel's `accepted` says, or undefined before a server took it (or while it writes it). */
+export function readChannelAcceptance(files: ChannelFiles): Partial<ChannelAcceptance> | undefined {
+  try {
+    return (
+      (JSON.parse(readTextIfExists(files.accepted) ?? 'null') as Partial<ChannelAcceptance> | null) ??
+      undefined
+    );
+  } catch {
+    return undefined;
+  }
+}
+
 interface OpenChannel {
   files: ChannelFiles;
   session: ChannelSession;
@@ -108,13 +120,8 @@ export class ChannelHost {
     for (const id of listDirectory(layout.channelDir)) {
       if (!isValidCommandId(id) || this.channels.has(id) || this.settling.has(id)) continue;
       const files = channelFiles(layout, id);
-      let accepted: Partial<ChannelAcceptance> | undefined;
-      try {
-        accepted = JSON.parse(readTextIfExists(files.accepted) ?? 'null') as
-          Partial<ChannelAcceptance> | undefined;
-      } catch {
-        accepted = undefined; // being written: looked at again next time
-      }
+      // Unreadable while being written: looked at again next time.
+      const accepted = readChannelAcceptance(files);
       if (!accepted || accepted.token === claimToken) continue;
       const deadHere =
         accepted.host === os.hostname() &&

@@ -5,7 +5,7 @@
  * (a channel's `request` is not read).
  */
 import fs from 'node:fs';
-import type { ChannelAcceptance } from './channelHost.js';
+import { readChannelAcceptance } from './channelHost.js';
 import { untakenBytes } from './channelStream.js';
 import { RelayError } from './errors.js';
 import { existsNoFollow, listDirectory, readTextIfExists, removeIfContent, removeIfExists } from './files.js';
@@ -93,13 +93,7 @@ function readChannelStatus(layout: RelayLayout, id: string): ChannelStatus | und
   const now = Date.now();
   // `<epoch_ns>_<pid>`: our clients' ids say when they opened the channel.
   const opened = /^(\d{19})_\d+$/.exec(id) ? Number(BigInt(id.slice(0, 19)) / 1_000_000n) : undefined;
-  let accepted: Partial<ChannelAcceptance> | undefined;
-  try {
-    accepted = JSON.parse(readTextIfExists(files.accepted) ?? 'null') as
-      Partial<ChannelAcceptance> | undefined;
-  } catch {
-    accepted = undefined; // being written
-  }
+  const accepted = readChannelAcceptance(files);
   const marker = parseMarker(readTextIfExists(files.client));
   const lease = fs.lstatSync(files.client, { throwIfNoEntry: false });
   return {
