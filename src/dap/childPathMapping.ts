@@ -1,9 +1,9 @@
 /**
  * Where a child session's Python files are on each side: debugpy's `pathMappings` for a
  * program started on the far side (`!debug`, a `debug: python` step). The launch or attach
- * argument `localRoot` names the editor's folder that holds what the job's working directory
- * holds on the relay server's side; without it both sides see the same path (the relay
- * directory is shared, and as a rule the job's directory with it).
+ * argument `localRoot` names the editor's folder that holds what the launch's `cwd` holds on
+ * the relay server's side; without it both sides see the same path (the relay directory is
+ * shared, and as a rule the job's directory with it).
  *
  * debugpy (pydevd's `_set_debug_options`, for `launch` and `attach` alike, and for the
  * subprocesses it follows) rewrites a breakpoint's path that starts with `localRoot` to start
@@ -21,19 +21,13 @@ export interface PathMapping {
 
 /**
  * The mapping for a program whose working directory on the far side is `farCwd`.
- * `localRoot`: the launch's (undefined: the same path here). `stepDirectory`: where `farCwd`
- * lies relative to the job's directory (a step's own `cwd`), so that it maps under
- * `localRoot` as the job's directory does; an absolute one has no counterpart here but itself.
+ * `localRoot`: the launch's, the editor's side of the launch's `cwd` (undefined: the same path
+ * here). `under`: where `farCwd` lies relative to the launch's `cwd` (JobRunner's
+ * directoryFromLaunch: a job file's own `cwd`, a step's), so that it maps to the same place
+ * under `localRoot`; an absolute one has no counterpart here but itself.
  */
-export function childPathMapping(
-  localRoot: string | undefined,
-  farCwd: string,
-  stepDirectory?: string,
-): PathMapping {
-  if (localRoot === undefined || (stepDirectory !== undefined && path.posix.isAbsolute(stepDirectory)))
+export function childPathMapping(localRoot: string | undefined, farCwd: string, under?: string): PathMapping {
+  if (localRoot === undefined || (under !== undefined && path.posix.isAbsolute(under)))
     return { localRoot: farCwd, remoteRoot: farCwd };
-  return {
-    localRoot: stepDirectory === undefined ? localRoot : path.join(localRoot, stepDirectory),
-    remoteRoot: farCwd,
-  };
+  return { localRoot: under === undefined ? localRoot : path.join(localRoot, under), remoteRoot: farCwd };
 }

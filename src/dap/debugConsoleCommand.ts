@@ -24,8 +24,10 @@ export interface DebugCommandHost {
   log(line: string): void;
   /** Sends `startDebugging`; resolves with whether the client accepted it. */
   startDebugging(args: DebugProtocol.StartDebuggingRequestArguments): Promise<boolean>;
-  /** The launch's `localRoot`: the editor's side of the job's directory (undefined: the same path). */
+  /** The launch's `localRoot`: the editor's side of its `cwd` (undefined: the same path). */
   localRoot: string | undefined;
+  /** Where `!debug` runs, relative to the launch's `cwd` (a job file's own `cwd`); see JobRunner.directoryFromLaunch. */
+  directory: string | undefined;
 }
 
 /** The `type` of a launch or attach configuration, as the client sent it (default `relay`). */
@@ -51,7 +53,7 @@ export async function runDebugCommand(
     const far = await readHandshake(channel, target);
     const byStartDebugging = host.clientCaps.supportsStartDebuggingRequest === true;
     // The launcher runs where a `!CMD` does: in the job's directory.
-    const mapping = childPathMapping(host.localRoot, far.cwd);
+    const mapping = childPathMapping(host.localRoot, far.cwd, host.directory);
     proxy = new ChildSessionProxy(channel, target, far, mapping, byStartDebugging ? 'unix' : 'tcp', (line) =>
       host.log(line),
     );

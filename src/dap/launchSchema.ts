@@ -36,7 +36,7 @@ const localRoot = {
   type: 'string',
   minLength: 1,
   description:
-    "An absolute folder on this machine (the editor's) that holds what the job's working directory holds on the relay server's side, e.g. \"${workspaceFolder}\" for a container that mounts it at `cwd`: `!debug` maps Python source paths between the two, so breakpoints set here are hit there and frames open here. Absent: the same path on both sides (a shared filesystem).",
+    "An absolute folder on this machine (the editor's) that holds what `cwd` (the job's working directory) holds on the relay server's side, e.g. \"${workspaceFolder}\" for a container that mounts it at `cwd`: `!debug` maps Python source paths between the two, so breakpoints set here are hit there and frames open here. Absent: the same path on both sides (a shared filesystem).",
 } as const;
 
 const relayDir = {

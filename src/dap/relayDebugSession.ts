@@ -78,7 +78,7 @@ export class RelayDebugSession extends RequestHandlingSession {
   private readonly terminals = new StepTerminals();
   /** The launch configuration's `type`: `!debug`'s child session is started with the same. */
   private adapterType = 'relay';
-  /** The launch's or attach's `localRoot`: where the job's directory is on the editor's side. */
+  /** The launch's or attach's `localRoot`: where its `cwd` is on the editor's side. */
   private localRoot: string | undefined;
 
   /**
@@ -537,6 +537,7 @@ export class RelayDebugSession extends RequestHandlingSession {
           (answer) => answer.success,
         ),
       localRoot: this.localRoot,
+      directory: runner.directoryFromLaunch(),
     };
   }
 

@@ -30,7 +30,7 @@ import { ActionNesting } from './actionNesting.js';
 import { PauseGate, type ResumeAction } from './pauseGate.js';
 import { addPathEntries } from '../workflow/envFiles.js';
 import { withDefaultVariables } from '../workflow/githubContext.js';
-import { stepDirectory, withContext, type CommandContext } from './stepCommand.js';
+import { directoryUnder, stepDirectory, withContext, type CommandContext } from './stepCommand.js';
 
 /** The exit code of a cancelled job (as of a cancelled relay command). */
 export { EXIT_CANCELLED };
@@ -217,6 +217,14 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   /** The job's own directory: a job file's `cwd`, relative to the launch's. */
   get jobDirectory(): string | undefined {
     return stepDirectory(this.options.cwd, this.job.cwd);
+  }
+
+  /**
+   * Where a step (or, with none, a console command) runs, relative to the launch's `cwd`; see
+   * directoryUnder. A child debug session maps its files from there to the editor's side.
+   */
+  directoryFromLaunch(step?: { cwd?: string }): string | undefined {
+    return directoryUnder(this.options.cwd, stepDirectory(this.jobDirectory, step?.cwd));
   }
 
   get cancelled(): boolean {

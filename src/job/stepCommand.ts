@@ -40,3 +40,19 @@ export function stepDirectory(jobCwd: string | undefined, stepCwd: string | unde
   if (path.posix.isAbsolute(stepCwd) || jobCwd === undefined) return stepCwd;
   return path.posix.join(jobCwd, stepCwd);
 }
+
+/**
+ * `directory` (a step's or the job's, as stepDirectory gives it) relative to the launch's
+ * `cwd`: `app` for `/workspace/app` under `/workspace`, undefined for the launch's own; an
+ * absolute directory that is not under it stays absolute (it has no place relative to it).
+ */
+export function directoryUnder(
+  launchCwd: string | undefined,
+  directory: string | undefined,
+): string | undefined {
+  if (directory === undefined || launchCwd === undefined) return directory;
+  if (path.posix.isAbsolute(directory) !== path.posix.isAbsolute(launchCwd)) return directory;
+  const relative = path.posix.relative(launchCwd, directory);
+  if (relative === '') return undefined;
+  return path.posix.isAbsolute(directory) && relative.startsWith('..') ? directory : relative;
+}

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { childPathMapping } from '../../src/dap/childPathMapping.js';
 import { parseDebugCommand } from '../../src/dap/debugCommand.js';
+import { directoryUnder } from '../../src/job/stepCommand.js';
 
 describe('!debug console text', () => {
   it('names a script with its arguments, quoted as a shell would, for python, python3 or a path to one', () => {
@@ -49,7 +50,7 @@ describe("a child session's path mapping (debugpy's pathMappings)", () => {
     });
   });
 
-  it("maps a step's own directory under localRoot as the job's; an absolute one to itself", () => {
+  it("maps a job file's or a step's own directory to the same place under localRoot; an absolute one to itself", () => {
     expect(childPathMapping('/home/me/project', '/workspace/tools', 'tools')).toEqual({
       localRoot: '/home/me/project/tools',
       remoteRoot: '/workspace/tools',
@@ -58,5 +59,14 @@ describe("a child session's path mapping (debugpy's pathMappings)", () => {
       localRoot: '/opt/tools',
       remoteRoot: '/opt/tools',
     });
+  });
+
+  it("places a job's or a step's directory relative to the launch's cwd, absolute only where it is not under it", () => {
+    expect(directoryUnder('/workspace', '/workspace')).toBeUndefined();
+    expect(directoryUnder('/workspace', '/workspace/app/src')).toBe('app/src');
+    expect(directoryUnder('/workspace', '/opt/tools')).toBe('/opt/tools');
+    expect(directoryUnder(undefined, 'app')).toBe('app');
+    expect(directoryUnder('build', 'build/app')).toBe('app');
+    expect(directoryUnder('/workspace', undefined)).toBeUndefined();
   });
 });

@@ -72,18 +72,21 @@ describe('!debug python: a Python program debugged in a child session', { timeou
     await session.runToEnd(client, 0);
   });
 
-  it("with localRoot, a breakpoint set in the editor's copy of the script is hit, and its frames show that copy", async () => {
-    // The job's directory on the far side (as a container's /workspace) and the editor's
-    // folder that holds the same files (as ${workspaceFolder}): two paths, one script.
+  /**
+   * The launch's `cwd` on the far side (as a container's /workspace) and `localRoot`, the
+   * editor's folder that holds the same files (as ${workspaceFolder}): two paths, one script,
+   * app/script.py in each. `!debug python TARGET` is debugged with a breakpoint set in the
+   * editor's copy: it is hit, and the frames show that copy.
+   */
+  async function debugMapped(launch: Record<string, unknown>, target: string, farCwd: RegExp) {
     const far = path.join(ctx.workdir, 'far');
     const local = path.join(ctx.workdir, 'local');
     session.writeFile(far, 'app/script.py', SCRIPT);
     const script = session.writeFile(local, 'app/script.py', SCRIPT);
-    const python = pythonWithDebugpy();
-    const { client } = await pausedParent(ctx, { launch: { cwd: far, localRoot: local } });
+    const { client } = await pausedParent(ctx, { launch: { cwd: far, localRoot: local, ...launch } });
     const debugging = client.request(
       'evaluate',
-      { expression: `!debug ${python} app/script.py`, context: 'repl' },
+      { expression: `!debug ${pythonWithDebugpy()} ${target}`, context: 'repl' },
       120_000,
     );
     const { child, launched } = await openChild(ctx, client, { path: script, lines: [LINE_TOTAL] });
@@ -91,8 +94,21 @@ describe('!debug python: a Python program debugged in a child session', { timeou
     // Stopped in add() at the editor's path, its locals, a step, and the program's exit code.
     await debugToTheEnd(child, script, debugging);
     const said = session.consoleLines(client).find((line) => line.startsWith('relay-dap: debugging'));
-    expect(said).toMatch(/^relay-dap: debugging app\/script\.py under debugpy \S+ in \/\S*\/far \(.*\)$/);
+    expect(said).toMatch(
+      new RegExp(`^relay-dap: debugging ${target} under debugpy \\S+ in ${farCwd.source} \\(.*\\)$`),
+    );
+    return { said, local };
+  }
+
+  it("with localRoot, a breakpoint set in the editor's copy of the script is hit, and its frames show that copy", async () => {
+    const { said, local } = await debugMapped({}, 'app/script.py', /\/\S*\/far/);
     expect(said).toContain(` (${local} here)`);
+  });
+
+  it("the same from a job file whose own cwd is app: the job's directory maps to app under localRoot", async () => {
+    const job = session.writeFile(ctx.workdir, 'job.yml', 'cwd: app\nsteps:\n  - run: "true"\n');
+    const { said, local } = await debugMapped({ program: job }, 'script.py', /\/\S*\/far\/app/);
+    expect(said).toContain(` (${path.join(local, 'app')} here)`);
   });
 
   it('a client without startDebugging is given a loopback address to attach to, and debugs through it', async () => {

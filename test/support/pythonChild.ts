@@ -47,7 +47,7 @@ export interface ParentOptions {
   startDebugging?: boolean;
   /** A relay server of its own with these arguments (`--poll 50`), instead of the embedded one. */
   server?: string[];
-  /** More launch arguments (`cwd`, `localRoot`), over the parent's own. */
+  /** More launch arguments (`cwd`, `localRoot`), over the parent's own (a `program` in place of its `command`). */
   launch?: Record<string, unknown>;
 }
 
@@ -69,7 +69,13 @@ export async function pausedParent(
   const { adapter, client } = await session.runUntilStop(
     ctx,
     'entry',
-    { type: PARENT_TYPE, command: ctx.mark('true'), cwd: ctx.workdir, ...relay, ...launch },
+    {
+      type: PARENT_TYPE,
+      ...(launch?.program === undefined ? { command: ctx.mark('true') } : {}),
+      cwd: ctx.workdir,
+      ...relay,
+      ...launch,
+    },
     { caps: { supportsStartDebuggingRequest: startDebugging } },
   );
   return { adapter, client, script };
