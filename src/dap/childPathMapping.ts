@@ -23,11 +23,17 @@ export interface PathMapping {
  * The mapping for a program whose working directory on the far side is `farCwd`.
  * `localRoot`: the launch's, the editor's side of the launch's `cwd` (undefined: the same path
  * here). `under`: where `farCwd` lies relative to the launch's `cwd` (JobRunner's
- * directoryFromLaunch: a job file's own `cwd`, a step's), so that it maps to the same place
- * under `localRoot`; an absolute one has no counterpart here but itself.
+ * directoryFromLaunch: a job file's own `cwd`, a step's). Where `farCwd` ends with it, the
+ * launch's `cwd` itself maps to `localRoot`, so files beside `under` (a `lib/` the script
+ * imports) map too; otherwise (a symlink on the way, a script that changed directory) `farCwd`
+ * maps to the same place under `localRoot`. An absolute `under` has no counterpart here.
  */
 export function childPathMapping(localRoot: string | undefined, farCwd: string, under?: string): PathMapping {
   if (localRoot === undefined || (under !== undefined && path.posix.isAbsolute(under)))
     return { localRoot: farCwd, remoteRoot: farCwd };
-  return { localRoot: under === undefined ? localRoot : path.join(localRoot, under), remoteRoot: farCwd };
+  if (under === undefined) return { localRoot, remoteRoot: farCwd };
+  const tail = path.posix.normalize(under).replace(/\/+$/, '');
+  const ends = !tail.split('/').includes('..') && farCwd.endsWith(`/${tail}`);
+  if (ends) return { localRoot, remoteRoot: farCwd.slice(0, -tail.length - 1) || '/' };
+  return { localRoot: path.join(localRoot, under), remoteRoot: farCwd };
 }

@@ -4,7 +4,7 @@
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { ConsoleChannel } from '../job/jobRunner.js';
-import { childPathMapping } from './childPathMapping.js';
+import type { PathMapping } from './childPathMapping.js';
 import { ChildSessionProxy, CHILD_KEY } from './childSessionProxy.js';
 import {
   EXIT_NO_DEBUGPY,
@@ -24,10 +24,11 @@ export interface DebugCommandHost {
   log(line: string): void;
   /** Sends `startDebugging`; resolves with whether the client accepted it. */
   startDebugging(args: DebugProtocol.StartDebuggingRequestArguments): Promise<boolean>;
-  /** The launch's `localRoot`: the editor's side of its `cwd` (undefined: the same path). */
-  localRoot: string | undefined;
-  /** Where `!debug` runs, relative to the launch's `cwd` (a job file's own `cwd`); see JobRunner.directoryFromLaunch. */
-  directory: string | undefined;
+  /**
+   * debugpy's path mapping for a program whose working directory on the far side is `farCwd`:
+   * where a `!CMD` runs, or where `step` runs (the launch's `localRoot`, see childPathMapping.ts).
+   */
+  pathMapping(farCwd: string, step?: { cwd?: string }): PathMapping;
 }
 
 /** The `type` of a launch or attach configuration, as the client sent it (default `relay`). */
@@ -53,13 +54,16 @@ export async function runDebugCommand(
     const far = await readHandshake(channel, target);
     const byStartDebugging = host.clientCaps.supportsStartDebuggingRequest === true;
     // The launcher runs where a `!CMD` does: in the job's directory.
-    const mapping = childPathMapping(host.localRoot, far.cwd, host.directory);
+    const mapping = host.pathMapping(far.cwd);
     proxy = new ChildSessionProxy(channel, target, far, mapping, byStartDebugging ? 'unix' : 'tcp', (line) =>
       host.log(line),
     );
     const address = await proxy.address;
     const what = 'module' in target.target ? `-m ${target.target.module}` : target.target.program;
-    const here = mapping.localRoot === far.cwd ? '' : ` (${mapping.localRoot} here)`;
+    const here =
+      mapping.localRoot === mapping.remoteRoot
+        ? ''
+        : ` (${mapping.remoteRoot} there is ${mapping.localRoot} here)`;
     host.console(`relay-dap: debugging ${what} under debugpy ${far.version} in ${far.cwd}${here}`);
     if (byStartDebugging) {
       // Not awaited: a client that never answers must not keep a cancel from ending the program.

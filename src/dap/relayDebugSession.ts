@@ -26,6 +26,7 @@ import type { ChangedBreakpoint } from '../job/stagedBreakpoints.js';
 import { StepTerminals } from '../job/stepTerminal.js';
 import { capabilities, wholeStepsOnly } from './capabilities.js';
 import { checkRunnable, debugTargetOf, shellTextOf } from './consoleCommands.js';
+import { childPathMapping } from './childPathMapping.js';
 import { adapterTypeOf, runDebugCommand, type DebugCommandHost } from './debugConsoleCommand.js';
 import { ErrorId, RequestError } from './errors.js';
 import { outputKey, THREAD_ID } from './jobEvents.js';
@@ -536,8 +537,8 @@ export class RelayDebugSession extends RequestHandlingSession {
         this.reverseRequest('startDebugging', args, START_DEBUGGING_TIMEOUT_MS).then(
           (answer) => answer.success,
         ),
-      localRoot: this.localRoot,
-      directory: runner.directoryFromLaunch(),
+      pathMapping: (farCwd, step) =>
+        childPathMapping(this.localRoot, farCwd, runner.directoryFromLaunch(step)),
     };
   }
 

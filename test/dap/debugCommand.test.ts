@@ -50,10 +50,16 @@ describe("a child session's path mapping (debugpy's pathMappings)", () => {
     });
   });
 
-  it("maps a job file's or a step's own directory to the same place under localRoot; an absolute one to itself", () => {
-    expect(childPathMapping('/home/me/project', '/workspace/tools', 'tools')).toEqual({
+  it("maps the launch's cwd to localRoot from a job file's or a step's own directory; an absolute one to itself", () => {
+    // The far side's directory ends with it: the whole tree maps (files beside `tools` too).
+    expect(childPathMapping('/home/me/project', '/workspace/tools/x', 'tools/x')).toEqual({
+      localRoot: '/home/me/project',
+      remoteRoot: '/workspace',
+    });
+    // It does not (a symlink resolved by os.getcwd()): that directory maps to its place here.
+    expect(childPathMapping('/home/me/project', '/data/real-tools', 'tools')).toEqual({
       localRoot: '/home/me/project/tools',
-      remoteRoot: '/workspace/tools',
+      remoteRoot: '/data/real-tools',
     });
     expect(childPathMapping('/home/me/project', '/opt/tools', '/opt/tools')).toEqual({
       localRoot: '/opt/tools',

@@ -16,6 +16,7 @@ import {
   commandLines,
   debugAddPy,
   debugToTheEnd,
+  LINE_DOUBLED,
   LINE_TOTAL,
   openChild,
   pausedParent,
@@ -74,15 +75,23 @@ describe('!debug python: a Python program debugged in a child session', { timeou
 
   /**
    * The launch's `cwd` on the far side (as a container's /workspace) and `localRoot`, the
-   * editor's folder that holds the same files (as ${workspaceFolder}): two paths, one script,
-   * app/script.py in each. `!debug python TARGET` is debugged with a breakpoint set in the
-   * editor's copy: it is hit, and the frames show that copy.
+   * editor's folder that holds the same files (as ${workspaceFolder}): two paths, the same
+   * `files` in each. `!debug python TARGET` is debugged with a breakpoint in add() set in the
+   * editor's copy of `breakIn`: it is hit, and the frames show that copy.
    */
-  async function debugMapped(launch: Record<string, unknown>, target: string, farCwd: RegExp) {
+  async function debugMapped(
+    launch: Record<string, unknown>,
+    files: Record<string, string>,
+    breakIn: string,
+    target: string,
+  ) {
     const far = path.join(ctx.workdir, 'far');
     const local = path.join(ctx.workdir, 'local');
-    session.writeFile(far, 'app/script.py', SCRIPT);
-    const script = session.writeFile(local, 'app/script.py', SCRIPT);
+    for (const [name, text] of Object.entries(files)) {
+      session.writeFile(far, name, text);
+      session.writeFile(local, name, text);
+    }
+    const script = path.join(local, breakIn);
     const { client } = await pausedParent(ctx, { launch: { cwd: far, localRoot: local, ...launch } });
     const debugging = client.request(
       'evaluate',
@@ -93,22 +102,54 @@ describe('!debug python: a Python program debugged in a child session', { timeou
     expect((await launched).success).toBe(true);
     // Stopped in add() at the editor's path, its locals, a step, and the program's exit code.
     await debugToTheEnd(child, script, debugging);
-    const said = session.consoleLines(client).find((line) => line.startsWith('relay-dap: debugging'));
-    expect(said).toMatch(
-      new RegExp(`^relay-dap: debugging ${target} under debugpy \\S+ in ${farCwd.source} \\(.*\\)$`),
-    );
-    return { said, local };
+    return {
+      said: session.consoleLines(client).find((line) => line.startsWith('relay-dap: debugging')),
+      local,
+    };
   }
 
   it("with localRoot, a breakpoint set in the editor's copy of the script is hit, and its frames show that copy", async () => {
-    const { said, local } = await debugMapped({}, 'app/script.py', /\/\S*\/far/);
-    expect(said).toContain(` (${local} here)`);
+    const { said, local } = await debugMapped(
+      {},
+      { 'app/script.py': SCRIPT },
+      'app/script.py',
+      'app/script.py',
+    );
+    expect(said).toMatch(
+      new RegExp(
+        `^relay-dap: debugging app/script\\.py under debugpy \\S+ in (\\S+/far) \\(\\1 there is ${local} here\\)$`,
+      ),
+    );
   });
 
-  it("the same from a job file whose own cwd is app: the job's directory maps to app under localRoot", async () => {
+  it('from a job file whose own cwd is app, a breakpoint in lib/ beside it (a module the script imports) is hit too', async () => {
     const job = session.writeFile(ctx.workdir, 'job.yml', 'cwd: app\nsteps:\n  - run: "true"\n');
-    const { said, local } = await debugMapped({ program: job }, 'script.py', /\/\S*\/far\/app/);
-    expect(said).toContain(` (${path.join(local, 'app')} here)`);
+    // add() from SCRIPT, in a module of its own (same lines); the script imports it from ../lib.
+    const helper =
+      SCRIPT.split('\n')
+        .slice(0, LINE_DOUBLED + 1)
+        .join('\n') + '\n';
+    const script = [
+      'import os, sys',
+      'sys.path.insert(0, os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib")))',
+      'from helper import add',
+      'result = add(2, 40)',
+      'print("result", result)',
+      'raise SystemExit(7)',
+      '',
+    ].join('\n');
+    const { said, local } = await debugMapped(
+      { program: job },
+      { 'app/script.py': script, 'lib/helper.py': helper },
+      'lib/helper.py',
+      'script.py',
+    );
+    // Where it runs is app; what maps is the launch's cwd, so lib/ beside app maps too.
+    expect(said).toMatch(
+      new RegExp(
+        `^relay-dap: debugging script\\.py under debugpy \\S+ in (\\S+/far)/app \\(\\1 there is ${local} here\\)$`,
+      ),
+    );
   });
 
   it('a client without startDebugging is given a loopback address to attach to, and debugs through it', async () => {
