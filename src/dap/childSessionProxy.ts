@@ -23,6 +23,11 @@ import { DapConnection } from './dapConnection.js';
 /** The key of a child session's configuration: where the child's adapter finds its parent. */
 export const CHILD_KEY = '__relayChild';
 
+/** A Python process of a step under the debugger: debugpy attaches to it (it connects by itself). */
+export interface AttachTarget {
+  attach: string;
+}
+
 export interface ChildAddress {
   socket?: string;
   host?: string;
@@ -44,7 +49,7 @@ export class ChildSessionProxy {
 
   constructor(
     private readonly channel: Duplex,
-    private readonly target: DebugTarget,
+    private readonly target: DebugTarget | AttachTarget,
     private readonly far: Handshake,
     private readonly pathMapping: PathMapping,
     listen: 'unix' | 'tcp',
@@ -108,7 +113,8 @@ export class ChildSessionProxy {
   private fromClient(message: Message): void {
     if (message.type === 'request' && (message.command === 'launch' || message.command === 'attach')) {
       this.rewritten.set(message.seq as number, message.command);
-      this.debugpy!.send({ ...message, command: 'launch', arguments: this.launchArguments() });
+      const start = 'attach' in this.target ? 'attach' : 'launch';
+      this.debugpy!.send({ ...message, command: start, arguments: this.startArguments() });
       return;
     }
     this.debugpy!.send(message);
@@ -129,8 +135,20 @@ export class ChildSessionProxy {
     toClient.send(message);
   }
 
-  /** debugpy's `launch`: the program where a `!CMD` runs, its files mapped to the editor's. */
-  private launchArguments(): Message {
+  /** debugpy's `launch` (`!debug`) or `attach` (a step's process), its files mapped to the editor's. */
+  private startArguments(): Message {
+    if ('attach' in this.target)
+      return {
+        name: this.target.attach,
+        type: 'python',
+        request: 'attach',
+        // Each of its Python children is a process of the step, with a session of its own (pythonProcessHub.ts).
+        subProcess: false,
+        // Its output is the step's, shown (and masked) by the parent as it comes.
+        redirectOutput: false,
+        justMyCode: true,
+        pathMappings: [this.pathMapping],
+      };
     const { target } = this.target;
     return {
       name: `!debug ${'module' in target ? `-m ${target.module}` : target.program}`,

@@ -11,6 +11,7 @@ import {
   launcherText,
   missingDebugpy,
   parseHandshake,
+  readFirstLine,
   type DebugTarget,
   type Handshake,
 } from '../job/debugpyLauncher.js';
@@ -101,24 +102,7 @@ export async function runDebugCommand(
  * is reported with its reason instead, so nothing waits for DAP that never comes.
  */
 async function readHandshake(channel: ConsoleChannel, target: DebugTarget): Promise<Handshake> {
-  const line = await new Promise<string | undefined>((resolve, reject) => {
-    let seen = Buffer.alloc(0);
-    const onData = (chunk: Buffer): void => {
-      seen = Buffer.concat([seen, chunk]);
-      const end = seen.indexOf(10);
-      if (end < 0) return;
-      channel.off('data', onData);
-      channel.pause();
-      const rest = seen.subarray(end + 1);
-      if (rest.length > 0) channel.unshift(rest);
-      resolve(seen.subarray(0, end).toString('utf8'));
-    };
-    channel.on('data', onData);
-    channel.exit.then(
-      () => setImmediate(() => resolve(seen.length > 0 ? seen.toString('utf8') : undefined)),
-      reject,
-    );
-  });
+  const line = await readFirstLine(channel);
   if (line === undefined) {
     const exit = await channel.exit;
     if (exit.cancelled) throw new Error('!debug: cancelled');

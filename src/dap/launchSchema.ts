@@ -165,6 +165,12 @@ export const launchSchema = {
       description:
         "A workflow: the directory of cached remote actions, laid out as act's (`<owner>-<repo>@<ref>`); default act's ~/.cache/act. An action found there runs; one not found is skipped.",
     },
+    debugSteps: {
+      type: 'array',
+      items: { type: 'string' },
+      description:
+        'Steps (by name or id) to run under the Python debugger: every Python process such a step starts opens as a child debug session (debugpy must be installed where the steps run).',
+    },
     cwd: { type: 'string', description: "Working directory of the job on the relay server's side." },
     localRoot: localRoot,
     env: env,

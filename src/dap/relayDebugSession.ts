@@ -36,6 +36,7 @@ import { OutputChannel } from './outputChannel.js';
 import { RequestHandlingSession, type Handler } from './requestHandling.js';
 import type { SessionHost } from './sessionHost.js';
 import { SessionTrace } from './sessionTrace.js';
+import { openStepChildSession } from './stepChildSessions.js';
 import { asksForTerminal, pasteInstructions, runInTerminalArguments } from './terminalRequest.js';
 
 /** How long a client may take to answer `!debug`'s startDebugging (it answers at once as a rule). */
@@ -271,6 +272,15 @@ export class RelayDebugSession extends RequestHandlingSession {
 
   /** The session's own part of a run's events: its end ends the session. */
   private wire(run: WorkflowRun): void {
+    // Each Python process of a step under the Python debugger: a child session.
+    run.on('jobStarted', ({ runner }) =>
+      runner.on('debuggedProcess', (process) => {
+        void openStepChildSession(process, {
+          ...this.debugCommandHost(runner),
+          mask: (text) => this.mask(text),
+        });
+      }),
+    );
     run.on('ended', ({ exitCode }) => {
       this.jobExitCode = exitCode;
       // While the session ends, finish() sends these once in-flight requests have settled.

@@ -8,6 +8,7 @@
  * interpreter, or why debugpy cannot be imported — so the parent can map paths and say
  * "install debugpy" instead of waiting for DAP that never comes.
  */
+import type { RelayChannel } from '../relay/channel.js';
 import { shellQuote } from '../workflow/shellQuote.js';
 
 export interface DebugTarget {
@@ -64,4 +65,30 @@ export function parseHandshake(line: string, python: string): Handshake {
 
 export function missingDebugpy(python: string, executable: string): string {
   return `!debug: debugpy is not installed for ${python} (${executable}) on the relay server's side: install it there with \`${executable} -m pip install debugpy\` or \`apt-get install python3-debugpy\`, then try again`;
+}
+
+/**
+ * The first line a launcher writes, with the stream paused right after it (what follows is
+ * DAP, for whoever resumes it); undefined when the process ended before writing a whole line
+ * and wrote nothing, so that nothing waits for DAP that never comes.
+ */
+export function readFirstLine(channel: RelayChannel): Promise<string | undefined> {
+  return new Promise<string | undefined>((resolve, reject) => {
+    let seen = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      seen = Buffer.concat([seen, chunk]);
+      const end = seen.indexOf(10);
+      if (end < 0) return;
+      channel.off('data', onData);
+      channel.pause();
+      const rest = seen.subarray(end + 1);
+      if (rest.length > 0) channel.unshift(rest);
+      resolve(seen.subarray(0, end).toString('utf8'));
+    };
+    channel.on('data', onData);
+    channel.exit.then(
+      () => setImmediate(() => resolve(seen.length > 0 ? seen.toString('utf8') : undefined)),
+      reject,
+    );
+  });
 }

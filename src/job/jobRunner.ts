@@ -30,6 +30,7 @@ import { ActionNesting } from './actionNesting.js';
 import { PauseGate, type ResumeAction } from './pauseGate.js';
 import { addPathEntries } from '../workflow/envFiles.js';
 import { withDefaultVariables } from '../workflow/githubContext.js';
+import { PythonStepDebugging, type DebugExports, type DebuggedProcess } from './pythonStepDebugging.js';
 import { directoryUnder, stepDirectory, withContext, type CommandContext } from './stepCommand.js';
 
 /** The exit code of a cancelled job (as of a cancelled relay command). */
@@ -127,6 +128,8 @@ export interface JobRunnerEvents {
   outputEnded: [OutputOrigin];
   /** Messages of the runner itself (not of a command), for the console. */
   message: [string];
+  /** A Python process of a step under the Python debugger waits for its child session. */
+  debuggedProcess: [DebuggedProcess];
   ended: [{ exitCode: number; reason: 'finished' | 'failed' | 'cancelled' }];
 }
 
@@ -172,6 +175,11 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   private winding = false;
   /** A stop asked for by goto/restart, taken before the step it repositioned to. */
   private pendingStop: PauseRequest | undefined;
+  /** While a step under the Python debugger is prepared: what its command gets (pythonStepDebugging.ts). */
+  private debugExports: DebugExports | undefined;
+  /** Steps under the Python debugger not yet closed, and the closing of those that ended. */
+  private readonly pythonSteps = new Set<PythonStepDebugging>();
+  private readonly pythonClosing = new Set<Promise<void>>();
 
   constructor(private readonly options: JobRunnerOptions) {
     super();
@@ -247,14 +255,17 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     defaults?: Readonly<Record<string, string>>;
   }): CommandContext {
     const cwd = stepDirectory(this.jobDirectory, step?.cwd);
+    // Only the text of the step being prepared (a step is always given): not `!CMD`s meanwhile.
+    const debug = step !== undefined ? this.debugExports : undefined;
     return {
       ...(cwd !== undefined ? { cwd } : {}),
       env: withDefaultVariables(
-        { ...this.env, ...step?.env },
+        { ...this.env, ...step?.env, ...debug?.env },
         { ...this.defaultVariables, ...step?.defaults },
       ),
       // The directory added last is searched first, as on GitHub's runner.
       pathPrepend: [...this.pathEntries].reverse(),
+      ...(debug ? { pythonPathPrepend: debug.pythonPathPrepend } : {}),
     };
   }
 
@@ -333,6 +344,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     this.gate.cancel();
     this.stepAbort?.abort();
     this.consoleCommands.forEach((_ended, controller) => controller.abort());
+    for (const debugging of this.pythonSteps) this.pythonClosing.add(debugging.cancel());
     return this.start();
   }
 
@@ -428,6 +440,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     }
     await this.closeActions(this.positionValue, true);
     if (this.cancelled) await this.consoleCommandsEnded();
+    // Every debugged step's hub and adapters have ended before the relay may be released.
+    await Promise.all(this.pythonClosing);
     await preparer.cleanup?.(this).catch((error: unknown) => {
       this.emit('message', `cleanup after the job failed: ${(error as Error).message}`);
     });
@@ -528,8 +542,12 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     this.emit('stepStarted', { index, step });
     let result: StepResult;
     let preparing = true;
+    let debugging: PythonStepDebugging | undefined;
     try {
+      debugging = await this.debugPython(step);
+      this.debugExports = debugging?.exports;
       const prepared = await preparer.prepare(step, this);
+      this.debugExports = undefined;
       preparing = false;
       if ('enter' in prepared) {
         this.nesting.enter(index);
@@ -572,6 +590,9 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
         outputTail: '',
         note,
       };
+    } finally {
+      this.debugExports = undefined;
+      if (debugging) this.closePython(debugging);
     }
     this.runningStep = undefined;
     this.results[index] = result;
@@ -646,6 +667,25 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
       timer?.clear();
       this.stepAbort = undefined;
     }
+  }
+
+  /** A step marked `debug: python` (and not a noDebug launch): its hub, or undefined when it runs plain. */
+  private async debugPython(step: JobStep): Promise<PythonStepDebugging | undefined> {
+    if (step.debug !== 'python' || this.options.noDebug || this.cancelled) return undefined;
+    const debugging = await PythonStepDebugging.open(step, {
+      openChannel: (request) => this.options.relay.openChannel(request),
+      say: (line) => this.emit('message', line),
+      debug: (process) => this.emit('debuggedProcess', process),
+    });
+    if (debugging) this.pythonSteps.add(debugging);
+    return debugging;
+  }
+
+  private closePython(debugging: PythonStepDebugging): void {
+    this.pythonSteps.delete(debugging);
+    const closing = debugging.close();
+    this.pythonClosing.add(closing);
+    void closing.finally(() => this.pythonClosing.delete(closing));
   }
 
   private tolerates(step: JobStep): boolean {

@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RelayClient } from '../relay/client.js';
 import type { EmbeddedRelay } from '../relay/embeddedRelay.js';
+import { markDebugSteps } from './debugSteps.js';
 import { jobForAttachment } from './jobFromAttach.js';
 import { jobFromCommand, jobFromSteps, type InlineStep } from './jobFromLaunch.js';
 import { JobError } from './jobErrors.js';
@@ -49,6 +50,8 @@ export interface LaunchRequest extends LaunchValueArguments {
   github?: Record<string, unknown>;
   /** Where cached remote actions are (act's layout); default act's `~/.cache/act`. */
   actionsCache?: string;
+  /** Steps (names or ids) whose Python processes run under debugpy (debugSteps.ts). */
+  debugSteps?: string[];
   cwd?: string;
   env?: Record<string, string>;
   /** Absent: an embedded relay server in a private temporary directory. */
@@ -347,8 +350,15 @@ interface Built {
   notes: string[];
 }
 
-/** The jobs of the run, and for a workflow what the editor's side knows of its run (git, event, secrets). */
+/** The jobs of the run, with the steps `debugSteps` names marked. */
 async function buildJobs(request: LaunchRequest): Promise<Built> {
+  const built = await readJobs(request);
+  if (request.debugSteps !== undefined) markDebugSteps(built.jobs, request.debugSteps);
+  return built;
+}
+
+/** The jobs of the run, and for a workflow what the editor's side knows of its run (git, event, secrets). */
+async function readJobs(request: LaunchRequest): Promise<Built> {
   if (request.command !== undefined)
     return { jobs: [jobFromCommand(request.command, request.cwd)], facts: undefined, notes: [] };
   if (request.steps !== undefined)

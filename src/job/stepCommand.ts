@@ -12,6 +12,8 @@ export interface CommandContext {
   env: Readonly<Record<string, string>>;
   /** Directories put in front of the server's own PATH (a workflow's GITHUB_PATH). */
   pathPrepend?: readonly string[];
+  /** Directories put in front of PYTHONPATH, after the env (a step under the Python debugger). */
+  pythonPathPrepend?: readonly string[];
 }
 
 export function withContext(text: string, context: CommandContext): string {
@@ -31,6 +33,12 @@ export function withContext(text: string, context: CommandContext): string {
     exports.push(`PATH=${context.pathPrepend.map(shellQuote).join(':')}:"$PATH"`);
   }
   if (exports.length > 0) parts.push(`export ${exports.join(' ')}`);
+  // Its own export, so that "$PYTHONPATH" is the value the env above may have set.
+  if (context.pythonPathPrepend && context.pythonPathPrepend.length > 0) {
+    parts.push(
+      `export PYTHONPATH=${context.pythonPathPrepend.map(shellQuote).join(':')}\${PYTHONPATH:+:"$PYTHONPATH"}`,
+    );
+  }
   return parts.length === 0 ? text : `${parts.join('; ')}; ${text}`;
 }
 

@@ -40,6 +40,8 @@ export interface JobStep {
   sourcePath?: string;
   /** A JavaScript action's `pre` or `post`, run at the job's start or end for the step `of`. */
   hook?: { of: number; phase: 'pre' | 'post' };
+  /** Every Python process the step starts runs under debugpy, each a child session (`debug: python`, `debugSteps`). */
+  debug?: 'python';
 }
 
 export type JobOrigin = 'command' | 'steps' | 'job-file' | 'workflow' | 'attach';

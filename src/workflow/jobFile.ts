@@ -12,6 +12,7 @@
  *       env: { KEY: value }
  *       timeout: 300       # seconds, optional
  *       continue-on-error: true
+ *       debug: python      # optional: its Python processes run under debugpy, each a child session
  */
 import { basename, extname } from 'node:path';
 import { isScalar } from 'yaml';
@@ -21,7 +22,7 @@ import { firstLineOf, type MapEntry, YamlSource } from './yamlSource.js';
 
 const KIND = 'job file';
 const JOB_KEYS = ['name', 'env', 'cwd', 'steps'] as const;
-const STEP_KEYS = ['name', 'run', 'cwd', 'env', 'timeout', 'continue-on-error'] as const;
+const STEP_KEYS = ['name', 'run', 'cwd', 'env', 'timeout', 'continue-on-error', 'debug'] as const;
 
 function entry(entries: MapEntry[], key: string): MapEntry | undefined {
   return entries.find((candidate) => candidate.key === key);
@@ -92,6 +93,17 @@ export function loadJobFile(path: string, text: string): JobDefinition {
           );
         }
         step.continueOnError = value.value;
+      }
+      const debug = entry(stepEntries, 'debug');
+      if (debug !== undefined) {
+        const value = debug.value;
+        if (value === null || !isScalar(value) || value.value !== 'python') {
+          throw source.error(
+            value ?? debug.keyNode,
+            `debug of ${what} must be python (the only debugger a step runs under)`,
+          );
+        }
+        step.debug = 'python';
       }
       return step;
     }),

@@ -38,7 +38,7 @@ export const SCRIPT = [
   '',
 ].join('\n');
 /** The parent's configuration `type` (as nvim-dap's `relay_server`): the child is asked for with the same. */
-const PARENT_TYPE = 'relay_under_test';
+export const PARENT_TYPE = 'relay_under_test';
 export const LINE_TOTAL = 2;
 export const LINE_DOUBLED = 3;
 

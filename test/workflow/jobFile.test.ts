@@ -79,7 +79,7 @@ describe('loadJobFile', () => {
 
     it('refuses unknown keys, pointing at the plain format', () => {
       expect(errorOf('steps:\n  - run: a\n    timeout-minutes: 3\n').message).toMatch(
-        /:3: unknown key 'timeout-minutes' in step 1; the keys allowed there are name, run, cwd, env, timeout, continue-on-error$/,
+        /:3: unknown key 'timeout-minutes' in step 1; the keys allowed there are name, run, cwd, env, timeout, continue-on-error, debug$/,
       );
       expect(errorOf('jobs:\n  a: {}\n').message).toMatch(
         /:1: unknown key 'jobs' in the job file; the keys allowed there are name, env, cwd, steps$/,
@@ -98,6 +98,9 @@ describe('loadJobFile', () => {
       );
       expect(errorOf('steps:\n  - run: a\n    continue-on-error: ${{ x }}\n').message).toMatch(
         /:3: continue-on-error of step 1 must be true or false$/,
+      );
+      expect(errorOf('steps:\n  - run: a\n    debug: node\n').message).toMatch(
+        /:3: debug of step 1 must be python \(the only debugger a step runs under\)$/,
       );
       expect(errorOf('env: [a]\nsteps:\n  - run: a\n').message).toMatch(/:1: the job env must be a mapping/);
       expect(errorOf('steps:\n  - run: [a]\n').message).toMatch(/:2: the run of step 1 must be text$/);

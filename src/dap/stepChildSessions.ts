@@ -1,0 +1,51 @@
+/**
+ * The child sessions of a step under the Python debugger (`debug: python`, `debugSteps`): each
+ * Python process the step starts (job/pythonStepDebugging.ts) opens in the client as a child
+ * session, as `!debug`'s program does (debugConsoleCommand.ts), with debugpy attaching to the
+ * process instead of launching it. When the process ends, debugpy ends the session; when the
+ * adapter's channel ends (the step was cancelled), the child's connection closes with it.
+ */
+import path from 'node:path';
+import type { DebuggedProcess } from '../job/pythonStepDebugging.js';
+import { CHILD_KEY, ChildSessionProxy } from './childSessionProxy.js';
+import type { DebugCommandHost } from './debugConsoleCommand.js';
+
+export type StepChildHost = Omit<DebugCommandHost, 'openChannel'> & {
+  /** A command line may hold a secret: names shown to the client are masked. */
+  mask(text: string): string;
+};
+
+/** `python3 train.py --epochs 3`: the interpreter by its name, the rest as given. */
+function commandOf(argv: readonly string[]): string {
+  const [python = 'python', ...rest] = argv;
+  return [path.posix.basename(python), ...rest].join(' ');
+}
+
+export async function openStepChildSession(process: DebuggedProcess, host: StepChildHost): Promise<void> {
+  const byStartDebugging = host.clientCaps.supportsStartDebuggingRequest === true;
+  const name = host.mask(`${process.step.name}: ${commandOf(process.argv)} (pid ${process.pid})`);
+  const proxy = new ChildSessionProxy(
+    process.channel,
+    { attach: name },
+    process.far,
+    host.pathMapping(process.far.cwd, process.step),
+    byStartDebugging ? 'unix' : 'tcp',
+    (line) => host.log(line),
+  );
+  void process.channel.exit.catch(() => undefined).finally(() => proxy.close());
+  const address = await proxy.address;
+  if (!byStartDebugging) {
+    host.console(
+      `relay-dap: ${name} waits for a Python debugger: attach one to ${address.host}:${address.port} ` +
+        `(a debugpy "attach" configuration with "connect": {"host": "${address.host}", "port": ${address.port}})`,
+    );
+    return;
+  }
+  const accepted = await host.startDebugging({
+    request: 'launch',
+    configuration: { type: host.adapterType, name, request: 'launch', [CHILD_KEY]: address },
+  });
+  if (accepted) return;
+  host.console(`relay-dap: the client did not open the child session of ${name}, so that process is stopped`);
+  process.channel.cancel();
+}

@@ -1,0 +1,188 @@
+/**
+ * A step run under the Python debugger, on the editor's side: the hub's channel (its far side
+ * and why it is safe: pythonProcessHub.ts), what the step's command gets to reach it, and for
+ * each Python process the hub announces, debugpy's adapter on a channel of its own, handed to
+ * whoever opens the child session (the runner's `debuggedProcess` event).
+ *
+ * Lifetime: opened before the step's text is made, closed once the step's command has ended.
+ * Closing ends the hub (its directory goes with it); each adapter then ends with its session
+ * (its process is gone, the client disconnects), or is stopped after ADAPTER_GRACE_MS. A
+ * cancel stops the hub and every adapter at once.
+ */
+import readline from 'node:readline';
+import type { JobStep } from '../model/jobModel.js';
+import type { ChannelRequest, RelayChannel } from '../relay/channel.js';
+import { isRelayError } from '../relay/errors.js';
+import { parseHandshake, readFirstLine, type Handshake } from './debugpyLauncher.js';
+import { adapterText, hubText, HUB_VARIABLE, type HubLine } from './pythonProcessHub.js';
+
+/** How long an adapter may outlive its step (its session's goodbye), before it is stopped. */
+const ADAPTER_GRACE_MS = 10_000;
+
+/** A Python process of a debugged step, waiting for its child session. */
+export interface DebuggedProcess {
+  step: JobStep;
+  pid: number;
+  /** Its command line, as the far side has it. */
+  argv: string[];
+  /** debugpy's adapter for it: its DAP on this channel, from right after its handshake (paused). */
+  channel: RelayChannel;
+  far: Handshake;
+}
+
+export interface PythonStepHost {
+  openChannel(request: ChannelRequest): Promise<RelayChannel>;
+  /** A line for the console. */
+  say(line: string): void;
+  /** A process is ready to be debugged. */
+  debug(process: DebuggedProcess): void;
+}
+
+/** What a debugged step's command gets on top of its context. */
+export interface DebugExports {
+  env: Record<string, string>;
+  pythonPathPrepend: string[];
+}
+
+export class PythonStepDebugging {
+  private readonly adapters = new Set<RelayChannel>();
+  private missingSaid = false;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly step: JobStep,
+    private readonly hub: RelayChannel,
+    private readonly where: { hub: string; site: string },
+    private readonly host: PythonStepHost,
+  ) {
+    // readline resumes the hub's stream, paused after its first line.
+    const lines = readline.createInterface({ input: hub, crlfDelay: Infinity });
+    lines.on('line', (line) => this.heard(line));
+    // The hub's end is read through `exit`; its stream's errors are the same news.
+    hub.on('error', () => {});
+  }
+
+  /**
+   * Starts the hub for `step`; undefined (said once) when it cannot start: a relay without
+   * channels, no python there. The step then runs as it would without the debugger.
+   */
+  static async open(step: JobStep, host: PythonStepHost): Promise<PythonStepDebugging | undefined> {
+    const what = `step ${step.index + 1} (${step.name})`;
+    let hub: RelayChannel;
+    try {
+      hub = await host.openChannel({ text: hubText(), stderr: 'exit' });
+    } catch (error) {
+      if (!isRelayError(error)) throw error;
+      host.say(`${what} runs without the Python debugger: ${error.message}`);
+      return undefined;
+    }
+    const first = await readFirstLine(hub).catch(() => undefined);
+    const where = first === undefined ? undefined : parseHub(first);
+    if (where === undefined) {
+      hub.cancel();
+      const exit = await hub.exit.catch(() => undefined);
+      const last = (exit?.stderr ?? first ?? '').trim().split('\n').pop() ?? '';
+      host.say(
+        `${what} runs without the Python debugger: no python3 on the relay server's side started its helper${last ? ` (${last})` : ''}: install python3 there`,
+      );
+      return undefined;
+    }
+    return new PythonStepDebugging(step, hub, where, host);
+  }
+
+  /** The hub's socket, and the bootstrap's directory first on PYTHONPATH. */
+  get exports(): DebugExports {
+    return { env: { [HUB_VARIABLE]: this.where.hub }, pythonPathPrepend: [this.where.site] };
+  }
+
+  private heard(text: string): void {
+    let line: HubLine;
+    try {
+      line = JSON.parse(text) as HubLine;
+    } catch {
+      return;
+    }
+    if ('missing' in line) {
+      if (this.missingSaid) return;
+      this.missingSaid = true;
+      this.host.say(
+        `step ${this.step.index + 1} (${this.step.name}): debugpy is not installed for ${line.python} on the relay server's side, so its Python runs without the debugger: install it there with \`${line.python} -m pip install debugpy\` or \`apt-get install python3-debugpy\``,
+      );
+      return;
+    }
+    if ('process' in line) void this.openAdapter(line);
+  }
+
+  /** debugpy's adapter for one announced process, on a channel of its own. */
+  private async openAdapter(process: Extract<HubLine, { process: number }>): Promise<void> {
+    if (this.closing) return this.release(process.process);
+    let channel: RelayChannel;
+    try {
+      channel = await this.host.openChannel({
+        text: adapterText(this.where.hub, process.process, process.python, process.debugpy),
+        cwd: process.cwd,
+        stderr: 'exit',
+      });
+    } catch (error) {
+      this.host.say(`process ${process.pid} runs without the debugger: ${(error as Error).message}`);
+      return this.release(process.process);
+    }
+    this.adapters.add(channel);
+    void channel.exit.catch(() => undefined).finally(() => this.adapters.delete(channel));
+    try {
+      const line = await readFirstLine(channel);
+      if (line === undefined) throw new Error(`debugpy's adapter ended at once (${process.python})`);
+      const far = parseHandshake(line.trimEnd(), process.python);
+      this.host.debug({ step: this.step, pid: process.pid, argv: process.argv, channel, far });
+    } catch (error) {
+      this.host.say(`process ${process.pid} runs without the debugger: ${(error as Error).message}`);
+      channel.cancel();
+      this.release(process.process);
+    }
+  }
+
+  /** Process `key` runs on without the debugger (it still waits for an answer). */
+  private release(key: number): void {
+    if (!this.hub.writableEnded) this.hub.write(`${JSON.stringify({ release: key })}\n`);
+  }
+
+  /**
+   * The step's command has ended: the hub goes, and each adapter ends with its session or after
+   * the grace period. Resolves once every channel has ended.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.hub.end();
+      const ended = [...this.adapters].map(async (channel) => {
+        const exit = channel.exit.catch(() => undefined);
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>(
+          (resolve) => (timer = setTimeout(() => resolve('late'), ADAPTER_GRACE_MS)),
+        );
+        if ((await Promise.race([exit, late])) === 'late') channel.cancel();
+        clearTimeout(timer);
+        await exit;
+      });
+      await Promise.all([this.hub.exit.catch(() => undefined), ...ended]);
+    })();
+    return this.closing;
+  }
+
+  /** The job is cancelled: the hub and every adapter stop now. */
+  cancel(): Promise<void> {
+    this.hub.cancel();
+    for (const channel of this.adapters) channel.cancel();
+    return this.close();
+  }
+}
+
+function parseHub(line: string): { hub: string; site: string } | undefined {
+  try {
+    const value = JSON.parse(line) as Partial<{ hub: string; site: string }>;
+    return typeof value.hub === 'string' && typeof value.site === 'string'
+      ? { hub: value.hub, site: value.site }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
