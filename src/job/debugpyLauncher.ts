@@ -30,6 +30,49 @@ export interface Handshake {
   version: string;
 }
 
+/**
+ * Python run in debugpy's adapter process before it listens: every loopback port it opens — for
+ * the debugged process, its launcher, more DAP clients — closes another user's connection
+ * before debugpy reads a byte of it. Loopback ports are open to every local user, and debugpy
+ * 1.6 trusts them more than it should: its port for more clients takes no token (whoever
+ * connects can `attach` to the program, or by `processId` inject code into any process of
+ * ours), the first connection to its launcher port is sent the program's `launch` with the
+ * adapter's access token, and a connection that failed the token check and sends a request
+ * makes the whole adapter exit. The peer's owner is the uid of its own socket in
+ * /proc/net/tcp (its local end is our remote end), as for the TCP adapter (io/tcpPeerOwner.ts);
+ * an inode of 0 means no process holds that socket any more.
+ */
+export const SAME_USER_LISTENERS = String.raw`
+def _relay_dap_same_user_listeners():
+    import os, socket, sys
+    from debugpy.common import sockets
+    def peer_is_us(connection):
+        def row(address):
+            host, port = address[:2]
+            return "%08X:%04X" % (int.from_bytes(socket.inet_aton(host), sys.byteorder), port)
+        theirs, ours = row(connection.getpeername()), row(connection.getsockname())
+        with open("/proc/net/tcp") as table:
+            for line in table:
+                fields = line.split()
+                if len(fields) > 9 and fields[1] == theirs and fields[2] == ours:
+                    return int(fields[7]) == os.getuid() and fields[9] != "0"
+        return False
+    serve = sockets.serve
+    def same_user_serve(name, handler, *args, **kwargs):
+        def accept(connection):
+            try:
+                ours = peer_is_us(connection)
+            except OSError:
+                ours = False
+            if not ours:
+                connection.close()
+                return
+            handler(connection)
+        return serve(name, accept, *args, **kwargs)
+    sockets.serve = same_user_serve
+_relay_dap_same_user_listeners()
+`;
+
 const LAUNCHER = `
 import json, os, sys
 try:
@@ -39,6 +82,7 @@ except ImportError as error:
     sys.exit(${EXIT_NO_DEBUGPY})
 sys.stdout.write("${HANDSHAKE} " + json.dumps({"cwd": os.getcwd(), "python": sys.executable, "version": debugpy.__version__}) + "\\n")
 sys.stdout.flush()
+${SAME_USER_LISTENERS}
 import runpy
 sys.argv = ["debugpy.adapter"]
 runpy.run_module("debugpy.adapter", run_name="__main__", alter_sys=True)

@@ -20,9 +20,10 @@
  *   that port takes no token (debugpy 1.6): whoever connects can attach to its process, or to
  *   any process by pid (`attach` with `processId` injects code with gdb). The launcher never
  *   opens it (it starts the adapter's parts itself); the only client is the channel.
- * - The port it does open is for the debugged process (debugpy's "server" side). A connection
- *   there must answer debugpy's `pydevdAuthorize` with the adapter's access token (32 random
- *   bytes, made in the launcher) or it is dropped. The token travels from the launcher to the
+ * - The port it does open is for the debugged process (debugpy's "server" side). Another
+ *   user's connection there is closed unread (SAME_USER_LISTENERS, debugpyLauncher.ts); and
+ *   any connection must answer debugpy's `pydevdAuthorize` with the adapter's access token (32
+ *   random bytes, made in the launcher) or it is dropped. The token travels from the launcher to the
  *   process through the hub's socket only: never on a command line (`ps` shows those to
  *   everyone), in the environment, or in the relay directory.
  * - The hub's socket and the bootstrap are in a directory only the step's user can enter.
@@ -31,7 +32,7 @@
  *   adapter and a token of its own.
  */
 import { shellQuote } from '../workflow/shellQuote.js';
-import { HANDSHAKE } from './debugpyLauncher.js';
+import { HANDSHAKE, SAME_USER_LISTENERS } from './debugpyLauncher.js';
 
 /** The environment variable naming the hub's socket (the bootstrap does nothing without it). */
 export const HUB_VARIABLE = 'RELAY_DAP_PYTHON_HUB';
@@ -198,38 +199,15 @@ try:
     import debugpy
     from debugpy import adapter
     from debugpy.adapter import clients, servers, sessions
-    from debugpy.common import sockets
 except ImportError as error:
     sys.stdout.write("${HANDSHAKE} " + json.dumps({"missing": str(error), "python": sys.executable}) + "\n")
     sys.exit(86)
 
-def peer_is_us(connection):
-    # The peer's own socket in /proc/net/tcp (its local end is our remote end) names its owner;
-    # 0 for an inode: no process holds it any more.
-    def row(address):
-        host, port = address[:2]
-        return "%08X:%04X" % (int.from_bytes(socket.inet_aton(host), sys.byteorder), port)
-    theirs, ours = row(connection.getpeername()), row(connection.getsockname())
-    with open("/proc/net/tcp") as table:
-        for line in table:
-            fields = line.split()
-            if len(fields) > 9 and fields[1] == theirs and fields[2] == ours:
-                return int(fields[7]) == os.getuid() and fields[9] != "0"
-    return False
-
-def accept(connection):
-    # Another user's connection is closed before debugpy reads a byte of it: debugpy 1.6 ends
-    # the whole adapter when a connection that failed its token check sent it a request.
-    if not peer_is_us(connection):
-        connection.close()
-        return
-    servers.Connection(connection)
-
+${SAME_USER_LISTENERS}
 # What debugpy's adapter main does, without its listener for more clients (see pythonProcessHub.ts).
 adapter.access_token = secrets.token_hex(32)
 servers.access_token = None
-servers.listener = sockets.serve("Server", accept, "127.0.0.1", 0)
-port = servers.listener.getsockname()[1]
+host, port = servers.serve("127.0.0.1", 0)
 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
     connection.connect(hub)
     connection.sendall((json.dumps({"adapter": key, "port": port, "token": adapter.access_token}) + "\n").encode())

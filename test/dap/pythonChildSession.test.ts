@@ -26,6 +26,7 @@ import {
 } from '../support/pythonChild.js';
 import { OTHER_UID, otherUser } from '../support/otherUser.js';
 import { connectAsOtherUser } from '../support/otherUserClient.js';
+import { hostileAttempt, listeningPorts } from '../support/pythonSteps.js';
 import { noChannelsLine, partA, processesWithMarker, stopProcess } from '../support/relayHarness.js';
 
 const ctx = harness.useAdapterContext();
@@ -185,6 +186,24 @@ describe('!debug python: a Python program debugged in a child session', { timeou
       });
       await own.close();
       expect(((await debugging).body as DebugProtocol.EvaluateResponse['body']).result).toMatch(/^exit /);
+    },
+  );
+
+  it.skipIf(!otherUser.ok)(
+    `another local user (uid ${OTHER_UID}) gets nothing from any loopback port of the far side's debugpy, and the session goes on${otherUser.ok ? '' : ` (skipped: ${otherUser.reason})`}`,
+    async () => {
+      const { client, script, debugging, child } = await debugAddPy(ctx);
+      const hit = await child.waitForEvent('stopped', undefined, LIMIT);
+      const ports = listeningPorts(processesWithMarker(ctx.adapterMarker));
+      expect(ports).not.toEqual([]);
+      const attempt = await hostileAttempt(ports);
+      expect(attempt.ports).toEqual(
+        ports.map((port) => ({ port, answered: false, authorized: false, closed: true })),
+      );
+      // Still stopped where it was, and debugged to its end.
+      await debugToTheEnd(child, script, debugging, hit);
+      await client.request('continue', { threadId: 1 });
+      await session.runToEnd(client, 0);
     },
   );
 

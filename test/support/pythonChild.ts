@@ -155,8 +155,10 @@ export async function debugToTheEnd(
   child: DapClient,
   script: string,
   debugging: Promise<DebugProtocol.Response>,
+  /** The breakpoint's `stopped` event, when the caller has already waited for it. */
+  stopped?: DebugProtocol.StoppedEvent,
 ): Promise<void> {
-  const hit = await child.waitForEvent('stopped', undefined, LIMIT);
+  const hit = stopped ?? (await child.waitForEvent('stopped', undefined, LIMIT));
   expect(hit.body.reason).toBe('breakpoint');
   const threadId = hit.body.threadId!;
   const frame = await topFrame(child, threadId);

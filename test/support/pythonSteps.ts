@@ -202,16 +202,17 @@ for port in ports:
     report["ports"].append(result)
     s.close()
 try:
-    with socket.socket(socket.AF_UNIX) as h:
-        h.connect(hub)
-        report["hub"] = "connected"
+    if hub:
+        with socket.socket(socket.AF_UNIX) as h:
+            h.connect(hub)
+            report["hub"] = "connected"
 except OSError as error:
     report["hub"] = type(error).__name__
 print(json.dumps(report))
 `;
 
-/** Another local user (uid 65534) tries every port and the hub (only when `otherUser.ok`). */
-export async function hostileAttempt(ports: readonly number[], hub: string): Promise<HostileAttempt> {
+/** Another local user (uid 65534) tries every port, and the hub if given (only when `otherUser.ok`). */
+export async function hostileAttempt(ports: readonly number[], hub = ''): Promise<HostileAttempt> {
   const result = await finish(
     startAsOtherUser(pythonWithDebugpy(), ['-c', HOSTILE, JSON.stringify(ports), hub]),
     60_000,
