@@ -8,6 +8,7 @@
 import path from 'node:path';
 import type { DebuggedProcess } from '../job/pythonStepDebugging.js';
 import { CHILD_KEY, ChildSessionProxy } from './childSessionProxy.js';
+import { DapConnection } from './dapConnection.js';
 import type { DebugCommandHost } from './debugConsoleCommand.js';
 
 export type StepChildHost = Omit<DebugCommandHost, 'openChannel'> & {
@@ -46,6 +47,37 @@ export async function openStepChildSession(process: DebuggedProcess, host: StepC
     configuration: { type: host.adapterType, name, request: 'launch', [CHILD_KEY]: address },
   });
   if (accepted) return;
-  host.console(`relay-dap: the client did not open the child session of ${name}, so that process is stopped`);
-  process.channel.cancel();
+  host.console(
+    `relay-dap: the client did not open the child session of ${name}: it runs without the debugger`,
+  );
+  proxy.close();
+  release(process);
+}
+
+/**
+ * Lets a process that nobody will debug run on: it waits for its session's configuration
+ * (stopping its adapter would leave it waiting for good), so debugpy is given a session that
+ * attaches, configures nothing and detaches, as debugpy does itself for a subprocess no client
+ * was told of.
+ */
+function release(process: DebuggedProcess): void {
+  let seq = 1;
+  const request = (command: string, args: Record<string, unknown> = {}): number => {
+    debugpy.send({ seq, type: 'request', command, arguments: args });
+    return seq++;
+  };
+  let attach = 0;
+  const debugpy = new DapConnection(process.channel, process.channel, {
+    message: (message) => {
+      if (message.type === 'response' && message.command === 'initialize')
+        attach = request('attach', { subProcess: false, redirectOutput: false });
+      else if (message.type === 'event' && message.event === 'initialized') request('configurationDone');
+      else if (message.type === 'response' && message.request_seq === attach)
+        request('disconnect', { terminateDebuggee: false });
+    },
+    invalid: () => {},
+    inputClosed: () => debugpy.end(),
+  });
+  process.channel.resume();
+  request('initialize', { adapterID: 'relay-dap' });
 }

@@ -79,6 +79,20 @@ describe('a step under the Python debugger', { timeout: 240_000 }, () => {
     expect(adapter.client.output('stdout')).toBe('preparing\nbefore\nloss 42\nloss 15\n');
   });
 
+  it('a client that refuses the child session: the process runs on without the debugger, said once', async () => {
+    const { job } = writeTrainJob(ctx, trainCommand(ctx));
+    const adapter = await launchTrain(ctx, { program: job });
+    const start = await adapter.client.waitForReverseRequest('startDebugging', undefined, LIMIT);
+    adapter.client.respond(start, {}, false, 'no child sessions here');
+    await failedStepToEnd(adapter.client);
+    expect(adapter.client.output('stdout')).toBe('preparing\nbefore\nloss 15\n');
+    expect(session.consoleLines(adapter.client).filter((line) => line.includes('child session'))).toEqual([
+      expect.stringMatching(
+        /^relay-dap: the client did not open the child session of Train: python3 train\.py \(pid \d+\): it runs without the debugger$/,
+      ),
+    ]);
+  });
+
   it('debugSteps in a workflow launch names the step by id; the other steps run as they do without it', async () => {
     const python = pythonWithDebugpy();
     const script = session.writeFile(ctx.workdir, 'train.py', TRAIN);
