@@ -12,7 +12,8 @@ import { describe, expect, it } from 'vitest';
 import * as harness from '../support/adapterHarness.js';
 import * as session from '../support/jobSession.js';
 import { OTHER_UID, otherUser } from '../support/otherUser.js';
-import { commandLines, pythonWithDebugpy } from '../support/pythonChild.js';
+import { DapClient } from '../support/dapClient.js';
+import { commandLines, pythonWithDebugpy, setBreakpointsAndConfigure } from '../support/pythonChild.js';
 import {
   childEnds,
   environmentOf,
@@ -20,6 +21,7 @@ import {
   hitAndGoOn,
   hostileAttempt,
   launchTrain,
+  LINE_LOSS,
   listeningPorts,
   nextChild,
   TRAIN,
@@ -91,6 +93,34 @@ describe('a step under the Python debugger', { timeout: 240_000 }, () => {
         /^relay-dap: the client did not open the child session of Train: python3 train\.py \(pid \d+\): it runs without the debugger$/,
       ),
     ]);
+  });
+
+  it('a client without startDebugging is given an address for the process, and debugs it through that', async () => {
+    const { job, script } = writeTrainJob(ctx, trainCommand(ctx));
+    const adapter = await launchTrain(ctx, { program: job }, false);
+    const attachTo = /waits for a Python debugger: attach one to 127\.0\.0\.1:(\d+) /;
+    const said = await adapter.client.waitForEvent(
+      'output',
+      (event) => attachTo.test(event.body.output),
+      LIMIT,
+    );
+    expect(said.body.output).toMatch(
+      /^relay-dap: Train: python3 train\.py \(pid \d+\) waits for a Python debugger/,
+    );
+    const port = Number(attachTo.exec(said.body.output)![1]);
+    // As a Python "attach" with "connect" does: DAP straight to the address.
+    const child = await DapClient.connectTcp(port, '127.0.0.1');
+    try {
+      expect((await child.request('initialize', harness.DEFAULT_CLIENT_CAPS)).success).toBe(true);
+      const attached = child.request('attach', { connect: { host: '127.0.0.1', port } }, 60_000);
+      await child.waitForEvent('initialized', undefined, LIMIT);
+      await setBreakpointsAndConfigure(child, { path: script, lines: [LINE_LOSS] });
+      expect((await attached).success).toBe(true);
+      await hitAndContinue(child, script, '5');
+    } finally {
+      child.assertClean();
+    }
+    await failedStepToEnd(adapter.client);
   });
 
   it('debugSteps in a workflow launch names the step by id; the other steps run as they do without it', async () => {
