@@ -123,6 +123,30 @@ describe('a step under the Python debugger', { timeout: 240_000 }, () => {
     await failedStepToEnd(adapter.client);
   });
 
+  it("with localRoot, the breakpoint is set in the editor's copy of train.py and the frames show that copy", async () => {
+    const far = path.join(ctx.workdir, 'far');
+    const local = path.join(ctx.workdir, 'local');
+    session.writeFile(far, 'train.py', TRAIN);
+    const script = session.writeFile(local, 'train.py', TRAIN);
+    const job = session.writeFile(
+      far,
+      'train.yml',
+      `steps:\n  - name: Train\n    debug: python\n    run: ${JSON.stringify(trainCommand(ctx))}\n`,
+    );
+    const adapter = await launchTrain(ctx, { program: job, cwd: far, localRoot: local });
+    const { child } = await nextChild(ctx, adapter.client, script);
+    await hitAndContinue(child, script, '5');
+    await failedStepToEnd(adapter.client);
+  });
+
+  it('noDebug: a debug: python step runs as without the debugger', async () => {
+    const { job } = writeTrainJob(ctx, trainCommand(ctx));
+    const adapter = await launchTrain(ctx, { program: job, noDebug: true });
+    await session.runToEnd(adapter.client, 3);
+    expect(adapter.client.output('stdout')).toBe('preparing\nbefore\nloss 15\n');
+    expect(adapter.client.transcriptSummary().filter((line) => line.includes('startDebugging'))).toEqual([]);
+  });
+
   it('debugSteps in a workflow launch names the step by id; the other steps run as they do without it', async () => {
     const python = pythonWithDebugpy();
     const script = session.writeFile(ctx.workdir, 'train.py', TRAIN);
