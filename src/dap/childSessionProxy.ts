@@ -28,6 +28,9 @@ export interface AttachTarget {
   attach: string;
 }
 
+/** `!debug`'s program: debugpy launches it, with `env` on top of the far side's environment. */
+export type LaunchTarget = DebugTarget & { env?: Record<string, string> };
+
 export interface ChildAddress {
   socket?: string;
   host?: string;
@@ -49,7 +52,7 @@ export class ChildSessionProxy {
 
   constructor(
     private readonly channel: Duplex,
-    private readonly target: DebugTarget | AttachTarget,
+    private readonly target: LaunchTarget | AttachTarget,
     private readonly far: Handshake,
     private readonly pathMapping: PathMapping,
     listen: 'unix' | 'tcp',
@@ -160,6 +163,10 @@ export class ChildSessionProxy {
       args: this.target.args,
       cwd: this.far.cwd,
       python: [this.far.python],
+      ...(this.target.env ? { env: this.target.env } : {}),
+      // debugpy would put its access token on each Python child's command line, which every
+      // local user can read; the hub gives each child a session of its own instead.
+      subProcess: false,
       console: 'internalConsole',
       justMyCode: true,
       pathMappings: [this.pathMapping],

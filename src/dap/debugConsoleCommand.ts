@@ -1,11 +1,17 @@
 /**
  * `!debug python …` from start to end: the launcher on a channel, its handshake, the child
  * session (by `startDebugging`, or an address to attach to), and the program's exit code.
+ * Each Python subprocess of the program is a child session of its own, through a hub as for a
+ * step under the Python debugger (job/pythonProcessHub.ts): debugpy's own subprocess support
+ * would put its access token on their command lines.
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { ConsoleChannel } from '../job/jobRunner.js';
+import { DEBUGGED_VARIABLE } from '../job/pythonProcessHub.js';
+import { PythonStepDebugging, type PythonStepHost } from '../job/pythonStepDebugging.js';
 import type { PathMapping } from './childPathMapping.js';
-import { ChildSessionProxy, CHILD_KEY } from './childSessionProxy.js';
+import { ChildSessionProxy, CHILD_KEY, type LaunchTarget } from './childSessionProxy.js';
+import { openStepChildSession } from './stepChildSessions.js';
 import {
   EXIT_NO_DEBUGPY,
   launcherText,
@@ -18,6 +24,10 @@ import {
 
 export interface DebugCommandHost {
   openChannel(text: string): Promise<ConsoleChannel>;
+  /** A channel as it is asked for, without the job's context (the hub, debugpy's adapters). */
+  openRelayChannel: PythonStepHost['openChannel'];
+  /** A command line may hold a secret: names shown to the client are masked. */
+  mask(text: string): string;
   clientCaps: DebugProtocol.InitializeRequestArguments;
   /** The parent's configuration `type`, which names this adapter in the client (`relay`, nvim-dap's `relay_server`). */
   adapterType: string;
@@ -48,19 +58,35 @@ export async function runDebugCommand(
   const channel = await host.openChannel(launcherText(target)).catch((error: Error) => {
     throw new Error(`!debug: ${error.message}`);
   });
-  const cancel = (): void => void channel.cancel();
+  let subprocesses: PythonStepDebugging | undefined;
+  const cancel = (): void => {
+    channel.cancel();
+    void subprocesses?.cancel();
+  };
   signal.addEventListener('abort', cancel, { once: true });
   let proxy: ChildSessionProxy | undefined;
   try {
     const far = await readHandshake(channel, target);
+    const what = 'module' in target.target ? `-m ${target.target.module}` : target.target.program;
+    subprocesses = await PythonStepDebugging.open(
+      { name: `!debug ${what}` },
+      {
+        openChannel: (request) => host.openRelayChannel(request),
+        say: (line) => host.console(`relay-dap: ${line}`),
+        debug: (process) => void openStepChildSession(process, host),
+      },
+    );
+    if (signal.aborted) void subprocesses?.cancel();
     const byStartDebugging = host.clientCaps.supportsStartDebuggingRequest === true;
     // The launcher runs where a `!CMD` does: in the job's directory.
     const mapping = host.pathMapping(far.cwd);
-    proxy = new ChildSessionProxy(channel, target, far, mapping, byStartDebugging ? 'unix' : 'tcp', (line) =>
+    const launch: LaunchTarget = subprocesses
+      ? { ...target, env: subprocessEnvironment(subprocesses, far.pythonPath) }
+      : target;
+    proxy = new ChildSessionProxy(channel, launch, far, mapping, byStartDebugging ? 'unix' : 'tcp', (line) =>
       host.log(line),
     );
     const address = await proxy.address;
-    const what = 'module' in target.target ? `-m ${target.target.module}` : target.target.program;
     const here =
       mapping.localRoot === mapping.remoteRoot
         ? ''
@@ -94,7 +120,19 @@ export async function runDebugCommand(
   } finally {
     signal.removeEventListener('abort', cancel);
     proxy?.close();
+    // Each subprocess's session ends with its process; the hub's directory goes now.
+    await subprocesses?.close();
   }
+}
+
+/**
+ * What the program runs with: the hub's socket, its bootstrap first on PYTHONPATH (before the
+ * far side's own), and the mark that the program itself is debugpy's already, not the hub's.
+ */
+function subprocessEnvironment(hub: PythonStepDebugging, farPythonPath: string): Record<string, string> {
+  const { env, pythonPathPrepend } = hub.exports;
+  const pythonPath = [...pythonPathPrepend, ...(farPythonPath ? [farPythonPath] : [])].join(':');
+  return { ...env, PYTHONPATH: pythonPath, [DEBUGGED_VARIABLE]: '1' };
 }
 
 /**

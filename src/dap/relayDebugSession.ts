@@ -275,10 +275,7 @@ export class RelayDebugSession extends RequestHandlingSession {
     // Each Python process of a step under the Python debugger: a child session.
     run.on('jobStarted', ({ runner }) =>
       runner.on('debuggedProcess', (process) => {
-        void openStepChildSession(process, {
-          ...this.debugCommandHost(runner),
-          mask: (text) => this.mask(text),
-        });
+        void openStepChildSession(process, this.debugCommandHost(runner));
       }),
     );
     run.on('ended', ({ exitCode }) => {
@@ -538,6 +535,8 @@ export class RelayDebugSession extends RequestHandlingSession {
   private debugCommandHost(runner: JobRunner): DebugCommandHost {
     return {
       openChannel: (text) => runner.openConsoleChannel(text),
+      openRelayChannel: (request) => runner.openChannel(request),
+      mask: (text) => this.mask(text),
       clientCaps: this.clientCaps,
       adapterType: this.adapterType,
       console: (line) => this.output?.console(line),

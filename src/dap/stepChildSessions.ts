@@ -1,7 +1,8 @@
 /**
  * The child sessions of a step under the Python debugger (`debug: python`, `debugSteps`): each
- * Python process the step starts (job/pythonStepDebugging.ts) opens in the client as a child
- * session, as `!debug`'s program does (debugConsoleCommand.ts), with debugpy attaching to the
+ * Python process the step starts (job/pythonStepDebugging.ts), and each Python subprocess of a
+ * `!debug` program, opens in the client as a child session, as `!debug`'s program does
+ * (debugConsoleCommand.ts), with debugpy attaching to the
  * process instead of launching it. When the process ends, debugpy ends the session; when the
  * adapter's channel ends (the step was cancelled), the child's connection closes with it.
  */
@@ -11,10 +12,7 @@ import { CHILD_KEY, ChildSessionProxy } from './childSessionProxy.js';
 import { DapConnection } from './dapConnection.js';
 import type { DebugCommandHost } from './debugConsoleCommand.js';
 
-export type StepChildHost = Omit<DebugCommandHost, 'openChannel'> & {
-  /** A command line may hold a secret: names shown to the client are masked. */
-  mask(text: string): string;
-};
+export type StepChildHost = Omit<DebugCommandHost, 'openChannel' | 'openRelayChannel'>;
 
 /** `python3 train.py --epochs 3`: the interpreter by its name, the rest as given. */
 function commandOf(argv: readonly string[]): string {

@@ -28,6 +28,8 @@ export interface Handshake {
   cwd: string;
   python: string;
   version: string;
+  /** PYTHONPATH there ('' when unset): a `!debug` program gets the hub's bootstrap before it. */
+  pythonPath: string;
 }
 
 /**
@@ -80,7 +82,7 @@ try:
 except ImportError as error:
     sys.stdout.write("${HANDSHAKE} " + json.dumps({"missing": str(error), "python": sys.executable}) + "\\n")
     sys.exit(${EXIT_NO_DEBUGPY})
-sys.stdout.write("${HANDSHAKE} " + json.dumps({"cwd": os.getcwd(), "python": sys.executable, "version": debugpy.__version__}) + "\\n")
+sys.stdout.write("${HANDSHAKE} " + json.dumps({"cwd": os.getcwd(), "python": sys.executable, "version": debugpy.__version__, "pythonPath": os.environ.get("PYTHONPATH", "")}) + "\\n")
 sys.stdout.flush()
 ${SAME_USER_LISTENERS}
 import runpy
@@ -104,7 +106,12 @@ export function parseHandshake(line: string, python: string): Handshake {
     );
   const value = JSON.parse(line.slice(HANDSHAKE.length + 1)) as Partial<Handshake> & { missing?: string };
   if (value.missing !== undefined) throw new Error(missingDebugpy(python, value.python ?? python));
-  return { cwd: value.cwd ?? '', python: value.python ?? python, version: value.version ?? '' };
+  return {
+    cwd: value.cwd ?? '',
+    python: value.python ?? python,
+    version: value.version ?? '',
+    pythonPath: value.pythonPath ?? '',
+  };
 }
 
 export function missingDebugpy(python: string, executable: string): string {

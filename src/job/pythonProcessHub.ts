@@ -27,15 +27,21 @@
  *   process through the hub's socket only: never on a command line (`ps` shows those to
  *   everyone), in the environment, or in the relay directory.
  * - The hub's socket and the bootstrap are in a directory only the step's user can enter.
- * - debugpy's own subprocess support is off (`subProcess: False`): it would pass the token
- *   to each child on its command line. Each child runs the bootstrap instead, and gets an
- *   adapter and a token of its own.
+ * - debugpy's own subprocess support is off (`subProcess: False`, here and in `!debug`'s
+ *   launch): it would pass the token to each child on its command line. Each child runs the
+ *   bootstrap instead, and gets an adapter and a token of its own.
  */
 import { shellQuote } from '../workflow/shellQuote.js';
 import { HANDSHAKE, SAME_USER_LISTENERS } from './debugpyLauncher.js';
 
 /** The environment variable naming the hub's socket (the bootstrap does nothing without it). */
 export const HUB_VARIABLE = 'RELAY_DAP_PYTHON_HUB';
+/**
+ * Set for one process only: a `!debug` program, which debugpy launches (and debugs) itself. The
+ * bootstrap leaves that process alone and takes the variable out of its environment, so that
+ * its Python subprocesses are announced to the hub.
+ */
+export const DEBUGGED_VARIABLE = 'RELAY_DAP_PYTHON_DEBUGGED';
 
 /** What the hub writes, one JSON object a line. */
 export type HubLine =
@@ -54,6 +60,8 @@ export type HubLine =
 const BOOTSTRAP = String.raw`# relay-dap: this step runs under the Python debugger (see relay-dap's pythonProcessHub.ts).
 def _relay_dap_debug():
     import json, os, socket, sys
+    if os.environ.pop("${DEBUGGED_VARIABLE}", None) is not None:
+        return
     hub = os.environ.get("${HUB_VARIABLE}")
     if not hub:
         return

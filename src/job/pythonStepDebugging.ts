@@ -1,5 +1,6 @@
 /**
- * A step run under the Python debugger, on the editor's side: the hub's channel (its far side
+ * A step run under the Python debugger (or the program of a `!debug`, for its Python
+ * subprocesses), on the editor's side: the hub's channel (its far side
  * and why it is safe: pythonProcessHub.ts), what the step's command gets to reach it, and for
  * each Python process the hub announces, debugpy's adapter on a channel of its own, handed to
  * whoever opens the child session (the runner's `debuggedProcess` event).
@@ -10,7 +11,6 @@
  * cancel stops the hub and every adapter at once.
  */
 import readline from 'node:readline';
-import type { JobStep } from '../model/jobModel.js';
 import type { ChannelRequest, RelayChannel } from '../relay/channel.js';
 import { isRelayError } from '../relay/errors.js';
 import { parseHandshake, readFirstLine, type Handshake } from './debugpyLauncher.js';
@@ -19,9 +19,20 @@ import { adapterText, hubText, HUB_VARIABLE, type HubLine } from './pythonProces
 /** How long an adapter may outlive its step (its session's goodbye), before it is stopped. */
 const ADAPTER_GRACE_MS = 10_000;
 
+/**
+ * Whose Python processes are debugged: a step (a JobStep), or a `!debug` program (no index),
+ * whose subprocesses each get a session of their own.
+ */
+export interface DebuggedOwner {
+  name: string;
+  index?: number;
+  /** A step's own `cwd:`, for path mapping. */
+  cwd?: string;
+}
+
 /** A Python process of a debugged step, waiting for its child session. */
 export interface DebuggedProcess {
-  step: JobStep;
+  step: DebuggedOwner;
   pid: number;
   /** Its command line, as the far side has it. */
   argv: string[];
@@ -50,7 +61,7 @@ export class PythonStepDebugging {
   private closing: Promise<void> | undefined;
 
   private constructor(
-    private readonly step: JobStep,
+    private readonly step: DebuggedOwner,
     private readonly hub: RelayChannel,
     private readonly where: { hub: string; site: string },
     private readonly host: PythonStepHost,
@@ -66,8 +77,8 @@ export class PythonStepDebugging {
    * Starts the hub for `step`; undefined (said once) when it cannot start: a relay without
    * channels, no python there. The step then runs as it would without the debugger.
    */
-  static async open(step: JobStep, host: PythonStepHost): Promise<PythonStepDebugging | undefined> {
-    const what = `step ${step.index + 1} (${step.name})`;
+  static async open(step: DebuggedOwner, host: PythonStepHost): Promise<PythonStepDebugging | undefined> {
+    const what = labelOf(step);
     let hub: RelayChannel;
     try {
       hub = await host.openChannel({ text: hubText(), stderr: 'exit' });
@@ -106,7 +117,7 @@ export class PythonStepDebugging {
       if (this.missingSaid) return;
       this.missingSaid = true;
       this.host.say(
-        `step ${this.step.index + 1} (${this.step.name}): debugpy is not installed for ${line.python} on the relay server's side, so its Python runs without the debugger: install it there with \`${line.python} -m pip install debugpy\` or \`apt-get install python3-debugpy\``,
+        `${labelOf(this.step)}: debugpy is not installed for ${line.python} on the relay server's side, so its Python runs without the debugger: install it there with \`${line.python} -m pip install debugpy\` or \`apt-get install python3-debugpy\``,
       );
       return;
     }
@@ -174,6 +185,11 @@ export class PythonStepDebugging {
     for (const channel of this.adapters) channel.cancel();
     return this.close();
   }
+}
+
+/** `step 2 (Train)`, or a `!debug`'s name as it is. */
+function labelOf(owner: DebuggedOwner): string {
+  return owner.index === undefined ? owner.name : `step ${owner.index + 1} (${owner.name})`;
 }
 
 function parseHub(line: string): { hub: string; site: string } | undefined {
