@@ -3,7 +3,7 @@
 /**
  * What `relay-dap` runs first (copied to dist/relay-dap.cjs: `bin`, `npx`, the VS Code
  * extension's program). It runs the bundle, dist/main.cjs, through a compile cache, and the
- * bundles it requires on demand (dist/adapter.cjs, then yaml.cjs and ajv.cjs) the same way:
+ * bundles it requires on demand (dist/adapter.cjs, then job.cjs, yaml.cjs and ajv.cjs) the same way:
  * most of a short command's start-up was V8 compiling that code (issue 12, item 9: `relay-dap
  * run` is called in loops). Node 22's module.enableCompileCache() does the same; Node 20 has
  * none, so this keeps V8's code cache itself. Plain CommonJS with no imports of its own to
@@ -142,7 +142,7 @@ const bundles = new Map();
 
 /**
  * A bundle's require(): its sibling bundles (main.cjs requires ./adapter.cjs, which requires
- * ./yaml.cjs and ./ajv.cjs) go through the cache; anything else to Node.
+ * ./job.cjs and ./ajv.cjs; job.cjs requires ./yaml.cjs) go through the cache; anything else to Node.
  */
 function requireFor(bundle) {
   const plain = Module.createRequire(bundle);

@@ -4,7 +4,7 @@
  * answered here too, with what to use instead.
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { EXCEPTION_FILTERS } from '../job/breakpoints.js';
+import { EXCEPTION_FILTERS } from '../job/exceptionFilters.js';
 
 export function capabilities(): DebugProtocol.Capabilities {
   return {

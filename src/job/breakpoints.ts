@@ -9,6 +9,7 @@ import type { ExpressionContext } from '../model/expressionContext.js';
 import type { JobDefinition, JobStep } from '../model/jobModel.js';
 import { blocks, type StepResult } from '../model/stepResult.js';
 import { evaluate, evaluateCondition, parseExpression, toDisplayString } from '../workflow/expressions.js';
+import { EXCEPTION_FILTERS } from './exceptionFilters.js';
 import type { JobRunner, PausePolicy, PauseRequest } from './jobRunner.js';
 
 export interface BreakpointSpec {
@@ -31,21 +32,6 @@ export interface BreakpointState {
   line?: number;
   message?: string;
 }
-
-export const EXCEPTION_FILTERS = [
-  {
-    filter: 'failed',
-    label: 'Failed steps',
-    description: 'Pause right after a step fails, before the job goes on or ends.',
-    default: true,
-  },
-  {
-    filter: 'cancelled',
-    label: 'Cancelled steps',
-    description: 'Pause after a step is cancelled (its timeout ran out, or its progress was cancelled).',
-    default: false,
-  },
-] as const;
 
 interface Armed {
   id: number;

@@ -16,7 +16,20 @@ export type JobErrorKind =
   /** The job (and its relay client) was closed before this call: the session has ended. */
   | 'closed';
 
+/** Marks a JobError of any copy of this module (see below). */
+const JOB_ERROR = Symbol.for('relay-dap.JobError');
+
 export class JobError extends Error {
+  readonly [JOB_ERROR] = true;
+
+  /**
+   * The adapter's bundle (dist/adapter.cjs) and the job layer's (dist/job.cjs, which throws
+   * them) each have a copy of this class: the session must still recognise the job's errors.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && JOB_ERROR in value;
+  }
+
   constructor(
     readonly kind: JobErrorKind,
     message: string,

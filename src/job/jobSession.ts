@@ -10,104 +10,20 @@
  * Two phases, because DAP has two: `load` reads the job as soon as `launch` arrives, so that
  * breakpoints sent before `configurationDone` are verified at once; `open` connects the relay
  * and makes the runner after `configurationDone`.
+ *
+ * What a session needs before its first launch (the masker, breakpoints staged) is here; the
+ * building and opening is in jobOpening.ts, imported at the first launch or attach and only
+ * here, so that an editor's `initialize` is answered without loading it.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import type { RelayClient } from '../relay/client.js';
-import type { EmbeddedRelay } from '../relay/embeddedRelay.js';
-import { markDebugSteps } from './debugSteps.js';
-import { jobForAttachment } from './jobFromAttach.js';
-import { jobFromCommand, jobFromSteps, type InlineStep } from './jobFromLaunch.js';
-import { JobError } from './jobErrors.js';
-import type { NeedContext } from '../model/expressionContext.js';
 import type { JobDefinition } from '../model/jobModel.js';
-import type { JobResult } from '../model/stepResult.js';
-import { JobRunner, type OutputSink, type StepPreparer } from './jobRunner.js';
-import type { GithubFacts } from './githubFacts.js';
-import { StagedBreakpoints, type ChangedBreakpoint, type SourceRef } from './stagedBreakpoints.js';
-import type { LaunchValueArguments } from '../workflow/launchValues.js';
 import { SecretMasker } from '../workflow/secretMasker.js';
-import { WorkflowRun, type GivenContexts } from './workflowRun.js';
+import type { BuiltJobs, OpenedJob } from './jobOpening.js';
+import type { JobRequest, JobSessionHooks } from './jobRequest.js';
+import { StagedBreakpoints, type ChangedBreakpoint, type SourceRef } from './stagedBreakpoints.js';
+import type { WorkflowRun } from './workflowRun.js';
 
 export type { SecretMasker };
-
-/**
- * A launch: what to run (`command`, `steps` or `program`), where, and how; for a workflow, its
- * `secrets`, `vars` and `inputs` and the files they come from (launchValues.ts).
- */
-export interface LaunchRequest extends LaunchValueArguments {
-  kind: 'launch';
-  command?: string;
-  steps?: InlineStep[];
-  program?: string;
-  job?: string;
-  matrix?: Record<string, unknown>;
-  /** `needs.<job>` of jobs the launched job needs, given instead of running them. */
-  needs?: Record<string, { result?: JobResult; outputs?: Record<string, string> }>;
-  /** A workflow's `github.event_name` (default push), payload file and `github` overrides. */
-  event?: string;
-  eventPath?: string;
-  github?: Record<string, unknown>;
-  /** Where cached remote actions are (act's layout); default act's `~/.cache/act`. */
-  actionsCache?: string;
-  /** Steps (names or ids) whose Python processes run under debugpy (debugSteps.ts). */
-  debugSteps?: string[];
-  cwd?: string;
-  env?: Record<string, string>;
-  /** Absent: an embedded relay server in a private temporary directory. */
-  relayDir?: string;
-  connectTimeout?: number;
-  stopOnEntry?: boolean;
-  noDebug?: boolean;
-  lease?: boolean;
-  timeout?: number;
-}
-
-/** An attach: follow the command running in `relayDir`. */
-export interface AttachRequest {
-  kind: 'attach';
-  relayDir: string;
-  connectTimeout?: number;
-}
-
-export type JobRequest = LaunchRequest | AttachRequest;
-
-export interface JobSessionHooks {
-  /** A line for the adapter's own log. */
-  log(line: string): void;
-  /** A line for the user (the debug console). */
-  console(line: string, category?: 'console' | 'important'): void;
-  /** Where the output of steps and console commands goes. */
-  output: OutputSink;
-}
-
-interface Opened {
-  run: WorkflowRun;
-  relay: RelayClient;
-  embedded: EmbeddedRelay | undefined;
-  /** Attach: the id of the command followed. */
-  following?: string;
-}
-
-/**
- * Where the embedded relay runs commands: the launch's `cwd` if it is a directory here, else
- * the repository of a workflow (the directory holding .github), the directory of a job file,
- * or the adapter's own directory.
- */
-function embeddedWorkdir(request: LaunchRequest, job: JobDefinition): string {
-  if (
-    request.cwd !== undefined &&
-    path.isAbsolute(request.cwd) &&
-    fs.statSync(request.cwd, { throwIfNoEntry: false })?.isDirectory()
-  ) {
-    return request.cwd;
-  }
-  if (job.sourcePath !== undefined) {
-    const repository = /^(.*)[/\\]\.github[/\\]workflows[/\\][^/\\]+$/.exec(job.sourcePath);
-    return repository ? repository[1]! : path.dirname(job.sourcePath);
-  }
-  return process.cwd();
-}
+export type { AttachRequest, JobRequest, JobSessionHooks, LaunchRequest } from './jobRequest.js';
 
 export class JobSession<S extends SourceRef> {
   readonly breakpoints: StagedBreakpoints<S>;
@@ -117,8 +33,8 @@ export class JobSession<S extends SourceRef> {
    */
   readonly masker = new SecretMasker();
   /** The jobs of the run, in run order (the launched job last), and what the editor's side knows. */
-  private loaded: Built | undefined;
-  private opened: Opened | undefined;
+  private loaded: BuiltJobs | undefined;
+  private opened: OpenedJob | undefined;
   private released: Promise<void> | undefined;
 
   constructor(
@@ -146,6 +62,7 @@ export class JobSession<S extends SourceRef> {
   async load(request: JobRequest): Promise<ChangedBreakpoint<S>[]> {
     if (request.kind === 'attach') return [];
     for (const value of Object.values(request.secrets ?? {})) this.masker.add(value);
+    const { buildJobs, armBreakpoints } = await import('./jobOpening.js');
     this.loaded = await buildJobs(request);
     const { jobs, facts, notes } = this.loaded;
     const job = jobs[jobs.length - 1]!;
@@ -157,12 +74,8 @@ export class JobSession<S extends SourceRef> {
         this.hooks.console(`relay-dap: ${whose}${note.text}`);
     }
     for (const note of notes) this.hooks.console(`relay-dap: ${note}`);
-    return this.breakpoints.load(
-      job,
-      (runner, stepIndex) => runner.expressionContext(stepIndex),
-      (text) => this.hooks.console(text),
-      jobs.slice(0, -1),
-    );
+    const armed = armBreakpoints(job, jobs.slice(0, -1), (text) => this.hooks.console(text));
+    return this.breakpoints.load(armed, job);
   }
 
   /**
@@ -181,53 +94,9 @@ export class JobSession<S extends SourceRef> {
    * on this relay, when the run gets to it.
    */
   async open(request: JobRequest): Promise<WorkflowRun> {
-    const {
-      relay,
-      embedded,
-      jobs,
-      facts,
-      following,
-      preparer: attached,
-    } = request.kind === 'attach' ? await this.connectAttach(request) : await this.connectLaunch(request);
-    const launch = request.kind === 'launch' ? request : undefined;
-    const { WorkflowSteps } = jobs.some((job) => job.origin === 'workflow')
-      ? await import('./workflowSteps.js')
-      : { WorkflowSteps: undefined };
-    const { jobConditionHolds, jobLevelContext } = await import('./githubFacts.js');
-    // The job the launch names (the last to run); a whole workflow's run pauses on entry only once.
-    const launched = launch?.job !== undefined ? jobs[jobs.length - 1] : undefined;
-    const makeRunner = (job: JobDefinition, given: GivenContexts, first: boolean): JobRunner => {
-      const timeout = launch ? (launch.timeout ?? job.workflow?.timeoutSeconds) : undefined;
-      const workflowSteps =
-        WorkflowSteps !== undefined && job.origin === 'workflow'
-          ? new WorkflowSteps(job, (text) => this.hooks.console(text), facts, given)
-          : undefined;
-      const preparer: StepPreparer | undefined = attached ?? workflowSteps;
-      return new JobRunner({
-        job,
-        relay,
-        ...(launch?.cwd !== undefined ? { cwd: launch.cwd } : {}),
-        env: launch?.env ?? {},
-        // The run pauses on entry to its first job and to the job launched.
-        stopOnEntry: launch ? (launch.stopOnEntry ?? true) && (first || job === launched) : false,
-        noDebug: launch?.noDebug ?? false,
-        lease: launch?.lease ?? false,
-        ...(timeout !== undefined ? { timeoutSeconds: timeout } : {}),
-        output: this.hooks.output,
-        ...(this.breakpoints.policy ? { pausePolicy: this.breakpoints.policy } : {}),
-        ...(preparer ? { preparer } : {}),
-      });
-    };
-    const run = new WorkflowRun({
-      jobs,
-      supplied: suppliedNeeds(launch),
-      makeRunner,
-      conditionHolds: (job, given, status) => jobConditionHolds(job, facts, given, status),
-      callerContext: (caller, given, status) => jobLevelContext({ jobId: caller }, facts, given, status),
-      ...(facts !== undefined ? { secrets: facts.values.secrets } : {}),
-    });
-    this.opened = { run, relay, embedded, ...(following !== undefined ? { following } : {}) };
-    return run;
+    const { openJob } = await import('./jobOpening.js');
+    this.opened = await openJob(request, this.loaded, this.hooks, this.breakpoints.policy);
+    return this.opened.run;
   }
 
   /** What the adapter's log says about the job once it is open. */
@@ -259,148 +128,5 @@ export class JobSession<S extends SourceRef> {
       await opened.embedded?.dispose();
     })();
     return this.released;
-  }
-
-  private async connectLaunch(request: LaunchRequest): Promise<Connected> {
-    const { jobs, facts } = this.loaded ?? (await buildJobs(request));
-    const { RelayClient } = await import('../relay/client.js');
-    if (request.relayDir === undefined) {
-      const { startEmbeddedRelay } = await import('../relay/embeddedRelay.js');
-      const embedded = await startEmbeddedRelay({
-        workdir: embeddedWorkdir(request, jobs[jobs.length - 1]!),
-        log: (line) => this.hooks.log(`embedded relay: ${line}`),
-      });
-      try {
-        const relay = await RelayClient.open({ relayDir: embedded.relayDir });
-        this.hearNotices(relay);
-        return { relay, embedded, jobs, facts };
-      } catch (error) {
-        await embedded.dispose();
-        throw error;
-      }
-    }
-    const relay = await this.reachRelay(request.relayDir, request.connectTimeout);
-    return { relay, embedded: undefined, jobs, facts };
-  }
-
-  private async connectAttach(request: AttachRequest): Promise<Connected> {
-    const relay = await this.reachRelay(request.relayDir, request.connectTimeout);
-    try {
-      const status = relay.status();
-      const running = status.running?.id;
-      if (running === undefined) {
-        throw new JobError(
-          'wrong-state',
-          `nothing is running in ${relay.layout.root}${status.pending.length ? ` (${status.pending.length} queued)` : ''}: ` +
-            'attach joins a running command; use launch to start one',
-        );
-      }
-      const { job, preparer } = jobForAttachment(relay.layout.root, running);
-      return { relay, embedded: undefined, following: running, jobs: [job], facts: undefined, preparer };
-    } catch (error) {
-      await relay.close();
-      throw error;
-    }
-  }
-
-  /** The user's relay (`relayDir`): a client, once its server answers within `connectTimeout`. */
-  private async reachRelay(relayDir: string, connectTimeout = 10): Promise<RelayClient> {
-    const { RelayClient } = await import('../relay/client.js');
-    const relay = await RelayClient.open({ relayDir, connectTimeoutMs: connectTimeout * 1000 });
-    this.hearNotices(relay);
-    try {
-      await relay.ensureServer();
-    } catch (error) {
-      await relay.close();
-      throw error;
-    }
-    return relay;
-  }
-
-  /** What the relay tells a waiting user (a full disk) goes to the console, as `run` puts it on stderr. */
-  private hearNotices(relay: RelayClient): void {
-    relay.onNotice((line) => this.hooks.console(`relay-dap: ${line}`, 'important'));
-  }
-}
-
-interface Connected {
-  relay: RelayClient;
-  embedded: EmbeddedRelay | undefined;
-  /** The jobs of the run, in run order. */
-  jobs: JobDefinition[];
-  facts: GithubFacts | undefined;
-  /** Attach: how the followed command is "prepared" (it already runs). */
-  preparer?: StepPreparer;
-  following?: string;
-}
-
-/** The `needs` launch argument as the run's `needs.<job>` (a result defaults to success). */
-function suppliedNeeds(launch: LaunchRequest | undefined): Record<string, NeedContext> {
-  const supplied: Record<string, NeedContext> = {};
-  for (const [key, need] of Object.entries(launch?.needs ?? {}))
-    supplied[key] = { result: need.result ?? 'success', outputs: { ...need.outputs } };
-  return supplied;
-}
-
-/** A launch's jobs (in run order), what the editor's side knows of its run, and what to say of it at launch. */
-interface Built {
-  jobs: JobDefinition[];
-  facts: GithubFacts | undefined;
-  /** Console lines: a secrets file open to others, a secret the job reads that is not given. */
-  notes: string[];
-}
-
-/** The jobs of the run, with the steps `debugSteps` names marked. */
-async function buildJobs(request: LaunchRequest): Promise<Built> {
-  const built = await readJobs(request);
-  if (request.debugSteps !== undefined) markDebugSteps(built.jobs, request.debugSteps);
-  return built;
-}
-
-/** The jobs of the run, and for a workflow what the editor's side knows of its run (git, event, secrets). */
-async function readJobs(request: LaunchRequest): Promise<Built> {
-  if (request.command !== undefined)
-    return { jobs: [jobFromCommand(request.command, request.cwd)], facts: undefined, notes: [] };
-  if (request.steps !== undefined)
-    return { jobs: [jobFromSteps(request.steps, request.cwd)], facts: undefined, notes: [] };
-  // The YAML and workflow code loads only for a job file: start-up stays short.
-  const { loadProgramRun } = await import('./jobFromProgram.js');
-  try {
-    const jobs = await loadProgramRun(request.program!, {
-      ...(request.job !== undefined ? { job: request.job } : {}),
-      ...(request.matrix !== undefined ? { matrix: request.matrix } : {}),
-      supplied: Object.keys(request.needs ?? {}),
-    });
-    const launched = jobs[jobs.length - 1]!;
-    const { asWorkflowJob } = await import('../workflow/workflowFile.js');
-    const workflow = asWorkflowJob(launched);
-    const sourcePath = launched.sourcePath;
-    if (workflow === undefined || sourcePath === undefined) return { jobs, facts: undefined, notes: [] };
-    const { readGithubFacts, decideGithubCondition, settleGithubTimeout } = await import('./githubFacts.js');
-    const github = await readGithubFacts(sourcePath, {
-      ...(request.event !== undefined ? { event: request.event } : {}),
-      ...(request.eventPath !== undefined ? { eventPath: request.eventPath } : {}),
-      ...(request.github !== undefined ? { github: request.github } : {}),
-    });
-    const { readLaunchContexts, repositoryRoot, withDispatchInputs } = await import('./launchContexts.js');
-    const root = repositoryRoot(sourcePath, github.git);
-    const values = await readLaunchContexts(workflow, root, request);
-    const event = withDispatchInputs(github.eventName, github.event, values.contexts.inputs);
-    const facts = { ...github, event, values: values.contexts };
-    const { withActions } = await import('./actionLoading.js');
-    const lookup = {
-      root,
-      ...(request.actionsCache !== undefined ? { actionsCache: path.resolve(request.actionsCache) } : {}),
-    };
-    const withTheirActions: JobDefinition[] = [];
-    for (const job of jobs) {
-      decideGithubCondition(job, facts);
-      settleGithubTimeout(job, facts);
-      const asWorkflow = asWorkflowJob(job);
-      withTheirActions.push(asWorkflow === undefined ? job : await withActions(asWorkflow, lookup));
-    }
-    return { jobs: withTheirActions, facts, notes: values.lines };
-  } catch (error) {
-    throw new JobError('invalid-job', (error as Error).message, { cause: error });
   }
 }

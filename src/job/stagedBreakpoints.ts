@@ -6,13 +6,8 @@
  * it already knows. After that, everything goes straight to the job's Breakpoints.
  */
 import path from 'node:path';
-import {
-  Breakpoints,
-  type BreakpointSpec,
-  type BreakpointState,
-  type ContextSource,
-  type FunctionBreakpointSpec,
-} from './breakpoints.js';
+// Types only: Breakpoints (and the expression engine under it) loads with the job, not before.
+import type { Breakpoints, BreakpointSpec, BreakpointState, FunctionBreakpointSpec } from './breakpoints.js';
 import type { JobDefinition, JobStep } from '../model/jobModel.js';
 
 /** Where a client set line breakpoints: a file by path, or a listing by reference. */
@@ -87,17 +82,11 @@ export class StagedBreakpoints<S extends SourceRef> {
   }
 
   /**
-   * The job is loaded: arm what was staged, and return each staged breakpoint as it stands
-   * now, under the id the client was given.
+   * The job is loaded: arm what was staged on `armed` (the Breakpoints of `job` and of the
+   * other jobs of its run), and return each staged breakpoint as it stands now, under the id
+   * the client was given.
    */
-  load(
-    job: JobDefinition,
-    context: ContextSource,
-    log: (text: string) => void,
-    /** The other jobs of the run (those it needs), in the same file: their steps hold breakpoints too. */
-    others: readonly JobDefinition[] = [],
-  ): ChangedBreakpoint<S>[] {
-    const armed = new Breakpoints(job, context, log, others);
+  load(armed: Breakpoints, job: JobDefinition): ChangedBreakpoint<S>[] {
     this.armed = armed;
     this.job = job;
     if (this.filters) armed.setExceptionFilters(this.filters);

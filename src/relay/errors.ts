@@ -15,7 +15,20 @@ export type RelayErrorCode =
   | 'NO_CHANNELS' // the relay server does not open channels (a Part-A server, or an older relay-dap)
   | 'NOTHING_RUNNING';
 
+/** Marks a RelayError of any copy of this module (see below). */
+const RELAY_ERROR = Symbol.for('relay-dap.RelayError');
+
 export class RelayError extends Error {
+  readonly [RELAY_ERROR] = true;
+
+  /**
+   * Each bundle has its own copy of this class: the debug session (dist/adapter.cjs) must still
+   * recognise the errors of the relay client that the job layer (dist/job.cjs) runs.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && RELAY_ERROR in value;
+  }
+
   constructor(
     readonly code: RelayErrorCode,
     message: string,

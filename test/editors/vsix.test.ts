@@ -64,6 +64,7 @@ describe('the VS Code extension, from the .vsix that npm run package builds', ()
         'extension/dist/ajv.cjs',
         'extension/dist/channelReaper.js',
         'extension/dist/embeddedReaper.js',
+        'extension/dist/job.cjs',
         'extension/dist/main.cjs',
         'extension/dist/relay-dap.cjs',
         'extension/dist/yaml.cjs',
