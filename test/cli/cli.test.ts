@@ -196,7 +196,7 @@ describe('options before or after the subcommand, and $RELAY_DIR', () => {
 });
 
 describe('status', () => {
-  it('exit 0 and four lines with a live server; exit 3 without one', async () => {
+  it('exit 0 and the four Part-A lines, then Open channels, with a live server; exit 3 without one', async () => {
     const { relayDir, workdir } = relayDirs();
     fs.mkdirSync(relayDir, { mode: 0o700 });
     const none = await cli(['status', '--relay-dir', relayDir]);
@@ -211,8 +211,9 @@ describe('status', () => {
         .trimEnd()
         .split('\n')
         .map((line) => line.split(':')[0]),
-    ).toEqual(['Server', 'Handshake', 'Running', 'Pending commands']);
+    ).toEqual(['Server', 'Handshake', 'Running', 'Pending commands', 'Open channels']);
     expect(live.out).toMatch(/^Server: running/m);
+    expect(live.out).toMatch(/^Open channels: 0$/m);
     expect(live.out).toMatch(/^Running: none$/m);
     expect(live.out).toMatch(/^Pending commands: 0$/m);
 
