@@ -5,12 +5,11 @@
  * step under the Python debugger (job/pythonProcessHub.ts): debugpy's own subprocess support
  * would put its access token on their command lines.
  */
-import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { ConsoleChannel } from '../job/jobRunner.js';
 import { DEBUGGED_VARIABLE } from '../job/pythonProcessHub.js';
-import { PythonStepDebugging, type PythonStepHost } from '../job/pythonStepDebugging.js';
-import type { PathMapping } from './childPathMapping.js';
+import { PythonStepDebugging } from '../job/pythonStepDebugging.js';
 import { ChildSessionProxy, CHILD_KEY, type LaunchTarget } from './childSessionProxy.js';
+import type { DebugCommandHost } from './debugCommandHost.js';
 import { openStepChildSession } from './stepChildSessions.js';
 import {
   EXIT_NO_DEBUGPY,
@@ -21,26 +20,6 @@ import {
   type DebugTarget,
   type Handshake,
 } from '../job/debugpyLauncher.js';
-
-export interface DebugCommandHost {
-  openChannel(text: string): Promise<ConsoleChannel>;
-  /** A channel as it is asked for, without the job's context (the hub, debugpy's adapters). */
-  openRelayChannel: PythonStepHost['openChannel'];
-  /** A command line may hold a secret: names shown to the client are masked. */
-  mask(text: string): string;
-  clientCaps: DebugProtocol.InitializeRequestArguments;
-  /** The parent's configuration `type`, which names this adapter in the client (`relay`, nvim-dap's `relay_server`). */
-  adapterType: string;
-  console(line: string): void;
-  log(line: string): void;
-  /** Sends `startDebugging`; resolves with whether the client accepted it. */
-  startDebugging(args: DebugProtocol.StartDebuggingRequestArguments): Promise<boolean>;
-  /**
-   * debugpy's path mapping for a program whose working directory on the far side is `farCwd`:
-   * where a `!CMD` runs, or where `step` runs (the launch's `localRoot`, see childPathMapping.ts).
-   */
-  pathMapping(farCwd: string, step?: { cwd?: string }): PathMapping;
-}
 
 /** The `type` of a launch or attach configuration, as the client sent it (default `relay`). */
 export function adapterTypeOf(args: unknown): string {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { DebuggedProcess } from '../job/pythonStepDebugging.js';
 import { CHILD_KEY, ChildSessionProxy } from './childSessionProxy.js';
 import { DapConnection } from './dapConnection.js';
-import type { DebugCommandHost } from './debugConsoleCommand.js';
+import type { DebugCommandHost } from './debugCommandHost.js';
 
 export type StepChildHost = Omit<DebugCommandHost, 'openChannel' | 'openRelayChannel'>;
 

@@ -1,0 +1,29 @@
+/**
+ * What `!debug` and the Python child sessions of debugged steps need of the debug session:
+ * channels, the client's capabilities, `startDebugging` and path mapping. Its own file so
+ * the two users (debugConsoleCommand.ts, stepChildSessions.ts) need not import each other.
+ */
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import type { ConsoleChannel } from '../job/jobRunner.js';
+import type { PythonStepHost } from '../job/pythonStepDebugging.js';
+import type { PathMapping } from './childPathMapping.js';
+
+export interface DebugCommandHost {
+  openChannel(text: string): Promise<ConsoleChannel>;
+  /** A channel as it is asked for, without the job's context (the hub, debugpy's adapters). */
+  openRelayChannel: PythonStepHost['openChannel'];
+  /** A command line may hold a secret: names shown to the client are masked. */
+  mask(text: string): string;
+  clientCaps: DebugProtocol.InitializeRequestArguments;
+  /** The parent's configuration `type`, which names this adapter in the client (`relay`, nvim-dap's `relay_server`). */
+  adapterType: string;
+  console(line: string): void;
+  log(line: string): void;
+  /** Sends `startDebugging`; resolves with whether the client accepted it. */
+  startDebugging(args: DebugProtocol.StartDebuggingRequestArguments): Promise<boolean>;
+  /**
+   * debugpy's path mapping for a program whose working directory on the far side is `farCwd`:
+   * where a `!CMD` runs, or where `step` runs (the launch's `localRoot`, see childPathMapping.ts).
+   */
+  pathMapping(farCwd: string, step?: { cwd?: string }): PathMapping;
+}
