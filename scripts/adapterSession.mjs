@@ -62,21 +62,21 @@ export function nextEvent(client, name, predicate = () => true) {
   });
 }
 
-/** initialize, then its `initialized` event; resolves with the initialize response. */
+/** initialize; resolves with its response (`initialized` comes once launch has read the job). */
 export async function initialize(client, args = {}) {
-  const initialized = nextEvent(client, 'initialized');
-  const response = await client.initializeRequest({ adapterID: 'relay', linesStartAt1: true, ...args });
-  await initialized;
-  return response;
+  return client.initializeRequest({ adapterID: 'relay', linesStartAt1: true, ...args });
 }
 
 /**
  * launch and configurationDone, after `initialize` (launch first, as VS Code does: the adapter
- * holds the launch until configurationDone); `configure` runs in between (breakpoints).
+ * holds the launch until configurationDone); `configure` runs on `initialized` (breakpoints).
  * Resolves with the launch response.
  */
 export async function launch(client, args, configure = async () => {}) {
+  const initialized = nextEvent(client, 'initialized');
   const launched = client.launchRequest(args);
+  // A launch refused (a wrong argument) is answered without `initialized`: its error is thrown.
+  await Promise.race([initialized, launched]);
   await configure();
   await client.configurationDoneRequest();
   return launched;

@@ -199,8 +199,11 @@ export class RelayDebugSession extends RequestHandlingSession {
       this.clientCaps.supportsANSIStyling === true,
       this.jobs.masker,
     );
+    // No `initialized` yet: it comes with launch or attach (startJob). A connection whose launch
+    // carries `__relayChild` becomes a `!debug` child, where debugpy sends its own: one sent
+    // here as well would have the client configure twice (VS Code ends a session whose second
+    // configurationDone debugpy refuses). Every client sends launch without waiting for it.
     this.sendResponse(response);
-    this.sendEvent(new InitializedEvent());
   }
 
   private async onConfigurationDone(_args: unknown, response: Answer): Promise<void> {
@@ -239,6 +242,8 @@ export class RelayDebugSession extends RequestHandlingSession {
     this.trace?.record('from client', request);
     // A launch's job is read now, so that breakpoints set before configurationDone are verified at once.
     this.announceBreakpoints(await this.jobs.load(job));
+    // Ready for configuration (see initializeRequest): breakpoints set from here on are checked at once.
+    this.sendEvent(new InitializedEvent());
     // configurationDone, or the session ending first (finish() resolves `configuration` too).
     await this.configuration.promise;
     const tooLate = `the session ended before ${job.kind === 'launch' ? 'the job started' : 'it attached'}`;

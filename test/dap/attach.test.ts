@@ -52,15 +52,15 @@ async function runByAnotherClient(text: string, firstLine: string): Promise<Spaw
   return run;
 }
 
-/** initialize → `initialized` → attach and configurationDone; returns the attach response. */
+/** initialize → attach → `initialized` → configurationDone; returns the attach response. */
 async function attach(
   client: DapClient,
   args: Record<string, unknown>,
 ): Promise<DebugProtocol.AttachResponse> {
   const initialize = await client.request('initialize', DEFAULT_CLIENT_CAPS);
   expect(initialize.success).toBe(true);
-  await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
   const attaching = client.request('attach', args, 60_000);
+  await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
   const done = await client.request('configurationDone');
   expect(done.success).toBe(true);
   return attaching;

@@ -35,7 +35,7 @@ function releaseWaitingStep(): void {
 }
 
 describe('adapter features', () => {
-  it('handshake: capabilities in the initialize response, then `initialized`; launch waits for configurationDone', async () => {
+  it('handshake: capabilities in the initialize response; `initialized` once launch has read the job; launch waits for configurationDone', async () => {
     const adapter = ctx.spawnStdio();
     const { client } = adapter;
     const init = await client.request('initialize', { adapterID: 'relay', pathFormat: 'path' });
@@ -49,17 +49,20 @@ describe('adapter features', () => {
       supportsEvaluateForHovers: true,
       supportsANSIStyling: true,
     });
-    await client.waitForEvent('initialized');
+    // Requests are handled in order: once `threads` is answered, anything initialize was to send
+    // has been sent. No `initialized` before launch: a launch may make this a `!debug` child
+    // session, where debugpy sends it (a client configures on each one it gets).
+    expect((await client.request('threads')).body.threads).toEqual([]);
     expect(harness.stableSummary(client)).toEqual([
       '→ request 1 initialize',
       '← response 1 initialize ok',
-      '← event initialized',
+      '→ request 2 threads',
+      '← response 2 threads ok',
     ]);
 
     const launching = client.request('launch', { command: ctx.mark('echo hi') });
     const launchSeq = harness.lastRequestSeq(client);
-    // Requests are handled in order: once `threads` is answered the launch handler has begun.
-    expect((await client.request('threads')).body.threads).toEqual([]);
+    await client.waitForEvent('initialized');
     // An observation window, not a wait for a condition: the launch must stay unanswered
     // and no relay may start before configurationDone, however long that takes.
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -70,13 +73,12 @@ describe('adapter features', () => {
     await client.request('configurationDone');
     expect((await launching).success).toBe(true);
     await session.stoppedAt(client, 'entry');
-    expect(harness.stableSummary(client).slice(3)).toEqual([
-      '→ request 2 launch',
-      '→ request 3 threads',
-      '← response 3 threads ok',
+    expect(harness.stableSummary(client).slice(4)).toEqual([
+      '→ request 3 launch',
+      '← event initialized',
       '→ request 4 configurationDone',
       '← response 4 configurationDone ok',
-      '← response 2 launch ok',
+      '← response 3 launch ok',
       '← event stopped (entry)',
     ]);
     await session.finish(ctx, adapter);

@@ -18,8 +18,8 @@ const ctx = useAdapterContext();
 const TO_ENTRY_STOP = [
   '→ request 1 initialize',
   '← response 1 initialize ok',
-  '← event initialized',
   '→ request 2 launch',
+  '← event initialized',
   '→ request 3 configurationDone',
   '← response 3 configurationDone ok',
   '← response 2 launch ok',

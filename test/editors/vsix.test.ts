@@ -133,11 +133,10 @@ describe('the VS Code extension, from the .vsix that npm run package builds', ()
       );
       const client = DapClient.overStdio(adapter);
 
-      // 1 >> initialize  << response, initialized
+      // 1 >> initialize  << response
       const initialize = await client.request('initialize', { ...DEFAULT_CLIENT_CAPS });
       expect(initialize.success, client.stderr).toBe(true);
-      await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
-      // 2 >> launch (held until configurationDone)  3 >> configurationDone
+      // 2 >> launch (held until configurationDone)  << initialized  3 >> configurationDone
       const launching = client.request('launch', {
         type: 'relay',
         request: 'launch',
@@ -145,6 +144,7 @@ describe('the VS Code extension, from the .vsix that npm run package builds', ()
         command: 'echo hello from the vsix',
         stopOnEntry: true,
       });
+      await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
       expect((await client.request('configurationDone')).success).toBe(true);
       const launched = await launching;
       expect(launched.success, `${launched.message}\n${client.stderr}`).toBe(true);

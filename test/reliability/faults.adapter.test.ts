@@ -108,9 +108,9 @@ describe('the debug adapter killed with SIGKILL mid-step', () => {
     const attacher = ctx.spawnStdio();
     const { client } = attacher;
     expect((await client.request('initialize', DEFAULT_CLIENT_CAPS)).success).toBe(true);
-    await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
     const attachAt = performance.now();
     const attaching = client.request('attach', { relayDir }, 60_000);
+    await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
     expect((await client.request('configurationDone')).success).toBe(true);
     const attach = await attaching;
     expect(attach.success, attach.message).toBe(true);
@@ -295,7 +295,6 @@ describe('the client connection closing at every point of a session', () => {
       const { socket, client } = await connect(adapter);
       const pending: Array<Promise<unknown>> = [];
       expect((await client.request('initialize', DEFAULT_CLIENT_CAPS)).success).toBe(true);
-      await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
       if (point === 'before launch') return { socket, client, pending };
       const stopOnEntry = point !== 'mid-step';
       const launching = client.request('launch', {

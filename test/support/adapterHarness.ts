@@ -83,15 +83,16 @@ export interface AdapterContext {
   /** `prefix`: a command that starts the adapter (setpriv …), before node. */
   spawnStdio(args?: readonly string[], options?: SpawnOptions): StdioAdapter;
   /**
-   * spawnStdio, then `initialize` with `caps` (default: adapterID only), which must succeed, and
-   * its `initialized` event: ready for launch. The initialize response is kept as `initialize`.
+   * spawnStdio, then `initialize` with `caps` (default: adapterID only), which must succeed: ready
+   * for launch (`initialized` comes once launch or attach has read the job). The initialize
+   * response is kept as `initialize`.
    */
   spawnInitialized(
     caps?: DebugProtocol.InitializeRequestArguments,
   ): Promise<StdioAdapter & { initialize: DebugProtocol.InitializeResponse }>;
   /**
    * The setup most DAP tests start from: a new stdio adapter with its job launched (initialize →
-   * `initialized` → launch and configurationDone; see `launchAndConfigure`, and
+   * launch → `initialized` → configurationDone; see `launchAndConfigure`, and
    * `launchWithFilters` for `filters`). The responses come with the adapter.
    */
   runJob(launchArgs: Record<string, unknown>, options?: RunJobOptions): Promise<StdioAdapter & Launched>;
@@ -218,7 +219,6 @@ export function createAdapterContext(): AdapterContext {
       const adapter = this.spawnStdio();
       const initialize = await adapter.client.request('initialize', caps);
       expect(initialize.success, initialize.message).toBe(true);
-      await adapter.client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
       return Object.assign(adapter, { initialize });
     },
     async runJob(launchArgs, { caps = {}, allowLaunchFailure = false, filters } = {}) {
@@ -354,8 +354,20 @@ export interface Launched {
 }
 
 /**
- * initialize → `initialized` → launch and configurationDone (launch first, as VS Code does:
- * the adapter holds the launch until configurationDone). Throws on a failed initialize or
+ * After launch: its `initialized` (the job is read, configuration may begin), or its answer if
+ * it failed before that (a job that does not load is refused without `initialized`).
+ */
+async function launchReadJob(client: DapClient, launching: Promise<DebugProtocol.Response>): Promise<void> {
+  const initialized = client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
+  // After a refused launch this wait ends on its own (timeout, or the connection closing).
+  initialized.catch(() => undefined);
+  await Promise.race([initialized, launching]);
+}
+
+/**
+ * initialize → launch → `initialized` → configurationDone, as VS Code, nvim-dap, dap-mode and
+ * vimspector do: launch at once on the initialize response, configuration on `initialized` (the
+ * adapter holds the launch until configurationDone). Throws on a failed initialize or
  * configurationDone; a failed launch is thrown unless `allowLaunchFailure`.
  */
 export async function launchAndConfigure(
@@ -366,8 +378,8 @@ export async function launchAndConfigure(
 ): Promise<Launched> {
   const initialize = await client.request('initialize', { ...DEFAULT_CLIENT_CAPS, ...clientCaps });
   if (!initialize.success) throw new Error(`initialize failed: ${initialize.message}`);
-  await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
   const launching = client.request('launch', launchArgs, 60_000);
+  await launchReadJob(client, launching);
   const configurationDone = await client.request('configurationDone');
   if (!configurationDone.success) throw new Error(`configurationDone failed: ${configurationDone.message}`);
   const launch = await launching;
@@ -377,7 +389,7 @@ export async function launchAndConfigure(
 }
 
 /**
- * initialize → `initialized` → launch, setExceptionBreakpoints with `filters`, configurationDone
+ * initialize → launch → `initialized` → setExceptionBreakpoints with `filters`, configurationDone
  * (the order VS Code uses); fails the test if any of them fails.
  */
 export async function launchWithFilters(
@@ -387,8 +399,8 @@ export async function launchWithFilters(
 ): Promise<Launched> {
   const initialize = await client.request('initialize', DEFAULT_CLIENT_CAPS);
   expect(initialize.success, initialize.message).toBe(true);
-  await client.waitForEvent('initialized', undefined, EVENT_TIMEOUT_MS);
   const launching = client.request('launch', launchArgs, 60_000);
+  await launchReadJob(client, launching);
   const set = await client.request('setExceptionBreakpoints', { filters });
   expect(set.success, set.message).toBe(true);
   const configurationDone = await client.request('configurationDone');

@@ -102,9 +102,7 @@ export async function openChild(
   const init = await child.request('initialize', harness.DEFAULT_CLIENT_CAPS);
   expect(init.success).toBe(true);
   const launched = child.request('launch', start.arguments.configuration, 60_000);
-  // The adapter's own `initialized` (it answered initialize before knowing it was a child) …
-  await child.waitForEvent('initialized', undefined, LIMIT);
-  // … then debugpy's, once the launch reached it: configuration goes to debugpy.
+  // debugpy's `initialized`, once the launch reached it (the only one: see debugToTheEnd).
   await child.waitForEvent('initialized', undefined, LIMIT);
   await setBreakpointsAndConfigure(child, breakpoints);
   return { child, childAdapter, launched };
@@ -194,6 +192,12 @@ export async function debugToTheEnd(
   const answer = await debugging;
   expect(answer.success, answer.message).toBe(true);
   expect((answer.body as DebugProtocol.EvaluateResponse['body']).result).toBe('exit 7');
+  // Exactly one `initialized` in the whole child session: VS Code, nvim-dap, dap-mode and
+  // vimspector configure on each one, and VS Code ends a session whose second configurationDone
+  // debugpy refuses ("only allowed during handling of a launch").
+  expect(child.transcriptSummary().filter((line) => line === '← event initialized')).toEqual([
+    '← event initialized',
+  ]);
 }
 
 export async function topFrame(child: DapClient, threadId: number): Promise<DebugProtocol.StackFrame> {
