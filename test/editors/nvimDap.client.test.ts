@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { freePort } from '../support/adapterHarness.js';
-import { expectScenario, runEditor } from './clientRun.js';
+import { LINE_TOTAL, pythonWithDebugpy, SCRIPT } from '../support/pythonChild.js';
+import { expectScenario, runEditor, type DriverResult } from './clientRun.js';
 import * as editor from './editorHarness.js';
 
 const packRoots = [
@@ -46,6 +47,38 @@ function runNeovim(mode: 'stdio' | 'server' | 'tcp', extra: NodeJS.ProcessEnv = 
   );
 }
 
+/** The `!debug` scenario's script, in the project (the job's working directory), and how to run it. */
+function debugScenario(): NodeJS.ProcessEnv {
+  const script = path.join(ws.dir, 'add.py');
+  fs.writeFileSync(script, SCRIPT);
+  return {
+    RELAY_TEST_DEBUG_SCRIPT: script,
+    RELAY_TEST_DEBUG_LINE: String(LINE_TOTAL),
+    RELAY_TEST_DEBUG_PYTHON: pythonWithDebugpy(),
+  };
+}
+
+/** What the user saw of `!debug`: the child stopped in add() with its arguments, then exit 7 in the job's console. */
+function expectDebugged(result: DriverResult): void {
+  expect(result.events).toEqual([
+    ['stopped', 'entry'],
+    ['child stopped', 'breakpoint'],
+    // `raise SystemExit(7)`: debugpy's "Uncaught Exceptions", on by default, stops there.
+    ['child stopped', 'exception'],
+    ['child exited', 7],
+    ['child terminated', null],
+  ]);
+  expect(result.child).toEqual({
+    stoppedAt: [path.join(ws.dir, 'add.py'), LINE_TOTAL, 'add'],
+    a: '2',
+    b: '40',
+    windows: [[path.join(ws.dir, 'add.py'), LINE_TOTAL]],
+    exception: 'SystemExit',
+  });
+  expect(result.output).toContain('result 84');
+  expect(result.output).toContain('exit 7');
+}
+
 editor.editorSuite('Neovim nvim-dap with launch-configs/nvim-dap.lua', missing, () => {
   it('stdio (adapter `relay`): entry, !echo, Next, breakpoint, failed step, Stop answered, nothing left', async () => {
     const result = await runNeovim('stdio');
@@ -57,6 +90,14 @@ editor.editorSuite('Neovim nvim-dap with launch-configs/nvim-dap.lua', missing, 
   it('spawned server (adapter `relay_server`): the same, and the adapter nvim-dap started exits after Stop', async () => {
     // runEditor waits for every adapter started by this Neovim to be gone while it still runs.
     expectScenario(await runNeovim('server'));
+  });
+
+  it('!debug python3 add.py in the console (adapter `relay`): nvim-dap opens the child session, stops at the breakpoint in add.py with its locals; the console answers exit 7', async () => {
+    expectDebugged(await runNeovim('stdio', debugScenario()));
+  });
+
+  it('!debug through the spawned server (adapter `relay_server`): nvim-dap opens the child on the same server; the same, and the adapter exits after Stop', async () => {
+    expectDebugged(await runNeovim('server', debugScenario()));
   });
 
   it('fixed port (adapter `relay_tcp`, on a free port): the same; disconnect is answered, the adapter goes on', async () => {
