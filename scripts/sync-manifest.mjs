@@ -8,10 +8,11 @@ import { debuggerContribution } from './manifestContribution.mjs';
 
 const packagePath = fileURLToPath(new URL('../package.json', import.meta.url));
 const manifest = JSON.parse(fs.readFileSync(packagePath, 'utf8'));
-// Breakpoints can only be set in languages a debugger declares: job files and workflows are YAML.
+// Breakpoints can only be set in languages a debugger declares: job files and workflows are YAML,
+// and `!debug` debugs Python (without the Python extension, VS Code would refuse them in .py files).
 const wanted = {
   ...manifest.contributes,
-  breakpoints: [{ language: 'yaml' }, { language: 'github-actions-workflow' }],
+  breakpoints: [{ language: 'yaml' }, { language: 'github-actions-workflow' }, { language: 'python' }],
   debuggers: [await debuggerContribution()],
 };
 const same = JSON.stringify(manifest.contributes ?? null) === JSON.stringify(wanted);

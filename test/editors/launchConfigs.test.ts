@@ -105,11 +105,13 @@ describe('package.json as a VS Code extension manifest', () => {
     expect(result.status).toBe(0);
   });
 
-  it('contributes the relay debugger, run by node from dist/, with breakpoints in YAML', () => {
+  it('contributes the relay debugger, run by node from dist/, with breakpoints in YAML and (for !debug) Python', () => {
     expect(debuggerEntry.type).toBe('relay');
     expect(fs.existsSync(path.join(repoRoot, debuggerEntry.program))).toBe(true);
     expect(Object.keys(debuggerEntry.configurationAttributes).sort()).toEqual(['attach', 'launch']);
-    expect(manifest.contributes.breakpoints.map((b) => b.language)).toContain('yaml');
+    expect(manifest.contributes.breakpoints.map((b) => b.language)).toEqual(
+      expect.arrayContaining(['yaml', 'python']),
+    );
   });
 
   it('has initial configurations and snippets that validate against the schema', () => {

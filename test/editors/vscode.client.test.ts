@@ -21,6 +21,7 @@ import type { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { freePort } from '../support/adapterHarness.js';
 import { processesWithMarker, repoRoot, tempDir, waitUntil } from '../support/relayHarness.js';
+import { LINE_TOTAL, pythonWithDebugpy, SCRIPT } from '../support/pythonChild.js';
 import { packageVsix } from '../support/vsixPackage.js';
 import {
   BREAKPOINT_LINE,
@@ -46,6 +47,7 @@ const missing =
 const screenshots = path.join(repoRoot, 'test-results', 'editors', 'vscode');
 const CONFIGURATION = 'relay-dap: debug a workflow job';
 const FIRST_CONFIGURATION = 'relay-dap: run a command';
+const DEBUG_CONFIGURATION = 'relay-dap: a command to !debug from';
 const CONSOLE_COMMAND = '!echo hello-from-console';
 /** Generous: code-server's first start compiles and loads a lot on a loaded 2-core machine. */
 const UI_TIMEOUT_MS = 90_000;
@@ -73,7 +75,7 @@ const CHECK_LINE = BREAKPOINT_LINE + 4;
 interface Locator {
   waitFor(options?: { state?: 'visible' | 'hidden' | 'attached'; timeout?: number }): Promise<void>;
   fill(text: string): Promise<void>;
-  click(): Promise<void>;
+  click(options?: { position: { x: number; y: number } }): Promise<void>;
   first(): Locator;
   innerText(): Promise<string>;
   allInnerTexts(): Promise<string[]>;
@@ -167,6 +169,51 @@ async function startCodeServer(): Promise<{ url: string; extensions: string; log
   };
 }
 
+/**
+ * The adapters VS Code started that still run: they (and their embedded relay's helpers) run from
+ * the installed extension's folder, not from anything on PATH.
+ */
+function installedAdapters(extensions: string): number[] {
+  const installedExtension = path.join(extensions, 'relay-dap.relay-dap-');
+  return processesWithMarker(ws.editorMarker).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(installedExtension);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Runs `steps`; a failure comes with a screenshot and the end of code-server's log. */
+async function showingFailures(
+  ui: ReturnType<typeof workbench>,
+  log: () => string,
+  steps: () => Promise<void>,
+): Promise<void> {
+  try {
+    await steps();
+  } catch (error) {
+    await ui.screenshot('failure').catch(() => undefined);
+    throw new Error(`${String(error)}\ncode-server's log:\n${log().slice(-3000)}`, { cause: error });
+  }
+}
+
+/** After Stop, with code-server still running as a user's editor stays open: nothing of the job left. */
+async function nothingLeft(adapters: () => number[]): Promise<void> {
+  await waitUntil(() => adapters().length === 0, 'the adapters to exit after Stop', 30_000);
+  await waitUntil(() => ws.jobProcesses().length === 0, 'the job’s processes to end', 30_000);
+  expect(ws.relayDirs()).toEqual([]);
+}
+
+/** Chromium on a fresh page, and the workbench as the user meets it there. */
+async function openBrowser(): Promise<{ page: Page; ui: ReturnType<typeof workbench> }> {
+  const playwright = createRequire(path.join(tools, 'node_modules', 'x.js'))('playwright-core') as Playwright;
+  // Root needs --no-sandbox; it is a throwaway browser on a local page.
+  browser = await playwright.chromium.launch({ executablePath: chromium, args: ['--no-sandbox'] });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  return { page, ui: workbench(page) };
+}
+
 /** What the user does and sees in the workbench. */
 function workbench(page: Page) {
   const quickInput = page.locator('.quick-input-box input');
@@ -202,6 +249,18 @@ function workbench(page: Page) {
       await quickInput.fill(`:${line}`);
       await page.keyboard.press('Enter');
       await quickInput.waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
+    },
+    /** "Debug: Select and Start Debugging", then `configuration` from .vscode/launch.json. */
+    async startDebugging(configuration: string): Promise<void> {
+      await this.command('Debug: Select and Start Debugging', false);
+      // Its picker lists the configurations of .vscode/launch.json (the text field holds the
+      // picker's own `debug ` prefix).
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: configuration }).first().click();
+    },
+    /** Stop in the debug toolbar, until the toolbar is gone. */
+    async stop(): Promise<void> {
+      await this.toolbar('Stop');
+      await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
     },
     /** The debug toolbar's button whose label starts with `label` ("Continue", "Step Over", "Stop"). */
     async toolbar(label: string): Promise<void> {
@@ -241,26 +300,9 @@ editorSuite(
       fs.mkdirSync(path.join(ws.dir, '.github', 'workflows'), { recursive: true });
       fs.writeFileSync(path.join(ws.dir, '.github', 'workflows', 'ci.yml'), workflow(ws.jobMarker));
       const codeServerRun = await startCodeServer();
-      // The adapter VS Code starts (and its embedded relay's helpers) run from the installed
-      // extension's folder, not from anything on PATH.
-      const installedExtension = path.join(codeServerRun.extensions, 'relay-dap.relay-dap-');
-      const adapters = () =>
-        processesWithMarker(ws.editorMarker).filter((pid) => {
-          try {
-            return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(installedExtension);
-          } catch {
-            return false;
-          }
-        });
-
-      const playwright = createRequire(path.join(tools, 'node_modules', 'x.js'))(
-        'playwright-core',
-      ) as Playwright;
-      // Root needs --no-sandbox; it is a throwaway browser on a local page.
-      browser = await playwright.chromium.launch({ executablePath: chromium, args: ['--no-sandbox'] });
-      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-      const ui = workbench(page);
-      try {
+      const adapters = () => installedAdapters(codeServerRun.extensions);
+      const { page, ui } = await openBrowser();
+      await showingFailures(ui, codeServerRun.log, async () => {
         await page.goto(codeServerRun.url);
         await ui.quickPick('ci.yml', 'ci.yml');
         await page.locator('.monaco-editor .view-lines', { hasText: 'Greet' }).first().waitFor();
@@ -272,10 +314,7 @@ editorSuite(
         await ui.command('Debug: Focus on Debug Console View');
         await ui.screenshot('workflow-with-breakpoints');
 
-        await ui.command('Debug: Select and Start Debugging', false);
-        // Its picker lists the configurations of .vscode/launch.json (the text field holds the
-        // picker's own `debug ` prefix).
-        await page.locator('.quick-input-list .monaco-list-row', { hasText: CONFIGURATION }).first().click();
+        await ui.startDebugging(CONFIGURATION);
         // The shipped configuration does not stop on entry: the first pause is the breakpoint
         // on the first step, before it runs.
         await ui.callStackShows('next: Greet');
@@ -312,33 +351,105 @@ editorSuite(
         // What Stop must end: the adapter from the installed extension, its embedded relay.
         expect(adapters().length).toBeGreaterThan(0);
         expect(ws.relayDirs().length).toBeGreaterThan(0);
-        await ui.toolbar('Stop');
-        await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
-        // With code-server still running, as a user's editor stays open: nothing of the job left.
-        await waitUntil(() => adapters().length === 0, 'the adapter to exit after Stop', 30_000);
-        await waitUntil(() => ws.jobProcesses().length === 0, 'the job’s processes to end', 30_000);
-        expect(ws.relayDirs()).toEqual([]);
+        await ui.stop();
+        await nothingLeft(adapters);
         await ui.screenshot('stopped');
 
         // The first configuration a user meets (one command, stopOnEntry): paused on entry with
         // the command as the step about to run, then Stop before it runs.
-        await ui.command('Debug: Select and Start Debugging', false);
-        await page
-          .locator('.quick-input-list .monaco-list-row', { hasText: FIRST_CONFIGURATION })
-          .first()
-          .click();
+        await ui.startDebugging(FIRST_CONFIGURATION);
         await ui.callStackShows('next: command');
         await ui.screenshot('run-a-command-paused-on-entry');
-        await ui.toolbar('Stop');
-        await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
-        await waitUntil(() => adapters().length === 0, 'the adapter to exit after Stop', 30_000);
-        expect(ws.relayDirs()).toEqual([]);
-      } catch (error) {
-        await ui.screenshot('failure').catch(() => undefined);
-        throw new Error(`${String(error)}\ncode-server's log:\n${codeServerRun.log().slice(-3000)}`, {
-          cause: error,
-        });
-      }
+        await ui.stop();
+        await nothingLeft(adapters);
+      });
+    }, 400_000);
+
+    it('!debug python3 add.py in the Debug Console: VS Code opens the child session, stops at the breakpoint set in add.py with its locals; Continue to the end, and the job’s console answers exit 7; nothing left', async () => {
+      fs.writeFileSync(path.join(ws.dir, 'add.py'), SCRIPT);
+      fs.mkdirSync(path.join(ws.dir, '.vscode'));
+      fs.writeFileSync(
+        path.join(ws.dir, '.vscode', 'launch.json'),
+        JSON.stringify({
+          version: '0.2.0',
+          configurations: [
+            {
+              type: 'relay',
+              request: 'launch',
+              name: DEBUG_CONFIGURATION,
+              command: `echo ${ws.jobMarker}`,
+              cwd: '${workspaceFolder}',
+              env: { [ws.jobMarker]: '1' },
+              stopOnEntry: true,
+            },
+          ],
+        }),
+      );
+      const codeServerRun = await startCodeServer();
+      const adapters = () => installedAdapters(codeServerRun.extensions);
+      const { page, ui } = await openBrowser();
+      await showingFailures(ui, codeServerRun.log, async () => {
+        await page.goto(codeServerRun.url);
+        await ui.quickPick('add.py', 'add.py');
+        await page.locator('.monaco-editor .view-lines', { hasText: 'def add' }).first().waitFor();
+        await ui.goToLine(LINE_TOTAL);
+        await ui.command('Debug: Toggle Breakpoint');
+        await ui.command('Debug: Focus on Debug Console View');
+        await ui.startDebugging(DEBUG_CONFIGURATION);
+        await ui.callStackShows('next: command');
+        await ui.screenshot('debug-paused-on-entry');
+
+        await page.locator('.repl-input-wrapper .monaco-editor').click();
+        await page.keyboard.type(`!debug ${pythonWithDebugpy()} add.py`);
+        await page.keyboard.press('Enter');
+        // The child session VS Code opened stops at the breakpoint; the job stays paused and in
+        // focus, so the user opens the child in the Call Stack and picks its top frame: add(),
+        // in add.py at the breakpoint's line, with its arguments in the Variables view.
+        const visible = { state: 'visible' as const, timeout: UI_TIMEOUT_MS };
+        const childRow = page
+          .locator('.debug-call-stack .monaco-list-row', { hasText: '!debug add.py' })
+          .first();
+        await childRow.waitFor(visible);
+        await page
+          .locator('.debug-call-stack .monaco-list-row', { hasText: /paused on breakpoint/i })
+          .first()
+          .waitFor(visible);
+        // On its name at the left: the row's middle holds its Continue button while hovered.
+        await childRow.click({ position: { x: 30, y: 8 } });
+        const topFrame = page
+          .locator('.debug-call-stack .monaco-list-row', {
+            hasText: new RegExp(`add\\s*add\\.py\\s*${LINE_TOTAL}:`),
+          })
+          .first();
+        await topFrame.waitFor(visible);
+        await topFrame.click({ position: { x: 30, y: 8 } });
+        await page
+          .locator('.debug-variables .monaco-list-row', { hasText: /^a\s*[=:]\s*2$/ })
+          .first()
+          .waitFor(visible);
+        await page
+          .locator('.debug-variables .monaco-list-row', { hasText: /^b\s*[=:]\s*40$/ })
+          .first()
+          .waitFor(visible);
+        await ui.screenshot('debug-child-at-breakpoint');
+
+        // To the program's end: VS Code (1.96) keeps the exception filters of the initialize
+        // response, which the adapter answered before it knew the session was a child (relay-dap's
+        // own, which debugpy does not know), so `raise SystemExit(7)` does not stop here as it
+        // does in nvim-dap, which takes debugpy's from the `capabilities` event.
+        await ui.toolbar('Continue');
+        // The child is gone; the job's session, still paused on entry, answers `!debug`.
+        await ui.callStackShows('next: command');
+        // The answer to `!debug` (an evaluate result, not output).
+        await page
+          .locator('.repl .monaco-list-row', { hasText: /^exit 7$/ })
+          .first()
+          .waitFor(visible);
+        await ui.screenshot('debug-console-exit-7');
+
+        await ui.stop();
+        await nothingLeft(adapters);
+      });
     }, 400_000);
   },
 );
