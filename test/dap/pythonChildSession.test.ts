@@ -153,6 +153,21 @@ describe('!debug python: a Python program debugged in a child session', { timeou
     );
   });
 
+  for (const over of ['tcp', 'socket'] as const) {
+    it(`the parent on ${over === 'tcp' ? 'relay-dap --server=0' : 'relay-dap --socket PATH'}: the child is a new connection to the same server, debugged to the end; the server goes on`, async () => {
+      const { adapter, client, script, debugging, child, launched } = await debugAddPy(ctx, { over });
+      expect((await launched).success).toBe(true);
+      await debugToTheEnd(child, script, debugging);
+      await client.request('continue', { threadId: 1 });
+      await session.runToEnd(client, 0);
+      // One server for both sessions: it still takes new ones.
+      expect(adapter.hasExited).toBe(false);
+      const next = await (adapter as harness.TcpAdapter | harness.SocketAdapter).connect();
+      expect((await next.request('initialize', harness.DEFAULT_CLIENT_CAPS)).success).toBe(true);
+      await next.close();
+    });
+  }
+
   it('a client without startDebugging is given a loopback address to attach to, and debugs through it', async () => {
     const { script, debugging, port } = await addressGiven();
     // As a Python "attach" with "connect" does: DAP straight to the address, debugpy's all the way.
@@ -222,7 +237,7 @@ describe('!debug python: a Python program debugged in a child session', { timeou
     client.end();
     await harness.waitForExit(adapter);
     // The child's connection ends with its parent's channel, and its adapter with it.
-    await harness.waitForExit(childAdapter);
+    await harness.waitForExit(childAdapter!);
     await harness.assertNoMarkedProcess(ctx.adapterMarker, 30_000);
   });
 

@@ -49,16 +49,33 @@ export interface ParentOptions {
   server?: string[];
   /** More launch arguments (`cwd`, `localRoot`), over the parent's own (a `program` in place of its `command`). */
   launch?: Record<string, unknown>;
+  /**
+   * How the client reaches the adapter: a process on stdio (default), or a connection to
+   * `relay-dap --server=0` or `--socket PATH`, where the child is a new connection to the same
+   * server (as nvim-dap's server adapters open it).
+   */
+  over?: 'stdio' | 'tcp' | 'socket';
+}
+
+/** A child session's connection, as the client opens it; `childAdapter` when it is a process of its own. */
+type ChildConnection = { child: DapClient; childAdapter?: harness.StdioAdapter };
+type ChildProcess = Required<ChildConnection>;
+
+/** The child as a stdio client opens it (VS Code's extension, nvim-dap's `executable`): an adapter process of its own. */
+function childProcess(ctx: AdapterContext): ChildProcess {
+  const childAdapter = ctx.spawnStdio();
+  return { child: childAdapter.client, childAdapter };
 }
 
 /** The parent: a job paused at entry. */
 export async function pausedParent(
   ctx: AdapterContext,
-  { startDebugging = true, server, launch }: ParentOptions = {},
+  { startDebugging = true, server, launch, over = 'stdio' }: ParentOptions = {},
 ): Promise<{
-  adapter: harness.StdioAdapter;
+  adapter: harness.SpawnedAdapter;
   client: DapClient;
   script: string;
+  connectChild: () => Promise<ChildConnection>;
 }> {
   const script = session.writeFile(ctx.workdir, 'add.py', SCRIPT);
   const relay: Record<string, unknown> = {};
@@ -66,46 +83,51 @@ export async function pausedParent(
     relay.relayDir = path.join(ctx.workdir, 'relay');
     await ctx.startRelayServer(relay.relayDir as string, { args: server });
   }
-  const { adapter, client } = await session.runUntilStop(
-    ctx,
-    'entry',
-    {
-      type: PARENT_TYPE,
-      ...(launch?.program === undefined ? { command: ctx.mark('true') } : {}),
-      cwd: ctx.workdir,
-      ...relay,
-      ...launch,
-    },
-    { caps: { supportsStartDebuggingRequest: startDebugging } },
-  );
-  return { adapter, client, script };
+  const args = {
+    type: PARENT_TYPE,
+    ...(launch?.program === undefined ? { command: ctx.mark('true') } : {}),
+    cwd: ctx.workdir,
+    ...relay,
+    ...launch,
+  };
+  const caps = { supportsStartDebuggingRequest: startDebugging };
+  if (over === 'stdio') {
+    const { adapter, client } = await session.runUntilStop(ctx, 'entry', args, { caps });
+    return { adapter, client, script, connectChild: () => Promise.resolve(childProcess(ctx)) };
+  }
+  const adapter =
+    over === 'tcp'
+      ? await ctx.spawnTcp()
+      : await ctx.spawnSocket(path.join(ctx.tmp, 'run', 'relay-dap', 'dap.sock'));
+  const client = await adapter.connect();
+  await harness.launchAndConfigure(client, args, caps);
+  await session.stoppedAt(client, 'entry');
+  return { adapter, client, script, connectChild: async () => ({ child: await adapter.connect() }) };
 }
 
 /**
- * Answers `startDebugging` as VS Code does: a new adapter process, initialize, then the
- * configuration's launch at once; breakpoints and configurationDone on `initialized`.
+ * Answers `startDebugging` as VS Code and nvim-dap do: a new session (`connectChild`: a new
+ * adapter process, or a new connection to the same server), initialize, then the configuration's
+ * launch at once; breakpoints and configurationDone on `initialized`.
  */
-export async function openChild(
+export async function openChild<C extends ChildConnection = ChildProcess>(
   ctx: AdapterContext,
   parent: DapClient,
   breakpoints: { path: string; lines: number[] },
-): Promise<{
-  child: DapClient;
-  childAdapter: harness.StdioAdapter;
-  launched: Promise<DebugProtocol.Response>;
-}> {
+  connectChild: () => Promise<C> = () => Promise.resolve(childProcess(ctx) as C),
+): Promise<C & { launched: Promise<DebugProtocol.Response> }> {
   const start = await parent.waitForReverseRequest('startDebugging', undefined, LIMIT);
   expect(start.arguments).toMatchObject({ request: 'launch', configuration: { type: PARENT_TYPE } });
   parent.respond(start, {});
-  const childAdapter = ctx.spawnStdio();
-  const child = childAdapter.client;
+  const connection = await connectChild();
+  const { child } = connection;
   const init = await child.request('initialize', harness.DEFAULT_CLIENT_CAPS);
   expect(init.success).toBe(true);
   const launched = child.request('launch', start.arguments.configuration, 60_000);
   // debugpy's `initialized`, once the launch reached it (the only one: see debugToTheEnd).
   await child.waitForEvent('initialized', undefined, LIMIT);
   await setBreakpointsAndConfigure(child, breakpoints);
-  return { child, childAdapter, launched };
+  return { ...connection, launched };
 }
 
 export async function setBreakpointsAndConfigure(
@@ -130,7 +152,7 @@ export async function setBreakpointsAndConfigure(
  */
 export async function debugAddPy(ctx: AdapterContext, options: ParentOptions = {}, target = 'add.py') {
   const python = pythonWithDebugpy();
-  const { adapter, client, script } = await pausedParent(ctx, options);
+  const { adapter, client, script, connectChild } = await pausedParent(ctx, options);
   const debugging = client.request(
     'evaluate',
     { expression: `!debug ${python} ${target}`, context: 'repl' },
@@ -141,7 +163,7 @@ export async function debugAddPy(ctx: AdapterContext, options: ParentOptions = {
     client,
     script,
     debugging,
-    ...(await openChild(ctx, client, { path: script, lines: [LINE_TOTAL] })),
+    ...(await openChild(ctx, client, { path: script, lines: [LINE_TOTAL] }, connectChild)),
   };
 }
 
