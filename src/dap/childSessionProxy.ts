@@ -37,6 +37,25 @@ export interface ChildAddress {
   port?: number;
 }
 
+/**
+ * The configuration a child session is asked for with (`startDebugging`): the parent's `type`
+ * and `debugServer`, so that the client opens it where it opened the parent, and the address
+ * its adapter finds the parent at.
+ */
+export function childConfiguration(
+  parent: { adapterType: string; debugServer?: number },
+  name: string,
+  address: ChildAddress,
+): Record<string, unknown> {
+  return {
+    type: parent.adapterType,
+    ...(parent.debugServer !== undefined && { debugServer: parent.debugServer }),
+    name,
+    request: 'launch',
+    [CHILD_KEY]: address,
+  };
+}
+
 type Message = Record<string, unknown>;
 
 export class ChildSessionProxy {

@@ -17,6 +17,12 @@ export interface DebugCommandHost {
   clientCaps: DebugProtocol.InitializeRequestArguments;
   /** The parent's configuration `type`, which names this adapter in the client (`relay`, nvim-dap's `relay_server`). */
   adapterType: string;
+  /**
+   * The parent configuration's `debugServer` (VS Code: DAP over TCP to that port): the child is
+   * asked for with it, so that VS Code opens it on the same server (reached as the parent was,
+   * through a tunnel too) rather than starting an adapter of its own.
+   */
+  debugServer?: number;
   console(line: string): void;
   log(line: string): void;
   /** Sends `startDebugging`; resolves with whether the client accepted it. */

@@ -8,7 +8,7 @@
 import type { ConsoleChannel } from '../job/jobRunner.js';
 import { DEBUGGED_VARIABLE } from '../job/pythonProcessHub.js';
 import { PythonStepDebugging } from '../job/pythonStepDebugging.js';
-import { ChildSessionProxy, CHILD_KEY, type LaunchTarget } from './childSessionProxy.js';
+import { childConfiguration, ChildSessionProxy, type LaunchTarget } from './childSessionProxy.js';
 import type { DebugCommandHost } from './debugCommandHost.js';
 import { openStepChildSession } from './stepChildSessions.js';
 import {
@@ -25,6 +25,12 @@ import {
 export function adapterTypeOf(args: unknown): string {
   const type = (args as { type?: unknown } | undefined)?.type;
   return typeof type === 'string' && type !== '' ? type : 'relay';
+}
+
+/** The `debugServer` port of a launch or attach configuration, if it has one. */
+export function debugServerOf(args: unknown): number | undefined {
+  const port = (args as { debugServer?: unknown } | undefined)?.debugServer;
+  return typeof port === 'number' ? port : undefined;
 }
 
 /** Runs the target under debugpy until it ends; resolves with its exit code. */
@@ -76,12 +82,7 @@ export async function runDebugCommand(
       void host
         .startDebugging({
           request: 'launch',
-          configuration: {
-            type: host.adapterType,
-            name: `!debug ${what}`,
-            request: 'launch',
-            [CHILD_KEY]: address,
-          },
+          configuration: childConfiguration(host, `!debug ${what}`, address),
         })
         .then((accepted) => {
           if (accepted) return;

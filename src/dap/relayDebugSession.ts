@@ -28,7 +28,7 @@ import { capabilities, wholeStepsOnly } from './capabilities.js';
 import { checkRunnable, debugTargetOf, shellTextOf } from './consoleCommands.js';
 import { childPathMapping } from './childPathMapping.js';
 import type { DebugCommandHost } from './debugCommandHost.js';
-import { adapterTypeOf, runDebugCommand } from './debugConsoleCommand.js';
+import { adapterTypeOf, debugServerOf, runDebugCommand } from './debugConsoleCommand.js';
 import { ErrorId, RequestError } from './errors.js';
 import { outputKey, THREAD_ID } from './jobEvents.js';
 import { JobThreads, type ShownJob } from './jobThreads.js';
@@ -83,6 +83,8 @@ export class RelayDebugSession extends RequestHandlingSession {
   private adapterType = 'relay';
   /** The launch's or attach's `localRoot`: where its `cwd` is on the editor's side. */
   private localRoot: string | undefined;
+  /** The launch configuration's `debugServer`, if any: `!debug`'s child session is asked for on it too. */
+  private debugServer: number | undefined;
 
   /**
    * Every request relay-dap answers, with what allows a client to send it: required by DAP,
@@ -216,6 +218,7 @@ export class RelayDebugSession extends RequestHandlingSession {
     const { validateLaunchArguments } = await import('./launchSchema.js');
     this.refuseSecondJob('launched');
     this.adapterType = adapterTypeOf(args);
+    this.debugServer = debugServerOf(args);
     const launch = validateLaunchArguments(args);
     this.localRoot = launch.localRoot;
     await this.startJob(request, response, { kind: 'launch', ...launch });
@@ -225,6 +228,7 @@ export class RelayDebugSession extends RequestHandlingSession {
     const { validateAttachArguments } = await import('./launchSchema.js');
     this.refuseSecondJob('attached');
     this.adapterType = adapterTypeOf(args);
+    this.debugServer = debugServerOf(args);
     const attach = validateAttachArguments(args);
     this.localRoot = attach.localRoot;
     await this.startJob(request, response, { kind: 'attach', ...attach });
@@ -545,6 +549,7 @@ export class RelayDebugSession extends RequestHandlingSession {
       mask: (text) => this.mask(text),
       clientCaps: this.clientCaps,
       adapterType: this.adapterType,
+      debugServer: this.debugServer,
       console: (line) => this.output?.console(line),
       log: (line) => this.log(line),
       // A client that never answers is taken as a refusal: the program is stopped, nothing waits.

@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import type { DebuggedProcess } from '../job/pythonStepDebugging.js';
-import { CHILD_KEY, ChildSessionProxy } from './childSessionProxy.js';
+import { childConfiguration, ChildSessionProxy } from './childSessionProxy.js';
 import { DapConnection } from './dapConnection.js';
 import type { DebugCommandHost } from './debugCommandHost.js';
 
@@ -42,7 +42,7 @@ export async function openStepChildSession(process: DebuggedProcess, host: StepC
   }
   const accepted = await host.startDebugging({
     request: 'launch',
-    configuration: { type: host.adapterType, name, request: 'launch', [CHILD_KEY]: address },
+    configuration: childConfiguration(host, name, address),
   });
   if (accepted) return;
   host.console(

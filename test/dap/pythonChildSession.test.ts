@@ -153,8 +153,14 @@ describe('!debug python: a Python program debugged in a child session', { timeou
     );
   });
 
-  for (const over of ['tcp', 'socket'] as const) {
-    it(`the parent on ${over === 'tcp' ? 'relay-dap --server=0' : 'relay-dap --socket PATH'}: the child is a new connection to the same server, debugged to the end; the server goes on`, async () => {
+  const servers = {
+    tcp: 'relay-dap --server=0',
+    socket: 'relay-dap --socket PATH',
+    debugServer:
+      'relay-dap --server=0 as VS Code’s debugServer (the child asked for with the same debugServer)',
+  };
+  for (const over of ['tcp', 'socket', 'debugServer'] as const) {
+    it(`the parent on ${servers[over]}: the child is a new connection to the same server, debugged to the end; the server goes on`, async () => {
       const { adapter, client, script, debugging, child, launched } = await debugAddPy(ctx, { over });
       expect((await launched).success).toBe(true);
       await debugToTheEnd(child, script, debugging);

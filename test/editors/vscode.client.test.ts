@@ -30,6 +30,7 @@ import {
   launchConfigs,
   missingProgram,
   editorSuite,
+  listeningAdapter,
   type EditorWorkspace,
 } from './editorHarness.js';
 
@@ -365,91 +366,108 @@ editorSuite(
       });
     }, 400_000);
 
-    it('!debug python3 add.py in the Debug Console: VS Code opens the child session, stops at the breakpoint set in add.py with its locals; Continue to the end, and the job’s console answers exit 7; nothing left', async () => {
-      fs.writeFileSync(path.join(ws.dir, 'add.py'), SCRIPT);
-      fs.mkdirSync(path.join(ws.dir, '.vscode'));
-      fs.writeFileSync(
-        path.join(ws.dir, '.vscode', 'launch.json'),
-        JSON.stringify({
-          version: '0.2.0',
-          configurations: [
-            {
-              type: 'relay',
-              request: 'launch',
-              name: DEBUG_CONFIGURATION,
-              command: `echo ${ws.jobMarker}`,
-              cwd: '${workspaceFolder}',
-              env: { [ws.jobMarker]: '1' },
-              stopOnEntry: true,
-            },
-          ],
-        }),
-      );
-      const codeServerRun = await startCodeServer();
-      const adapters = () => installedAdapters(codeServerRun.extensions);
-      const { page, ui } = await openBrowser();
-      await showingFailures(ui, codeServerRun.log, async () => {
-        await page.goto(codeServerRun.url);
-        await ui.quickPick('add.py', 'add.py');
-        await page.locator('.monaco-editor .view-lines', { hasText: 'def add' }).first().waitFor();
-        await ui.goToLine(LINE_TOTAL);
-        await ui.command('Debug: Toggle Breakpoint');
-        await ui.command('Debug: Focus on Debug Console View');
-        await ui.startDebugging(DEBUG_CONFIGURATION);
-        await ui.callStackShows('next: command');
-        await ui.screenshot('debug-paused-on-entry');
+    it.each([
+      ['the extension’s adapter', false],
+      ['relay-dap --server on a port (`debugServer`: the child is opened on the same server)', true],
+    ])(
+      '!debug python3 add.py in the Debug Console, through %s: VS Code opens the child session, stops at the breakpoint set in add.py with its locals; Continue to the end, and the job’s console answers exit 7; nothing left',
+      async (_, viaServer) => {
+        const port = await freePort();
+        // Started by the user, as `npm start` does; the workspace's cleanup ends it if the test fails.
+        const server = viaServer ? await listeningAdapter(ws, port) : undefined;
+        const debugServer = viaServer ? port : undefined;
+        fs.writeFileSync(path.join(ws.dir, 'add.py'), SCRIPT);
+        fs.mkdirSync(path.join(ws.dir, '.vscode'));
+        fs.writeFileSync(
+          path.join(ws.dir, '.vscode', 'launch.json'),
+          JSON.stringify({
+            version: '0.2.0',
+            configurations: [
+              {
+                type: 'relay',
+                request: 'launch',
+                name: DEBUG_CONFIGURATION,
+                command: `echo ${ws.jobMarker}`,
+                cwd: '${workspaceFolder}',
+                env: { [ws.jobMarker]: '1' },
+                stopOnEntry: true,
+                ...(debugServer !== undefined && { debugServer }),
+              },
+            ],
+          }),
+        );
+        const codeServerRun = await startCodeServer();
+        const adapters = () => installedAdapters(codeServerRun.extensions);
+        const { page, ui } = await openBrowser();
+        await showingFailures(ui, codeServerRun.log, async () => {
+          await page.goto(codeServerRun.url);
+          await ui.quickPick('add.py', 'add.py');
+          await page.locator('.monaco-editor .view-lines', { hasText: 'def add' }).first().waitFor();
+          await ui.goToLine(LINE_TOTAL);
+          await ui.command('Debug: Toggle Breakpoint');
+          await ui.command('Debug: Focus on Debug Console View');
+          await ui.startDebugging(DEBUG_CONFIGURATION);
+          await ui.callStackShows('next: command');
+          await ui.screenshot('debug-paused-on-entry');
 
-        await page.locator('.repl-input-wrapper .monaco-editor').click();
-        await page.keyboard.type(`!debug ${pythonWithDebugpy()} add.py`);
-        await page.keyboard.press('Enter');
-        // The child session VS Code opened stops at the breakpoint; the job stays paused and in
-        // focus, so the user opens the child in the Call Stack and picks its top frame: add(),
-        // in add.py at the breakpoint's line, with its arguments in the Variables view.
-        const visible = { state: 'visible' as const, timeout: UI_TIMEOUT_MS };
-        const childRow = page
-          .locator('.debug-call-stack .monaco-list-row', { hasText: '!debug add.py' })
-          .first();
-        await childRow.waitFor(visible);
-        await page
-          .locator('.debug-call-stack .monaco-list-row', { hasText: /paused on breakpoint/i })
-          .first()
-          .waitFor(visible);
-        // On its name at the left: the row's middle holds its Continue button while hovered.
-        await childRow.click({ position: { x: 30, y: 8 } });
-        const topFrame = page
-          .locator('.debug-call-stack .monaco-list-row', {
-            hasText: new RegExp(`add\\s*add\\.py\\s*${LINE_TOTAL}:`),
-          })
-          .first();
-        await topFrame.waitFor(visible);
-        await topFrame.click({ position: { x: 30, y: 8 } });
-        await page
-          .locator('.debug-variables .monaco-list-row', { hasText: /^a\s*[=:]\s*2$/ })
-          .first()
-          .waitFor(visible);
-        await page
-          .locator('.debug-variables .monaco-list-row', { hasText: /^b\s*[=:]\s*40$/ })
-          .first()
-          .waitFor(visible);
-        await ui.screenshot('debug-child-at-breakpoint');
+          await page.locator('.repl-input-wrapper .monaco-editor').click();
+          await page.keyboard.type(`!debug ${pythonWithDebugpy()} add.py`);
+          await page.keyboard.press('Enter');
+          // The child session VS Code opened stops at the breakpoint; the job stays paused and in
+          // focus, so the user opens the child in the Call Stack and picks its top frame: add(),
+          // in add.py at the breakpoint's line, with its arguments in the Variables view.
+          const visible = { state: 'visible' as const, timeout: UI_TIMEOUT_MS };
+          const childRow = page
+            .locator('.debug-call-stack .monaco-list-row', { hasText: '!debug add.py' })
+            .first();
+          await childRow.waitFor(visible);
+          await page
+            .locator('.debug-call-stack .monaco-list-row', { hasText: /paused on breakpoint/i })
+            .first()
+            .waitFor(visible);
+          // On its name at the left: the row's middle holds its Continue button while hovered.
+          await childRow.click({ position: { x: 30, y: 8 } });
+          const topFrame = page
+            .locator('.debug-call-stack .monaco-list-row', {
+              hasText: new RegExp(`add\\s*add\\.py\\s*${LINE_TOTAL}:`),
+            })
+            .first();
+          await topFrame.waitFor(visible);
+          await topFrame.click({ position: { x: 30, y: 8 } });
+          await page
+            .locator('.debug-variables .monaco-list-row', { hasText: /^a\s*[=:]\s*2$/ })
+            .first()
+            .waitFor(visible);
+          await page
+            .locator('.debug-variables .monaco-list-row', { hasText: /^b\s*[=:]\s*40$/ })
+            .first()
+            .waitFor(visible);
+          await ui.screenshot('debug-child-at-breakpoint');
+          // Through the server, VS Code started no adapter of the extension's, for the job or the child.
+          if (viaServer) expect(adapters()).toEqual([]);
 
-        // To the program's end: VS Code (1.96) keeps the exception filters of the initialize
-        // response, which the adapter answered before it knew the session was a child (relay-dap's
-        // own, which debugpy does not know), so `raise SystemExit(7)` does not stop here as it
-        // does in nvim-dap, which takes debugpy's from the `capabilities` event.
-        await ui.toolbar('Continue');
-        // The child is gone; the job's session, still paused on entry, answers `!debug`.
-        await ui.callStackShows('next: command');
-        // The answer to `!debug` (an evaluate result, not output).
-        await page
-          .locator('.repl .monaco-list-row', { hasText: /^exit 7$/ })
-          .first()
-          .waitFor(visible);
-        await ui.screenshot('debug-console-exit-7');
+          // To the program's end: VS Code (1.96) keeps the exception filters of the initialize
+          // response, which the adapter answered before it knew the session was a child (relay-dap's
+          // own, which debugpy does not know), so `raise SystemExit(7)` does not stop here as it
+          // does in nvim-dap, which takes debugpy's from the `capabilities` event.
+          await ui.toolbar('Continue');
+          // The child is gone; the job's session, still paused on entry, answers `!debug`.
+          await ui.callStackShows('next: command');
+          // The answer to `!debug` (an evaluate result, not output).
+          await page
+            .locator('.repl .monaco-list-row', { hasText: /^exit 7$/ })
+            .first()
+            .waitFor(visible);
+          await ui.screenshot('debug-console-exit-7');
 
-        await ui.stop();
-        await nothingLeft(adapters);
-      });
-    }, 400_000);
+          await ui.stop();
+          await nothingLeft(adapters);
+          // A server the user started goes on.
+          if (server) expect(server.exitCode).toBe(null);
+        });
+        server?.kill('SIGTERM');
+      },
+      400_000,
+    );
   },
 );

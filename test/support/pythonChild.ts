@@ -10,7 +10,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { expect } from 'vitest';
 import * as harness from './adapterHarness.js';
 import type { AdapterContext } from './adapterHarness.js';
-import type { DapClient } from './dapClient.js';
+import { DapClient } from './dapClient.js';
 import * as session from './jobSession.js';
 
 const LIMIT = harness.EVENT_TIMEOUT_MS;
@@ -52,9 +52,11 @@ export interface ParentOptions {
   /**
    * How the client reaches the adapter: a process on stdio (default), or a connection to
    * `relay-dap --server=0` or `--socket PATH`, where the child is a new connection to the same
-   * server (as nvim-dap's server adapters open it).
+   * server (as nvim-dap's server adapters open it); `debugServer`: over TCP as VS Code's
+   * `debugServer` configurations are (the port in the launch arguments too), the child opened
+   * where its configuration's `debugServer` says.
    */
-  over?: 'stdio' | 'tcp' | 'socket';
+  over?: 'stdio' | 'tcp' | 'socket' | 'debugServer';
 }
 
 /** A child session's connection, as the client opens it; `childAdapter` when it is a process of its own. */
@@ -75,7 +77,7 @@ export async function pausedParent(
   adapter: harness.SpawnedAdapter;
   client: DapClient;
   script: string;
-  connectChild: () => Promise<ChildConnection>;
+  connectChild: (configuration: Record<string, unknown>) => Promise<ChildConnection>;
 }> {
   const script = session.writeFile(ctx.workdir, 'add.py', SCRIPT);
   const relay: Record<string, unknown> = {};
@@ -94,6 +96,18 @@ export async function pausedParent(
   if (over === 'stdio') {
     const { adapter, client } = await session.runUntilStop(ctx, 'entry', args, { caps });
     return { adapter, client, script, connectChild: () => Promise.resolve(childProcess(ctx)) };
+  }
+  if (over === 'debugServer') {
+    const adapter = await ctx.spawnTcp();
+    const client = await adapter.connect();
+    await harness.launchAndConfigure(client, { ...args, debugServer: adapter.port }, caps);
+    await session.stoppedAt(client, 'entry');
+    // VS Code: a configuration with `debugServer` is DAP over TCP to that port on this machine.
+    const connectChild = async (configuration: Record<string, unknown>): Promise<ChildConnection> => {
+      expect(configuration.debugServer).toBe(adapter.port);
+      return { child: await DapClient.connectTcp(configuration.debugServer as number) };
+    };
+    return { adapter, client, script, connectChild };
   }
   const adapter =
     over === 'tcp'
@@ -114,12 +128,13 @@ export async function openChild<C extends ChildConnection = ChildProcess>(
   ctx: AdapterContext,
   parent: DapClient,
   breakpoints: { path: string; lines: number[] },
-  connectChild: () => Promise<C> = () => Promise.resolve(childProcess(ctx) as C),
+  connectChild: (configuration: Record<string, unknown>) => Promise<C> = () =>
+    Promise.resolve(childProcess(ctx) as C),
 ): Promise<C & { launched: Promise<DebugProtocol.Response> }> {
   const start = await parent.waitForReverseRequest('startDebugging', undefined, LIMIT);
   expect(start.arguments).toMatchObject({ request: 'launch', configuration: { type: PARENT_TYPE } });
   parent.respond(start, {});
-  const connection = await connectChild();
+  const connection = await connectChild(start.arguments.configuration);
   const { child } = connection;
   const init = await child.request('initialize', harness.DEFAULT_CLIENT_CAPS);
   expect(init.success).toBe(true);
