@@ -19,6 +19,7 @@ import {
   LINE_DOUBLED,
   LINE_TOTAL,
   openChild,
+  PARENT_TYPE,
   pausedParent,
   pythonWithDebugpy,
   SCRIPT,
@@ -26,7 +27,14 @@ import {
 } from '../support/pythonChild.js';
 import { OTHER_UID, otherUser } from '../support/otherUser.js';
 import { connectAsOtherUser } from '../support/otherUserClient.js';
-import { hostileAttempt, listeningPorts } from '../support/pythonSteps.js';
+import {
+  hitAndContinue,
+  hostileAttempt,
+  LINE_LOSS,
+  listeningPorts,
+  trainCommand,
+  writeTrainJob,
+} from '../support/pythonSteps.js';
 import { noChannelsLine, partA, processesWithMarker, stopProcess } from '../support/relayHarness.js';
 
 const ctx = harness.useAdapterContext();
@@ -173,6 +181,32 @@ describe('!debug python: a Python program debugged in a child session', { timeou
       await next.close();
     });
   }
+
+  it('a debug: python step under a parent that came through debugServer: its child is asked for with the same debugServer, and debugged there', async () => {
+    const { job, script } = writeTrainJob(ctx, trainCommand(ctx));
+    const adapter = await ctx.spawnTcp();
+    const client = await adapter.connect();
+    await harness.launchAndConfigure(
+      client,
+      { type: PARENT_TYPE, cwd: ctx.workdir, stopOnEntry: false, program: job, debugServer: adapter.port },
+      { supportsStartDebuggingRequest: true },
+    );
+    const { child, launched } = await openChild(
+      ctx,
+      client,
+      { path: script, lines: [LINE_LOSS] },
+      async (configuration) => {
+        expect(configuration.debugServer).toBe(adapter.port);
+        return { child: await DapClient.connectTcp(adapter.port) };
+      },
+    );
+    expect((await launched).success).toBe(true);
+    await hitAndContinue(child, script, '5');
+    // train.py exits 3: the failed step pauses the job, which then ends with 3.
+    await session.stoppedAt(client, 'exception');
+    await session.continueJob(client);
+    await session.runToEnd(client, 3);
+  });
 
   it('a client without startDebugging is given a loopback address to attach to, and debugs through it', async () => {
     const { script, debugging, port } = await addressGiven();
