@@ -19,6 +19,7 @@ import { listenPrivately, newPrivateSocketPath } from '../io/unixSocketPath.js';
 import type { DebugTarget, Handshake } from '../job/debugpyLauncher.js';
 import type { PathMapping } from './childPathMapping.js';
 import { DapConnection } from './dapConnection.js';
+import { SeqRenumbering } from './seqRenumbering.js';
 
 /** The key of a child session's configuration: where the child's adapter finds its parent. */
 export const CHILD_KEY = '__relayChild';
@@ -67,6 +68,8 @@ export class ChildSessionProxy {
   private debugpy: DapConnection | undefined;
   /** Requests whose command we rewrote (`attach` → `launch`): their responses are given back theirs. */
   private readonly rewritten = new Map<number, string>();
+  /** The client sees debugpy's messages numbered in the order they reach it. */
+  private readonly numbering = new SeqRenumbering();
   readonly address: Promise<ChildAddress>;
 
   constructor(
@@ -132,7 +135,8 @@ export class ChildSessionProxy {
     return false;
   }
 
-  private fromClient(message: Message): void {
+  private fromClient(received: Message): void {
+    const message = this.numbering.incoming(received);
     if (message.type === 'request' && (message.command === 'launch' || message.command === 'attach')) {
       this.rewritten.set(message.seq as number, message.command);
       const start = 'attach' in this.target ? 'attach' : 'launch';
@@ -151,10 +155,10 @@ export class ChildSessionProxy {
       const command = this.rewritten.get(message.request_seq as number);
       if (command !== undefined) {
         this.rewritten.delete(message.request_seq as number);
-        return toClient.send({ ...message, command });
+        return toClient.send(this.numbering.outgoing({ ...message, command }));
       }
     }
-    toClient.send(message);
+    toClient.send(this.numbering.outgoing(message));
   }
 
   /** debugpy's `launch` (`!debug`) or `attach` (a step's process), its files mapped to the editor's. */

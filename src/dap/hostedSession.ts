@@ -8,6 +8,7 @@ import { openPrivateLineFile } from '../io/privateAppendFile.js';
 import { childAddressOf, ChildSessionLink } from './childSessionLink.js';
 import { DapConnection } from './dapConnection.js';
 import { RelayDebugSession } from './relayDebugSession.js';
+import { SeqRenumbering } from './seqRenumbering.js';
 
 export interface HostedSession {
   session: RelayDebugSession;
@@ -37,7 +38,7 @@ export function hostSession(
   let child: ChildSessionLink | undefined;
   let initialize: Record<string, unknown> | undefined;
   /** The child's messages come from debugpy with its own numbering; they continue ours. */
-  let lastSeq = 0;
+  const numbering = new SeqRenumbering();
   const end = (reason: string): Promise<void> =>
     session.finish(reason, true).then(() => {
       child?.end();
@@ -46,7 +47,7 @@ export function hostSession(
     });
   const connection = new DapConnection(input, output, {
     message: (message) => {
-      if (child) return child.fromClient(message);
+      if (child) return child.fromClient(numbering.incoming(message));
       const childAddress = childAddressOf(message);
       if (childAddress) {
         // A `!debug` child session: from its launch on, the connection is debugpy's.
@@ -54,7 +55,7 @@ export function hostSession(
           childAddress,
           initialize,
           message,
-          (m) => connection.send({ ...m, seq: ++lastSeq }),
+          (m) => connection.send(numbering.outgoing(m)),
           () => void end('the child session ended'),
         );
         return;
@@ -92,7 +93,7 @@ export function hostSession(
   // Running "inline" (a listener on onDidSendMessage) also keeps the library from ever
   // calling process.exit on its own: this process decides when it ends.
   session.onDidSendMessage((message) => {
-    lastSeq = Math.max(lastSeq, (message as { seq?: number }).seq ?? 0);
+    numbering.carried((message as { seq?: number }).seq ?? 0);
     connection.send(message);
   });
   let inputEnded = false;
