@@ -72,7 +72,7 @@ const childStackTrace = {
     await launch(parent.client, { command: 'true', cwd: dir, stopOnEntry: true });
     await paused;
     const address = nextEvent(parent.client, 'output', (e) =>
-      /attach a Python debugger to/.test(e.body.output),
+      /waits for a Python debugger: attach one to/.test(e.body.output),
     );
     const debugging = parent.client.evaluateRequest({
       expression: `!debug ${python} work.py`,

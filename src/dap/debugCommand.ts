@@ -1,8 +1,8 @@
 /**
  * `!debug python script.py ARGS…` (or `python3`, `python -m module`) in the debug console:
- * what to run under debugpy (the far side's launcher: job/debugpyLauncher.ts).
+ * what to run under debugpy (its command line: programText in job/debugpyAdapter.ts).
  */
-import type { DebugTarget } from '../job/debugpyLauncher.js';
+import type { DebugTarget } from '../job/debugpyAdapter.js';
 
 export type { DebugTarget };
 

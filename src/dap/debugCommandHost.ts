@@ -1,15 +1,19 @@
 /**
  * What `!debug` and the Python child sessions of debugged steps need of the debug session:
- * channels, the client's capabilities, `startDebugging` and path mapping. Its own file so
+ * running the program, channels, the client's capabilities, `startDebugging` and path mapping. Its own file so
  * the two users (debugConsoleCommand.ts, stepChildSessions.ts) need not import each other.
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import type { ConsoleChannel } from '../job/jobRunner.js';
-import type { PythonStepHost } from '../job/pythonStepDebugging.js';
+import type { DebugExports, PythonStepHost } from '../job/pythonStepDebugging.js';
 import type { PathMapping } from './childPathMapping.js';
 
 export interface DebugCommandHost {
-  openChannel(text: string): Promise<ConsoleChannel>;
+  /** Runs a program's shell text where a `!CMD` runs, with `debug` on top (JobRunner.runConsoleProgram). */
+  runProgram(
+    text: string,
+    debug: DebugExports,
+    signal: AbortSignal,
+  ): Promise<{ exitCode: number; cancelled: boolean }>;
   /** A channel as it is asked for, without the job's context (the hub, debugpy's adapters). */
   openRelayChannel: PythonStepHost['openChannel'];
   /** A command line may hold a secret: names shown to the client are masked. */

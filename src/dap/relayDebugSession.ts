@@ -544,7 +544,7 @@ export class RelayDebugSession extends RequestHandlingSession {
   /** What `!debug` needs from the session: the relay, the console, `startDebugging`. */
   private debugCommandHost(runner: JobRunner): DebugCommandHost {
     return {
-      openChannel: (text) => runner.openConsoleChannel(text),
+      runProgram: (text, debug, signal) => runner.runConsoleProgram(text, debug, signal),
       openRelayChannel: (request) => runner.openChannel(request),
       mask: (text) => this.mask(text),
       clientCaps: this.clientCaps,
@@ -552,7 +552,7 @@ export class RelayDebugSession extends RequestHandlingSession {
       debugServer: this.debugServer,
       console: (line) => this.output?.console(line),
       log: (line) => this.log(line),
-      // A client that never answers is taken as a refusal: the program is stopped, nothing waits.
+      // A client that never answers is taken as a refusal: the process runs on undebugged, nothing waits.
       startDebugging: (args) =>
         this.reverseRequest('startDebugging', args, START_DEBUGGING_TIMEOUT_MS).then(
           (answer) => answer.success,

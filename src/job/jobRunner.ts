@@ -10,11 +10,11 @@
  * command — it never runs a step itself.
  */
 import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
 import type { ChannelRequest } from '../relay/channel.js';
-import type { RelayChannel, RelayClient, RelayCommand } from '../relay/client.js';
+import type { RelayChannel, RelayClient } from '../relay/client.js';
 
 /** A process beside the job with its stdio as a stream (`!debug`'s debugpy). */
-export type ConsoleChannel = RelayChannel;
 import { isRelayError } from '../relay/errors.js';
 import { EXIT_CANCELLED, EXIT_CANNOT_EXECUTE, EXIT_RELAY_LOST } from '../relay/results.js';
 import { longTimeout, type LongTimeout } from '../time/longTimeout.js';
@@ -632,7 +632,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
             });
       if ('follow' in what)
         controller.signal.addEventListener('abort', () => command.cancel(), { once: true });
-      const tail = await this.pipeOutput(command, { kind: 'step', index });
+      const tail = await this.pipeOutput(command.output, { kind: 'step', index });
       const outcome = await command.exit;
       const durationMs = performance.now() - began;
       if (outcome.resultTakenByOwner) {
@@ -709,11 +709,11 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     this.emit('stepEnded', result);
   }
 
-  /** Streams a command's output to the sink; returns its last few kilobytes. */
-  private async pipeOutput(command: RelayCommand, origin: OutputOrigin): Promise<string> {
+  /** Streams a command's (or a channel's) output to the sink; returns its last few kilobytes. */
+  private async pipeOutput(output: Readable, origin: OutputOrigin): Promise<string> {
     let tail = Buffer.alloc(0);
     try {
-      for await (const chunk of command.output as AsyncIterable<Buffer>) {
+      for await (const chunk of output as AsyncIterable<Buffer>) {
         tail = Buffer.concat([tail, chunk.subarray(-OUTPUT_TAIL_BYTES)]).subarray(-OUTPUT_TAIL_BYTES);
         await this.options.output(chunk, origin);
       }
@@ -757,7 +757,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
       signal,
       lease: this.options.lease ?? false,
     });
-    await this.pipeOutput(command, { kind: 'console', id: this.nextConsoleId++ });
+    await this.pipeOutput(command.output, { kind: 'console', id: this.nextConsoleId++ });
     const outcome = await command.exit;
     return { exitCode: outcome.exitCode, cancelled: outcome.cancelled };
   }
@@ -768,11 +768,46 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   }
 
   /**
-   * A channel running `text` where a `!CMD` runs (the next step's directory and environment),
-   * its stderr kept out of the stream (`!debug`: the stream is debugpy's DAP).
+   * Runs `text` (a `!debug` program) as a `!CMD` runs, with `debug` (its hub) on top of the job's
+   * context, beside the queue on a channel: a `!CMD` typed while the program is stopped at a
+   * breakpoint runs meanwhile. Its output streams to the console as a `!CMD`'s; aborting
+   * `signal`, or cancelling the job, stops its whole process tree. Throws NO_CHANNELS on a
+   * Part-A server.
    */
-  openConsoleChannel(text: string): Promise<ConsoleChannel> {
-    return this.options.relay.openChannel({ text: withContext(text, this.contextFor()), stderr: 'exit' });
+  async runConsoleProgram(
+    text: string,
+    debug: DebugExports,
+    signal: AbortSignal,
+  ): Promise<{ exitCode: number; cancelled: boolean }> {
+    await this.started?.catch(() => undefined);
+    const context = this.contextFor();
+    const channel = await this.options.relay.openChannel({
+      text: withContext(text, {
+        ...context,
+        env: { ...context.env, ...debug.env },
+        pythonPathPrepend: debug.pythonPathPrepend,
+      }),
+      stderr: 'stdout',
+    });
+    // As a command's: no input.
+    channel.end();
+    const controller = new AbortController();
+    const cancel = (): void => channel.cancel();
+    controller.signal.addEventListener('abort', cancel, { once: true });
+    const abort = (): void => controller.abort();
+    signal.addEventListener('abort', abort, { once: true });
+    if (this.cancelled || signal.aborted) controller.abort();
+    const running = (async () => {
+      await this.pipeOutput(channel, { kind: 'console', id: this.nextConsoleId++ });
+      const exit = await channel.exit;
+      return { exitCode: exit.exitCode, cancelled: exit.cancelled };
+    })();
+    const ended = (): void => {
+      signal.removeEventListener('abort', abort);
+      this.consoleCommands.delete(controller);
+    };
+    this.consoleCommands.set(controller, running.then(ended, ended));
+    return running;
   }
 
   /**

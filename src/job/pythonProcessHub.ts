@@ -21,27 +21,31 @@
  *   any process by pid (`attach` with `processId` injects code with gdb). The launcher never
  *   opens it (it starts the adapter's parts itself); the only client is the channel.
  * - The port it does open is for the debugged process (debugpy's "server" side). Another
- *   user's connection there is closed unread (SAME_USER_LISTENERS, debugpyLauncher.ts); and
+ *   user's connection there is closed unread (SAME_USER_LISTENERS, debugpyAdapter.ts); and
  *   any connection must answer debugpy's `pydevdAuthorize` with the adapter's access token (32
  *   random bytes, made in the launcher) or it is dropped. The token travels from the launcher to the
  *   process through the hub's socket only: never on a command line (`ps` shows those to
  *   everyone), in the environment, or in the relay directory.
  * - The hub's socket and the bootstrap are in a directory only the step's user can enter.
- * - debugpy's own subprocess support is off (`subProcess: False`, here and in `!debug`'s
- *   launch): it would pass the token to each child on its command line. Each child runs the
- *   bootstrap instead, and gets an adapter and a token of its own.
+ * - debugpy's own subprocess support is off (`subProcess: False`): it would pass the token to
+ *   each child on its command line. Each child runs the bootstrap instead, and gets an adapter
+ *   and a token of its own.
+ *
+ * A `!debug` program is started the same way (debugConsoleCommand.ts), so that it too carries
+ * nothing of debugpy on its command line; it is marked (PROGRAM_VARIABLE) so that without
+ * debugpy it does not run at all: the user asked to debug it, not to run it.
  */
 import { shellQuote } from '../workflow/shellQuote.js';
-import { HANDSHAKE, SAME_USER_LISTENERS } from './debugpyLauncher.js';
+import { EXIT_NO_DEBUGPY, HANDSHAKE, SAME_USER_LISTENERS } from './debugpyAdapter.js';
 
 /** The environment variable naming the hub's socket (the bootstrap does nothing without it). */
 export const HUB_VARIABLE = 'RELAY_DAP_PYTHON_HUB';
 /**
- * Set for one process only: a `!debug` program, which debugpy launches (and debugs) itself. The
- * bootstrap leaves that process alone and takes the variable out of its environment, so that
- * its Python subprocesses are announced to the hub.
+ * Set for one process only: a `!debug` program. Without debugpy it tells the hub and exits with
+ * EXIT_NO_DEBUGPY instead of running undebugged. The bootstrap takes the variable out of the
+ * environment, so that its Python subprocesses run as a step's do.
  */
-export const DEBUGGED_VARIABLE = 'RELAY_DAP_PYTHON_DEBUGGED';
+export const PROGRAM_VARIABLE = 'RELAY_DAP_PYTHON_PROGRAM';
 
 /** What the hub writes, one JSON object a line. */
 export type HubLine =
@@ -55,13 +59,14 @@ export type HubLine =
       cwd: string;
       debugpy: string;
     }
-  | { missing: string; python: string };
+  | { missing: string; python: string; program: boolean }
+  /** The answer to `{"sync": N}`: every line the hub wrote before it has been read. */
+  | { synced: number };
 
 const BOOTSTRAP = String.raw`# relay-dap: this step runs under the Python debugger (see relay-dap's pythonProcessHub.ts).
 def _relay_dap_debug():
     import json, os, socket, sys
-    if os.environ.pop("${DEBUGGED_VARIABLE}", None) is not None:
-        return
+    program = os.environ.pop("${PROGRAM_VARIABLE}", None) is not None
     hub = os.environ.get("${HUB_VARIABLE}")
     if not hub:
         return
@@ -79,9 +84,12 @@ def _relay_dap_debug():
         import debugpy
     except ImportError as error:
         try:
-            tell({"missing": str(error), "python": sys.executable}, False)
+            # Answered once the hub has said it, so that it is said before this process ends.
+            tell({"missing": str(error), "python": sys.executable, "program": program}, True)
         except OSError:
             pass
+        if program:
+            os._exit(${EXIT_NO_DEBUGPY})
         return
     try:
         with open("/proc/self/cmdline", "rb") as file:
@@ -177,16 +185,22 @@ def serve(connection):
                 process.sendall((json.dumps({"port": message["port"], "token": message["token"]}) + "\n").encode())
                 process.close()
         elif "missing" in message:
-            say({"missing": str(message["missing"]), "python": str(message.get("python"))})
+            say({"missing": str(message["missing"]), "python": str(message.get("python")), "program": message.get("program") is True})
+            connection.sendall(b"{}\n")
     except Exception:
         pass
     connection.close()
 def commands():
-    # {"release": N}: process N runs on without the debugger. End of input: the step ended.
+    # {"release": N}: process N runs on without the debugger. {"sync": N}: answered with
+    # {"synced": N} after every line said before. End of input: the step ended.
     for line in sys.stdin:
         try:
-            key = json.loads(line).get("release")
+            command = json.loads(line)
+            key = command.get("release")
         except Exception:
+            continue
+        if "sync" in command:
+            say({"synced": command["sync"]})
             continue
         with lock:
             process = waiting.pop(key, None)

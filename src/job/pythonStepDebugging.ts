@@ -1,6 +1,6 @@
 /**
- * A step run under the Python debugger (or the program of a `!debug`, for its Python
- * subprocesses), on the editor's side: the hub's channel (its far side
+ * A step run under the Python debugger (or a `!debug` program and its Python subprocesses),
+ * on the editor's side: the hub's channel (its far side
  * and why it is safe: pythonProcessHub.ts), what the step's command gets to reach it, and for
  * each Python process the hub announces, debugpy's adapter on a channel of its own, handed to
  * whoever opens the child session (the runner's `debuggedProcess` event).
@@ -13,16 +13,13 @@
 import readline from 'node:readline';
 import type { ChannelRequest, RelayChannel } from '../relay/channel.js';
 import { isRelayError } from '../relay/errors.js';
-import { parseHandshake, readFirstLine, type Handshake } from './debugpyLauncher.js';
+import { parseHandshake, readFirstLine, type Handshake } from './debugpyAdapter.js';
 import { adapterText, hubText, HUB_VARIABLE, type HubLine } from './pythonProcessHub.js';
 
 /** How long an adapter may outlive its step (its session's goodbye), before it is stopped. */
 const ADAPTER_GRACE_MS = 10_000;
 
-/**
- * Whose Python processes are debugged: a step (a JobStep), or a `!debug` program (no index),
- * whose subprocesses each get a session of their own.
- */
+/** Whose Python processes are debugged: a step (a JobStep), or a `!debug` program (no index). */
 export interface DebuggedOwner {
   name: string;
   index?: number;
@@ -59,6 +56,12 @@ export class PythonStepDebugging {
   private readonly adapters = new Set<RelayChannel>();
   private missingSaid = false;
   private closing: Promise<void> | undefined;
+  /** A `!debug` program that found no debugpy (it did not run): the interpreter it named. */
+  programMissing: string | undefined;
+  /** Processes announced so far. */
+  announced = 0;
+  private readonly synced = new Map<number, () => void>();
+  private nextSync = 1;
 
   private constructor(
     private readonly step: DebuggedOwner,
@@ -78,14 +81,23 @@ export class PythonStepDebugging {
    * channels, no python there. The step then runs as it would without the debugger.
    */
   static async open(step: DebuggedOwner, host: PythonStepHost): Promise<PythonStepDebugging | undefined> {
-    const what = labelOf(step);
+    try {
+      return await PythonStepDebugging.start(step, host);
+    } catch (error) {
+      if (!(error instanceof HubRefusal)) throw error;
+      host.say(`${labelOf(step)} runs without the Python debugger: ${error.message}`);
+      return undefined;
+    }
+  }
+
+  /** As open, but a hub that cannot start throws a HubRefusal saying why (`!debug` cannot do without). */
+  static async start(step: DebuggedOwner, host: PythonStepHost): Promise<PythonStepDebugging> {
     let hub: RelayChannel;
     try {
       hub = await host.openChannel({ text: hubText(), stderr: 'exit' });
     } catch (error) {
       if (!isRelayError(error)) throw error;
-      host.say(`${what} runs without the Python debugger: ${error.message}`);
-      return undefined;
+      throw new HubRefusal(error.message);
     }
     const first = await readFirstLine(hub).catch(() => undefined);
     const where = first === undefined ? undefined : parseHub(first);
@@ -93,10 +105,9 @@ export class PythonStepDebugging {
       hub.cancel();
       const exit = await hub.exit.catch(() => undefined);
       const last = (exit?.stderr ?? first ?? '').trim().split('\n').pop() ?? '';
-      host.say(
-        `${what} runs without the Python debugger: no python3 on the relay server's side started its helper${last ? ` (${last})` : ''}: install python3 there`,
+      throw new HubRefusal(
+        `no python3 on the relay server's side started its helper${last ? ` (${last})` : ''}: install python3 there`,
       );
-      return undefined;
     }
     return new PythonStepDebugging(step, hub, where, host);
   }
@@ -113,7 +124,16 @@ export class PythonStepDebugging {
     } catch {
       return;
     }
+    if ('synced' in line) {
+      this.synced.get(line.synced)?.();
+      this.synced.delete(line.synced);
+      return;
+    }
     if ('missing' in line) {
+      if (line.program) {
+        this.programMissing = line.python;
+        return;
+      }
       if (this.missingSaid) return;
       this.missingSaid = true;
       this.host.say(
@@ -121,7 +141,22 @@ export class PythonStepDebugging {
       );
       return;
     }
-    if ('process' in line) void this.openAdapter(line);
+    if ('process' in line) {
+      this.announced++;
+      void this.openAdapter(line);
+    }
+  }
+
+  /**
+   * Resolves once every line the hub wrote so far has been heard (what a process told it before
+   * it ended, say); at once if the hub has ended.
+   */
+  sync(): Promise<void> {
+    if (this.hub.writableEnded || this.hub.destroyed) return Promise.resolve();
+    const key = this.nextSync++;
+    const heard = new Promise<void>((resolve) => this.synced.set(key, resolve));
+    this.hub.write(`${JSON.stringify({ sync: key })}\n`);
+    return Promise.race([heard, this.hub.exit.then(noop, noop)]);
   }
 
   /** debugpy's adapter for one announced process, on a channel of its own. */
@@ -186,6 +221,11 @@ export class PythonStepDebugging {
     return this.close();
   }
 }
+
+/** Why a hub could not start (a relay without channels, no python there): one line. */
+export class HubRefusal extends Error {}
+
+function noop(): void {}
 
 /** `step 2 (Train)`, or a `!debug`'s name as it is. */
 function labelOf(owner: DebuggedOwner): string {

@@ -50,8 +50,7 @@ describe('child session proxy', () => {
     const debugpy = debugpyStandIn();
     const proxy = new ChildSessionProxy(
       debugpy.channel,
-      { attach: 'train.py' },
-      { cwd: '/far/job', python: '/usr/bin/python3', version: '1.6.3', pythonPath: '' },
+      'train.py',
       { localRoot: '/here/job', remoteRoot: '/far/job' },
       'unix',
       () => {},

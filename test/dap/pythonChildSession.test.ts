@@ -5,6 +5,7 @@
  * configuration). Every message of both sessions, debugpy's included, is checked against
  * the DAP schema by the test client.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
@@ -42,6 +43,7 @@ const LIMIT = harness.EVENT_TIMEOUT_MS;
 
 /** `!debug` from a client without `startDebugging`: the address the console gives to attach to. */
 async function addressGiven(): Promise<{
+  client: DapClient;
   script: string;
   debugging: Promise<DebugProtocol.Response>;
   port: number;
@@ -53,9 +55,10 @@ async function addressGiven(): Promise<{
     { expression: `!debug ${python} add.py`, context: 'repl' },
     120_000,
   );
-  const attachTo = /attach a Python debugger to 127\.0\.0\.1:(\d+) /;
+  const attachTo =
+    /^relay-dap: !debug add\.py waits for a Python debugger: attach one to 127\.0\.0\.1:(\d+) /;
   const said = await client.waitForEvent('output', (event) => attachTo.test(event.body.output), LIMIT);
-  return { script, debugging, port: Number(attachTo.exec(said.body.output)![1]) };
+  return { client, script, debugging, port: Number(attachTo.exec(said.body.output)![1]) };
 }
 
 describe('!debug python: a Python program debugged in a child session', { timeout: 240_000 }, () => {
@@ -63,11 +66,22 @@ describe('!debug python: a Python program debugged in a child session', { timeou
     const { adapter, client, script, debugging, child, launched } = await debugAddPy(ctx);
     expect((await launched).success).toBe(true);
 
-    await debugToTheEnd(child, script, debugging);
+    await debugToTheEnd(child, script, debugging, client);
     await client.request('continue', { threadId: 1 });
     await session.runToEnd(client, 0);
     client.end();
     await harness.waitForExit(adapter);
+  });
+
+  it("the program's own command line is exactly `python add.py`: no debugpy argument, no access token", async () => {
+    const { client, script, debugging, child } = await debugAddPy(ctx);
+    const hit = await child.waitForEvent('stopped', undefined, LIMIT);
+    // /proc's NUL-separated words, joined by spaces: what `ps` shows every local user.
+    const program = commandLines(processesWithMarker(ctx.adapterMarker)).filter((line) =>
+      line.includes('add.py'),
+    );
+    expect(program).toEqual([`${pythonWithDebugpy()} add.py `]);
+    await debugToTheEnd(child, script, debugging, client, hit);
   });
 
   it('the same with python -m, through a relay server of its own that polls (as on a network filesystem)', async () => {
@@ -77,7 +91,7 @@ describe('!debug python: a Python program debugged in a child session', { timeou
       '-m add',
     );
     expect((await launched).success).toBe(true);
-    await debugToTheEnd(child, script, debugging);
+    await debugToTheEnd(child, script, debugging, client);
     await client.request('continue', { threadId: 1 });
     await session.runToEnd(client, 0);
   });
@@ -110,7 +124,7 @@ describe('!debug python: a Python program debugged in a child session', { timeou
     const { child, launched } = await openChild(ctx, client, { path: script, lines: [LINE_TOTAL] });
     expect((await launched).success).toBe(true);
     // Stopped in add() at the editor's path, its locals, a step, and the program's exit code.
-    await debugToTheEnd(child, script, debugging);
+    await debugToTheEnd(child, script, debugging, client);
     return {
       said: session.consoleLines(client).find((line) => line.startsWith('relay-dap: debugging')),
       local,
@@ -171,7 +185,7 @@ describe('!debug python: a Python program debugged in a child session', { timeou
     it(`the parent on ${servers[over]}: the child is a new connection to the same server, debugged to the end; the server goes on`, async () => {
       const { adapter, client, script, debugging, child, launched } = await debugAddPy(ctx, { over });
       expect((await launched).success).toBe(true);
-      await debugToTheEnd(child, script, debugging);
+      await debugToTheEnd(child, script, debugging, client);
       await client.request('continue', { threadId: 1 });
       await session.runToEnd(client, 0);
       // One server for both sessions: it still takes new ones.
@@ -209,7 +223,7 @@ describe('!debug python: a Python program debugged in a child session', { timeou
   });
 
   it('a client without startDebugging is given a loopback address to attach to, and debugs through it', async () => {
-    const { script, debugging, port } = await addressGiven();
+    const { client, script, debugging, port } = await addressGiven();
     // As a Python "attach" with "connect" does: DAP straight to the address, debugpy's all the way.
     const child = await DapClient.connectTcp(port, '127.0.0.1');
     try {
@@ -222,7 +236,7 @@ describe('!debug python: a Python program debugged in a child session', { timeou
         success: true,
         command: 'attach',
       });
-      await debugToTheEnd(child, script, debugging);
+      await debugToTheEnd(child, script, debugging, client);
     } finally {
       child.assertClean();
     }
@@ -256,7 +270,7 @@ describe('!debug python: a Python program debugged in a child session', { timeou
         ports.map((port) => ({ port, answered: false, authorized: false, closed: true })),
       );
       // Still stopped where it was, and debugged to its end.
-      await debugToTheEnd(child, script, debugging, hit);
+      await debugToTheEnd(child, script, debugging, client, hit);
       await client.request('continue', { threadId: 1 });
       await session.runToEnd(client, 0);
     },
@@ -307,14 +321,19 @@ describe('!debug python: a Python program debugged in a child session', { timeou
     }
   });
 
-  it('debugpy missing on the far side: the console says so and how to install it, and nothing hangs', async () => {
+  it('debugpy missing on the far side: the console says so and how to install it, the program does not run, and nothing hangs', async () => {
     const python = pythonWithDebugpy();
     const { client } = await pausedParent(ctx);
-    // The same interpreter without its site directories, where Debian's debugpy lives.
+    // A virtual environment of the same interpreter without Debian's site directories, where
+    // its debugpy lives (as a project's venv without debugpy): bare/python3 is its python.
+    const venv = path.join(ctx.workdir, 'venv');
+    expect(spawnSync(python, ['-m', 'venv', '--without-pip', venv]).status).toBe(0);
     const bin = path.join(ctx.workdir, 'bare');
     fs.mkdirSync(bin);
-    const bare = path.join(bin, 'python3');
-    fs.writeFileSync(bare, `#!/bin/sh\nexec ${python} -S "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, 'python3'), `#!/bin/sh\nexec ${venv}/bin/python3 "$@"\n`, {
+      mode: 0o755,
+    });
+    fs.writeFileSync(path.join(ctx.workdir, 'add.py'), 'open("ran", "w").close()\n');
     const answer = await client.request(
       'evaluate',
       { expression: '!debug bare/python3 add.py', context: 'repl' },
@@ -324,6 +343,7 @@ describe('!debug python: a Python program debugged in a child session', { timeou
     expect(answer.message).toMatch(
       /^!debug: debugpy is not installed for bare\/python3 \(.*\) on the relay server's side: install it there with `.* -m pip install debugpy` or `apt-get install python3-debugpy`, then try again$/,
     );
+    expect(fs.existsSync(path.join(ctx.workdir, 'ran'))).toBe(false);
     // The session goes on: a plain command still runs.
     const after = await client.request('evaluate', { expression: '!true', context: 'repl' });
     expect(after.body.result).toBe('exit 0');

@@ -82,7 +82,8 @@ describe("!debug python: the program's Python subprocesses", { timeout: 240_000 
     child.end();
     const exited = await program.child.waitForEvent('exited', undefined, LIMIT);
     expect(exited.body.exitCode).toBe(15);
-    expect(program.child.output('stdout')).toContain('child 42\n');
+    // The program's output, its subprocess's too, is the parent's, as a `!CMD`'s is.
+    expect(client.output('stdout')).toContain('parent\nchild 42\n');
     await program.child.request('disconnect', {});
     program.child.end();
     const answer = await debugging;

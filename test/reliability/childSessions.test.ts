@@ -1,6 +1,6 @@
 /**
  * `!debug` child sessions when the parent goes: the program under debugpy, debugpy's adapter
- * and the launcher on the far side must all end with it, whether the parent session is ended
+ * and the hub on the far side must all end with it, whether the parent session is ended
  * (disconnect) or its adapter is killed outright.
  */
 import path from 'node:path';

@@ -184,12 +184,14 @@ export async function debugAddPy(ctx: AdapterContext, options: ParentOptions = {
 
 /**
  * In the child, stopped at the breakpoint in add(): frames, locals, next, evaluate, continue
- * to the program's end (exit 7), disconnect; then the parent's `!debug` answers `exit 7`.
+ * to the program's end (exit 7), disconnect; then the parent's `!debug` answers `exit 7`, and
+ * the program's output was the parent's, as a `!CMD`'s is (masked there), not the child's.
  */
 export async function debugToTheEnd(
   child: DapClient,
   script: string,
   debugging: Promise<DebugProtocol.Response>,
+  parent: DapClient,
   /** The breakpoint's `stopped` event, when the caller has already waited for it. */
   stopped?: DebugProtocol.StoppedEvent,
 ): Promise<void> {
@@ -221,7 +223,7 @@ export async function debugToTheEnd(
   const exited = await child.waitForEvent('exited', undefined, LIMIT);
   expect(exited.body.exitCode).toBe(7);
   await child.waitForEvent('terminated', undefined, LIMIT);
-  expect(child.output('stdout')).toContain('result 84\n');
+  expect(child.output('stdout')).not.toContain('result 84');
   await child.request('disconnect', {});
   // As VS Code and nvim-dap do once a session is over: the child's adapter is let go.
   child.end();
@@ -235,6 +237,7 @@ export async function debugToTheEnd(
   expect(child.transcriptSummary().filter((line) => line === '← event initialized')).toEqual([
     '← event initialized',
   ]);
+  expect(parent.output('stdout')).toContain('result 84\n');
 }
 
 export async function topFrame(child: DapClient, threadId: number): Promise<DebugProtocol.StackFrame> {

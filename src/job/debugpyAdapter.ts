@@ -1,12 +1,9 @@
 /**
- * The far side of `!debug`: the shell text of a launcher that runs debugpy's own adapter
- * (`python -m debugpy.adapter`) on its stdio, so debugpy's DAP stream is the channel itself:
- * no port to open or bridge on the far side for DAP (debugpy's adapter still talks to the
- * program it starts over loopback there, as it always does, with its own access token).
- * Debian's python3-debugpy 1.6 speaks DAP on stdio when started without --port. Before
- * handing stdio over, the launcher writes one line — the far side's working directory and
- * interpreter, or why debugpy cannot be imported — so the parent can map paths and say
- * "install debugpy" instead of waiting for DAP that never comes.
+ * What every debugpy adapter relay-dap starts on the far side shares (pythonProcessHub.ts starts
+ * them, one per debugged Python process): the handshake line each writes before its DAP stream
+ * (the far side's working directory, interpreter and debugpy version, or why debugpy cannot be
+ * imported, so the parent can map paths and say "install debugpy" instead of waiting for DAP
+ * that never comes), and the guard on its loopback ports.
  */
 import type { RelayChannel } from '../relay/channel.js';
 import { shellQuote } from '../workflow/shellQuote.js';
@@ -19,17 +16,24 @@ export interface DebugTarget {
   args: string[];
 }
 
-/** The first line the launcher writes: `HANDSHAKE {json}`. */
+/**
+ * The shell text of a `!debug` program: its command line exactly as typed (`exec`: the program
+ * is the channel's process), nothing of debugpy on it; the hub's bootstrap debugs it.
+ */
+export function programText(target: DebugTarget): string {
+  const what = 'module' in target.target ? ['-m', target.target.module] : [target.target.program];
+  return `exec ${[target.python, ...what, ...target.args].map(shellQuote).join(' ')}`;
+}
+
+/** The first line an adapter writes: `HANDSHAKE {json}`. */
 export const HANDSHAKE = 'relay-dap-debugpy';
-/** The launcher's exit code when debugpy cannot be imported. */
+/** The exit code of an adapter, or of a `!debug` program, that cannot import debugpy. */
 export const EXIT_NO_DEBUGPY = 86;
 
 export interface Handshake {
   cwd: string;
   python: string;
   version: string;
-  /** PYTHONPATH there ('' when unset): a `!debug` program gets the hub's bootstrap before it. */
-  pythonPath: string;
 }
 
 /**
@@ -75,34 +79,11 @@ def _relay_dap_same_user_listeners():
 _relay_dap_same_user_listeners()
 `;
 
-const LAUNCHER = `
-import json, os, sys
-try:
-    import debugpy
-except ImportError as error:
-    sys.stdout.write("${HANDSHAKE} " + json.dumps({"missing": str(error), "python": sys.executable}) + "\\n")
-    sys.exit(${EXIT_NO_DEBUGPY})
-sys.stdout.write("${HANDSHAKE} " + json.dumps({"cwd": os.getcwd(), "python": sys.executable, "version": debugpy.__version__, "pythonPath": os.environ.get("PYTHONPATH", "")}) + "\\n")
-sys.stdout.flush()
-${SAME_USER_LISTENERS}
-import runpy
-sys.argv = ["debugpy.adapter"]
-runpy.run_module("debugpy.adapter", run_name="__main__", alter_sys=True)
-`;
-
-/**
- * Shell text for the channel. `-X frozen_modules=off` keeps Python 3.11+ from warning that
- * breakpoints may be missed (older interpreters ignore unknown -X options).
- */
-export function launcherText(target: DebugTarget): string {
-  return `exec ${shellQuote(target.python)} -X frozen_modules=off -c ${shellQuote(LAUNCHER)}`;
-}
-
 /** The parsed handshake line, or why debugpy is not there (with how to install it). */
 export function parseHandshake(line: string, python: string): Handshake {
   if (!line.startsWith(`${HANDSHAKE} `))
     throw new Error(
-      `!debug: ${python} on the relay server's side did not start debugpy's launcher (it wrote ${JSON.stringify(line.slice(0, 80))}): check that ${python} runs there`,
+      `!debug: ${python} on the relay server's side did not start debugpy's adapter (it wrote ${JSON.stringify(line.slice(0, 80))}): check that ${python} runs there`,
     );
   const value = JSON.parse(line.slice(HANDSHAKE.length + 1)) as Partial<Handshake> & { missing?: string };
   if (value.missing !== undefined) throw new Error(missingDebugpy(python, value.python ?? python));
@@ -110,7 +91,6 @@ export function parseHandshake(line: string, python: string): Handshake {
     cwd: value.cwd ?? '',
     python: value.python ?? python,
     version: value.version ?? '',
-    pythonPath: value.pythonPath ?? '',
   };
 }
 
@@ -119,8 +99,8 @@ export function missingDebugpy(python: string, executable: string): string {
 }
 
 /**
- * The first line a launcher writes, with the stream paused right after it (what follows is
- * DAP, for whoever resumes it); undefined when the process ended before writing a whole line
+ * The first line an adapter (or the hub) writes, with the stream paused right after it (what
+ * follows is DAP, for whoever resumes it); undefined when the process ended before writing a whole line
  * and wrote nothing, so that nothing waits for DAP that never comes.
  */
 export function readFirstLine(channel: RelayChannel): Promise<string | undefined> {
