@@ -3,6 +3,7 @@
  * subcommand; `--` ends options. For commands that take a command line (`run`), the first
  * word that is not an option also ends them, so `relay-dap run ls -la` needs no `--`.
  */
+import { recognisedAcrossBundles } from '../io/bundleCrossingClass.js';
 
 export interface OptionSpec {
   name: string;
@@ -23,20 +24,7 @@ export interface NumberRange {
   integer?: boolean;
 }
 
-/** Marks a UsageError of any copy of this module (see below). */
-const USAGE_ERROR = Symbol.for('relay-dap.UsageError');
-
 export class UsageError extends Error {
-  readonly [USAGE_ERROR] = true;
-
-  /**
-   * The adapter is a bundle of its own (dist/adapter.cjs) with its own copy of this class:
-   * main.ts must still recognise the usage errors it throws.
-   */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && USAGE_ERROR in value;
-  }
-
   constructor(
     message: string,
     readonly command: string | undefined,
@@ -45,6 +33,8 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+// Thrown in one bundle, caught in another (bundleCrossingClass.ts).
+recognisedAcrossBundles(UsageError, 'UsageError');
 
 export interface ParsedArgs {
   command: string | undefined;

@@ -4,6 +4,7 @@
  * the workflow's or the file layer's error classes. The message already names the thing, the
  * reason and the next step; the kind only says which of these it is.
  */
+import { recognisedAcrossBundles } from '../io/bundleCrossingClass.js';
 import { isRelayError, type RelayErrorCode } from '../relay/errors.js';
 
 export type JobErrorKind =
@@ -16,20 +17,7 @@ export type JobErrorKind =
   /** The job (and its relay client) was closed before this call: the session has ended. */
   | 'closed';
 
-/** Marks a JobError of any copy of this module (see below). */
-const JOB_ERROR = Symbol.for('relay-dap.JobError');
-
 export class JobError extends Error {
-  readonly [JOB_ERROR] = true;
-
-  /**
-   * The adapter's bundle (dist/adapter.cjs) and the job layer's (dist/job.cjs, which throws
-   * them) each have a copy of this class: the session must still recognise the job's errors.
-   */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && JOB_ERROR in value;
-  }
-
   constructor(
     readonly kind: JobErrorKind,
     message: string,
@@ -39,6 +27,8 @@ export class JobError extends Error {
     this.name = 'JobError';
   }
 }
+// Thrown in one bundle, caught in another (bundleCrossingClass.ts).
+recognisedAcrossBundles(JobError, 'JobError');
 
 const RELAY_KINDS: Record<RelayErrorCode, JobErrorKind> = {
   RELAY_DIR: 'relay-unavailable',

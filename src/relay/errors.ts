@@ -2,6 +2,8 @@
  * Errors of the relay. Each message names the thing, the reason and the next step; `code`
  * lets the command line map them to exit statuses without parsing text.
  */
+import { recognisedAcrossBundles } from '../io/bundleCrossingClass.js';
+
 export type RelayErrorCode =
   | 'RELAY_DIR' // the relay directory is missing, not a directory, a symlink, or not writable
   | 'NO_SERVER' // no server.ready
@@ -15,20 +17,7 @@ export type RelayErrorCode =
   | 'NO_CHANNELS' // the relay server does not open channels (a Part-A server, or an older relay-dap)
   | 'NOTHING_RUNNING';
 
-/** Marks a RelayError of any copy of this module (see below). */
-const RELAY_ERROR = Symbol.for('relay-dap.RelayError');
-
 export class RelayError extends Error {
-  readonly [RELAY_ERROR] = true;
-
-  /**
-   * Each bundle has its own copy of this class: the debug session (dist/adapter.cjs) must still
-   * recognise the errors of the relay client that the job layer (dist/job.cjs) runs.
-   */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && RELAY_ERROR in value;
-  }
-
   constructor(
     readonly code: RelayErrorCode,
     message: string,
@@ -37,6 +26,8 @@ export class RelayError extends Error {
     this.name = 'RelayError';
   }
 }
+// Thrown in one bundle, caught in another (bundleCrossingClass.ts).
+recognisedAcrossBundles(RelayError, 'RelayError');
 
 export function isRelayError(error: unknown, code?: RelayErrorCode): error is RelayError {
   return error instanceof RelayError && (code === undefined || error.code === code);
