@@ -133,20 +133,26 @@ const commonJs = {
   supported: { 'dynamic-import': false },
 };
 
+/** An esbuild plugin: `import(specifier)` stays a require() of `file`, a bundle of its own. */
+function bundledApart(specifier, file) {
+  const filter = new RegExp(`^${specifier.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`);
+  return {
+    name: `apart:${file}`,
+    setup(build) {
+      build.onResolve({ filter }, (args) =>
+        args.kind === 'dynamic-import' ? { path: file, external: true } : undefined,
+      );
+    },
+  };
+}
+
 /**
  * main.ts's `import('./adapterCommand.js')` stays a require() of the adapter's own bundle, so
  * that a relay subcommand, --help or --version neither reads nor compiles the DAP stack (with
  * ajv, yaml and @vscode/debugadapter, most of the code). The launcher loads that bundle through
  * the same code cache.
  */
-const adapterApart = {
-  name: 'adapter-apart',
-  setup(build) {
-    build.onResolve({ filter: /^\.\/adapterCommand\.js$/ }, (args) =>
-      args.kind === 'dynamic-import' ? { path: './adapter.cjs', external: true } : undefined,
-    );
-  },
-};
+const adapterApart = bundledApart('./adapterCommand.js', './adapter.cjs');
 
 const main = await esbuild.build({
   ...commonJs,
@@ -181,14 +187,7 @@ const vendorApart = {
  * bundle alone): those are small and stateless, and the two error classes that cross from one
  * to the other, JobError and RelayError, recognise each other's copies (Symbol.hasInstance).
  */
-const jobApart = {
-  name: 'job-apart',
-  setup(build) {
-    build.onResolve({ filter: /^\.\/jobOpening\.js$/ }, (args) =>
-      args.kind === 'dynamic-import' ? { path: './job.cjs', external: true } : undefined,
-    );
-  },
-};
+const jobApart = bundledApart('./jobOpening.js', './job.cjs');
 
 const adapter = await esbuild.build({
   ...commonJs,
