@@ -214,24 +214,30 @@ export class RelayDebugSession extends RequestHandlingSession {
   }
 
   private async onLaunch(args: unknown, response: Answer, _: AbortSignal, request: Request): Promise<void> {
-    // Loaded at the first launch or attach: `initialize` is answered without ajv.
-    const { validateLaunchArguments } = await import('./launchSchema.js');
-    this.refuseSecondJob('launched');
-    this.adapterType = adapterTypeOf(args);
-    this.debugServer = debugServerOf(args);
-    const launch = validateLaunchArguments(args);
-    this.localRoot = launch.localRoot;
-    await this.startJob(request, response, { kind: 'launch', ...launch });
+    await this.onStart('launch', args, response, request);
   }
 
   private async onAttach(args: unknown, response: Answer, _: AbortSignal, request: Request): Promise<void> {
-    const { validateAttachArguments } = await import('./launchSchema.js');
-    this.refuseSecondJob('attached');
+    await this.onStart('attach', args, response, request);
+  }
+
+  private async onStart(
+    kind: 'launch' | 'attach',
+    args: unknown,
+    response: Answer,
+    request: Request,
+  ): Promise<void> {
+    // Loaded at the first launch or attach: `initialize` is answered without ajv.
+    const { validateLaunchArguments, validateAttachArguments } = await import('./launchSchema.js');
+    this.refuseSecondJob(kind === 'launch' ? 'launched' : 'attached');
     this.adapterType = adapterTypeOf(args);
     this.debugServer = debugServerOf(args);
-    const attach = validateAttachArguments(args);
-    this.localRoot = attach.localRoot;
-    await this.startJob(request, response, { kind: 'attach', ...attach });
+    const start =
+      kind === 'launch'
+        ? { kind, ...validateLaunchArguments(args) }
+        : { kind, ...validateAttachArguments(args) };
+    this.localRoot = start.localRoot;
+    await this.startJob(request, response, start);
   }
 
   private refuseSecondJob(verb: 'launched' | 'attached'): void {
