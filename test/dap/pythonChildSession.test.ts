@@ -14,6 +14,8 @@ import * as harness from '../support/adapterHarness.js';
 import { DapClient } from '../support/dapClient.js';
 import * as session from '../support/jobSession.js';
 import {
+  attachDirectly,
+  cancelParent,
   commandLines,
   debugAddPy,
   debugToTheEnd,
@@ -24,7 +26,6 @@ import {
   pausedParent,
   pythonWithDebugpy,
   SCRIPT,
-  setBreakpointsAndConfigure,
 } from '../support/pythonChild.js';
 import { OTHER_UID, otherUser } from '../support/otherUser.js';
 import { connectAsOtherUser } from '../support/otherUserClient.js';
@@ -224,22 +225,14 @@ describe('!debug python: a Python program debugged in a child session', { timeou
 
   it('a client without startDebugging is given a loopback address to attach to, and debugs through it', async () => {
     const { client, script, debugging, port } = await addressGiven();
-    // As a Python "attach" with "connect" does: DAP straight to the address, debugpy's all the way.
-    const child = await DapClient.connectTcp(port, '127.0.0.1');
-    try {
-      expect((await child.request('initialize', harness.DEFAULT_CLIENT_CAPS)).success).toBe(true);
-      const attached = child.request('attach', { connect: { host: '127.0.0.1', port } }, 60_000);
-      await child.waitForEvent('initialized', undefined, LIMIT);
-      await setBreakpointsAndConfigure(child, { path: script, lines: [LINE_TOTAL] });
+    await attachDirectly(port, { path: script, lines: [LINE_TOTAL] }, async (child, attached) => {
       const answer = await attached;
       expect({ success: answer.success, command: answer.command }).toEqual({
         success: true,
         command: 'attach',
       });
       await debugToTheEnd(child, script, debugging, client);
-    } finally {
-      child.assertClean();
-    }
+    });
   });
 
   it.skipIf(!otherUser.ok)(
@@ -284,15 +277,8 @@ describe('!debug python: a Python program debugged in a child session', { timeou
       commandLines(processesWithMarker(ctx.adapterMarker)).filter((line) => line.includes('add.py')),
     ).not.toEqual([]);
 
-    await client.request('disconnect', { terminateDebuggee: true });
-    const answer = await debugging;
-    expect(answer.success).toBe(false);
-    expect(answer.message).toBe('cancelled');
-    client.end();
-    await harness.waitForExit(adapter);
     // The child's connection ends with its parent's channel, and its adapter with it.
-    await harness.waitForExit(childAdapter!);
-    await harness.assertNoMarkedProcess(ctx.adapterMarker, 30_000);
+    await cancelParent(ctx, { adapter, client, debugging }, [childAdapter!]);
   });
 
   it('through a Part-A shell server (no channels): the console names the server, why, and what to do; nothing hangs', async () => {

@@ -11,12 +11,13 @@ import { describe, expect, it } from 'vitest';
 import * as harness from '../support/adapterHarness.js';
 import * as session from '../support/jobSession.js';
 import {
+  breakpointHitThenContinue,
+  cancelParent,
+  childEnds,
   commandLines,
-  locals,
   openChild,
   pausedParent,
   pythonWithDebugpy,
-  topFrame,
 } from '../support/pythonChild.js';
 import { processesWithMarker, waitUntil } from '../support/relayHarness.js';
 
@@ -77,9 +78,7 @@ describe("!debug python: the program's Python subprocesses", { timeout: 240_000 
 
     // It waits for its own child session; opened without breakpoints, it runs to its end.
     const { child } = await openChild(ctx, client, { path: childScript, lines: [] });
-    await child.waitForEvent('terminated', undefined, LIMIT);
-    await child.request('disconnect', {});
-    child.end();
+    await childEnds(child);
     const exited = await program.child.waitForEvent('exited', undefined, LIMIT);
     expect(exited.body.exitCode).toBe(15);
     // The program's output, its subprocess's too, is the parent's, as a `!CMD`'s is.
@@ -94,25 +93,16 @@ describe("!debug python: the program's Python subprocesses", { timeout: 240_000 
     const { client, debugging, childScript, program } = await debugParentPy();
     const { child, launched } = await openChild(ctx, client, { path: childScript, lines: [LINE_DOUBLED] });
     expect((await launched).success).toBe(true);
-    const hit = await child.waitForEvent('stopped', undefined, LIMIT);
-    expect(hit.body.reason).toBe('breakpoint');
-    const frame = await topFrame(child, hit.body.threadId!);
-    expect({ line: frame.line, path: frame.source?.path, name: frame.name }).toEqual({
-      line: LINE_DOUBLED,
-      path: childScript,
-      name: 'work',
-    });
-    expect(await locals(child, frame.id)).toMatchObject({ n: '21' });
-    expect((await child.request('continue', { threadId: hit.body.threadId! })).success).toBe(true);
-    await child.waitForEvent('terminated', undefined, LIMIT);
-    await child.request('disconnect', {});
-    child.end();
+    await breakpointHitThenContinue(
+      child,
+      { line: LINE_DOUBLED, path: childScript, name: 'work' },
+      { n: '21' },
+    );
+    await childEnds(child);
 
     const exited = await program.child.waitForEvent('exited', undefined, LIMIT);
     expect(exited.body.exitCode).toBe(15);
-    await program.child.waitForEvent('terminated', undefined, LIMIT);
-    await program.child.request('disconnect', {});
-    program.child.end();
+    await childEnds(program.child);
     const answer = await debugging;
     expect(answer.success, answer.message).toBe(true);
     expect(answer.body.result).toBe('exit 15');
@@ -129,15 +119,7 @@ describe("!debug python: the program's Python subprocesses", { timeout: 240_000 
     await child.waitForEvent('stopped', undefined, LIMIT);
     expect(childPyCommandLines()).not.toEqual([]);
 
-    await client.request('disconnect', { terminateDebuggee: true });
-    const answer = await debugging;
-    expect(answer.success).toBe(false);
-    expect(answer.message).toBe('cancelled');
-    client.end();
-    await harness.waitForExit(adapter);
-    await harness.waitForExit(childAdapter);
-    await harness.waitForExit(program.childAdapter);
-    await harness.assertNoMarkedProcess(ctx.adapterMarker, 30_000);
+    await cancelParent(ctx, { adapter, client, debugging }, [childAdapter, program.childAdapter]);
     expect(fs.readdirSync(ctx.tmp).filter((name) => name.startsWith('relay-dap-py-'))).toEqual([]);
   });
 });

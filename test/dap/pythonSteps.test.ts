@@ -12,10 +12,8 @@ import { describe, expect, it } from 'vitest';
 import * as harness from '../support/adapterHarness.js';
 import * as session from '../support/jobSession.js';
 import { OTHER_UID, otherUser } from '../support/otherUser.js';
-import { DapClient } from '../support/dapClient.js';
-import { commandLines, pythonWithDebugpy, setBreakpointsAndConfigure } from '../support/pythonChild.js';
+import { attachDirectly, childEnds, commandLines, pythonWithDebugpy } from '../support/pythonChild.js';
 import {
-  childEnds,
   environmentOf,
   hitAndContinue,
   hitAndGoOn,
@@ -108,18 +106,10 @@ describe('a step under the Python debugger', { timeout: 240_000 }, () => {
       /^relay-dap: Train: python3 train\.py \(pid \d+\) waits for a Python debugger/,
     );
     const port = Number(attachTo.exec(said.body.output)![1]);
-    // As a Python "attach" with "connect" does: DAP straight to the address.
-    const child = await DapClient.connectTcp(port, '127.0.0.1');
-    try {
-      expect((await child.request('initialize', harness.DEFAULT_CLIENT_CAPS)).success).toBe(true);
-      const attached = child.request('attach', { connect: { host: '127.0.0.1', port } }, 60_000);
-      await child.waitForEvent('initialized', undefined, LIMIT);
-      await setBreakpointsAndConfigure(child, { path: script, lines: [LINE_LOSS] });
+    await attachDirectly(port, { path: script, lines: [LINE_LOSS] }, async (child, attached) => {
       expect((await attached).success).toBe(true);
       await hitAndContinue(child, script, '5');
-    } finally {
-      child.assertClean();
-    }
+    });
     await failedStepToEnd(adapter.client);
   });
 

@@ -240,6 +240,80 @@ export async function debugToTheEnd(
   expect(parent.output('stdout')).toContain('result 84\n');
 }
 
+/** Where a child stopped: its top frame's line, file and function. */
+export interface FrameAt {
+  line: number;
+  path: string;
+  name: string;
+}
+
+/**
+ * In a child stopped at a breakpoint: the top frame is `at`, and its locals include `vars`
+ * (values as debugpy shows them); then it continues.
+ */
+export async function breakpointHitThenContinue(
+  child: DapClient,
+  at: FrameAt,
+  vars: Record<string, string>,
+): Promise<void> {
+  const hit = await child.waitForEvent('stopped', undefined, LIMIT);
+  expect(hit.body.reason).toBe('breakpoint');
+  const frame = await topFrame(child, hit.body.threadId!);
+  expect({ line: frame.line, path: frame.source?.path, name: frame.name }).toEqual(at);
+  expect(await locals(child, frame.id)).toMatchObject(vars);
+  expect((await child.request('continue', { threadId: hit.body.threadId! })).success).toBe(true);
+}
+
+/** The child's process ended: its session ends (`terminated`), and the client lets it go. */
+export async function childEnds(child: DapClient): Promise<void> {
+  await child.waitForEvent('terminated', undefined, LIMIT);
+  await child.request('disconnect', {});
+  child.end();
+}
+
+/**
+ * A client given an address (no `startDebugging`) attaches as a Python "attach" with "connect"
+ * does: DAP straight to the address, debugpy's all the way; initialize, attach, breakpoints and
+ * configurationDone on `initialized`. `debug` goes on with the session and its pending attach;
+ * whatever happens, every message the session saw is checked.
+ */
+export async function attachDirectly(
+  port: number,
+  breakpoints: { path: string; lines: number[] },
+  debug: (child: DapClient, attached: Promise<DebugProtocol.Response>) => Promise<void>,
+): Promise<void> {
+  const child = await DapClient.connectTcp(port, '127.0.0.1');
+  try {
+    expect((await child.request('initialize', harness.DEFAULT_CLIENT_CAPS)).success).toBe(true);
+    const attached = child.request('attach', { connect: { host: '127.0.0.1', port } }, 60_000);
+    await child.waitForEvent('initialized', undefined, LIMIT);
+    await setBreakpointsAndConfigure(child, breakpoints);
+    await debug(child, attached);
+  } finally {
+    child.assertClean();
+  }
+}
+
+/**
+ * The user stops a parent (terminateDebuggee) while its `!debug` is under way: the `!debug`
+ * answers `cancelled`, the parent's adapter exits, and so does every child's (a child's
+ * connection ends with its parent's channel); no far-side process is left.
+ */
+export async function cancelParent(
+  ctx: AdapterContext,
+  parent: { adapter: harness.SpawnedAdapter; client: DapClient; debugging: Promise<DebugProtocol.Response> },
+  childAdapters: readonly harness.SpawnedAdapter[],
+): Promise<void> {
+  await parent.client.request('disconnect', { terminateDebuggee: true });
+  const answer = await parent.debugging;
+  expect(answer.success).toBe(false);
+  expect(answer.message).toBe('cancelled');
+  parent.client.end();
+  await harness.waitForExit(parent.adapter);
+  for (const childAdapter of childAdapters) await harness.waitForExit(childAdapter);
+  await harness.assertNoMarkedProcess(ctx.adapterMarker, 30_000);
+}
+
 export async function topFrame(child: DapClient, threadId: number): Promise<DebugProtocol.StackFrame> {
   const stack = await child.request('stackTrace', { threadId });
   expect(stack.success, stack.message).toBe(true);

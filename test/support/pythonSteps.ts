@@ -5,16 +5,19 @@
  * when asked by `startDebugging` (pythonChild.ts answers it as VS Code and nvim-dap do).
  */
 import fs from 'node:fs';
-import { expect } from 'vitest';
-import * as harness from './adapterHarness.js';
+import type * as harness from './adapterHarness.js';
 import type { AdapterContext } from './adapterHarness.js';
 import type { DapClient } from './dapClient.js';
 import * as session from './jobSession.js';
 import { startAsOtherUser } from './otherUser.js';
 import { finish } from './relayTestContext.js';
-import { locals, openChild, PARENT_TYPE, pythonWithDebugpy, topFrame } from './pythonChild.js';
-
-const LIMIT = harness.EVENT_TIMEOUT_MS;
+import {
+  breakpointHitThenContinue,
+  childEnds,
+  openChild,
+  PARENT_TYPE,
+  pythonWithDebugpy,
+} from './pythonChild.js';
 
 /** train.py: `python3 train.py child` also runs itself as a Python subprocess (without `child`). */
 export const TRAIN = [
@@ -83,23 +86,7 @@ export function nextChild(ctx: AdapterContext, parent: DapClient, script: string
  * then it continues.
  */
 export async function hitAndGoOn(child: DapClient, script: string, x: string): Promise<void> {
-  const hit = await child.waitForEvent('stopped', undefined, LIMIT);
-  expect(hit.body.reason).toBe('breakpoint');
-  const frame = await topFrame(child, hit.body.threadId!);
-  expect({ line: frame.line, path: frame.source?.path, name: frame.name }).toEqual({
-    line: LINE_LOSS,
-    path: script,
-    name: 'step',
-  });
-  expect(await locals(child, frame.id)).toMatchObject({ x });
-  expect((await child.request('continue', { threadId: hit.body.threadId! })).success).toBe(true);
-}
-
-/** The child's process ended: its session ends (`terminated`), and the client lets it go. */
-export async function childEnds(child: DapClient): Promise<void> {
-  await child.waitForEvent('terminated', undefined, LIMIT);
-  await child.request('disconnect', {});
-  child.end();
+  await breakpointHitThenContinue(child, { line: LINE_LOSS, path: script, name: 'step' }, { x });
 }
 
 export async function hitAndContinue(child: DapClient, script: string, x: string): Promise<void> {
