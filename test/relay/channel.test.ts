@@ -19,20 +19,14 @@ import {
   stopProcess,
   uniqueMarker,
   waitUntil,
-  type Spawned,
 } from '../support/relayHarness.js';
 
-const { ctx, relayDirs, servedRelay } = useRelayTestContext();
+const { ctx, relayDirs, servedRelay, track } = useRelayTestContext();
 
 /** A direction's files never exceed its window; both directions together, with slack for the small files. */
 const DIRECTORY_BOUND = 2 * WINDOW_CHUNKS * CHUNK_BYTES + 64 * 1024;
 /** A Node process carrying 100 MB each way holds it in flight, not in memory: far below 100 MB over its baseline. */
 const MEMORY_BOUND_MIB = 140;
-
-function track<T extends Spawned>(spawned: T): T {
-  ctx().spawned.push(spawned);
-  return spawned;
-}
 
 describe('a channel', () => {
   it('carries 100 MB each way through cat with the same sha256, in bounded memory and directory space', async () => {

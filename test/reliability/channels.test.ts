@@ -17,11 +17,10 @@ import {
   stopProcess,
   uniqueMarker,
   waitUntil,
-  type Spawned,
 } from '../support/relayHarness.js';
 import { reliabilityRow } from './report.js';
 
-const { ctx, relayDirs, servedRelay, serve } = useRelayTestContext();
+const { ctx, relayDirs, servedRelay, serve, track } = useRelayTestContext();
 
 type Killed = 'client' | 'server' | 'both' | 'server shutdown';
 
@@ -29,11 +28,6 @@ const MODES = [
   { title: 'filesystem events', serverArgs: [] as string[], pollMs: undefined },
   { title: 'polling every 50 ms', serverArgs: ['--poll', '50'], pollMs: 50 },
 ] as const;
-
-function track<T extends Spawned>(spawned: T): T {
-  ctx().spawned.push(spawned);
-  return spawned;
-}
 
 describe('a channel whose side dies mid-stream leaves nothing behind', () => {
   for (const mode of MODES) {

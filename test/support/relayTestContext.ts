@@ -77,16 +77,20 @@ export function useRelayTestContext() {
     return dirs;
   }
 
-  function launch(
-    args: readonly string[],
-    options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string | Buffer } = {},
-  ): Spawned {
-    const spawned = relayDap(args, { ...options, env: { ...ctx.env, ...options.env } });
+  /** A process the test started itself: killed after the test if it is still running. */
+  function track<T extends Spawned>(spawned: T): T {
     ctx.spawned.push(spawned);
     return spawned;
   }
 
-  return { ctx: () => ctx, relayDirs, scratchDir, serve, servedRelay, launch };
+  function launch(
+    args: readonly string[],
+    options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string | Buffer } = {},
+  ): Spawned {
+    return track(relayDap(args, { ...options, env: { ...ctx.env, ...options.env } }));
+  }
+
+  return { ctx: () => ctx, relayDirs, scratchDir, serve, servedRelay, launch, track };
 }
 
 /** A test's own relay directory (see `useOneRelayDir`). */
