@@ -251,6 +251,21 @@ function workbench(page: Page) {
       await page.keyboard.press('Enter');
       await quickInput.waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
     },
+    /** Opens `file` of the workspace, waits until its editor shows `shows`, and toggles a breakpoint on each of `lines`. */
+    async openWithBreakpoints(file: string, shows: string, lines: readonly number[]): Promise<void> {
+      await this.quickPick(file, file);
+      await page.locator('.monaco-editor .view-lines', { hasText: shows }).first().waitFor();
+      for (const line of lines) {
+        await this.goToLine(line);
+        await this.command('Debug: Toggle Breakpoint');
+      }
+    },
+    /** Types `text` into the Debug Console's input and sends it (Enter). */
+    async typeInConsole(text: string): Promise<void> {
+      await page.locator('.repl-input-wrapper .monaco-editor').click();
+      await page.keyboard.type(text);
+      await page.keyboard.press('Enter');
+    },
     /** "Debug: Select and Start Debugging", then `configuration` from .vscode/launch.json. */
     async startDebugging(configuration: string): Promise<void> {
       await this.command('Debug: Select and Start Debugging', false);
@@ -305,12 +320,7 @@ editorSuite(
       const { page, ui } = await openBrowser();
       await showingFailures(ui, codeServerRun.log, async () => {
         await page.goto(codeServerRun.url);
-        await ui.quickPick('ci.yml', 'ci.yml');
-        await page.locator('.monaco-editor .view-lines', { hasText: 'Greet' }).first().waitFor();
-        for (const line of [GREET_LINE, CHECK_LINE]) {
-          await ui.goToLine(line);
-          await ui.command('Debug: Toggle Breakpoint');
-        }
+        await ui.openWithBreakpoints('ci.yml', 'Greet', [GREET_LINE, CHECK_LINE]);
         // The console is open from the start: what a user watches while the job runs.
         await ui.command('Debug: Focus on Debug Console View');
         await ui.screenshot('workflow-with-breakpoints');
@@ -321,9 +331,7 @@ editorSuite(
         await ui.callStackShows('next: Greet');
         await ui.screenshot('paused-before-greet');
 
-        await page.locator('.repl-input-wrapper .monaco-editor').click();
-        await page.keyboard.type(CONSOLE_COMMAND);
-        await page.keyboard.press('Enter');
+        await ui.typeInConsole(CONSOLE_COMMAND);
         await ui.consoleShows('hello-from-console');
         await ui.screenshot('console-echo');
 
@@ -401,18 +409,13 @@ editorSuite(
         const { page, ui } = await openBrowser();
         await showingFailures(ui, codeServerRun.log, async () => {
           await page.goto(codeServerRun.url);
-          await ui.quickPick('add.py', 'add.py');
-          await page.locator('.monaco-editor .view-lines', { hasText: 'def add' }).first().waitFor();
-          await ui.goToLine(LINE_TOTAL);
-          await ui.command('Debug: Toggle Breakpoint');
+          await ui.openWithBreakpoints('add.py', 'def add', [LINE_TOTAL]);
           await ui.command('Debug: Focus on Debug Console View');
           await ui.startDebugging(DEBUG_CONFIGURATION);
           await ui.callStackShows('next: command');
           await ui.screenshot('debug-paused-on-entry');
 
-          await page.locator('.repl-input-wrapper .monaco-editor').click();
-          await page.keyboard.type(`!debug ${pythonWithDebugpy()} add.py`);
-          await page.keyboard.press('Enter');
+          await ui.typeInConsole(`!debug ${pythonWithDebugpy()} add.py`);
           // The child session VS Code opened stops at the breakpoint; the job stays paused and in
           // focus, so the user opens the child in the Call Stack and picks its top frame: add(),
           // in add.py at the breakpoint's line, with its arguments in the Variables view.
